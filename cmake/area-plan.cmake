@@ -1,4 +1,4 @@
 # Area "plan".
 add_library(suf_plan STATIC
   src/cmd_plan.c)
-target_link_libraries(suf_plan PUBLIC suf_import suf_base PkgConfig::JANSSON)
+target_link_libraries(suf_plan PUBLIC suf_scenario suf_import suf_base PkgConfig::JANSSON)

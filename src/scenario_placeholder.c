@@ -1,0 +1,2 @@
+/* Replaced by the scenario area. */
+typedef int suf_scenario_placeholder;
