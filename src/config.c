@@ -528,20 +528,6 @@ void suf_config_write_sample(FILE *out)
     }
 }
 
-void suf_config_write_man(FILE *out)
-{
-    const char *section = "";
-
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (strcmp(section, keys[i].section)) {
-            section = keys[i].section;
-            fprintf(out, ".SS [%s]\n", section);
-        }
-        fprintf(out, ".TP\n.B %s\n%s (default: %s)\n", keys[i].name, keys[i].help,
-                *keys[i].def ? keys[i].def : "empty");
-    }
-}
-
 int suf_config_secret(const char *env, const char *path, char **out, struct suf_err *err)
 {
     const char *v = env ? getenv(env) : NULL;

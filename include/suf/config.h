@@ -130,8 +130,6 @@ void suf_config_release(struct suf_config *cfg);
 
 /* Writes the commented sample config (every key, its default and help). */
 void suf_config_write_sample(FILE *out);
-/* Writes the key list for the man page (roff). */
-void suf_config_write_man(FILE *out);
 
 /* True when `code` is in the eligible error codes. */
 bool suf_config_code_eligible(const struct suf_config *cfg, int64_t code);
