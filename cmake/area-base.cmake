@@ -10,6 +10,7 @@ add_library(suf_base STATIC
   src/phone.c
   src/hash.c
   src/store.c
-  src/context.c)
+  src/context.c
+  src/progress.c)
 target_link_libraries(suf_base PUBLIC suf_flags PkgConfig::SQLITE3 PkgConfig::JANSSON
   PkgConfig::INIH PkgConfig::CRYPTO)

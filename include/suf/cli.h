@@ -48,6 +48,14 @@ extern const struct suf_command suf_commands[];
 int suf_cli_common_opts(struct suf_run *run, int *argc, char **argv, long long *limit,
                         struct suf_err *err);
 
+struct suf_import_opts;
+
+/* Imports FILE or DIR as `kind` ("deliveries", "templates", "campaigns",
+ * "rates", "markets", "events"), as `suf import` does; `suf run` uses it for
+ * the inbox folders. */
+int suf_cli_import_one(struct suf_run *run, const char *kind, const char *path,
+                       const struct suf_import_opts *opts, struct suf_err *err);
+
 /* One command each, in src/cmd_<name>.c. */
 int cmd_init(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err);

@@ -1,0 +1,2 @@
+# Tests of the run area: the command line, schedules and the whole pipeline.
+suf_add_e2e(e2e_schedules tests/e2e/schedules.sh)
