@@ -16,6 +16,6 @@ function(suf_add_fuzz name)
   set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 600)
 endfunction()
 
-foreach(area base import scenario plan send reconcile money receive run)
+foreach(area base import scenario plan send reconcile money receive run hostile)
   include(cmake/fuzz-${area}.cmake OPTIONAL)
 endforeach()
