@@ -106,6 +106,19 @@ struct suf_session_opts {
 };
 
 /*
+ * Where the content goes (DESIGN.md, "Scenarios"):
+ *  - the body is the template's body with {{n}} filled from c->vars; when a
+ *    value is missing, c->text (the export's rendered body) replaces it;
+ *  - URL buttons that are not the cta_url become lines "Text: URL" under the
+ *    body, phone buttons lines "Text: +number", in the template's order;
+ *  - a text header is the interactive header, or a bold first line
+ *    "*Header*"; the footer is the footer, or a last line;
+ *  - reply and row ids are c->button_payloads[i] (or the button's text),
+ *    titles the button's text cut to 20 (24 for rows), made unique;
+ *  - a document gets a filename from its link's last path segment.
+ * *why is always static text (or t->unsupported when the template is
+ * unsupported), so callers may keep it without copying.
+ *
  * Builds the session message(s) for `scenario` (1..8) in send order: one
  * body, or two (S8; or a body too long for its caption/interactive
  * container followed by its text).  parts[k] gets callback data
@@ -131,14 +144,20 @@ struct suf_utility_opts {
  * language, body parameters from `params`, quick reply 0 with payload
  * "suf:<id>:yes" (and 1 with "suf:<id>:no"), callback data
  * "suf:<id>:u<n>".  A missing customer name falls back to the campaign
- * name; an empty parameter is SUF_ERR_INPUT.
+ * name; an empty parameter (or a malformed `to`) is SUF_ERR_INPUT; an
+ * unknown source in `params`, or no template name or language, is
+ * SUF_ERR_CONFIG.  White-space runs in a parameter become one space (Meta
+ * refuses newlines and tabs in text parameters).  *why is static text.
  */
 int suf_utility_build(const struct suf_utility_opts *u, const char *to,
                       const char *campaign_name, const char *customer_name, int64_t fallback_id,
                       int n, json_t **body, const char **why);
 
 /* Checks that a catalog entry can ask permission: APPROVED and UTILITY, with
- * at least one quick-reply button (two when no_button). */
+ * at least one quick-reply button (two when no_button) at button index 0
+ * (and 1), and no header that needs a parameter.  Returns SUF_OK, or
+ * SUF_ERR_TEMPLATE with *why set to static text (never into `t`, so it
+ * outlives suf_template_release). */
 int suf_utility_check(const struct suf_template *t, int no_button, const char **why);
 
 /* Sets biz_opaque_callback_data of `body` to "suf:<id>:<kind><n>" (resends). */

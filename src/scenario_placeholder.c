@@ -1,2 +1,0 @@
-/* Replaced by the scenario area. */
-typedef int suf_scenario_placeholder;
