@@ -14,9 +14,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 for f in "$SUF_SOURCE_DIR"/schedules/*.service "$SUF_SOURCE_DIR"/schedules/*.timer; do
   sed "s|/usr/bin/suf|$SUF|g" "$f" > "units/$(basename "$f")"
 done
-cp units/suf@.service units/suf@camp_s3.service
+cp units/suf@.service units/suf@camp_winter.service
 (cd units && systemd-analyze verify --man=no ./suf.service ./suf.timer ./suf-light.service \
-   ./suf-light.timer ./suf-receive.service ./suf@camp_s3.service) > verify.log 2>&1 \
+   ./suf-light.timer ./suf-receive.service ./suf@camp_winter.service) > verify.log 2>&1 \
   || { cat verify.log; fail "systemd-analyze verify"; }
 [ -s verify.log ] && { cat verify.log; fail "systemd-analyze verify printed warnings"; }
 grep -q '^Persistent=true' units/suf.timer || fail "suf.timer is not Persistent"

@@ -1,0 +1,125 @@
+#!/bin/sh
+# `suf run` driven the way cron drives it: no terminal, nothing in the
+# environment but the config (the token comes from its file).  Checks the
+# first run, a rerun (nothing new sent: the mock's request log proves it), a
+# single-campaign rerun, a dry run (the store unchanged), the lock held by
+# another process (exit 75, nothing touched), SIGTERM mid-send then a rerun
+# (no loss, no duplicates).
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$SUF_SOURCE_DIR/scripts/pipeline.sh"
+D=$SUF_SCRATCH
+fail() { echo "FAIL: $*" >&2; exit 1; }
+NIGHT1=2026-11-24T02:00:00Z
+NIGHT1_EPOCH=1795485600
+
+# Like cron: empty environment, stdin closed, output to a file.
+cron_suf() {
+  env -i PATH=/usr/bin:/bin HOME=/nonexistent "$SUF" -c "$D/suf.conf" "$@" </dev/null
+}
+dump() { sqlite3 "$D/suf.db" .dump | grep -v '^INSERT INTO runs ' | sha256sum; }
+posted() { [ -f "$D/mock-requests.jsonl" ] && grep -c '"accepted": true' "$D/mock-requests.jsonl" || echo 0; }
+dup_callbacks() {
+  $PY - "$D/mock-requests.jsonl" <<'PY'
+import json, sys, collections
+seen = collections.Counter(json.loads(l)["callback"] for l in open(sys.argv[1])
+                           if json.loads(l).get("accepted"))
+dups = [cb for cb, n in seen.items() if n > 1]
+print(len(dups))
+PY
+}
+
+pipeline_setup "$D"
+mock_start "$D" "$NIGHT1_EPOCH"
+"$SUF" -c "$D/suf.conf" -q init
+"$SUF" -c "$D/suf.conf" -q import markets "$SUF_SOURCE_DIR/fixtures/markets.csv"
+
+# 1. The lock held by another process: exit 75, nothing touched, and with
+#    --quiet-if-locked nothing printed.
+before=$(dump)
+flock "$D/suf.db.lock" sleep 3 &
+locker=$!
+sleep 0.5
+set +e
+cron_suf --now $NIGHT1 run > "$D/locked.out" 2>&1; rc=$?
+cron_suf --now $NIGHT1 run --skip report --quiet-if-locked > "$D/quiet.out" 2>&1; rcq=$?
+set -e
+wait $locker
+[ $rc -eq 75 ] || fail "locked run exited $rc, want 75"
+[ $rcq -eq 75 ] || fail "quiet locked run exited $rcq, want 75"
+[ ! -s "$D/quiet.out" ] || fail "--quiet-if-locked printed: $(cat "$D/quiet.out")"
+grep -q "another suf command is running" "$D/locked.out" || fail "locked run did not say why"
+[ "$(dump)" = "$before" ] || fail "a locked run changed the store"
+
+# 2. A dry run: every stage runs, the outbox shows what would be sent, and
+#    the store is exactly as it was.
+before=$(dump)
+cron_suf --now $NIGHT1 run --dry-run > "$D/dry.out" 2>&1 || true
+[ "$(dump)" = "$before" ] || fail "a dry run changed the store"
+[ "$(posted)" -eq 0 ] || fail "a dry run posted to the API"
+cat "$D"/outbox/*.jsonl > "$D/outbox.all" 2>/dev/null || true
+[ -s "$D/outbox.all" ] || fail "a dry run wrote no outbox"
+! grep -q "demo-token" "$D/outbox.all" "$D/dry.out" || fail "the token leaked in a dry run"
+
+# 3. The first run.
+cron_suf --now $NIGHT1 run > "$D/night1.out" 2>&1 || true
+grep -q "stage report: done" "$D/night1.out" || { cat "$D/night1.out"; fail "night 1 did not finish"; }
+n_utility=$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE kind = 'u' AND state = 'sent'")
+[ "$n_utility" -gt 0 ] || fail "night 1 sent no utility message"
+[ "$(posted)" -ge "$n_utility" ] || fail "the mock saw fewer posts than sends recorded"
+[ "$(dup_callbacks)" -eq 0 ] || fail "a message was posted twice"
+# The outbox of the dry run equals what the real run posted, body for body.
+$PY - "$D/outbox.all" "$D/mock-requests.jsonl" <<'PY' || fail "dry-run outbox differs from real posts"
+import json, sys
+dry = sorted(l.rstrip("\n") for l in open(sys.argv[1]) if l.strip())
+real = sorted(json.loads(l)["body"] for l in open(sys.argv[2]))
+utility = lambda b: json.loads(b)["type"] == "template"
+assert sorted(filter(utility, dry)) == sorted(filter(utility, real)), "utility bodies differ"
+PY
+
+# 4. A rerun as of the same night sends nothing new.
+n=$(posted)
+cron_suf --now $NIGHT1 run > "$D/rerun.out" 2>&1 || true
+[ "$(posted)" -eq "$n" ] || fail "a rerun posted $(( $(posted) - n )) more messages"
+
+# 5. A single-campaign rerun: nothing sent, its workbook rewritten with the
+#    same figures.
+wb="$D/reports/camp_winter/camp_winter_2026-11-24.xlsx"
+[ -f "$wb" ] || fail "no workbook for camp_winter"
+cp "$wb" "$D/winter-before.xlsx"
+cron_suf --now $NIGHT1 run --campaign camp_winter > "$D/one.out" 2>&1 || true
+[ "$(posted)" -eq "$n" ] || fail "a single-campaign rerun posted messages"
+grep -q "camp_s1" "$D/one.out" && fail "a single-campaign run touched another campaign"
+$PY - "$D/winter-before.xlsx" "$wb" <<'PY' || fail "the rerun's workbook differs"
+import sys, openpyxl
+def cells(p):
+    wb = openpyxl.load_workbook(p)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb}
+assert cells(sys.argv[1]) == cells(sys.argv[2])
+PY
+
+# 6. SIGTERM in the middle of a slow send, then a rerun: nothing lost, nothing
+#    twice.  A fresh folder, a throttled sender so the send takes seconds.
+D2=$D/term; mkdir -p "$D2"
+mock_stop "$D"
+D=$D2
+SUF_DEMO_THROUGHPUT=4 pipeline_setup "$D"
+SUF_DEMO_THROUGHPUT=4 mock_start "$D" "$NIGHT1_EPOCH"
+"$SUF" -c "$D/suf.conf" -q init
+cron_suf --now $NIGHT1 run --skip report > "$D/term.out" 2>&1 &
+pid=$!
+i=0
+until [ "$(posted)" -ge 2 ] || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+[ $rc -eq 130 ] || { cat "$D/term.out"; fail "SIGTERM run exited $rc, want 130"; }
+[ "$(sqlite3 "$D/suf.db" "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" = interrupted ] \
+  || fail "the interrupted run is not recorded as interrupted"
+[ "$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE state = 'in_flight'")" -eq 0 ] \
+  || fail "SIGTERM left sends in flight"
+cron_suf --now $NIGHT1 run --skip report > "$D/after.out" 2>&1 || true
+[ "$(dup_callbacks)" -eq 0 ] || fail "a message was posted twice after SIGTERM"
+left=$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id
+  WHERE s.kind = 'u' AND s.state = 'queued' AND f.campaign_id NOT IN ('camp_paused', 'camp_recat')")
+[ "$left" -eq 0 ] || fail "$left utility messages were lost after SIGTERM"
+echo "run: lock, dry run, first run, rerun, single campaign, SIGTERM: ok"
