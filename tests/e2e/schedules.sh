@@ -57,4 +57,60 @@ if n != 2:
 PY
 grep -qx 'suf run' cron.cmds || fail "no nightly 'suf run' in crontab"
 grep -qx 'suf run --skip report --quiet-if-locked' cron.cmds || fail "no light run in crontab"
-echo "schedules: units verified, crontab parsed"
+# 3. Each unit's ExecStart, as systemd would run it: the unit's Environment=
+#    lines (with %d the credentials folder, %I the instance), the token
+#    handed over through $CREDENTIALS_DIRECTORY (mode 0644 there: systemd
+#    protects that folder itself, so suf accepts it), no terminal.
+. "$SUF_SOURCE_DIR/scripts/pipeline.sh"
+D=$SUF_SCRATCH/data
+pipeline_setup "$D"
+mock_start "$D" 1795485600
+"$SUF" -c "$D/suf.conf" -q init
+"$SUF" -c "$D/suf.conf" -q import markets "$SUF_SOURCE_DIR/fixtures/markets.csv"
+sed -i '/^token_file/d' "$D/suf.conf"
+creds=$SUF_SCRATCH/credentials; mkdir -p "$creds"
+cp "$D/token" "$creds/token"; printf 'verify-me\n' > "$creds/verify_token"
+printf 'app-secret\n' > "$creds/app_secret"; chmod 0644 "$creds"/*
+unit_env() {
+  sed -n 's/^Environment=//p' "units/$1" | sed -e "s|%d|$creds|g" -e "s|%I|$2|g" \
+    | grep -v '^SUF_CONFIG='
+}
+unit_exec() {
+  sed -n 's/^ExecStart=//p' "units/$1" | sed -e "s|%I|$2|g"
+}
+for u in suf.service suf-light.service suf@.service; do
+  cmd=$(unit_exec "$u" camp_winter | sed 's|^\([^ ]*\) |\1 --now 2026-11-24T02:00:00Z |')
+  set +e
+  # shellcheck disable=SC2046
+  env -i PATH=/usr/bin:/bin SUF_CONFIG="$D/suf.conf" CREDENTIALS_DIRECTORY="$creds" \
+    $(unit_env "$u" camp_winter) sh -c "$cmd" \
+    < /dev/null > "$SUF_SCRATCH/$u.log" 2>&1
+  rc=$?
+  set -e
+  # 0, or 69 for the fixture's permanently failing phones; never a crash,
+  # a config or permission error.
+  case $rc in 0|69) ;; *) cat "$SUF_SCRATCH/$u.log"; fail "$u ExecStart exited $rc";; esac
+  grep -q "stage " "$SUF_SCRATCH/$u.log" || fail "$u ExecStart ran no stage"
+done
+grep -q "stage report" "$SUF_SCRATCH/suf-light.service.log" && fail "the light run wrote reports"
+grep -q "camp_s1" "$SUF_SCRATCH/suf@.service.log" && fail "suf@camp_winter touched another campaign"
+[ "$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE state = 'sent'")" -gt 0 ] \
+  || fail "the units' runs sent nothing"
+# The receiver's ExecStart: it starts, answers the handshake, stops on SIGTERM.
+cmd=$(unit_exec suf-receive.service "" | sed 's/127.0.0.1:8787/127.0.0.1:0/')
+port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cmd=$(echo "$cmd" | sed "s/127.0.0.1:0/127.0.0.1:$port/")
+env -i PATH=/usr/bin:/bin SUF_CONFIG="$D/suf.conf" CREDENTIALS_DIRECTORY="$creds" \
+  $(unit_env suf-receive.service "") sh -c "exec $cmd" < /dev/null > "$SUF_SCRATCH/receive.log" 2>&1 &
+rpid=$!
+ok=0
+for i in $(seq 1 50); do
+  if curl -s -o "$SUF_SCRATCH/challenge" "http://127.0.0.1:$port/?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42"; then
+    ok=1; break
+  fi
+  sleep 0.1
+done
+kill -TERM $rpid; wait $rpid || true
+[ $ok -eq 1 ] || { cat "$SUF_SCRATCH/receive.log"; fail "the receiver's ExecStart did not listen"; }
+[ "$(cat "$SUF_SCRATCH/challenge")" = 42 ] || fail "the receiver's handshake answered '$(cat "$SUF_SCRATCH/challenge")'"
+echo "schedules: units verified, crontab parsed, every ExecStart ran"
