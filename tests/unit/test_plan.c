@@ -1,0 +1,860 @@
+/*
+ * test_plan.c: the plan stage: every outcome and exclusion rule, their
+ * order, the retry window at its edges, campaign overrides, incremental and
+ * idempotent replanning, the fallbacks and sends it creates, and --explain.
+ *
+ * Each test builds a scratch store, inserts attempts, templates and
+ * campaigns with SQL, runs the plan as of a pinned time and reads back what
+ * it wrote.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "suf/config.h"
+#include "suf/context.h"
+#include "suf/plan.h"
+#include "suf/store.h"
+#include "suf/timeutil.h"
+#include "suf/util.h"
+#include "testutil.h"
+
+#define H INT64_C(3600)
+
+/* 2026-11-20T10:00:00Z: the first send of every test broadcast. */
+static int64_t t0(void)
+{
+    int64_t t = 0;
+    CU_ASSERT_EQUAL_FATAL(suf_time_parse("2026-11-20T10:00:00Z", &t, NULL), SUF_OK);
+    return t;
+}
+
+struct fx {
+    struct suf_store st;
+    struct suf_config cfg;
+    struct suf_run run;
+    struct suf_err err;
+};
+
+static void fx_open(struct fx *fx, const char *name, const char *ini)
+{
+    memset(fx, 0, sizeof(*fx));
+    fx->st.lock_fd = -1;
+    suf_test_store(&fx->st, name);
+    suf_config_init(&fx->cfg);
+    if (suf_config_load_string(&fx->cfg, ini ? ini : "", "test.conf", &fx->err)) {
+        fprintf(stderr, "config: %s\n", fx->err.msg);
+        exit(2);
+    }
+    fx->run.cfg = &fx->cfg;
+    fx->run.store = &fx->st;
+    fx->run.id = 1;
+}
+
+static void fx_close(struct fx *fx)
+{
+    json_decref(fx->run.counts);
+    suf_store_close(&fx->st);
+    suf_config_release(&fx->cfg);
+}
+
+static void sql(struct fx *fx, const char *text)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    if (suf_store_exec(&fx->st, text, &err))
+        fprintf(stderr, "sql: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(err.status, SUF_OK);
+}
+
+static int plan_at(struct fx *fx, int64_t now)
+{
+    suf_err_clear(&fx->err);
+    json_decref(fx->run.counts);
+    fx->run.counts = NULL;
+    return suf_plan_run_at(&fx->run, now, &fx->err);
+}
+
+/* --- the catalog ------------------------------------------------------------ */
+
+static const struct {
+    const char *name, *lang, *status, *category, *json;
+} catalog[] = {
+    {"promo_text", "en_US", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_text\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"BODY\","
+     "\"text\":\"Hi {{1}}, use code {{2}}.\"},{\"type\":\"FOOTER\",\"text\":\"Reply STOP to "
+     "opt out\"}]}"},
+    {"promo_qr", "en_US", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_qr\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"BODY\",\"text\":\"Hi {{1}}!\"},"
+     "{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":\"QUICK_REPLY\",\"text\":\"Show me\"},"
+     "{\"type\":\"QUICK_REPLY\",\"text\":\"Not now\"}]}]}"},
+    {"promo_image", "en_US", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_image\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"HEADER\",\"format\":\"IMAGE\"},"
+     "{\"type\":\"BODY\",\"text\":\"New in store, {{1}}\"},{\"type\":\"BUTTONS\",\"buttons\":["
+     "{\"type\":\"QUICK_REPLY\",\"text\":\"a\"},{\"type\":\"QUICK_REPLY\",\"text\":\"b\"},"
+     "{\"type\":\"QUICK_REPLY\",\"text\":\"c\"},{\"type\":\"QUICK_REPLY\",\"text\":\"d\"},"
+     "{\"type\":\"QUICK_REPLY\",\"text\":\"e\"},{\"type\":\"QUICK_REPLY\",\"text\":\"f\"}]}]}"},
+    {"order_update", "en_US", "APPROVED", "UTILITY",
+     "{\"name\":\"order_update\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"UTILITY\",\"components\":[{\"type\":\"BODY\",\"text\":\"Order {{1}}\"}]}"},
+    {"promo_carousel", "en_US", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_carousel\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"BODY\",\"text\":\"Look\"},"
+     "{\"type\":\"CAROUSEL\",\"cards\":[]}]}"},
+    {"promo_two", "en_US", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_two\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"BODY\",\"text\":\"Hi {{1}}\"}]}"},
+    {"promo_two", "pt_BR", "APPROVED", "MARKETING",
+     "{\"name\":\"promo_two\",\"language\":\"pt_BR\",\"status\":\"APPROVED\","
+     "\"category\":\"MARKETING\",\"components\":[{\"type\":\"BODY\",\"text\":\"Oi {{1}}\"}]}"},
+    {"fallback_permission", "en_US", "APPROVED", "UTILITY",
+     "{\"name\":\"fallback_permission\",\"language\":\"en_US\",\"status\":\"APPROVED\","
+     "\"category\":\"UTILITY\",\"components\":[{\"type\":\"BODY\",\"text\":\"We could not "
+     "deliver {{1}}. See it now?\"},{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":"
+     "\"QUICK_REPLY\",\"text\":\"Yes, show me\"},{\"type\":\"QUICK_REPLY\",\"text\":\"No "
+     "thanks\"}]}]}"},
+    {"fallback_permission_paused", "en_US", "PAUSED", "UTILITY",
+     "{\"name\":\"fallback_permission_paused\",\"language\":\"en_US\",\"status\":\"PAUSED\","
+     "\"category\":\"UTILITY\",\"components\":[{\"type\":\"BODY\",\"text\":\"See {{1}}?\"},"
+     "{\"type\":\"BUTTONS\",\"buttons\":[{\"type\":\"QUICK_REPLY\",\"text\":\"Yes\"},"
+     "{\"type\":\"QUICK_REPLY\",\"text\":\"No\"}]}]}"},
+};
+
+static void add_catalog(struct fx *fx)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        &fx->st,
+        "INSERT INTO templates (name, language, status, category, json) VALUES (?1,?2,?3,?4,?5)",
+        NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++) {
+        sqlite3_reset(s);
+        suf_bind_text(s, 1, catalog[i].name);
+        suf_bind_text(s, 2, catalog[i].lang);
+        suf_bind_text(s, 3, catalog[i].status);
+        suf_bind_text(s, 4, catalog[i].category);
+        suf_bind_text(s, 5, catalog[i].json);
+        CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+    }
+    sqlite3_finalize(s);
+}
+
+/* --- attempts ------------------------------------------------------------------ */
+
+struct att {
+    int attempt;         /* 0: the export had no attempt column */
+    int64_t at;          /* seconds after t0 */
+    const char *status;  /* NULL ends the list */
+    int64_t code;        /* 0: none */
+};
+
+struct att_opts {
+    const char *tpl;  /* NULL: promo_text */
+    const char *lang; /* "-": NULL; NULL: en_US */
+    const char *vars; /* NULL: ["Asha","WINTER20"]; "-": none */
+    int invalid_phone;
+};
+
+static void add_attempts(struct fx *fx, const char *campaign, const char *phone,
+                         const struct att *a, const struct att_opts *o)
+{
+    static int64_t seq;
+    sqlite3_stmt *s = suf_store_prepare(
+        &fx->st,
+        "INSERT INTO attempts (campaign_id, message_id, phone, phone_valid, template_name, "
+        "template_language, status, error_code, attempt, sent_at, vars, customer_name) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'Asha')",
+        NULL);
+    struct att_opts none = {NULL, NULL, NULL, 0};
+    char wamid[64];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    if (!o)
+        o = &none;
+    for (; a->status; a++) {
+        snprintf(wamid, sizeof(wamid), "wamid.%" PRId64, ++seq);
+        sqlite3_reset(s);
+        suf_bind_text(s, 1, campaign);
+        suf_bind_text(s, 2, wamid);
+        suf_bind_text(s, 3, phone);
+        sqlite3_bind_int(s, 4, !o->invalid_phone);
+        suf_bind_text(s, 5, o->tpl ? o->tpl : "promo_text");
+        suf_bind_text(s, 6, !o->lang ? "en_US" : !strcmp(o->lang, "-") ? NULL : o->lang);
+        suf_bind_text(s, 7, a->status);
+        suf_bind_int64_or_null(s, 8, a->code, a->code == 0);
+        sqlite3_bind_int(s, 9, a->attempt);
+        sqlite3_bind_int64(s, 10, t0() + a->at);
+        suf_bind_text(s, 11, !o->vars ? "[\"Asha\",\"WINTER20\"]"
+                             : !strcmp(o->vars, "-") ? NULL
+                                                     : o->vars);
+        CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+    }
+    sqlite3_finalize(s);
+}
+
+/* A campaigns row; -1 leaves a setting NULL (the config default). */
+static void add_campaign(struct fx *fx, const char *id, int fallback, int retries, int interval,
+                         int64_t valid_until_after_t0, const char *utility)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        &fx->st,
+        "INSERT INTO campaigns (campaign_id, name, fallback, max_auto_retries, "
+        "retry_interval_hours, valid_until, utility_template) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+        NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    suf_bind_text(s, 1, id);
+    suf_bind_text(s, 2, "Winter sale wave 1");
+    suf_bind_int64_or_null(s, 3, fallback, fallback < 0);
+    suf_bind_int64_or_null(s, 4, retries, retries < 0);
+    suf_bind_int64_or_null(s, 5, interval, interval < 0);
+    if (valid_until_after_t0 == INT64_MIN)
+        sqlite3_bind_null(s, 6);
+    else
+        sqlite3_bind_int64(s, 6, t0() + valid_until_after_t0);
+    suf_bind_text(s, 7, utility);
+    CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
+/* "outcome" or "excluded:reason" of one recipient, into buf ("" when none). */
+static const char *outcome_of(struct fx *fx, const char *campaign, const char *phone, char *buf,
+                              size_t size)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        &fx->st, "SELECT outcome, reason FROM recipients WHERE campaign_id = ?1 AND phone = ?2",
+        NULL);
+    buf[0] = '\0';
+    suf_bind_text(s, 1, campaign);
+    suf_bind_text(s, 2, phone);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(s, 1);
+        snprintf(buf, size, "%s%s%s", sqlite3_column_text(s, 0), r ? ":" : "", r ? r : "");
+    }
+    sqlite3_finalize(s);
+    return buf;
+}
+
+static int64_t scalar(struct fx *fx, const char *q, const char *param)
+{
+    int64_t v = -1;
+    struct suf_err err = SUF_ERR_INIT;
+    CU_ASSERT_EQUAL(suf_store_scalar(&fx->st, q, param, &v, &err), SUF_OK);
+    return v;
+}
+
+/* Every row of recipients, fallbacks and sends, as one text. */
+static char *dump(struct fx *fx)
+{
+    static const char *const queries[] = {
+        "SELECT campaign_id, phone, outcome, reason, detail, attempts, last_attempt_id, "
+        "last_attempt_at, decided_at FROM recipients ORDER BY campaign_id, phone",
+        "SELECT * FROM fallbacks ORDER BY id",
+        "SELECT * FROM sends ORDER BY id",
+    };
+    struct suf_buf b = SUF_BUF_INIT;
+
+    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+        sqlite3_stmt *s = suf_store_prepare(&fx->st, queries[q], NULL);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(s); i++) {
+                const unsigned char *v = sqlite3_column_text(s, i);
+                suf_buf_addf(&b, "%s|", v ? (const char *)v : "NULL");
+            }
+            suf_buf_addch(&b, '\n');
+        }
+        sqlite3_finalize(s);
+        suf_buf_addstr(&b, "--\n");
+    }
+    return suf_buf_detach(&b);
+}
+
+/* --- the rules, one campaign per row --------------------------------------------- */
+
+#define NOW (100 * H)
+#define NA INT64_MIN
+
+struct rule_row {
+    const char *name; /* the campaign id */
+    struct att att[5];
+    struct att_opts o;
+    int fallback, retries, interval; /* campaign overrides; -1 none */
+    int64_t valid_until;             /* after t0, or NA */
+    int optout;                      /* the phone is in optouts */
+    const char *want;
+};
+
+static const struct rule_row rules[] = {
+    {"first_delivered", {{1, 0, "delivered", 0}, {0}}, {0}, -1, -1, -1, NA, 0, "delivered"},
+    {"first_read", {{1, 0, "read", 0}, {0}}, {0}, -1, -1, -1, NA, 0, "delivered"},
+    {"first_delivered_then_failed",
+     {{1, 0, "delivered", 0}, {2, 24 * H, "failed", 131049}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "delivered"},
+    {"retry_delivered", {{1, 0, "failed", 131049}, {2, 24 * H, "delivered", 0}, {0}}, {0}, -1,
+     -1, -1, NA, 0, "recovered_by_retry"},
+    {"retry_read_then_failed",
+     {{1, 0, "failed", 131049}, {2, 24 * H, "read", 0}, {3, 48 * H, "failed", 131049}, {0}},
+     {0}, -1, -1, -1, NA, 0, "recovered_by_retry"},
+    {"latest_sent", {{1, 0, "failed", 131049}, {2, 24 * H, "sent", 0}, {0}}, {0}, -1, -1, -1, NA,
+     0, "in_flight"},
+    {"latest_pending", {{1, 0, "pending", 0}, {0}}, {0}, -1, -1, -1, NA, 0, "in_flight"},
+    /* The retry window: 1 + 3 attempts, 24 h apart, 6 h grace (the defaults). */
+    {"window_open", {{1, NOW - 30 * H + 1, "failed", 131049}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "awaiting_retries"},
+    {"window_closes_exactly_now", {{1, NOW - 30 * H, "failed", 131049}, {0}}, {0}, -1, -1, -1,
+     NA, 0, "fallback"},
+    {"three_attempts_wait",
+     {{1, 0, "failed", 131049}, {2, 24 * H, "failed", 131049}, {3, NOW - H, "failed", 131049},
+      {0}},
+     {0}, -1, -1, -1, NA, 0, "awaiting_retries"},
+    {"four_attempts_are_all",
+     {{1, 0, "failed", 131049},
+      {2, 24 * H, "failed", 131049},
+      {3, 48 * H, "failed", 131049},
+      {4, NOW - H, "failed", 131049},
+      {0}},
+     {0}, -1, -1, -1, NA, 0, "fallback"},
+    /* Campaign settings override the config. */
+    {"no_retries_campaign", {{1, NOW - H, "failed", 131049}, {0}}, {0}, -1, 0, -1, NA, 0,
+     "fallback"},
+    {"long_interval_campaign", {{1, NOW - 40 * H, "failed", 131049}, {0}}, {0}, -1, -1, 48, NA,
+     0, "awaiting_retries"},
+    {"long_interval_edge", {{1, NOW - 54 * H, "failed", 131049}, {0}}, {0}, -1, -1, 48, NA, 0,
+     "fallback"},
+    /* The exclusion rules, one each. */
+    {"fallback_off", {{1, 0, "failed", 131049}, {0}}, {0}, 0, -1, -1, NA, 0,
+     "excluded:fallback_off"},
+    {"fallback_on_explicitly", {{1, 0, "failed", 131049}, {0}}, {0}, 1, -1, -1, NA, 0,
+     "fallback"},
+    {"expired", {{1, 0, "failed", 131049}, {0}}, {0}, -1, -1, -1, NOW - 1, 0,
+     "excluded:campaign_expired"},
+    {"valid_until_exactly_now", {{1, 0, "failed", 131049}, {0}}, {0}, -1, -1, -1, NOW, 0,
+     "fallback"},
+    {"unknown_template", {{1, 0, "failed", 131049}, {0}}, {"no_such_template", NULL, NULL, 0}, -1,
+     -1, -1, NA, 0, "excluded:unknown_template"},
+    {"unknown_language", {{1, 0, "failed", 131049}, {0}}, {"promo_text", "fr_FR", NULL, 0}, -1,
+     -1, -1, NA, 0, "excluded:unknown_template"},
+    {"only_language_is_taken", {{1, 0, "failed", 131049}, {0}}, {"promo_text", "-", NULL, 0},
+     -1, -1, -1, NA, 0, "fallback"},
+    {"two_languages_none_named", {{1, 0, "failed", 131049}, {0}}, {"promo_two", "-", NULL, 0},
+     -1, -1, -1, NA, 0, "excluded:unknown_template"},
+    {"two_languages_one_named", {{1, 0, "failed", 131049}, {0}}, {"promo_two", "pt_BR", NULL, 0},
+     -1, -1, -1, NA, 0, "fallback"},
+    {"utility_template", {{1, 0, "failed", 131049}, {0}}, {"order_update", NULL, NULL, 0}, -1,
+     -1, -1, NA, 0, "excluded:not_marketing"},
+    {"carousel", {{1, 0, "failed", 131049}, {0}}, {"promo_carousel", NULL, NULL, 0}, -1, -1, -1,
+     NA, 0, "excluded:unsupported_template"},
+    {"stopped_131050", {{1, 0, "failed", 131050}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "excluded:opted_out"},
+    {"stopped_earlier", {{1, 0, "failed", 131050}, {2, 24 * H, "failed", 131049}, {0}}, {0}, -1,
+     0, -1, NA, 0, "excluded:opted_out"},
+    {"in_optouts_table", {{1, 0, "failed", 131049}, {0}}, {0}, -1, -1, -1, NA, 1,
+     "excluded:opted_out"},
+    {"not_on_whatsapp", {{1, 0, "failed", 131026}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "excluded:undeliverable"},
+    {"policy_368", {{1, 0, "failed", 368}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "excluded:ineligible_error"},
+    {"no_error_code", {{1, 0, "failed", 0}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "excluded:ineligible_error"},
+    {"experiment_130472", {{1, 0, "failed", 130472}, {0}}, {0}, -1, -1, -1, NA, 0, "fallback"},
+    {"unknown_131000_after_retries", {{1, 0, "failed", 131000}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "fallback"},
+    {"unknown_131016_while_retrying", {{1, NOW - H, "failed", 131016}, {0}}, {0}, -1, -1, -1, NA,
+     0, "awaiting_retries"},
+    {"bad_phone", {{1, 0, "failed", 131049}, {0}}, {NULL, NULL, NULL, 1}, -1, -1, -1, NA, 0,
+     "excluded:invalid_phone"},
+    {"no_vars", {{1, 0, "failed", 131049}, {0}}, {NULL, NULL, "-", 0}, -1, -1, -1, NA, 0,
+     "excluded:missing_content"},
+    {"one_var_of_two", {{1, 0, "failed", 131049}, {0}}, {NULL, NULL, "[\"Asha\"]", 0}, -1, -1,
+     -1, NA, 0, "excluded:missing_content"},
+    {"no_media_link", {{1, 0, "failed", 131049}, {0}}, {"promo_image", NULL, NULL, 0}, -1, -1,
+     -1, NA, 0, "excluded:missing_content"},
+    /* The first rule that fails names the reason. */
+    {"off_and_unknown", {{1, 0, "failed", 131049}, {0}}, {"nope", NULL, NULL, 0}, 0, -1, -1,
+     NOW - 1, 0, "excluded:fallback_off"},
+    {"expired_and_unknown", {{1, 0, "failed", 131049}, {0}}, {"nope", NULL, NULL, 0}, -1, -1, -1,
+     NOW - 1, 0, "excluded:campaign_expired"},
+    {"unknown_and_opted_out", {{1, 0, "failed", 131050}, {0}}, {"nope", NULL, NULL, 0}, -1, -1,
+     -1, NA, 0, "excluded:unknown_template"},
+    {"utility_and_opted_out", {{1, 0, "failed", 131050}, {0}}, {"order_update", NULL, NULL, 0},
+     -1, -1, -1, NA, 0, "excluded:not_marketing"},
+    {"carousel_and_opted_out", {{1, 0, "failed", 131050}, {0}},
+     {"promo_carousel", NULL, NULL, 0}, -1, -1, -1, NA, 0, "excluded:unsupported_template"},
+    {"opted_out_and_undeliverable", {{1, 0, "failed", 131026}, {0}}, {0}, -1, -1, -1, NA, 1,
+     "excluded:opted_out"},
+    {"undeliverable_and_bad_phone", {{1, 0, "failed", 131026}, {0}}, {NULL, NULL, NULL, 1}, -1,
+     -1, -1, NA, 0, "excluded:undeliverable"},
+    {"ineligible_and_bad_phone", {{1, 0, "failed", 368}, {0}}, {NULL, NULL, NULL, 1}, -1, -1, -1,
+     NA, 0, "excluded:ineligible_error"},
+    {"bad_phone_and_no_vars", {{1, 0, "failed", 131049}, {0}}, {NULL, NULL, "-", 1}, -1, -1, -1,
+     NA, 0, "excluded:invalid_phone"},
+    /* Attempt order: (attempt, sent_at, id); attempt 0 means "rank by sent_at". */
+    {"no_attempt_column_failed_last",
+     {{0, 30 * H, "failed", 131049}, {0, 0, "delivered", 0}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "delivered"},
+    {"no_attempt_column_delivered_last",
+     {{0, 30 * H, "delivered", 0}, {0, 0, "failed", 131049}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "recovered_by_retry"},
+    {"attempt_number_beats_time",
+     {{2, 0, "failed", 131049}, {1, 30 * H, "delivered", 0}, {0}}, {0}, -1, -1, -1, NA, 0,
+     "delivered"},
+    {"same_time_id_breaks_tie",
+     {{1, 0, "failed", 131049}, {1, 0, "sent", 0}, {0}}, {0}, -1, -1, -1, NA, 0, "in_flight"},
+};
+
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+static void load_rules(struct fx *fx)
+{
+    add_catalog(fx);
+    for (size_t i = 0; i < NRULES; i++) {
+        const struct rule_row *r = &rules[i];
+        char phone[32];
+        snprintf(phone, sizeof(phone), "4477009%05zu", i);
+        add_attempts(fx, r->name, phone, r->att, &r->o);
+        if (r->fallback >= 0 || r->retries >= 0 || r->interval >= 0 || r->valid_until != NA)
+            add_campaign(fx, r->name, r->fallback, r->retries, r->interval, r->valid_until, NULL);
+        if (r->optout) {
+            sqlite3_stmt *s = suf_store_prepare(
+                &fx->st, "INSERT INTO optouts (phone, at, source) VALUES (?1, 0, 'stop')", NULL);
+            suf_bind_text(s, 1, phone);
+            CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+            sqlite3_finalize(s);
+        }
+    }
+}
+
+static void test_plan__every_rule_in_order(void)
+{
+    struct fx fx;
+    char got[128], phone[32];
+
+    fx_open(&fx, "rules.db", NULL);
+    load_rules(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    for (size_t i = 0; i < NRULES; i++) {
+        snprintf(phone, sizeof(phone), "4477009%05zu", i);
+        outcome_of(&fx, rules[i].name, phone, got, sizeof(got));
+        if (strcmp(got, rules[i].want))
+            fprintf(stderr, "\n  %s: got '%s', want '%s'\n", rules[i].name, got, rules[i].want);
+        CU_ASSERT_STRING_EQUAL(got, rules[i].want);
+    }
+    fx_close(&fx);
+}
+
+static void test_plan__outcome_counts_add_up_to_recipients(void)
+{
+    struct fx fx;
+    int64_t sum = 0, recipients;
+    static const char *const outcomes[] = {"delivered",        "recovered_by_retry", "in_flight",
+                                           "awaiting_retries", "excluded",           "fallback"};
+
+    fx_open(&fx, "counts.db", NULL);
+    load_rules(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    recipients = scalar(&fx, "SELECT count(*) FROM (SELECT DISTINCT campaign_id, phone FROM "
+                             "attempts)",
+                        NULL);
+    CU_ASSERT_EQUAL(recipients, (int64_t)NRULES);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), recipients);
+    for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "plan.%s", outcomes[i]);
+        sum += suf_run_get_count(&fx.run, name);
+    }
+    CU_ASSERT_EQUAL(sum, recipients);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.recipients"), recipients);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.fallback"),
+                    scalar(&fx, "SELECT count(*) FROM fallbacks", NULL));
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.excluded"),
+                    suf_run_get_count(&fx.run, "plan.excluded.opted_out") +
+                        suf_run_get_count(&fx.run, "plan.excluded.fallback_off") +
+                        suf_run_get_count(&fx.run, "plan.excluded.campaign_expired") +
+                        suf_run_get_count(&fx.run, "plan.excluded.unknown_template") +
+                        suf_run_get_count(&fx.run, "plan.excluded.not_marketing") +
+                        suf_run_get_count(&fx.run, "plan.excluded.unsupported_template") +
+                        suf_run_get_count(&fx.run, "plan.excluded.undeliverable") +
+                        suf_run_get_count(&fx.run, "plan.excluded.ineligible_error") +
+                        suf_run_get_count(&fx.run, "plan.excluded.invalid_phone") +
+                        suf_run_get_count(&fx.run, "plan.excluded.missing_content"));
+    /* No fallback row is kept for a hole in the content. */
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks f JOIN recipients r USING "
+                                "(campaign_id, phone) WHERE r.outcome <> 'fallback'",
+                           NULL),
+                    0);
+    fx_close(&fx);
+}
+
+static void test_plan__rerun_changes_nothing(void)
+{
+    struct fx fx;
+    char *before, *after;
+
+    fx_open(&fx, "rerun.db", NULL);
+    load_rules(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    before = dump(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    after = dump(&fx);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.new_fallbacks"), 0);
+    CU_ASSERT(suf_run_get_count(&fx.run, "plan.fallback") > 0);
+    free(before);
+    free(after);
+    fx_close(&fx);
+}
+
+static const struct att one_failure[] = {{1, 0, "failed", 131049}, {0}};
+
+static void test_plan__later_now_moves_waiting_to_fallback(void)
+{
+    struct fx fx;
+    char got[128];
+
+    fx_open(&fx, "later.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 29 * H), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)),
+                           "awaiting_retries");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 30 * H), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.new_fallbacks"), 1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT decided_at FROM recipients", NULL), t0() + 30 * H);
+    fx_close(&fx);
+}
+
+static void test_plan__new_export_moves_waiting_forward(void)
+{
+    struct fx fx;
+    char got[128];
+    static const struct att retry_ok[] = {{2, 24 * H, "delivered", 0}, {0}};
+    static const struct att retry_stop[] = {{2, 24 * H, "failed", 131050}, {0}};
+
+    fx_open(&fx, "newexport.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", one_failure, NULL);
+    add_attempts(&fx, "c", "447700900002", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 2 * H), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.awaiting_retries"), 2);
+    add_attempts(&fx, "c", "447700900001", retry_ok, NULL);
+    add_attempts(&fx, "c", "447700900002", retry_stop, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)),
+                           "recovered_by_retry");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900002", got, sizeof(got)),
+                           "excluded:opted_out");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT attempts FROM recipients WHERE phone = ?1",
+                           "447700900001"),
+                    2);
+    fx_close(&fx);
+}
+
+static void test_plan__fallback_is_never_created_twice_nor_changed(void)
+{
+    struct fx fx;
+    char got[128];
+    char *before, *after;
+    static const struct att late_ok[] = {{2, 200 * H, "delivered", 0}, {0}};
+
+    fx_open(&fx, "once.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 1);
+    before = dump(&fx);
+    /* The template changes shape and the recipient gets a new attempt: the
+     * fallback, its scenario and its bodies stay as they were. */
+    sql(&fx, "UPDATE templates SET json = replace(json, '\"components\":[', "
+             "'\"components\":[{\"type\":\"HEADER\",\"format\":\"IMAGE\"},') "
+             "WHERE name = 'promo_text'");
+    add_attempts(&fx, "c", "447700900001", late_ok, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 300 * H), SUF_OK);
+    after = dump(&fx);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.fallback"), 1);
+    free(before);
+    free(after);
+    fx_close(&fx);
+}
+
+static void test_plan__fallback_gets_its_messages(void)
+{
+    struct fx fx;
+    json_t *u, *s;
+    int64_t id;
+    sqlite3_stmt *st;
+
+    fx_open(&fx, "messages.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "winter", "447700900023", one_failure,
+                 &(struct att_opts){"promo_qr", NULL, NULL, 0});
+    add_attempts(&fx, "winter", "447700900024", one_failure,
+                 &(struct att_opts){"promo_image", NULL, NULL, 0});
+    sql(&fx, "UPDATE attempts SET header_media_url = 'https://cdn.example/a.jpg' "
+             "WHERE template_name = 'promo_image'");
+    add_campaign(&fx, "winter", -1, -1, -1, NA, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    id = scalar(&fx, "SELECT id FROM fallbacks WHERE phone = ?1", "447700900023");
+    CU_ASSERT(id > 0);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT scenario = 'S3' AND state = 'pending' AND "
+                                "template_name = 'promo_qr' FROM fallbacks WHERE phone = ?1",
+                           "447700900023"),
+                    1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT scenario = 'S8' FROM fallbacks WHERE phone = ?1",
+                           "447700900024"),
+                    1);
+    /* S8: the utility message queued, two session parts held. */
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT (SELECT group_concat(kind || n || state, ',') FROM "
+                                "(SELECT s.kind, s.n, s.state FROM sends s JOIN fallbacks f ON "
+                                "f.id = s.fallback_id WHERE f.phone = ?1 ORDER BY s.kind DESC, "
+                                "s.n)) = 'u1queued,s1held,s2held'",
+                           "447700900024"),
+                    1);
+    st = suf_store_prepare(&fx.st,
+                           "SELECT (SELECT body FROM sends WHERE fallback_id = ?1 AND kind = 'u'), "
+                           "(SELECT body FROM sends WHERE fallback_id = ?1 AND kind = 's'), "
+                           "(SELECT group_concat(callback) FROM sends WHERE fallback_id = ?1)",
+                           NULL);
+    sqlite3_bind_int64(st, 1, id);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_step(st), SQLITE_ROW);
+    u = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    s = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    {
+        char want_u[64], want_s[64], want_yes[64], cbs[128];
+        const char *cb = (const char *)sqlite3_column_text(st, 2);
+        snprintf(want_u, sizeof(want_u), "suf:%" PRId64 ":u1", id);
+        snprintf(want_s, sizeof(want_s), "suf:%" PRId64 ":s1", id);
+        snprintf(want_yes, sizeof(want_yes), "suf:%" PRId64 ":yes", id);
+        snprintf(cbs, sizeof(cbs), "%s", cb ? cb : "");
+        CU_ASSERT_PTR_NOT_NULL(strstr(cbs, want_u));
+        CU_ASSERT_PTR_NOT_NULL(strstr(cbs, want_s));
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(u, "biz_opaque_callback_data")),
+                               want_u);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(s, "biz_opaque_callback_data")),
+                               want_s);
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(u, "to")), "447700900023");
+        CU_ASSERT_STRING_EQUAL(
+            json_string_value(json_object_get(json_object_get(u, "template"), "name")),
+            "fallback_permission");
+        /* The campaign's name fills the permission template's {{1}}. */
+        {
+            char *text = json_dumps(u, JSON_COMPACT);
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, "Winter sale wave 1"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, want_yes));
+            free(text);
+        }
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(s, "type")), "interactive");
+        {
+            char *text = json_dumps(s, JSON_COMPACT);
+            CU_ASSERT_PTR_NOT_NULL(strstr(text, "Hi Asha!"));
+            free(text);
+        }
+    }
+    json_decref(u);
+    json_decref(s);
+    sqlite3_finalize(st);
+    fx_close(&fx);
+}
+
+static void test_plan__campaign_utility_template_overrides_config(void)
+{
+    struct fx fx;
+
+    fx_open(&fx, "utility.db", "[utility]\nutility_template = fallback_permission\n");
+    add_catalog(&fx);
+    add_attempts(&fx, "paused", "447700900001", one_failure, NULL);
+    add_attempts(&fx, "missing", "447700900001", one_failure, NULL);
+    add_attempts(&fx, "fine", "447700900001", one_failure, NULL);
+    add_campaign(&fx, "paused", -1, -1, -1, NA, "fallback_permission_paused");
+    add_campaign(&fx, "missing", -1, -1, -1, NA, "no_such_permission");
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    /* Planned all the same; the refusal is counted once per campaign. */
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.permission_template_errors"), 2);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM sends s JOIN fallbacks f ON "
+                                "f.id = s.fallback_id WHERE f.campaign_id = 'paused' AND "
+                                "s.kind = 'u' AND s.body LIKE '%fallback_permission_paused%'",
+                           NULL),
+                    1);
+    fx_close(&fx);
+}
+
+static void test_plan__eligible_codes_are_configurable(void)
+{
+    struct fx fx;
+    char got[128];
+    static const struct att e368[] = {{1, 0, "failed", 368}, {0}};
+
+    fx_open(&fx, "codes.db", "[plan]\neligible_error_codes = 368\n");
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", e368, NULL);
+    add_attempts(&fx, "c", "447700900002", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900002", got, sizeof(got)),
+                           "excluded:ineligible_error");
+    fx_close(&fx);
+}
+
+static void test_plan__131026_counts_as_capping_when_configured(void)
+{
+    struct fx fx;
+    char got[128];
+    static const struct att e131026[] = {{1, 0, "failed", 131026}, {0}};
+
+    fx_open(&fx, "old.db", "[plan]\ntreat_131026_as_capping = on\n");
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", e131026, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    fx_close(&fx);
+}
+
+static void test_plan__campaign_filter_plans_only_that_campaign(void)
+{
+    struct fx fx;
+
+    fx_open(&fx, "filter.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "a", "447700900001", one_failure, NULL);
+    add_attempts(&fx, "b", "447700900001", one_failure, NULL);
+    fx.run.campaign = "b";
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients WHERE campaign_id = ?1", "a"),
+                    0);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients WHERE campaign_id = ?1", "b"),
+                    1);
+    fx.run.campaign = "zzz";
+    CU_ASSERT_EQUAL(plan_at(&fx, t0() + 100 * H), SUF_ERR_NOTFOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx.err.msg, "'zzz'"));
+    fx_close(&fx);
+}
+
+static char *explain(struct fx *fx, const char *campaign, const char *phone, int64_t now,
+                     int *rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    suf_clock_init(&fx->run.clock, now);
+    suf_err_clear(&fx->err);
+    *rc = suf_plan_explain(&fx->run, campaign, phone, out, &fx->err);
+    fclose(out);
+    return text;
+}
+
+static void test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing(void)
+{
+    struct fx fx;
+    char *text;
+    int rc, changes;
+    static const struct att two[] = {{1, 0, "failed", 131049}, {2, 24 * H, "failed", 131049},
+                                     {0}};
+
+    fx_open(&fx, "explain.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900023", two, &(struct att_opts){"promo_qr", NULL, NULL, 0});
+    add_attempts(&fx, "c", "447700900024", one_failure,
+                 &(struct att_opts){"order_update", NULL, NULL, 0});
+    changes = sqlite3_total_changes(fx.st.db);
+    /* Before planning: what the plan will do, and what it will send. */
+    text = explain(&fx, "c", "+44 7700 900023", t0() + 100 * H, &rc);
+    CU_ASSERT_EQUAL(rc, SUF_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "rule now"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "fallback"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "scenario S3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"type\": \"interactive\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "fallback_permission"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "attempt 2"));
+    free(text);
+    CU_ASSERT_EQUAL(sqlite3_total_changes(fx.st.db), changes);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), 0);
+    /* After planning: the stored outcome and the stored bodies. */
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    changes = sqlite3_total_changes(fx.st.db);
+    text = explain(&fx, "c", "447700900023", t0() + 100 * H, &rc);
+    CU_ASSERT_EQUAL(rc, SUF_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored outcome: fallback"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "state queued"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "state held"));
+    free(text);
+    text = explain(&fx, "c", "447700900024", t0() + 100 * H, &rc);
+    CU_ASSERT_EQUAL(rc, SUF_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "excluded:not_marketing"));
+    free(text);
+    CU_ASSERT_EQUAL(sqlite3_total_changes(fx.st.db), changes);
+    text = explain(&fx, "c", "447700900099", t0() + 100 * H, &rc);
+    CU_ASSERT_EQUAL(rc, SUF_ERR_NOTFOUND);
+    free(text);
+    fx_close(&fx);
+}
+
+static void test_plan__retry_window_edges(void)
+{
+    static const struct {
+        int64_t attempts, last_at, now, retries, interval_h, grace_h;
+        bool waits;
+    } rows[] = {
+        {1, 0, 30 * H - 1, 3, 24, 6, true},  {1, 0, 30 * H, 3, 24, 6, false},
+        {3, 0, 1, 3, 24, 6, true},           {4, 0, 1, 3, 24, 6, false},
+        {1, 0, 1, 0, 24, 6, false},          {1, 0, 6 * H - 1, 3, 0, 6, true},
+        {1, 0, 6 * H, 3, 0, 6, false},       {2, 100, 100 + 24 * H, 3, 24, 0, false},
+    };
+    struct suf_config cfg;
+
+    suf_config_init(&cfg);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_plan_facts f = {0};
+        struct suf_plan_policy p = {0};
+        f.attempts = rows[i].attempts;
+        f.last_at = rows[i].last_at;
+        p.now = rows[i].now;
+        p.max_auto_retries = rows[i].retries;
+        p.retry_interval_s = rows[i].interval_h * H;
+        p.grace_s = rows[i].grace_h * H;
+        p.cfg = &cfg;
+        CU_ASSERT_EQUAL(suf_plan_retries_pending(&f, &p), rows[i].waits);
+    }
+    suf_config_release(&cfg);
+}
+
+int main(void)
+{
+    static const struct suf_test tests[] = {
+        {"test_plan__every_rule_in_order", test_plan__every_rule_in_order},
+        {"test_plan__outcome_counts_add_up_to_recipients",
+         test_plan__outcome_counts_add_up_to_recipients},
+        {"test_plan__rerun_changes_nothing", test_plan__rerun_changes_nothing},
+        {"test_plan__later_now_moves_waiting_to_fallback",
+         test_plan__later_now_moves_waiting_to_fallback},
+        {"test_plan__new_export_moves_waiting_forward",
+         test_plan__new_export_moves_waiting_forward},
+        {"test_plan__fallback_is_never_created_twice_nor_changed",
+         test_plan__fallback_is_never_created_twice_nor_changed},
+        {"test_plan__fallback_gets_its_messages", test_plan__fallback_gets_its_messages},
+        {"test_plan__campaign_utility_template_overrides_config",
+         test_plan__campaign_utility_template_overrides_config},
+        {"test_plan__eligible_codes_are_configurable",
+         test_plan__eligible_codes_are_configurable},
+        {"test_plan__131026_counts_as_capping_when_configured",
+         test_plan__131026_counts_as_capping_when_configured},
+        {"test_plan__campaign_filter_plans_only_that_campaign",
+         test_plan__campaign_filter_plans_only_that_campaign},
+        {"test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing",
+         test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing},
+        {"test_plan__retry_window_edges", test_plan__retry_window_edges},
+        {NULL, NULL},
+    };
+    return suf_test_main("plan", tests);
+}
