@@ -1,3 +1,6 @@
 # Tests of the run area: the command line, schedules and the whole pipeline.
 suf_add_e2e(e2e_schedules tests/e2e/schedules.sh)
 suf_add_e2e(e2e_run tests/e2e/run.sh TIMEOUT 300)
+# Crash consistency: 10 trials of two SIGKILLs each in `make test`, 50 in
+# `make soak` (SUF_SOAK=1).  Normal build only: under ASan it takes too long.
+suf_add_e2e(e2e_crash tests/e2e/crash.sh TIMEOUT 3000 LABELS slow crash soak)

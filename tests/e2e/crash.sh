@@ -1,0 +1,128 @@
+#!/bin/sh
+# Crash consistency: `suf run` over a generated campaign (20,000 recipients
+# by default) killed with SIGKILL at random moments, then rerun to
+# completion, over two nights with customers answering in between.
+#
+# A reference trial without kills measures how long each stage takes; trial
+# k then aims its kill at a random moment inside stage k mod 7 of night 1,
+# and another inside a stage of night 2, so the kills cover every stage.
+# After every kill the database must pass PRAGMA integrity_check; after
+# every trial crash_check.py checks the invariants against the mock's
+# request log and the inputs.
+#
+# SUF_CRASH_TRIALS (default 10; 50 with SUF_SOAK), SUF_CRASH_RECIPIENTS
+# (20000), SUF_CRASH_SEED (random; printed, to replay a run).
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$SUF_SOURCE_DIR/scripts/pipeline.sh"
+TRIALS=${SUF_CRASH_TRIALS:-$([ -n "${SUF_SOAK:-}" ] && echo 50 || echo 10)}
+RECIPIENTS=${SUF_CRASH_RECIPIENTS:-20000}
+SEED=${SUF_CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+N1=2026-11-24T02:00:00Z N1_EPOCH=1795485600
+N2=2026-11-25T02:00:00Z N2_EPOCH=1795572000
+STAGES="import reconcile session plan utility events report"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"
+echo "crash: $TRIALS trials, $RECIPIENTS recipients, seed $SEED"
+$PY "$SUF_SOURCE_DIR/tests/e2e/crash_gen.py" "$SUF_SCRATCH/big.csv" "$SUF_SCRATCH/expected.json" \
+  "$RECIPIENTS"
+
+integrity() {
+  r=$(sqlite3 "$1/suf.db" "PRAGMA integrity_check")
+  [ "$r" = ok ] || fail "integrity_check after a kill: $r"
+}
+
+# The stage a killed run was in: the one after the last finished.
+stage_hit() {
+  last=$(sed -n 's/^suf: info: stage \([a-z]*\): .*/\1/p' "$1" | tail -1)
+  if [ -z "$last" ]; then echo import; return; fi
+  echo $STAGES | tr ' ' '\n' | awk -v l="$last" 'f { print; exit } $0 == l { f = 1 } END { if (!f) print "?" }' \
+    | grep . || echo "after-report"
+}
+
+# run_night D NOW LOG KILL_MS: one night; KILL_MS > 0 kills it that many
+# milliseconds in with SIGKILL, checks the store, then reruns to completion.
+run_night() {
+  d=$1 now=$2 log=$3 kill_ms=$4
+  if [ "$kill_ms" -gt 0 ]; then
+    "$SUF" -c "$d/suf.conf" --now "$now" run < /dev/null > "$log.killed" 2>&1 &
+    pid=$!
+    sleep "$(awk -v ms="$kill_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    kill -KILL $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    integrity "$d"
+    echo "$(stage_hit "$log.killed")" >> "$SUF_SCRATCH/hits"
+  fi
+  set +e
+  "$SUF" -c "$d/suf.conf" --now "$now" run < /dev/null > "$log" 2>&1
+  rc=$?
+  set -e
+  case $rc in 0|69) ;; *) tail -20 "$log"; fail "rerun after a kill exited $rc";; esac
+  integrity "$d"
+}
+
+# trial K KILL1_MS KILL2_MS
+trial() {
+  k=$1 d=$SUF_SCRATCH/t$1
+  pipeline_setup "$d"
+  rm -f "$d"/inbox/deliveries/*
+  cp "$SUF_SCRATCH/big.csv" "$d/inbox/deliveries/"
+  mock_start "$d" $N1_EPOCH
+  printf 'unknown_resend_after_hours = 1\n' >> "$d/suf.conf"
+  "$SUF" -c "$d/suf.conf" -q init
+  "$SUF" -c "$d/suf.conf" -q import markets "$SUF_SOURCE_DIR/fixtures/markets.csv"
+  t0=$(date +%s%N)
+  run_night "$d" $N1 "$d/night1.log" "$2"
+  t1=$(date +%s%N)
+  mock_stop "$d"
+  customers "$d" --statuses "$d/inbox/events" --out "$d/inbox/events/customers.jsonl" \
+    --decisions "$d/decisions.jsonl" --seed $((SEED % 1000 + k)) --consent 0.5 --decline 0.1 \
+    --stop 0.05 --forward 0.05 --since $N1_EPOCH --until $N2_EPOCH 2>/dev/null
+  mock_start "$d" $N2_EPOCH
+  printf 'unknown_resend_after_hours = 1\n' >> "$d/suf.conf"
+  t2=$(date +%s%N)
+  run_night "$d" $N2 "$d/night2.log" "$3"
+  t3=$(date +%s%N)
+  mock_stop "$d"
+  $PY "$SUF_SOURCE_DIR/tests/e2e/crash_check.py" "$d/suf.db" "$d/mock-requests.jsonl" \
+    "$d/decisions.jsonl" "$SUF_SCRATCH/expected.json" \
+    "$d/reports/camp_big/camp_big_2026-11-25.xlsx" $N1_EPOCH $N2_EPOCH \
+    || fail "trial $k (kills at ${2} ms and ${3} ms, seed $SEED)"
+  echo "$(( (t1 - t0) / 1000000 )) $(( (t3 - t2) / 1000000 ))" > "$d/ms"
+}
+
+# The reference trial: no kills; its logs give each stage's duration.
+trial 0 0 0
+plan=$($PY - "$SUF_SCRATCH/t0/night1.log" "$SUF_SCRATCH/t0/night2.log" "$TRIALS" "$SEED" <<'PY'
+import random, re, sys
+stages = "import reconcile session plan utility events report".split()
+def offsets(path):
+    at, out = 30, {}  # start-up before the first stage, in ms
+    for line in open(path):
+        m = re.match(r"suf: info: stage (\w+): \w+ in (\d+)\.(\d+) s", line)
+        if m:
+            ms = int(m.group(2)) * 1000 + int(m.group(3)) * 10
+            out[m.group(1)] = (at, max(ms, 5))
+            at += ms
+    return out
+n1, n2 = offsets(sys.argv[1]), offsets(sys.argv[2])
+rnd = random.Random(int(sys.argv[4]))
+for k in range(1, int(sys.argv[3]) + 1):
+    picks = []
+    for n in (n1, n2):
+        st = stages[(k - 1) % len(stages)]
+        start, dur = n.get(st, (30, 5))
+        picks.append(max(1, int(start + rnd.random() * dur)))
+    print(k, *picks)
+PY
+)
+echo "$plan" | while read -r k a b; do
+  trial "$k" "$a" "$b"
+  rm -rf "$SUF_SCRATCH/t$k"
+done
+echo "crash: $TRIALS trials, $((TRIALS * 2)) SIGKILLs, stages hit:"
+sort "$SUF_SCRATCH/hits" | uniq -c | sed 's/^/  /'
+for st in import plan utility report; do
+  grep -qx "$st" "$SUF_SCRATCH/hits" || [ "$TRIALS" -lt 7 ] || fail "no kill landed in stage $st"
+done
+echo "crash: nothing lost, nothing sent twice"
