@@ -1,0 +1,231 @@
+/*
+ * test_cloudapi.c: the Cloud API client's pure parts: the URL, the reply
+ * parser, the one retry decision (table-driven), Retry-After and backoff.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suf/cloudapi.h"
+#include "suf/config.h"
+#include "testutil.h"
+
+static void test_cloudapi__url_joins_base_version_and_number(void)
+{
+    struct suf_config cfg;
+    char *url;
+
+    suf_config_init(&cfg);
+    free(cfg.base_url);
+    free(cfg.phone_number_id);
+    cfg.base_url = strdup("http://127.0.0.1:8080//");
+    cfg.phone_number_id = strdup("123456");
+    url = suf_cloudapi_url(&cfg);
+    CU_ASSERT_STRING_EQUAL(url, "http://127.0.0.1:8080/v23.0/123456/messages");
+    free(url);
+    suf_config_release(&cfg);
+}
+
+#define OK_BODY "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"1\",\"wa_id\":\"1\"}]," \
+                "\"messages\":[{\"id\":\"wamid.HBgL\"}]}"
+#define ERR_BODY(code) "{\"error\":{\"message\":\"m\",\"type\":\"OAuthException\",\"code\":" #code \
+                       ",\"error_data\":{\"messaging_product\":\"whatsapp\",\"details\":\"d\"}," \
+                       "\"fbtrace_id\":\"x\"}}"
+
+static const struct classify_row {
+    const char *what;
+    enum suf_net_outcome net;
+    int http;
+    const char *body;
+    enum suf_api_verdict want;
+    long code;
+} classify_rows[] = {
+    {"200 with a wamid", SUF_NET_OK, 200, OK_BODY, SUF_API_SENT, 0},
+    {"201 with a wamid", SUF_NET_OK, 201, OK_BODY, SUF_API_SENT, 0},
+    {"200 without messages", SUF_NET_OK, 200, "{\"messaging_product\":\"whatsapp\"}", SUF_API_RETRY, 0},
+    {"200 with an empty messages array", SUF_NET_OK, 200, "{\"messages\":[]}", SUF_API_RETRY, 0},
+    {"200 with an empty id", SUF_NET_OK, 200, "{\"messages\":[{\"id\":\"\"}]}", SUF_API_RETRY, 0},
+    {"200 with a malformed body", SUF_NET_OK, 200, "{\"messages\":[{\"id\":", SUF_API_RETRY, 0},
+    {"200 with an empty body", SUF_NET_OK, 200, "", SUF_API_RETRY, 0},
+    {"429 without a body", SUF_NET_OK, 429, "", SUF_API_RETRY, 0},
+    {"429 with Graph's rate-limit code 4", SUF_NET_OK, 429, ERR_BODY(4), SUF_API_RETRY, 4},
+    {"500 with an HTML page", SUF_NET_OK, 500, "<html>oops</html>", SUF_API_RETRY, 0},
+    {"502", SUF_NET_OK, 502, "", SUF_API_RETRY, 0},
+    {"503", SUF_NET_OK, 503, "", SUF_API_RETRY, 0},
+    {"400 code 130429 (throughput)", SUF_NET_OK, 400, ERR_BODY(130429), SUF_API_RETRY, 130429},
+    {"400 code 131056 (pair rate)", SUF_NET_OK, 400, ERR_BODY(131056), SUF_API_RETRY, 131056},
+    {"500 code 131000 (unknown)", SUF_NET_OK, 500, ERR_BODY(131000), SUF_API_RETRY, 131000},
+    {"400 code 131000 (unknown)", SUF_NET_OK, 400, ERR_BODY(131000), SUF_API_RETRY, 131000},
+    {"503 code 131016 (unavailable)", SUF_NET_OK, 503, ERR_BODY(131016), SUF_API_RETRY, 131016},
+    {"200 carrying code 131016", SUF_NET_OK, 200, ERR_BODY(131016), SUF_API_RETRY, 131016},
+    {"400 code 131026 (undeliverable)", SUF_NET_OK, 400, ERR_BODY(131026), SUF_API_PERMANENT, 131026},
+    {"400 code 131047 (window closed)", SUF_NET_OK, 400, ERR_BODY(131047), SUF_API_PERMANENT, 131047},
+    {"400 code 131050 (stopped marketing)", SUF_NET_OK, 400, ERR_BODY(131050), SUF_API_PERMANENT, 131050},
+    {"400 code 132001 (no template)", SUF_NET_OK, 400, ERR_BODY(132001), SUF_API_PERMANENT, 132001},
+    {"400 code 131049 (per-user limit)", SUF_NET_OK, 400, ERR_BODY(131049), SUF_API_PERMANENT, 131049},
+    {"400 code 368 (restricted)", SUF_NET_OK, 400, ERR_BODY(368), SUF_API_PERMANENT, 368},
+    {"200 carrying code 132015", SUF_NET_OK, 200, ERR_BODY(132015), SUF_API_PERMANENT, 132015},
+    {"401 bad token", SUF_NET_OK, 401, ERR_BODY(190), SUF_API_PERMANENT, 190},
+    {"404 without a body", SUF_NET_OK, 404, "", SUF_API_PERMANENT, 0},
+    {"code given as a string", SUF_NET_OK, 400, "{\"error\":{\"code\":\"130429\"}}", SUF_API_RETRY, 130429},
+    {"timeout", SUF_NET_TIMEOUT, 0, NULL, SUF_API_RETRY, 0},
+    {"connection refused or reset", SUF_NET_CONNECT, 0, NULL, SUF_API_RETRY, 0},
+    {"other transport error", SUF_NET_OTHER, 0, NULL, SUF_API_RETRY, 0},
+};
+
+static void test_cloudapi__classify_table(void)
+{
+    for (size_t i = 0; i < sizeof(classify_rows) / sizeof(classify_rows[0]); i++) {
+        const struct classify_row *row = &classify_rows[i];
+        struct suf_api_result r;
+        enum suf_api_verdict got;
+
+        memset(&r, 0, sizeof(r));
+        r.retry_after_ms = -1;
+        suf_cloudapi_parse(&r, row->net, row->http, row->body, row->body ? strlen(row->body) : 0);
+        got = suf_cloudapi_classify(&r);
+        if (got != row->want || r.api_code != row->code)
+            fprintf(stderr, "\nrow '%s': verdict %d (want %d), code %ld (want %ld)\n", row->what,
+                    got, row->want, r.api_code, row->code);
+        CU_ASSERT_EQUAL(got, row->want);
+        CU_ASSERT_EQUAL(r.api_code, row->code);
+        if (got == SUF_API_SENT) {
+            CU_ASSERT_STRING_EQUAL(r.wamid, "wamid.HBgL");
+        } else if (row->net == SUF_NET_OK) { /* transport errors: the caller's text */
+            CU_ASSERT_STRING_NOT_EQUAL(r.api_error, "");
+        }
+    }
+}
+
+static void test_cloudapi__only_the_four_throughput_codes_are_retryable(void)
+{
+    static const long yes[] = {130429, 131056, 131000, 131016};
+    static const long no[] = {0, 4, 131026, 131047, 131048, 131049, 131050, 130472, 132000, 132001, 368};
+
+    for (size_t i = 0; i < 4; i++)
+        CU_ASSERT_TRUE(suf_cloudapi_code_retryable(yes[i]));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        CU_ASSERT_FALSE(suf_cloudapi_code_retryable(no[i]));
+}
+
+static void test_cloudapi__error_text_has_message_and_details(void)
+{
+    struct suf_api_result r;
+    const char *body = "{\"error\":{\"message\":\"(#131026) Message undeliverable\",\"code\":131026,"
+                       "\"error_data\":{\"details\":\"Unable to deliver\"}}}";
+
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 400, body, strlen(body));
+    CU_ASSERT_STRING_EQUAL(r.api_error, "(#131026) Message undeliverable (Unable to deliver)");
+    CU_ASSERT_EQUAL(r.api_code, 131026);
+    CU_ASSERT_STRING_EQUAL(r.wamid, "");
+}
+
+static void test_cloudapi__transport_error_text_is_kept(void)
+{
+    struct suf_api_result r;
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.api_error, sizeof(r.api_error), "Operation timed out after 1000 ms");
+    suf_cloudapi_parse(&r, SUF_NET_TIMEOUT, 0, NULL, 0);
+    CU_ASSERT_STRING_EQUAL(r.api_error, "Operation timed out after 1000 ms");
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_RETRY);
+}
+
+static void test_cloudapi__retry_after_seconds_and_dates(void)
+{
+    /* 2026-11-24T02:00:00Z */
+    const int64_t now = INT64_C(1795485600);
+    static const struct {
+        const char *v;
+        int64_t want;
+    } rows[] = {
+        {"3", 3000},
+        {" 0 ", 0},
+        {"120", 120000},
+        {"Tue, 24 Nov 2026 02:00:30 GMT", 30000},
+        {"Tue, 24 Nov 2026 01:59:00 GMT", 0},
+        {"soon", -1},
+        {"-1", -1},
+        {"1.5", -1},
+        {"", -1},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int64_t got = suf_cloudapi_retry_after(rows[i].v, now);
+        if (got != rows[i].want)
+            fprintf(stderr, "\nRetry-After '%s': %lld, want %lld\n", rows[i].v, (long long)got,
+                    (long long)rows[i].want);
+        CU_ASSERT_EQUAL(got, rows[i].want);
+    }
+    CU_ASSERT_EQUAL(suf_cloudapi_retry_after(NULL, now), -1);
+}
+
+static uint32_t jitter_low(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static uint32_t jitter_high(void *ctx)
+{
+    (void)ctx;
+    return UINT32_MAX;
+}
+
+static uint32_t jitter_lcg(void *ctx)
+{
+    uint32_t *x = ctx;
+    *x = *x * 1664525u + 1013904223u;
+    return *x;
+}
+
+static void test_cloudapi__backoff_grows_within_jitter_bounds(void)
+{
+    const int64_t base = 500, max = 30000;
+    uint32_t seed = 42;
+
+    for (int tries = 1; tries <= 12; tries++) {
+        int64_t d = base;
+        for (int i = 1; i < tries && d < max; i++)
+            d *= 2;
+        if (d > max)
+            d = max;
+        CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(tries, base, max, -1, jitter_low, NULL), d / 2);
+        CU_ASSERT(suf_cloudapi_backoff_ms(tries, base, max, -1, jitter_high, NULL) <= d);
+        CU_ASSERT(suf_cloudapi_backoff_ms(tries, base, max, -1, jitter_high, NULL) >= d / 2);
+        for (int k = 0; k < 200; k++) {
+            int64_t v = suf_cloudapi_backoff_ms(tries, base, max, -1, jitter_lcg, &seed);
+            CU_ASSERT(v >= d / 2 && v <= d);
+        }
+    }
+    /* 500, 1000, 2000: the first three lower bounds double */
+    CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(1, base, max, -1, jitter_low, NULL), 250);
+    CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(3, base, max, -1, jitter_low, NULL), 1000);
+}
+
+static void test_cloudapi__retry_after_is_a_floor(void)
+{
+    CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(1, 500, 30000, 7000, jitter_low, NULL), 7000);
+    CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(1, 500, 30000, 60000, jitter_low, NULL), 60000);
+    /* a Retry-After below the backoff does not shorten it */
+    CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(5, 500, 30000, 100, jitter_low, NULL), 4000);
+}
+
+int main(void)
+{
+    static const struct suf_test tests[] = {
+        {"url joins base, version and number", test_cloudapi__url_joins_base_version_and_number},
+        {"classify table", test_cloudapi__classify_table},
+        {"only the four throughput codes are retryable",
+         test_cloudapi__only_the_four_throughput_codes_are_retryable},
+        {"error text has message and details", test_cloudapi__error_text_has_message_and_details},
+        {"transport error text is kept", test_cloudapi__transport_error_text_is_kept},
+        {"Retry-After seconds and dates", test_cloudapi__retry_after_seconds_and_dates},
+        {"backoff grows within jitter bounds", test_cloudapi__backoff_grows_within_jitter_bounds},
+        {"Retry-After is a floor", test_cloudapi__retry_after_is_a_floor},
+        {NULL, NULL},
+    };
+    return suf_test_main("cloudapi", tests);
+}
