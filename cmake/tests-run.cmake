@@ -4,3 +4,4 @@ suf_add_e2e(e2e_run tests/e2e/run.sh TIMEOUT 300)
 # Crash consistency: 10 trials of two SIGKILLs each in `make test`, 50 in
 # `make soak` (SUF_SOAK=1).  Normal build only: under ASan it takes too long.
 suf_add_e2e(e2e_crash tests/e2e/crash.sh TIMEOUT 3000 LABELS slow crash soak)
+suf_add_e2e(e2e_cli tests/e2e/cli.sh)

@@ -1,0 +1,56 @@
+#!/bin/sh
+# The command line a user meets: --version, --help everywhere, usage errors
+# with their exit codes, status reading without a lock, and the generated
+# man page and sample config listing every command and every key.
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"; cd "$SUF_SCRATCH"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_exit() {
+  want=$1; shift
+  set +e; "$@" > out 2> err; rc=$?; set -e
+  [ $rc -eq "$want" ] || { cat out err; fail "'$*' exited $rc, want $want"; }
+}
+
+"$SUF" --version | grep -Eq '^suf [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+"$SUF" --help > help
+for c in init import plan send reconcile report run status receive; do
+  grep -q "^  $c " help || fail "--help does not list '$c'"
+  "$SUF" "$c" --help > chelp || fail "'$c --help' failed"
+  grep -q "usage: suf $c" chelp || fail "'$c --help' shows no usage"
+done
+expect_exit 64 "$SUF"
+expect_exit 64 "$SUF" frobnicate
+grep -q "unknown command 'frobnicate'" err || fail "unknown command message"
+expect_exit 64 "$SUF" --db x.db --now yesterday status
+grep -q -- "--now 'yesterday'" err || fail "bad --now message"
+expect_exit 66 "$SUF" --db missing.db status
+expect_exit 78 env SUF_THROUGHPUT=5000 "$SUF" --db x.db status
+grep -q "SUF_THROUGHPUT" err || fail "a bad environment override is not named"
+expect_exit 64 "$SUF" --db x.db import nonsense file
+"$SUF" --db x.db -q init --sample sample.conf
+[ "$(stat -c %a x.db)" = 600 ] || fail "the database is not 0600"
+# status only reads: it works while a writer holds the lock, and records no run.
+flock x.db.lock sleep 2 &
+sleep 0.3
+"$SUF" --db x.db status > status.out || fail "status failed while the lock was held"
+wait
+[ "$(sqlite3 x.db "SELECT count(*) FROM runs WHERE command = 'status'")" -eq 0 ] || fail "status recorded a run"
+# Every key of the sample is a key the config accepts, and the man page
+# (generated at build time next to the binary) lists every key and command.
+man=$(dirname "$SUF")/suf.1
+[ -f "$man" ] || fail "no generated man page next to the binary"
+for key in $(sed -n 's/^#\([a-z_0-9]*\) = .*/\1/p' sample.conf); do
+  grep -q "^\.B $key\$" "$man" || fail "man page lacks key '$key'"
+done
+for c in init import plan send reconcile report run status receive; do
+  grep -q "^\.B $c" "$man" || fail "man page lacks command '$c'"
+done
+for r in fallback_off campaign_expired unknown_template not_marketing unsupported_template \
+         opted_out undeliverable ineligible_error invalid_phone missing_content; do
+  grep -q "^\.B $r\$" "$man" || fail "man page lacks exclusion rule '$r'"
+done
+cp sample.conf edited.conf
+sed -i 's/^#throughput = 80/throughput = 1000/' edited.conf
+"$SUF" -c edited.conf --db x.db status > /dev/null || fail "the sample, uncommented, is not a valid config"
+echo "cli: ok"
