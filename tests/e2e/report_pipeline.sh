@@ -1,0 +1,24 @@
+#!/bin/sh
+# report_pipeline.sh: the workbooks after the real pipeline's first stages.
+# The shared fixtures go in through `suf import` (templates, campaigns,
+# deliveries, markets, rates) and `suf plan` decides every recipient; the
+# report's funnel head, exclusions and broadcast costs are then checked
+# against the store's rows, priced independently from the fixture cards.
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+fx="$SUF_SOURCE_DIR/fixtures"
+now=2026-11-24T02:00:00Z
+rm -rf "$SUF_SCRATCH"
+mkdir -p "$SUF_SCRATCH"
+cd "$SUF_SCRATCH"
+export SUF_CONFIG=/dev/null SUF_DATABASE="$SUF_SCRATCH/suf.db"
+"$SUF" -q init
+"$SUF" -q import templates "$fx/templates.json" "$fx/templates-page2.json"
+"$SUF" -q import campaigns "$fx/campaigns.csv"
+"$SUF" -q import deliveries "$fx/deliveries.csv"
+"$SUF" -q import markets "$fx/markets.csv"
+"$SUF" -q import rates "$fx/rates"
+"$SUF" -q --now "$now" plan 2>/dev/null # refused permission templates log errors
+"$SUF" -q --now "$now" report --out reports
+/usr/bin/python3 "$SUF_SOURCE_DIR/tests/e2e/check_report.py" pipeline "$fx" "$SUF_DATABASE" reports "$now"
+echo "report_pipeline.sh: ok"

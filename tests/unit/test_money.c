@@ -1,0 +1,270 @@
+/*
+ * test_money.c: costing: market by longest prefix and date, the card in
+ * effect on a day, the policy and Meta views, and exact sums.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "suf/amount.h"
+#include "suf/config.h"
+#include "suf/money.h"
+#include "suf/store.h"
+#include "testutil.h"
+
+static struct suf_store st = SUF_STORE_INIT;
+static struct suf_money *money;
+
+/* A small store: two cards and a map with a NANP exception and a split. */
+static void load_fixture(void)
+{
+    static const char sql[] =
+        "INSERT INTO markets (prefix, since, market) VALUES"
+        " ('1', '', 'North America'), ('1809', '', 'Rest of Latin America'),"
+        " ('1876', '', 'Rest of Latin America'), ('91', '', 'India'),"
+        " ('880', '', 'Rest of Asia Pacific'), ('880', '2026-10-01', 'Bangladesh'),"
+        " ('7', '', 'Russia'), ('77', '', 'Rest of Central & Eastern Europe'),"
+        " ('77', '2026-10-01', 'Kazakhstan'), ('99', '2030-01-01', 'Future');"
+        "INSERT INTO rate_cards (id, currency, effective) VALUES (1, 'USD', '2026-07-01'),"
+        " (2, 'USD', '2026-10-01'), (3, 'EUR', '2026-10-01');"
+        "INSERT INTO rates VALUES"
+        " (1, 'India', 10700, 1400, 1400, 28000, NULL),"
+        " (1, 'North America', 25000, 4000, 4000, NULL, NULL),"
+        " (1, 'Rest of Asia Pacific', 73200, 11300, 11300, NULL, NULL),"
+        " (1, 'Rest of Latin America', 74000, 12000, 12000, NULL, NULL),"
+        " (2, 'India', 11800, 1400, 1400, 28000, 1300),"
+        " (2, 'North America', 25000, 3400, 3400, NULL, NULL),"
+        " (2, 'Rest of Asia Pacific', 73200, 11300, 11300, NULL, 11300),"
+        " (2, 'Bangladesh', 36400, 5700, 5700, NULL, 5700),"
+        " (2, 'Rest of Latin America', 74000, 11300, 11300, NULL, 11300),"
+        " (2, 'Other', 60400, 7700, 7700, NULL, NULL),"
+        " (3, 'India', 1, 1, 1, 1, 1);";
+
+    suf_test_store(&st, "money.db");
+    CU_ASSERT_EQUAL_FATAL(suf_store_exec(&st, sql, NULL), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_money_load(&money, &st, "USD", NULL), SUF_OK);
+}
+
+static int32_t d(const char *s)
+{
+    int32_t v = 0;
+    CU_ASSERT_EQUAL(suf_day_parse(s, &v), SUF_OK);
+    return v;
+}
+
+static void test_money__days_are_exact(void)
+{
+    char buf[16];
+
+    CU_ASSERT_EQUAL(d("2026-10-01"), SUF_SERVICE_BILLED_FROM_DAY);
+    CU_ASSERT_EQUAL(suf_day_of(1790812800), d("2026-10-01")); /* 2026-10-01T00:00:00Z */
+    CU_ASSERT_EQUAL(suf_day_of(1790812799), d("2026-09-30"));
+    CU_ASSERT_STRING_EQUAL(suf_day_format(d("2028-02-29"), buf, sizeof(buf)), "2028-02-29");
+    CU_ASSERT_EQUAL(suf_day_parse("2026-02-29", &(int32_t){0}), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_day_parse("2026-1-01", &(int32_t){0}), SUF_ERR_INPUT);
+}
+
+static void test_money__market_by_longest_prefix_and_date(void)
+{
+    static const struct {
+        const char *phone, *day, *market;
+    } rows[] = {
+        {"14155550100", "2026-11-20", "North America"},
+        {"18095550100", "2026-11-20", "Rest of Latin America"}, /* Dominican Republic */
+        {"18765550100", "2026-11-20", "Rest of Latin America"}, /* Jamaica */
+        {"18005550100", "2026-11-20", "North America"},
+        {"919812344567", "2026-11-20", "India"},
+        {"8801712345678", "2026-09-30", "Rest of Asia Pacific"}, /* before the split */
+        {"8801712345678", "2026-10-01", "Bangladesh"},           /* from the split */
+        {"77012345678", "2026-09-30", "Rest of Central & Eastern Europe"},
+        {"77012345678", "2026-10-01", "Kazakhstan"},
+        {"74951234567", "2026-10-01", "Russia"},
+        {"99123456789", "2026-11-20", "Other"}, /* dated in the future: not yet */
+        {"33123456789", "2026-11-20", "Other"}, /* no prefix at all */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int m = suf_money_market(money, rows[i].phone, d(rows[i].day));
+        if (strcmp(suf_money_market_name(money, m), rows[i].market))
+            fprintf(stderr, "%s on %s: %s, expected %s\n", rows[i].phone, rows[i].day,
+                    suf_money_market_name(money, m), rows[i].market);
+        CU_ASSERT_STRING_EQUAL(suf_money_market_name(money, m), rows[i].market);
+    }
+}
+
+static void test_money__card_in_effect_on_the_day(void)
+{
+    CU_ASSERT_EQUAL(suf_money_ncards(money), 2); /* the EUR card is not loaded */
+    CU_ASSERT_EQUAL(suf_money_card_for(money, d("2026-06-30")), -1);
+    CU_ASSERT_STRING_EQUAL(suf_money_card(money, suf_money_card_for(money, d("2026-07-01")))->date,
+                           "2026-07-01");
+    CU_ASSERT_STRING_EQUAL(suf_money_card(money, suf_money_card_for(money, d("2026-09-30")))->date,
+                           "2026-07-01");
+    CU_ASSERT_STRING_EQUAL(suf_money_card(money, suf_money_card_for(money, d("2026-10-01")))->date,
+                           "2026-10-01");
+    CU_ASSERT_STRING_EQUAL(suf_money_card(money, suf_money_card_for(money, d("2027-05-01")))->date,
+                           "2026-10-01");
+}
+
+/* Noon UTC of a day, in seconds. */
+static int64_t noon(const char *day)
+{
+    return (int64_t)d(day) * 86400 + 43200;
+}
+
+static void test_money__policy_and_meta_views(void)
+{
+    static const struct {
+        const char *what;
+        int kind;
+        const char *phone, *day;
+        const char *u_as, *s_as, *billing;
+        bool delivered, policy_billed, has_pricing, billable;
+        const char *pcat;
+        int64_t policy, meta;
+        bool webhook, unpriced;
+    } rows[] = {
+        {"utility in India, October", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
+         "marketing", "per_conversion", true, true, false, false, NULL, 1400, 1400, false, false},
+        {"utility billed as marketing", SUF_MSG_UTILITY, "919800000001", "2026-11-20",
+         "marketing", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1400,
+         false, false},
+        {"session as marketing; Meta: Service", SUF_MSG_SESSION, "919800000001", "2026-11-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1300,
+         false, false},
+        {"session before 2026-10-01: Meta free", SUF_MSG_SESSION, "919800000001", "2026-09-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 10700, 0,
+         false, false},
+        {"session billed as service, before: free", SUF_MSG_SESSION, "919800000001",
+         "2026-09-20", "utility", "service", "per_message", true, true, false, false, NULL, 0, 0,
+         false, false},
+        {"Service n/a: Utility column", SUF_MSG_SESSION, "14155550100", "2026-11-20", "utility",
+         "service", "per_message", true, true, false, false, NULL, 3400, 3400, false, false},
+        {"per_conversion: second part not billed", SUF_MSG_SESSION, "919800000001",
+         "2026-11-20", "utility", "marketing", "per_conversion", true, false, false, false,
+         NULL, 0, 1300, false, false},
+        {"not delivered: nothing", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
+         "marketing", "per_conversion", false, true, false, false, NULL, 0, 0, false, false},
+        {"webhook: not billable", SUF_MSG_SESSION, "919800000001", "2026-11-20", "utility",
+         "marketing", "per_conversion", true, true, true, false, "service", 11800, 0, true,
+         false},
+        {"webhook: its category", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
+         "marketing", "per_conversion", true, true, true, true, "marketing", 1400, 11800, true,
+         false},
+        {"July card", SUF_MSG_UTILITY, "14155550100", "2026-08-01", "utility", "marketing",
+         "per_conversion", true, true, false, false, NULL, 4000, 4000, false, false},
+        {"split market priced by date", SUF_MSG_UTILITY, "8801712345678", "2026-11-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 5700, 5700,
+         false, false},
+        {"split market before: its group", SUF_MSG_UTILITY, "8801712345678", "2026-09-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11300, 11300,
+         false, false},
+        {"no card yet: unpriced", SUF_MSG_UTILITY, "919800000001", "2026-06-01", "utility",
+         "marketing", "per_conversion", true, true, false, false, NULL, 0, 0, false, true},
+        {"market missing from the card: unpriced", SUF_MSG_UTILITY, "74951234567",
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false, NULL,
+         0, 0, false, true},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_config cfg;
+        struct suf_billing b;
+        struct suf_msg msg;
+        struct suf_charge ch;
+
+        suf_config_init(&cfg);
+        CU_ASSERT_EQUAL(suf_config_set(&cfg, "utility_billed_as", rows[i].u_as, NULL), SUF_OK);
+        CU_ASSERT_EQUAL(suf_config_set(&cfg, "session_billed_as", rows[i].s_as, NULL), SUF_OK);
+        CU_ASSERT_EQUAL(suf_config_set(&cfg, "session_billing", rows[i].billing, NULL), SUF_OK);
+        suf_billing_from_config(&b, &cfg);
+        memset(&msg, 0, sizeof(msg));
+        msg.kind = rows[i].kind;
+        msg.phone = rows[i].phone;
+        msg.delivered = rows[i].delivered;
+        msg.delivered_at = noon(rows[i].day);
+        msg.policy_billed = rows[i].policy_billed;
+        msg.has_pricing = rows[i].has_pricing;
+        msg.pricing_billable = rows[i].billable;
+        msg.pricing_category = rows[i].pcat;
+        suf_money_cost(money, &b, &msg, &ch);
+        if (ch.policy != rows[i].policy || ch.meta != rows[i].meta ||
+            ch.from_webhook != rows[i].webhook || ch.unpriced != rows[i].unpriced)
+            fprintf(stderr, "%s: policy %lld meta %lld webhook %d unpriced %d\n", rows[i].what,
+                    (long long)ch.policy, (long long)ch.meta, ch.from_webhook, ch.unpriced);
+        CU_ASSERT_EQUAL(ch.policy, rows[i].policy);
+        CU_ASSERT_EQUAL(ch.meta, rows[i].meta);
+        CU_ASSERT_EQUAL(ch.from_webhook, rows[i].webhook);
+        CU_ASSERT_EQUAL(ch.unpriced, rows[i].unpriced);
+        CU_ASSERT_EQUAL(ch.billed, rows[i].delivered);
+        suf_config_release(&cfg);
+    }
+}
+
+static void test_money__million_line_items_sum_exactly(void)
+{
+    /* Rates from the fixtures, parsed as the importer parses them. */
+    static const char *const rates[] = {"0.0732", "0.0113", "0.0118", "0.0014", "0.0411",
+                                        "0.0250", "0.0068", "0.0034", "0.0001", "0.1597"};
+    enum { N = 1000000, K = sizeof(rates) / sizeof(rates[0]) };
+    int64_t micros[K], total = 0, expected = 0, count[K] = {0}, at;
+    char buf[32];
+    struct suf_config cfg;
+    struct suf_billing b;
+
+    for (int k = 0; k < K; k++)
+        CU_ASSERT_EQUAL_FATAL(suf_amount_parse(rates[k], &micros[k]), SUF_OK);
+    for (int i = 0; i < N; i++) {
+        int k = (int)(((unsigned)i * 2654435761u) % K); /* a spread, not a cycle */
+        total += micros[k];
+        count[k]++;
+    }
+    for (int k = 0; k < K; k++)
+        expected += count[k] * micros[k];
+    CU_ASSERT_EQUAL(total, expected);
+    /* The same million through the costing itself: one utility message in
+     * India on the October card, each 0.0014. */
+    suf_config_init(&cfg);
+    suf_billing_from_config(&b, &cfg);
+    total = 0;
+    at = noon("2026-11-20");
+    for (int i = 0; i < N; i++) {
+        struct suf_msg msg = {SUF_MSG_UTILITY, 0, "919800000001", true, at,
+                              true, false, false, NULL};
+        struct suf_charge ch;
+        suf_money_cost(money, &b, &msg, &ch);
+        total += ch.policy;
+    }
+    CU_ASSERT_EQUAL(total, INT64_C(1400000000));
+    CU_ASSERT_STRING_EQUAL(suf_amount_format(total, buf, sizeof(buf)), "1400.000000");
+    suf_config_release(&cfg);
+}
+
+static void test_money__category_names(void)
+{
+    CU_ASSERT_EQUAL(suf_category_parse("MARKETING"), SUF_CAT_MARKETING);
+    CU_ASSERT_EQUAL(suf_category_parse("authentication-international"),
+                    SUF_CAT_AUTHENTICATION_INTL);
+    CU_ASSERT_EQUAL(suf_category_parse("service"), SUF_CAT_SERVICE);
+    CU_ASSERT_EQUAL(suf_category_parse("referral_conversion"), -1);
+    CU_ASSERT_EQUAL(suf_category_parse(NULL), -1);
+}
+
+static void test_money__cleanup(void)
+{
+    suf_money_free(money);
+    money = NULL;
+    suf_store_close(&st);
+}
+
+int main(void)
+{
+    static const struct suf_test tests[] = {
+        {"load fixture", load_fixture},
+        {"days are exact", test_money__days_are_exact},
+        {"market by longest prefix and date", test_money__market_by_longest_prefix_and_date},
+        {"card in effect on the day", test_money__card_in_effect_on_the_day},
+        {"policy and Meta views", test_money__policy_and_meta_views},
+        {"a million line items sum exactly", test_money__million_line_items_sum_exactly},
+        {"category names", test_money__category_names},
+        {"cleanup", test_money__cleanup},
+        {NULL, NULL},
+    };
+    return suf_test_main("money", tests);
+}
