@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -264,6 +266,22 @@ static int finish(const struct suf_command *cmd, struct suf_run *run, int rc,
     return suf_status_exit_code(rc);
 }
 
+/*
+ * The access token lives in this process's memory: no core dump may carry
+ * it.  RLIMIT_CORE 0 stops core files; PR_SET_DUMPABLE 0 also stops a piped
+ * core_pattern (systemd-coredump) and ptrace by other processes.  Sanitizer
+ * builds keep the process dumpable: their leak checker reads /proc/self.
+ */
+static void no_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+
+    setrlimit(RLIMIT_CORE, &rl);
+#ifndef __SANITIZE_ADDRESS__
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 int suf_cli_main(int argc, char **argv)
 {
     struct globals g = {NULL, NULL, NULL, 0};
@@ -275,6 +293,7 @@ int suf_cli_main(int argc, char **argv)
     int first, rc, code;
     int64_t now = -1;
 
+    no_core_dumps();
     first = parse_globals(argc, argv, &g);
     suf_log_setup(g.verbosity < 0 ? SUF_LOG_WARN : g.verbosity > 0 ? SUF_LOG_DEBUG : SUF_LOG_INFO);
     if (first >= argc) {

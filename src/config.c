@@ -319,6 +319,7 @@ struct ini_ctx {
     const char *text;
     long lineno;
     int too_long;
+    int has_nul;
     int max_line;
 };
 
@@ -356,26 +357,42 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 static char *read_ini_line(char *str, int num, void *stream)
 {
     struct ini_ctx *ctx = stream;
-    size_t len;
+    size_t len = 0, cap;
 
-    if (ctx->too_long)
+    if (ctx->too_long || ctx->has_nul)
         return NULL;
     ctx->max_line = num - 2;
+    cap = (size_t)num - 1;
     if (ctx->file) {
-        if (!fgets(str, num, ctx->file))
-            return NULL;
-        len = strlen(str);
-        if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(ctx->file)) {
-            ctx->too_long = 1;
-            return NULL;
+        /* Byte by byte, not fgets: a NUL inside a line would otherwise cut
+         * it silently, and a config file is small. */
+        int c = EOF;
+        while (len < cap && (c = getc(ctx->file)) != EOF) {
+            if (c == '\0') {
+                ctx->has_nul = 1;
+                return NULL;
+            }
+            str[len++] = (char)c;
+            if (c == '\n')
+                break;
         }
+        if (len == 0)
+            return NULL;
+        if (len == cap && str[len - 1] != '\n') {
+            c = getc(ctx->file);
+            if (c != EOF) {
+                ctx->too_long = 1;
+                return NULL;
+            }
+        }
+        str[len] = '\0';
     } else {
         const char *nl;
         if (!*ctx->text)
             return NULL;
         nl = strchr(ctx->text, '\n');
         len = nl ? (size_t)(nl - ctx->text + 1) : strlen(ctx->text);
-        if (len > (size_t)num - 1) {
+        if (len > cap) {
             ctx->too_long = 1;
             return NULL;
         }
@@ -403,6 +420,31 @@ static void apply_env(struct suf_config *cfg, struct suf_err *err, int *rc)
         if (set_key(cfg, &keys[i], v, &why))
             *rc = suf_err_set(err, SUF_ERR_CONFIG, "environment %s: %s", var, why);
     }
+}
+
+/* True for http://localhost, http://[::1] or http://127.x.y.z, with an
+ * optional port and path: the token rides in a header, so plain HTTP is for
+ * this machine only (tests, a local TLS-terminating proxy). */
+static bool is_loopback_http(const char *url)
+{
+    const char *host, *end;
+    size_t n;
+
+    if (strncmp(url, "http://", 7))
+        return false;
+    host = url + 7;
+    if (!strncmp(host, "[::1]", 5))
+        return host[5] == '\0' || host[5] == ':' || host[5] == '/';
+    end = host + strcspn(host, ":/");
+    n = (size_t)(end - host);
+    if (n == 9 && !strncmp(host, "localhost", 9))
+        return true;
+    if (n < 7 || strncmp(host, "127.", 4))
+        return false;
+    for (const char *p = host; p < end; p++)
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return false;
+    return true;
 }
 
 static int validate(struct suf_config *cfg, struct suf_err *err)
@@ -433,8 +475,9 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
                                "default_country_code '%s' is not a calling code such as 91",
                                cfg->default_country_code);
     }
-    if (strncmp(cfg->base_url, "http://", 7) && strncmp(cfg->base_url, "https://", 8))
-        return suf_err_set(err, SUF_ERR_CONFIG, "base_url '%s' is not an http(s) URL",
+    if (strncmp(cfg->base_url, "https://", 8) && !is_loopback_http(cfg->base_url))
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "base_url '%s' must be https:// (plain http only to loopback)",
                            cfg->base_url);
     return SUF_OK;
 }
@@ -442,12 +485,15 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
 static int load(struct suf_config *cfg, FILE *f, const char *text, const char *name,
                 struct suf_err *err)
 {
-    struct ini_ctx ctx = {cfg, name, err, 0, f, text, 0, 0, 0};
+    struct ini_ctx ctx = {cfg, name, err, 0, f, text, 0, 0, 0, 0};
     int rc = ini_parse_stream(read_ini_line, &ctx, on_ini_entry, &ctx);
 
     if (ctx.too_long)
         return suf_err_at(err, SUF_ERR_CONFIG, name, ctx.lineno + 1,
                           "line is too long (the limit is %d bytes)", ctx.max_line);
+    if (ctx.has_nul)
+        return suf_err_at(err, SUF_ERR_CONFIG, name, ctx.lineno + 1,
+                          "line contains a NUL byte");
     if (ctx.failed)
         return SUF_ERR_CONFIG;
     if (rc > 0)

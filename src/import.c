@@ -21,8 +21,12 @@ int suf_import_reject(struct suf_import_file *f, int64_t line, const char *reaso
                       const char *raw, size_t rawlen, struct suf_err *err)
 {
     f->rejects++;
-    if (f->warned++ < MAX_REJECT_WARNINGS)
-        suf_warn("%s:%lld: %s", f->path, (long long)line, reason);
+    if (f->warned++ < MAX_REJECT_WARNINGS) {
+        if (line > 0)
+            suf_warn("%s:%lld: %s", f->path, (long long)line, reason);
+        else
+            suf_warn("%s: %s", f->path, reason);
+    }
     return suf_store_reject(f->run->store, f->file_id, f->path, line, reason, raw, rawlen,
                             f->run->id, err);
 }

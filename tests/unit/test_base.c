@@ -252,6 +252,49 @@ static void test_config__long_line_is_an_error_not_a_cut(void)
     suf_config_release(&cfg);
 }
 
+static void test_config__nul_byte_in_a_file_line_is_an_error(void)
+{
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+    static const char text[] = "[api]\nthroughput = 5\0 0\n";
+    const char *path = suf_test_path("nul.conf");
+    FILE *f = fopen(path, "wb");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fwrite(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(suf_config_load(&cfg, path, &err), SUF_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nul.conf:2: line contains a NUL byte"));
+    CU_ASSERT_EQUAL(cfg.throughput, 80);
+    suf_config_release(&cfg);
+}
+
+static void test_config__plain_http_only_to_loopback(void)
+{
+    static const struct {
+        const char *url;
+        int ok;
+    } rows[] = {
+        {"https://graph.facebook.com", 1}, {"http://127.0.0.1:8080", 1},
+        {"http://localhost:9", 1},         {"http://localhost", 1},
+        {"http://[::1]:80/x", 1},          {"http://graph.facebook.com", 0},
+        {"http://127.0.0.1.evil.example", 0}, {"http://10.0.0.1", 0},
+        {"ftp://127.0.0.1", 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_config cfg;
+        struct suf_err err = SUF_ERR_INIT;
+        char text[256];
+
+        snprintf(text, sizeof(text), "[api]\nbase_url = %s\n", rows[i].url);
+        suf_config_init(&cfg);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, text, "t.conf", &err),
+                        rows[i].ok ? SUF_OK : SUF_ERR_CONFIG);
+        suf_config_release(&cfg);
+    }
+}
+
 static void test_config__secret_file_modes(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -349,6 +392,8 @@ static const struct suf_test tests[] = {
     {"amount: parse and format", test_amount__parse_and_format},
     {"config: defaults, file, env, errors", test_config__defaults_file_env_and_errors},
     {"config: long line is an error", test_config__long_line_is_an_error_not_a_cut},
+    {"config: NUL byte in a file line", test_config__nul_byte_in_a_file_line_is_an_error},
+    {"config: plain http only to loopback", test_config__plain_http_only_to_loopback},
     {"config: secret file modes", test_config__secret_file_modes},
     {"store: migrates and records runs", test_store__migrates_and_records_runs},
     {"store: second writer is refused", test_store__second_writer_is_refused},
