@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "suf/cli.h"
+#include "suf/events.h"
 #include "suf/import.h"
 #include "suf/log.h"
+#include "suf/rates.h"
+#include "suf/templates.h"
 #include "suf/banned.h"
 
 struct kind {
@@ -20,6 +23,9 @@ struct kind {
 static const struct kind kinds[] = {
     {"deliveries", suf_import_deliveries},
     {"campaigns", suf_import_campaigns},
+    {"rates", suf_import_rates},
+    {"markets", suf_import_markets},
+    {"templates", suf_import_templates},
     {NULL, NULL},
 };
 
@@ -29,6 +35,30 @@ static const struct kind *find_kind(const char *name)
         if (!strcmp(k->name, name))
             return k;
     return NULL;
+}
+
+/* Events logs: read incrementally from their remembered offsets (events.h),
+ * not skipped by hash. */
+static int import_events(struct suf_run *run, int npaths, char **paths, struct suf_err *err)
+{
+    int worst = SUF_OK;
+
+    for (int i = 0; i < npaths; i++) {
+        struct suf_err ferr = SUF_ERR_INIT;
+        int rc = suf_import_events_path(run, paths[i], &ferr);
+
+        if (rc == SUF_ERR_DB || rc == SUF_ERR_IO || rc == SUF_ERR_INTERRUPTED) {
+            *err = ferr;
+            return rc;
+        }
+        if (rc && !worst) {
+            worst = rc;
+            *err = ferr;
+        } else if (rc) {
+            suf_error("%s", ferr.msg);
+        }
+    }
+    return worst;
 }
 
 int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
@@ -41,6 +71,8 @@ int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     if (argc < 3)
         return suf_err_set(err, SUF_ERR_USAGE,
                            "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...");
+    if (!strcmp(argv[1], "events"))
+        return import_events(run, argc - 2, argv + 2, err);
     k = find_kind(argv[1]);
     if (!k)
         return suf_err_set(err, SUF_ERR_USAGE, "unknown input kind '%s'", argv[1]);
@@ -75,4 +107,17 @@ int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         }
     }
     return worst;
+}
+
+int suf_cli_import_one(struct suf_run *run, const char *kind, const char *path,
+                       const struct suf_import_opts *opts, struct suf_err *err)
+{
+    const struct kind *k;
+
+    if (!strcmp(kind, "events"))
+        return suf_import_events_path(run, path, err);
+    k = find_kind(kind);
+    if (!k)
+        return suf_err_set(err, SUF_ERR_INTERNAL, "unknown input kind '%s'", kind);
+    return suf_import_path(run, k->name, k->fn, path, opts, err);
 }
