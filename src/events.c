@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "suf/events.h"
+#include "suf/timeutil.h"
 #include "suf/hash.h"
 #include "suf/log.h"
 #include "suf/util.h"
@@ -36,16 +37,18 @@ static const char *jstr(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* Meta sends timestamps as strings of unix seconds; accept numbers too. */
+/* Meta sends timestamps as strings of unix seconds; accept numbers too.
+ * Like every input time, it must fall in [SUF_TIME_MIN, SUF_TIME_MAX):
+ * milliseconds or a year 5138 would otherwise move windows by centuries. */
 static bool jtime(const json_t *o, const char *key, int64_t *out)
 {
     const json_t *v = json_object_get(o, key);
 
-    if (json_is_integer(v)) {
+    if (json_is_integer(v))
         *out = json_integer_value(v);
-        return *out > 0;
-    }
-    return json_is_string(v) && !suf_parse_i64(json_string_value(v), out) && *out > 0;
+    else if (!json_is_string(v) || suf_parse_i64(json_string_value(v), out))
+        return false;
+    return *out >= SUF_TIME_MIN && *out < SUF_TIME_MAX;
 }
 
 static void parse_pricing(const json_t *pricing, struct suf_event *ev)
