@@ -1,0 +1,127 @@
+#!/bin/sh
+# e2e import: runs the real suf binary on the fixtures: init, import
+# deliveries and campaigns, `suf status`, the rejects table (read with the
+# sqlite3 shell), re-imports, hard errors, and the exit codes of the reject
+# ratio.  Expected values are computed here from the fixture files (Python's
+# csv module) and from fixtures/README.md, not taken from suf.
+#
+# Env: SUF (the binary), SUF_SOURCE_DIR (the tree), SUF_SCRATCH (a folder).
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+fx="$SUF_SOURCE_DIR/fixtures"
+rm -rf "$SUF_SCRATCH"
+mkdir -p "$SUF_SCRATCH"
+cd "$SUF_SCRATCH"
+db="$SUF_SCRATCH/suf.db"
+unset SUF_CONFIG
+fails=0
+
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+check() { # check NAME GOT WANT
+  if [ "$2" = "$3" ]; then echo "ok: $1"; else fail "$1: got '$2', want '$3'"; fi
+}
+suf() { "$SUF" --db "$db" --now 2026-11-24T02:00:00Z "$@"; }
+# run_rc CMD...: runs, keeps stderr in err.txt, prints the exit status
+run_rc() { set +e; "$@" >out.txt 2>err.txt; echo $?; set -e; }
+sql() { sqlite3 -batch -noheader "$db" "$1"; }
+
+check "init" "$(run_rc suf init)" 0
+
+# --- the clean export --------------------------------------------------
+check "import deliveries exits 0" "$(run_rc suf import deliveries "$fx/deliveries.csv")" 0
+/usr/bin/python3 - "$fx/deliveries.csv" >expected.txt <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8')))
+camps = {}
+for r in rows:
+    c = camps.setdefault(r['campaign_id'], [0, set()])
+    c[0] += 1
+    c[1].add(r['phone'])
+print(len(rows))
+for k in sorted(camps):
+    print("%s %d %d" % (k, camps[k][0], len(camps[k][1])))
+EOF
+want_rows=$(head -1 expected.txt)
+check "attempts stored" "$(sql 'SELECT count(*) FROM attempts')" "$want_rows"
+check "no rejects" "$(sql 'SELECT count(*) FROM rejects')" 0
+check "file rows recorded" "$(sql "SELECT rows FROM files WHERE kind = 'deliveries'")" "$want_rows"
+
+check "import campaigns exits 0" "$(run_rc suf import campaigns "$fx/campaigns.csv")" 0
+want_camps=$(($(wc -l <"$fx/campaigns.csv") - 1))
+check "campaign settings stored" "$(sql 'SELECT count(*) FROM campaigns')" "$want_camps"
+check "fallback off stored" "$(sql "SELECT fallback FROM campaigns WHERE campaign_id = 'camp_off'")" 0
+
+# `suf status`: per campaign "attempts N, recipients M", as the fixture says
+"$SUF" --db "$db" status >status.txt
+tail -n +2 expected.txt | while read -r camp n rcpt; do
+  got=$(awk -v c="campaign $camp" 'index($0, c) == 1 && (length($0) == length(c) || substr($0, length(c) + 1, 1) == " ") { getline; print; exit }' status.txt |
+        sed -n 's/^ *attempts \([0-9]*\), recipients \([0-9]*\).*/\1 \2/p')
+  [ "$got" = "$n $rcpt" ] || echo "status $camp: got '$got', want '$n $rcpt'"
+done >status-diff.txt
+if [ -s status-diff.txt ]; then fail "suf status per campaign: $(cat status-diff.txt)"; else echo "ok: suf status per campaign"; fi
+check "status shows no rejects" "$(grep -c '^rejected rows: 0$' status.txt)" 1
+
+# --- re-import: a no-op that says so ------------------------------------
+check "re-import exits 0" "$(run_rc suf import deliveries "$fx/deliveries.csv")" 0
+check "re-import says imported before" "$(grep -c 'imported before' err.txt)" 1
+check "re-import adds nothing" "$(sql 'SELECT count(*) FROM attempts')" "$want_rows"
+check "one file row" "$(sql "SELECT count(*) FROM files WHERE kind = 'deliveries'")" 1
+
+# --- the messy exports: rejects row by row, exit 65 ---------------------
+check "messy import exits 65" "$(run_rc suf import deliveries "$fx/messy")" 65
+grep -q "ignored column(s) 'Internal Notes'" err.txt || fail "no warning for the unknown column"
+want_lines=$(sed -n 's/^| \([0-9]*\) | [^|]* | rejected: .*/\1/p' "$fx/README.md" | tr '\n' ' ')
+got_lines=$(sql "SELECT line FROM rejects WHERE file LIKE '%deliveries-messy.csv' ORDER BY line" | tr '\n' ' ')
+check "messy reject lines (README table)" "$got_lines" "$want_lines"
+for reason in "missing required field 'message_id'" "unknown status 'bounced'" \
+              "phone 'call me' is not a number" "looks like Excel scientific notation" \
+              "unparseable time 'yesterday'" "invalid UTF-8" "wrong number of fields" \
+              "field over 64 KiB"; do
+  n=$(sql "SELECT count(*) FROM rejects WHERE instr(reason, '$(printf %s "$reason" | sed "s/'/''/g")') > 0")
+  check "a reject says: $reason" "$n" 1
+done
+# the raw text of a reject is the line as it is in the file
+want_raw=$(sed -n '7p' "$fx/messy/deliveries-messy.csv" | tr -d '\r')
+check "raw text of line 7" "$(sql "SELECT CAST(raw AS TEXT) FROM rejects WHERE line = 7 AND file LIKE '%messy.csv'")" "$want_raw"
+check "upserted, not duplicated" "$(sql "SELECT count(*) || ' ' || max(status) FROM attempts WHERE message_id = 'wamid.m.12'")" "1 read"
+"$SUF" --db "$db" status >status2.txt
+total_rejects=$(sql 'SELECT count(*) FROM rejects')
+check "status counts rejects" "$(grep -c "^rejected rows: $total_rejects\$" status2.txt)" 1
+
+# --- reject ratio: within 1 % exits 0, above exits 65 -------------------
+gen() { # gen FILE GOOD BAD
+  /usr/bin/python3 - "$@" <<'EOF'
+import sys
+f, good, bad = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(f, 'w') as o:
+    o.write("campaign_id,message_id,phone,template_name,status,sent_at\n")
+    for i in range(good + bad):
+        o.write("ratio,%s-%d,+91981%07d,promo_s1_text,%s,2026-11-20T10:00:00Z\n"
+                % (f.split('/')[-1], i, i, "failed" if i < good else "bounced"))
+EOF
+}
+gen "$SUF_SCRATCH/under.csv" 199 1
+gen "$SUF_SCRATCH/over.csv" 97 3
+check "1 reject in 200 exits 0" "$(run_rc suf import deliveries "$SUF_SCRATCH/under.csv")" 0
+grep -q "1 of 200 rows rejected" err.txt || fail "no warning for 1 of 200 rejected"
+check "3 rejects in 100 exit 65" "$(run_rc suf import deliveries "$SUF_SCRATCH/over.csv")" 65
+check "good rows of a bad file still import" "$(sql "SELECT count(*) FROM attempts WHERE message_id LIKE 'over.csv-%'")" 97
+
+# --- hard errors name the file; the other files still import ------------
+mkdir -p hard
+printf '\177ELF\002\001\001\000\000\000\377\376\n\000\000' >hard/a-binary.csv
+printf 'foo,bar\n1,2\n' >hard/b-noheader.csv
+printf 'campaign_id,message_id,phone,template_name,status,sent_at\nhard,w1,+919812399001,t,failed,2026-11-20T10:00:00Z\n' >hard/c-good.csv
+rc=$(run_rc suf import deliveries hard)
+check "hard errors exit 65" "$rc" 65
+grep -q "a-binary.csv" err.txt || fail "binary file not named"
+grep -q "b-noheader.csv" err.txt || fail "header-less file not named"
+check "the good file still imported" "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 'hard'")" 1
+check "campaigns with a wrong header exit 65" "$(run_rc suf import campaigns "$fx/deliveries.csv")" 65
+check "missing file exits 66" "$(run_rc suf import deliveries "$SUF_SCRATCH/none.csv")" 66
+
+if [ "$fails" -gt 0 ]; then
+  echo "$fails check(s) failed" >&2
+  exit 1
+fi
+echo "all import checks passed"

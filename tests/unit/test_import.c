@@ -1,0 +1,559 @@
+/*
+ * test_import.c: the delivery export and campaign settings importers, into a
+ * scratch store: rows kept, upserts, idempotent re-imports, every reject
+ * reason row by row (fixtures/messy), hard errors per file, the reject
+ * ratio verdict.
+ *
+ * Expected values come from the fixture files themselves (read here line by
+ * line) and from fixtures/README.md's tables, never from suf's output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "suf/config.h"
+#include "suf/context.h"
+#include "suf/import.h"
+#include "suf/log.h"
+#include "suf/util.h"
+#include "testutil.h"
+
+static struct suf_config cfg;
+static struct suf_store st = SUF_STORE_INIT;
+static struct suf_run run;
+static int nstore;
+
+/* A fresh store and run context for each test. */
+static void setup(void)
+{
+    char name[32];
+
+    if (st.db)
+        suf_store_close(&st);
+    if (run.counts)
+        json_decref(run.counts);
+    suf_config_release(&cfg);
+    suf_config_init(&cfg);
+    snprintf(name, sizeof(name), "import-%d.db", ++nstore);
+    suf_test_store(&st, name);
+    memset(&run, 0, sizeof(run));
+    run.cfg = &cfg;
+    run.store = &st;
+    run.counts = json_object();
+    suf_clock_init(&run.clock, 1795485600); /* 2026-11-24T02:00:00Z */
+}
+
+static int import(const char *kind, const char *path, struct suf_err *err)
+{
+    suf_import_fn fn = !strcmp(kind, "campaigns") ? suf_import_campaigns : suf_import_deliveries;
+    return suf_import_path(&run, kind, fn, path, NULL, err);
+}
+
+static int64_t scalar(const char *sql, const char *param)
+{
+    int64_t v = -1;
+    struct suf_err err = SUF_ERR_INIT;
+
+    CU_ASSERT_EQUAL(suf_store_scalar(&st, sql, param, &v, &err), SUF_OK);
+    return v;
+}
+
+/* The text of a one-value query, in a static buffer ("" for NULL). */
+static const char *text(const char *sql, const char *param)
+{
+    static char out[4096];
+    sqlite3_stmt *s = suf_store_prepare(&st, sql, NULL);
+
+    out[0] = '\0';
+    if (!s)
+        return "(prepare failed)";
+    suf_bind_text(s, 1, param);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        suf_strlcpy(out, (const char *)sqlite3_column_text(s, 0), sizeof(out));
+    sqlite3_finalize(s);
+    return out;
+}
+
+/* Physical lines of a file, minus `minus` (a header). */
+static int64_t count_lines(const char *path, int minus)
+{
+    FILE *f = fopen(path, "rb");
+    int64_t n = 0;
+    int c, last = '\n';
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while ((c = getc(f)) != EOF) {
+        if (c == '\n')
+            n++;
+        last = c;
+    }
+    fclose(f);
+    return n + (last != '\n') - minus;
+}
+
+/* Line `want` (1-based) of a file, without its line end, into a static buffer. */
+static const char *file_line(const char *path, int want)
+{
+    static char *line; /* reused; reachable until exit */
+    static size_t size;
+    FILE *f = fopen(path, "rb");
+    int n = 0;
+
+    while (f && getline(&line, &size, f) > 0)
+        if (++n == want)
+            break;
+    if (f)
+        fclose(f);
+    if (line)
+        line[strcspn(line, "\r\n")] = '\0';
+    return line ? line : "";
+}
+
+static void test_import__fixture_deliveries_keeps_every_row(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    const char *path = suf_test_source("fixtures/deliveries.csv");
+    int64_t lines = count_lines(path, 1);
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(import("deliveries", path, &err), SUF_OK);
+    CU_ASSERT(lines > 50);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), lines);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT rows FROM files", NULL), lines);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "deliveries.rows"), lines);
+    /* DESIGN.md's worked example row */
+    CU_ASSERT_STRING_EQUAL(text("SELECT phone || ' ' || vars || ' ' || status || ' ' || "
+                                "error_code || ' ' || attempt || ' ' || sent_at FROM attempts "
+                                "WHERE message_id = ?1",
+                                "wamid.winter.015.1"),
+                           "447700900023 [\"Asha\",\"WINTER20\"] failed 131049 1 1795168800");
+    /* epoch seconds and milliseconds read as the same instant */
+    CU_ASSERT_EQUAL(scalar("SELECT sent_at FROM attempts WHERE message_id = ?1",
+                           "wamid.s4.022.1"), 1795168800);
+    CU_ASSERT_EQUAL(scalar("SELECT sent_at FROM attempts WHERE message_id = ?1",
+                           "wamid.s5.026.1"), 1795168800);
+    /* accepted means in flight */
+    CU_ASSERT_STRING_EQUAL(text("SELECT status FROM attempts WHERE message_id = ?1",
+                                "wamid.s2.014.1"), "pending");
+    /* a number that is not E.164 is kept, flagged */
+    CU_ASSERT_STRING_EQUAL(text("SELECT phone FROM attempts WHERE phone_valid = 0", NULL),
+                           "62812");
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE phone_valid = 0", NULL), 1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT url_suffixes FROM attempts WHERE message_id = ?1",
+                                "wamid.s6.030.1"), "[\"flash-40\"]");
+    CU_ASSERT_STRING_EQUAL(text("SELECT button_payloads FROM attempts WHERE message_id = ?1",
+                                "wamid.s7.033.1"), "[\"CAT_YES\",\"CAT_LATER\"]");
+    CU_ASSERT_STRING_EQUAL(text("SELECT vars FROM attempts WHERE message_id = ?1",
+                                "wamid.s1.005.1"), "[\"Dev\"]");
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE url_suffixes IS NOT NULL "
+                           "AND campaign_id <> 'camp_s6'", NULL), 0);
+}
+
+static void test_import__reimporting_the_same_file_does_nothing(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    const char *path = suf_test_source("fixtures/deliveries.csv");
+    int64_t before;
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(import("deliveries", path, &err), SUF_OK);
+    before = scalar("SELECT count(*) FROM attempts", NULL);
+    CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), before);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "deliveries.skipped_files"), 1);
+}
+
+static void test_import__an_attempt_seen_again_updates_its_row(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char p1[1024], p2[1024];
+
+    setup();
+    snprintf(p1, sizeof(p1), "%s", suf_test_write("a1.csv", "campaign_id,message_id,phone,template_name,status,sent_at,"
+                                  "error_code,attempt\n"
+                                  "c,w1,+919812300001,t,sent,2026-11-20T10:00:00Z,,1\n"
+                                  "c,w2,+919812300002,t,failed,2026-11-20T10:00:00Z,131049,1\n"));
+    snprintf(p2, sizeof(p2), "%s", suf_test_write("a2.csv", "campaign_id,message_id,phone,template_name,status,sent_at,"
+                                  "error_code,attempt\n"
+                                  "c,w1,+919812300001,t,failed,2026-11-20T10:00:00Z,131049,1\n"
+                                  "c,w1,+919812300001,t,failed,2026-11-20T10:00:00Z,131026,1\n"
+                                  "c,w3,+919812300003,t,read,2026-11-20T10:00:00Z,,1\n"));
+    CU_ASSERT_EQUAL(import("deliveries", p1, &err), SUF_OK);
+    CU_ASSERT_EQUAL(import("deliveries", p2, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 3);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE message_id = 'w1'", NULL), 1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || error_code FROM attempts "
+                                "WHERE message_id = ?1", "w1"),
+                           "failed 131026");
+    CU_ASSERT_EQUAL(scalar("SELECT file_id FROM attempts WHERE message_id = 'w1'", NULL),
+                    scalar("SELECT id FROM files WHERE path LIKE '%a2.csv'", NULL));
+}
+
+static void test_import__export_without_attempt_column_stores_zero(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    const char *p;
+
+    setup();
+    p = suf_test_write("noattempt.csv", "wamid,to,template,state,timestamp,campaign\n"
+                                        "w1,447700900001,t,DELIVERED,1795168800,c\n");
+    CU_ASSERT_EQUAL(import("deliveries", p, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT attempt FROM attempts", NULL), 0);
+    CU_ASSERT_STRING_EQUAL(text("SELECT status FROM attempts", NULL), "delivered");
+}
+
+/* The expected rejects of fixtures/messy/deliveries-messy.csv (see
+ * fixtures/README.md): line and the start of the reason. */
+static const struct {
+    int line;
+    const char *reason;
+} messy_rejects[] = {
+    {5, "missing required field 'message_id'"},
+    {6, "unknown status 'bounced'"},
+    {7, "phone 'call me' is not a number"},
+    {8, "phone '9.19812E+11' looks like Excel scientific notation"},
+    {9, "unparseable time 'yesterday'"},
+    {10, "invalid UTF-8"},
+    {11, "wrong number of fields: 15, the header has 18"},
+    {13, "field over 64 KiB"},
+    {15, "phone '98123 55513' has no country code"},
+    {21, "missing required field 'status'"},
+};
+
+static void test_import__messy_export_rejects_each_bad_row_with_its_reason(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char path[1024];
+    sqlite3_stmt *s;
+    size_t i = 0, nrej = sizeof(messy_rejects) / sizeof(messy_rejects[0]);
+
+    setup();
+    snprintf(path, sizeof(path), "%s", suf_test_source("fixtures/messy/deliveries-messy.csv"));
+    CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_OK);
+    CU_ASSERT_EQUAL(run.soft_status, SUF_ERR_REJECTS); /* 10 of 17: over 1 % */
+    s = suf_store_prepare(&st, "SELECT line, reason, raw FROM rejects ORDER BY id", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int line = sqlite3_column_int(s, 0);
+        const char *reason = (const char *)sqlite3_column_text(s, 1);
+
+        CU_ASSERT_FATAL(i < nrej);
+        CU_ASSERT_EQUAL(line, messy_rejects[i].line);
+        CU_ASSERT_EQUAL(strncmp(reason, messy_rejects[i].reason, strlen(messy_rejects[i].reason)),
+                        0);
+        if (line != 13) { /* the raw text is the physical line as it is in the file */
+            const char *raw = (const char *)sqlite3_column_blob(s, 2);
+            const char *want = file_line(path, line);
+            CU_ASSERT(sqlite3_column_bytes(s, 2) == (int)strlen(want) &&
+                      !memcmp(raw, want, strlen(want)));
+        } else {
+            CU_ASSERT_EQUAL(sqlite3_column_bytes(s, 2), 65536);
+        }
+        i++;
+    }
+    sqlite3_finalize(s);
+    CU_ASSERT_EQUAL(i, nrej);
+    CU_ASSERT_EQUAL(scalar("SELECT rows FROM files", NULL), 17);
+    CU_ASSERT_EQUAL(scalar("SELECT rejects FROM files", NULL), (int64_t)nrej);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 17 - (int64_t)nrej);
+    /* quoted comma, quotes, CRLF in a field, zone offsets, Queued */
+    CU_ASSERT_STRING_EQUAL(text("SELECT campaign_name FROM attempts LIMIT 1", NULL),
+                           "Spring, \"special\" sale");
+    CU_ASSERT_STRING_EQUAL(text("SELECT customer_name || ' ' || sent_at FROM attempts "
+                                "WHERE message_id = ?1", "wamid.m.01"),
+                           "Rao, Asha 1795168800");
+    CU_ASSERT_STRING_EQUAL(text("SELECT vars FROM attempts WHERE message_id = ?1", "wamid.m.02"),
+                           "[\"Line one\\r\\nLine two\",\"SPRING5\"]");
+    CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || attempt || ' ' || phone || ' ' || line "
+                                "FROM attempts WHERE message_id = ?1", "wamid.m.10"),
+                           "pending 2 447700900555 12");
+    CU_ASSERT_EQUAL(scalar("SELECT line FROM attempts WHERE message_id = 'wamid.m.15'", NULL),
+                    18);
+    CU_ASSERT_STRING_EQUAL(text("SELECT url_suffixes || button_payloads FROM attempts "
+                                "WHERE message_id = ?1", "wamid.m.17"),
+                           "[\"sfx-17\"][\"PAY_17\"]");
+}
+
+static void test_import__default_country_code_completes_national_numbers(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+
+    setup();
+    free(cfg.default_country_code);
+    cfg.default_country_code = suf_xstrdup("91");
+    CU_ASSERT_EQUAL(import("deliveries", suf_test_source("fixtures/messy/deliveries-messy.csv"),
+                           &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE phone = '919812355513'", NULL), 1);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects WHERE line = 15", NULL), 0);
+}
+
+static void test_import__second_tool_updates_and_reads_json_params(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+
+    setup();
+    CU_ASSERT_EQUAL(import("deliveries", suf_test_source("fixtures/messy"), &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 2);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE message_id = 'wamid.m.12'", NULL),
+                    1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || sent_at FROM attempts "
+                                "WHERE message_id = ?1", "wamid.m.12"),
+                           "read 1795169100");
+    CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || error_code FROM attempts "
+                                "WHERE message_id = ?1", "wamid.m.10"),
+                           "failed 131049");
+    CU_ASSERT_STRING_EQUAL(text("SELECT vars || url_suffixes FROM attempts "
+                                "WHERE message_id = ?1", "wamid.m.19"),
+                           "[\"Ruth\",\"42\"][\"p/77\"]");
+    CU_ASSERT_STRING_EQUAL(text("SELECT button_payloads FROM attempts WHERE message_id = ?1",
+                                "wamid.m.18"), "[\"OPT_A\",\"OPT_B\"]");
+    CU_ASSERT_STRING_EQUAL(text("SELECT reason FROM rejects WHERE file LIKE '%other-tool.csv'",
+                                NULL),
+                           "params 'not json' is not a JSON array of strings");
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 7 + 2);
+}
+
+static void test_import__unusable_files_are_hard_errors_and_others_still_import(void)
+{
+    static const struct {
+        const char *name, *content;
+        size_t len; /* 0: strlen */
+        const char *msg;
+    } rows[] = {
+        {"b-binary.csv", "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0\xff\xfe\n"
+                         "\0\0\x10\0\n", 31, "no usable header"},
+        {"c-noheader.csv", "foo,bar\n1,2\n", 0, "no usable header"},
+        {"d-data-first.csv", "c1,w1,919812300001,t,failed,2026-11-20T10:00:00Z\n", 0,
+         "no usable header"},
+        {"e-missing.csv", "campaign_id,message_id,template_name,status,sent_at\n", 0,
+         "lacks the required column(s) 'phone'"},
+        {"f-empty.csv", "", 0, "empty file"},
+    };
+    struct suf_err err = SUF_ERR_INIT;
+    char dir[1024], path[1200];
+
+    setup();
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("hard"));
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/a-good.csv", dir);
+    {
+        FILE *f = fopen(path, "wb");
+        fputs("campaign_id,message_id,phone,template_name,status,sent_at\n"
+              "c1,w1,919812300001,t,failed,2026-11-20T10:00:00Z\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/z-good.csv", dir);
+    {
+        FILE *f = fopen(path, "wb");
+        fputs("campaign_id,message_id,phone,template_name,status,sent_at\n"
+              "c1,w2,919812300002,t,read,2026-11-20T10:00:00Z\n", f);
+        fclose(f);
+    }
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t len = rows[i].len ? rows[i].len : strlen(rows[i].content);
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, rows[i].name);
+        f = fopen(path, "wb");
+        fwrite(rows[i].content, 1, len, f);
+        fclose(f);
+        /* each file alone: a hard error naming it */
+        suf_err_clear(&err);
+        CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_ERR_INPUT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].name));
+        if (!strstr(err.msg, rows[i].msg))
+            fprintf(stderr, "\n%s: '%s' lacks '%s'\n", rows[i].name, err.msg, rows[i].msg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
+    }
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+    /* the folder: the good files import, the bad ones are named */
+    suf_err_clear(&err);
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "b-binary.csv"));
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 2);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 2);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+}
+
+/* n good rows and `bad` rows with an unknown status. */
+static const char *ratio_file(const char *name, int n, int bad)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+    static char path[1024];
+
+    suf_buf_addstr(&b, "campaign_id,message_id,phone,template_name,status,sent_at\n");
+    for (int i = 0; i < n + bad; i++)
+        suf_buf_addf(&b, "c,w%d,+9198123%05d,t,%s,2026-11-20T10:00:00Z\n", i, i,
+                     i < n ? "failed" : "bounced");
+    snprintf(path, sizeof(path), "%s", suf_test_write(name, b.buf));
+    suf_buf_release(&b);
+    return path;
+}
+
+static void test_import__reject_ratio_decides_the_verdict(void)
+{
+    static const struct {
+        int good, bad, over;
+    } rows[] = {{199, 1, 0}, {200, 2, 0}, {97, 3, 1}, {0, 1, 1}};
+    struct suf_err err = SUF_ERR_INIT;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char name[32];
+
+        setup();
+        snprintf(name, sizeof(name), "ratio%zu.csv", i);
+        CU_ASSERT_EQUAL(import("deliveries", ratio_file(name, rows[i].good, rows[i].bad), &err),
+                        SUF_OK);
+        CU_ASSERT_EQUAL(run.soft_status, rows[i].over ? SUF_ERR_REJECTS : SUF_OK);
+        CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), rows[i].good);
+        CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), rows[i].bad);
+    }
+}
+
+static void test_import__fixture_campaigns_store_settings_and_nulls(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    const char *path = suf_test_source("fixtures/campaigns.csv");
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(import("campaigns", path, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM campaigns", NULL), count_lines(path, 1));
+    CU_ASSERT_STRING_EQUAL(text("SELECT quote(fallback) || ' ' || quote(max_auto_retries) || ' ' "
+                                "|| quote(retry_interval_hours) || ' ' || quote(valid_until) || "
+                                "' ' || quote(utility_template) FROM campaigns "
+                                "WHERE campaign_id = ?1", "camp_s5"),
+                           "NULL NULL 48 NULL NULL");
+    CU_ASSERT_EQUAL(scalar("SELECT fallback FROM campaigns WHERE campaign_id = 'camp_off'", NULL),
+                    0);
+    CU_ASSERT_EQUAL(scalar("SELECT fallback FROM campaigns WHERE campaign_id = 'camp_winter'",
+                           NULL), 1);
+    CU_ASSERT_EQUAL(scalar("SELECT valid_until FROM campaigns WHERE campaign_id = 'camp_expired'",
+                           NULL), 1795305600); /* 2026-11-22T00:00:00Z */
+    CU_ASSERT_STRING_EQUAL(text("SELECT utility_template || ' ' || utility_language FROM "
+                                "campaigns WHERE campaign_id = ?1", "camp_paused"),
+                           "fallback_permission_paused en_US");
+}
+
+static void test_import__campaign_rows_reject_bad_values_and_upsert(void)
+{
+    static const struct {
+        const char *row, *reason;
+    } bad[] = {
+        {"c1,A,maybe,,,,,", "fallback 'maybe' is not on/off"},
+        {"c2,B,on,eleven,,,,", "max_auto_retries 'eleven' is not a number from 0 to 10"},
+        {"c3,C,on,,999,,,", "retry_interval_hours '999' is not a number from 0 to 720"},
+        {"c4,D,on,,,soon,,", "unparseable time 'soon' in valid_until"},
+        {",E,on,,,,,", "missing required field 'campaign_id'"},
+        {"c6,F,on", "wrong number of fields: 3, the header has 8"},
+    };
+    static const char header[] = "Campaign_ID,name,fallback,max_auto_retries,"
+                                 "retry_interval_hours,valid_until,utility_template,"
+                                 "utility_language\n";
+    struct suf_buf b = SUF_BUF_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    sqlite3_stmt *s;
+    size_t i = 0;
+
+    setup();
+    suf_buf_addstr(&b, header);
+    suf_buf_addstr(&b, "c0,First,No,2,12,2026-12-01,,\n");
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        suf_buf_addf(&b, "%s\n", bad[k].row);
+    CU_ASSERT_EQUAL(import("campaigns", suf_test_write("camp1.csv", b.buf), &err), SUF_OK);
+    CU_ASSERT_EQUAL(run.soft_status, SUF_ERR_REJECTS);
+    s = suf_store_prepare(&st, "SELECT line, reason FROM rejects ORDER BY id", NULL);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        CU_ASSERT_FATAL(i < sizeof(bad) / sizeof(bad[0]));
+        CU_ASSERT_EQUAL(sqlite3_column_int(s, 0), (int)i + 3);
+        CU_ASSERT_EQUAL(strncmp((const char *)sqlite3_column_text(s, 1), bad[i].reason,
+                                strlen(bad[i].reason)), 0);
+        i++;
+    }
+    sqlite3_finalize(s);
+    CU_ASSERT_EQUAL(i, sizeof(bad) / sizeof(bad[0]));
+    CU_ASSERT_STRING_EQUAL(text("SELECT name || ' ' || fallback || ' ' || max_auto_retries || ' ' "
+                                "|| retry_interval_hours FROM campaigns WHERE campaign_id = ?1",
+                                "c0"), "First 0 2 12");
+    /* a later file replaces the settings of a campaign */
+    suf_buf_reset(&b);
+    suf_buf_addstr(&b, header);
+    suf_buf_addstr(&b, "c0,Renamed,yes,,,,fallback_permission,en_US\n");
+    CU_ASSERT_EQUAL(import("campaigns", suf_test_write("camp2.csv", b.buf), &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM campaigns", NULL), 1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT name || ' ' || fallback || ' ' || "
+                                "quote(max_auto_retries) || ' ' || utility_template FROM "
+                                "campaigns WHERE campaign_id = ?1", "c0"),
+                           "Renamed 1 NULL fallback_permission");
+    suf_buf_release(&b);
+}
+
+static void test_import__campaigns_with_another_header_are_refused(void)
+{
+    static const char *const files[] = {
+        "campaign_id,name,fallback\nc1,A,on\n",
+        "campaign,name,fallback,max_auto_retries,retry_interval_hours,valid_until,"
+        "utility_template,utility_language\n",
+        "",
+    };
+    struct suf_err err = SUF_ERR_INIT;
+
+    setup();
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "badcamp%zu.csv", i);
+        suf_err_clear(&err);
+        CU_ASSERT_EQUAL(import("campaigns", suf_test_write(name, files[i]), &err), SUF_ERR_INPUT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, name));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a campaign settings file"));
+    }
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM campaigns", NULL), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+}
+
+static void teardown(void)
+{
+    if (st.db)
+        suf_store_close(&st);
+    if (run.counts)
+        json_decref(run.counts);
+    suf_config_release(&cfg);
+}
+
+int main(void)
+{
+    static const struct suf_test tests[] = {
+        {"fixture_deliveries_keeps_every_row", test_import__fixture_deliveries_keeps_every_row},
+        {"reimporting_the_same_file_does_nothing",
+         test_import__reimporting_the_same_file_does_nothing},
+        {"an_attempt_seen_again_updates_its_row", test_import__an_attempt_seen_again_updates_its_row},
+        {"export_without_attempt_column_stores_zero",
+         test_import__export_without_attempt_column_stores_zero},
+        {"messy_export_rejects_each_bad_row_with_its_reason",
+         test_import__messy_export_rejects_each_bad_row_with_its_reason},
+        {"default_country_code_completes_national_numbers",
+         test_import__default_country_code_completes_national_numbers},
+        {"second_tool_updates_and_reads_json_params",
+         test_import__second_tool_updates_and_reads_json_params},
+        {"unusable_files_are_hard_errors_and_others_still_import",
+         test_import__unusable_files_are_hard_errors_and_others_still_import},
+        {"reject_ratio_decides_the_verdict", test_import__reject_ratio_decides_the_verdict},
+        {"fixture_campaigns_store_settings_and_nulls",
+         test_import__fixture_campaigns_store_settings_and_nulls},
+        {"campaign_rows_reject_bad_values_and_upsert",
+         test_import__campaign_rows_reject_bad_values_and_upsert},
+        {"campaigns_with_another_header_are_refused",
+         test_import__campaigns_with_another_header_are_refused},
+        {NULL, NULL},
+    };
+    int rc;
+
+    suf_log_setup(SUF_LOG_ERROR);
+    suf_config_init(&cfg);
+    rc = suf_test_main("import", tests);
+    teardown();
+    return rc;
+}
