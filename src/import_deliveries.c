@@ -23,7 +23,6 @@
  * An attempt seen again (same campaign_id and message_id), in this file or
  * another, updates the stored row: rows are never duplicated.
  */
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,14 +476,6 @@ int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *e
         c.suffix[k] = -1;
     for (int k = 0; k <= MAX_PAYLOADS; k++)
         c.payload[k] = -1;
-    /* SQLite's B-tree balancing mallocs and frees a scratch buffer on
-     * nearly every page split; at the top of a growing heap glibc trims it
-     * back to the kernel each time (a brk and a TLB flush per split, a third
-     * of the import's time).  Keep some slack at the top instead.
-     * NEEDSWORK: a start-up setting of the whole program, made here because
-     * the import is where it shows. */
-    mallopt(M_TOP_PAD, 4 << 20);
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
     c.upsert = suf_store_prepare(f->run->store, upsert_sql, err);
     if (!c.upsert)
         return SUF_ERR_DB;
