@@ -5,3 +5,4 @@ suf_add_e2e(e2e_run tests/e2e/run.sh TIMEOUT 300)
 # `make soak` (SUF_SOAK=1).  Normal build only: under ASan it takes too long.
 suf_add_e2e(e2e_crash tests/e2e/crash.sh TIMEOUT 3000 LABELS slow crash soak)
 suf_add_e2e(e2e_cli tests/e2e/cli.sh)
+suf_add_e2e(e2e_api_faults tests/e2e/api_faults.sh TIMEOUT 400)
