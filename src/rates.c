@@ -1,133 +1,26 @@
 /*
  * rates.c: the `rates` and `markets` import kinds (see rates.h).
  *
- * Both read CSV with libcsv.  The file is fed to the parser one physical
- * line at a time, so every record knows the line it started on and its raw
- * text for `rejects`, even when a quoted cell spans lines (Meta's header
- * does).
+ * Both read CSV through the import area's reader (csvread.h), which gives
+ * every record with the line it started on, its raw text for `rejects`, a
+ * 64 KiB cap on a field and a UTF-8 check, even when a quoted cell spans
+ * lines (Meta's header does).  A record the reader marks bad is rejected
+ * here with the reader's reason; nothing is ever cut to fit a buffer: a cell
+ * too long for its purpose rejects its row.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
-
 #include "suf/amount.h"
+#include "suf/csvread.h"
 #include "suf/log.h"
 #include "suf/money.h"
 #include "suf/rates.h"
 #include "suf/util.h"
 #include "suf/banned.h"
 
-#define MAX_FIELDS 64
-
-/* --- a line-tracking record reader over libcsv ---------------------------- */
-
-struct record {
-    char *f[MAX_FIELDS];
-    size_t n;
-    int64_t line; /* physical line the record starts on */
-};
-
-struct reader {
-    struct csv_parser p;
-    FILE *in;
-    const char *path;
-    struct record cur;    /* being filled by the callbacks */
-    struct record ready;  /* the last finished record */
-    bool have_ready;
-    bool overflow;        /* the record had more than MAX_FIELDS cells */
-    int64_t lineno;       /* lines fed so far */
-    int64_t start;        /* first non-blank line of the record in progress */
-    struct suf_buf raw;   /* raw text of the record in progress */
-    struct suf_buf done_raw;
-    char *line;
-    size_t linecap;
-    bool eof;
-};
-
-static void record_clear(struct record *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->f[i]);
-    r->n = 0;
-}
-
-static void on_field(void *s, size_t len, void *data)
-{
-    struct reader *rd = data;
-
-    if (rd->cur.n >= MAX_FIELDS) {
-        rd->overflow = true;
-        return;
-    }
-    rd->cur.f[rd->cur.n++] = s ? suf_xstrndup(s, len) : suf_xstrdup("");
-}
-
-static void on_record(int c, void *data)
-{
-    struct reader *rd = data;
-
-    (void)c;
-    record_clear(&rd->ready);
-    rd->ready = rd->cur;
-    rd->ready.line = rd->start ? rd->start : rd->lineno;
-    rd->cur.n = 0;
-    rd->have_ready = true;
-    suf_buf_reset(&rd->done_raw);
-    suf_buf_add(&rd->done_raw, rd->raw.buf ? rd->raw.buf : "", rd->raw.len);
-    suf_buf_reset(&rd->raw);
-    rd->start = 0;
-}
-
-static void reader_init(struct reader *rd, FILE *in, const char *path)
-{
-    memset(rd, 0, sizeof(*rd));
-    csv_init(&rd->p, 0);
-    rd->in = in;
-    rd->path = path;
-}
-
-static void reader_release(struct reader *rd)
-{
-    csv_free(&rd->p);
-    record_clear(&rd->cur);
-    record_clear(&rd->ready);
-    suf_buf_release(&rd->raw);
-    suf_buf_release(&rd->done_raw);
-    free(rd->line);
-}
-
-/* Reads the next record into rd->ready. Returns 1 for a record, 0 at the
- * end, or a negative value on a read error. */
-static int reader_next(struct reader *rd)
-{
-    rd->have_ready = false;
-    rd->overflow = false;
-    while (!rd->have_ready) {
-        ssize_t n;
-
-        if (rd->eof)
-            return 0;
-        n = getline(&rd->line, &rd->linecap, rd->in);
-        if (n < 0) {
-            if (ferror(rd->in))
-                return -1;
-            rd->eof = true;
-            csv_fini(&rd->p, on_field, on_record, rd);
-            continue;
-        }
-        rd->lineno++;
-        if (!rd->start && !(n == 1 && rd->line[0] == '\n') &&
-            !(n == 2 && rd->line[0] == '\r' && rd->line[1] == '\n'))
-            rd->start = rd->lineno;
-        suf_buf_add(&rd->raw, rd->line, (size_t)n);
-        if (csv_parse(&rd->p, rd->line, (size_t)n, on_field, on_record, rd) != (size_t)n)
-            return -1; /* only out of memory in non-strict mode */
-    }
-    return 1;
-}
+/* How much of a bad cell a reject reason quotes, in bytes. */
+#define SHOWN_MAX 40
 
 /* --- header names ----------------------------------------------------------- */
 
@@ -216,30 +109,63 @@ static bool valid_currency(const char *c)
 }
 
 /* Copies a cell with white space runs (newlines too) collapsed to one space
- * and trimmed. */
-static void collapse(const char *s, char *out, size_t size)
+ * and trimmed, into out[size].  Returns false, with out holding a cut copy,
+ * when the folded cell does not fit: callers reject rather than keep it. */
+static bool collapse(const char *s, char *out, size_t size)
 {
     size_t n = 0;
     bool space = false;
 
-    for (; *s && n + 1 < size; s++) {
+    for (; *s; s++) {
         if (isspace((unsigned char)*s)) {
             space = n > 0;
             continue;
         }
-        if (space && n + 2 < size)
+        if (n + (space ? 2 : 1) >= size) {
+            out[n] = '\0';
+            return false;
+        }
+        if (space)
             out[n++] = ' ';
         space = false;
         out[n++] = *s;
     }
     out[n] = '\0';
+    return true;
+}
+
+/* A cell as a reject reason quotes it: folded, and when long cut after
+ * SHOWN_MAX bytes on a character boundary (the cell is valid UTF-8) with
+ * "..." to say so.  out must hold SHOWN_MAX + 4 bytes. */
+static const char *shown(const char *s, char out[SHOWN_MAX + 4])
+{
+    size_t n;
+
+    if (collapse(s, out, SHOWN_MAX + 1))
+        return out;
+    n = strlen(out);
+    if (n > 0) {
+        /* Drop the last character when the cut left it incomplete. */
+        size_t k = n - 1, need;
+        unsigned char lead;
+
+        while (k > 0 && ((unsigned char)out[k] & 0xC0) == 0x80)
+            k--;
+        lead = (unsigned char)out[k];
+        need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+        if (n - k < need)
+            n = k;
+    }
+    memcpy(out + n, "...", 4);
+    return out;
 }
 
 static bool is_na(const char *s)
 {
     char t[16];
 
-    collapse(s, t, sizeof(t));
+    if (!collapse(s, t, sizeof(t)))
+        return false;
     return !strcmp(t, "") || suf_streq_fold(t, "n/a") || suf_streq_fold(t, "na") ||
            !strcmp(t, "-");
 }
@@ -252,24 +178,46 @@ static bool is_blank(const char *s)
     return true;
 }
 
+static const char *cell(const struct suf_csv_record *r, int idx)
+{
+    return idx >= 0 && (size_t)idx < r->nfields ? r->fields[idx] : "";
+}
+
+static int reject(struct suf_import_file *f, const struct suf_csv_record *r, const char *reason,
+                  struct suf_err *err)
+{
+    return suf_import_reject(f, r->line, reason, r->raw, r->rawlen, err);
+}
+
 /* --- rate cards -------------------------------------------------------------- */
+
+/* The rate columns, in the order of the rates table and suf_category_name(). */
+static const int amount_cols[] = {SUF_RATES_COL_MARKETING, SUF_RATES_COL_UTILITY,
+                                  SUF_RATES_COL_AUTHENTICATION, SUF_RATES_COL_AUTHENTICATION_INTL,
+                                  SUF_RATES_COL_SERVICE};
+#define NAMOUNTS (sizeof(amount_cols) / sizeof(amount_cols[0]))
 
 struct card_import {
     struct suf_import_file *f;
+    struct suf_err *err;
+    const char *effective;
     int cols[SUF_RATES_NCOLS]; /* cell index of each column, -1 absent */
     char currency[16];
     int64_t card_id;
     sqlite3_stmt *ins;
+    bool header;         /* the header was found: the rows follow */
+    int64_t bad_line;    /* the first unreadable record before the header */
+    const char *bad_why; /* its reason, NULL when none */
 };
 
-static bool is_header(const struct record *r, int cols[SUF_RATES_NCOLS])
+static bool is_header(const struct suf_csv_record *r, int cols[SUF_RATES_NCOLS])
 {
     for (int i = 0; i < SUF_RATES_NCOLS; i++)
         cols[i] = -1;
-    if (r->n < 2 || suf_rates_column(r->f[0]) != SUF_RATES_COL_MARKET)
+    if (r->error || r->nfields < 2 || suf_rates_column(r->fields[0]) != SUF_RATES_COL_MARKET)
         return false;
-    for (size_t i = 0; i < r->n; i++) {
-        int c = suf_rates_column(r->f[i]);
+    for (size_t i = 0; i < r->nfields; i++) {
+        int c = suf_rates_column(r->fields[i]);
         if (c >= 0 && cols[c] < 0)
             cols[c] = (int)i;
     }
@@ -329,46 +277,15 @@ static int open_card(struct card_import *ci, const char *effective, struct suf_e
     return SUF_OK;
 }
 
-static const char *cell(const struct record *r, int idx)
+/* Binds the five rate cells of a row to ci->ins, or returns the reason the
+ * row is rejected in reason[size]. */
+static bool bind_amounts(struct card_import *ci, const struct suf_csv_record *r,
+                         const char *market, char *reason, size_t size)
 {
-    return idx >= 0 && (size_t)idx < r->n ? r->f[idx] : "";
-}
 
-/* Stores one rate row, or rejects it. */
-static int card_row(struct card_import *ci, struct reader *rd, struct suf_err *err)
-{
-    static const int amount_cols[] = {SUF_RATES_COL_MARKETING, SUF_RATES_COL_UTILITY,
-                                      SUF_RATES_COL_AUTHENTICATION,
-                                      SUF_RATES_COL_AUTHENTICATION_INTL, SUF_RATES_COL_SERVICE};
-    const struct record *r = &rd->ready;
-    char market[128], reason[256];
-    bool any = false;
-    int rc;
-
-    collapse(cell(r, ci->cols[SUF_RATES_COL_MARKET]), market, sizeof(market));
-    for (size_t i = 0; i < 5; i++)
-        any |= !is_blank(cell(r, ci->cols[amount_cols[i]]));
-    if (!any)
-        return SUF_OK; /* a note row among the rates */
-    ci->f->rows++;
-    if (!*market)
-        return suf_import_reject(ci->f, r->line, "rate row without a market", rd->done_raw.buf,
-                                 rd->done_raw.len, err);
-    if (ci->cols[SUF_RATES_COL_CURRENCY] >= 0) {
-        char cur[16];
-        collapse(cell(r, ci->cols[SUF_RATES_COL_CURRENCY]), cur, sizeof(cur));
-        if (*cur && strcmp(cur, ci->currency)) {
-            snprintf(reason, sizeof(reason), "market '%s': currency '%s' is not the card's '%s'",
-                     market, cur, ci->currency);
-            return suf_import_reject(ci->f, r->line, reason, rd->done_raw.buf, rd->done_raw.len,
-                                     err);
-        }
-    }
-    sqlite3_reset(ci->ins);
-    sqlite3_bind_int64(ci->ins, 1, ci->card_id);
-    suf_bind_text(ci->ins, 2, market);
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < NAMOUNTS; i++) {
         const char *v = cell(r, ci->cols[amount_cols[i]]);
+        char quoted[SHOWN_MAX + 4];
         int64_t micros;
 
         if (ci->cols[amount_cols[i]] < 0 || is_na(v)) {
@@ -376,21 +293,89 @@ static int card_row(struct card_import *ci, struct reader *rd, struct suf_err *e
             continue;
         }
         if (suf_amount_parse(v, &micros)) {
-            char shown[64];
-            collapse(v, shown, sizeof(shown));
-            snprintf(reason, sizeof(reason), "market '%s': %s rate '%s' is not an amount",
-                     market, suf_category_name((int)i), shown);
-            return suf_import_reject(ci->f, r->line, reason, rd->done_raw.buf, rd->done_raw.len,
-                                     err);
+            snprintf(reason, size, "market '%s': %s rate '%s' is not an amount", market,
+                     suf_category_name((int)i), shown(v, quoted));
+            return false;
         }
         sqlite3_bind_int64(ci->ins, 3 + (int)i, micros);
     }
+    return true;
+}
+
+/* Stores one rate row, skips a note, or rejects the row. */
+static int card_row(struct card_import *ci, const struct suf_csv_record *r)
+{
+    char market[SUF_RATES_MARKET_MAX + 1], reason[512], quoted[SHOWN_MAX + 4];
+    bool any = false;
+    int rc;
+
+    if (r->error) {
+        ci->f->rows++;
+        return reject(ci->f, r, r->error, ci->err);
+    }
+    for (size_t i = 0; i < NAMOUNTS; i++)
+        any |= !is_blank(cell(r, ci->cols[amount_cols[i]]));
+    if (!any)
+        return SUF_OK; /* a note row among the rates */
+    ci->f->rows++;
+    if (!collapse(cell(r, ci->cols[SUF_RATES_COL_MARKET]), market, sizeof(market))) {
+        snprintf(reason, sizeof(reason), "market name '%s' is over %d bytes",
+                 shown(market, quoted), SUF_RATES_MARKET_MAX);
+        return reject(ci->f, r, reason, ci->err);
+    }
+    if (!*market)
+        return reject(ci->f, r, "rate row without a market", ci->err);
+    if (ci->cols[SUF_RATES_COL_CURRENCY] >= 0) {
+        const char *cur = cell(r, ci->cols[SUF_RATES_COL_CURRENCY]);
+        char folded[16];
+
+        if (!collapse(cur, folded, sizeof(folded)) || (*folded && strcmp(folded, ci->currency))) {
+            snprintf(reason, sizeof(reason), "market '%s': currency '%s' is not the card's '%s'",
+                     market, shown(cur, quoted), ci->currency);
+            return reject(ci->f, r, reason, ci->err);
+        }
+    }
+    sqlite3_reset(ci->ins);
+    sqlite3_bind_int64(ci->ins, 1, ci->card_id);
+    suf_bind_text(ci->ins, 2, market);
+    if (!bind_amounts(ci, r, market, reason, sizeof(reason)))
+        return reject(ci->f, r, reason, ci->err);
     rc = sqlite3_step(ci->ins);
     if (rc == SQLITE_CONSTRAINT) {
         snprintf(reason, sizeof(reason), "market '%s' appears twice", market);
-        return suf_import_reject(ci->f, r->line, reason, rd->done_raw.buf, rd->done_raw.len, err);
+        return reject(ci->f, r, reason, ci->err);
     }
-    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ci->f->run->store, err, "rates");
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ci->f->run->store, ci->err, "rates");
+}
+
+/* Before the header: a note row is skipped; the header opens the card. */
+static int card_header(struct card_import *ci, const struct suf_csv_record *r)
+{
+    int rc;
+
+    if (!is_header(r, ci->cols)) {
+        if (r->error && !ci->bad_why) {
+            ci->bad_line = r->line;
+            ci->bad_why = r->error;
+        }
+        return SUF_OK;
+    }
+    ci->header = true;
+    if ((rc = open_card(ci, ci->effective, ci->err)))
+        return rc;
+    ci->ins = suf_store_prepare(ci->f->run->store,
+                                "INSERT INTO rates (card_id, market, marketing, utility, "
+                                "authentication, authentication_intl, service) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                ci->err);
+    return ci->ins ? SUF_OK : SUF_ERR_DB;
+}
+
+static int card_record(void *vci, const struct suf_csv_record *r)
+{
+    struct card_import *ci = vci;
+
+    return ci->header ? card_row(ci, r) : card_header(ci, r);
 }
 
 /* The effective date and currency of the card, from the options or the
@@ -435,53 +420,35 @@ static int card_identity(struct suf_import_file *f, char effective[11], char cur
 
 int suf_import_rates(struct suf_import_file *f, FILE *in, struct suf_err *err)
 {
+    struct suf_csv_opts opts = SUF_CSV_OPTS_INIT;
     struct card_import ci;
-    struct reader rd;
     char effective[11];
-    bool header = false;
-    int rc, got;
+    int rc;
 
     memset(&ci, 0, sizeof(ci));
     ci.f = f;
+    ci.err = err;
+    ci.effective = effective;
     if ((rc = card_identity(f, effective, ci.currency, err)))
         return rc;
-    reader_init(&rd, in, f->path);
-    while ((got = reader_next(&rd)) > 0) {
-        if (!header) {
-            if (is_header(&rd.ready, ci.cols)) {
-                header = true;
-                if ((rc = open_card(&ci, effective, err)))
-                    goto out;
-                ci.ins = suf_store_prepare(f->run->store,
-                                           "INSERT INTO rates (card_id, market, marketing, "
-                                           "utility, authentication, authentication_intl, "
-                                           "service) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                           err);
-                if (!ci.ins) {
-                    rc = SUF_ERR_DB;
-                    goto out;
-                }
-            }
-            continue; /* a note row before the header */
-        }
-        if ((rc = card_row(&ci, &rd, err)))
-            goto out;
-    }
-    if (got < 0) {
-        rc = suf_err_at(err, SUF_ERR_IO, f->path, rd.lineno, "cannot read: %s", strerror(errno));
+    opts.fixed_width = false; /* notes and rows have their own widths */
+    rc = suf_csv_read(in, f->path, &opts, card_record, &ci, err);
+    if (rc)
         goto out;
-    }
-    if (!header) {
+    if (!ci.header) {
+        char why[128] = "";
+
+        if (ci.bad_why)
+            snprintf(why, sizeof(why), " (line %lld: %s)", (long long)ci.bad_line, ci.bad_why);
         rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 0,
                         "no header row starting with 'Market' and naming a Utility or "
-                        "Marketing column: not a rate card");
+                        "Marketing column: not a rate card%s",
+                        why);
         goto out;
     }
     suf_info("%s: %s rate card effective %s", f->path, ci.currency, effective);
-    rc = SUF_OK;
 out:
     sqlite3_finalize(ci.ins);
-    reader_release(&rd);
     return rc;
 }
 
@@ -522,83 +489,96 @@ static bool prefix_digits(const char *s, char *out, size_t size)
     return n > 0 && n <= 15;
 }
 
-static int market_row(struct suf_import_file *f, struct reader *rd, const int cols[MCOL_N],
-                      sqlite3_stmt *ins, struct suf_err *err)
+struct map_import {
+    struct suf_import_file *f;
+    struct suf_err *err;
+    int cols[MCOL_N];
+    sqlite3_stmt *ins;
+};
+
+/* The header names the columns; a map replaces the previous one whole. */
+static int map_header(struct map_import *mi, const struct suf_csv_record *r)
 {
-    const struct record *r = &rd->ready;
-    char prefix[32], market[128], since[32], reason[256], shown[64];
+    for (size_t i = 0; !r->error && i < r->nfields; i++) {
+        int c = market_col(r->fields[i]);
+        if (c >= 0 && mi->cols[c] < 0)
+            mi->cols[c] = (int)i;
+    }
+    if (r->error || mi->cols[MCOL_PREFIX] < 0 || mi->cols[MCOL_MARKET] < 0)
+        return suf_err_at(mi->err, SUF_ERR_INPUT, mi->f->path, r->line,
+                          "not a market map: the header must be 'prefix,market[,since]'%s%s%s",
+                          r->error ? " (" : "", r->error ? r->error : "", r->error ? ")" : "");
+    if (suf_store_exec(mi->f->run->store, "DELETE FROM markets", mi->err))
+        return SUF_ERR_DB;
+    mi->ins = suf_store_prepare(mi->f->run->store,
+                                "INSERT INTO markets (prefix, since, market) VALUES (?1, ?2, ?3)",
+                                mi->err);
+    return mi->ins ? SUF_OK : SUF_ERR_DB;
+}
+
+/* Stores one map row, or rejects it. */
+static int map_row(struct map_import *mi, const struct suf_csv_record *r)
+{
+    char prefix[32], market[SUF_RATES_MARKET_MAX + 1], since[32], reason[512];
+    char quoted[SHOWN_MAX + 4];
+    const char *cell_since = cell(r, mi->cols[MCOL_SINCE]);
     int32_t day;
     int rc;
 
-    if (r->n == 1 && is_blank(r->f[0]))
+    if (!r->error && r->nfields == 1 && is_blank(r->fields[0]))
         return SUF_OK;
-    f->rows++;
-    collapse(cell(r, cols[MCOL_MARKET]), market, sizeof(market));
-    collapse(cell(r, cols[MCOL_SINCE]), since, sizeof(since));
-    if (!prefix_digits(cell(r, cols[MCOL_PREFIX]), prefix, sizeof(prefix))) {
-        collapse(cell(r, cols[MCOL_PREFIX]), shown, sizeof(shown));
-        snprintf(reason, sizeof(reason), "prefix '%s' is not a calling code", shown);
-        return suf_import_reject(f, r->line, reason, rd->done_raw.buf, rd->done_raw.len, err);
+    mi->f->rows++;
+    if (r->error)
+        return reject(mi->f, r, r->error, mi->err);
+    if (!prefix_digits(cell(r, mi->cols[MCOL_PREFIX]), prefix, sizeof(prefix))) {
+        snprintf(reason, sizeof(reason), "prefix '%s' is not a calling code",
+                 shown(cell(r, mi->cols[MCOL_PREFIX]), quoted));
+        return reject(mi->f, r, reason, mi->err);
+    }
+    if (!collapse(cell(r, mi->cols[MCOL_MARKET]), market, sizeof(market))) {
+        snprintf(reason, sizeof(reason), "prefix '%s': market name '%s' is over %d bytes",
+                 prefix, shown(market, quoted), SUF_RATES_MARKET_MAX);
+        return reject(mi->f, r, reason, mi->err);
     }
     if (!*market) {
         snprintf(reason, sizeof(reason), "prefix '%s' has no market", prefix);
-        return suf_import_reject(f, r->line, reason, rd->done_raw.buf, rd->done_raw.len, err);
+        return reject(mi->f, r, reason, mi->err);
     }
-    if (*since && suf_day_parse(since, &day)) {
-        snprintf(reason, sizeof(reason), "since '%s' is not a YYYY-MM-DD date", since);
-        return suf_import_reject(f, r->line, reason, rd->done_raw.buf, rd->done_raw.len, err);
+    if (!collapse(cell_since, since, sizeof(since)) || (*since && suf_day_parse(since, &day))) {
+        snprintf(reason, sizeof(reason), "since '%s' is not a YYYY-MM-DD date",
+                 shown(cell_since, quoted));
+        return reject(mi->f, r, reason, mi->err);
     }
-    sqlite3_reset(ins);
-    suf_bind_text(ins, 1, prefix);
-    suf_bind_text(ins, 2, since);
-    suf_bind_text(ins, 3, market);
-    rc = sqlite3_step(ins);
+    sqlite3_reset(mi->ins);
+    suf_bind_text(mi->ins, 1, prefix);
+    suf_bind_text(mi->ins, 2, since);
+    suf_bind_text(mi->ins, 3, market);
+    rc = sqlite3_step(mi->ins);
     if (rc == SQLITE_CONSTRAINT) {
         snprintf(reason, sizeof(reason), "prefix '%s' since '%s' appears twice", prefix, since);
-        return suf_import_reject(f, r->line, reason, rd->done_raw.buf, rd->done_raw.len, err);
+        return reject(mi->f, r, reason, mi->err);
     }
-    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(f->run->store, err, "markets");
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(mi->f->run->store, mi->err, "markets");
+}
+
+static int map_record(void *vmi, const struct suf_csv_record *r)
+{
+    struct map_import *mi = vmi;
+
+    return r->index == 0 ? map_header(mi, r) : map_row(mi, r);
 }
 
 int suf_import_markets(struct suf_import_file *f, FILE *in, struct suf_err *err)
 {
-    struct reader rd;
-    sqlite3_stmt *ins = NULL;
-    int cols[MCOL_N] = {-1, -1, -1}, rc, got;
+    struct suf_csv_opts opts = SUF_CSV_OPTS_INIT;
+    struct map_import mi = {f, err, {-1, -1, -1}, NULL};
+    int rc;
 
-    reader_init(&rd, in, f->path);
-    got = reader_next(&rd);
-    if (got > 0) {
-        for (size_t i = 0; i < rd.ready.n; i++) {
-            int c = market_col(rd.ready.f[i]);
-            if (c >= 0 && cols[c] < 0)
-                cols[c] = (int)i;
-        }
-    }
-    if (got <= 0 || cols[MCOL_PREFIX] < 0 || cols[MCOL_MARKET] < 0) {
+    opts.fixed_width = false; /* `since` may be left off a row */
+    rc = suf_csv_read(in, f->path, &opts, map_record, &mi, err);
+    if (!rc && !mi.ins)
         rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 1,
                         "not a market map: the header must be 'prefix,market[,since]'");
-        goto out;
-    }
-    /* A map is whole: the new one replaces the old. */
-    if ((rc = suf_store_exec(f->run->store, "DELETE FROM markets", err)))
-        goto out;
-    ins = suf_store_prepare(f->run->store,
-                            "INSERT INTO markets (prefix, since, market) VALUES (?1, ?2, ?3)", err);
-    if (!ins) {
-        rc = SUF_ERR_DB;
-        goto out;
-    }
-    while ((got = reader_next(&rd)) > 0)
-        if ((rc = market_row(f, &rd, cols, ins, err)))
-            goto out;
-    if (got < 0) {
-        rc = suf_err_at(err, SUF_ERR_IO, f->path, rd.lineno, "cannot read: %s", strerror(errno));
-        goto out;
-    }
-    rc = SUF_OK;
-out:
-    sqlite3_finalize(ins);
-    reader_release(&rd);
+    sqlite3_finalize(mi.ins);
     return rc;
 }

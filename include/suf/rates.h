@@ -15,7 +15,14 @@
  *  - amounts are exact decimals parsed into micros (suf_amount_parse); a
  *    row with an amount we cannot read, a currency other than the card's or
  *    a market given twice is rejected, the others import;
- *  - a row whose rate cells are all blank is a note, not a rate.
+ *  - a row whose rate cells are all blank is a note, not a rate;
+ *  - every record after the header is stored, skipped as a note or rejected
+ *    with its line: a record with invalid UTF-8 (a NUL byte included), a
+ *    field over 64 KiB or over 4096 fields is rejected whole, and a market
+ *    name over SUF_RATES_MARKET_MAX bytes is rejected, never cut;
+ *  - a row the reader cannot read whole is never taken for the header: a
+ *    file whose only header is such a row is refused, naming the first
+ *    unreadable line.
  * Without --effective, the date comes from the file name
  * ("USD_2026-10-01.csv"); without --currency, from the file name's leading
  * three-letter code, else the config's `currency`.  A card is unique by
@@ -27,12 +34,19 @@
  * ("1809"; "+", spaces and dashes are dropped); since, when set, is the
  * YYYY-MM-DD from which the row applies (markets split out on 2026-10-01 have
  * a dated row beside their group's undated one).  A map replaces the
- * previous map as a whole.
+ * previous map as a whole.  Its records are read and rejected like a rate
+ * card's.
+ *
+ * Both read through the import area's CSV reader (csvread.h), so memory
+ * stays flat whatever the size of a line or a field.
  */
 #ifndef SUF_RATES_H
 #define SUF_RATES_H
 
 #include "suf/import.h"
+
+/* The longest market name kept, in bytes, after white space is folded. */
+#define SUF_RATES_MARKET_MAX 128
 
 /* The rate-card columns, as suf_rates_column() names them. */
 enum suf_rates_col {

@@ -1,9 +1,11 @@
 /*
  * test_rates.c: importing Meta's rate-card CSV (notes before the header, a
  * header cell with an embedded newline, n/a cells, exact amounts) and the
- * market map.
+ * market map, and what both do with hostile bytes: invalid UTF-8, NUL, a
+ * lone CR, fields over 64 KiB and market names too long to keep.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "suf/config.h"
@@ -11,6 +13,7 @@
 #include "suf/import.h"
 #include "suf/rates.h"
 #include "suf/store.h"
+#include "suf/util.h"
 #include "testutil.h"
 
 struct env {
@@ -279,6 +282,244 @@ static void test_rates__fixture_cards_import_cleanly(void)
     env_close(&e);
 }
 
+/* --- hostile input: every record is stored, skipped as a note or rejected -- */
+
+/* A file built as head + nfill copies of fill[0..fill_len) + tail, so that
+ * a case can hold a NUL byte or a 8 MiB field. */
+struct hostile_file {
+    const char *head;
+    const char *fill;
+    size_t fill_len;
+    size_t nfill;
+    const char *tail;
+};
+
+static const char *write_hostile(const char *name, const struct hostile_file *h)
+{
+    const char *path = suf_test_path(name);
+    FILE *out = fopen(path, "wb");
+    int bad;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    bad = fputs(h->head, out) < 0;
+    for (size_t i = 0; i < h->nfill && !bad; i++)
+        bad = fwrite(h->fill, 1, h->fill_len, out) != h->fill_len;
+    bad |= fputs(h->tail, out) < 0;
+    bad |= fclose(out) != 0;
+    CU_ASSERT_FALSE_FATAL(bad);
+    return path;
+}
+
+/* The first column of a one-row query as text, "" for NULL or no row. */
+static void text_scalar(struct env *e, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *s = suf_store_prepare(&e->st, sql, NULL);
+    const unsigned char *v;
+
+    out[0] = '\0';
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    if (sqlite3_step(s) == SQLITE_ROW && (v = sqlite3_column_text(s, 0)))
+        snprintf(out, size, "%s", (const char *)v);
+    sqlite3_finalize(s);
+}
+
+/* Every reject's reason must be valid UTF-8: a reason quotes cells, and a
+ * cell cut mid-character would carry a broken one into the workbooks. */
+static void assert_reasons_utf8(struct env *e)
+{
+    sqlite3_stmt *s = suf_store_prepare(&e->st, "SELECT reason FROM rejects", NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(s, 0);
+        CU_ASSERT_TRUE(r && suf_utf8_valid(r, strlen(r)));
+    }
+    sqlite3_finalize(s);
+}
+
+struct hostile_case {
+    const char *what;
+    struct hostile_file file;
+    const char *stored; /* "market/bytes,..." in market order */
+    int64_t rows;       /* rows counted: stored + rejected */
+    int64_t line;       /* the one reject's line, 0 for none */
+    const char *reason; /* a substring of its reason */
+};
+
+#define RATE_HEAD "Market,Currency,Marketing,Utility,Authentication,Service\n"
+#define INDIA "India,USD,0.0107,0.0014,,\n"
+#define BRAZIL "Brazil,USD,0.0625,0.0080,,\n"
+#define E_ACUTE "\xC3\xA9"
+#define E_ACUTE_8 E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE
+
+static const struct hostile_case card_cases[] = {
+    {"invalid UTF-8 rejects its row",
+     {RATE_HEAD INDIA "Caf", "\xE9", 1, 1, ",USD,0.01,0.01,,\n" BRAZIL},
+     "Brazil/6,India/5", 3, 3, "invalid UTF-8"},
+    {"a NUL byte rejects its row, never cuts the cell",
+     {RATE_HEAD INDIA "Ne", "\0", 1, 1, "pal,USD,0.01,0.01,,\n" BRAZIL},
+     "Brazil/6,India/5", 3, 3, "invalid UTF-8"},
+    {"a lone CR ends a record: both records are stored",
+     {RATE_HEAD "India,USD,0.0107,0.0014,,", "\r", 1, 1, BRAZIL "Mexico,USD,0.0305,0.0085,,\n"},
+     "Brazil/6,India/5,Mexico/6", 3, 0, NULL},
+    {"a field just over 64 KiB rejects its row",
+     {RATE_HEAD INDIA "\"", "a", 1, 65537, "\",USD,0.01,0.01,,\n" BRAZIL},
+     "Brazil/6,India/5", 3, 3, "field over 64 KiB"},
+    {"an 8 MiB field rejects its row and the next rows still import",
+     {RATE_HEAD INDIA "x", "0123456789abcdef", 16, 1u << 19, ",USD,0.01,0.01,,\n" BRAZIL},
+     "Brazil/6,India/5", 3, 3, "field over 64 KiB"},
+    {"a market name of 128 bytes is kept whole",
+     {RATE_HEAD INDIA, "M", 1, 128, ",USD,0.01,0.01,,\n"},
+     "India/5,MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM"
+     "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM/128",
+     2, 0, NULL},
+    {"a market name over 128 bytes is rejected, never cut",
+     {RATE_HEAD INDIA, "M", 1, 129, ",USD,0.01,0.01,,\n"},
+     "India/5", 2, 3, "market name 'MMMM"},
+    {"64 two-byte characters are 128 bytes: kept",
+     {RATE_HEAD INDIA, E_ACUTE, 2, 64, ",USD,0.01,0.01,,\n"},
+     "India/5," E_ACUTE_8 E_ACUTE_8 E_ACUTE_8 E_ACUTE_8 E_ACUTE_8 E_ACUTE_8 E_ACUTE_8 E_ACUTE_8
+     "/128",
+     2, 0, NULL},
+    {"129 bytes of two-byte characters are rejected; the reason quotes whole characters",
+     {RATE_HEAD INDIA "x", E_ACUTE, 2, 64, ",USD,0.01,0.01,,\n"}, "India/5", 2, 3,
+     "market name 'x" E_ACUTE_8 E_ACUTE_8 E_ACUTE E_ACUTE E_ACUTE "...' is over 128 bytes"},
+    {"a long currency cell is not the card's currency",
+     {RATE_HEAD INDIA "Chile,USD", " ", 1, 100, "X,0.01,0.01,,\n"}, "India/5", 2, 3,
+     "currency 'USD X'"},
+    {"a long note before the header is skipped like any note",
+     {"\"", "n", 1, 100000, "\",,,\n" RATE_HEAD INDIA}, "India/5", 1, 0, NULL},
+};
+
+static void test_rates__hostile_rows_are_stored_or_rejected_never_cut(void)
+{
+    static const char stored_sql[] =
+        "SELECT group_concat(m, ',') FROM (SELECT market || '/' || length(CAST(market AS BLOB)) "
+        "AS m "
+        "FROM rates ORDER BY market)";
+
+    for (size_t i = 0; i < sizeof(card_cases) / sizeof(card_cases[0]); i++) {
+        const struct hostile_case *c = &card_cases[i];
+        struct suf_import_opts o = {"2026-10-01", "USD"};
+        struct suf_err err = SUF_ERR_INIT;
+        char got[1024], sql[256];
+        struct env e;
+        int rc;
+
+        env_open(&e, "hostile.db");
+        rc = suf_import_path(&e.run, "rates", suf_import_rates, write_hostile("h.csv", &c->file),
+                             &o, &err);
+        CU_ASSERT_EQUAL(rc, SUF_OK);
+        text_scalar(&e, stored_sql, got, sizeof(got));
+        if (strcmp(got, c->stored) || rc)
+            fprintf(stderr, "\n%s: stored '%s' (%s)\n", c->what, got, err.msg);
+        CU_ASSERT_STRING_EQUAL(got, c->stored);
+        CU_ASSERT_EQUAL(scalar(&e, "SELECT rows FROM files"), c->rows);
+        CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM rejects"), c->line ? 1 : 0);
+        if (c->line) {
+            snprintf(sql, sizeof(sql), "SELECT line || ': ' || reason FROM rejects");
+            text_scalar(&e, sql, got, sizeof(got));
+            if (strtoll(got, NULL, 10) != c->line || !strstr(got, c->reason))
+                fprintf(stderr, "\n%s: reject '%s'\n", c->what, got);
+            CU_ASSERT_EQUAL(strtoll(got, NULL, 10), c->line);
+            CU_ASSERT_PTR_NOT_NULL(strstr(got, c->reason));
+        }
+        assert_reasons_utf8(&e);
+        env_close(&e);
+    }
+}
+
+static void test_rates__no_header_names_the_first_unreadable_line(void)
+{
+    static const struct hostile_file big = {"note\n", "a", 1, 200000, "\n"};
+    struct suf_import_opts o = {"2026-10-01", "USD"};
+    struct suf_err err = SUF_ERR_INIT;
+    struct env e;
+
+    env_open(&e, "nohead.db");
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "rates", suf_import_rates,
+                                    write_hostile("big.csv", &big), &o, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no header row starting with 'Market'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(line 2: field over 64 KiB)"));
+    CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM rate_cards"), 0);
+    env_close(&e);
+}
+
+#define MAP_HEAD "prefix,market,since\n"
+
+static const struct hostile_case map_cases[] = {
+    {"invalid UTF-8 rejects its row",
+     {MAP_HEAD "91,India,\n33,Fran", "\xE7", 1, 1, "e,\n55,Brazil,\n"},
+     "55=Brazil/6,91=India/5", 3, 3, "invalid UTF-8"},
+    {"a NUL byte rejects its row",
+     {MAP_HEAD "91,India,\n977,Ne", "\0", 1, 1, "pal,\n55,Brazil,\n"},
+     "55=Brazil/6,91=India/5", 3, 3, "invalid UTF-8"},
+    {"a lone CR ends a record: both records are stored",
+     {MAP_HEAD "91,India,", "\r", 1, 1, "55,Brazil,\n52,Mexico,\n"},
+     "52=Mexico/6,55=Brazil/6,91=India/5", 3, 0, NULL},
+    {"a field over 64 KiB rejects its row",
+     {MAP_HEAD "91,India,\n44,", "U", 1, 70000, ",\n55,Brazil,\n"},
+     "55=Brazil/6,91=India/5", 3, 3, "field over 64 KiB"},
+    {"a market name over 128 bytes is rejected, never cut",
+     {MAP_HEAD "91,India,\n44,", E_ACUTE, 2, 65, ",\n"}, "91=India/5", 2, 3,
+     "prefix '44': market name"},
+    {"a long since is rejected, not read cut",
+     {MAP_HEAD "91,India,\n880,Bangladesh,2026-10-01", "0", 1, 100, "\n"}, "91=India/5", 2, 3,
+     "since '2026-10-01000"},
+};
+
+static void test_markets__hostile_rows_are_stored_or_rejected_never_cut(void)
+{
+    static const char stored_sql[] =
+        "SELECT group_concat(m, ',') FROM (SELECT prefix || '=' || market || '/' || "
+        "length(CAST(market AS BLOB)) AS m FROM markets ORDER BY prefix)";
+
+    for (size_t i = 0; i < sizeof(map_cases) / sizeof(map_cases[0]); i++) {
+        const struct hostile_case *c = &map_cases[i];
+        struct suf_err err = SUF_ERR_INIT;
+        char got[1024];
+        struct env e;
+        int rc;
+
+        env_open(&e, "hostile_map.db");
+        rc = suf_import_path(&e.run, "markets", suf_import_markets,
+                             write_hostile("m.csv", &c->file), NULL, &err);
+        CU_ASSERT_EQUAL(rc, SUF_OK);
+        text_scalar(&e, stored_sql, got, sizeof(got));
+        if (strcmp(got, c->stored) || rc)
+            fprintf(stderr, "\n%s: stored '%s' (%s)\n", c->what, got, err.msg);
+        CU_ASSERT_STRING_EQUAL(got, c->stored);
+        CU_ASSERT_EQUAL(scalar(&e, "SELECT rows FROM files"), c->rows);
+        CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM rejects"), c->line ? 1 : 0);
+        if (c->line) {
+            text_scalar(&e, "SELECT line || ': ' || reason FROM rejects", got, sizeof(got));
+            if (strtoll(got, NULL, 10) != c->line || !strstr(got, c->reason))
+                fprintf(stderr, "\n%s: reject '%s'\n", c->what, got);
+            CU_ASSERT_EQUAL(strtoll(got, NULL, 10), c->line);
+            CU_ASSERT_PTR_NOT_NULL(strstr(got, c->reason));
+        }
+        assert_reasons_utf8(&e);
+        env_close(&e);
+    }
+}
+
+static void test_markets__unreadable_header_is_a_hard_error(void)
+{
+    static const struct hostile_file bad = {"pre", "\xFF", 1, 1, "fix,market\n91,India\n"};
+    struct suf_err err = SUF_ERR_INIT;
+    struct env e;
+
+    env_open(&e, "map_head.db");
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets,
+                                    write_hostile("mh.csv", &bad), NULL, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a market map"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "invalid UTF-8"));
+    CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM markets"), 0);
+    env_close(&e);
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -289,6 +530,10 @@ int main(void)
         {"no header is a hard error", test_rates__file_without_header_is_a_hard_error},
         {"market map", test_markets__map_imports_and_rejects_bad_rows},
         {"fixture cards import cleanly", test_rates__fixture_cards_import_cleanly},
+        {"hostile rate rows: stored or rejected, never cut", test_rates__hostile_rows_are_stored_or_rejected_never_cut},
+        {"no header: names the first unreadable line", test_rates__no_header_names_the_first_unreadable_line},
+        {"hostile map rows: stored or rejected, never cut", test_markets__hostile_rows_are_stored_or_rejected_never_cut},
+        {"unreadable map header is a hard error", test_markets__unreadable_header_is_a_hard_error},
         {NULL, NULL},
     };
     return suf_test_main("rates", tests);
