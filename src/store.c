@@ -95,7 +95,7 @@ static const char *const migrations[] = {
     "  campaign_name TEXT,"
     "  template_name TEXT NOT NULL,"
     "  template_language TEXT,"
-    "  status TEXT NOT NULL," /* sent, delivered, read, failed, in_flight */
+    "  status TEXT NOT NULL," /* sent, delivered, read, failed, pending (accepted, queued) */
     "  error_code INTEGER,"
     "  error_title TEXT,"
     "  attempt INTEGER NOT NULL DEFAULT 1,"
@@ -126,6 +126,7 @@ static const char *const migrations[] = {
     "  phone TEXT NOT NULL,"
     "  outcome TEXT NOT NULL,"
     "  reason TEXT,"
+    "  detail TEXT," /* why the deciding rule said no, where it has more to say */
     "  attempts INTEGER NOT NULL,"
     "  last_attempt_id INTEGER,"
     "  last_attempt_at INTEGER,"
@@ -186,10 +187,10 @@ static const char *const migrations[] = {
     "  pricing_model TEXT,"
     "  pricing_type TEXT,"
     "  pricing_category TEXT,"
-    "  run_id INTEGER,"
+    "  run_id INTEGER," /* the run that last put it in flight */
     "  UNIQUE (fallback_id, kind, n));"
     "CREATE INDEX sends_state ON sends (state, kind);"
-    "CREATE INDEX sends_wamid ON sends (wamid);"
+    "CREATE INDEX sends_wamid ON sends (wamid) WHERE wamid IS NOT NULL;"
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
     "  dedupe TEXT NOT NULL UNIQUE,"
@@ -214,7 +215,7 @@ static const char *const migrations[] = {
     "  file_id INTEGER,"
     "  line INTEGER,"
     "  processed INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX events_unprocessed ON events (processed, ts);"
+    "CREATE INDEX events_unprocessed ON events (ts) WHERE processed = 0;"
     "CREATE TABLE event_files ("
     "  path TEXT PRIMARY KEY,"
     "  dev INTEGER,"
