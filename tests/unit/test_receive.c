@@ -1,0 +1,758 @@
+/*
+ * test_receive.c: the webhook receiver's parts without a socket: the
+ * signature check, the handshake, the body checks and consent detection
+ * (tables of cases), the listen address parser, the inbox's file names,
+ * rotation and group commit, and the consent runner's debounce.
+ *
+ * Expected signatures are computed here with OpenSSL's HMAC directly, not
+ * with the code under test.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "suf/receive.h"
+#include "suf/timeutil.h"
+#include "suf/util.h"
+#include "testutil.h"
+
+#define SECRET "app-secret-for-tests"
+
+/* "sha256=" + lowercase hex HMAC, computed independently of receive_check.c */
+static void expected_sig(const char *body, size_t len, const char *secret, char out[72])
+{
+    unsigned char mac[32];
+    unsigned int n = 0;
+
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, len, mac,
+         &n);
+    memcpy(out, "sha256=", 7);
+    for (unsigned i = 0; i < n; i++)
+        snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void upcase_hex(char *s)
+{
+    for (char *p = s + 7; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+}
+
+static void test_receive__signature_table(void)
+{
+    static const char body[] = "{\"object\":\"whatsapp_business_account\",\"entry\":[]}";
+    char good[72], upper[72], shortsig[72], longsig[80], prefix[72], other[72], empty[72],
+        nonhex[72];
+
+    expected_sig(body, strlen(body), SECRET, good);
+    memcpy(upper, good, sizeof(good));
+    upcase_hex(upper);
+    memcpy(shortsig, good, sizeof(good));
+    shortsig[strlen(shortsig) - 1] = '\0';
+    snprintf(longsig, sizeof(longsig), "%s0", good);
+    memcpy(prefix, good, sizeof(good));
+    memcpy(prefix, "SHA256=", 7);
+    expected_sig(body, strlen(body), "another-secret", other);
+    expected_sig("", 0, SECRET, empty);
+    memcpy(nonhex, good, sizeof(good));
+    nonhex[20] = 'g';
+
+    const struct {
+        const char *name, *header, *body;
+        bool ok;
+    } rows[] = {
+        {"good", good, body, true},
+        {"missing", NULL, body, false},
+        {"empty header", "", body, false},
+        {"prefix only", "sha256=", body, false},
+        {"wrong prefix case", prefix, body, false},
+        {"sha1 prefix", good + 1, body, false}, /* "ha256=..." */
+        {"one digit short", shortsig, body, false},
+        {"one digit long", longsig, body, false},
+        {"uppercase hex", upper, body, true},
+        {"non-hex digit", nonhex, body, false},
+        {"other secret", other, body, false},
+        {"body changed", good, "{\"object\":\"whatsapp_business_account\",\"entry\":[1]}",
+         false},
+        {"empty body signed", empty, "", true},
+        {"empty body, other body's signature", good, "", false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        bool got = suf_receive_signature_ok(rows[i].header, rows[i].body,
+                                            strlen(rows[i].body), SECRET, strlen(SECRET));
+        if (got != rows[i].ok)
+            fprintf(stderr, "signature row '%s': got %d\n", rows[i].name, got);
+        CU_ASSERT_EQUAL(got, rows[i].ok);
+    }
+}
+
+static void test_receive__sign_matches_independent_hmac(void)
+{
+    static const char body[] = "{\"a\":1}";
+    char mine[80], ref[72];
+
+    suf_receive_sign(body, strlen(body), SECRET, strlen(SECRET), mine, sizeof(mine));
+    expected_sig(body, strlen(body), SECRET, ref);
+    CU_ASSERT_STRING_EQUAL(mine, ref);
+}
+
+static void test_receive__handshake_table(void)
+{
+    char longch[SUF_RECEIVE_CHALLENGE_MAX + 2];
+    char maxch[SUF_RECEIVE_CHALLENGE_MAX + 1];
+
+    memset(longch, '7', sizeof(longch) - 1);
+    longch[sizeof(longch) - 1] = '\0';
+    memset(maxch, '7', sizeof(maxch) - 1);
+    maxch[sizeof(maxch) - 1] = '\0';
+    const struct {
+        const char *mode, *token, *challenge;
+        int status;
+    } rows[] = {
+        {"subscribe", "verify-me", "1158201444", 200},
+        {"subscribe", "verify-me", "abc.DEF_1-2~3", 200},
+        {"subscribe", "verify-me", maxch, 200},
+        {"subscribe", "verify-me", longch, 403},
+        {"subscribe", "wrong", "1158201444", 403},
+        {"subscribe", "verify-m", "1158201444", 403},   /* a prefix of the token */
+        {"subscribe", "verify-me!", "1158201444", 403}, /* the token plus more */
+        {"subscribe", "", "1158201444", 403},
+        {"subscribe", NULL, "1158201444", 403},
+        {"unsubscribe", "verify-me", "1158201444", 403},
+        {"Subscribe", "verify-me", "1158201444", 403},
+        {NULL, "verify-me", "1158201444", 403},
+        {"subscribe", "verify-me", NULL, 403},
+        {"subscribe", "verify-me", "", 403},
+        {"subscribe", "verify-me", "<script>", 403},
+        {"subscribe", "verify-me", "12 34", 403},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_EQUAL(suf_receive_handshake(rows[i].mode, rows[i].token,
+                                              rows[i].challenge, "verify-me"),
+                        rows[i].status);
+}
+
+static void test_receive__token_equal_table(void)
+{
+    CU_ASSERT_TRUE(suf_receive_token_equal("abc-123", "abc-123"));
+    CU_ASSERT_FALSE(suf_receive_token_equal("abc-124", "abc-123"));
+    CU_ASSERT_FALSE(suf_receive_token_equal("abc-12", "abc-123"));
+    CU_ASSERT_FALSE(suf_receive_token_equal(NULL, "abc-123"));
+    CU_ASSERT_FALSE(suf_receive_token_equal("abc-123", NULL));
+}
+
+static void test_receive__content_length_table(void)
+{
+    static const struct {
+        const char *value;
+        int64_t cap;
+        int status;
+    } rows[] = {
+        {NULL, 100, 0},    {"0", 100, 0},     {"100", 100, 0},
+        {"101", 100, 413}, {" 42 ", 100, 0},  {"", 100, 400},
+        {"-1", 100, 400},  {"12a", 100, 400}, {"99999999999999999999999999", 100, 413},
+        {"1e3", 100, 400},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_EQUAL(suf_receive_content_length(rows[i].value, rows[i].cap),
+                        rows[i].status);
+}
+
+static int post(const char *body, int64_t cap, struct suf_buf *line,
+                struct suf_receive_body *out)
+{
+    char sig[72];
+
+    expected_sig(body, strlen(body), SECRET, sig);
+    return suf_receive_post(sig, body, strlen(body), cap, SECRET, strlen(SECRET), line,
+                            out);
+}
+
+static void test_receive__post_decisions_table(void)
+{
+    static const struct {
+        const char *body;
+        int64_t cap;
+        int status;
+    } rows[] = {
+        {"{\"object\":\"whatsapp_business_account\"}", 1024, 200},
+        {"{\"object\":\"whatsapp_business_account\"}", 10, 413},
+        {"not json", 1024, 400},
+        {"[1,2,3]", 1024, 400},
+        {"\"a string\"", 1024, 400},
+        {"{\"a\":1} trailing", 1024, 400},
+        {"{\"a\":\"\xff\"}", 1024, 400}, /* not UTF-8 */
+        {"{\"a\":\"x\ny\"}", 1024, 400}, /* raw newline inside a string */
+        {"", 1024, 400},
+    };
+    struct suf_buf line = SUF_BUF_INIT;
+    struct suf_receive_body out;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int st = post(rows[i].body, rows[i].cap, &line, &out);
+        CU_ASSERT_EQUAL(st, rows[i].status);
+        CU_ASSERT_EQUAL(out.why == NULL, st == 200);
+    }
+    /* A bad signature is refused before the body is even parsed. */
+    CU_ASSERT_EQUAL(suf_receive_post("sha256=00", "not json", 8, 1024, SECRET,
+                                     strlen(SECRET), &line, &out),
+                    401);
+    CU_ASSERT_EQUAL(
+        suf_receive_post(NULL, "{}", 2, 1024, SECRET, strlen(SECRET), &line, &out), 401);
+    suf_buf_release(&line);
+}
+
+static void test_receive__multiline_body_becomes_one_equal_line(void)
+{
+    static const char body[] =
+        "{\r\n  \"object\": \"whatsapp_business_account\",\n  \"entry\": "
+        "[{\"id\": \"1\", \"text\": \"a\\nb\"}]\n}\n";
+    struct suf_buf line = SUF_BUF_INIT;
+    json_error_t e;
+    json_t *a, *b;
+
+    CU_ASSERT_EQUAL_FATAL(post(body, 4096, &line, NULL), 200);
+    CU_ASSERT_EQUAL(line.len, strlen(body) + 1);
+    CU_ASSERT_EQUAL(line.buf[line.len - 1], '\n');
+    CU_ASSERT_PTR_NULL(memchr(line.buf, '\n', line.len - 1));
+    CU_ASSERT_PTR_NULL(memchr(line.buf, '\r', line.len));
+    a = json_loads(body, 0, &e);
+    b = json_loadb(line.buf, line.len - 1, 0, &e);
+    CU_ASSERT_TRUE(a && b && json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    suf_buf_release(&line);
+}
+
+static void test_receive__single_line_body_is_kept_byte_for_byte(void)
+{
+    static const char body[] =
+        "{\"object\":\"whatsapp_business_account\",\"n\":1.50,\"u\":\"\\u00e9\"}";
+    struct suf_buf line = SUF_BUF_INIT;
+
+    CU_ASSERT_EQUAL_FATAL(post(body, 4096, &line, NULL), 200);
+    CU_ASSERT_EQUAL(line.len, strlen(body) + 1);
+    CU_ASSERT_EQUAL(memcmp(line.buf, body, strlen(body)), 0);
+    suf_buf_release(&line);
+}
+
+#define ENV_HEAD                                                                         \
+    "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"  \
+    "\"field\":\"messages\",\"value\":{"
+#define ENV_TAIL "}}]}]}"
+
+static void test_receive__consent_detection_table(void)
+{
+    static const struct {
+        const char *name, *body;
+        bool consent;
+    } rows[] = {
+        {"template tap",
+         ENV_HEAD "\"messages\":[{\"from\":\"447700900023\",\"type\":\"button\","
+                  "\"context\":{\"id\":\"wamid.1\"},"
+                  "\"button\":{\"payload\":\"suf:42:yes\",\"text\":\"Yes\"}}]" ENV_TAIL,
+         true},
+        {"button reply",
+         ENV_HEAD "\"messages\":[{\"type\":\"interactive\",\"interactive\":{\"type\":"
+                  "\"button_reply\","
+                  "\"button_reply\":{\"id\":\"x\",\"title\":\"X\"}}}]" ENV_TAIL,
+         true},
+        {"list reply",
+         ENV_HEAD "\"messages\":[{\"type\":\"interactive\",\"interactive\":{\"type\":"
+                  "\"list_reply\","
+                  "\"list_reply\":{\"id\":\"x\",\"title\":\"X\"}}}]" ENV_TAIL,
+         true},
+        {"tap after a text",
+         ENV_HEAD "\"messages\":[{\"type\":\"text\",\"text\":{\"body\":\"hi\"}},{"
+                  "\"type\":\"button\"}]" ENV_TAIL,
+         true},
+        {"text message",
+         ENV_HEAD
+         "\"messages\":[{\"type\":\"text\",\"text\":{\"body\":\"yes\"}}]" ENV_TAIL,
+         false},
+        {"interactive without a reply",
+         ENV_HEAD "\"messages\":[{\"type\":\"interactive\",\"interactive\":{\"type\":"
+                  "\"nfm_reply\"}}]" ENV_TAIL,
+         false},
+        {"status only",
+         ENV_HEAD "\"statuses\":[{\"id\":\"wamid.1\",\"status\":\"delivered\",\"type\":"
+                  "\"button\"}]" ENV_TAIL,
+         false},
+        {"type not a string", ENV_HEAD "\"messages\":[{\"type\":7}]" ENV_TAIL, false},
+        {"messages not an array", ENV_HEAD "\"messages\":{\"type\":\"button\"}" ENV_TAIL,
+         false},
+        {"entry not an array", "{\"entry\":{\"changes\":[]}}", false},
+        {"not JSON", "{\"entry\":[", false},
+        {"array", "[{\"type\":\"button\"}]", false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        bool got = suf_receive_is_consent(rows[i].body, strlen(rows[i].body));
+        struct suf_buf line = SUF_BUF_INIT;
+        struct suf_receive_body out = {false, NULL};
+        if (got != rows[i].consent)
+            fprintf(stderr, "consent row '%s': got %d\n", rows[i].name, got);
+        CU_ASSERT_EQUAL(got, rows[i].consent);
+        /* suf_receive_post reports the same for bodies it accepts. */
+        if (post(rows[i].body, 65536, &line, &out) == 200)
+            CU_ASSERT_EQUAL(out.consent, rows[i].consent);
+        suf_buf_release(&line);
+    }
+}
+
+static void test_receive__listen_address_table(void)
+{
+    static const struct {
+        const char *spec;
+        int ok;
+        int family;
+        unsigned port;
+    } rows[] = {
+        {"127.0.0.1:8080", 1, AF_INET, 8080},
+        {"0.0.0.0:0", 1, AF_INET, 0},
+        {"[::1]:9000", 1, AF_INET6, 9000},
+        {"127.0.0.1", 0, 0, 0},
+        {"127.0.0.1:", 0, 0, 0},
+        {"127.0.0.1:65536", 0, 0, 0},
+        {"localhost:80", 0, 0, 0},
+        {":80", 0, 0, 0},
+        {"[::1:80", 0, 0, 0},
+        {"127.0.0.1:8x", 0, 0, 0},
+        {"", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sockaddr_storage sa;
+        socklen_t len = 0;
+        struct suf_err err = SUF_ERR_INIT;
+        int rc = suf_receive_parse_listen(rows[i].spec, &sa, &len, &err);
+        CU_ASSERT_EQUAL(rc == SUF_OK, rows[i].ok);
+        if (rc == SUF_OK) {
+            unsigned port = sa.ss_family == AF_INET
+                                ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+                                : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+            CU_ASSERT_EQUAL(sa.ss_family, rows[i].family);
+            CU_ASSERT_EQUAL(port, rows[i].port);
+        } else {
+            CU_ASSERT_EQUAL(err.status, SUF_ERR_USAGE);
+        }
+    }
+}
+
+static void test_receive__file_names_sort_in_time_order(void)
+{
+    static const struct {
+        int64_t t;
+        unsigned seq;
+        const char *name;
+    } rows[] = {
+        {1795485600, 1, "events-20261124T020000Z-000001.jsonl"},
+        {1795485600, 2, "events-20261124T020000Z-000002.jsonl"},
+        {1795485601, 1, "events-20261124T020001Z-000001.jsonl"},
+        {1795572000, 1, "events-20261125T020000Z-000001.jsonl"},
+    };
+    char prev[64] = "";
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char name[64];
+        suf_inbox_file_name(rows[i].t, rows[i].seq, name, sizeof(name));
+        CU_ASSERT_STRING_EQUAL(name, rows[i].name);
+        CU_ASSERT(strcmp(prev, name) < 0);
+        suf_strlcpy(prev, name, sizeof(prev));
+    }
+}
+
+/* A clock the test moves by hand. */
+struct fake_clock {
+    int64_t t;
+};
+
+static int64_t fake_now(void *ctx)
+{
+    return ((struct fake_clock *)ctx)->t;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The events-* files of `dir`, sorted; the caller frees each and the list. */
+static size_t list_events(const char *dir, char ***out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0;
+
+    while (d && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "events-", 7))
+            continue;
+        names = suf_xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = suf_xstrdup(de->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(names, n, sizeof(*names), name_cmp);
+    *out = names;
+    return n;
+}
+
+static void free_list(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    struct suf_buf b = SUF_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        suf_buf_add(&b, chunk, n);
+    if (f)
+        fclose(f);
+    return suf_buf_detach(&b);
+}
+
+static struct suf_inbox *open_lanes(const char *dir, struct fake_clock *clk,
+                                    int64_t bytes, int64_t secs, int lanes)
+{
+    struct suf_inbox_opts o = {dir, bytes, secs, fake_now, clk, lanes};
+    struct suf_inbox *ib = NULL;
+    struct suf_err err = SUF_ERR_INIT;
+
+    CU_ASSERT_EQUAL(suf_inbox_open(&ib, &o, &err), SUF_OK);
+    return ib;
+}
+
+static struct suf_inbox *open_inbox(const char *dir, struct fake_clock *clk,
+                                    int64_t bytes, int64_t secs)
+{
+    return open_lanes(dir, clk, bytes, secs, 1);
+}
+
+static void test_receive__inbox_rotates_by_size_and_age(void)
+{
+    char dir[512], path[1024];
+    struct fake_clock clk = {1795485600};
+    struct suf_inbox *ib;
+    char **names;
+    size_t n;
+    struct stat st;
+    char line[64];
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-rotate"));
+    umask(027);
+    ib = open_inbox(dir, &clk, 100, 3600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    CU_ASSERT_EQUAL(list_events(dir, &names), 0); /* nothing before the first line */
+    free(names);
+    /* 40-byte lines: two fit under 100 bytes, the third starts a file. */
+    for (int i = 0; i < 5; i++) {
+        snprintf(line, sizeof(line), "{\"n\":%d,\"pad\":\"%023d\"}\n", i, 0);
+        CU_ASSERT_EQUAL(strlen(line), 40);
+        CU_ASSERT_EQUAL(suf_inbox_append(ib, line, strlen(line)), SUF_OK);
+    }
+    clk.t += 3600; /* the third file is now an hour old: age rotation */
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, "{\"n\":5}\n", 8), SUF_OK);
+    suf_inbox_close(ib);
+
+    n = list_events(dir, &names);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(names[0], "events-20261124T020000Z-000001.jsonl");
+    CU_ASSERT_STRING_EQUAL(names[1], "events-20261124T020000Z-000002.jsonl");
+    CU_ASSERT_STRING_EQUAL(names[2], "events-20261124T020000Z-000003.jsonl");
+    CU_ASSERT_STRING_EQUAL(names[3], "events-20261124T030000Z-000001.jsonl");
+    {
+        int expect_lines[] = {2, 2, 1, 1}, next = 0;
+        for (size_t i = 0; i < n; i++) {
+            char *text;
+            int lines = 0;
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            text = slurp(path);
+            for (char *p = text; *p; p++)
+                if (*p == '\n')
+                    lines++;
+            CU_ASSERT_EQUAL(lines, expect_lines[i]);
+            /* the lines are in order across files */
+            for (char *p = text; (p = strstr(p, "{\"n\":")) != NULL; p++)
+                CU_ASSERT_EQUAL(strtol(p + 5, NULL, 10), next++);
+            free(text);
+            CU_ASSERT_EQUAL(stat(path, &st), 0);
+            CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
+        }
+        CU_ASSERT_EQUAL(next, 6);
+    }
+    free_list(names, n);
+}
+
+static void test_receive__inbox_names_after_a_restart_sort_after_old_ones(void)
+{
+    char dir[512];
+    struct fake_clock clk = {1795485600};
+    struct suf_inbox *ib;
+    char **names;
+    size_t n;
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-restart"));
+    /* a file left by an earlier process, later in the same second */
+    mkdir(dir, 0750);
+    {
+        char path[1024];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/events-20261124T020000Z-000007.jsonl", dir);
+        f = fopen(path, "w");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        fputs("{\"old\":1}\n{\"partial\":", f); /* a killed writer's last line */
+        fclose(f);
+    }
+    ib = open_inbox(dir, &clk, 1 << 20, 3600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, "{\"new\":1}\n", 10), SUF_OK);
+    clk.t -= 60; /* the wall clock stepped back: names must still grow */
+    suf_inbox_close(ib);
+    ib = open_inbox(dir, &clk, 1 << 20, 3600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, "{\"new\":2}\n", 10), SUF_OK);
+    suf_inbox_close(ib);
+
+    n = list_events(dir, &names);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(names[0], "events-20261124T020000Z-000007.jsonl");
+    CU_ASSERT_STRING_EQUAL(names[1], "events-20261124T020000Z-000008.jsonl");
+    CU_ASSERT_STRING_EQUAL(names[2], "events-20261124T020000Z-000009.jsonl");
+    free_list(names, n);
+}
+
+#define THREADS 16
+#define PER_THREAD 150
+
+struct appender {
+    struct suf_inbox *ib;
+    int id;
+    int failures;
+};
+
+static void *append_many(void *arg)
+{
+    struct appender *a = arg;
+    char line[64];
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        int n = snprintf(line, sizeof(line), "{\"t\":%d,\"i\":%d}\n", a->id, i);
+        if (suf_inbox_append(a->ib, line, (size_t)n) != SUF_OK)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static void test_receive__inbox_concurrent_appends_land_once_each(void)
+{
+    char dir[512], path[1024];
+    struct fake_clock clk = {1795485600};
+    struct suf_inbox *ib;
+    struct appender a[THREADS];
+    pthread_t th[THREADS];
+    static unsigned char seen[THREADS][PER_THREAD];
+    struct suf_inbox_stats st;
+    char **names;
+    size_t n, total = 0;
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-concurrent"));
+    ib = open_lanes(dir, &clk, 4096, 3600, SUF_INBOX_LANES);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (struct appender){ib, i, 0};
+        pthread_create(&th[i], NULL, append_many, &a[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(a[i].failures, 0);
+    }
+    suf_inbox_stats(ib, &st);
+    suf_inbox_close(ib);
+    CU_ASSERT_EQUAL(st.lines, THREADS * PER_THREAD);
+    CU_ASSERT(st.flushes >= 1 && st.flushes <= st.lines);
+    CU_ASSERT_EQUAL(st.errors, 0);
+
+    n = list_events(dir, &names);
+    CU_ASSERT(n > SUF_INBOX_LANES); /* 4096-byte files: every lane rotated */
+    for (size_t f = 0; f < n; f++) {
+        char *text, *save = NULL;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[f]);
+        text = slurp(path);
+        CU_ASSERT(text[0] == '\0' || text[strlen(text) - 1] == '\n');
+        for (char *ln = strtok_r(text, "\n", &save); ln;
+             ln = strtok_r(NULL, "\n", &save)) {
+            int t = -1, i = -1;
+            CU_ASSERT_EQUAL(sscanf(ln, "{\"t\":%d,\"i\":%d}", &t, &i), 2);
+            if (t >= 0 && t < THREADS && i >= 0 && i < PER_THREAD)
+                seen[t][i]++;
+            total++;
+        }
+        free(text);
+    }
+    free_list(names, n);
+    CU_ASSERT_EQUAL(total, THREADS * PER_THREAD);
+    for (int t = 0; t < THREADS; t++)
+        for (int i = 0; i < PER_THREAD; i++)
+            CU_ASSERT_EQUAL(seen[t][i], 1);
+}
+
+static void test_receive__inbox_failure_is_reported_not_hidden(void)
+{
+    char dir[512];
+    struct fake_clock clk = {1795485600};
+    struct suf_inbox *ib;
+    struct suf_inbox_stats st;
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-gone"));
+    ib = open_inbox(dir, &clk, 1 << 20, 3600);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    /* The folder disappears before the first line: no file can be made. */
+    CU_ASSERT_EQUAL_FATAL(rmdir(dir), 0);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, "{\"a\":1}\n", 8), SUF_ERR_IO);
+    suf_inbox_stats(ib, &st);
+    CU_ASSERT_EQUAL(st.errors, 1);
+    CU_ASSERT_EQUAL(st.lines, 0);
+    suf_inbox_close(ib);
+}
+
+static int count_lines(const char *path)
+{
+    char *text = slurp(path);
+    int n = 0;
+
+    for (char *p = text; *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+/* Waits (bounded: 10 s) until `path` holds `want` lines; returns the count. */
+static int wait_lines(const char *path, int want)
+{
+    int n = 0;
+
+    for (int i = 0; i < 200; i++) {
+        n = count_lines(path);
+        if (n >= want)
+            break;
+        usleep(50000);
+    }
+    return n;
+}
+
+static void test_receive__consent_burst_starts_one_run(void)
+{
+    char out[512], cmd[1100];
+    struct suf_consent *c = NULL;
+    struct suf_err err = SUF_ERR_INIT;
+
+    snprintf(out, sizeof(out), "%s", suf_test_path("consent-burst.log"));
+    snprintf(cmd, sizeof(cmd), "echo run >> '%s'", out);
+    CU_ASSERT_EQUAL_FATAL(suf_consent_start(&c, cmd, 300, &err), SUF_OK);
+    for (int i = 0; i < 20; i++)
+        suf_consent_tap(c);
+    CU_ASSERT_EQUAL(wait_lines(out, 1), 1);
+    usleep(400000); /* past the debounce: still one run */
+    CU_ASSERT_EQUAL(count_lines(out), 1);
+    CU_ASSERT_EQUAL(suf_consent_runs(c), 1);
+    suf_consent_stop(c);
+}
+
+static void test_receive__consent_tap_while_running_runs_once_more(void)
+{
+    char out[512], mark[512], cmd[2200];
+    struct suf_consent *c = NULL;
+    struct suf_err err = SUF_ERR_INIT;
+
+    snprintf(out, sizeof(out), "%s", suf_test_path("consent-again.log"));
+    snprintf(mark, sizeof(mark), "%s", suf_test_path("consent-again.started"));
+    /* Each run marks its start, then holds for a while, then logs its end. */
+    snprintf(cmd, sizeof(cmd), "echo s >> '%s'; sleep 1; echo run >> '%s'", mark, out);
+    CU_ASSERT_EQUAL_FATAL(suf_consent_start(&c, cmd, 0, &err), SUF_OK);
+    suf_consent_tap(c);
+    CU_ASSERT_EQUAL_FATAL(wait_lines(mark, 1), 1); /* the first run is running */
+    for (int i = 0; i < 5; i++)
+        suf_consent_tap(c); /* taps during it: one more run, not five */
+    CU_ASSERT_EQUAL(wait_lines(out, 2), 2);
+    usleep(300000);
+    CU_ASSERT_EQUAL(count_lines(mark), 2);
+    CU_ASSERT_EQUAL(suf_consent_runs(c), 2);
+    suf_consent_stop(c);
+}
+
+static void test_receive__consent_command_gets_no_secrets_and_no_stdin(void)
+{
+    char out[512], cmd[1200];
+    struct suf_consent *c = NULL;
+    struct suf_err err = SUF_ERR_INIT;
+    char *text;
+
+    setenv("SUF_APP_SECRET", "do-not-pass-me", 1);
+    setenv("SUF_KEEP_ME", "kept", 1);
+    snprintf(out, sizeof(out), "%s", suf_test_path("consent-env.log"));
+    snprintf(cmd, sizeof(cmd),
+             "{ echo \"secret=${SUF_APP_SECRET:-none} keep=$SUF_KEEP_ME\"; cat; echo "
+             "end; } > '%s'",
+             out);
+    CU_ASSERT_EQUAL_FATAL(suf_consent_start(&c, cmd, 0, &err), SUF_OK);
+    suf_consent_tap(c);
+    CU_ASSERT_EQUAL(wait_lines(out, 2), 2);
+    text = slurp(out);
+    CU_ASSERT_STRING_EQUAL(text, "secret=none keep=kept\nend\n");
+    free(text);
+    suf_consent_stop(c);
+    unsetenv("SUF_APP_SECRET");
+    unsetenv("SUF_KEEP_ME");
+}
+
+static const struct suf_test tests[] = {
+    {"signature_table", test_receive__signature_table},
+    {"sign_matches_independent_hmac", test_receive__sign_matches_independent_hmac},
+    {"handshake_table", test_receive__handshake_table},
+    {"token_equal_table", test_receive__token_equal_table},
+    {"content_length_table", test_receive__content_length_table},
+    {"post_decisions_table", test_receive__post_decisions_table},
+    {"multiline_body_becomes_one_equal_line",
+     test_receive__multiline_body_becomes_one_equal_line},
+    {"single_line_body_is_kept_byte_for_byte",
+     test_receive__single_line_body_is_kept_byte_for_byte},
+    {"consent_detection_table", test_receive__consent_detection_table},
+    {"listen_address_table", test_receive__listen_address_table},
+    {"file_names_sort_in_time_order", test_receive__file_names_sort_in_time_order},
+    {"inbox_rotates_by_size_and_age", test_receive__inbox_rotates_by_size_and_age},
+    {"inbox_names_after_a_restart_sort_after_old_ones",
+     test_receive__inbox_names_after_a_restart_sort_after_old_ones},
+    {"inbox_concurrent_appends_land_once_each",
+     test_receive__inbox_concurrent_appends_land_once_each},
+    {"inbox_failure_is_reported_not_hidden",
+     test_receive__inbox_failure_is_reported_not_hidden},
+    {"consent_burst_starts_one_run", test_receive__consent_burst_starts_one_run},
+    {"consent_tap_while_running_runs_once_more",
+     test_receive__consent_tap_while_running_runs_once_more},
+    {"consent_command_gets_no_secrets_and_no_stdin",
+     test_receive__consent_command_gets_no_secrets_and_no_stdin},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return suf_test_main("receive", tests);
+}
