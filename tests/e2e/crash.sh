@@ -4,8 +4,10 @@
 # completion, over two nights with customers answering in between.
 #
 # A reference trial without kills measures how long each stage takes; trial
-# k then aims its kill at a random moment inside stage k mod 7 of night 1,
-# and another inside a stage of night 2, so the kills cover every stage.
+# k then aims its kills at stage k mod 7 of each night: it waits for the
+# stage before it to finish (read from the log as the run writes it), then
+# kills at a random moment within the stage's measured duration, so the kills
+# cover every stage that takes any time at all.
 # After every kill the database must pass PRAGMA integrity_check; after
 # every trial crash_check.py checks the invariants against the mock's
 # request log and the inputs.
@@ -40,14 +42,25 @@ stage_hit() {
     | grep . || echo "after-report"
 }
 
-# run_night D NOW LOG KILL_MS: one night; KILL_MS > 0 kills it that many
-# milliseconds in with SIGKILL, checks the store, then reruns to completion.
+# run_night D NOW LOG STAGE DELAY_MS: one night; unless STAGE is "-", waits
+# for the stage before STAGE to finish, then kills the run DELAY_MS later
+# with SIGKILL, checks the store, and reruns to completion.
 run_night() {
-  d=$1 now=$2 log=$3 kill_ms=$4
-  if [ "$kill_ms" -gt 0 ]; then
+  d=$1 now=$2 log=$3 stage=$4 delay_ms=$5
+  if [ "$stage" != - ]; then
     "$SUF" -c "$d/suf.conf" --now "$now" run < /dev/null > "$log.killed" 2>&1 &
     pid=$!
-    sleep "$(awk -v ms="$kill_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    prev=$(echo $STAGES | tr ' ' '\n' | awk -v s="$stage" '$0 == s { print p; exit } { p = $0 }')
+    if [ -n "$prev" ]; then
+      i=0
+      until grep -q "^suf: info: stage $prev: " "$log.killed" 2>/dev/null; do
+        i=$((i + 1))
+        kill -0 $pid 2>/dev/null || break
+        [ $i -le 1200 ] || break
+        sleep 0.05
+      done
+    fi
+    sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
     kill -KILL $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
     integrity "$d"
@@ -61,7 +74,7 @@ run_night() {
   integrity "$d"
 }
 
-# trial K KILL1_MS KILL2_MS
+# trial K STAGE DELAY1_MS DELAY2_MS
 trial() {
   k=$1 d=$SUF_SCRATCH/t$1
   pipeline_setup "$d"
@@ -72,7 +85,7 @@ trial() {
   "$SUF" -c "$d/suf.conf" -q init
   "$SUF" -c "$d/suf.conf" -q import markets "$SUF_SOURCE_DIR/fixtures/markets.csv"
   t0=$(date +%s%N)
-  run_night "$d" $N1 "$d/night1.log" "$2"
+  run_night "$d" $N1 "$d/night1.log" "$2" "$3"
   t1=$(date +%s%N)
   mock_stop "$d"
   customers "$d" --statuses "$d/inbox/events" --out "$d/inbox/events/customers.jsonl" \
@@ -81,43 +94,37 @@ trial() {
   mock_start "$d" $N2_EPOCH
   printf 'unknown_resend_after_hours = 1\n' >> "$d/suf.conf"
   t2=$(date +%s%N)
-  run_night "$d" $N2 "$d/night2.log" "$3"
+  run_night "$d" $N2 "$d/night2.log" "$2" "$4"
   t3=$(date +%s%N)
   mock_stop "$d"
   $PY "$SUF_SOURCE_DIR/tests/e2e/crash_check.py" "$d/suf.db" "$d/mock-requests.jsonl" \
     "$d/decisions.jsonl" "$SUF_SCRATCH/expected.json" \
     "$d/reports/camp_big/camp_big_2026-11-25.xlsx" $N1_EPOCH $N2_EPOCH \
-    || fail "trial $k (kills at ${2} ms and ${3} ms, seed $SEED)"
+    || fail "trial $k (kills in stage $2 after ${3} ms and ${4} ms, seed $SEED)"
   echo "$(( (t1 - t0) / 1000000 )) $(( (t3 - t2) / 1000000 ))" > "$d/ms"
 }
 
 # The reference trial: no kills; its logs give each stage's duration.
-trial 0 0 0
+trial 0 - 0 0
 plan=$($PY - "$SUF_SCRATCH/t0/night1.log" "$SUF_SCRATCH/t0/night2.log" "$TRIALS" "$SEED" <<'PY'
 import random, re, sys
 stages = "import reconcile session plan utility events report".split()
-def offsets(path):
-    at, out = 30, {}  # start-up before the first stage, in ms
+def durations(path):
+    out = {}
     for line in open(path):
         m = re.match(r"suf: info: stage (\w+): \w+ in (\d+)\.(\d+) s", line)
         if m:
-            ms = int(m.group(2)) * 1000 + int(m.group(3)) * 10
-            out[m.group(1)] = (at, max(ms, 5))
-            at += ms
+            out[m.group(1)] = int(m.group(2)) * 1000 + int(m.group(3)) * 10
     return out
-n1, n2 = offsets(sys.argv[1]), offsets(sys.argv[2])
+n1, n2 = durations(sys.argv[1]), durations(sys.argv[2])
 rnd = random.Random(int(sys.argv[4]))
 for k in range(1, int(sys.argv[3]) + 1):
-    picks = []
-    for n in (n1, n2):
-        st = stages[(k - 1) % len(stages)]
-        start, dur = n.get(st, (30, 5))
-        picks.append(max(1, int(start + rnd.random() * dur)))
-    print(k, *picks)
+    st = stages[(k - 1) % len(stages)]
+    print(k, st, int(rnd.random() * n1.get(st, 0)), int(rnd.random() * n2.get(st, 0)))
 PY
 )
-echo "$plan" | while read -r k a b; do
-  trial "$k" "$a" "$b"
+echo "$plan" | while read -r k st a b; do
+  trial "$k" "$st" "$a" "$b"
   rm -rf "$SUF_SCRATCH/t$k"
 done
 echo "crash: $TRIALS trials, $((TRIALS * 2)) SIGKILLs, stages hit:"
