@@ -1,27 +1,31 @@
 /*
  * send.c: the send stage's loop (see send.h).
  *
- * One thread drives the transport.  Each turn of the loop:
- *  1. fills free request slots from rows already claimed (their in_flight
- *     mark is committed), within the rate limit;
- *  2. refills the ready list: retries that are due first, then session
- *     parts, then utility templates, a batch at a time from the database;
- *  3. when the claimed rows run low, or outcomes are due (every 50 ms, a
- *     full batch, a session part, or nothing left in flight), commits in one
- *     transaction the outcomes that came back and the in_flight marks of the
- *     next claim;
- *  4. waits for the transport, or for the next token or retry.
- * Claiming ahead keeps commits rare and the wire busy; the price is that a
- * crash leaves up to one claim batch 'unknown' (a quarter second's worth
- * when rate-limited, at most 256 rows).  Session parts are claimed only as
- * slots free up.  A clean stop puts unsent claims back to 'queued'.
- * Retries within the run are kept in memory with their due time; the
- * database says 'queued' with next_try_at meanwhile, so a crash loses
- * nothing.  Rows this run already tried are never fetched again (run_id).
- *
- * NEEDSWORK: the commits still run on the sending thread, so the wire idles
- * while SQLite writes; a writer thread would overlap the two (see the
- * send benchmark's figures).
+ * The sending thread drives the transport; a writer thread (send_writer.c)
+ * runs the bookkeeping transactions, one job at a time, so that SQLite's
+ * commits overlap the network instead of stopping it.  Each turn of the
+ * loop:
+ *  1. takes back the writer's finished job: its rows marked in_flight join
+ *     the claimed rows, its outcomes are counted;
+ *  2. fills free request slots from claimed rows (their in_flight mark is
+ *     committed), within the rate limit;
+ *  3. while the writer is idle (the database is the loop's then): refills
+ *     the ready queues (retries that are due, session parts, utility rows
+ *     fetched ahead), and when the claimed rows run low, or outcomes are due
+ *     (every 50 ms, a full batch, a session part, or nothing left in
+ *     flight), hands the writer one job: the outcomes that came back, then
+ *     the in_flight marks of the next claim, in one transaction;
+ *  4. waits for the transport, or the writer, or the next token or retry.
+ * A row leaves only after the job that marked it is done, and its outcome is
+ * written by a later job, so the exactly-once order is that of a single
+ * thread.  Claiming ahead keeps commits rare and the wire busy; the price
+ * is that a crash leaves up to one claim batch 'unknown' (a quarter
+ * second's worth when rate-limited, at most 256 rows).  Session parts are
+ * claimed only as slots free up.  A clean stop puts unsent claims back to
+ * 'queued'.  Retries within the run are kept in memory with their due
+ * time; the database says 'queued' with next_try_at meanwhile, so a crash
+ * loses nothing.  Rows this run already tried are never fetched again
+ * (run_id).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,7 +35,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "suf/amount.h"
 #include "suf/log.h"
+#include "suf/money.h"
 #include "suf/send.h"
 #include "suf/util.h"
 #include "send_db.h"
@@ -41,6 +47,13 @@
 #define BETWEEN_MS 60000
 #define COMMIT_EVERY_MS 50 /* outcomes wait at most this long for company */
 #define MAX_CLAIM 256
+#define SESSION_EVERY_MS 100 /* new session parts wait at most this long for a fetch */
+
+/* A FIFO of items: v[head..n). */
+struct queue {
+    struct send_item **v;
+    size_t head, n, alloc;
+};
 
 struct sender {
     struct suf_run *run;
@@ -50,21 +63,32 @@ struct sender {
     bool own_transport;
     struct send_db db;
     struct suf_ratelimit rl;
-    struct send_item **ready; /* FIFO: ready[head..nready) */
-    size_t head, nready, aready;
+    struct queue ready_s;     /* session parts that may go, in order */
+    struct queue ready_u;     /* utility templates, fetched ahead of need */
+    int64_t last_session_fetch_ms;
     struct send_item **retry; /* unordered, small */
     size_t nretry, aretry;
-    struct send_item **done; /* came back, outcome not committed yet */
+    struct send_item **done; /* came back, not handed to a job yet */
     size_t ndone, adone;
     struct send_item **claimed; /* in_flight committed, not submitted yet */
     size_t chead, nclaimed, aclaimed;
+    struct send_job job;       /* the bookkeeping being committed */
+    bool job_busy;             /* handed to the writer, not collected yet */
+    struct send_writer *writer;
     size_t claim_batch;     /* rows marked in_flight per transaction */
     int64_t last_commit_ms;
     size_t inflight;
     size_t inflight_session; /* session parts among them */
     int64_t utility_taken, utility_cap;
+    struct suf_money *money;   /* prices, loaded when a cost cap applies */
+    int64_t cost_cap;          /* max_utility_cost_per_run, micros; 0: none */
+    int64_t cost_taken;        /* estimated cost of the utility messages claimed */
+    int64_t cost_next;         /* the estimate that did not fit, once stopped */
+    int64_t unpriced;          /* utility rows set aside: no known price */
+    int64_t unpriced_first;    /* the first of them (its send id), for the log */
     int64_t retries_used, failed;
     bool utility_gated, utility_exhausted;
+    enum { STOP_NONE, STOP_COUNT, STOP_COST } utility_stop;
     int64_t last_between_ms;
 };
 
@@ -150,23 +174,11 @@ static void count_outcome(struct sender *s, struct send_item *it)
     }
 }
 
-/* Writes every outcome that came back; the caller's transaction is open. */
-static int write_outcomes(struct sender *s, struct suf_err *err)
-{
-    for (size_t i = 0; i < s->ndone; i++)
-        if (s->done[i]->verdict == SUF_API_RETRY)
-            plan_retry(s, s->done[i]);
-    for (size_t i = 0; i < s->ndone; i++)
-        if (suf_send_db_outcome(&s->db, s->done[i], err))
-            return SUF_ERR_DB;
-    return SUF_OK;
-}
-
 /* After the commit: counts, and retries kept for later in this run. */
-static void settle_outcomes(struct sender *s)
+static void settle_outcomes(struct sender *s, struct send_item **v, size_t n)
 {
-    for (size_t i = 0; i < s->ndone; i++) {
-        struct send_item *it = s->done[i];
+    for (size_t i = 0; i < n; i++) {
+        struct send_item *it = v[i];
 
         count_outcome(s, it);
         if (it->verdict == SUF_API_RETRY && it->again)
@@ -174,20 +186,35 @@ static void settle_outcomes(struct sender *s)
         else
             suf_send_item_free(it);
     }
-    s->ndone = 0;
 }
 
 /* --- the ready list ------------------------------------------------------ */
 
-static size_t ready_count(const struct sender *s)
+static size_t queue_len(const struct queue *q)
 {
-    return s->nready - s->head;
+    return q->n - q->head;
 }
 
-static void ready_reset(struct sender *s)
+/* Makes room at the end: drops the consumed head. */
+static void queue_compact(struct queue *q)
 {
-    if (s->head == s->nready)
-        s->head = s->nready = 0;
+    if (q->head) {
+        memmove(q->v, q->v + q->head, queue_len(q) * sizeof(*q->v));
+        q->n -= q->head;
+        q->head = 0;
+    }
+}
+
+static size_t ready_count(const struct sender *s)
+{
+    return queue_len(&s->ready_s) + queue_len(&s->ready_u);
+}
+
+/* Appends up to `max` rows of `kind` from the database to `q`. */
+static int queue_fetch(struct sender *s, struct queue *q, char kind, int max, struct suf_err *err)
+{
+    queue_compact(q);
+    return suf_send_db_fetch(&s->db, kind, max, &q->v, &q->n, &q->alloc, err);
 }
 
 /* Moves due retries to the ready list; returns ms until the next one is
@@ -200,7 +227,9 @@ static int64_t take_due_retries(struct sender *s)
     for (size_t i = 0; i < s->nretry; i++) {
         struct send_item *it = s->retry[i];
         if (it->due_ms <= now) {
-            push(&s->ready, &s->nready, &s->aready, it);
+            struct queue *q = it->kind == 's' ? &s->ready_s : &s->ready_u;
+            queue_compact(q);
+            push(&q->v, &q->n, &q->alloc, it);
         } else {
             if (next < 0 || it->due_ms - now < next)
                 next = it->due_ms - now;
@@ -221,9 +250,10 @@ static int maybe_between(struct sender *s, struct suf_err *err)
     return s->o->between(s->run, s->o->between_ctx, err);
 }
 
-static int fetch_utility(struct sender *s, int batch, struct suf_err *err)
+/* Fetches up to `want` more utility rows, within the count cap. */
+static int fetch_utility(struct sender *s, int64_t want, struct suf_err *err)
 {
-    int64_t blocked, room;
+    int64_t blocked, room, queued = (int64_t)queue_len(&s->ready_u);
 
     if (!s->utility_gated) {
         if (suf_send_db_gate(&s->db, &blocked, err))
@@ -231,21 +261,23 @@ static int fetch_utility(struct sender *s, int batch, struct suf_err *err)
         suf_run_count(s->run, "send.campaigns_blocked", blocked);
         s->utility_gated = true;
     }
-    room = s->utility_cap < 0 ? batch : s->utility_cap - s->utility_taken;
+    room = s->utility_cap < 0 ? want : s->utility_cap - s->utility_taken - queued;
     if (room <= 0) {
-        s->utility_exhausted = true;
+        if (!queued) {
+            s->utility_exhausted = true;
+            s->utility_stop = STOP_COUNT;
+        }
         return SUF_OK;
     }
-    return suf_send_db_fetch(&s->db, 'u', room < batch ? (int)room : batch, &s->ready,
-                             &s->nready, &s->aready, err);
+    return queue_fetch(s, &s->ready_u, 'u', (int)(room < want ? room : want), err);
 }
 
-/* True while a session part is in flight, back but not committed, or waits
- * for its retry: utility
- * messages wait too, so that a part 2 never queues behind them. */
+/* True while a session part waits to go, is in flight, back but not
+ * committed, or waits for its retry: no utility rows are fetched then, so
+ * that a part 2 never queues behind them. */
 static bool session_busy(const struct sender *s)
 {
-    if (s->inflight_session)
+    if (s->inflight_session || queue_len(&s->ready_s))
         return true;
     for (size_t i = 0; i < s->nretry; i++)
         if (s->retry[i]->kind == 's')
@@ -254,28 +286,43 @@ static bool session_busy(const struct sender *s)
         if (s->done[i]->kind == 's')
             return true;
     for (size_t i = s->chead; i < s->nclaimed; i++)
-        if (s->claimed[i] && s->claimed[i]->kind == 's')
+        if (s->claimed[i]->kind == 's')
+            return true;
+    for (size_t i = 0; s->job_busy && i < s->job.noutcomes; i++) /* being committed */
+        if (s->job.outcomes[i]->kind == 's')
+            return true;
+    for (size_t i = 0; s->job_busy && i < s->job.nmarks; i++)
+        if (s->job.marks[i]->kind == 's')
             return true;
     return false;
 }
 
-/* Fills the ready list when it is empty: sessions first, then utility. */
+/*
+ * Fills the ready queues.  Session parts are fetched when none is queued:
+ * at once when nothing else is ready, otherwise every SESSION_EVERY_MS.
+ * Utility rows are fetched ahead, when fewer than half a batch are queued,
+ * so that claims never wait for a fetch (the fetch goes on from the last
+ * row fetched: rows fetched but not yet claimed are still 'queued').  The
+ * writer is idle.
+ */
 static int refill(struct sender *s, struct suf_err *err)
 {
     int batch = s->o->batch > 0 ? s->o->batch : DEFAULT_BATCH;
+    size_t nu = queue_len(&s->ready_u);
+    int64_t now = suf_monotonic_ms();
 
-    ready_reset(s);
-    if (ready_count(s))
-        return SUF_OK;
-    if (s->o->what & SUF_SEND_UTILITY && maybe_between(s, err))
-        return err->status ? err->status : SUF_ERR_INTERNAL;
-    if ((s->o->what & SUF_SEND_SESSION) &&
-        suf_send_db_fetch(&s->db, 's', batch, &s->ready, &s->nready, &s->aready, err))
-        return SUF_ERR_DB;
-    if (ready_count(s) || !(s->o->what & SUF_SEND_UTILITY) || s->utility_exhausted ||
+    if ((s->o->what & SUF_SEND_SESSION) && !queue_len(&s->ready_s) &&
+        (!nu || now - s->last_session_fetch_ms >= SESSION_EVERY_MS)) {
+        s->last_session_fetch_ms = now;
+        if (queue_fetch(s, &s->ready_s, 's', batch, err))
+            return SUF_ERR_DB;
+    }
+    if (!(s->o->what & SUF_SEND_UTILITY) || s->utility_exhausted || nu > (size_t)batch / 2 ||
         session_busy(s))
         return SUF_OK;
-    return fetch_utility(s, batch, err);
+    if (maybe_between(s, err))
+        return err->status ? err->status : SUF_ERR_INTERNAL;
+    return fetch_utility(s, batch - (int64_t)nu, err);
 }
 
 /* --- dispatch ------------------------------------------------------------ */
@@ -299,37 +346,90 @@ static size_t claimed_count(const struct sender *s)
     return s->nclaimed - s->chead;
 }
 
-/* Claims up to `room` ready rows that may go (window, utility cap): they
- * are appended to the claimed list, to be marked in_flight. */
-static int claim(struct sender *s, size_t room, size_t *first, struct suf_err *err)
+/* The estimated price of a utility message in micros of cfg->currency:
+ * the Utility rate of the phone's market on the card in effect on the day
+ * of "now".  False when no card, market or rate is known.  Meta bills only
+ * delivered messages, so this errs on the side of the cap. */
+static bool utility_price(const struct sender *s, const struct send_item *it, int64_t *micros)
+{
+    int32_t day = suf_day_of(suf_run_now(s->run));
+    int card = suf_money_card_for(s->money, day);
+    int market = suf_money_market(s->money, it->phone, day);
+
+    return suf_money_card_rate(s->money, card, market, SUF_CAT_UTILITY, micros);
+}
+
+/*
+ * Whether a new utility message may go under the run's caps: the count
+ * (--limit, max_utility_per_run) and the estimated cost
+ * (max_utility_cost_per_run).  The first message that would pass a cap
+ * stops utility sends for the run; the rest stay queued.  Under a cost cap
+ * a message whose price is unknown cannot be shown to fit: it is set aside
+ * for this run (it stays queued) and counted, and the others go on.
+ */
+static int utility_admit(struct sender *s, const struct send_item *it, bool *admit,
+                         struct suf_err *err)
+{
+    int64_t price = 0;
+
+    *admit = false;
+    if (s->utility_exhausted)
+        return SUF_OK;
+    if (s->utility_cap >= 0 && s->utility_taken >= s->utility_cap) {
+        s->utility_exhausted = true;
+        s->utility_stop = STOP_COUNT;
+        return SUF_OK;
+    }
+    if (s->cost_cap > 0) {
+        if (!utility_price(s, it, &price)) {
+            if (!s->unpriced++)
+                s->unpriced_first = it->id;
+            return suf_send_db_skip(&s->db, it, err);
+        }
+        if (price > s->cost_cap - s->cost_taken) {
+            s->utility_exhausted = true;
+            s->utility_stop = STOP_COST;
+            s->cost_next = price;
+            return SUF_OK;
+        }
+        s->cost_taken += price;
+    }
+    s->utility_taken++;
+    *admit = true;
+    return SUF_OK;
+}
+
+/* Claims up to `room` ready rows that may go (window, utility caps): they
+ * join the job's marks, to be marked in_flight.  The writer is idle. */
+static int claim(struct sender *s, size_t room, struct suf_err *err)
 {
     size_t conc = (size_t)s->cfg->concurrency, taken = 0;
 
-    if (s->chead == s->nclaimed)
-        s->chead = s->nclaimed = 0;
-    *first = s->nclaimed;
     while (taken < room && ready_count(s)) {
-        struct send_item *it = s->ready[s->head];
+        struct queue *q = queue_len(&s->ready_s) ? &s->ready_s : &s->ready_u;
+        struct send_item *it = q->v[q->head];
 
         /* session parts are claimed only as slots free up: a crash must
          * not leave a time-critical message 'unknown' for a day */
-        if (it->kind == 's' && taken && s->inflight + claimed_count(s) >= conc)
+        if (it->kind == 's' && taken && s->inflight + claimed_count(s) + taken >= conc)
             break;
-        s->head++;
+        q->head++;
         if (!suf_send_db_window_open(&s->db, it)) {
             if (expire_item(s, it, err))
                 return SUF_ERR_DB;
             continue;
         }
         if (it->kind == 'u' && it->tries_run == 0) {
-            if (s->utility_cap >= 0 && s->utility_taken >= s->utility_cap) {
+            bool admit;
+
+            if (utility_admit(s, it, &admit, err))
+                return SUF_ERR_DB;
+            if (!admit) {
                 suf_send_item_free(it); /* stays queued for the next run */
-                s->utility_exhausted = true;
                 continue;
             }
-            s->utility_taken++;
         }
-        push(&s->claimed, &s->nclaimed, &s->aclaimed, it);
+        push(&s->job.marks, &s->job.nmarks, &s->job.amarks, it);
         taken++;
     }
     return SUF_OK;
@@ -344,8 +444,6 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
         struct send_item *it = s->claimed[s->chead++];
         struct suf_request req;
 
-        if (!it)
-            continue;
         it->tries_run++;
         req.body = it->body;
         req.len = it->len;
@@ -360,42 +458,59 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
 }
 
 /*
- * One unit of bookkeeping, in one transaction: the outcomes that came back,
- * and the in_flight marks of up to `room` newly claimed rows.  A claimed row
- * leaves only after this commit.
+ * Takes back a job the writer finished: its marked rows may now leave (in
+ * claim order), rows no longer queued (cancelled meanwhile by an opt-out)
+ * are dropped, and its outcomes are counted.
  */
-static int turn(struct sender *s, size_t room, struct suf_err *err)
+static int collect(struct sender *s, struct suf_err *err)
 {
-    size_t first = s->nclaimed; /* claim() may move it; nothing new otherwise */
+    struct send_job *job = &s->job;
+
+    s->job_busy = false;
+    if (job->rc) {
+        *err = job->err;
+        return job->rc;
+    }
+    if (s->chead == s->nclaimed)
+        s->chead = s->nclaimed = 0;
+    for (size_t i = 0; i < job->nmarks; i++) {
+        if (job->marks[i]->marked)
+            push(&s->claimed, &s->nclaimed, &s->aclaimed, job->marks[i]);
+        else
+            suf_send_item_free(job->marks[i]);
+    }
+    job->nmarks = 0;
+    settle_outcomes(s, job->outcomes, job->noutcomes);
+    job->noutcomes = 0;
+    s->last_commit_ms = suf_monotonic_ms();
+    return SUF_OK;
+}
+
+/*
+ * Starts one unit of bookkeeping, one transaction: the outcomes that came
+ * back, and the in_flight marks of up to `room` newly claimed rows.  A
+ * claimed row leaves only after the writer committed its mark (collect).
+ * The writer is idle.  Without a writer thread the job is done on return.
+ */
+static int launch(struct sender *s, size_t room, struct suf_err *err)
+{
+    struct send_job *job = &s->job;
 
     if (room && !s->t && open_transport(s, err))
         return err->status;
-    if (room && claim(s, room, &first, err))
+    if (room && claim(s, room, err))
         return SUF_ERR_DB;
-    if (s->nclaimed == first && !s->ndone)
+    if (!job->nmarks && !s->ndone)
         return SUF_OK;
-    if (suf_send_db_begin(&s->db, err))
-        return SUF_ERR_DB;
-    if (write_outcomes(s, err))
-        goto fail;
-    for (size_t i = first; i < s->nclaimed; i++) {
-        bool marked;
-        if (suf_send_db_mark(&s->db, s->claimed[i], &marked, err))
-            goto fail;
-        if (!marked) { /* cancelled meanwhile (an opt-out): leave it alone */
-            suf_send_item_free(s->claimed[i]);
-            s->claimed[i] = NULL;
-        }
+    for (size_t i = 0; i < s->ndone; i++) {
+        if (s->done[i]->verdict == SUF_API_RETRY)
+            plan_retry(s, s->done[i]);
+        push(&job->outcomes, &job->noutcomes, &job->aoutcomes, s->done[i]);
     }
-    if (suf_send_db_commit(&s->db, err))
-        goto fail;
-    s->last_commit_ms = suf_monotonic_ms();
-    settle_outcomes(s);
-    return SUF_OK;
-fail:
-    if (!s->db.dry)
-        suf_store_rollback(s->db.st);
-    return SUF_ERR_DB;
+    s->ndone = 0;
+    s->job_busy = true;
+    suf_send_writer_submit(s->writer, job);
+    return suf_send_writer_idle(s->writer, false) ? collect(s, err) : SUF_OK;
 }
 
 /* On a stop: claimed rows that never left go back to 'queued'. */
@@ -406,7 +521,7 @@ static int unclaim(struct sender *s, struct suf_err *err)
     if (suf_send_db_begin(&s->db, err))
         return SUF_ERR_DB;
     for (size_t i = s->chead; i < s->nclaimed; i++) {
-        if (s->claimed[i] && suf_send_db_unmark(&s->db, s->claimed[i], err)) {
+        if (suf_send_db_unmark(&s->db, s->claimed[i], err)) {
             if (!s->db.dry)
                 suf_store_rollback(s->db.st);
             return SUF_ERR_DB;
@@ -457,31 +572,39 @@ static int loop(struct sender *s, struct suf_err *err)
     size_t conc = (size_t)s->cfg->concurrency;
 
     for (;;) {
-        bool stopping = suf_run_stopping(s->run), settled;
+        bool stopping = suf_run_stopping(s->run), settled = false;
         int64_t next_retry = -1, wait;
         size_t room = 0;
 
+        if (s->job_busy && suf_send_writer_idle(s->writer, false) && collect(s, err))
+            return err->status ? err->status : SUF_ERR_DB;
         /* Fill the free slots from rows already claimed first, so that the
-         * commit below runs while requests are on the wire. */
+         * bookkeeping below runs while requests are on the wire. */
         if (!stopping && submit_claimed(s, err))
             return err->status;
-        if (!stopping) {
-            next_retry = take_due_retries(s);
-            if (refill(s, err))
-                return err->status ? err->status : SUF_ERR_DB;
-            if (ready_count(s) && claimed_count(s) <= s->claim_batch / 2)
-                room = s->claim_batch - claimed_count(s);
-        } else if (unclaim(s, err)) {
-            return SUF_ERR_DB;
+        if (!s->job_busy) { /* the database is ours until the next launch */
+            /* put the new requests on the wire, and take in the replies
+             * already back, so their outcomes join the next job */
+            if (s->inflight)
+                s->t->poll(s->t, 0, on_reply, s);
+            if (!stopping) {
+                next_retry = take_due_retries(s);
+                if (refill(s, err))
+                    return err->status ? err->status : SUF_ERR_DB;
+                if (ready_count(s) && claimed_count(s) <= s->claim_batch / 2)
+                    room = s->claim_batch - claimed_count(s);
+            } else if (unclaim(s, err)) {
+                return SUF_ERR_DB;
+            }
+            settled = outcomes_due(s, stopping);
+            if ((room || settled) && launch(s, room, err))
+                return err->status ? err->status : SUF_ERR_INTERNAL;
+            if (!stopping && submit_claimed(s, err))
+                return err->status;
+            if (settled && !stopping && !s->job_busy)
+                continue; /* an outcome may have made a part 2 sendable */
         }
-        settled = outcomes_due(s, stopping);
-        if ((room || settled) && turn(s, room, err))
-            return err->status ? err->status : SUF_ERR_INTERNAL;
-        if (submit_claimed(s, err))
-            return err->status;
-        if (settled && !stopping)
-            continue; /* an outcome may have made a part 2 sendable */
-        if (!s->inflight && !s->ndone && !claimed_count(s) &&
+        if (!s->inflight && !s->ndone && !claimed_count(s) && !s->job_busy &&
             (stopping || (!ready_count(s) && next_retry < 0 && !s->nretry)))
             return SUF_OK;
         wait = COMMIT_EVERY_MS;
@@ -489,8 +612,12 @@ static int loop(struct sender *s, struct suf_err *err)
             wait = suf_ratelimit_wait_ms(&s->rl);
         if (!ready_count(s) && !claimed_count(s) && next_retry >= 0)
             wait = min_pos(next_retry, wait);
+        if (s->job_busy && wait > 1)
+            wait = 1; /* notice the writer's commit soon: its rows may go */
         if (s->inflight)
             s->t->poll(s->t, (int)(wait > 0 ? wait : 0), on_reply, s);
+        else if (s->job_busy)
+            suf_send_writer_idle(s->writer, true);
         else if (!s->ndone)
             sleep_ms(wait);
     }
@@ -523,17 +650,35 @@ static int prepare(struct sender *s, struct suf_err *err)
     return SUF_OK;
 }
 
-static int64_t count_left(struct sender *s)
+/* Counts and logs what the utility caps left queued. */
+static int count_caps(struct sender *s, struct suf_err *err)
 {
+    const char *cur = s->cfg->currency;
+    char a[32], b[32], c[32];
     int64_t left = 0;
-    struct suf_err e = SUF_ERR_INIT;
 
-    suf_store_scalar(s->db.st,
-                     "SELECT COUNT(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
-                     " WHERE s.kind = 'u' AND s.state = 'queued'"
-                     " AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)",
-                     NULL, &left, &e);
-    return left;
+    if (s->utility_stop != STOP_NONE && suf_send_db_count_left(&s->db, &left, err))
+        return SUF_ERR_DB;
+    if (s->utility_stop == STOP_COUNT)
+        suf_run_count(s->run, "send.left_by_limit", left);
+    if (s->utility_stop == STOP_COST) {
+        suf_run_count(s->run, "send.left_by_cost_cap", left);
+        suf_info("send: max_utility_cost_per_run (%s %s) reached: %lld utility messages "
+                 "estimated at %s %s; the next would cost %s %s; %lld stay queued for the "
+                 "next run",
+                 suf_amount_format(s->cost_cap, a, sizeof(a)), cur,
+                 (long long)s->utility_taken, suf_amount_format(s->cost_taken, b, sizeof(b)),
+                 cur, suf_amount_format(s->cost_next, c, sizeof(c)), cur, (long long)left);
+    }
+    if (s->unpriced) {
+        suf_run_count(s->run, "send.left_unpriced", s->unpriced);
+        suf_warn("send: %lld utility messages (the first: send %lld) have no known %s utility "
+                 "rate for their market: an unknown price cannot be shown to fit "
+                 "max_utility_cost_per_run, so they stay queued (import the rate card and "
+                 "the market map)",
+                 (long long)s->unpriced, (long long)s->unpriced_first, cur);
+    }
+    return SUF_OK;
 }
 
 static void summary(struct sender *s)
@@ -543,11 +688,12 @@ static void summary(struct sender *s)
 #define C(name) (long long)suf_run_get_count(run, "send." name)
     suf_info("send%s: %lld sent (%lld session, %lld utility), %lld failed, %lld retried, "
              "%lld deferred to the next run, %lld unknown, %lld re-sent, %lld cancelled "
-             "(opted out), %lld window expired, %lld campaigns blocked, %lld left by the limit",
+             "(opted out), %lld window expired, %lld campaigns blocked, %lld left by the limit, "
+             "%lld left by the cost cap, %lld left unpriced",
              s->db.dry ? " (dry run)" : "", C("sent"), C("sent_session"), C("sent_utility"),
              C("failed"), C("retried"), C("deferred"), C("unknown"), C("resent"),
              C("cancelled_optout"), C("window_expired"), C("campaigns_blocked"),
-             C("left_by_limit"));
+             C("left_by_limit"), C("left_by_cost_cap"), C("left_unpriced"));
 #undef C
 }
 
@@ -558,25 +704,33 @@ static int64_t utility_cap(const struct suf_run *run, const struct suf_send_opts
     if (run->cfg->max_utility_per_run > 0 &&
         (cap < 0 || run->cfg->max_utility_per_run < cap))
         cap = run->cfg->max_utility_per_run;
-    /* NEEDSWORK: max_utility_cost_per_run needs the money area's price of a
-     * utility message per market; until then only the count cap applies. */
     return cap;
 }
 
 static void release(struct sender *s)
 {
-    for (size_t i = s->head; i < s->nready; i++)
-        suf_send_item_free(s->ready[i]);
+    for (size_t i = s->ready_s.head; i < s->ready_s.n; i++)
+        suf_send_item_free(s->ready_s.v[i]);
+    for (size_t i = s->ready_u.head; i < s->ready_u.n; i++)
+        suf_send_item_free(s->ready_u.v[i]);
     for (size_t i = 0; i < s->nretry; i++)
         suf_send_item_free(s->retry[i]);
     for (size_t i = 0; i < s->ndone; i++)
         suf_send_item_free(s->done[i]);
     for (size_t i = s->chead; i < s->nclaimed; i++)
         suf_send_item_free(s->claimed[i]);
+    for (size_t i = 0; i < s->job.nmarks; i++)
+        suf_send_item_free(s->job.marks[i]);
+    for (size_t i = 0; i < s->job.noutcomes; i++)
+        suf_send_item_free(s->job.outcomes[i]);
+    free(s->job.marks);
+    free(s->job.outcomes);
     free(s->claimed);
-    free(s->ready);
+    free(s->ready_s.v);
+    free(s->ready_u.v);
     free(s->retry);
     free(s->done);
+    suf_money_free(s->money);
     if (s->own_transport && s->t)
         s->t->close(s->t);
 }
@@ -588,10 +742,16 @@ static int stage(struct sender *s, struct suf_err *err)
     if ((rc = suf_send_db_open(&s->db, s->run, err)))
         return rc;
     rc = prepare(s, err);
-    if (!rc)
+    if (!rc && s->cost_cap > 0 && (s->o->what & SUF_SEND_UTILITY))
+        rc = suf_money_load(&s->money, s->run->store, s->cfg->currency, err);
+    if (!rc) {
+        s->writer = suf_send_writer_start(&s->db, !s->db.dry);
         rc = loop(s, err);
-    if (!rc && s->utility_cap >= 0 && s->utility_exhausted)
-        suf_run_count(s->run, "send.left_by_limit", count_left(s));
+        suf_send_writer_stop(s->writer); /* after the job it may still run */
+        s->writer = NULL;
+    }
+    if (!rc)
+        rc = count_caps(s, err);
     if (rc && s->inflight)
         suf_error("send stopped with %zu requests in flight; they stay 'in_flight' and the "
                   "next run marks them 'unknown'",
@@ -619,6 +779,7 @@ static void sender_init(struct sender *s, struct suf_run *run, const struct suf_
     s->cfg = run->cfg;
     s->o = o;
     s->utility_cap = utility_cap(run, o);
+    s->cost_cap = run->cfg->max_utility_cost_per_run > 0 ? run->cfg->max_utility_cost_per_run : 0;
     /* Rows claimed per transaction: enough to keep the pipe full between
      * commits, and at most a quarter second's worth when rate-limited, so
      * that a crash leaves few of them 'unknown'. */

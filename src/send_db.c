@@ -14,10 +14,12 @@
 #include <jansson.h>
 
 #include "suf/log.h"
+#include "suf/scenario.h"
 #include "suf/util.h"
 #include "send_db.h"
 #include "suf/banned.h"
 
+#define SEND_WAL_PAGES 16384 /* 64 MiB of 4 KiB pages */
 #define CAMPAIGN_FILTER "(?9 IS NULL OR f.campaign_id = ?9)"
 
 static const char sql_fetch_s[] =
@@ -42,8 +44,20 @@ static const char sql_fetch_u[] =
     "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
     "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
     "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
+    "   AND s.id > ?5 AND s.id NOT IN (SELECT id FROM temp.send_skip)"
     "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
     "   AND " CAMPAIGN_FILTER " ORDER BY s.id LIMIT ?4";
+
+/* The utility rows a stop leaves queued: not tried by this run, not set
+ * aside (send_skip), in a campaign that may send. */
+static const char sql_left_u[] =
+    "SELECT COUNT(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
+    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
+    "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
+    "   AND s.id NOT IN (SELECT id FROM temp.send_skip)"
+    "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
+    "   AND " CAMPAIGN_FILTER;
 
 static const struct {
     size_t offset;
@@ -51,6 +65,8 @@ static const struct {
 } stmts[] = {
     {offsetof(struct send_db, fetch_s), sql_fetch_s},
     {offsetof(struct send_db, fetch_u), sql_fetch_u},
+    {offsetof(struct send_db, left_u), sql_left_u},
+    {offsetof(struct send_db, skip), "INSERT OR IGNORE INTO temp.send_skip (id) VALUES (?1)"},
     {offsetof(struct send_db, mark),
      "UPDATE sends SET state = 'in_flight', tries = tries + 1, in_flight_at = ?2,"
      " run_id = ?3, updated_at = ?2 WHERE id = ?1 AND state = 'queued'"},
@@ -108,6 +124,39 @@ static int64_t now(const struct send_db *db)
     return suf_run_now(db->run);
 }
 
+/* Sets a pragma to a value of ours (PRAGMAs take no bound parameters);
+ * *old gets the previous value when `old` is not NULL. */
+static int pragma_set(struct send_db *db, const char *name, int64_t value, int64_t *old,
+                      struct suf_err *err)
+{
+    char sql[80];
+
+    snprintf(sql, sizeof(sql), "PRAGMA %s", name);
+    if (old && suf_store_scalar(db->st, sql, NULL, old, err))
+        return SUF_ERR_DB;
+    snprintf(sql, sizeof(sql), "PRAGMA %s = %lld", name, (long long)value);
+    return suf_store_exec(db->st, sql, err);
+}
+
+/*
+ * For the stage's duration (restored at close): WAL checkpoints at most
+ * every SEND_WAL_PAGES pages instead of SQLite's 1000, for when the writer
+ * runs without its checkpointer (send_writer.c), which otherwise takes the
+ * checkpoints off the committing connection altogether.  A checkpoint
+ * copies the WAL into the database and waits for the disk twice; a send
+ * rewrites each row twice (in_flight, then its outcome), so rarer
+ * checkpoints also copy each page fewer times.  Durability is unchanged: a
+ * commit is in the WAL either way.  (A larger page cache was measured too:
+ * it cost more CPU than it saved.)
+ */
+static int tune(struct send_db *db, struct suf_err *err)
+{
+    if (pragma_set(db, "wal_autocheckpoint", SEND_WAL_PAGES, &db->saved_ckpt, err))
+        return SUF_ERR_DB;
+    db->tuned = true;
+    return SUF_OK;
+}
+
 int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *err)
 {
     const struct suf_config *cfg = run->cfg;
@@ -118,7 +167,12 @@ int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *er
     db->dry = run->dry_run;
     db->margin_s = 86400 - cfg->window_margin_minutes * 60;
     if (suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_ok"
-                               " (campaign_id TEXT PRIMARY KEY)", err))
+                               " (campaign_id TEXT PRIMARY KEY)", err) ||
+        suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_skip"
+                               " (id INTEGER PRIMARY KEY)", err) ||
+        suf_store_exec(db->st, "DELETE FROM temp.send_skip", err))
+        return SUF_ERR_DB;
+    if (tune(db, err))
         return SUF_ERR_DB;
     if (db->dry && suf_store_begin(db->st, err))
         return SUF_ERR_DB;
@@ -140,10 +194,14 @@ void suf_send_db_close(struct send_db *db)
         sqlite3_finalize(*slot(db, i));
         *slot(db, i) = NULL;
     }
-    if (db->dry)
-        suf_store_rollback(db->st); /* a dry run leaves no trace */
-    else
-        suf_store_rollback(db->st); /* nothing is open unless a write failed */
+    /* a dry run leaves no trace; otherwise nothing is open unless a write
+     * failed */
+    suf_store_rollback(db->st);
+    if (db->tuned) {
+        struct suf_err ignored = SUF_ERR_INIT;
+
+        pragma_set(db, "wal_autocheckpoint", db->saved_ckpt, NULL, &ignored);
+    }
     db->st = NULL;
 }
 
@@ -249,35 +307,40 @@ int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err)
 
 int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err)
 {
+    /* EXISTS (SELECT 1 FROM optouts) is constant: with no opt-outs SQLite
+     * skips the scans of every pending row altogether */
     static const char *const sql[] = {
         "UPDATE fallbacks SET state = 'opted_out', state_at = ?1, closed_at = ?1"
-        " WHERE state IN ('pending', 'utility_sent', 'utility_delivered', 'consented')"
+        " WHERE EXISTS (SELECT 1 FROM optouts)"
+        "   AND state IN ('pending', 'utility_sent', 'utility_delivered', 'consented')"
         "   AND phone IN (SELECT phone FROM optouts)"
         "   AND (?9 IS NULL OR campaign_id = ?9)"
         "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = fallbacks.id"
         "               AND s.state IN ('queued', 'held'))",
         "UPDATE sends SET state = 'cancelled', updated_at = ?1"
-        " WHERE state IN ('queued', 'held') AND fallback_id IN"
+        " WHERE EXISTS (SELECT 1 FROM optouts) AND state IN ('queued', 'held') AND fallback_id IN"
         " (SELECT f.id FROM fallbacks f JOIN optouts o ON o.phone = f.phone"
         "  WHERE (?9 IS NULL OR f.campaign_id = ?9))",
     };
     return in_tx(db, sql, 2, 1, n, err);
 }
 
-/* The body of `old` with new callback data "suf:<fb>:<kind><n>"; NULL when
- * the stored body is not a JSON object. */
-static char *with_callback(const char *old, int64_t fb, char kind, int n)
+/* The body of `old` with new callback data (suf_callback_set), whose text
+ * is also copied into `cbuf`; NULL when the stored body is not a JSON
+ * object.  The caller frees the result. */
+static char *with_callback(const char *old, int64_t fb, char kind, int n, char *cbuf,
+                           size_t cbsize)
 {
     json_t *body = json_loads(old, 0, NULL);
-    char cb[64];
     char *out;
 
     if (!json_is_object(body)) {
         json_decref(body);
         return NULL;
     }
-    snprintf(cb, sizeof(cb), "suf:%lld:%c%d", (long long)fb, kind, n);
-    json_object_set_new(body, "biz_opaque_callback_data", json_string(cb));
+    suf_callback_set(body, fb, kind, n);
+    suf_strlcpy(cbuf, json_string_value(json_object_get(body, "biz_opaque_callback_data")),
+                cbsize);
     out = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     return out;
@@ -294,12 +357,11 @@ static int insert_resend(struct send_db *db, sqlite3_stmt *ins, sqlite3_stmt *ma
     suf_bind_text(maxn, 2, kind);
     n = sqlite3_step(maxn) == SQLITE_ROW ? sqlite3_column_int(maxn, 0) + 1 : 1;
     sqlite3_reset(maxn);
-    nb = with_callback(body, fb, kind[0], n);
+    nb = with_callback(body, fb, kind[0], n, cb, sizeof(cb));
     if (!nb) {
         suf_warn("send %lld: its stored body is not a JSON object; not re-sent", (long long)id);
         return SUF_OK;
     }
-    snprintf(cb, sizeof(cb), "suf:%lld:%s%d", (long long)fb, kind, n);
     sqlite3_bind_int64(ins, 1, fb);
     suf_bind_text(ins, 2, kind);
     sqlite3_bind_int(ins, 3, part);
@@ -363,24 +425,40 @@ out:
     return rc;
 }
 
-/* Why a campaign's permission template cannot be used, or NULL. */
-static const char *template_refusal(sqlite3_stmt *s, char *why, size_t size)
+/*
+ * Why a campaign's permission template cannot ask permission, or NULL when
+ * it can.  suf_utility_check decides, on the catalog entry as Meta gave it
+ * (so a template without its quick replies is refused too); the words name
+ * the status or category the entry has, as the user sees them in Meta's
+ * manager.  `json` is NULL when the catalog has no such template.
+ */
+static const char *template_refusal(const char *json, int no_button, char *why, size_t size)
 {
-    const char *status = (const char *)sqlite3_column_text(s, 3);
-    const char *category = (const char *)sqlite3_column_text(s, 4);
+    static const char prefix[] = "utility template ";
+    struct suf_template t;
+    struct suf_err perr = SUF_ERR_INIT;
+    const char *check = NULL;
 
-    if (sqlite3_column_type(s, 5) == SQLITE_NULL)
+    if (!json)
         return "is not in the template catalog";
-    if (!status || strcmp(status, "APPROVED")) {
-        snprintf(why, size, "is %s, not APPROVED", status ? status : "without a status");
-        return why;
-    }
-    if (!category || strcmp(category, "UTILITY")) {
+    memset(&t, 0, sizeof(t));
+    if (suf_template_parse(json, &t, &perr)) {
+        snprintf(why, size, "has a catalog entry that cannot be read (%s)", perr.msg);
+    } else if (suf_utility_check(&t, no_button, &check) == SUF_OK) {
+        why = NULL;
+    } else if (!suf_streq_fold(t.status, "APPROVED")) {
+        snprintf(why, size, "is %s, not APPROVED", t.status ? t.status : "without a status");
+    } else if (!suf_streq_fold(t.category, "UTILITY")) {
         snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)",
-                 category ? category : "(none)");
-        return why;
+                 t.category ? t.category : "(none)");
+    } else {
+        check = check ? check : "cannot ask permission";
+        if (!strncmp(check, prefix, sizeof(prefix) - 1))
+            check += sizeof(prefix) - 1;
+        snprintf(why, size, "%s", check);
     }
-    return NULL;
+    suf_template_release(&t);
+    return why;
 }
 
 int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
@@ -394,7 +472,7 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
         return SUF_ERR_DB;
     s = suf_store_prepare(
         db->st,
-        "SELECT g.campaign_id, g.tname, g.tlang, t.status, t.category, t.id FROM"
+        "SELECT g.campaign_id, g.tname, g.tlang, t.json FROM"
         " (SELECT DISTINCT f.campaign_id,"
         "   COALESCE(NULLIF(c.utility_template, ''), ?1) AS tname,"
         "   COALESCE(NULLIF(c.utility_language, ''), ?2) AS tlang"
@@ -411,9 +489,10 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
     suf_bind_text(s, 2, cfg->utility_language);
     bind_campaign(db, s);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char buf[160];
+        char buf[400];
         const char *campaign = (const char *)sqlite3_column_text(s, 0);
-        const char *why = template_refusal(s, buf, sizeof(buf));
+        const char *why = template_refusal((const char *)sqlite3_column_text(s, 3),
+                                           cfg->utility_no_button, buf, sizeof(buf));
 
         if (why) {
             suf_warn("campaign '%s': permission template '%s' (%s) %s; no utility message "
@@ -455,6 +534,8 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
     sqlite3_bind_int64(s, 2, db->run->id);
     sqlite3_bind_int64(s, 3, db->margin_s);
     sqlite3_bind_int(s, 4, max);
+    if (kind == 'u')
+        sqlite3_bind_int64(s, 5, db->u_after);
     bind_campaign(db, s);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct send_item *it = suf_xcalloc(1, sizeof(*it));
@@ -470,6 +551,8 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         it->campaign = col_dup(s, 7);
         it->consented_at = sqlite3_column_int64(s, 8);
         it->res.retry_after_ms = -1;
+        if (kind == 'u')
+            db->u_after = it->id; /* rows come in id order */
         if (*n == *alloc) {
             *alloc = *alloc ? 2 * *alloc : 64;
             *items = suf_xrealloc(*items, *alloc * sizeof(**items));
@@ -496,6 +579,26 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
         return SUF_ERR_DB;
     *marked = n == 1;
     return SUF_OK;
+}
+
+int suf_send_db_skip(struct send_db *db, const struct send_item *it, struct suf_err *err)
+{
+    sqlite3_bind_int64(db->skip, 1, it->id);
+    return step_done(db, db->skip, err, "send_skip") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+int suf_send_db_count_left(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    sqlite3_stmt *s = db->left_u;
+    int step;
+
+    sqlite3_bind_int64(s, 2, db->run->id);
+    bind_campaign(db, s);
+    step = sqlite3_step(s);
+    *n = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return step == SQLITE_ROW ? SUF_OK : suf_store_fail(db->st, err, "sends");
 }
 
 int suf_send_db_unmark(struct send_db *db, struct send_item *it, struct suf_err *err)
@@ -589,6 +692,29 @@ int suf_send_db_outcome(struct send_db *db, struct send_item *it, struct suf_err
         sqlite3_bind_int64(s, 6, t + (it->delay_ms + 999) / 1000);
         return step_done(db, s, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
     }
+}
+
+void suf_send_db_job(struct send_db *db, struct send_job *job)
+{
+    struct suf_err *err = &job->err;
+
+    suf_err_clear(err);
+    job->rc = SUF_ERR_DB;
+    if (suf_send_db_begin(db, err))
+        return;
+    for (size_t i = 0; i < job->noutcomes; i++)
+        if (suf_send_db_outcome(db, job->outcomes[i], err))
+            goto fail;
+    for (size_t i = 0; i < job->nmarks; i++)
+        if (suf_send_db_mark(db, job->marks[i], &job->marks[i]->marked, err))
+            goto fail;
+    if (suf_send_db_commit(db, err))
+        return; /* rolled back */
+    job->rc = SUF_OK;
+    return;
+fail:
+    if (!db->dry)
+        suf_store_rollback(db->st);
 }
 
 bool suf_send_db_window_open(const struct send_db *db, const struct send_item *it)

@@ -24,6 +24,12 @@
  *  - no utility message goes for a campaign whose permission template is
  *    not in the catalog as APPROVED and UTILITY; the run says why;
  *  - phones in `optouts` get nothing: their queued rows are cancelled;
+ *  - utility messages stop cleanly at the first that would pass a cap:
+ *    --limit / max_utility_per_run (a count) or max_utility_cost_per_run
+ *    (the sum of their estimated prices: the Utility rate of the phone's
+ *    market on the rate card in effect on the day of "now", in
+ *    cfg->currency); under a cost cap a message of unknown price is not
+ *    sent (it stays queued) and is counted; the rest stay queued;
  *  - a dry run changes no state at all: the whole stage runs inside one
  *    transaction that is rolled back, with the recording transport writing
  *    the outbox; so the outbox holds exactly the bodies a real send would
@@ -32,7 +38,7 @@
  * Counts (suf_run_count): send.sent, send.sent_session, send.sent_utility,
  * send.failed, send.retried, send.deferred, send.unknown, send.resent,
  * send.cancelled_optout, send.window_expired, send.campaigns_blocked,
- * send.left_by_limit.
+ * send.left_by_limit, send.left_by_cost_cap, send.left_unpriced.
  */
 #ifndef SUF_SEND_H
 #define SUF_SEND_H

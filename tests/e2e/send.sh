@@ -6,6 +6,10 @@
 #     permission templates, closed windows, S8 part order), final states
 #     checked against what the fixtures' phones ask the mock to do; a rerun
 #     sends nothing twice; the token file rules;
+#  1b. max_utility_cost_per_run: with the fixtures' rate cards and market
+#     map, utility sends stop before the first whose estimated price would
+#     pass the cap (recomputed from the fixture files); with no rate card of
+#     the currency, no utility message goes at all;
 #  2. a dry run changes nothing, and its outbox is byte for byte what a real
 #     send then posts;
 #  3. kill -9 in the middle of a send, rerun: nothing both sent and re-sent,
@@ -135,6 +139,34 @@ sys.exit(1 if bad or not rows else 0)
 EOF
 "$PY" "$here/send_check.py" once "$f/suf.db" "$f/mock.jsonl" || die "rerun sent twice"
 echo "ok: a rerun retries only what is still pending; token file rules hold"
+
+# --- 1b. the cost cap ------------------------------------------------------------
+c=$work/cost
+mkdir -p "$c"
+start_mock "$c"
+make_db "$c" 0 costcap 42
+"$SUF" -c "$c/suf.conf" import markets "$src/fixtures/markets.csv" 2>>"$c/stderr.log" ||
+  die "importing the market map failed"
+"$SUF" -c "$c/suf.conf" import rates "$src/fixtures/rates" 2>>"$c/stderr.log" ||
+  die "importing the rate cards failed"
+cp "$c/suf.conf" "$c/suf.conf.base"
+# No EUR rate card: no price is known, so nothing can be shown to fit.
+printf '[utility]\nmax_utility_cost_per_run = 0.15\n[billing]\ncurrency = EUR\n' >>"$c/suf.conf"
+suf_send "$c"
+[ "$rc" -eq 0 ] || die "the send under a cost cap without prices failed ($rc)"
+grep -q "42 utility messages (the first: send 1) have no known EUR utility rate" \
+  "$c/stderr.log" || die "no word of the unpriced utility messages"
+"$PY" "$here/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$src/fixtures" "$NOW_S" 0.15 \
+  EUR unpriced || die "cost cap without prices"
+cp "$c/suf.conf.base" "$c/suf.conf"
+printf '[utility]\nmax_utility_cost_per_run = 0.15\n' >>"$c/suf.conf"
+suf_send "$c"
+[ "$rc" -eq 0 ] || die "the send under a cost cap failed ($rc)"
+grep -q "max_utility_cost_per_run (0.150000 USD) reached" "$c/stderr.log" ||
+  die "no word of the cost cap"
+"$PY" "$here/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$src/fixtures" "$NOW_S" 0.15 \
+  USD || die "cost cap"
+echo "ok: the cost cap stops utility sends before the first that would pass it"
 
 # --- 2. dry run ----------------------------------------------------------------
 d=$work/dry

@@ -7,6 +7,8 @@ usage: send_check.py faults DB MOCKLOG CASES MAX_TRIES   final states of every f
        send_check.py exactly_once DB MOCKLOG             every fallback's utility accepted once
        send_check.py outbox OUTBOX MOCKLOG DB            dry-run outbox = what was posted
        send_check.py clean DB MARKER FILE...             the marker is nowhere
+       send_check.py costcap DB MOCKLOG FIXTURES NOW CAP CURRENCY
+                                                         utility sends stopped by the cost cap
 
 The expected outcome of a utility send follows from its phone's last three
 digits, the mock's fault plan (tests/mock/cloudapi.py): the last two pick
@@ -14,7 +16,12 @@ the fault, the third how many times it happens (0: always).
 """
 
 import collections
+import csv
+import datetime
+import decimal
+import glob
 import json
+import os
 import sqlite3
 import sys
 
@@ -28,6 +35,8 @@ def fail(msg):
 
 
 def log_rows(path):
+    if not os.path.exists(path):  # the mock writes its log with the first request
+        return []
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -205,6 +214,85 @@ def check_clean(dbpath, marker, files):
     print("token marker absent from %d files and the database" % len(files))
 
 
+def micros(text):
+    return int(decimal.Decimal(text) * 1000000)
+
+
+def read_cards(fixtures, currency):
+    """{effective date: {market: utility micros or None}} from Meta's layout."""
+    cards = {}
+    for path in glob.glob(os.path.join(fixtures, "rates", "%s_*.csv" % currency)):
+        day = os.path.basename(path)[len(currency) + 1:-4]
+        rows, seen_header = {}, False
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            for row in csv.reader(f):
+                if not seen_header:
+                    seen_header = bool(row) and row[0].strip() == "Market"
+                    col = [c.strip().lower() for c in row].index("utility") if seen_header else 0
+                    continue
+                if len(row) > col and row[1].strip() == currency:  # not a footnote
+                    v = row[col].strip()
+                    rows[row[0].strip()] = None if v.lower() == "n/a" else micros(v)
+        cards[day] = rows
+    return cards
+
+
+def read_markets(fixtures):
+    with open(os.path.join(fixtures, "markets.csv"), encoding="utf-8-sig", newline="") as f:
+        return [(r["prefix"].strip(), r["since"].strip(), r["market"].strip())
+                for r in csv.DictReader(f)]
+
+
+def market_of(markets, phone, day):
+    for n in range(len(phone), 0, -1):
+        hits = sorted((since, m) for p, since, m in markets
+                      if p == phone[:n] and (not since or since <= day))
+        if hits:
+            return hits[-1][1]
+    return "Other"
+
+
+def check_costcap(dbpath, logpath, fixtures, now, cap, currency):
+    """Recomputes from the fixtures which utility sends fit under the cap: in
+    row order, the Utility rate of the phone's market on the card in effect
+    on the day; unknown prices are skipped; the first that does not fit
+    stops the rest."""
+    day = datetime.datetime.fromtimestamp(int(now), datetime.timezone.utc).strftime("%Y-%m-%d")
+    cards = read_cards(fixtures, currency)
+    effective = max((d for d in cards if d <= day), default=None)
+    card = cards.get(effective, {})
+    markets = read_markets(fixtures)
+    cap = micros(cap)
+    spent, stopped, want = 0, False, {}
+    for s in sends(sqlite3.connect(dbpath)):
+        if s["kind"] != "u":
+            continue
+        price = card.get(market_of(markets, s["phone"], day))
+        if price is None and not stopped:
+            want[s["callback"]] = "unpriced"
+        elif stopped or spent + price > cap:
+            stopped = True
+            want[s["callback"]] = "left"
+        else:
+            spent += price
+            want[s["callback"]] = "sent"
+    acc = accepted_by_callback(log_rows(logpath))
+    posted = {r["callback"] for r in log_rows(logpath)}
+    for s in sends(sqlite3.connect(dbpath)):
+        w = want.get(s["callback"])
+        if w is None:
+            continue
+        if w == "sent" and (s["state"] != "sent" or len(acc.get(s["callback"], [])) != 1):
+            fail("%s: %s, want sent once under the cap" % (s["callback"], s["state"]))
+        if w != "sent" and (s["state"] != "queued" or s["tries"] != 0 or s["callback"] in posted):
+            fail("%s (%s): %s tries %s, want queued and never posted" % (
+                s["callback"], w, s["state"], s["tries"]))
+    counts = collections.Counter(want.values())
+    print("cost cap %d micros %s (card %s): %s, %d micros spent" % (cap, currency, effective,
+                                                                    dict(counts), spent))
+    return counts
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "faults":
@@ -220,6 +308,12 @@ def main():
         check_outbox(*args)
     elif cmd == "clean":
         check_clean(args[0], args[1], args[2:])
+    elif cmd == "costcap":
+        counts = check_costcap(*args[:6])
+        want = args[6:] or ["sent", "left"]
+        for k in want:
+            if not counts[k]:
+                fail("no utility send ended %s: the case proves nothing" % k)
     else:
         sys.exit("unknown check " + cmd)
     for f in failures:

@@ -10,6 +10,7 @@ mock Cloud API's faults by their last three digits (see tests/mock/cloudapi.py).
 usage: send_setup.py DB NOW_EPOCH faults        the fault-class scenario
        send_setup.py DB NOW_EPOCH bulk N        N plain utility sends (bench, kill test)
        send_setup.py DB NOW_EPOCH clean N       N utility sends and three sessions, no faults
+       send_setup.py DB NOW_EPOCH costcap N     N utility sends to phones of several markets
 
 It prints one JSON line per fallback to stdout: {"fallback", "campaign",
 "phone", "kind" ("utility" | "session"), "case"}, which the checker reads to
@@ -163,6 +164,21 @@ def clean(f, n):
     f.session("camp_bulk", "919811100003", "S8", f.now - 1200, "s8_ok")
 
 
+# Phones of several markets (UK, India, Indonesia, Brazil, North America,
+# the Dominican Republic, and a calling code no market has) for the cost
+# cap; the row number fills the last two digits, below 50: no fault.
+COSTCAP_PHONES = ["44770010%04d", "91980010%04d", "6281230%04d", "5511900%04d",
+                  "1202555%04d", "1809555%04d", "99912345%04d"]
+
+
+def costcap(f, n):
+    f.template(TEMPLATE_UTILITY)
+    f.campaign("camp_cost", "Cost wave")
+    for i in range(n):
+        f.utility("camp_cost", "Cost wave", COSTCAP_PHONES[i % len(COSTCAP_PHONES)] % (i % 50),
+                  "ok")
+
+
 def main():
     db = sqlite3.connect(sys.argv[1])
     f = Filler(db, int(sys.argv[2]))
@@ -173,6 +189,8 @@ def main():
             bulk(f, int(sys.argv[4]))
         elif sys.argv[3] == "clean":
             clean(f, int(sys.argv[4]))
+        elif sys.argv[3] == "costcap":
+            costcap(f, int(sys.argv[4]))
         else:
             sys.exit("unknown scenario " + sys.argv[3])
     db.close()

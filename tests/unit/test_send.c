@@ -3,11 +3,14 @@
  * recording transport with canned replies: ordering (sessions first, part 2
  * after part 1), retries and budgets, permanent errors and opt-outs, the
  * consent window, 'unknown' rows of dead runs and their re-sends, --limit,
- * the permission-template check, and a dry run that changes nothing.
+ * the cost cap (rate cards and markets inserted by SQL), the
+ * permission-template check (status, category, quick replies), and a dry
+ * run that changes nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suf/context.h"
 #include "suf/send.h"
@@ -43,9 +46,39 @@ static void new_run(int64_t now)
     suf_clock_init(&run.clock, now);
 }
 
+/* A permission template as Meta's catalog gives it, with `buttons` quick
+ * replies (0..2). */
+static void add_template(const char *name, const char *status, const char *category,
+                         int buttons)
+{
+    static const char *const qr[] = {"Yes, show me", "No thanks"};
+    char json[1024], btn[256] = "";
+    int n = 0;
+    sqlite3_stmt *s;
+
+    for (int i = 0; i < buttons; i++)
+        n += snprintf(btn + n, sizeof(btn) - (size_t)n, "%s{\"type\":\"QUICK_REPLY\",\"text\":\"%s\"}",
+                      i ? "," : "", qr[i]);
+    snprintf(json, sizeof(json),
+             "{\"name\":\"%s\",\"language\":\"en_US\",\"status\":\"%s\",\"category\":\"%s\","
+             "\"id\":\"9001\",\"components\":[{\"type\":\"BODY\",\"text\":\"Hi {{1}}, may we "
+             "send you the offer here?\"}%s%s%s]}",
+             name, status, category, buttons ? ",{\"type\":\"BUTTONS\",\"buttons\":[" : "", btn,
+             buttons ? "]}" : "");
+    s = suf_store_prepare(&st,
+                          "INSERT INTO templates (name, language, status, category, json)"
+                          " VALUES (?1, 'en_US', ?2, ?3, ?4)",
+                          NULL);
+    suf_bind_text(s, 1, name);
+    suf_bind_text(s, 2, status);
+    suf_bind_text(s, 3, category);
+    suf_bind_text(s, 4, json);
+    CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+}
+
 static void setup(const char *template_status)
 {
-    sqlite3_stmt *s;
 
     suf_config_init(&cfg);
     cfg.throughput = 0;
@@ -56,13 +89,7 @@ static void setup(const char *template_status)
     suf_test_store(&st, "send.db");
     run_no = 0;
     new_run(NOW);
-    s = suf_store_prepare(&st,
-                          "INSERT INTO templates (name, language, status, category, json)"
-                          " VALUES ('fallback_permission', 'en_US', ?1, 'UTILITY', '{}')",
-                          NULL);
-    suf_bind_text(s, 1, template_status);
-    CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
-    sqlite3_finalize(s);
+    add_template("fallback_permission", template_status, "UTILITY", 2);
 }
 
 static void teardown(void)
@@ -144,6 +171,35 @@ static const char *q_text(const char *sql, int64_t param)
         snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     return buf;
+}
+
+/* stderr into a scratch file while a stage runs, to check its log lines. */
+static int saved_stderr = -1;
+
+static void capture_start(void)
+{
+    fflush(stderr);
+    saved_stderr = dup(2);
+    CU_ASSERT_PTR_NOT_NULL(freopen(suf_test_path("stderr.txt"), "w", stderr));
+}
+
+/* Stops capturing; returns what was logged (static buffer), and echoes it. */
+static const char *capture_end(void)
+{
+    static char text[16384];
+    FILE *f;
+    size_t n;
+
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    f = fopen(suf_test_path("stderr.txt"), "r");
+    n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    fputs(text, stderr);
+    return text;
 }
 
 #define SEND_STATE(id) q_text("SELECT state FROM sends WHERE id = ?1", (id))
@@ -572,7 +628,8 @@ static void test_send__unusable_permission_template_blocks_utility_only(void)
     t->close(t);
 
     /* re-approved (catalog import): it goes */
-    exec_sql("UPDATE templates SET status = 'APPROVED'");
+    exec_sql("UPDATE templates SET status = 'APPROVED',"
+             " json = json_set(json, '$.status', 'APPROVED')");
     new_run(NOW + 60);
     t = send_with(NULL, SUF_OK);
     CU_ASSERT_EQUAL(suf_transport_record_count(t), 1);
@@ -586,6 +643,182 @@ static void test_send__unusable_permission_template_blocks_utility_only(void)
     t = send_with(NULL, SUF_OK);
     CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
     CU_ASSERT_STRING_EQUAL(SEND_STATE(a), "queued");
+    t->close(t);
+    teardown();
+}
+
+
+static void test_send__permission_template_needs_its_quick_replies(void)
+{
+    struct suf_transport *t;
+    const char *log;
+    int64_t one, none, recat, fine;
+
+    setup("APPROVED");
+    ncanned = 0;
+    add_template("perm_one_qr", "APPROVED", "UTILITY", 1);
+    add_template("perm_no_qr", "APPROVED", "UTILITY", 0);
+    add_template("perm_recat", "APPROVED", "MARKETING", 2);
+    exec_sql("INSERT INTO campaigns (campaign_id, utility_template) VALUES"
+             " ('c1', 'perm_one_qr'), ('c2', 'perm_no_qr'), ('c3', 'perm_recat')");
+    one = add_send(add_fallback("c1", "441000000110", "pending", 0), 'u', 1, "441000000110", "queued");
+    none = add_send(add_fallback("c2", "441000000111", "pending", 0), 'u', 1, "441000000111", "queued");
+    recat = add_send(add_fallback("c3", "441000000112", "pending", 0), 'u', 1, "441000000112", "queued");
+    fine = add_send(add_fallback("c4", "441000000113", "pending", 0), 'u', 1, "441000000113", "queued");
+    capture_start();
+    t = send_with(NULL, SUF_OK);
+    log = capture_end();
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 1);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(fine), "sent");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(one), "queued");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(none), "queued");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(recat), "queued");
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.campaigns_blocked"), 3);
+    /* utility_no_button is on: the "no" reply must be there too */
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "campaign 'c1': permission template 'perm_one_qr' (en_US)"
+                                       " lacks quick replies at buttons 0 and 1; no utility"
+                                       " message sent for it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "campaign 'c2': permission template 'perm_no_qr' (en_US)"
+                                       " lacks quick replies"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "campaign 'c3': permission template 'perm_recat' (en_US)"
+                                       " is in category MARKETING, not UTILITY"));
+    t->close(t);
+
+    /* without the "no" button one quick reply is enough */
+    cfg.utility_no_button = false;
+    new_run(NOW + 60);
+    capture_start();
+    t = send_with(NULL, SUF_OK);
+    log = capture_end();
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 1);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(one), "sent");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(none), "queued");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "'perm_no_qr' (en_US) lacks a quick reply at button 0"));
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.campaigns_blocked"), 2);
+    t->close(t);
+    teardown();
+}
+
+/* Prices (micros of USD) of the rate cards the cost-cap test loads. */
+#define UK_OLD 30000 /* card of 2026-07-01 */
+#define UK_NOW 22000 /* card of 2026-10-01, in effect at NOW */
+#define IN_NOW 1400
+
+static void add_rates(void)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO rate_cards (id, currency, effective) VALUES (1, 'USD', '2026-07-01'),"
+             " (2, 'USD', '2026-10-01'), (3, 'USD', '2027-01-01');"
+             "INSERT INTO rates (card_id, market, marketing, utility) VALUES"
+             " (1, 'United Kingdom', 50000, %d), (1, 'India', 10000, 2000),"
+             " (2, 'United Kingdom', 50000, %d), (2, 'India', 10000, %d),"
+             " (2, 'Indonesia', 30000, NULL),"
+             " (3, 'United Kingdom', 50000, 1), (3, 'India', 10000, 1);"
+             "INSERT INTO markets (prefix, since, market) VALUES ('44', '', 'United Kingdom'),"
+             " ('91', '', 'India'), ('62', '', 'Indonesia');",
+             UK_OLD, UK_NOW, IN_NOW);
+    exec_sql(sql);
+}
+
+static void test_send__cost_cap_stops_utility_before_the_next_would_pass_it(void)
+{
+    static const char *const phones[] = {
+        "621000000001", /* Indonesia: no utility rate on the card (n/a) */
+        "999000000001", /* no market at all, and no "Other" market */
+        "441000000201", "441000000202", "911000000203", "441000000204", "441000000205",
+    };
+    static const int64_t price[] = {-1, -1, UK_NOW, UK_NOW, IN_NOW, UK_NOW, UK_NOW};
+    enum { N = sizeof(phones) / sizeof(phones[0]) };
+    struct suf_transport *t;
+    const char *log;
+    int64_t ids[N], spent = 0, cap = 2 * UK_NOW + IN_NOW + UK_NOW / 2;
+    size_t fit = 0, left = 0, unpriced = 0;
+    bool stopped = false;
+    char line[160];
+
+    setup("APPROVED");
+    ncanned = 0;
+    add_rates();
+    for (size_t i = 0; i < N; i++)
+        ids[i] = add_send(add_fallback("c1", phones[i], "pending", 0), 'u', 1, phones[i], "queued");
+    add_send(add_fallback("c1", "441000000299", "consented", NOW - 60), 's', 1, "441000000299",
+             "queued");
+    /* what the cap lets through, from the prices in row order */
+    for (size_t i = 0; i < N; i++) {
+        if (price[i] < 0 && !stopped)
+            unpriced++;
+        else if (stopped || spent + price[i] > cap)
+            stopped = true, left++;
+        else
+            spent += price[i], fit++;
+    }
+    CU_ASSERT_FATAL(fit >= 2 && left >= 1 && unpriced == 2);
+    cfg.max_utility_cost_per_run = cap;
+    capture_start();
+    t = send_with(NULL, SUF_OK);
+    log = capture_end();
+    CU_ASSERT_EQUAL(count_bodies_with(t, ":u1\""), fit);
+    CU_ASSERT_EQUAL(count_bodies_with(t, ":s1\""), 1); /* sessions are not capped */
+    for (size_t i = 0; i < N; i++) {
+        bool sent = price[i] >= 0 && i < unpriced + fit;
+        CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[i]), sent ? "sent" : "queued");
+        CU_ASSERT_EQUAL(q_int("SELECT tries FROM sends WHERE id = ?1", ids[i]), sent ? 1 : 0);
+    }
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.sent_utility"), (int64_t)fit);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_by_cost_cap"), (int64_t)left);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_unpriced"), (int64_t)unpriced);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_by_limit"), 0);
+    snprintf(line, sizeof(line), "max_utility_cost_per_run (%lld.%06lld USD) reached",
+             (long long)(cap / 1000000), (long long)(cap % 1000000));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, line));
+    snprintf(line, sizeof(line), "%zu utility messages (the first: send %lld) have no known USD",
+             unpriced, (long long)ids[0]);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, line));
+    t->close(t);
+
+    /* the next run, with room for everything priced: only the unpriced stay */
+    cfg.max_utility_cost_per_run = 10 * UK_NOW;
+    new_run(NOW + 60);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), left);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[0]), "queued");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[1]), "queued");
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_unpriced"), (int64_t)unpriced);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_by_cost_cap"), 0);
+    t->close(t);
+
+    /* no cap: an unknown price is no obstacle */
+    cfg.max_utility_cost_per_run = 0;
+    new_run(NOW + 120);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), unpriced);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[0]), "sent");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[1]), "sent");
+    t->close(t);
+    teardown();
+}
+
+static void test_send__cost_cap_uses_the_card_in_effect_on_the_day(void)
+{
+    struct suf_transport *t;
+    char phone[16];
+
+    setup("APPROVED");
+    ncanned = 0;
+    add_rates();
+    for (int i = 0; i < 4; i++) {
+        snprintf(phone, sizeof(phone), "4410000003%02d", i);
+        add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "queued");
+    }
+    /* room for two at the old card's price, three at the one in effect */
+    cfg.max_utility_cost_per_run = 3 * UK_NOW;
+    CU_ASSERT_FATAL(2 * UK_OLD <= 3 * UK_NOW && 3 * UK_OLD > 3 * UK_NOW);
+    new_run(NOW); /* 2026-11-24: the 2026-10-01 card, not 2026-07-01 nor 2027-01-01 */
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.left_by_cost_cap"), 1);
     t->close(t);
     teardown();
 }
@@ -653,6 +886,12 @@ int main(void)
         {"limit and cap stop utility cleanly", test_send__limit_and_cap_stop_utility_cleanly},
         {"unusable permission template blocks utility only",
          test_send__unusable_permission_template_blocks_utility_only},
+        {"permission template needs its quick replies",
+         test_send__permission_template_needs_its_quick_replies},
+        {"cost cap stops utility before the next would pass it",
+         test_send__cost_cap_stops_utility_before_the_next_would_pass_it},
+        {"cost cap uses the card in effect on the day",
+         test_send__cost_cap_uses_the_card_in_effect_on_the_day},
         {"dry run changes nothing and records stored bodies",
          test_send__dry_run_changes_nothing_and_records_stored_bodies},
         {NULL, NULL},
