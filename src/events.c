@@ -28,7 +28,12 @@
 #define READ_BLOCK (1024 * 1024)
 #define MAX_REJECT_WARNINGS 5
 #define REJECT_RAW 65536 /* bytes of an over-long line kept for its reject */
-#define CACHE_KIB 65536  /* page cache while importing: the dedupe index is random access */
+/* Page cache while importing.  Bigger is slower: every cached page is a
+ * malloc'd, freshly faulted block, and the file's pages are in the OS cache
+ * anyway; 8 MiB holds the dedupe index's interior pages, so a random insert
+ * reads at most its leaf (measured at 200,000 lines: 64 MiB cost 15-20% more
+ * CPU and 3.5x the peak RSS). */
+#define CACHE_KIB 8192
 
 /* --- parsing one line ----------------------------------------------------- */
 
