@@ -224,30 +224,28 @@ check:
     return SUF_OK;
 }
 
-char *suf_time_format(int64_t t, char *buf, size_t size)
+/* Formats `t` in UTC with strftime's `fmt`; the raw number where the time
+ * cannot be broken down. */
+static char *format_utc(int64_t t, const char *fmt, char *buf, size_t size)
 {
     time_t tt = (time_t)t;
     struct tm tm;
 
-    if (!gmtime_r(&tt, &tm)) {
+    if (!gmtime_r(&tt, &tm))
         snprintf(buf, size, "%lld", (long long)t);
-        return buf;
-    }
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        strftime(buf, size, fmt, &tm);
     return buf;
+}
+
+char *suf_time_format(int64_t t, char *buf, size_t size)
+{
+    return format_utc(t, "%Y-%m-%dT%H:%M:%SZ", buf, size);
 }
 
 char *suf_date_format(int64_t t, char *buf, size_t size)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (!gmtime_r(&tt, &tm)) {
-        snprintf(buf, size, "%lld", (long long)t);
-        return buf;
-    }
-    strftime(buf, size, "%Y-%m-%d", &tm);
-    return buf;
+    return format_utc(t, "%Y-%m-%d", buf, size);
 }
 
 void suf_clock_init(struct suf_clock *clk, int64_t now_override)
