@@ -6,6 +6,7 @@
  * unclear time is a rejected row, not a guess.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,28 +225,30 @@ check:
     return SUF_OK;
 }
 
-/* Formats `t` in UTC with strftime's `fmt`; the raw number where the time
- * cannot be broken down. */
-static char *format_utc(int64_t t, const char *fmt, char *buf, size_t size)
+/* Formats `t` in UTC, as a date or a whole time; the raw number where the
+ * time cannot be broken down. */
+static char *format_utc(int64_t t, bool date_only, char *buf, size_t size)
 {
     time_t tt = (time_t)t;
     struct tm tm;
 
     if (!gmtime_r(&tt, &tm))
         snprintf(buf, size, "%lld", (long long)t);
+    else if (date_only)
+        strftime(buf, size, "%Y-%m-%d", &tm);
     else
-        strftime(buf, size, fmt, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
 char *suf_time_format(int64_t t, char *buf, size_t size)
 {
-    return format_utc(t, "%Y-%m-%dT%H:%M:%SZ", buf, size);
+    return format_utc(t, false, buf, size);
 }
 
 char *suf_date_format(int64_t t, char *buf, size_t size)
 {
-    return format_utc(t, "%Y-%m-%d", buf, size);
+    return format_utc(t, true, buf, size);
 }
 
 void suf_clock_init(struct suf_clock *clk, int64_t now_override)
