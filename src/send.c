@@ -58,6 +58,7 @@ struct queue {
 struct sender {
     struct suf_run *run;
     const struct suf_config *cfg;
+    bool warned_deferred; /* the first deferral of the run is a warning */
     const struct suf_send_opts *o;
     struct suf_transport *t;
     bool own_transport;
@@ -167,6 +168,16 @@ static void count_outcome(struct sender *s, struct send_item *it)
         break;
     default:
         suf_run_count(run, it->again ? "send.retried" : "send.deferred", 1);
+        if (!it->again && !s->warned_deferred) {
+            /* The operator at 2 a.m. needs the reason, not just a count. */
+            s->warned_deferred = true;
+            suf_warn("send %lld (%s): left for the next run after %d %s: %s (other "
+                     "deferrals: -v)",
+                     (long long)it->id, it->kind == 's' ? "session" : "utility", it->tries_run,
+                     it->tries_run == 1 ? "try" : "tries",
+                     it->res.api_error[0] ? it->res.api_error : "transient failure");
+            break;
+        }
         suf_debug("send %lld: transient failure (%s); %s in %lld ms", (long long)it->id,
                   it->res.api_error, it->again ? "retry" : "next run",
                   (long long)it->delay_ms);

@@ -107,4 +107,5 @@ wait $tpid 2>/dev/null || true
   || fail "a send to an unverified server was recorded as sent"
 sqlite3 "$T/run/suf.db" "SELECT api_error FROM sends WHERE api_error IS NOT NULL" \
   | grep -qi "certificate" || fail "the TLS refusal is not recorded with its reason"
+grep -q "left for the next run.*certificate" "$T/send.log" || { cat "$T/send.log"; fail "the TLS refusal is not in the log"; }
 echo "security: token nowhere (log -v, outbox, $n workbooks, database); no core dumps; formulas stay text; TLS verified"
