@@ -31,7 +31,7 @@ test-normal:
 
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DSUF_WERROR=$(WERROR) -DSUF_SANITIZE=ON \
-	  -DSUF_TESTING_FAULTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_ARGS) -LE 'slow|bench'
