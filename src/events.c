@@ -291,15 +291,6 @@ static const char *dedupe_key(struct evfile *ef, const struct suf_event *ev)
     return ef->dedupe.buf;
 }
 
-/* Binds borrowed text without copying: the JSON outlives the step. */
-static void bind_static(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 static const char insert_sql[] =
     "INSERT OR IGNORE INTO events (dedupe, kind, wamid, status, ts, recipient, callback, "
     "error_code, error_title, pricing_billable, pricing_model, pricing_type, pricing_category, "
@@ -313,25 +304,25 @@ static int store_event(void *ctx, const struct suf_event *ev)
     sqlite3_stmt *s = ef->ins;
     int rc;
 
-    bind_static(s, 1, dedupe_key(ef, ev));
-    bind_static(s, 2, ev->kind == SUF_EVENT_STATUS ? "status" : "message");
-    bind_static(s, 3, ev->id);
-    bind_static(s, 4, ev->status);
+    suf_bind_text_static(s, 1, dedupe_key(ef, ev));
+    suf_bind_text_static(s, 2, ev->kind == SUF_EVENT_STATUS ? "status" : "message");
+    suf_bind_text_static(s, 3, ev->id);
+    suf_bind_text_static(s, 4, ev->status);
     sqlite3_bind_int64(s, 5, ev->ts);
-    bind_static(s, 6, ev->recipient);
-    bind_static(s, 7, ev->callback);
+    suf_bind_text_static(s, 6, ev->recipient);
+    suf_bind_text_static(s, 7, ev->callback);
     suf_bind_int64_or_null(s, 8, ev->error_code, ev->error_code == 0);
-    bind_static(s, 9, ev->error_title);
+    suf_bind_text_static(s, 9, ev->error_title);
     suf_bind_int64_or_null(s, 10, ev->pricing_billable, ev->pricing_billable < 0);
-    bind_static(s, 11, ev->pricing_model);
-    bind_static(s, 12, ev->pricing_type);
-    bind_static(s, 13, ev->pricing_category);
-    bind_static(s, 14, ev->from);
-    bind_static(s, 15, ev->context_id);
-    bind_static(s, 16, ev->msg_type);
-    bind_static(s, 17, ev->payload);
-    bind_static(s, 18, ev->text);
-    bind_static(s, 19, ev->profile_name);
+    suf_bind_text_static(s, 11, ev->pricing_model);
+    suf_bind_text_static(s, 12, ev->pricing_type);
+    suf_bind_text_static(s, 13, ev->pricing_category);
+    suf_bind_text_static(s, 14, ev->from);
+    suf_bind_text_static(s, 15, ev->context_id);
+    suf_bind_text_static(s, 16, ev->msg_type);
+    suf_bind_text_static(s, 17, ev->payload);
+    suf_bind_text_static(s, 18, ev->text);
+    suf_bind_text_static(s, 19, ev->profile_name);
     sqlite3_bind_int64(s, 20, ef->cur_line);
     rc = sqlite3_step(s);
     sqlite3_reset(s);

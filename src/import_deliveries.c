@@ -399,38 +399,29 @@ static int parse_row(struct dctx *c, const struct suf_csv_record *rec, struct ro
     return SUF_OK;
 }
 
-/* Binds text that lives until the statement is reset (SQLITE_STATIC). */
-static void bind_static(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 static int store_row(struct dctx *c, const struct suf_csv_record *rec, const struct row *r)
 {
     sqlite3_stmt *s = c->upsert;
     int rc;
 
-    bind_static(s, 1, r->v[C_CAMPAIGN_ID]);
-    bind_static(s, 2, r->v[C_MESSAGE_ID]);
-    bind_static(s, 3, r->phone);
+    suf_bind_text_static(s, 1, r->v[C_CAMPAIGN_ID]);
+    suf_bind_text_static(s, 2, r->v[C_MESSAGE_ID]);
+    suf_bind_text_static(s, 3, r->phone);
     sqlite3_bind_int(s, 4, r->phone_valid);
-    bind_static(s, 5, r->v[C_CAMPAIGN_NAME]);
-    bind_static(s, 6, r->v[C_TEMPLATE]);
-    bind_static(s, 7, r->v[C_LANGUAGE]);
-    bind_static(s, 8, r->status);
+    suf_bind_text_static(s, 5, r->v[C_CAMPAIGN_NAME]);
+    suf_bind_text_static(s, 6, r->v[C_TEMPLATE]);
+    suf_bind_text_static(s, 7, r->v[C_LANGUAGE]);
+    suf_bind_text_static(s, 8, r->status);
     suf_bind_int64_or_null(s, 9, r->error_code, !r->v[C_ERROR_CODE]);
-    bind_static(s, 10, r->v[C_ERROR_TITLE]);
+    suf_bind_text_static(s, 10, r->v[C_ERROR_TITLE]);
     sqlite3_bind_int64(s, 11, r->attempt);
     sqlite3_bind_int64(s, 12, r->sent_at);
-    bind_static(s, 13, r->v[C_TEXT]);
-    bind_static(s, 14, r->vars);
-    bind_static(s, 15, r->v[C_MEDIA]);
-    bind_static(s, 16, r->suffixes);
-    bind_static(s, 17, r->payloads);
-    bind_static(s, 18, r->v[C_CUSTOMER_NAME]);
+    suf_bind_text_static(s, 13, r->v[C_TEXT]);
+    suf_bind_text_static(s, 14, r->vars);
+    suf_bind_text_static(s, 15, r->v[C_MEDIA]);
+    suf_bind_text_static(s, 16, r->suffixes);
+    suf_bind_text_static(s, 17, r->payloads);
+    suf_bind_text_static(s, 18, r->v[C_CUSTOMER_NAME]);
     sqlite3_bind_int64(s, 19, c->f->file_id);
     sqlite3_bind_int64(s, 20, rec->line);
     rc = sqlite3_step(s);

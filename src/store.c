@@ -306,6 +306,11 @@ int suf_bind_text(sqlite3_stmt *s, int i, const char *v)
     return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
 }
 
+int suf_bind_text_static(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
 int suf_bind_int64_or_null(sqlite3_stmt *s, int i, int64_t v, bool is_null)
 {
     return is_null ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);

@@ -75,6 +75,9 @@ int suf_store_fail(struct suf_store *st, struct suf_err *err, const char *what);
 
 /* Binds text or NULL (for a NULL pointer) with SQLITE_TRANSIENT. */
 int suf_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Binds text or NULL without copying (SQLITE_STATIC): for hot paths where the
+ * buffer outlives the statement's next step or reset. */
+int suf_bind_text_static(sqlite3_stmt *s, int i, const char *v);
 /* Binds an integer, or NULL when `is_null`. */
 int suf_bind_int64_or_null(sqlite3_stmt *s, int i, int64_t v, bool is_null);
 /* Runs a single-value query with one optional text parameter; *out = first
