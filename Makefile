@@ -4,6 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+RECEIVER   ?= 0
 WERROR     ?= $(if $(CI),ON,OFF)
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
 
@@ -20,7 +21,7 @@ build: deps
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
-	scripts/demo $(BUILD)/suf
+	SUF_DEMO_RECEIVER=$(RECEIVER) scripts/demo $(BUILD)/suf
 
 test: deps test-normal test-asan test-fuzz
 

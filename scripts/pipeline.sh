@@ -8,6 +8,12 @@
 #                           port (status webhooks timed from CLOCK, epoch s)
 #                           and writes DIR/suf.conf pointing at it
 #   mock_stop DIR           stops it (also on exit, through a trap)
+#   receiver_start DIR      starts `suf receive` on a free loopback port, its
+#                           inbox the events folder; from then on the mock
+#                           (started after it) and `customers --post` post
+#                           their webhooks to it, signed, instead of writing
+#                           files
+#   receiver_stop DIR       stops it (SIGTERM: it flushes, then exits)
 #   customers DIR ARGS...   taps, declines and STOPs for the utility messages
 #                           the mock received (tests/mock/customers.py)
 
@@ -50,13 +56,23 @@ request_timeout_ms = 5000
 backoff_base_ms = 50
 backoff_max_ms = 500
 CONF
+  if [ -f "$d/app_secret" ]; then receive_config "$d" >> "$d/suf.conf"; fi
+}
+
+receive_config() {
+  printf '[receive]\napp_secret_file = %s/app_secret\nverify_token_file = %s/verify_token\n' "$1" "$1"
 }
 
 mock_start() {
   d=$1 clock=$2
   rm -f "$d/mock.port"
+  if [ -n "${RECEIVER_URL:-}" ]; then
+    set -- --post-events "$RECEIVER_URL" --app-secret-file "$d/app_secret"
+  else
+    set -- --events "$d/inbox/events/status-$clock.jsonl"
+  fi
   "$PY" "$SUF_SOURCE_DIR/tests/mock/cloudapi.py" --port-file "$d/mock.port" \
-    --log "$d/mock-requests.jsonl" --events "$d/inbox/events/status-$clock.jsonl" \
+    --log "$d/mock-requests.jsonl" "$@" \
     --token-file "$d/token" --clock "$clock" --stall-seconds 1 \
     > "$d/mock.log" 2>&1 &
   echo $! > "$d/mock.pid"
@@ -67,7 +83,7 @@ mock_start() {
     sleep 0.1
   done
   write_config "$d" "$(cat "$d/mock.port")"
-  trap 'mock_stop "'"$d"'"' EXIT
+  trap 'mock_stop "'"$d"'"; receiver_stop "'"$d"'"' EXIT
 }
 
 mock_stop() {
@@ -76,6 +92,34 @@ mock_stop() {
     kill "$(cat "$d/mock.pid")" 2>/dev/null || true
     wait "$(cat "$d/mock.pid")" 2>/dev/null || true
     rm -f "$d/mock.pid"
+  fi
+}
+
+receiver_start() {
+  d=$1
+  ( umask 077
+    printf '%s\n' "${SUF_DEMO_APP_SECRET:-demo-app-secret-not-secret}" > "$d/app_secret"
+    printf '%s\n' "${SUF_DEMO_VERIFY_TOKEN:-demo-verify-token}" > "$d/verify_token" )
+  grep -q '^\[receive\]' "$d/suf.conf" || receive_config "$d" >> "$d/suf.conf"
+  "$SUF" -c "$d/suf.conf" receive --listen 127.0.0.1:0 2> "$d/receiver.log" &
+  echo $! > "$d/receiver.pid"
+  port= i=0
+  while [ -z "$port" ]; do
+    i=$((i + 1))
+    if [ $i -gt 100 ]; then echo "suf receive did not start" >&2; cat "$d/receiver.log" >&2; return 1; fi
+    sleep 0.1
+    port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$d/receiver.log")
+  done
+  RECEIVER_URL=http://127.0.0.1:$port/webhook
+  trap 'mock_stop "'"$d"'"; receiver_stop "'"$d"'"' EXIT
+}
+
+receiver_stop() {
+  d=$1
+  if [ -s "$d/receiver.pid" ]; then
+    kill -TERM "$(cat "$d/receiver.pid")" 2>/dev/null || true
+    wait "$(cat "$d/receiver.pid")" 2>/dev/null || true
+    rm -f "$d/receiver.pid"
   fi
 }
 

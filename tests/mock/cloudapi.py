@@ -32,11 +32,18 @@ accepted; ...061 always fails with 131026.
 Each line of the request log is {"seq", "to", "type", "callback", "body"
 (the raw request text), "status", "fault", "wamid", "accepted"}.
 
-The events writer (status_event, envelope, EventsWriter) is importable by
-other test scripts (customer simulation) that need the same envelope.
+With --post-events URL (and --app-secret-file) it posts each webhook body
+to a receiver instead, signed the way Meta signs them, so the demo can run
+`suf receive` between the mock and suf.
+
+The events writers (status_event, envelope, EventsWriter, WebhookPoster,
+events_sink) are importable by other test scripts (customer simulation) that
+need the same envelope.
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -44,6 +51,8 @@ import struct
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DISPLAY_PHONE = "15550001234"
@@ -106,6 +115,49 @@ class EventsWriter:
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
+
+
+class WebhookPoster:
+    """Posts webhook bodies to a receiver, one request each, signed as Meta
+    signs them (X-Hub-Signature-256: sha256= the HMAC-SHA256 of the raw body
+    with the app secret).  Like Meta, it tries again when a post is refused
+    or fails, a bounded number of times, and then gives up loudly."""
+
+    TRIES = 5
+
+    def __init__(self, url, secret_file):
+        with open(secret_file, encoding="utf-8") as f:
+            self.secret = f.readline().strip().encode()
+        self.url = url
+        self.posted = 0
+
+    def write(self, body):
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        sig = "sha256=" + hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(self.url, data=raw, method="POST", headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sig})
+        why = None
+        for attempt in range(self.TRIES):
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    r.read()
+                    if r.status == 200:
+                        self.posted += 1
+                        return
+                    why = "HTTP %d" % r.status
+            except (urllib.error.URLError, OSError) as e:
+                why = str(e)
+            time.sleep(0.1 * (attempt + 1))
+        raise RuntimeError("webhook post to %s failed %d times: %s" % (self.url, self.TRIES, why))
+
+
+def events_sink(path=None, url=None, secret_file=None):
+    """Where webhook bodies go: posted to a receiver, or appended to a file."""
+    if url:
+        if not secret_file:
+            raise SystemExit("posting webhooks needs --app-secret-file")
+        return WebhookPoster(url, secret_file)
+    return EventsWriter(path) if path else None
 
 
 def message_category(body):
@@ -175,7 +227,7 @@ class State:
         if args.token_file:
             with open(args.token_file, encoding="utf-8") as f:
                 self.token = f.readline().strip()
-        self.events = EventsWriter(args.events) if args.events else None
+        self.events = events_sink(args.events, args.post_events, args.app_secret_file)
         self.clock = args.clock
 
     def next(self, to):
@@ -334,6 +386,9 @@ def main(argv=None):
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", required=True, help="request log (JSONL)")
     p.add_argument("--events", help="write status webhooks here (JSONL)")
+    p.add_argument("--post-events", metavar="URL",
+                   help="post status webhooks to this receiver instead (signed)")
+    p.add_argument("--app-secret-file", help="the app secret that signs posted webhooks")
     p.add_argument("--token-file", help="the bearer token to expect")
     p.add_argument("--phone-number-id", default="1000000001")
     p.add_argument("--waba-id", default="2000000002")

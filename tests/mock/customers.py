@@ -18,7 +18,8 @@ what its customer does:
 A tap is timed from the template's "delivered" status, read from the status
 webhooks the mock wrote (--statuses, files or folders); a message never
 delivered gets no answer.  Only answers timed in (--since, --until] are
-appended to --out, in Meta's webhook envelope, so calling it again with a
+appended to --out (or, with --post URL, posted signed to a receiver such as
+`suf receive`), in Meta's webhook envelope, so calling it again with a
 later --until adds the later answers and never repeats one (each answer
 also has a fixed message id, and suf deduplicates anyway).
 
@@ -39,7 +40,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cloudapi import DISPLAY_PHONE, envelope  # noqa: E402
+from cloudapi import DISPLAY_PHONE, envelope, events_sink  # noqa: E402
 
 # (name, share of all customers, (min, max) delay after delivery in seconds)
 CONSENT_DELAYS = [
@@ -55,7 +56,10 @@ def parse_args(argv):
     p.add_argument("--requests", required=True, help="the mock's request log (JSONL)")
     p.add_argument("--statuses", action="append", default=[],
                    help="status webhooks the mock wrote: a file or a folder (repeatable)")
-    p.add_argument("--out", required=True, help="append the answers here (JSONL)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="append the answers here (JSONL)")
+    out.add_argument("--post", metavar="URL", help="post them, signed, to this receiver")
+    p.add_argument("--app-secret-file", help="the app secret that signs posted answers")
     p.add_argument("--decisions", help="write each customer's decision here (JSONL)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--consent", type=float, default=0.5, help="share that taps yes")
@@ -188,9 +192,9 @@ def main(argv=None):
         if ts is not None and args.since < ts <= args.until:
             answers.append((ts, fid, answer(args, fid, tapper, wamid, action, ts)))
     answers.sort(key=lambda a: (a[0], a[1]))
-    with open(args.out, "a", encoding="utf-8") as f:
-        for _, _, body in answers:
-            f.write(json.dumps(body, separators=(",", ":")) + "\n")
+    sink = events_sink(args.out, args.post, args.app_secret_file)
+    for _, _, body in answers:
+        sink.write(body)
     if args.decisions:
         with open(args.decisions, "w", encoding="utf-8") as f:
             for d in decisions:
