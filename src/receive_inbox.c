@@ -17,9 +17,10 @@
  * measured, about 100 us of system time for its writes, waits and wake-ups,
  * as much as a request's own work), and under load CPU is what runs out
  * first: the receiver shares the cores with its clients.  More lanes mean
- * smaller batches and so more flushes per request.  Two lanes answered
- * about 15% more requests per second than four at 64 requests in flight,
- * with half the flushes, so the receiver runs two.
+ * smaller batches and so more flushes per request.  At 64 requests in
+ * flight two lanes answered as many requests per second as four (within
+ * the benchmark's noise) with a third to a half of the flushes, so the
+ * receiver runs two.
  * Each lane's files are its own, so a failed flush is reported to exactly
  * the callers whose lines it covered.  Lines in
  * different files have no order between them; they had none on the wire
