@@ -72,7 +72,10 @@ struct suf_receiver {
     struct MHD_Response *canned[RESP_COUNT]; /* shared, reference-counted by MHD */
     unsigned port;
 
-    pthread_mutex_t mu; /* guards the two below */
+    /* Shutdown.  `stopping` and `in_flight` are atomics, so a request
+     * takes no lock on its way; mu and idle only let suf_receive_stop
+     * sleep until in_flight reaches zero. */
+    pthread_mutex_t mu;
     pthread_cond_t idle;
     bool stopping;
     unsigned in_flight; /* suspended connections waiting for a flush */
@@ -167,6 +170,17 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
  * the connection is resumed MHD may answer and free q at any moment, so q
  * is not touched after MHD_resume_connection.
  */
+/* One append fewer in flight; wakes suf_receive_stop at zero.  Taking mu
+ * to broadcast means the wake cannot fall between its check and its wait. */
+static void leave_flight(struct suf_receiver *r)
+{
+    if (__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_SEQ_CST) == 0) {
+        pthread_mutex_lock(&r->mu);
+        pthread_cond_broadcast(&r->idle);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
 static void on_flushed(void *ctx, int rc)
 {
     struct request *q = ctx;
@@ -175,24 +189,21 @@ static void on_flushed(void *ctx, int rc)
     q->flush_rc = rc;
     q->flushed = true;
     MHD_resume_connection(q->conn);
-    pthread_mutex_lock(&r->mu);
-    if (--r->in_flight == 0)
-        pthread_cond_broadcast(&r->idle);
-    pthread_mutex_unlock(&r->mu);
+    leave_flight(r);
 }
 
 /* Queues q's line and suspends its connection until on_flushed. */
 static enum MHD_Result queue_line(struct suf_receiver *r, struct MHD_Connection *conn,
                                   struct request *q, const struct suf_buf *line)
 {
-    pthread_mutex_lock(&r->mu);
-    if (r->stopping) {
-        pthread_mutex_unlock(&r->mu);
+    /* In flight first, then the check: suf_receive_stop sets stopping,
+     * then reads in_flight, so one of the two sees the other. */
+    __atomic_add_fetch(&r->in_flight, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&r->stopping, __ATOMIC_SEQ_CST)) {
+        leave_flight(r);
         q->why = "shutting down";
         return answer_canned(r, conn, q, 503);
     }
-    r->in_flight++;
-    pthread_mutex_unlock(&r->mu);
     q->r = r;
     q->conn = conn;
     q->ticket.done = on_flushed;
@@ -475,8 +486,8 @@ void suf_receive_stop(struct suf_receiver *r)
         return;
     ls = MHD_quiesce_daemon(r->daemon);
     pthread_mutex_lock(&r->mu);
-    r->stopping = true;
-    while (r->in_flight)
+    __atomic_store_n(&r->stopping, true, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&r->in_flight, __ATOMIC_SEQ_CST))
         pthread_cond_wait(&r->idle, &r->mu); /* the inbox is still flushing */
     pthread_mutex_unlock(&r->mu);
     MHD_stop_daemon(r->daemon); /* joins its threads */

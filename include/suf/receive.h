@@ -132,8 +132,8 @@ struct suf_inbox_opts {
     int lanes; /* writers side by side, each with its own file (1..16) */
 };
 
-/* The receiver's number of lanes (see receive_inbox.c for why). */
-#define SUF_INBOX_LANES 4
+/* The receiver's number of lanes (see receive_inbox.c for why two). */
+#define SUF_INBOX_LANES 2
 
 struct suf_inbox;
 
