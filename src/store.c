@@ -14,7 +14,8 @@
  *              reason, raw text.
  *  campaigns   campaign settings; a NULL column takes the config default.
  *  attempts    one row per send attempt of a broadcast message, unique by
- *              (campaign_id, message_id); phone is E.164 digits.
+ *              (campaign_id, message_id) (index attempts_key); phone is E.164
+ *              digits.
  *  templates   Meta's message_templates entries, whole JSON kept, unique by
  *              (name, language).
  *  recipients  the plan's outcome for each (campaign_id, phone).
@@ -107,8 +108,11 @@ static const char *const migrations[] = {
     "  button_payloads TEXT," /* JSON array, index = quick-reply order */
     "  customer_name TEXT,"
     "  file_id INTEGER,"
-    "  line INTEGER,"
-    "  UNIQUE (campaign_id, message_id));"
+    "  line INTEGER);"
+    /* The dedupe key is a named index rather than a table constraint, so
+     * that a bulk import can drop it and build it again by sorting
+     * (attempts_load.c). */
+    "CREATE UNIQUE INDEX attempts_key ON attempts (campaign_id, message_id);"
     "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at);"
     "CREATE TABLE templates ("
     "  id INTEGER PRIMARY KEY,"
