@@ -222,7 +222,7 @@ static int fold_seen_again(struct suf_attempts_load *l, struct suf_err *err)
 
     /* The lookups below need the key; it cannot be unique yet. */
     if ((rc = suf_store_exec(l->st,
-                             "CREATE INDEX attempts_fold ON attempts (campaign_id, message_id)",
+                             "CREATE INDEX attempts_fold ON attempts (message_id, campaign_id)",
                              err)))
         return rc;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -258,6 +258,11 @@ int suf_attempts_load_finish(struct suf_attempts_load *l, struct suf_err *err)
         }
         if (sqlite3_errcode(l->st->db) != SQLITE_CONSTRAINT || folded)
             return suf_store_fail(l->st, err, "attempts index");
+        /* A failed statement undoes itself only; should SQLite ever have
+         * rolled the whole transaction back, nothing is left to fold. */
+        if (sqlite3_get_autocommit(l->st->db))
+            return suf_err_at(err, SUF_ERR_DB, l->st->path, 0,
+                              "attempts index: the file's transaction was rolled back");
         if ((rc = fold_seen_again(l, err)))
             return rc;
         folded = true;

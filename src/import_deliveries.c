@@ -112,14 +112,27 @@ struct dctx {
     struct suf_buf vars, suffixes, payloads; /* a row's JSON texts, reused */
 };
 
-/* A cell, trimmed, or NULL when the column is absent or the cell empty. */
+static bool blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* A cell, trimmed (in place), or NULL when the column is absent or the cell
+ * empty.  Most cells need no trimming, which their ends tell without a scan;
+ * a NUL at the old end means an earlier call trimmed it already. */
 static char *cell(const struct suf_csv_record *rec, int idx)
 {
     char *s;
+    size_t len;
 
     if (idx < 0 || (size_t)idx >= rec->nfields)
         return NULL;
-    s = suf_trim(rec->fields[idx]);
+    s = rec->fields[idx];
+    len = rec->lens[idx];
+    if (!len)
+        return NULL;
+    if (blank(s[0]) || blank(s[len - 1]) || !s[len - 1])
+        s = suf_trim(s);
     return *s ? s : NULL;
 }
 
