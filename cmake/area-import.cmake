@@ -4,5 +4,6 @@ add_library(suf_import STATIC
   src/import.c
   src/csvread.c
   src/import_deliveries.c
+  src/attempts_load.c
   src/import_campaigns.c)
 target_link_libraries(suf_import PUBLIC suf_base CSV::csv PkgConfig::JANSSON)

@@ -21,13 +21,17 @@
  *    {{1}}, URL button 1, quick reply 1; an empty cell is null (a value the
  *    export does not have); trailing nulls dropped; NULL when all are empty.
  * An attempt seen again (same campaign_id and message_id), in this file or
- * another, updates the stored row: rows are never duplicated.
+ * another, updates the stored row: rows are never duplicated.  How the rows
+ * go in (upserts, or a bulk load with the indexes built afterwards) is
+ * attempts_load.c's business.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
+#include "attempts_load.h"
 #include "suf/csvread.h"
 #include "suf/import.h"
 #include "suf/log.h"
@@ -96,43 +100,39 @@ static const struct {
     {"button_payload", N_PAYLOAD}, {"qr_payload", N_PAYLOAD},
 };
 
-static const char upsert_sql[] =
-    "INSERT INTO attempts (campaign_id, message_id, phone, phone_valid, campaign_name, "
-    "  template_name, template_language, status, error_code, error_title, attempt, sent_at, "
-    "  text, vars, header_media_url, url_suffixes, button_payloads, customer_name, file_id, "
-    "  line) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "  ?19, ?20) "
-    "ON CONFLICT (campaign_id, message_id) DO UPDATE SET "
-    "  phone = excluded.phone, phone_valid = excluded.phone_valid, "
-    "  campaign_name = excluded.campaign_name, template_name = excluded.template_name, "
-    "  template_language = excluded.template_language, status = excluded.status, "
-    "  error_code = excluded.error_code, error_title = excluded.error_title, "
-    "  attempt = excluded.attempt, sent_at = excluded.sent_at, text = excluded.text, "
-    "  vars = excluded.vars, header_media_url = excluded.header_media_url, "
-    "  url_suffixes = excluded.url_suffixes, button_payloads = excluded.button_payloads, "
-    "  customer_name = excluded.customer_name, file_id = excluded.file_id, "
-    "  line = excluded.line";
-
 struct dctx {
     struct suf_import_file *f;
     struct suf_err *err;
-    sqlite3_stmt *upsert;
+    struct suf_attempts_load load;
     int col[NCOLS];              /* field index of each column, -1 when absent */
     int var[MAX_VARS + 1];       /* field index of var<n>, -1 when absent */
     int suffix[MAX_SUFFIXES + 1];
     int payload[MAX_PAYLOADS + 1];
     int nvar; /* highest var<n> present */
+    struct suf_buf vars, suffixes, payloads; /* a row's JSON texts, reused */
 };
 
-/* A cell, trimmed, or NULL when the column is absent or the cell empty. */
+static bool blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* A cell, trimmed (in place), or NULL when the column is absent or the cell
+ * empty.  Most cells need no trimming, which their ends tell without a scan;
+ * a NUL at the old end means an earlier call trimmed it already. */
 static char *cell(const struct suf_csv_record *rec, int idx)
 {
     char *s;
+    size_t len;
 
     if (idx < 0 || (size_t)idx >= rec->nfields)
         return NULL;
-    s = suf_trim(rec->fields[idx]);
+    s = rec->fields[idx];
+    len = rec->lens[idx];
+    if (!len)
+        return NULL;
+    if (blank(s[0]) || blank(s[len - 1]) || !s[len - 1])
+        s = suf_trim(s);
     return *s ? s : NULL;
 }
 
@@ -233,12 +233,30 @@ static const char *norm_status(const char *s)
     return NULL;
 }
 
-/* Builds a JSON array text from cells idx[1..n]; NULL when every cell is
- * empty.  The caller frees the result. */
-static char *cells_array(const struct suf_csv_record *rec, const int *idx, int n)
+/* The compact text of `a` into `out` (reused from row to row, so a row
+ * costs no allocation for its text); consumes `a`.  Returns out's string. */
+static const char *dump_into(json_t *a, struct suf_buf *out)
+{
+    size_t need = json_dumpb(a, out->buf, out->alloc, JSON_COMPACT);
+
+    if (need >= out->alloc) {
+        out->len = 0;
+        suf_buf_grow(out, need);
+        need = json_dumpb(a, out->buf, out->alloc, JSON_COMPACT);
+    }
+    json_decref(a);
+    out->len = need;
+    out->buf[need] = '\0';
+    return out->buf;
+}
+
+/* Builds a JSON array text from cells idx[1..n] into `out`; NULL when every
+ * cell is empty.  The cells are valid UTF-8 already (the reader checks), so
+ * jansson need not check them again. */
+static const char *cells_array(const struct suf_csv_record *rec, const int *idx, int n,
+                               struct suf_buf *out)
 {
     json_t *a;
-    char *out = NULL;
     int last = 0;
 
     for (int i = 1; i <= n; i++)
@@ -249,20 +267,19 @@ static char *cells_array(const struct suf_csv_record *rec, const int *idx, int n
     a = json_array();
     for (int i = 1; i <= last; i++) {
         const char *v = cell(rec, idx[i]);
-        json_array_append_new(a, v ? json_string(v) : json_null());
+        json_array_append_new(a, v ? json_stringn_nocheck(v, strlen(v)) : json_null());
     }
-    out = json_dumps(a, JSON_COMPACT);
-    json_decref(a);
-    return out;
+    return dump_into(a, out);
 }
 
-/* A `params` cell: a JSON array of strings (numbers become their text). */
-static int params_array(const char *v, char **out)
+/* A `params` cell: a JSON array of strings (numbers become their text),
+ * written into `out`; *text is NULL for an empty array. */
+static int params_array(const char *v, struct suf_buf *out, const char **text)
 {
     json_t *a = json_loads(v, JSON_DECODE_ANY, NULL), *x, *norm;
     size_t i;
 
-    *out = NULL;
+    *text = NULL;
     if (!a || !json_is_array(a)) {
         json_decref(a);
         return SUF_ERR_INPUT;
@@ -281,29 +298,25 @@ static int params_array(const char *v, char **out)
             return SUF_ERR_INPUT;
         }
     }
-    if (json_array_size(norm))
-        *out = json_dumps(norm, JSON_COMPACT);
-    json_decref(norm);
     json_decref(a);
+    if (!json_array_size(norm)) {
+        json_decref(norm);
+        return SUF_OK;
+    }
+    *text = dump_into(norm, out);
     return SUF_OK;
 }
 
-/* The parsed values of one row. */
+/* The parsed values of one row; the JSON texts point into the context's
+ * buffers. */
 struct row {
     const char *v[NCOLS];
     char phone[SUF_PHONE_MAX + 8];
     bool phone_valid;
     const char *status;
     int64_t error_code, attempt, sent_at;
-    char *vars, *suffixes, *payloads;
+    const char *vars, *suffixes, *payloads;
 };
-
-static void row_release(struct row *r)
-{
-    free(r->vars);
-    free(r->suffixes);
-    free(r->payloads);
-}
 
 /* Only digits: what is kept of a number that is not valid E.164. */
 static bool digits_only(const char *in, char *out, size_t size)
@@ -387,22 +400,21 @@ static int parse_row(struct dctx *c, const struct suf_csv_record *rec, struct ro
                  shown(r->v[C_ERROR_CODE], sv, sizeof(sv)));
         return SUF_ERR_INPUT;
     }
-    if (r->v[C_PARAMS] && params_array(r->v[C_PARAMS], &r->vars)) {
+    if (r->v[C_PARAMS] && params_array(r->v[C_PARAMS], &c->vars, &r->vars)) {
         snprintf(why, wsize, "params '%s' is not a JSON array of strings",
                  shown(r->v[C_PARAMS], sv, sizeof(sv)));
         return SUF_ERR_INPUT;
     }
     if (!r->vars)
-        r->vars = cells_array(rec, c->var, c->nvar);
-    r->suffixes = cells_array(rec, c->suffix, MAX_SUFFIXES);
-    r->payloads = cells_array(rec, c->payload, MAX_PAYLOADS);
+        r->vars = cells_array(rec, c->var, c->nvar, &c->vars);
+    r->suffixes = cells_array(rec, c->suffix, MAX_SUFFIXES, &c->suffixes);
+    r->payloads = cells_array(rec, c->payload, MAX_PAYLOADS, &c->payloads);
     return SUF_OK;
 }
 
 static int store_row(struct dctx *c, const struct suf_csv_record *rec, const struct row *r)
 {
-    sqlite3_stmt *s = c->upsert;
-    int rc;
+    sqlite3_stmt *s = c->load.insert;
 
     suf_bind_text_static(s, 1, r->v[C_CAMPAIGN_ID]);
     suf_bind_text_static(s, 2, r->v[C_MESSAGE_ID]);
@@ -424,11 +436,7 @@ static int store_row(struct dctx *c, const struct suf_csv_record *rec, const str
     suf_bind_text_static(s, 18, r->v[C_CUSTOMER_NAME]);
     sqlite3_bind_int64(s, 19, c->f->file_id);
     sqlite3_bind_int64(s, 20, rec->line);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return suf_store_fail(c->f->run->store, c->err, "attempts");
-    return SUF_OK;
+    return suf_attempts_load_step(&c->load, c->err);
 }
 
 static int on_record(void *vc, const struct suf_csv_record *rec)
@@ -446,13 +454,14 @@ static int on_record(void *vc, const struct suf_csv_record *rec)
         rc = suf_import_reject(c->f, rec->line, why, rec->raw, rec->rawlen, c->err);
     else
         rc = store_row(c, rec, &r);
-    row_release(&r);
     return rc;
 }
 
-int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *err)
+int suf_import_deliveries_as(struct suf_import_file *f, FILE *in, enum suf_load_mode mode,
+                             struct suf_err *err)
 {
     struct suf_csv_opts opts = SUF_CSV_OPTS_INIT;
+    struct stat sb;
     struct dctx c;
     int rc;
 
@@ -467,21 +476,23 @@ int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *e
         c.suffix[k] = -1;
     for (int k = 0; k <= MAX_PAYLOADS; k++)
         c.payload[k] = -1;
-    c.upsert = suf_store_prepare(f->run->store, upsert_sql, err);
-    if (!c.upsert)
-        return SUF_ERR_DB;
-    /* A bigger page cache while the file goes in: both indexes of
-     * `attempts` take inserts all over the tree (wamids and phones come in
-     * no order).  Measured on 1M rows: 2 MiB takes 50 % more CPU than 64
-     * MiB, and 80 MiB 12 % less than 64; 80 MiB keeps the peak RSS near
-     * 110 MB, under the 128 MB target, whatever the file size. */
-    if ((rc = suf_store_exec(f->run->store, "PRAGMA cache_size = -81920", err)))
-        goto out;
-    rc = suf_csv_read(in, f->path, &opts, on_record, &c, err);
+    if (fstat(fileno(in), &sb) != 0)
+        sb.st_size = 0;
+    rc = suf_attempts_load_begin(&c.load, f->run->store, mode, (int64_t)sb.st_size, err);
+    if (!rc)
+        rc = suf_csv_read(in, f->path, &opts, on_record, &c, err);
     if (!rc && c.col[C_CAMPAIGN_ID] < 0)
         rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 0, "not a delivery export: empty file");
-    suf_store_exec(f->run->store, "PRAGMA cache_size = -2000", NULL);
-out:
-    sqlite3_finalize(c.upsert);
+    if (!rc)
+        rc = suf_attempts_load_finish(&c.load, err);
+    suf_attempts_load_release(&c.load);
+    suf_buf_release(&c.vars);
+    suf_buf_release(&c.suffixes);
+    suf_buf_release(&c.payloads);
     return rc;
+}
+
+int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *err)
+{
+    return suf_import_deliveries_as(f, in, SUF_LOAD_AUTO, err);
 }

@@ -110,6 +110,23 @@ static int days_in_month(int y, int m)
     return m == 2 ? 28 + leap : d[m - 1];
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H.
+ * Hinnant's days_from_civil): what timegm computes for a valid date, without
+ * its normalisation and time zone machinery, which cost more than the rest
+ * of a row's parsing. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    int64_t era;
+    int yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (int)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 int suf_time_parse(const char *in, int64_t *out, const char **why)
 {
     char s[64];
@@ -203,16 +220,17 @@ int suf_time_parse(const char *in, int64_t *out, const char **why)
         *why = "no such date or time";
         return SUF_ERR_INPUT;
     }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
     if (has_zone || zone_is_fixed) {
-        t = (int64_t)timegm(&tm) - (has_zone ? off : zone_offset);
+        t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+            (has_zone ? off : zone_offset);
     } else {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = sec;
         tm.tm_isdst = -1;
         t = (int64_t)mktime(&tm);
     }

@@ -63,6 +63,14 @@ int suf_import_path(struct suf_run *run, const char *kind, suf_import_fn fn, con
 
 /* The kinds of the import area. */
 int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *err);
+
+/* How a delivery export's rows go into `attempts` (attempts_load.h): by
+ * upserts, or appended with the indexes built afterwards.  Both leave the
+ * same rows; AUTO picks by the table's and the file's sizes, and is what
+ * suf_import_deliveries uses.  Tests force one or the other. */
+enum suf_load_mode { SUF_LOAD_AUTO, SUF_LOAD_UPSERT, SUF_LOAD_BULK };
+int suf_import_deliveries_as(struct suf_import_file *f, FILE *in, enum suf_load_mode mode,
+                             struct suf_err *err);
 int suf_import_campaigns(struct suf_import_file *f, FILE *in, struct suf_err *err);
 
 #endif /* SUF_IMPORT_H */

@@ -120,6 +120,52 @@ check "the good file still imported" "$(sql "SELECT count(*) FROM attempts WHERE
 check "campaigns with a wrong header exit 65" "$(run_rc suf import campaigns "$fx/deliveries.csv")" 65
 check "missing file exits 66" "$(run_rc suf import deliveries "$SUF_SCRATCH/none.csv")" 66
 
+# --- a killed bulk import leaves the database as it was -----------------
+# A large file into a small table is loaded in bulk: the indexes of
+# attempts are dropped inside the file's transaction and built again at its
+# end.  SIGKILL in the middle (once rows are being written: the WAL grows)
+# must leave the rows, the indexes and the files as before.
+kdb="$SUF_SCRATCH/kill.db"
+ksuf() { "$SUF" --db "$kdb" --now 2026-11-24T02:00:00Z "$@"; }
+check "kill: init" "$(run_rc ksuf init)" 0
+check "kill: a first file" "$(run_rc ksuf import deliveries "$fx/deliveries.csv")" 0
+/usr/bin/python3 - "$SUF_SCRATCH/big.csv" 150000 <<'EOF'
+import sys
+with open(sys.argv[1], 'w') as o:
+    o.write("campaign_id,message_id,phone,template_name,status,sent_at,var1,text\n")
+    for i in range(int(sys.argv[2])):
+        o.write("big%d,wamid.big.%07d,+91981%07d,promo_s1_text,failed,2026-11-20T10:00:00Z,"
+                "Asha,\"Hi Asha, our winter sale is live, with a long enough body.\"\n"
+                % (i % 7, (i * 7919) % 1000003, i))
+EOF
+indexes_sql="SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema
+  WHERE tbl_name = 'attempts' AND type = 'index' ORDER BY name)"
+kstate() {
+  sqlite3 -batch -noheader "$kdb" "SELECT (SELECT count(*) FROM attempts),
+    (SELECT sum(id) FROM attempts), (SELECT count(*) FROM files), ($indexes_sql)"
+}
+before=$(kstate)
+"$SUF" --db "$kdb" -q import deliveries "$SUF_SCRATCH/big.csv" >/dev/null 2>&1 &
+kpid=$!
+i=0
+while [ $i -lt 600 ] && kill -0 $kpid 2>/dev/null; do
+  [ "$(stat -c %s "$kdb-wal" 2>/dev/null || echo 0)" -gt 4000000 ] && break
+  i=$((i + 1))
+  sleep 0.05
+done
+if kill -KILL $kpid 2>/dev/null; then
+  wait $kpid 2>/dev/null || true
+  check "kill: integrity after the kill" "$(sqlite3 "$kdb" 'PRAGMA integrity_check')" ok
+  check "kill: rows, files and indexes as before" "$(kstate)" "$before"
+else
+  fail "kill: the import ended before it could be killed"
+fi
+check "kill: the rerun imports" "$(run_rc ksuf import deliveries "$SUF_SCRATCH/big.csv")" 0
+check "kill: every row after the rerun" \
+  "$(sqlite3 "$kdb" 'SELECT count(*) FROM attempts')" "$((want_rows + 150000))"
+check "kill: indexes after the rerun" "$(sqlite3 "$kdb" "$indexes_sql")" \
+  "attempts_key,attempts_recipient"
+
 if [ "$fails" -gt 0 ]; then
   echo "$fails check(s) failed" >&2
   exit 1

@@ -59,7 +59,8 @@ static int64_t scalar(const char *sql, const char *param)
     return v;
 }
 
-/* The text of a one-value query, in a static buffer ("" for NULL). */
+/* The text of a one-value query (of its last column), in a static buffer
+ * ("" for NULL). */
 static const char *text(const char *sql, const char *param)
 {
     static char out[4096];
@@ -69,8 +70,11 @@ static const char *text(const char *sql, const char *param)
     if (!s)
         return "(prepare failed)";
     suf_bind_text(s, 1, param);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-        suf_strlcpy(out, (const char *)sqlite3_column_text(s, 0), sizeof(out));
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        int last = sqlite3_column_count(s) - 1; /* EXPLAIN QUERY PLAN: the detail */
+        if (sqlite3_column_text(s, last))
+            suf_strlcpy(out, (const char *)sqlite3_column_text(s, last), sizeof(out));
+    }
     sqlite3_finalize(s);
     return out;
 }
@@ -413,6 +417,162 @@ static void test_import__reject_ratio_decides_the_verdict(void)
     }
 }
 
+/* The ways rows go into `attempts` (attempts_load.h), forced for a test. */
+static int deliveries_upsert(struct suf_import_file *f, FILE *in, struct suf_err *err)
+{
+    return suf_import_deliveries_as(f, in, SUF_LOAD_UPSERT, err);
+}
+
+static int deliveries_bulk(struct suf_import_file *f, FILE *in, struct suf_err *err)
+{
+    return suf_import_deliveries_as(f, in, SUF_LOAD_BULK, err);
+}
+
+/* Every column of every attempt but its id, in id order: what two ways of
+ * loading must agree on.  The caller frees the text. */
+static char *dump_attempts(void)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        &st,
+        "SELECT quote(campaign_id), quote(message_id), quote(phone), quote(phone_valid), "
+        "quote(campaign_name), quote(template_name), quote(template_language), quote(status), "
+        "quote(error_code), quote(error_title), quote(attempt), quote(sent_at), quote(text), "
+        "quote(vars), quote(header_media_url), quote(url_suffixes), quote(button_payloads), "
+        "quote(customer_name), quote(file_id), quote(line) FROM attempts ORDER BY id",
+        NULL);
+    struct suf_buf b = SUF_BUF_INIT;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        for (int i = 0; i < sqlite3_column_count(s); i++)
+            suf_buf_addf(&b, "%s%s", i ? "," : "", (const char *)sqlite3_column_text(s, i));
+        suf_buf_addch(&b, '\n');
+    }
+    sqlite3_finalize(s);
+    return suf_buf_detach(&b);
+}
+
+#define LOAD_HEADER                                                                         \
+    "campaign_id,message_id,phone,template_name,status,sent_at,error_code,attempt,var1,var2," \
+    "url_suffix1,button_payload1,customer_name,campaign_name\n"
+
+/* Three files: the first holds attempts twice (and a bad row), the second
+ * updates stored attempts and holds a new one twice, the third is all new. */
+static const char *const load_files[][2] = {
+    {"load1.csv", LOAD_HEADER
+     "c1,w1,+919812300001,t,sent,2026-11-20T10:00:00Z,,1,Asha,CODE1,,,Asha,Winter\n"
+     "c1,w2,+919812300002,t,failed,2026-11-20T10:00:00Z,131049,1,Ravi,,,,Ravi,Winter\n"
+     "c1,w1,+919812300001,t,failed,2026-11-20T10:05:00Z,131049,1,Asha,CODE2,s,p,Asha,W2\n"
+     "c2,w1,+447700900001,t,read,2026-11-20T10:00:00Z,,1,,,,,,\n"
+     "c1,w3,+919812300003,t,bogus,2026-11-20T10:00:00Z,,1,,,,,,\n"
+     "c1,w3,+919812300003,t,failed,2026-11-20T10:00:00Z,131026,1,,,,,,\n"
+     "c1,w2,+919812300002,t,delivered,2026-11-20T11:00:00Z,,2,Ravi,X,,,Ravi,Winter\n"},
+    {"load2.csv", LOAD_HEADER
+     "c1,w4,+919812300004,t,failed,2026-11-21T10:00:00Z,131049,1,,,,,,\n"
+     "c1,w3,+919812300003,t,read,2026-11-21T10:00:00Z,,1,Meera,,,,Meera,\n"
+     "c1,w4,+919812300004,t,delivered,2026-11-21T12:00:00Z,,2,Dev,,,,,\n"
+     "c1,w1,+919812300001,t,failed,2026-11-21T10:00:00Z,131050,2,,,,,,\n"},
+    {"load3.csv", LOAD_HEADER
+     "c3,w5,+5511987650001,t,sent,2026-11-22T10:00:00Z,,1,,,,,,\n"
+     "c3,w6,+5511987650002,t,pending,1795341600,,1,,,,,,\n"},
+};
+
+static void test_import__bulk_load_and_upserts_leave_the_same_rows(void)
+{
+    static const suf_import_fn ways[] = {deliveries_upsert, deliveries_bulk,
+                                         suf_import_deliveries};
+    char *dumps[3] = {NULL, NULL, NULL};
+    char schema[3][1024];
+    struct suf_err err = SUF_ERR_INIT;
+
+    for (size_t w = 0; w < 3; w++) {
+        setup();
+        suf_strlcpy(schema[w],
+                    text("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_schema "
+                         "WHERE tbl_name = 'attempts' AND type = 'index' ORDER BY name)",
+                         NULL),
+                    sizeof(schema[w]));
+        for (size_t i = 0; i < sizeof(load_files) / sizeof(load_files[0]); i++)
+            CU_ASSERT_EQUAL(suf_import_path(&run, "deliveries", ways[w],
+                                            suf_test_write(load_files[i][0], load_files[i][1]),
+                                            NULL, &err),
+                            SUF_OK);
+        /* The inputs say: five attempts after the first two files, ids in
+         * the order attempts were first seen, the last row of each wins. */
+        CU_ASSERT_STRING_EQUAL(
+            text("SELECT group_concat(campaign_id || '/' || message_id, ' ') FROM "
+                 "(SELECT * FROM attempts ORDER BY id)", NULL),
+            "c1/w1 c1/w2 c2/w1 c1/w3 c1/w4 c3/w5 c3/w6");
+        CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || error_code || ' ' || attempt || "
+                                    "' ' || coalesce(vars, 'null') FROM attempts WHERE "
+                                    "campaign_id = 'c1' AND message_id = ?1", "w1"),
+                               "failed 131050 2 null");
+        CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || vars || ' ' || line FROM attempts "
+                                    "WHERE campaign_id = 'c1' AND message_id = ?1", "w2"),
+                               "delivered [\"Ravi\",\"X\"] 8");
+        CU_ASSERT_STRING_EQUAL(text("SELECT status || ' ' || customer_name FROM attempts "
+                                    "WHERE message_id = ?1", "w3"), "read Meera");
+        CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 1);
+        /* the indexes are back, as the schema defines them, and sound */
+        CU_ASSERT_STRING_EQUAL(
+            text("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_schema "
+                 "WHERE tbl_name = 'attempts' AND type = 'index' ORDER BY name)", NULL),
+            schema[w]);
+        CU_ASSERT_STRING_EQUAL(text("PRAGMA integrity_check", NULL), "ok");
+        /* the plan's scan still reads the recipient index */
+        CU_ASSERT(strstr(text("EXPLAIN QUERY PLAN SELECT id FROM attempts WHERE campaign_id = "
+                              "?1 ORDER BY phone, attempt, sent_at, id", "c1"),
+                         "attempts_recipient") != NULL);
+        /* a file seen again is still skipped */
+        CU_ASSERT_EQUAL(suf_import_path(&run, "deliveries", ways[w],
+                                        suf_test_write(load_files[0][0], load_files[0][1]), NULL,
+                                        &err),
+                        SUF_OK);
+        CU_ASSERT_EQUAL(suf_run_get_count(&run, "deliveries.skipped_files"), 1);
+        dumps[w] = dump_attempts();
+    }
+    CU_ASSERT_STRING_EQUAL(schema[1], schema[0]);
+    CU_ASSERT(strstr(schema[0], "CREATE UNIQUE INDEX attempts_key") != NULL);
+    CU_ASSERT(strstr(schema[0], "attempts_recipient ON attempts (campaign_id, phone, attempt, "
+                                "sent_at)") != NULL);
+    CU_ASSERT_STRING_EQUAL(dumps[1], dumps[0]);
+    CU_ASSERT_STRING_EQUAL(dumps[2], dumps[0]);
+    for (size_t w = 0; w < 3; w++)
+        free(dumps[w]);
+}
+
+static void test_import__a_failed_bulk_load_leaves_the_table_as_before(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char *before;
+    int64_t files;
+
+    setup();
+    CU_ASSERT_EQUAL_FATAL(import("deliveries", suf_test_source("fixtures/deliveries.csv"), &err),
+                          SUF_OK);
+    before = dump_attempts();
+    files = scalar("SELECT count(*) FROM files", NULL);
+    /* Hard errors found after the indexes were dropped: an empty file, and
+     * a header without the required columns. */
+    CU_ASSERT_EQUAL(suf_import_path(&run, "deliveries", deliveries_bulk,
+                                    suf_test_write("bulk-empty.csv", ""), NULL, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_import_path(&run, "deliveries", deliveries_bulk,
+                                    suf_test_write("bulk-header.csv", "campaign_id,x\nc,1\n"),
+                                    NULL, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                           "name IN ('attempts_key', 'attempts_recipient')", NULL), 2);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), files);
+    CU_ASSERT_STRING_EQUAL(text("PRAGMA integrity_check", NULL), "ok");
+    {
+        char *after = dump_attempts();
+        CU_ASSERT_STRING_EQUAL(after, before);
+        free(after);
+    }
+    free(before);
+}
+
 static void test_import__fixture_campaigns_store_settings_and_nulls(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -541,6 +701,10 @@ int main(void)
         {"unusable_files_are_hard_errors_and_others_still_import",
          test_import__unusable_files_are_hard_errors_and_others_still_import},
         {"reject_ratio_decides_the_verdict", test_import__reject_ratio_decides_the_verdict},
+        {"bulk_load_and_upserts_leave_the_same_rows",
+         test_import__bulk_load_and_upserts_leave_the_same_rows},
+        {"a_failed_bulk_load_leaves_the_table_as_before",
+         test_import__a_failed_bulk_load_leaves_the_table_as_before},
         {"fixture_campaigns_store_settings_and_nulls",
          test_import__fixture_campaigns_store_settings_and_nulls},
         {"campaign_rows_reject_bad_values_and_upsert",
