@@ -261,7 +261,8 @@ struct evfile {
     char head[SUF_SHA256_HEX]; /* hash of the first min(HEAD, offset) bytes */
     int64_t head_len;      /* how many bytes `head` covers */
     int64_t cur_line;      /* the line being parsed */
-    sqlite3_stmt *ins;
+    sqlite3_stmt *ins;     /* the event */
+    sqlite3_stmt *enqueue; /* and its place in reconcile's queue */
     struct suf_buf dedupe;
     /* this import's tallies */
     int64_t new_lines, events, dups, rejects, warned;
@@ -298,6 +299,9 @@ static const char insert_sql[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
     "?19, ?20)";
 
+/* A new event joins the queue of those reconcile has yet to take. */
+static const char enqueue_sql[] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)";
+
 static int store_event(void *ctx, const struct suf_event *ev)
 {
     struct evfile *ef = ctx;
@@ -328,11 +332,17 @@ static int store_event(void *ctx, const struct suf_event *ev)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return SUF_ERR_DB;
-    if (sqlite3_changes(ef->run->store->db))
-        ef->events++;
-    else
+    if (!sqlite3_changes(ef->run->store->db)) {
         ef->dups++;
-    return SUF_OK;
+        return SUF_OK;
+    }
+    ef->events++;
+    s = ef->enqueue;
+    sqlite3_bind_int64(s, 1, ev->ts);
+    sqlite3_bind_int64(s, 2, sqlite3_last_insert_rowid(ef->run->store->db));
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SUF_OK : SUF_ERR_DB;
 }
 
 static void count_skip(void *ctx, const char *why)
@@ -642,7 +652,8 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
     if ((rc = load_position(&ef, err)))
         goto rollback;
     ef.ins = suf_store_prepare(run->store, insert_sql, err);
-    if (!ef.ins) {
+    ef.enqueue = ef.ins ? suf_store_prepare(run->store, enqueue_sql, err) : NULL;
+    if (!ef.enqueue) {
         rc = SUF_ERR_DB;
         goto rollback;
     }
@@ -656,6 +667,7 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
 rollback:
     suf_store_rollback(run->store);
 out:
+    sqlite3_finalize(ef.enqueue);
     sqlite3_finalize(ef.ins);
     suf_buf_release(&ef.dedupe);
     free(ef.key);

@@ -2,10 +2,12 @@
  * reconcile.c: the SQL around the fallback state machine (see reconcile.h
  * for what it does, fsm.h for the rules).
  *
- * Events are read in chunks ordered by (ts, id) with a keyset cursor, copied
- * out of the statement (so no table is modified under a running SELECT),
- * applied one by one, and committed with their `processed` marks in one
- * transaction per chunk.  Every decision about a fallback's state is made by
+ * Events are read from `event_queue` in chunks ordered by (ts, id) with a
+ * keyset cursor, copied out of the statement (so no table is modified under
+ * a running SELECT), applied one by one, and taken out of the queue by one
+ * range delete in the chunk's transaction.  The queue, not a flag on each
+ * event, says what is left to do: marking a million events processed
+ * rewrote a million rows.  Every decision about a fallback's state is made by
  * suf_fsm_step(); this file only finds the rows, loads them, and writes back
  * what the machine returned.
  */
@@ -26,6 +28,7 @@
 #define CACHE_KIB 8192
 #define NO_STR ((size_t)-1)
 #define OPTOUT_CODE 131050
+#define MAX_TALLY 48 /* distinct counts kept locally (there are about 30) */
 
 /* --- pure helpers ---------------------------------------------------------- */
 
@@ -141,11 +144,11 @@ enum {
     "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
 
 static const char *const sql[Q_COUNT] = {
-    [Q_EVENTS] = "SELECT id, kind, wamid, status, ts, recipient, callback, error_code, "
-                 "pricing_billable, pricing_model, pricing_type, pricing_category, from_phone, "
-                 "context_id, msg_type, payload, text FROM events "
-                 "WHERE processed = 0 AND ts >= ?1 AND (ts > ?1 OR id > ?2) "
-                 "ORDER BY ts, id LIMIT ?3",
+    [Q_EVENTS] = "SELECT e.id, e.kind, e.wamid, e.status, q.ts, e.recipient, e.callback, "
+                 "e.error_code, e.pricing_billable, e.pricing_model, e.pricing_type, "
+                 "e.pricing_category, e.from_phone, e.context_id, e.msg_type, e.payload, e.text "
+                 "FROM event_queue q JOIN events e ON e.id = q.id "
+                 "WHERE (q.ts, q.id) > (?1, ?2) ORDER BY q.ts, q.id LIMIT ?3",
     [Q_SEND_BY_WAMID] = "SELECT " SEND_COLS "WHERE s.wamid = ?1 LIMIT 1",
     [Q_SEND_BY_CALLBACK] = "SELECT " SEND_COLS "WHERE s.callback = ?1",
     /* no indexed column in the SET list: SQLite rewrites the index entries
@@ -176,10 +179,10 @@ static const char *const sql[Q_COUNT] = {
                         "WHERE fallback_id = ?2 AND +kind = 's' AND +state = 'held'",
     [Q_CANCEL_SENDS] = "UPDATE sends SET state = 'cancelled', updated_at = ?1 "
                        "WHERE fallback_id = ?2 AND +state IN ('held', 'queued')",
-    /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows */
-    [Q_MARK] = "UPDATE events SET processed = 1 WHERE processed = 0 AND ts >= ?1 AND ts <= ?3 "
-               "AND (ts > ?1 OR id > ?2) AND (ts < ?3 OR id <= ?4)",
-    [Q_UNMARK] = "UPDATE events SET processed = 0 WHERE id = ?1",
+    /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows
+     * leave the queue; the events rows are not written again */
+    [Q_MARK] = "DELETE FROM event_queue WHERE (ts, id) > (?1, ?2) AND (ts, id) <= (?3, ?4)",
+    [Q_UNMARK] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)",
     [Q_OPTOUT] = "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id) "
                  "VALUES (?1, ?2, ?3, ?4)",
     [Q_TICK] = "SELECT f.id FROM fallbacks f LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
@@ -193,6 +196,11 @@ struct rec {
     struct suf_store *st;
     struct suf_fsm_params p;
     sqlite3_stmt *q[Q_COUNT];
+    struct {
+        const char *name;
+        int64_t n;
+    } tally[MAX_TALLY];
+    size_t ntally;
 };
 
 /* One event, copied out of the chunk query; strings point into the chunk's
@@ -283,12 +291,38 @@ static bool other_campaign(const struct rec *r, const char *campaign)
     return r->run->campaign && (!campaign || strcmp(campaign, r->run->campaign));
 }
 
+/* Counts in a small local table, handed to the run once at the end: a
+ * run count is a formatted name and a JSON object lookup, too dear for
+ * every event.  `what` is a static string. */
 static void count(struct rec *r, const char *what)
+{
+    size_t i;
+
+    for (i = 0; i < r->ntally; i++)
+        if (r->tally[i].name == what || !strcmp(r->tally[i].name, what))
+            break;
+    if (i == r->ntally) {
+        if (r->ntally == MAX_TALLY) {
+            char name[64];
+            snprintf(name, sizeof(name), "reconcile.%s", what);
+            suf_run_count(r->run, name, 1);
+            return;
+        }
+        r->tally[r->ntally].name = what;
+        r->tally[r->ntally++].n = 0;
+    }
+    r->tally[i].n++;
+}
+
+static void flush_counts(struct rec *r)
 {
     char name[64];
 
-    snprintf(name, sizeof(name), "reconcile.%s", what);
-    suf_run_count(r->run, name, 1);
+    for (size_t i = 0; i < r->ntally; i++) {
+        snprintf(name, sizeof(name), "reconcile.%s", r->tally[i].name);
+        suf_run_count(r->run, name, r->tally[i].n);
+    }
+    r->ntally = 0;
 }
 
 /* Runs a write statement that was bound by the caller, and resets it. */
@@ -820,7 +854,7 @@ static void row_strings(struct evrow *e, const struct suf_buf *a, const size_t o
         *f[i] = arena_str(a, offs[i]);
 }
 
-/* Loads the next chunk of unprocessed events after (ts, id). */
+/* Loads the next chunk of queued events after (ts, id). */
 static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, struct suf_err *err)
 {
     sqlite3_stmt *s = r->q[Q_EVENTS];
@@ -854,7 +888,7 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
     return SUF_OK;
 }
 
-/* Applies one event; *defer is set when it must stay unprocessed. */
+/* Applies one event; *defer is set when it must stay queued. */
 static int apply_event(struct rec *r, const struct evrow *e, bool *defer, struct suf_err *err)
 {
     int rc;
@@ -869,10 +903,10 @@ static int apply_event(struct rec *r, const struct evrow *e, bool *defer, struct
     return rc;
 }
 
-/* Marks the chunk processed in one statement, then puts the deferred
- * events back. */
+/* Takes the chunk out of the queue in one statement, then puts the
+ * deferred events back. */
 static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t id,
-                      const int64_t *deferred, size_t ndeferred, struct suf_err *err)
+                      const struct evrow *const *deferred, size_t ndeferred, struct suf_err *err)
 {
     sqlite3_stmt *s = r->q[Q_MARK];
     int rc;
@@ -885,7 +919,8 @@ static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t 
         return rc;
     s = r->q[Q_UNMARK];
     for (size_t i = 0; i < ndeferred && !rc; i++) {
-        sqlite3_bind_int64(s, 1, deferred[i]);
+        sqlite3_bind_int64(s, 1, deferred[i]->ts);
+        sqlite3_bind_int64(s, 2, deferred[i]->id);
         rc = step_done(r, s, err, "events");
     }
     return rc;
@@ -894,7 +929,8 @@ static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t 
 static int process_events(struct rec *r, struct suf_err *err)
 {
     struct chunk c;
-    int64_t ts = 0, id = 0, *deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
+    int64_t ts = INT64_MIN, id = 0;
+    const struct evrow **deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
     size_t ndeferred;
     int rc = SUF_OK;
 
@@ -914,7 +950,7 @@ static int process_events(struct rec *r, struct suf_err *err)
             bool defer;
             rc = apply_event(r, &c.rows[i], &defer, err);
             if (defer)
-                deferred[ndeferred++] = c.rows[i].id;
+                deferred[ndeferred++] = &c.rows[i];
         }
         if (!rc)
             rc = mark_chunk(r, &c, ts, id, deferred, ndeferred, err);
@@ -1004,6 +1040,7 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         rc = process_events(&r, err);
     if (!rc)
         rc = process_time(&r, err);
+    flush_counts(&r);
     rec_release(&r);
     set_cache(&r, cache, NULL);
     if (!rc)

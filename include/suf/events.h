@@ -15,7 +15,8 @@
  *    events are deduplicated anyway;
  *  - each status (wamid + status + callback data) and each inbound message
  *    (its id) is stored once in `events` (INSERT OR IGNORE): Meta redelivers
- *    for up to 7 days;
+ *    for up to 7 days; each new one also enters `event_queue`, the events
+ *    reconcile has yet to take;
  *  - a line that is not JSON, not a WhatsApp Business webhook, or longer
  *    than SUF_EVENTS_MAX_LINE goes to `rejects` with the file and line; lines
  *    are read once, so re-reading never duplicates a reject;
