@@ -104,6 +104,9 @@ bool suf_reconcile_keyword(const char *keywords, const char *text)
 
 /* --- the statements -------------------------------------------------------- */
 
+/* Text is bound with suf_bind_text_static(): every bound string (the chunk's
+ * arena, a loaded row, a literal) outlives the step and reset that use it. */
+
 enum {
     Q_EVENTS,
     Q_SEND_BY_WAMID,
@@ -134,20 +137,32 @@ enum {
 
 /* A send and its fallback; the last part's number is looked up for session
  * parts only, the only ones whose "last part" the machine reads. */
-#define SEND_COLS                                                                              \
+#define SEND_SEL                                                                               \
     "s.id, s.fallback_id, s.kind, s.part, s.state, s.delivery, s.wamid, s.sent_at, "          \
     "s.delivered_at, s.read_at, s.failed_at, s.error_code, s.pricing_billable, "              \
     "s.pricing_model, s.pricing_type, s.pricing_category, f.campaign_id, f.phone, "           \
     "CASE s.kind WHEN 's' THEN (SELECT MAX(m.part) FROM sends m WHERE m.fallback_id = "      \
     "s.fallback_id AND m.kind = 's') ELSE s.part END, "                                       \
-    FB_COLS "FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "                          \
+    FB_COLS
+#define SEND_COLS                                                                              \
+    SEND_SEL "FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "                         \
     "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
+#define SEND_NCOLS (SEND_FB_BASE + FB_NCOLS)
+#define EV_NCOLS 17 /* where SEND_SEL starts in Q_EVENTS, followed by f.id */
 
 static const char *const sql[Q_COUNT] = {
+    /* each event with the send its wamid names, as Q_SEND_BY_WAMID finds
+     * it, and that send's fallback: one statement per chunk instead of one
+     * per status */
     [Q_EVENTS] = "SELECT e.id, e.kind, e.wamid, e.status, q.ts, e.recipient, e.callback, "
                  "e.error_code, e.pricing_billable, e.pricing_model, e.pricing_type, "
-                 "e.pricing_category, e.from_phone, e.context_id, e.msg_type, e.payload, e.text "
+                 "e.pricing_category, e.from_phone, e.context_id, e.msg_type, e.payload, e.text, "
+                 SEND_SEL ", f.id "
                  "FROM event_queue q JOIN events e ON e.id = q.id "
+                 "LEFT JOIN sends s ON e.kind = 'status' AND s.id = "
+                 "(SELECT w.id FROM sends w WHERE w.wamid = e.wamid LIMIT 1) "
+                 "LEFT JOIN fallbacks f ON f.id = s.fallback_id "
+                 "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
                  "WHERE (q.ts, q.id) > (?1, ?2) ORDER BY q.ts, q.id LIMIT ?3",
     [Q_SEND_BY_WAMID] = "SELECT " SEND_COLS "WHERE s.wamid = ?1 LIMIT 1",
     [Q_SEND_BY_CALLBACK] = "SELECT " SEND_COLS "WHERE s.callback = ?1",
@@ -174,10 +189,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_FB_BY_PHONE] = "SELECT id FROM fallbacks WHERE phone = ?1 "
                       "AND state NOT IN ('converted', 'opted_out')",
     /* "+kind", "+state": look the rows up by fallback, never by the state
-     * index, which would scan every held send of every fallback */
-    [Q_QUEUE_SESSION] = "UPDATE sends SET state = 'queued', queued_at = ?1, updated_at = ?1 "
+     * index, which would scan every held send of every fallback.  OR FAIL:
+     * a statement that may write several rows and may abort keeps a
+     * statement journal (a copy of each page it touches) to undo itself;
+     * a failure here fails the whole chunk's transaction anyway */
+    [Q_QUEUE_SESSION] = "UPDATE OR FAIL sends SET state = 'queued', queued_at = ?1, updated_at = ?1 "
                         "WHERE fallback_id = ?2 AND +kind = 's' AND +state = 'held'",
-    [Q_CANCEL_SENDS] = "UPDATE sends SET state = 'cancelled', updated_at = ?1 "
+    [Q_CANCEL_SENDS] = "UPDATE OR FAIL sends SET state = 'cancelled', updated_at = ?1 "
                        "WHERE fallback_id = ?2 AND +state IN ('held', 'queued')",
     /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows
      * leave the queue; the events rows are not written again */
@@ -201,11 +219,66 @@ struct rec {
         int64_t n;
     } tally[MAX_TALLY];
     size_t ntally;
+    /* fallbacks whose row, or one of whose sends, this chunk has written:
+     * their preloaded rows are stale */
+    struct {
+        int64_t *slot; /* open addressing, 0 = empty (ids are positive) */
+        size_t cap, n;
+    } dirty;
 };
+
+/* --- the chunk's written fallbacks ------------------------------------------- */
+
+static size_t dirty_at(const struct rec *r, int64_t id)
+{
+    size_t i = ((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & (r->dirty.cap - 1);
+
+    while (r->dirty.slot[i] && r->dirty.slot[i] != id)
+        i = (i + 1) & (r->dirty.cap - 1);
+    return i;
+}
+
+static void dirty_clear(struct rec *r)
+{
+    if (r->dirty.n)
+        memset(r->dirty.slot, 0, r->dirty.cap * sizeof(*r->dirty.slot));
+    r->dirty.n = 0;
+}
+
+static void dirty_add(struct rec *r, int64_t id)
+{
+    size_t i;
+
+    if (2 * (r->dirty.n + 1) > r->dirty.cap) { /* grow: rehash at twice the size */
+        int64_t *old = r->dirty.slot;
+        size_t oldcap = r->dirty.cap;
+
+        r->dirty.cap = oldcap ? oldcap * 2 : 4096;
+        r->dirty.slot = suf_xcalloc(r->dirty.cap, sizeof(*r->dirty.slot));
+        r->dirty.n = 0;
+        for (size_t j = 0; j < oldcap; j++)
+            if (old[j])
+                dirty_add(r, old[j]);
+        free(old);
+    }
+    i = dirty_at(r, id);
+    if (!r->dirty.slot[i]) {
+        r->dirty.slot[i] = id;
+        r->dirty.n++;
+    }
+}
+
+static bool dirty_has(const struct rec *r, int64_t id)
+{
+    return r->dirty.cap && r->dirty.slot[dirty_at(r, id)] == id;
+}
 
 /* One event, copied out of the chunk query; strings point into the chunk's
  * arena. */
+struct sendrow;
+
 struct evrow {
+    struct sendrow *pre; /* statuses: its send and fallback as the chunk found them, or NULL */
     int64_t id, ts, error_code;
     int pricing_billable; /* -1 when none */
     bool is_status;
@@ -372,7 +445,7 @@ static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, co
     bind_i64_or_null(s, 3, row->utility_sent_at);
     bind_i64_or_null(s, 4, row->utility_delivered_at);
     bind_i64_or_null(s, 5, row->consented_at);
-    suf_bind_text(s, 6, source);
+    suf_bind_text_static(s, 6, source);
     bind_i64_or_null(s, 7, row->late_consent_at);
     bind_i64_or_null(s, 8, row->declined_at);
     bind_i64_or_null(s, 9, row->session_sent_at);
@@ -380,6 +453,7 @@ static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, co
     bind_i64_or_null(s, 11, row->closed_at);
     bind_i64_or_null(s, 12, row->error_code);
     sqlite3_bind_int64(s, 13, id);
+    dirty_add(r, id);
     return step_done(r, s, err, "fallbacks");
 }
 
@@ -390,6 +464,7 @@ static int sends_effect(struct rec *r, int q, int64_t fallback_id, struct suf_er
 
     sqlite3_bind_int64(s, 1, suf_run_now(r->run));
     sqlite3_bind_int64(s, 2, fallback_id);
+    dirty_add(r, fallback_id);
     rc = step_done(r, s, err, "sends");
     if (!rc)
         suf_run_count(r->run, q == Q_QUEUE_SESSION ? "reconcile.sessions_queued"
@@ -475,16 +550,16 @@ static int opt_out(struct rec *r, const char *phone, int64_t at, const char *sou
 
     if (!phone || !*phone)
         return SUF_OK;
-    suf_bind_text(s, 1, phone);
+    suf_bind_text_static(s, 1, phone);
     sqlite3_bind_int64(s, 2, at);
-    suf_bind_text(s, 3, source);
-    suf_bind_text(s, 4, campaign);
+    suf_bind_text_static(s, 3, source);
+    suf_bind_text_static(s, 4, campaign);
     if ((rc = step_done(r, s, err, "optouts")))
         return rc;
     if (sqlite3_changes(r->st->db))
         count(r, "optouts");
     s = r->q[Q_FB_BY_PHONE];
-    suf_bind_text(s, 1, phone);
+    suf_bind_text_static(s, 1, phone);
     if ((rc = collect_ids(r, s, &ids, &n, err)))
         return rc;
     for (size_t i = 0; i < n && !rc; i++)
@@ -495,33 +570,34 @@ static int opt_out(struct rec *r, const char *phone, int64_t at, const char *sou
 
 /* --- statuses -------------------------------------------------------------- */
 
-static void send_from_row(sqlite3_stmt *s, struct sendrow *out)
+/* Reads SEND_SEL starting at column `b`. */
+static void send_from_row(sqlite3_stmt *s, int b, struct sendrow *out)
 {
-    const unsigned char *kind = sqlite3_column_text(s, 2);
-    const unsigned char *state = sqlite3_column_text(s, 4);
-    const unsigned char *delivery = sqlite3_column_text(s, 5);
+    const unsigned char *kind = sqlite3_column_text(s, b + 2);
+    const unsigned char *state = sqlite3_column_text(s, b + 4);
+    const unsigned char *delivery = sqlite3_column_text(s, b + 5);
 
-    out->id = sqlite3_column_int64(s, 0);
-    out->fallback_id = sqlite3_column_int64(s, 1);
+    out->id = sqlite3_column_int64(s, b + 0);
+    out->fallback_id = sqlite3_column_int64(s, b + 1);
     out->kind = kind ? (char)kind[0] : '?';
-    out->part = sqlite3_column_int64(s, 3);
+    out->part = sqlite3_column_int64(s, b + 3);
     suf_strlcpy(out->state, state ? (const char *)state : "", sizeof(out->state));
     if (!suf_fsm_delivery_parse((const char *)delivery, &out->delivery))
         out->delivery = SUF_DLV_NONE;
-    out->wamid = col_dup(s, 6);
-    out->sent_at = col_i64(s, 7);
-    out->delivered_at = col_i64(s, 8);
-    out->read_at = col_i64(s, 9);
-    out->failed_at = col_i64(s, 10);
-    out->error_code = col_i64(s, 11);
-    out->pricing_billable = sqlite3_column_type(s, 12) == SQLITE_NULL ? -1 : col_i64(s, 12);
-    out->pricing_model = col_dup(s, 13);
-    out->pricing_type = col_dup(s, 14);
-    out->pricing_category = col_dup(s, 15);
-    out->campaign = col_dup(s, 16);
-    out->phone = col_dup(s, 17);
-    out->last_part = col_i64(s, 18);
-    fb_from_row(s, SEND_FB_BASE, &out->fb);
+    out->wamid = col_dup(s, b + 6);
+    out->sent_at = col_i64(s, b + 7);
+    out->delivered_at = col_i64(s, b + 8);
+    out->read_at = col_i64(s, b + 9);
+    out->failed_at = col_i64(s, b + 10);
+    out->error_code = col_i64(s, b + 11);
+    out->pricing_billable = sqlite3_column_type(s, b + 12) == SQLITE_NULL ? -1 : col_i64(s, b + 12);
+    out->pricing_model = col_dup(s, b + 13);
+    out->pricing_type = col_dup(s, b + 14);
+    out->pricing_category = col_dup(s, b + 15);
+    out->campaign = col_dup(s, b + 16);
+    out->phone = col_dup(s, b + 17);
+    out->last_part = col_i64(s, b + 18);
+    fb_from_row(s, b + SEND_FB_BASE, &out->fb);
 }
 
 /* Finds the send a status is about: by wamid, else by callback data. */
@@ -532,10 +608,10 @@ static int find_send(struct rec *r, const struct evrow *e, struct sendrow *out, 
     int rc;
 
     *found = false;
-    suf_bind_text(s, 1, e->wamid);
+    suf_bind_text_static(s, 1, e->wamid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        send_from_row(s, out);
+        send_from_row(s, 0, out);
         *found = true;
     }
     sqlite3_reset(s);
@@ -544,10 +620,10 @@ static int find_send(struct rec *r, const struct evrow *e, struct sendrow *out, 
     if (*found || !e->callback)
         return SUF_OK;
     s = r->q[Q_SEND_BY_CALLBACK];
-    suf_bind_text(s, 1, e->callback);
+    suf_bind_text_static(s, 1, e->callback);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        send_from_row(s, out);
+        send_from_row(s, 0, out);
         *found = true;
     }
     sqlite3_reset(s);
@@ -591,11 +667,12 @@ static int send_store(struct rec *r, const struct sendrow *sd, struct suf_err *e
     bind_i64_or_null(s, 7, sd->failed_at);
     bind_i64_or_null(s, 8, sd->error_code);
     suf_bind_int64_or_null(s, 9, sd->pricing_billable, sd->pricing_billable < 0);
-    suf_bind_text(s, 10, sd->pricing_model);
-    suf_bind_text(s, 11, sd->pricing_type);
-    suf_bind_text(s, 12, sd->pricing_category);
+    suf_bind_text_static(s, 10, sd->pricing_model);
+    suf_bind_text_static(s, 11, sd->pricing_type);
+    suf_bind_text_static(s, 12, sd->pricing_category);
     sqlite3_bind_int64(s, 13, suf_run_now(r->run));
     sqlite3_bind_int64(s, 14, sd->id);
+    dirty_add(r, sd->fallback_id);
     return step_done(r, s, err, "sends");
 }
 
@@ -654,9 +731,10 @@ static int apply_status_to_send(struct rec *r, const struct evrow *e, struct sen
         fill_text(&sd->wamid, e->wamid);
         if (!sd->sent_at)
             sd->sent_at = e->ts;
-        suf_bind_text(s, 1, sd->wamid);
+        suf_bind_text_static(s, 1, sd->wamid);
         sqlite3_bind_int64(s, 2, suf_run_now(r->run));
         sqlite3_bind_int64(s, 3, sd->id);
+        dirty_add(r, sd->fallback_id);
         if ((rc = step_done(r, s, err, "sends")))
             return rc;
         count(r, "unknown_resolved");
@@ -694,8 +772,13 @@ static int apply_status(struct rec *r, const struct evrow *e, bool *defer, struc
     int rc;
 
     memset(&sd, 0, sizeof(sd));
-    if ((rc = find_send(r, e, &sd, &found, err)))
+    if (e->pre && !dirty_has(r, e->pre->fallback_id)) {
+        sd = *e->pre; /* takes its strings */
+        memset(e->pre, 0, sizeof(*e->pre));
+        found = true;
+    } else if ((rc = find_send(r, e, &sd, &found, err))) {
         return rc;
+    }
     if (found)
         rc = apply_status_to_send(r, e, &sd, defer, err);
     else
@@ -717,7 +800,7 @@ static int utility_fallback(struct rec *r, const char *wamid, int64_t *id, struc
     *id = 0;
     if (!wamid)
         return SUF_OK;
-    suf_bind_text(s, 1, wamid);
+    suf_bind_text_static(s, 1, wamid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(s, 0);
@@ -774,7 +857,7 @@ static int apply_keyword(struct rec *r, const struct evrow *e, bool *defer, stru
     int64_t id = 0;
     int rc;
 
-    suf_bind_text(s, 1, e->from);
+    suf_bind_text_static(s, 1, e->from);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(s, 0);
@@ -819,6 +902,7 @@ static int apply_message(struct rec *r, const struct evrow *e, bool *defer, stru
 
 struct chunk {
     struct evrow *rows;
+    struct sendrow *pre; /* rows[i].pre points here */
     size_t n;
     struct suf_buf arena;
     size_t (*offs)[12];
@@ -860,6 +944,8 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
     sqlite3_stmt *s = r->q[Q_EVENTS];
     int rc;
 
+    for (size_t i = 0; i < c->n; i++)
+        sendrow_release(&c->pre[i]);
     c->n = 0;
     suf_buf_reset(&c->arena);
     sqlite3_bind_int64(s, 1, ts);
@@ -878,6 +964,10 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
                                                                         : sqlite3_column_int(s, 8);
         for (int i = 0; i < 12; i++)
             c->offs[c->n][i] = arena_add(&c->arena, s, text_cols[i]);
+        if (sqlite3_column_type(s, EV_NCOLS + SEND_NCOLS) != SQLITE_NULL) {
+            e->pre = &c->pre[c->n];
+            send_from_row(s, EV_NCOLS, e->pre);
+        }
         c->n++;
     }
     sqlite3_reset(s);
@@ -937,10 +1027,12 @@ static int process_events(struct rec *r, struct suf_err *err)
     memset(&c, 0, sizeof(c));
     c.rows = suf_xcalloc(CHUNK, sizeof(*c.rows));
     c.offs = suf_xcalloc(CHUNK, sizeof(*c.offs));
+    c.pre = suf_xcalloc(CHUNK, sizeof(*c.pre));
     suf_buf_init(&c.arena);
     for (;;) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
+        dirty_clear(r);
         if ((rc = load_chunk(r, &c, ts, id, err)) || c.n == 0) {
             suf_store_rollback(r->st);
             break;
@@ -965,6 +1057,9 @@ static int process_events(struct rec *r, struct suf_err *err)
             break;
         }
     }
+    for (size_t i = 0; i < c.n; i++)
+        sendrow_release(&c.pre[i]);
+    free(c.pre);
     suf_buf_release(&c.arena);
     free(c.offs);
     free(c.rows);
@@ -985,12 +1080,13 @@ static int process_time(struct rec *r, struct suf_err *err)
     sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
     sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
     sqlite3_bind_int64(s, 3, ev.at);
-    suf_bind_text(s, 4, r->run->campaign);
+    suf_bind_text_static(s, 4, r->run->campaign);
     if ((rc = collect_ids(r, s, &ids, &n, err)))
         return rc;
     for (size_t i = 0; i < n && !rc; i += CHUNK) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
+        dirty_clear(r);
         for (size_t j = i; j < n && j < i + CHUNK && !rc; j++)
             rc = fb_apply(r, ids[j], &ev, err);
         if (rc || (rc = suf_store_commit(r->st, err)))
@@ -1004,6 +1100,7 @@ static int process_time(struct rec *r, struct suf_err *err)
 
 static void rec_release(struct rec *r)
 {
+    free(r->dirty.slot);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(r->q[i]);
 }

@@ -619,6 +619,34 @@ static void test_reconcile__a_run_that_dies_mid_chunk_leaves_every_event_queued(
     suf_buf_release(&b);
 }
 
+static void test_reconcile__a_status_sees_what_earlier_events_of_its_chunk_did(void)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+
+    base_store("chunk.db");
+    /* all in one chunk: the statuses' rows are read with the chunk, before
+     * the STOP and the first status changed them */
+    text_line(&b, "in.3", "447700900003", T + 10, "STOP");
+    status_line(&b, "wamid.u3", "delivered", T + 20, "447700900003", NULL, 0);
+    status_line(&b, "wamid.u1", "delivered", T + 30, "447700900001", NULL, 0);
+    status_line(&b, "wamid.u1", "read", T + 40, "447700900001", NULL, 0);
+    status_line(&b, "wamid.u1", "sent", T + 50, "447700900001", NULL, 0);
+    import_lines(&b);
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(state_of(3), "opted_out");
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM sends WHERE wamid = 'wamid.u3' AND "
+                      "delivery = 'delivered' AND delivered_at = 1795399220",
+                      NULL),
+                    1);
+    CU_ASSERT_STRING_EQUAL(state_of(1), "utility_delivered");
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM sends WHERE wamid = 'wamid.u1' AND delivery = 'read' "
+                      "AND delivered_at = 1795399230 AND read_at = 1795399240",
+                      NULL),
+                    1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.stale_statuses"), 1);
+    suf_buf_release(&b);
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -636,6 +664,8 @@ int main(void)
         {"typed keywords count only when configured",
          test_reconcile__typed_keywords_count_only_when_configured},
         {"payloads and keywords parse strictly", test_reconcile__payloads_and_keywords_parse_strictly},
+        {"a status sees what earlier events of its chunk did",
+         test_reconcile__a_status_sees_what_earlier_events_of_its_chunk_did},
         {"each event is taken once across imports and runs",
          test_reconcile__each_event_is_taken_once_across_imports_and_runs},
         {"a run that dies mid-chunk leaves every event queued",
