@@ -194,7 +194,6 @@ static const char *const migrations[] = {
     "CREATE INDEX sends_wamid ON sends (wamid) WHERE wamid IS NOT NULL;"
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
-    "  dedupe TEXT NOT NULL UNIQUE,"
     "  kind TEXT NOT NULL," /* status, message */
     "  wamid TEXT,"
     "  status TEXT,"
@@ -217,6 +216,12 @@ static const char *const migrations[] = {
     "  line INTEGER);"
     /* the events reconcile has not taken yet, in the order it takes them;
      * a processed event leaves the queue, its row in events stays as it is */
+    /* an event's identity, to store each once (Meta redelivers): wamid +
+     * status + callback data for a status, id for a message; in the index
+     * only, not copied into each row as well (x'00': absent callback data
+     * differs from an empty one) */
+    "CREATE UNIQUE INDEX events_identity ON events "
+    "  (wamid, kind, coalesce(status, ''), coalesce(callback, x'00'));"
     "CREATE TABLE event_queue ("
     "  ts INTEGER NOT NULL,"
     "  id INTEGER NOT NULL,"
