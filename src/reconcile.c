@@ -193,7 +193,8 @@ static const char *const sql[Q_COUNT] = {
      * a statement that may write several rows and may abort keeps a
      * statement journal (a copy of each page it touches) to undo itself;
      * a failure here fails the whole chunk's transaction anyway */
-    [Q_QUEUE_SESSION] = "UPDATE OR FAIL sends SET state = 'queued', queued_at = ?1, updated_at = ?1 "
+    [Q_QUEUE_SESSION] = "UPDATE OR FAIL sends SET state = 'queued', queued_at = ?1, "
+                        "updated_at = ?1 "
                         "WHERE fallback_id = ?2 AND +kind = 's' AND +state = 'held'",
     [Q_CANCEL_SENDS] = "UPDATE OR FAIL sends SET state = 'cancelled', updated_at = ?1 "
                        "WHERE fallback_id = ?2 AND +state IN ('held', 'queued')",
@@ -273,12 +274,14 @@ static bool dirty_has(const struct rec *r, int64_t id)
     return r->dirty.cap && r->dirty.slot[dirty_at(r, id)] == id;
 }
 
-/* One event, copied out of the chunk query; strings point into the chunk's
- * arena. */
 struct sendrow;
 
+/* One event, copied out of the chunk query; strings point into the chunk's
+ * arena.  `pre` is a status's send and fallback as the chunk query found
+ * them (NULL when none): apply_status() takes its strings, or leaves them
+ * for the next load_chunk() to free when the row went stale. */
 struct evrow {
-    struct sendrow *pre; /* statuses: its send and fallback as the chunk found them, or NULL */
+    struct sendrow *pre;
     int64_t id, ts, error_code;
     int pricing_billable; /* -1 when none */
     bool is_status;
@@ -590,7 +593,8 @@ static void send_from_row(sqlite3_stmt *s, int b, struct sendrow *out)
     out->read_at = col_i64(s, b + 9);
     out->failed_at = col_i64(s, b + 10);
     out->error_code = col_i64(s, b + 11);
-    out->pricing_billable = sqlite3_column_type(s, b + 12) == SQLITE_NULL ? -1 : col_i64(s, b + 12);
+    out->pricing_billable =
+        sqlite3_column_type(s, b + 12) == SQLITE_NULL ? -1 : col_i64(s, b + 12);
     out->pricing_model = col_dup(s, b + 13);
     out->pricing_type = col_dup(s, b + 14);
     out->pricing_category = col_dup(s, b + 15);
