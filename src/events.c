@@ -261,8 +261,8 @@ struct evfile {
     char head[SUF_SHA256_HEX]; /* hash of the first min(HEAD, offset) bytes */
     int64_t head_len;      /* how many bytes `head` covers */
     int64_t cur_line;      /* the line being parsed */
-    sqlite3_stmt *ins;
-    struct suf_buf dedupe;
+    sqlite3_stmt *ins;     /* the event */
+    sqlite3_stmt *enqueue; /* and its place in reconcile's queue */
     /* this import's tallies */
     int64_t new_lines, events, dups, rejects, warned;
 };
@@ -272,31 +272,16 @@ static int fail_db(struct evfile *ef, struct suf_err *err, const char *what)
     return suf_store_fail(ef->run->store, err, what);
 }
 
-static const char *dedupe_key(struct evfile *ef, const struct suf_event *ev)
-{
-    suf_buf_reset(&ef->dedupe);
-    if (ev->kind == SUF_EVENT_MESSAGE) {
-        suf_buf_addstr(&ef->dedupe, "m|");
-        suf_buf_addstr(&ef->dedupe, ev->id);
-    } else {
-        suf_buf_addstr(&ef->dedupe, "s|");
-        suf_buf_addstr(&ef->dedupe, ev->id);
-        suf_buf_addch(&ef->dedupe, '|');
-        suf_buf_addstr(&ef->dedupe, ev->status);
-        if (ev->callback) {
-            suf_buf_addch(&ef->dedupe, '|');
-            suf_buf_addstr(&ef->dedupe, ev->callback);
-        }
-    }
-    return ef->dedupe.buf;
-}
-
+/* Duplicates are ignored by the unique index events_identity (store.c). */
 static const char insert_sql[] =
-    "INSERT OR IGNORE INTO events (dedupe, kind, wamid, status, ts, recipient, callback, "
+    "INSERT OR IGNORE INTO events (kind, wamid, status, ts, recipient, callback, "
     "error_code, error_title, pricing_billable, pricing_model, pricing_type, pricing_category, "
     "from_phone, context_id, msg_type, payload, text, profile_name, line) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20)";
+    "?19)";
+
+/* A new event joins the queue of those reconcile has yet to take. */
+static const char enqueue_sql[] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)";
 
 static int store_event(void *ctx, const struct suf_event *ev)
 {
@@ -304,35 +289,40 @@ static int store_event(void *ctx, const struct suf_event *ev)
     sqlite3_stmt *s = ef->ins;
     int rc;
 
-    suf_bind_text_static(s, 1, dedupe_key(ef, ev));
-    suf_bind_text_static(s, 2, ev->kind == SUF_EVENT_STATUS ? "status" : "message");
-    suf_bind_text_static(s, 3, ev->id);
-    suf_bind_text_static(s, 4, ev->status);
-    sqlite3_bind_int64(s, 5, ev->ts);
-    suf_bind_text_static(s, 6, ev->recipient);
-    suf_bind_text_static(s, 7, ev->callback);
-    suf_bind_int64_or_null(s, 8, ev->error_code, ev->error_code == 0);
-    suf_bind_text_static(s, 9, ev->error_title);
-    suf_bind_int64_or_null(s, 10, ev->pricing_billable, ev->pricing_billable < 0);
-    suf_bind_text_static(s, 11, ev->pricing_model);
-    suf_bind_text_static(s, 12, ev->pricing_type);
-    suf_bind_text_static(s, 13, ev->pricing_category);
-    suf_bind_text_static(s, 14, ev->from);
-    suf_bind_text_static(s, 15, ev->context_id);
-    suf_bind_text_static(s, 16, ev->msg_type);
-    suf_bind_text_static(s, 17, ev->payload);
-    suf_bind_text_static(s, 18, ev->text);
-    suf_bind_text_static(s, 19, ev->profile_name);
-    sqlite3_bind_int64(s, 20, ef->cur_line);
+    suf_bind_text_static(s, 1, ev->kind == SUF_EVENT_STATUS ? "status" : "message");
+    suf_bind_text_static(s, 2, ev->id);
+    suf_bind_text_static(s, 3, ev->status);
+    sqlite3_bind_int64(s, 4, ev->ts);
+    suf_bind_text_static(s, 5, ev->recipient);
+    suf_bind_text_static(s, 6, ev->callback);
+    suf_bind_int64_or_null(s, 7, ev->error_code, ev->error_code == 0);
+    suf_bind_text_static(s, 8, ev->error_title);
+    suf_bind_int64_or_null(s, 9, ev->pricing_billable, ev->pricing_billable < 0);
+    suf_bind_text_static(s, 10, ev->pricing_model);
+    suf_bind_text_static(s, 11, ev->pricing_type);
+    suf_bind_text_static(s, 12, ev->pricing_category);
+    suf_bind_text_static(s, 13, ev->from);
+    suf_bind_text_static(s, 14, ev->context_id);
+    suf_bind_text_static(s, 15, ev->msg_type);
+    suf_bind_text_static(s, 16, ev->payload);
+    suf_bind_text_static(s, 17, ev->text);
+    suf_bind_text_static(s, 18, ev->profile_name);
+    sqlite3_bind_int64(s, 19, ef->cur_line);
     rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return SUF_ERR_DB;
-    if (sqlite3_changes(ef->run->store->db))
-        ef->events++;
-    else
+    if (!sqlite3_changes(ef->run->store->db)) {
         ef->dups++;
-    return SUF_OK;
+        return SUF_OK;
+    }
+    ef->events++;
+    s = ef->enqueue;
+    sqlite3_bind_int64(s, 1, ev->ts);
+    sqlite3_bind_int64(s, 2, sqlite3_last_insert_rowid(ef->run->store->db));
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SUF_OK : SUF_ERR_DB;
 }
 
 static void count_skip(void *ctx, const char *why)
@@ -628,7 +618,6 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
     memset(&ef, 0, sizeof(ef));
     ef.run = run;
     ef.path = path;
-    suf_buf_init(&ef.dedupe);
     ef.fd = open(path, O_RDONLY | O_CLOEXEC);
     if (ef.fd < 0)
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
@@ -642,7 +631,8 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
     if ((rc = load_position(&ef, err)))
         goto rollback;
     ef.ins = suf_store_prepare(run->store, insert_sql, err);
-    if (!ef.ins) {
+    ef.enqueue = ef.ins ? suf_store_prepare(run->store, enqueue_sql, err) : NULL;
+    if (!ef.enqueue) {
         rc = SUF_ERR_DB;
         goto rollback;
     }
@@ -656,8 +646,8 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
 rollback:
     suf_store_rollback(run->store);
 out:
+    sqlite3_finalize(ef.enqueue);
     sqlite3_finalize(ef.ins);
-    suf_buf_release(&ef.dedupe);
     free(ef.key);
     close(ef.fd);
     return rc;

@@ -2,10 +2,12 @@
  * reconcile.c: the SQL around the fallback state machine (see reconcile.h
  * for what it does, fsm.h for the rules).
  *
- * Events are read in chunks ordered by (ts, id) with a keyset cursor, copied
- * out of the statement (so no table is modified under a running SELECT),
- * applied one by one, and committed with their `processed` marks in one
- * transaction per chunk.  Every decision about a fallback's state is made by
+ * Events are read from `event_queue` in chunks ordered by (ts, id) with a
+ * keyset cursor, copied out of the statement (so no table is modified under
+ * a running SELECT), applied one by one, and taken out of the queue by one
+ * range delete in the chunk's transaction.  The queue, not a flag on each
+ * event, says what is left to do: marking a million events processed
+ * rewrote a million rows.  Every decision about a fallback's state is made by
  * suf_fsm_step(); this file only finds the rows, loads them, and writes back
  * what the machine returned.
  */
@@ -26,6 +28,7 @@
 #define CACHE_KIB 8192
 #define NO_STR ((size_t)-1)
 #define OPTOUT_CODE 131050
+#define MAX_TALLY 48 /* distinct counts kept locally (there are about 30) */
 
 /* --- pure helpers ---------------------------------------------------------- */
 
@@ -101,6 +104,9 @@ bool suf_reconcile_keyword(const char *keywords, const char *text)
 
 /* --- the statements -------------------------------------------------------- */
 
+/* Text is bound with suf_bind_text_static(): every bound string (the chunk's
+ * arena, a loaded row, a literal) outlives the step and reset that use it. */
+
 enum {
     Q_EVENTS,
     Q_SEND_BY_WAMID,
@@ -131,21 +137,33 @@ enum {
 
 /* A send and its fallback; the last part's number is looked up for session
  * parts only, the only ones whose "last part" the machine reads. */
-#define SEND_COLS                                                                              \
+#define SEND_SEL                                                                               \
     "s.id, s.fallback_id, s.kind, s.part, s.state, s.delivery, s.wamid, s.sent_at, "          \
     "s.delivered_at, s.read_at, s.failed_at, s.error_code, s.pricing_billable, "              \
     "s.pricing_model, s.pricing_type, s.pricing_category, f.campaign_id, f.phone, "           \
     "CASE s.kind WHEN 's' THEN (SELECT MAX(m.part) FROM sends m WHERE m.fallback_id = "      \
     "s.fallback_id AND m.kind = 's') ELSE s.part END, "                                       \
-    FB_COLS "FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "                          \
+    FB_COLS
+#define SEND_COLS                                                                              \
+    SEND_SEL "FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "                         \
     "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
+#define SEND_NCOLS (SEND_FB_BASE + FB_NCOLS)
+#define EV_NCOLS 17 /* where SEND_SEL starts in Q_EVENTS, followed by f.id */
 
 static const char *const sql[Q_COUNT] = {
-    [Q_EVENTS] = "SELECT id, kind, wamid, status, ts, recipient, callback, error_code, "
-                 "pricing_billable, pricing_model, pricing_type, pricing_category, from_phone, "
-                 "context_id, msg_type, payload, text FROM events "
-                 "WHERE processed = 0 AND ts >= ?1 AND (ts > ?1 OR id > ?2) "
-                 "ORDER BY ts, id LIMIT ?3",
+    /* each event with the send its wamid names, as Q_SEND_BY_WAMID finds
+     * it, and that send's fallback: one statement per chunk instead of one
+     * per status */
+    [Q_EVENTS] = "SELECT e.id, e.kind, e.wamid, e.status, q.ts, e.recipient, e.callback, "
+                 "e.error_code, e.pricing_billable, e.pricing_model, e.pricing_type, "
+                 "e.pricing_category, e.from_phone, e.context_id, e.msg_type, e.payload, e.text, "
+                 SEND_SEL ", f.id "
+                 "FROM event_queue q JOIN events e ON e.id = q.id "
+                 "LEFT JOIN sends s ON e.kind = 'status' AND s.id = "
+                 "(SELECT w.id FROM sends w WHERE w.wamid = e.wamid LIMIT 1) "
+                 "LEFT JOIN fallbacks f ON f.id = s.fallback_id "
+                 "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
+                 "WHERE (q.ts, q.id) > (?1, ?2) ORDER BY q.ts, q.id LIMIT ?3",
     [Q_SEND_BY_WAMID] = "SELECT " SEND_COLS "WHERE s.wamid = ?1 LIMIT 1",
     [Q_SEND_BY_CALLBACK] = "SELECT " SEND_COLS "WHERE s.callback = ?1",
     /* no indexed column in the SET list: SQLite rewrites the index entries
@@ -171,15 +189,19 @@ static const char *const sql[Q_COUNT] = {
     [Q_FB_BY_PHONE] = "SELECT id FROM fallbacks WHERE phone = ?1 "
                       "AND state NOT IN ('converted', 'opted_out')",
     /* "+kind", "+state": look the rows up by fallback, never by the state
-     * index, which would scan every held send of every fallback */
-    [Q_QUEUE_SESSION] = "UPDATE sends SET state = 'queued', queued_at = ?1, updated_at = ?1 "
+     * index, which would scan every held send of every fallback.  OR FAIL:
+     * a statement that may write several rows and may abort keeps a
+     * statement journal (a copy of each page it touches) to undo itself;
+     * a failure here fails the whole chunk's transaction anyway */
+    [Q_QUEUE_SESSION] = "UPDATE OR FAIL sends SET state = 'queued', queued_at = ?1, "
+                        "updated_at = ?1 "
                         "WHERE fallback_id = ?2 AND +kind = 's' AND +state = 'held'",
-    [Q_CANCEL_SENDS] = "UPDATE sends SET state = 'cancelled', updated_at = ?1 "
+    [Q_CANCEL_SENDS] = "UPDATE OR FAIL sends SET state = 'cancelled', updated_at = ?1 "
                        "WHERE fallback_id = ?2 AND +state IN ('held', 'queued')",
-    /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows */
-    [Q_MARK] = "UPDATE events SET processed = 1 WHERE processed = 0 AND ts >= ?1 AND ts <= ?3 "
-               "AND (ts > ?1 OR id > ?2) AND (ts < ?3 OR id <= ?4)",
-    [Q_UNMARK] = "UPDATE events SET processed = 0 WHERE id = ?1",
+    /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows
+     * leave the queue; the events rows are not written again */
+    [Q_MARK] = "DELETE FROM event_queue WHERE (ts, id) > (?1, ?2) AND (ts, id) <= (?3, ?4)",
+    [Q_UNMARK] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)",
     [Q_OPTOUT] = "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id) "
                  "VALUES (?1, ?2, ?3, ?4)",
     [Q_TICK] = "SELECT f.id FROM fallbacks f LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
@@ -193,11 +215,73 @@ struct rec {
     struct suf_store *st;
     struct suf_fsm_params p;
     sqlite3_stmt *q[Q_COUNT];
+    struct {
+        const char *name;
+        int64_t n;
+    } tally[MAX_TALLY];
+    size_t ntally;
+    /* fallbacks whose row, or one of whose sends, this chunk has written:
+     * their preloaded rows are stale */
+    struct {
+        int64_t *slot; /* open addressing, 0 = empty (ids are positive) */
+        size_t cap, n;
+    } dirty;
 };
 
+/* --- the chunk's written fallbacks ------------------------------------------- */
+
+static size_t dirty_at(const struct rec *r, int64_t id)
+{
+    size_t i = ((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & (r->dirty.cap - 1);
+
+    while (r->dirty.slot[i] && r->dirty.slot[i] != id)
+        i = (i + 1) & (r->dirty.cap - 1);
+    return i;
+}
+
+static void dirty_clear(struct rec *r)
+{
+    if (r->dirty.n)
+        memset(r->dirty.slot, 0, r->dirty.cap * sizeof(*r->dirty.slot));
+    r->dirty.n = 0;
+}
+
+static void dirty_add(struct rec *r, int64_t id)
+{
+    size_t i;
+
+    if (2 * (r->dirty.n + 1) > r->dirty.cap) { /* grow: rehash at twice the size */
+        int64_t *old = r->dirty.slot;
+        size_t oldcap = r->dirty.cap;
+
+        r->dirty.cap = oldcap ? oldcap * 2 : 4096;
+        r->dirty.slot = suf_xcalloc(r->dirty.cap, sizeof(*r->dirty.slot));
+        r->dirty.n = 0;
+        for (size_t j = 0; j < oldcap; j++)
+            if (old[j])
+                dirty_add(r, old[j]);
+        free(old);
+    }
+    i = dirty_at(r, id);
+    if (!r->dirty.slot[i]) {
+        r->dirty.slot[i] = id;
+        r->dirty.n++;
+    }
+}
+
+static bool dirty_has(const struct rec *r, int64_t id)
+{
+    return r->dirty.cap && r->dirty.slot[dirty_at(r, id)] == id;
+}
+
+struct sendrow;
+
 /* One event, copied out of the chunk query; strings point into the chunk's
- * arena. */
+ * arena.  `pre` is a status's send and fallback as the chunk query found
+ * them (NULL when none): apply_status() takes its strings, or leaves them
+ * for the next load_chunk() to free when the row went stale. */
 struct evrow {
+    struct sendrow *pre;
     int64_t id, ts, error_code;
     int pricing_billable; /* -1 when none */
     bool is_status;
@@ -283,12 +367,38 @@ static bool other_campaign(const struct rec *r, const char *campaign)
     return r->run->campaign && (!campaign || strcmp(campaign, r->run->campaign));
 }
 
+/* Counts in a small local table, handed to the run once at the end: a
+ * run count is a formatted name and a JSON object lookup, too dear for
+ * every event.  `what` is a static string. */
 static void count(struct rec *r, const char *what)
+{
+    size_t i;
+
+    for (i = 0; i < r->ntally; i++)
+        if (r->tally[i].name == what || !strcmp(r->tally[i].name, what))
+            break;
+    if (i == r->ntally) {
+        if (r->ntally == MAX_TALLY) {
+            char name[64];
+            snprintf(name, sizeof(name), "reconcile.%s", what);
+            suf_run_count(r->run, name, 1);
+            return;
+        }
+        r->tally[r->ntally].name = what;
+        r->tally[r->ntally++].n = 0;
+    }
+    r->tally[i].n++;
+}
+
+static void flush_counts(struct rec *r)
 {
     char name[64];
 
-    snprintf(name, sizeof(name), "reconcile.%s", what);
-    suf_run_count(r->run, name, 1);
+    for (size_t i = 0; i < r->ntally; i++) {
+        snprintf(name, sizeof(name), "reconcile.%s", r->tally[i].name);
+        suf_run_count(r->run, name, r->tally[i].n);
+    }
+    r->ntally = 0;
 }
 
 /* Runs a write statement that was bound by the caller, and resets it. */
@@ -338,7 +448,7 @@ static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, co
     bind_i64_or_null(s, 3, row->utility_sent_at);
     bind_i64_or_null(s, 4, row->utility_delivered_at);
     bind_i64_or_null(s, 5, row->consented_at);
-    suf_bind_text(s, 6, source);
+    suf_bind_text_static(s, 6, source);
     bind_i64_or_null(s, 7, row->late_consent_at);
     bind_i64_or_null(s, 8, row->declined_at);
     bind_i64_or_null(s, 9, row->session_sent_at);
@@ -346,6 +456,7 @@ static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, co
     bind_i64_or_null(s, 11, row->closed_at);
     bind_i64_or_null(s, 12, row->error_code);
     sqlite3_bind_int64(s, 13, id);
+    dirty_add(r, id);
     return step_done(r, s, err, "fallbacks");
 }
 
@@ -356,6 +467,7 @@ static int sends_effect(struct rec *r, int q, int64_t fallback_id, struct suf_er
 
     sqlite3_bind_int64(s, 1, suf_run_now(r->run));
     sqlite3_bind_int64(s, 2, fallback_id);
+    dirty_add(r, fallback_id);
     rc = step_done(r, s, err, "sends");
     if (!rc)
         suf_run_count(r->run, q == Q_QUEUE_SESSION ? "reconcile.sessions_queued"
@@ -441,16 +553,16 @@ static int opt_out(struct rec *r, const char *phone, int64_t at, const char *sou
 
     if (!phone || !*phone)
         return SUF_OK;
-    suf_bind_text(s, 1, phone);
+    suf_bind_text_static(s, 1, phone);
     sqlite3_bind_int64(s, 2, at);
-    suf_bind_text(s, 3, source);
-    suf_bind_text(s, 4, campaign);
+    suf_bind_text_static(s, 3, source);
+    suf_bind_text_static(s, 4, campaign);
     if ((rc = step_done(r, s, err, "optouts")))
         return rc;
     if (sqlite3_changes(r->st->db))
         count(r, "optouts");
     s = r->q[Q_FB_BY_PHONE];
-    suf_bind_text(s, 1, phone);
+    suf_bind_text_static(s, 1, phone);
     if ((rc = collect_ids(r, s, &ids, &n, err)))
         return rc;
     for (size_t i = 0; i < n && !rc; i++)
@@ -461,33 +573,35 @@ static int opt_out(struct rec *r, const char *phone, int64_t at, const char *sou
 
 /* --- statuses -------------------------------------------------------------- */
 
-static void send_from_row(sqlite3_stmt *s, struct sendrow *out)
+/* Reads SEND_SEL starting at column `b`. */
+static void send_from_row(sqlite3_stmt *s, int b, struct sendrow *out)
 {
-    const unsigned char *kind = sqlite3_column_text(s, 2);
-    const unsigned char *state = sqlite3_column_text(s, 4);
-    const unsigned char *delivery = sqlite3_column_text(s, 5);
+    const unsigned char *kind = sqlite3_column_text(s, b + 2);
+    const unsigned char *state = sqlite3_column_text(s, b + 4);
+    const unsigned char *delivery = sqlite3_column_text(s, b + 5);
 
-    out->id = sqlite3_column_int64(s, 0);
-    out->fallback_id = sqlite3_column_int64(s, 1);
+    out->id = sqlite3_column_int64(s, b + 0);
+    out->fallback_id = sqlite3_column_int64(s, b + 1);
     out->kind = kind ? (char)kind[0] : '?';
-    out->part = sqlite3_column_int64(s, 3);
+    out->part = sqlite3_column_int64(s, b + 3);
     suf_strlcpy(out->state, state ? (const char *)state : "", sizeof(out->state));
     if (!suf_fsm_delivery_parse((const char *)delivery, &out->delivery))
         out->delivery = SUF_DLV_NONE;
-    out->wamid = col_dup(s, 6);
-    out->sent_at = col_i64(s, 7);
-    out->delivered_at = col_i64(s, 8);
-    out->read_at = col_i64(s, 9);
-    out->failed_at = col_i64(s, 10);
-    out->error_code = col_i64(s, 11);
-    out->pricing_billable = sqlite3_column_type(s, 12) == SQLITE_NULL ? -1 : col_i64(s, 12);
-    out->pricing_model = col_dup(s, 13);
-    out->pricing_type = col_dup(s, 14);
-    out->pricing_category = col_dup(s, 15);
-    out->campaign = col_dup(s, 16);
-    out->phone = col_dup(s, 17);
-    out->last_part = col_i64(s, 18);
-    fb_from_row(s, SEND_FB_BASE, &out->fb);
+    out->wamid = col_dup(s, b + 6);
+    out->sent_at = col_i64(s, b + 7);
+    out->delivered_at = col_i64(s, b + 8);
+    out->read_at = col_i64(s, b + 9);
+    out->failed_at = col_i64(s, b + 10);
+    out->error_code = col_i64(s, b + 11);
+    out->pricing_billable =
+        sqlite3_column_type(s, b + 12) == SQLITE_NULL ? -1 : col_i64(s, b + 12);
+    out->pricing_model = col_dup(s, b + 13);
+    out->pricing_type = col_dup(s, b + 14);
+    out->pricing_category = col_dup(s, b + 15);
+    out->campaign = col_dup(s, b + 16);
+    out->phone = col_dup(s, b + 17);
+    out->last_part = col_i64(s, b + 18);
+    fb_from_row(s, b + SEND_FB_BASE, &out->fb);
 }
 
 /* Finds the send a status is about: by wamid, else by callback data. */
@@ -498,10 +612,10 @@ static int find_send(struct rec *r, const struct evrow *e, struct sendrow *out, 
     int rc;
 
     *found = false;
-    suf_bind_text(s, 1, e->wamid);
+    suf_bind_text_static(s, 1, e->wamid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        send_from_row(s, out);
+        send_from_row(s, 0, out);
         *found = true;
     }
     sqlite3_reset(s);
@@ -510,10 +624,10 @@ static int find_send(struct rec *r, const struct evrow *e, struct sendrow *out, 
     if (*found || !e->callback)
         return SUF_OK;
     s = r->q[Q_SEND_BY_CALLBACK];
-    suf_bind_text(s, 1, e->callback);
+    suf_bind_text_static(s, 1, e->callback);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        send_from_row(s, out);
+        send_from_row(s, 0, out);
         *found = true;
     }
     sqlite3_reset(s);
@@ -557,11 +671,12 @@ static int send_store(struct rec *r, const struct sendrow *sd, struct suf_err *e
     bind_i64_or_null(s, 7, sd->failed_at);
     bind_i64_or_null(s, 8, sd->error_code);
     suf_bind_int64_or_null(s, 9, sd->pricing_billable, sd->pricing_billable < 0);
-    suf_bind_text(s, 10, sd->pricing_model);
-    suf_bind_text(s, 11, sd->pricing_type);
-    suf_bind_text(s, 12, sd->pricing_category);
+    suf_bind_text_static(s, 10, sd->pricing_model);
+    suf_bind_text_static(s, 11, sd->pricing_type);
+    suf_bind_text_static(s, 12, sd->pricing_category);
     sqlite3_bind_int64(s, 13, suf_run_now(r->run));
     sqlite3_bind_int64(s, 14, sd->id);
+    dirty_add(r, sd->fallback_id);
     return step_done(r, s, err, "sends");
 }
 
@@ -620,9 +735,10 @@ static int apply_status_to_send(struct rec *r, const struct evrow *e, struct sen
         fill_text(&sd->wamid, e->wamid);
         if (!sd->sent_at)
             sd->sent_at = e->ts;
-        suf_bind_text(s, 1, sd->wamid);
+        suf_bind_text_static(s, 1, sd->wamid);
         sqlite3_bind_int64(s, 2, suf_run_now(r->run));
         sqlite3_bind_int64(s, 3, sd->id);
+        dirty_add(r, sd->fallback_id);
         if ((rc = step_done(r, s, err, "sends")))
             return rc;
         count(r, "unknown_resolved");
@@ -660,8 +776,13 @@ static int apply_status(struct rec *r, const struct evrow *e, bool *defer, struc
     int rc;
 
     memset(&sd, 0, sizeof(sd));
-    if ((rc = find_send(r, e, &sd, &found, err)))
+    if (e->pre && !dirty_has(r, e->pre->fallback_id)) {
+        sd = *e->pre; /* takes its strings */
+        memset(e->pre, 0, sizeof(*e->pre));
+        found = true;
+    } else if ((rc = find_send(r, e, &sd, &found, err))) {
         return rc;
+    }
     if (found)
         rc = apply_status_to_send(r, e, &sd, defer, err);
     else
@@ -683,7 +804,7 @@ static int utility_fallback(struct rec *r, const char *wamid, int64_t *id, struc
     *id = 0;
     if (!wamid)
         return SUF_OK;
-    suf_bind_text(s, 1, wamid);
+    suf_bind_text_static(s, 1, wamid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(s, 0);
@@ -740,7 +861,7 @@ static int apply_keyword(struct rec *r, const struct evrow *e, bool *defer, stru
     int64_t id = 0;
     int rc;
 
-    suf_bind_text(s, 1, e->from);
+    suf_bind_text_static(s, 1, e->from);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         id = sqlite3_column_int64(s, 0);
@@ -785,6 +906,7 @@ static int apply_message(struct rec *r, const struct evrow *e, bool *defer, stru
 
 struct chunk {
     struct evrow *rows;
+    struct sendrow *pre; /* rows[i].pre points here */
     size_t n;
     struct suf_buf arena;
     size_t (*offs)[12];
@@ -820,12 +942,14 @@ static void row_strings(struct evrow *e, const struct suf_buf *a, const size_t o
         *f[i] = arena_str(a, offs[i]);
 }
 
-/* Loads the next chunk of unprocessed events after (ts, id). */
+/* Loads the next chunk of queued events after (ts, id). */
 static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, struct suf_err *err)
 {
     sqlite3_stmt *s = r->q[Q_EVENTS];
     int rc;
 
+    for (size_t i = 0; i < c->n; i++)
+        sendrow_release(&c->pre[i]);
     c->n = 0;
     suf_buf_reset(&c->arena);
     sqlite3_bind_int64(s, 1, ts);
@@ -844,6 +968,10 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
                                                                         : sqlite3_column_int(s, 8);
         for (int i = 0; i < 12; i++)
             c->offs[c->n][i] = arena_add(&c->arena, s, text_cols[i]);
+        if (sqlite3_column_type(s, EV_NCOLS + SEND_NCOLS) != SQLITE_NULL) {
+            e->pre = &c->pre[c->n];
+            send_from_row(s, EV_NCOLS, e->pre);
+        }
         c->n++;
     }
     sqlite3_reset(s);
@@ -854,7 +982,7 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
     return SUF_OK;
 }
 
-/* Applies one event; *defer is set when it must stay unprocessed. */
+/* Applies one event; *defer is set when it must stay queued. */
 static int apply_event(struct rec *r, const struct evrow *e, bool *defer, struct suf_err *err)
 {
     int rc;
@@ -869,10 +997,10 @@ static int apply_event(struct rec *r, const struct evrow *e, bool *defer, struct
     return rc;
 }
 
-/* Marks the chunk processed in one statement, then puts the deferred
- * events back. */
+/* Takes the chunk out of the queue in one statement, then puts the
+ * deferred events back. */
 static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t id,
-                      const int64_t *deferred, size_t ndeferred, struct suf_err *err)
+                      const struct evrow *const *deferred, size_t ndeferred, struct suf_err *err)
 {
     sqlite3_stmt *s = r->q[Q_MARK];
     int rc;
@@ -885,7 +1013,8 @@ static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t 
         return rc;
     s = r->q[Q_UNMARK];
     for (size_t i = 0; i < ndeferred && !rc; i++) {
-        sqlite3_bind_int64(s, 1, deferred[i]);
+        sqlite3_bind_int64(s, 1, deferred[i]->ts);
+        sqlite3_bind_int64(s, 2, deferred[i]->id);
         rc = step_done(r, s, err, "events");
     }
     return rc;
@@ -894,17 +1023,20 @@ static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t 
 static int process_events(struct rec *r, struct suf_err *err)
 {
     struct chunk c;
-    int64_t ts = 0, id = 0, *deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
+    int64_t ts = INT64_MIN, id = 0;
+    const struct evrow **deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
     size_t ndeferred;
     int rc = SUF_OK;
 
     memset(&c, 0, sizeof(c));
     c.rows = suf_xcalloc(CHUNK, sizeof(*c.rows));
     c.offs = suf_xcalloc(CHUNK, sizeof(*c.offs));
+    c.pre = suf_xcalloc(CHUNK, sizeof(*c.pre));
     suf_buf_init(&c.arena);
     for (;;) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
+        dirty_clear(r);
         if ((rc = load_chunk(r, &c, ts, id, err)) || c.n == 0) {
             suf_store_rollback(r->st);
             break;
@@ -914,7 +1046,7 @@ static int process_events(struct rec *r, struct suf_err *err)
             bool defer;
             rc = apply_event(r, &c.rows[i], &defer, err);
             if (defer)
-                deferred[ndeferred++] = c.rows[i].id;
+                deferred[ndeferred++] = &c.rows[i];
         }
         if (!rc)
             rc = mark_chunk(r, &c, ts, id, deferred, ndeferred, err);
@@ -929,6 +1061,9 @@ static int process_events(struct rec *r, struct suf_err *err)
             break;
         }
     }
+    for (size_t i = 0; i < c.n; i++)
+        sendrow_release(&c.pre[i]);
+    free(c.pre);
     suf_buf_release(&c.arena);
     free(c.offs);
     free(c.rows);
@@ -949,12 +1084,13 @@ static int process_time(struct rec *r, struct suf_err *err)
     sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
     sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
     sqlite3_bind_int64(s, 3, ev.at);
-    suf_bind_text(s, 4, r->run->campaign);
+    suf_bind_text_static(s, 4, r->run->campaign);
     if ((rc = collect_ids(r, s, &ids, &n, err)))
         return rc;
     for (size_t i = 0; i < n && !rc; i += CHUNK) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
+        dirty_clear(r);
         for (size_t j = i; j < n && j < i + CHUNK && !rc; j++)
             rc = fb_apply(r, ids[j], &ev, err);
         if (rc || (rc = suf_store_commit(r->st, err)))
@@ -968,6 +1104,7 @@ static int process_time(struct rec *r, struct suf_err *err)
 
 static void rec_release(struct rec *r)
 {
+    free(r->dirty.slot);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(r->q[i]);
 }
@@ -1004,6 +1141,7 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         rc = process_events(&r, err);
     if (!rc)
         rc = process_time(&r, err);
+    flush_counts(&r);
     rec_release(&r);
     set_cache(&r, cache, NULL);
     if (!rc)

@@ -26,6 +26,7 @@
  *              request body, its callback data `suf:<fallback>:<kind><n>`,
  *              the transport state and the webhook-reported delivery state.
  *  events      webhook statuses and inbound messages, deduplicated.
+ *  event_queue the events not yet reconciled, by (ts, id).
  *  event_files how far each events log has been read.
  *  optouts     phones that opted out (STOP or 131050), for every campaign.
  *  rate_cards, rates, markets   Meta's prices and the calling-code map.
@@ -200,7 +201,6 @@ static const char *const migrations[] = {
     "CREATE INDEX sends_wamid ON sends (wamid) WHERE wamid IS NOT NULL;"
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
-    "  dedupe TEXT NOT NULL UNIQUE,"
     "  kind TEXT NOT NULL," /* status, message */
     "  wamid TEXT,"
     "  status TEXT,"
@@ -220,9 +220,19 @@ static const char *const migrations[] = {
     "  text TEXT,"
     "  profile_name TEXT,"
     "  file_id INTEGER,"
-    "  line INTEGER,"
-    "  processed INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX events_unprocessed ON events (ts) WHERE processed = 0;"
+    "  line INTEGER);"
+    /* the events reconcile has not taken yet, in the order it takes them;
+     * a processed event leaves the queue, its row in events stays as it is */
+    /* an event's identity, to store each once (Meta redelivers): wamid +
+     * status + callback data for a status, id for a message; in the index
+     * only, not copied into each row as well (x'00': absent callback data
+     * differs from an empty one) */
+    "CREATE UNIQUE INDEX events_identity ON events "
+    "  (wamid, kind, coalesce(status, ''), coalesce(callback, x'00'));"
+    "CREATE TABLE event_queue ("
+    "  ts INTEGER NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  PRIMARY KEY (ts, id)) WITHOUT ROWID;"
     "CREATE TABLE event_files ("
     "  path TEXT PRIMARY KEY,"
     "  dev INTEGER,"

@@ -14,8 +14,10 @@
  *    hash changed (rotated or replaced), is read again from the start; the
  *    events are deduplicated anyway;
  *  - each status (wamid + status + callback data) and each inbound message
- *    (its id) is stored once in `events` (INSERT OR IGNORE): Meta redelivers
- *    for up to 7 days;
+ *    (its id) is stored once in `events` (INSERT OR IGNORE on the unique
+ *    index events_identity, which holds the identity; no row repeats it):
+ *    Meta redelivers for up to 7 days; each new one also enters `event_queue`, the events
+ *    reconcile has yet to take;
  *  - a line that is not JSON, not a WhatsApp Business webhook, or longer
  *    than SUF_EVENTS_MAX_LINE goes to `rejects` with the file and line; lines
  *    are read once, so re-reading never duplicates a reject;

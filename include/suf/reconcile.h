@@ -3,7 +3,8 @@
  * fallback states of DESIGN.md ("Reconcile").
  *
  * What one call does, idempotently (a second call changes nothing):
- *  1. every unprocessed event, in timestamp order (then import order):
+ *  1. every event still in `event_queue` (the importer queues each new
+ *     one), in timestamp order (then import order):
  *     - a status moves its send's delivery forward (sent, delivered, read,
  *       failed; never backwards), keeps the error code and fills the
  *       pricing; a send left `unknown` by a dead run is found by its
@@ -22,14 +23,14 @@
  *       message, records an opt-out and opts out every fallback of the
  *       phone in every campaign (except converted ones), cancelling their
  *       held and queued sends;
- *     - the event is marked processed;
+ *     - the event leaves the queue (its row in `events` is not rewritten);
  *  2. time passes: a delivered utility message whose consent window is over
  *     becomes no_response; a consent whose session message was not sent by
  *     consented_at + 24 h - window_margin_minutes becomes window_expired and
  *     its pending sends are cancelled.
  *
  * With run->campaign set, events and fallbacks of other campaigns are left
- * for a later run (events stay unprocessed); opt-outs apply everywhere.
+ * for a later run (events stay queued); opt-outs apply everywhere.
  * Events are processed in chunks, one transaction each: a kill leaves every
  * event either processed with its effects or untouched.  "now" is
  * suf_run_now(run).  Counts: "reconcile.<state>" per transition, and

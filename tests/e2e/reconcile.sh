@@ -91,7 +91,8 @@ snap() {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for q in ("SELECT * FROM fallbacks ORDER BY id", "SELECT * FROM sends ORDER BY id",
-          "SELECT * FROM optouts ORDER BY phone", "SELECT id, processed FROM events ORDER BY id"):
+          "SELECT * FROM optouts ORDER BY phone",
+          "SELECT id, id IN (SELECT id FROM event_queue) FROM events ORDER BY id"):
     for row in db.execute(q):
         print(row)
 EOF

@@ -385,6 +385,39 @@ static void test_events__the_same_event_twice_is_one_event(void)
     free(l2);
 }
 
+static void test_events__identity_is_wamid_status_and_callback_or_message_id(void)
+{
+    static const char head[] =
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":"
+        "[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\",";
+    static const char *const bodies[] = {
+        /* 1: a status without callback data */
+        "\"statuses\":[{\"id\":\"wamid.X\",\"status\":\"sent\",\"timestamp\":\"1795399200\"}]",
+        /* 2: with empty callback data: another event */
+        "\"statuses\":[{\"id\":\"wamid.X\",\"status\":\"sent\",\"timestamp\":\"1795399200\","
+        "\"biz_opaque_callback_data\":\"\"}]",
+        /* 3: 1 again, later: the same event */
+        "\"statuses\":[{\"id\":\"wamid.X\",\"status\":\"sent\",\"timestamp\":\"1795399300\"}]",
+        /* 4: a message whose id is that wamid: another event */
+        "\"messages\":[{\"id\":\"wamid.X\",\"from\":\"447700900023\",\"timestamp\":\"1795399200\","
+        "\"type\":\"text\",\"text\":{\"body\":\"hi\"}}]",
+        /* 5: that message again, with another text: the same event */
+        "\"messages\":[{\"id\":\"wamid.X\",\"from\":\"447700900023\",\"timestamp\":\"1795399200\","
+        "\"type\":\"text\",\"text\":{\"body\":\"hello\"}}]",
+    };
+    struct suf_buf b = SUF_BUF_INIT;
+
+    fresh("identity.db");
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        suf_buf_addf(&b, "%s%s}}]}]}\n", head, bodies[i]);
+    CU_ASSERT_EQUAL(import(suf_test_write("identity.jsonl", suf_buf_str(&b))), SUF_OK);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events", NULL), 3);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events WHERE line IN (1, 2, 4)", NULL), 3);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "events.duplicates"), 2);
+    suf_buf_release(&b);
+}
+
 static void test_events__an_over_long_line_is_rejected_and_the_next_imports(void)
 {
     char *l1 = fixture_line("tests/data/events/statuses.jsonl", 1);
@@ -479,6 +512,8 @@ int main(void)
         {"rotation by rename reads the new file and resumes the old",
          test_events__rotation_by_rename_reads_the_new_file_and_resumes_the_old},
         {"the same event twice is one event", test_events__the_same_event_twice_is_one_event},
+        {"identity is wamid, status and callback, or the message id",
+         test_events__identity_is_wamid_status_and_callback_or_message_id},
         {"an over-long line is rejected and the next imports",
          test_events__an_over_long_line_is_rejected_and_the_next_imports},
         {"batches commit the offset with the lines",

@@ -73,8 +73,9 @@ static char *snapshot(void)
         "error_code FROM fallbacks UNION ALL SELECT 's', id, state, wamid, sent_at, delivery, "
         "delivered_at, read_at, failed_at, error_code, pricing_category, queued_at, NULL, NULL "
         "FROM sends UNION ALL SELECT 'o', phone, at, source, NULL, NULL, NULL, NULL, NULL, NULL, "
-        "NULL, NULL, NULL, NULL FROM optouts UNION ALL SELECT 'e', id, processed, NULL, NULL, NULL, "
-        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM events ORDER BY 1, 2",
+        "NULL, NULL, NULL, NULL FROM optouts UNION ALL SELECT 'e', id, "
+        "id IN (SELECT id FROM event_queue), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+        "NULL, NULL FROM events ORDER BY 1, 2",
         NULL);
 
     while (s && sqlite3_step(s) == SQLITE_ROW) {
@@ -345,7 +346,7 @@ static void test_reconcile__taps_statuses_and_stops_move_each_fallback(void)
                       "pricing_billable = 1",
                       NULL),
                     1);
-    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events WHERE processed = 0", NULL), 0);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 0);
     CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.consented"), 2);
     CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.declined"), 1);
     CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.opted_out"), 3);
@@ -484,11 +485,11 @@ static void test_reconcile__the_campaign_filter_leaves_other_campaigns_for_later
     CU_ASSERT_EQUAL(reconcile(), SUF_OK);
     CU_ASSERT_STRING_EQUAL(state_of(7), "consented");
     CU_ASSERT_STRING_EQUAL(state_of(1), "utility_sent");
-    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events WHERE processed = 0", NULL), 1);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 1);
     run.campaign = NULL;
     CU_ASSERT_EQUAL(reconcile(), SUF_OK);
     CU_ASSERT_STRING_EQUAL(state_of(1), "utility_delivered");
-    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events WHERE processed = 0", NULL), 0);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 0);
     suf_buf_release(&b);
 }
 
@@ -550,6 +551,102 @@ static void test_reconcile__payloads_and_keywords_parse_strictly(void)
     CU_ASSERT_FALSE(suf_reconcile_keyword("STOP,,", "  "));
 }
 
+static void new_counts(void)
+{
+    json_decref(run.counts);
+    run.counts = NULL;
+}
+
+static void test_reconcile__each_event_is_taken_once_across_imports_and_runs(void)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+
+    base_store("queue.db");
+    status_line(&b, "wamid.u1", "delivered", T + 50, "447700900001", NULL, 0);
+    status_line(&b, "wamid.u2", "delivered", T + 60, "447700900002", NULL, 0);
+    import_lines(&b);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 2);
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.events"), 2);
+    /* a later log: a redelivery of a taken event, and an event older than
+     * every taken one; only the new one is queued, and it is not skipped */
+    status_line(&b, "wamid.u2", "delivered", T + 60, "447700900002", NULL, 0);
+    status_line(&b, "wamid.u3", "delivered", T + 10, "447700900003", NULL, 0);
+    import_lines(&b);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 1);
+    new_counts();
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.events"), 1);
+    CU_ASSERT_STRING_EQUAL(state_of(3), "utility_delivered");
+    CU_ASSERT_EQUAL(q("SELECT utility_delivered_at FROM fallbacks WHERE id = 3", NULL), T + 10);
+    new_counts();
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.events"), 0);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM events", NULL), 3);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 0);
+    suf_buf_release(&b);
+}
+
+static void test_reconcile__a_run_that_dies_mid_chunk_leaves_every_event_queued(void)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+    char *before, *after;
+
+    base_store("dies.db");
+    status_line(&b, "wamid.u1", "delivered", T + 5, "447700900001", NULL, 0);
+    tap_line(&b, "in.1", "447700900001", T + 100, "wamid.u1", "suf:1:yes");
+    status_line(&b, "wamid.u2", "delivered", T + 200, "447700900002", NULL, 0);
+    import_lines(&b);
+    before = snapshot();
+    /* the third event's write fails, after the first two were applied */
+    exec("CREATE TRIGGER die BEFORE UPDATE OF state ON fallbacks WHEN old.id = 2 "
+         "BEGIN SELECT RAISE(ABORT, 'killed'); END");
+    CU_ASSERT_NOT_EQUAL(reconcile(), SUF_OK);
+    exec("DROP TRIGGER die");
+    after = snapshot();
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 3);
+    new_counts();
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.events"), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.consented"), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.sessions_queued"), 1);
+    CU_ASSERT_STRING_EQUAL(state_of(1), "consented");
+    CU_ASSERT_STRING_EQUAL(state_of(2), "utility_delivered");
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM event_queue", NULL), 0);
+    free(before);
+    free(after);
+    suf_buf_release(&b);
+}
+
+static void test_reconcile__a_status_sees_what_earlier_events_of_its_chunk_did(void)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+
+    base_store("chunk.db");
+    /* all in one chunk: the statuses' rows are read with the chunk, before
+     * the STOP and the first status changed them */
+    text_line(&b, "in.3", "447700900003", T + 10, "STOP");
+    status_line(&b, "wamid.u3", "delivered", T + 20, "447700900003", NULL, 0);
+    status_line(&b, "wamid.u1", "delivered", T + 30, "447700900001", NULL, 0);
+    status_line(&b, "wamid.u1", "read", T + 40, "447700900001", NULL, 0);
+    status_line(&b, "wamid.u1", "sent", T + 50, "447700900001", NULL, 0);
+    import_lines(&b);
+    CU_ASSERT_EQUAL(reconcile(), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(state_of(3), "opted_out");
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM sends WHERE wamid = 'wamid.u3' AND "
+                      "delivery = 'delivered' AND delivered_at = 1795399220",
+                      NULL),
+                    1);
+    CU_ASSERT_STRING_EQUAL(state_of(1), "utility_delivered");
+    CU_ASSERT_EQUAL(q("SELECT COUNT(*) FROM sends WHERE wamid = 'wamid.u1' AND delivery = 'read' "
+                      "AND delivered_at = 1795399230 AND read_at = 1795399240",
+                      NULL),
+                    1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "reconcile.stale_statuses"), 1);
+    suf_buf_release(&b);
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -567,6 +664,12 @@ int main(void)
         {"typed keywords count only when configured",
          test_reconcile__typed_keywords_count_only_when_configured},
         {"payloads and keywords parse strictly", test_reconcile__payloads_and_keywords_parse_strictly},
+        {"a status sees what earlier events of its chunk did",
+         test_reconcile__a_status_sees_what_earlier_events_of_its_chunk_did},
+        {"each event is taken once across imports and runs",
+         test_reconcile__each_event_is_taken_once_across_imports_and_runs},
+        {"a run that dies mid-chunk leaves every event queued",
+         test_reconcile__a_run_that_dies_mid_chunk_leaves_every_event_queued},
         {NULL, NULL},
     };
     int rc;
