@@ -20,6 +20,7 @@
 
 #include "suf/cli.h"
 #include "suf/log.h"
+#include "suf/store.h"
 #include "suf/util.h"
 #include "suf/version.h"
 #include "suf/banned.h"
@@ -301,6 +302,7 @@ int suf_cli_main(int argc, char **argv)
      * large import's time).  Keep some slack at the top instead. */
     mallopt(M_TOP_PAD, 4 << 20);
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    suf_store_library_init();
     first = parse_globals(argc, argv, &g);
     suf_log_setup(g.verbosity < 0 ? SUF_LOG_WARN : g.verbosity > 0 ? SUF_LOG_DEBUG : SUF_LOG_INFO);
     if (first >= argc) {

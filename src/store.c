@@ -382,6 +382,11 @@ static int migrate(struct suf_store *st, struct suf_err *err)
     return SUF_OK;
 }
 
+void suf_store_library_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int suf_store_open(struct suf_store *st, const char *path, int flags, struct suf_err *err)
 {
     int oflags, rc;

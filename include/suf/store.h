@@ -48,6 +48,12 @@ struct suf_store {
 
 #define SUF_STORE_INIT {NULL, NULL, -1}
 
+/* Settings of the SQLite library for the whole process; call once, before
+ * the first suf_store_open (SQLite takes them only before it starts up).
+ * suf keeps no use for SQLite's memory statistics, whose upkeep takes a
+ * global mutex on every allocation. */
+void suf_store_library_init(void);
+
 /* Opens (and with SUF_STORE_CREATE creates) the database and migrates it.
  * On failure the store is left closed and `err` says why. */
 int suf_store_open(struct suf_store *st, const char *path, int flags, struct suf_err *err);
