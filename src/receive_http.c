@@ -9,16 +9,22 @@
  * Threading: a few workers (suf_receive_default_workers), each a thread
  * running its own MHD daemon in external-polling mode (epoll) on one
  * shared listening socket; a free worker takes a new connection, and a
- * worker at its share of max_connections stops taking them.  A worker
+ * worker at its share of max_connections stops taking them.  (Not one
+ * SO_REUSEPORT socket per worker: the kernel would deal connections to a
+ * worker at its limit while another has room, and closing a worker's
+ * socket would reset the connections still in its queue.)  A worker
  * loops: one MHD pass (MHD_run_wait) serves whatever its connections
  * have ready; an accepted POST adds its line to the worker's batch and
- * suspends its connection.  After the pass the worker itself writes the
- * batch to its own inbox lane and flushes it (group commit: one flush for
- * every request of the pass), then resumes the batch's connections, and
- * the next pass answers them 200 (or 500 when the write or the flush
- * failed).  No request is handed to another thread on its way: on a
- * machine where a context switch is dear, those hand-offs (suspend, queue,
- * wake a writer, wake MHD back) were what limited the rate.  Idle and
+ * suspends its connection.  After the pass the worker sends the answers
+ * still queued from its last flush (a resumed connection's answer is
+ * queued in one pass and sent in the next), gathers a moment longer (see
+ * gather), then itself writes the batch to its own inbox lane and flushes
+ * it (group commit: one flush for every request gathered), and resumes
+ * the batch's connections, which the next passes answer 200 (or 500 when
+ * the write or the flush failed).  No request is handed to another
+ * thread on its way: on a machine where a context switch is dear, those
+ * hand-offs (suspend, queue, wake a writer, wake MHD back) were what
+ * limited the rate.  Idle and
  * slow connections are closed after connection_timeout_s of inactivity
  * (a suspended connection is waiting on us, not on its client, and MHD
  * does not time it out).
@@ -44,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -74,6 +81,7 @@ enum canned {
 #define STOP_GRACE_MS 5000 /* how long a stopping worker waits on answers */
 #define LISTEN_BACKLOG 1024
 #define ANSWER_PASSES 2    /* extra passes that send the answers of a flush */
+#define GATHER_US 2000     /* at most this long gathering a batch after a flush */
 
 struct request;
 
@@ -90,6 +98,7 @@ struct worker {
     struct request *waiting;  /* those requests */
     unsigned unanswered;      /* suspended, not yet answered and completed */
     unsigned resumed;         /* of those, flushed and resumed */
+    int64_t last_flush_us;    /* how long the last flush took */
     bool stopping;            /* seen the stop flag: 503 to new requests */
     bool quiesced;            /* MHD gave the listening socket back */
 };
@@ -190,6 +199,14 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
     return ret;
 }
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Adds q's line to the worker's batch and suspends its connection until
  * the worker has flushed the batch (flush_batch). */
 static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
@@ -215,11 +232,14 @@ static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
 static void flush_batch(struct worker *w)
 {
     struct request *q, *next;
+    int64_t t0;
     int rc;
 
     if (!w->waiting)
         return;
+    t0 = now_us();
     rc = suf_inbox_write(w->r->inbox, w->lane, w->batch.buf, w->batch.len, w->batch_lines);
+    w->last_flush_us = now_us() - t0;
     for (q = w->waiting; q; q = next) {
         next = q->next;
         q->next = NULL;
@@ -493,6 +513,30 @@ static void worker_drain(struct worker *w)
         suf_warn("receive: stopping with %u answers unsent", w->unanswered);
 }
 
+/*
+ * After the answers of a flush went out, their clients often send their
+ * next request at once.  Flushing the few requests already in would make
+ * the others wait for that flush and then for their own (the clients would
+ * split into groups taking turns, each request waiting for two flushes),
+ * so the worker gathers a little longer: until every connection it holds
+ * has a request in the batch, or half as long as its last flush took (at
+ * most GATHER_US).  On a disk that flushes fast this is no wait at all.
+ */
+static void gather(struct worker *w)
+{
+    const union MHD_DaemonInfo *info;
+    int64_t wait = w->last_flush_us / 2 < GATHER_US ? w->last_flush_us / 2 : GATHER_US;
+    int64_t deadline = now_us() + wait;
+
+    for (;;) {
+        info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || w->batch_lines >= info->num_connections || now_us() >= deadline ||
+            __atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE))
+            break;
+        MHD_run_wait(w->daemon, 1);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -504,6 +548,8 @@ static void *worker_main(void *arg)
          * sent in the next: send them before the next flush, not after. */
         for (int i = 0; w->resumed && i < ANSWER_PASSES; i++)
             MHD_run_wait(w->daemon, 0);
+        if (w->batch_lines)
+            gather(w);
         flush_batch(w);
     }
     worker_drain(w);
