@@ -221,7 +221,7 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Writes and flushes one batch; called by the lane's thread only. */
+/* Writes and flushes one batch; called with the lane's mutex held. */
 static int write_batch(struct lane *l, const char *data, size_t len)
 {
     struct suf_inbox *ib = l->ib;

@@ -2,7 +2,7 @@
  * test_receive.c: the webhook receiver's parts without a socket: the
  * signature check, the handshake, the body checks and consent detection
  * (tables of cases), the listen address parser, the inbox's file names,
- * rotation and group commit, and the consent runner's debounce; then the
+ * rotation and lanes, and the consent runner's debounce; then the
  * HTTP server in this process on loopback: several workers taking a load,
  * and a failed flush.
  *
@@ -944,6 +944,106 @@ static void test_receive__workers_store_concurrent_posts_once_each(void)
             CU_ASSERT_EQUAL(seen[cl][i], 1);
 }
 
+#define STOP_CLIENTS 8
+#define STOP_MAX_POSTS 400
+
+struct stop_client {
+    unsigned port;
+    int id;
+    int acked;                /* answered 200 */
+    int other;                /* 503, or no answer */
+    int *total_acked;         /* shared, atomic */
+    unsigned char ok[STOP_MAX_POSTS];
+};
+
+/* Posts until the server stops answering (or STOP_MAX_POSTS). */
+static void *stop_client_main(void *arg)
+{
+    struct stop_client *c = arg;
+    int fd = http_connect(c->port);
+    char body[160];
+
+    for (int i = 0; fd >= 0 && i < STOP_MAX_POSTS; i++) {
+        int st;
+        snprintf(body, sizeof(body),
+                 "{\"object\":\"whatsapp_business_account\",\"c\":%d,\"i\":%d,\"entry\":[]}",
+                 c->id, i);
+        st = http_post(fd, body);
+        if (st != 200) {
+            c->other++;
+            break;
+        }
+        c->ok[i] = 1;
+        c->acked++;
+        __atomic_add_fetch(c->total_acked, 1, __ATOMIC_SEQ_CST);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static void test_receive__stop_under_load_answers_only_what_is_on_disk(void)
+{
+    char dir[512], path[1024];
+    struct fake_clock clk = {1795485600};
+    struct suf_inbox *ib;
+    struct suf_receiver *r;
+    struct stop_client c[STOP_CLIENTS];
+    pthread_t th[STOP_CLIENTS];
+    int total = 0, acked = 0;
+    char **names;
+    size_t n, lines = 0;
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("server-stop"));
+    ib = open_lanes(dir, &clk, 1 << 20, 3600, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    r = start_server(ib, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    for (int i = 0; i < STOP_CLIENTS; i++) {
+        memset(&c[i], 0, sizeof(c[i]));
+        c[i].port = suf_receive_port(r);
+        c[i].id = i;
+        c[i].total_acked = &total;
+        pthread_create(&th[i], NULL, stop_client_main, &c[i]);
+    }
+    /* stop mid-load (bounded wait: 10 s) */
+    for (int i = 0; i < 1000 && __atomic_load_n(&total, __ATOMIC_SEQ_CST) < 200; i++)
+        usleep(10000);
+    suf_receive_stop(r);
+    for (int i = 0; i < STOP_CLIENTS; i++) {
+        pthread_join(th[i], NULL);
+        acked += c[i].acked;
+    }
+    suf_inbox_close(ib);
+    CU_ASSERT(acked >= 200);
+    CU_ASSERT(acked < STOP_CLIENTS * STOP_MAX_POSTS); /* it did stop them */
+
+    /* Every 200 is on disk, and nothing is that was not answered 200:
+     * each request in flight at the stop was flushed and answered. */
+    n = list_events(dir, &names);
+    for (size_t f = 0; f < n; f++) {
+        char *text, *save = NULL;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[f]);
+        text = slurp(path);
+        for (char *ln = strtok_r(text, "\n", &save); ln;
+             ln = strtok_r(NULL, "\n", &save)) {
+            int cl = -1, i = -1;
+            sscanf(ln, "{\"object\":\"whatsapp_business_account\",\"c\":%d,\"i\":%d,", &cl, &i);
+            CU_ASSERT(cl >= 0 && cl < STOP_CLIENTS && i >= 0 && i < STOP_MAX_POSTS &&
+                      c[cl].ok[i] == 1);
+            if (cl >= 0 && cl < STOP_CLIENTS && i >= 0 && i < STOP_MAX_POSTS)
+                c[cl].ok[i]++;
+            lines++;
+        }
+        free(text);
+    }
+    free_list(names, n);
+    CU_ASSERT_EQUAL(lines, (size_t)acked);
+    for (int cl = 0; cl < STOP_CLIENTS; cl++)
+        for (int i = 0; i < STOP_MAX_POSTS; i++)
+            CU_ASSERT(c[cl].ok[i] == 0 || c[cl].ok[i] == 2); /* 200 and on disk once */
+}
+
 /* A post on a connection of its own: its status. */
 static int post_once(unsigned port, const char *body)
 {
@@ -1045,6 +1145,8 @@ static const struct suf_test tests[] = {
      test_receive__inbox_failure_is_reported_not_hidden},
     {"workers_store_concurrent_posts_once_each",
      test_receive__workers_store_concurrent_posts_once_each},
+    {"stop_under_load_answers_only_what_is_on_disk",
+     test_receive__stop_under_load_answers_only_what_is_on_disk},
     {"failed_flush_answers_500_and_next_post_starts_a_file",
      test_receive__failed_flush_answers_500_and_next_post_starts_a_file},
     {"consent_burst_starts_one_run", test_receive__consent_burst_starts_one_run},
