@@ -4,10 +4,9 @@
  * The long-running webhook receiver (see receive.h).  This file reads the
  * command line and the secrets, starts the inbox, the consent runner and
  * the HTTP server, waits for SIGTERM or SIGINT, and then shuts down in the
- * order that keeps every promise made: the server first (requests in
- * flight finish, and their appends are flushed, because the inbox is still
- * running), then the inbox (it flushes whatever is queued), then the
- * consent runner.  It never opens the database: a receiver that waited on
+ * order that keeps every promise made: the server first (its workers
+ * flush and answer the requests in flight, because the inbox is still
+ * open), then the inbox, then the consent runner.  It never opens the database: a receiver that waited on
  * a long run's lock would make Meta retry.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread (the threads
@@ -161,7 +160,7 @@ int cmd_receive(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     io.rotate_seconds = cfg->rotate_seconds;
     io.now = run_clock;
     io.now_ctx = run;
-    io.lanes = SUF_INBOX_LANES;
+    io.lanes = suf_receive_default_workers(); /* a lane for each worker */
     rc = suf_inbox_open(&inbox, &io, err);
     if (!rc && a.on_consent)
         rc = suf_consent_start(&consent, a.on_consent, cfg->on_consent_debounce_ms, err);

@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include "suf/receive.h"
@@ -59,22 +61,90 @@ static bool hmac_sha256(const void *body, size_t len, const char *secret,
     return maclen == SHA256_DIGEST_LENGTH;
 }
 
-bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
-                              const char *secret, size_t secret_len)
+/*
+ * A prepared HMAC-SHA256 key: the algorithm is looked up and the key
+ * schedule (the hashed inner and outer pads) computed once, so each
+ * request only hashes its body.  One per thread: an EVP_MAC_CTX is not
+ * safe to share.
+ */
+struct suf_receive_mac {
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx;
+};
+
+struct suf_receive_mac *suf_receive_mac_new(const char *secret, size_t secret_len)
+{
+    struct suf_receive_mac *m = suf_xcalloc(1, sizeof(*m));
+    static const unsigned char empty[1] = {0};
+    static char digest[] = "SHA256";
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : NULL;
+    if (!m->ctx || !EVP_MAC_init(m->ctx, secret_len ? (const unsigned char *)secret : empty,
+                                 secret_len, params)) {
+        suf_receive_mac_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void suf_receive_mac_free(struct suf_receive_mac *m)
+{
+    if (!m)
+        return;
+    EVP_MAC_CTX_free(m->ctx); /* cleanses the key schedule */
+    EVP_MAC_free(m->mac);
+    free(m);
+}
+
+/* HMAC of body with the prepared key (re-initialised, key kept). */
+static bool mac_compute(struct suf_receive_mac *m, const void *body, size_t len,
+                        unsigned char mac[SHA256_DIGEST_LENGTH])
+{
+    size_t maclen = 0;
+
+    if (!EVP_MAC_init(m->ctx, NULL, 0, NULL))
+        return false;
+    if (len && !EVP_MAC_update(m->ctx, body, len))
+        return false;
+    if (!EVP_MAC_final(m->ctx, mac, &maclen, SHA256_DIGEST_LENGTH))
+        return false;
+    return maclen == SHA256_DIGEST_LENGTH;
+}
+
+/* The signature check, with a prepared key when m is not NULL. */
+static bool signature_check(const char *header, const void *body, size_t len,
+                            const char *secret, size_t secret_len,
+                            struct suf_receive_mac *m)
 {
     static const size_t plen = sizeof(SUF_RECEIVE_SIG_PREFIX) - 1;
     unsigned char given[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
     bool ok;
 
-    if (!header || !secret || strncmp(header, SUF_RECEIVE_SIG_PREFIX, plen))
+    if (!header || (!m && !secret) || strncmp(header, SUF_RECEIVE_SIG_PREFIX, plen))
         return false;
     if (!hex_decode(header + plen, strlen(header + plen), given, sizeof(given)))
         return false;
-    if (!hmac_sha256(body, len, secret, secret_len, mac))
+    if (m ? !mac_compute(m, body, len, mac) : !hmac_sha256(body, len, secret, secret_len, mac))
         return false;
     ok = CRYPTO_memcmp(given, mac, sizeof(mac)) == 0;
     OPENSSL_cleanse(mac, sizeof(mac));
     return ok;
+}
+
+bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
+                              const char *secret, size_t secret_len)
+{
+    return signature_check(header, body, len, secret, secret_len, NULL);
+}
+
+bool suf_receive_signature_ok_mac(const char *header, const void *body, size_t len,
+                                  struct suf_receive_mac *m)
+{
+    return m && signature_check(header, body, len, NULL, 0, m);
 }
 
 void suf_receive_sign(const void *body, size_t len, const char *secret, size_t secret_len,
@@ -216,9 +286,10 @@ bool suf_receive_is_consent(const char *text, size_t len)
     return yes;
 }
 
-int suf_receive_post(const char *sig_header, const char *body, size_t len, int64_t cap,
-                     const char *secret, size_t secret_len, struct suf_buf *line,
-                     struct suf_receive_body *out)
+/* suf_receive_post, with a prepared key when m is not NULL. */
+static int post_check(const char *sig_header, const char *body, size_t len, int64_t cap,
+                      const char *secret, size_t secret_len, struct suf_receive_mac *m,
+                      struct suf_buf *line, struct suf_receive_body *out)
 {
     struct suf_receive_body scratch;
     json_error_t jerr;
@@ -237,7 +308,7 @@ int suf_receive_post(const char *sig_header, const char *body, size_t len, int64
         out->why = "no signature";
         return 401;
     }
-    if (!suf_receive_signature_ok(sig_header, body, len, secret, secret_len)) {
+    if (!signature_check(sig_header, body, len, secret, secret_len, m)) {
         out->why = "bad signature";
         return 401;
     }
@@ -257,6 +328,29 @@ int suf_receive_post(const char *sig_header, const char *body, size_t len, int64
             line->buf[i] = ' ';
     suf_buf_addch(line, '\n');
     return 200;
+}
+
+int suf_receive_post(const char *sig_header, const char *body, size_t len, int64_t cap,
+                     const char *secret, size_t secret_len, struct suf_buf *line,
+                     struct suf_receive_body *out)
+{
+    return post_check(sig_header, body, len, cap, secret, secret_len, NULL, line, out);
+}
+
+int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, int64_t cap,
+                         struct suf_receive_mac *m, struct suf_buf *line,
+                         struct suf_receive_body *out)
+{
+    struct suf_receive_body scratch;
+
+    if (!m) {
+        if (!out)
+            out = &scratch;
+        out->consent = false;
+        out->why = "bad signature";
+        return 401;
+    }
+    return post_check(sig_header, body, len, cap, NULL, 0, m, line, out);
 }
 
 int suf_receive_parse_listen(const char *spec, struct sockaddr_storage *sa,

@@ -6,22 +6,35 @@
  * the inbox and taps to the consent runner, and answers.  One log line per
  * request is written when MHD reports it complete.
  *
- * Threading: a small pool of epoll threads (one per CPU, at most 8) serves
- * every connection, bounded by max_connections.  An accepted POST never
- * blocks its thread: its line is queued in the inbox and its connection is
- * suspended (MHD_suspend_connection); the inbox's writer thread resumes it
- * once the flush that covers the line is done, and the handler, called
- * again, answers 200 (or 500).  So every request in flight waits on the
- * same flush (group commit) while the threads go on serving, and a burst
- * costs a few thread wake-ups instead of several per request.  Idle and
+ * Threading: a few workers (suf_receive_default_workers), each a thread
+ * running its own MHD daemon in external-polling mode (epoll) on one
+ * shared listening socket; a free worker takes a new connection, and a
+ * worker at its share of max_connections stops taking them.  (Not one
+ * SO_REUSEPORT socket per worker: the kernel would deal connections to a
+ * worker at its limit while another has room, and closing a worker's
+ * socket would reset the connections still in its queue.)  A worker
+ * loops: one MHD pass (MHD_run_wait) serves whatever its connections
+ * have ready; an accepted POST adds its line to the worker's batch and
+ * suspends its connection.  After the pass the worker sends the answers
+ * still queued from its last flush (a resumed connection's answer is
+ * queued in one pass and sent in the next), gathers a moment longer (see
+ * gather), then itself writes the batch to its own inbox lane and flushes
+ * it (group commit: one flush for every request gathered), and resumes
+ * the batch's connections, which the next passes answer 200 (or 500 when
+ * the write or the flush failed).  No request is handed to another
+ * thread on its way: on a machine where a context switch is dear, those
+ * hand-offs (suspend, queue, wake a writer, wake MHD back) were what
+ * limited the rate.  Idle and
  * slow connections are closed after connection_timeout_s of inactivity
- * (a suspended connection is waiting on us, not on its client, and MHD does
- * not time it out).
+ * (a suspended connection is waiting on us, not on its client, and MHD
+ * does not time it out).
  *
- * Shutdown: suf_receive_stop stops accepting, answers 503 to requests that
- * arrive on open connections from then on, waits until no append is in
- * flight (every suspended connection was resumed), and only then stops
- * MHD, so the writer never resumes a connection MHD has freed.
+ * Shutdown: suf_receive_stop raises a flag that each worker sees within a
+ * pass (passes wait at most POLL_MS).  The worker stops accepting, answers
+ * 503 to requests that arrive on open connections from then on, flushes
+ * and answers every request it suspended (or gives up on a client that
+ * does not read its answer after STOP_GRACE_MS), and only then stops its
+ * daemon.
  *
  * The body cap: a Content-Length over max_body_bytes is answered 413
  * before any of the body is read (MHD then closes the connection).  A
@@ -30,10 +43,14 @@
  * the cap.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -59,26 +76,44 @@ enum canned {
     RESP_COUNT
 };
 
-#define MAX_POOL 8
+#define MAX_WORKERS 16
+#define POLL_MS 100        /* a worker looks at the stop flag this often */
+#define STOP_GRACE_MS 5000 /* how long a stopping worker waits on answers */
+#define LISTEN_BACKLOG 1024
+#define ANSWER_PASSES 2    /* extra passes that send the answers of a flush */
+#define GATHER_US 2000     /* at most this long gathering a batch after a flush */
+
+struct request;
+
+/* One worker: its daemon, its prepared key, and the batch of its pass. */
+struct worker {
+    struct suf_receiver *r;
+    unsigned lane;
+    struct MHD_Daemon *daemon;
+    pthread_t thread;
+    bool started;
+    struct suf_receive_mac *mac;
+    struct suf_buf batch;     /* lines of the requests suspended this pass */
+    uint64_t batch_lines;
+    struct request *waiting;  /* those requests */
+    unsigned unanswered;      /* suspended, not yet answered and completed */
+    unsigned resumed;         /* of those, flushed and resumed */
+    int64_t last_flush_us;    /* how long the last flush took */
+    bool stopping;            /* seen the stop flag: 503 to new requests */
+    bool quiesced;            /* MHD gave the listening socket back */
+};
 
 struct suf_receiver {
-    struct MHD_Daemon *daemon;
     const char *verify_token;
-    const char *app_secret;
-    size_t app_secret_len;
     int64_t cap;
     struct suf_inbox *inbox;
     struct suf_consent *consent;
     struct MHD_Response *canned[RESP_COUNT]; /* shared, reference-counted by MHD */
     unsigned port;
-
-    /* Shutdown.  `stopping` and `in_flight` are atomics, so a request
-     * takes no lock on its way; mu and idle only let suf_receive_stop
-     * sleep until in_flight reaches zero. */
-    pthread_mutex_t mu;
-    pthread_cond_t idle;
-    bool stopping;
-    unsigned in_flight; /* suspended connections waiting for a flush */
+    int listen_fd;
+    bool stop; /* atomic: set once by suf_receive_stop */
+    unsigned nworkers;
+    struct worker workers[MAX_WORKERS];
 };
 
 /* One request's state, from its headers to its log line. */
@@ -93,12 +128,11 @@ struct request {
     const char *why;
     char hash[HASH_LOG_LEN + 1];
 
-    /* While its line is in the inbox: */
-    struct suf_receiver *r;
+    /* While its line is in the worker's batch: */
     struct MHD_Connection *conn;
-    struct suf_inbox_ticket ticket;
-    bool queued;  /* suspended, waiting for the flush */
-    bool flushed; /* the flush is done; flush_rc says how it went */
+    struct request *next; /* the worker's waiting list */
+    bool queued;          /* suspended, waiting for the flush */
+    bool flushed;         /* the flush is done; flush_rc says how it went */
     int flush_rc;
     bool consent;
 };
@@ -165,54 +199,58 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
     return ret;
 }
 
-/*
- * The inbox's writer thread, after the flush that covers q's line.  Once
- * the connection is resumed MHD may answer and free q at any moment, so q
- * is not touched after MHD_resume_connection.
- */
-/* One append fewer in flight; wakes suf_receive_stop at zero.  Taking mu
- * to broadcast means the wake cannot fall between its check and its wait. */
-static void leave_flight(struct suf_receiver *r)
+static int64_t now_us(void)
 {
-    if (__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_SEQ_CST) == 0) {
-        pthread_mutex_lock(&r->mu);
-        pthread_cond_broadcast(&r->idle);
-        pthread_mutex_unlock(&r->mu);
-    }
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void on_flushed(void *ctx, int rc)
-{
-    struct request *q = ctx;
-    struct suf_receiver *r = q->r;
-
-    q->flush_rc = rc;
-    q->flushed = true;
-    MHD_resume_connection(q->conn);
-    leave_flight(r);
-}
-
-/* Queues q's line and suspends its connection until on_flushed. */
-static enum MHD_Result queue_line(struct suf_receiver *r, struct MHD_Connection *conn,
+/* Adds q's line to the worker's batch and suspends its connection until
+ * the worker has flushed the batch (flush_batch). */
+static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
                                   struct request *q, const struct suf_buf *line)
 {
-    /* In flight first, then the check: suf_receive_stop sets stopping,
-     * then reads in_flight, so one of the two sees the other. */
-    __atomic_add_fetch(&r->in_flight, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&r->stopping, __ATOMIC_SEQ_CST)) {
-        leave_flight(r);
+    if (w->stopping) {
         q->why = "shutting down";
-        return answer_canned(r, conn, q, 503);
+        return answer_canned(w->r, conn, q, 503);
     }
-    q->r = r;
+    suf_buf_add(&w->batch, line->buf, line->len);
+    w->batch_lines++;
     q->conn = conn;
-    q->ticket.done = on_flushed;
-    q->ticket.ctx = q;
     q->queued = true;
-    MHD_suspend_connection(conn); /* before the submit: a resume must follow it */
-    if (suf_inbox_submit(r->inbox, line->buf, line->len, &q->ticket) != SUF_OK)
-        on_flushed(q, SUF_ERR_IO);
+    q->next = w->waiting;
+    w->waiting = q;
+    w->unanswered++;
+    MHD_suspend_connection(conn);
     return MHD_YES;
+}
+
+/* After a pass: writes and flushes the pass's lines, then resumes their
+ * connections; the next pass answers them. */
+static void flush_batch(struct worker *w)
+{
+    struct request *q, *next;
+    int64_t t0;
+    int rc;
+
+    if (!w->waiting)
+        return;
+    t0 = now_us();
+    rc = suf_inbox_write(w->r->inbox, w->lane, w->batch.buf, w->batch.len, w->batch_lines);
+    w->last_flush_us = now_us() - t0;
+    for (q = w->waiting; q; q = next) {
+        next = q->next;
+        q->next = NULL;
+        q->flush_rc = rc;
+        q->flushed = true;
+        w->resumed++;
+        MHD_resume_connection(q->conn);
+    }
+    w->waiting = NULL;
+    w->batch_lines = 0;
+    suf_buf_reset(&w->batch);
 }
 
 /* The flush is done: answer. */
@@ -229,9 +267,10 @@ static enum MHD_Result on_post_flushed(struct suf_receiver *r,
 }
 
 /* The whole body is in: check it, then store it (or answer the refusal). */
-static enum MHD_Result on_post_done(struct suf_receiver *r, struct MHD_Connection *conn,
+static enum MHD_Result on_post_done(struct worker *w, struct MHD_Connection *conn,
                                     struct request *q)
 {
+    struct suf_receiver *r = w->r;
     const char *sig;
     struct suf_buf line = SUF_BUF_INIT;
     struct suf_receive_body info;
@@ -250,12 +289,12 @@ static enum MHD_Result on_post_done(struct suf_receiver *r, struct MHD_Connectio
     suf_sha256_buf(suf_buf_str(&q->body), q->body.len, hex);
     suf_strlcpy(q->hash, hex, sizeof(q->hash));
     sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, SUF_RECEIVE_SIG_HEADER);
-    status = suf_receive_post(sig, suf_buf_str(&q->body), q->body.len, r->cap,
-                              r->app_secret, r->app_secret_len, &line, &info);
+    status = suf_receive_post_mac(sig, suf_buf_str(&q->body), q->body.len, r->cap, w->mac,
+                                  &line, &info);
     q->why = info.why;
     q->consent = info.consent;
     if (status == 200)
-        ret = queue_line(r, conn, q, &line);
+        ret = queue_line(w, conn, q, &line);
     else
         ret = answer_canned(r, conn, q, status);
     suf_buf_release(&line);
@@ -300,11 +339,13 @@ static enum MHD_Result on_headers(struct suf_receiver *r, struct MHD_Connection 
 }
 
 /* The whole request is in. */
-static enum MHD_Result on_complete(struct suf_receiver *r, struct MHD_Connection *conn,
+static enum MHD_Result on_complete(struct worker *w, struct MHD_Connection *conn,
                                    struct request *q)
 {
+    struct suf_receiver *r = w->r;
+
     if (!strcmp(q->method, MHD_HTTP_METHOD_POST))
-        return on_post_done(r, conn, q);
+        return on_post_done(w, conn, q);
     if (!strcmp(q->method, MHD_HTTP_METHOD_GET))
         return on_get(r, conn, q);
     q->why = "method not allowed";
@@ -316,7 +357,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    struct suf_receiver *r = cls;
+    struct worker *w = cls;
+    struct suf_receiver *r = w->r;
     struct request *q = *con_cls;
 
     (void)version;
@@ -335,7 +377,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* answered early; MHD drops the rest */
     if (*upload_data_size)
         return on_body(r, q, upload_data, upload_data_size);
-    return on_complete(r, conn, q);
+    return on_complete(w, conn, q);
 }
 
 static const char *termination(enum MHD_RequestTerminationCode toe)
@@ -359,14 +401,18 @@ static const char *termination(enum MHD_RequestTerminationCode toe)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct worker *w = cls;
     struct request *q = *con_cls;
     const char *end = termination(toe);
     int64_t ms;
 
-    (void)cls;
     (void)conn;
     if (!q)
         return;
+    if (q->queued)
+        w->unanswered--;
+    if (q->flushed)
+        w->resumed--;
     ms = suf_monotonic_ms() - q->t0_ms;
     if (q->status >= 500 || (end && !q->status))
         suf_warn("receive: %s %s %d %lluB %lldms body=%s%s%s%s%s", q->method, q->path,
@@ -411,13 +457,154 @@ static int make_canned(struct suf_receiver *r, struct suf_err *err)
     return SUF_OK;
 }
 
+int suf_receive_default_workers(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return ncpu < 2 ? 2 : ncpu > 4 ? 4 : (int)ncpu;
+}
+
+/* Creates, binds and opens the one listening socket the workers share. */
+static int open_listener(struct suf_receiver *r, const char *spec, struct suf_err *err)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen = 0;
+    int one = 1, rc;
+
+    rc = suf_receive_parse_listen(spec, &sa, &salen, err);
+    if (rc)
+        return rc;
+    r->listen_fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (r->listen_fd < 0)
+        goto fail;
+    if (setsockopt(r->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+        goto fail;
+    if (sa.ss_family == AF_INET6 &&
+        setsockopt(r->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+        goto fail;
+    if (bind(r->listen_fd, (struct sockaddr *)&sa, salen) ||
+        listen(r->listen_fd, LISTEN_BACKLOG))
+        goto fail;
+    salen = sizeof(sa);
+    if (getsockname(r->listen_fd, (struct sockaddr *)&sa, &salen))
+        goto fail;
+    r->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                             : ((struct sockaddr_in *)&sa)->sin_port);
+    return SUF_OK;
+fail:
+    return suf_err_set(err, SUF_ERR_CANTCREAT, "cannot listen on '%s': %s", spec,
+                       strerror(errno));
+}
+
+/* Runs passes until every suspended request of w is answered (or the
+ * grace period is over), with the listening socket given back. */
+static void worker_drain(struct worker *w)
+{
+    int64_t deadline = suf_monotonic_ms() + STOP_GRACE_MS;
+
+    w->quiesced = MHD_quiesce_daemon(w->daemon) != MHD_INVALID_SOCKET;
+    w->stopping = true;
+    flush_batch(w);
+    while (w->unanswered && suf_monotonic_ms() < deadline) {
+        MHD_run_wait(w->daemon, 50);
+        flush_batch(w);
+    }
+    if (w->unanswered)
+        suf_warn("receive: stopping with %u answers unsent", w->unanswered);
+}
+
+/*
+ * After the answers of a flush went out, their clients often send their
+ * next request at once.  Flushing the few requests already in would make
+ * the others wait for that flush and then for their own (the clients would
+ * split into groups taking turns, each request waiting for two flushes),
+ * so the worker gathers a little longer: until every connection it holds
+ * has a request in the batch, or half as long as its last flush took (at
+ * most GATHER_US).  On a disk that flushes fast this is no wait at all.
+ */
+static void gather(struct worker *w)
+{
+    const union MHD_DaemonInfo *info;
+    int64_t wait = w->last_flush_us / 2 < GATHER_US ? w->last_flush_us / 2 : GATHER_US;
+    int64_t deadline = now_us() + wait;
+
+    for (;;) {
+        info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || w->batch_lines >= info->num_connections || now_us() >= deadline ||
+            __atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE))
+            break;
+        MHD_run_wait(w->daemon, 1);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    while (!__atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE)) {
+        if (MHD_run_wait(w->daemon, POLL_MS) != MHD_YES)
+            suf_warn("receive: http: a pass failed");
+        /* A resumed connection gets its answer queued in one pass and
+         * sent in the next: send them before the next flush, not after. */
+        for (int i = 0; w->resumed && i < ANSWER_PASSES; i++)
+            MHD_run_wait(w->daemon, 0);
+        if (w->batch_lines)
+            gather(w);
+        flush_batch(w);
+    }
+    worker_drain(w);
+    return NULL;
+}
+
+static int start_worker(struct suf_receiver *r, struct worker *w, unsigned limit,
+                        const struct suf_receive_opts *o, struct suf_err *err)
+{
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+    w->r = r;
+    suf_buf_init(&w->batch);
+    w->mac = suf_receive_mac_new(o->app_secret, strlen(o->app_secret));
+    if (!w->mac)
+        return suf_err_set(err, SUF_ERR_INTERNAL, "cannot prepare the signature key");
+    w->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, w,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)r->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->connection_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_END);
+    if (!w->daemon)
+        return suf_err_set(err, SUF_ERR_CANTCREAT, "cannot listen on '%s': %s", o->listen,
+                           errno ? strerror(errno) : "the HTTP daemon did not start");
+    if (pthread_create(&w->thread, NULL, worker_main, w))
+        return suf_err_set(err, SUF_ERR_INTERNAL, "cannot start the receiver's workers");
+    w->started = true;
+    return SUF_OK;
+}
+
+/* Stops and frees every worker, then the shared parts. */
 static void free_receiver(struct suf_receiver *r)
 {
+    bool listener_ours = true;
+
+    __atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        struct worker *w = &r->workers[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        else if (w->daemon)
+            w->quiesced = MHD_quiesce_daemon(w->daemon) != MHD_INVALID_SOCKET;
+        /* A daemon that still holds the socket closes it when it stops. */
+        if (w->daemon && !w->quiesced)
+            listener_ours = false;
+        if (w->daemon)
+            MHD_stop_daemon(w->daemon);
+        suf_receive_mac_free(w->mac);
+        suf_buf_release(&w->batch);
+    }
+    if (r->listen_fd >= 0 && listener_ours)
+        close(r->listen_fd);
     for (int i = 0; i < RESP_COUNT; i++)
         if (r->canned[i])
             MHD_destroy_response(r->canned[i]);
-    pthread_cond_destroy(&r->idle);
-    pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
@@ -425,52 +612,37 @@ int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *
                       struct suf_err *err)
 {
     struct suf_receiver *r;
-    struct sockaddr_storage sa;
-    socklen_t salen;
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned int pool = ncpu < 1 ? 1u : ncpu > MAX_POOL ? MAX_POOL : (unsigned int)ncpu;
-    const union MHD_DaemonInfo *info;
+    int64_t maxc = o->max_connections > 0 ? o->max_connections : 1;
+    int n = o->workers > 0 ? o->workers : suf_receive_default_workers();
     int rc;
 
     *out = NULL;
-    rc = suf_receive_parse_listen(o->listen, &sa, &salen, err);
-    if (rc)
-        return rc;
-    if (sa.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (n > MAX_WORKERS)
+        n = MAX_WORKERS;
+    if (n > maxc)
+        n = (int)maxc; /* every worker may hold at least one connection */
     r = suf_xcalloc(1, sizeof(*r));
     r->verify_token = o->verify_token;
-    r->app_secret = o->app_secret;
-    r->app_secret_len = strlen(o->app_secret);
     r->cap = o->max_body_bytes;
     r->inbox = o->inbox;
     r->consent = o->consent;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->idle, NULL);
+    r->listen_fd = -1;
     rc = make_canned(r, err);
-    if (rc)
-        goto fail;
-    r->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, r, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, r,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)o->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        r, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_THREAD_POOL_SIZE, pool,
-        MHD_OPTION_END);
-    if (!r->daemon) {
-        rc = suf_err_set(err, SUF_ERR_CANTCREAT, "cannot listen on '%s': %s", o->listen,
-                         errno ? strerror(errno) : "the HTTP daemon did not start");
-        goto fail;
+    if (!rc)
+        rc = open_listener(r, o->listen, err);
+    for (int i = 0; !rc && i < n; i++) {
+        /* max_connections shared out: the first ones take the remainder */
+        unsigned limit = (unsigned)(maxc / n + (i < maxc % n ? 1 : 0));
+        r->workers[i].lane = (unsigned)i;
+        r->nworkers = (unsigned)i + 1;
+        rc = start_worker(r, &r->workers[i], limit, o, err);
     }
-    info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    r->port = info ? info->port : 0;
+    if (rc) {
+        free_receiver(r);
+        return rc;
+    }
     *out = r;
     return SUF_OK;
-fail:
-    free_receiver(r);
-    return rc;
 }
 
 unsigned suf_receive_port(struct suf_receiver *r)
@@ -480,18 +652,6 @@ unsigned suf_receive_port(struct suf_receiver *r)
 
 void suf_receive_stop(struct suf_receiver *r)
 {
-    MHD_socket ls;
-
-    if (!r)
-        return;
-    ls = MHD_quiesce_daemon(r->daemon);
-    pthread_mutex_lock(&r->mu);
-    __atomic_store_n(&r->stopping, true, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&r->in_flight, __ATOMIC_SEQ_CST))
-        pthread_cond_wait(&r->idle, &r->mu); /* the inbox is still flushing */
-    pthread_mutex_unlock(&r->mu);
-    MHD_stop_daemon(r->daemon); /* joins its threads */
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
-    free_receiver(r);
+    if (r)
+        free_receiver(r);
 }

@@ -3,24 +3,21 @@
  *
  * Meta retries a webhook until it gets a 200, so a 200 is a promise that
  * the event is on disk.  Keeping it with one fdatasync per request would
- * make the disk's flush latency the receiver's throughput.  Instead,
- * callers queue their lines and wait; a writer thread takes all the lines
- * queued so far, writes them with one write(), flushes once, and wakes
- * their callers.  While it flushes, the next batch gathers.
+ * make the disk's flush latency the receiver's throughput.  Instead the
+ * caller writes a batch: every line gathered since its last flush, with
+ * one write() and one fdatasync (group commit).  The receiver's HTTP
+ * workers are those callers: each gathers the lines of the requests of one
+ * pass over its connections and writes them itself, on its own thread, so
+ * no request is handed from one thread to another on its way to the disk
+ * (on a machine where a context switch is dear, that hand-off, not the
+ * flush, was what limited the rate).
  *
- * Lanes: the inbox runs several writers side by side (suf_inbox_opts.lanes),
- * each with its own file, and deals the callers out to them in turn.  A
- * disk takes flushes of different files at once far faster than the same
- * flushes one after another (on the machine we measured, four files gave
- * five times the flushes per second of one), so a request waits behind a
- * shorter flush.  But every flush also costs CPU (on the machine we
- * measured, about 100 us of system time for its writes, waits and wake-ups,
- * as much as a request's own work), and under load CPU is what runs out
- * first: the receiver shares the cores with its clients.  More lanes mean
- * smaller batches and so more flushes per request.  At 64 requests in
- * flight two lanes answered as many requests per second as four (within
- * the benchmark's noise) with a third to a half of the flushes, so the
- * receiver runs two.
+ * Lanes: the inbox has several lanes (suf_inbox_opts.lanes), each with its
+ * own file, and the receiver gives each worker its own lane.  A disk takes
+ * flushes of different files at once far faster than the same flushes one
+ * after another, so two workers flushing side by side do not wait on each
+ * other.  A lane is driven by whoever calls suf_inbox_write for it (its
+ * mutex serialises callers that share one, as suf_inbox_append's do).
  * Each lane's files are its own, so a failed flush is reported to exactly
  * the callers whose lines it covered.  Lines in
  * different files have no order between them; they had none on the wire
@@ -48,7 +45,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,27 +59,10 @@
 #define NAME_MAX_SEQ 999999u
 #define MAX_LANES 16
 
-/* A synchronous caller's ticket: it sleeps on its own semaphore, so the
- * writer wakes exactly the callers of its batch. */
-struct sync_wait {
-    struct suf_inbox_ticket ticket;
-    sem_t flushed;
-    int rc;
-};
-
-/* One writer: its queue (under mu) and its file (the thread's own). */
+/* One lane: its file, used by one writer at a time (mu). */
 struct lane {
     struct suf_inbox *ib;
-    pthread_t thread;
-    bool started;
-
     pthread_mutex_t mu;
-    pthread_cond_t work; /* the writer waits for lines or a stop */
-    struct suf_buf pending;
-    struct suf_inbox_ticket *head, **tail;
-    bool idle; /* the writer sleeps on `work`, and nobody has woken it yet */
-    bool stopping;
-
     int fd;
     int64_t size;
     int64_t opened_at;
@@ -242,7 +221,7 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Writes and flushes one batch; called by the lane's thread only. */
+/* Writes and flushes one batch; called with the lane's mutex held. */
 static int write_batch(struct lane *l, const char *data, size_t len)
 {
     struct suf_inbox *ib = l->ib;
@@ -269,67 +248,6 @@ static int write_batch(struct lane *l, const char *data, size_t len)
     return SUF_OK;
 }
 
-/* Tells the batch's callers how it went; counts it first, so a caller
- * that reads the stats sees its own line. */
-static void release(struct lane *l, struct suf_inbox_ticket *w, int rc)
-{
-    struct suf_inbox *ib = l->ib;
-    struct suf_inbox_ticket *next;
-    uint64_t n = 0;
-
-    for (struct suf_inbox_ticket *c = w; c; c = c->next)
-        n++;
-    pthread_mutex_lock(&ib->mu);
-    if (rc == SUF_OK) {
-        ib->stats.lines += n;
-        ib->stats.flushes++;
-    } else {
-        ib->stats.errors++;
-    }
-    pthread_mutex_unlock(&ib->mu);
-    for (; w; w = next) {
-        next = w->next; /* w may be gone once its callback ran */
-        w->done(w->ctx, rc);
-    }
-}
-
-static void *lane_main(void *arg)
-{
-    struct lane *l = arg;
-    struct suf_buf batch = SUF_BUF_INIT, swap;
-
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        struct suf_inbox_ticket *w;
-        int rc;
-
-        while (!l->pending.len && !l->stopping) {
-            l->idle = true;
-            pthread_cond_wait(&l->work, &l->mu);
-        }
-        l->idle = false;
-        if (!l->pending.len)
-            break;
-        swap = l->pending;
-        l->pending = batch;
-        batch = swap;
-        w = l->head;
-        l->head = NULL;
-        l->tail = &l->head;
-        pthread_mutex_unlock(&l->mu);
-
-        rc = write_batch(l, batch.buf, batch.len);
-        release(l, w, rc);
-        suf_buf_reset(&batch);
-
-        pthread_mutex_lock(&l->mu);
-    }
-    pthread_mutex_unlock(&l->mu);
-    suf_buf_release(&batch);
-    close_file(l);
-    return NULL;
-}
-
 static int ensure_dir(const char *dir, struct suf_err *err)
 {
     struct stat st;
@@ -345,24 +263,11 @@ static int ensure_dir(const char *dir, struct suf_err *err)
     return SUF_OK;
 }
 
-static void stop_lanes(struct suf_inbox *ib)
+static void free_lanes(struct suf_inbox *ib)
 {
     for (unsigned i = 0; i < ib->nlanes; i++) {
-        struct lane *l = &ib->lanes[i];
-        if (!l->started)
-            continue;
-        pthread_mutex_lock(&l->mu);
-        l->stopping = true;
-        pthread_cond_signal(&l->work);
-        pthread_mutex_unlock(&l->mu);
-    }
-    for (unsigned i = 0; i < ib->nlanes; i++) {
-        struct lane *l = &ib->lanes[i];
-        if (l->started)
-            pthread_join(l->thread, NULL);
-        pthread_cond_destroy(&l->work);
-        pthread_mutex_destroy(&l->mu);
-        suf_buf_release(&l->pending);
+        close_file(&ib->lanes[i]);
+        pthread_mutex_destroy(&ib->lanes[i].mu);
     }
 }
 
@@ -401,78 +306,42 @@ int suf_inbox_open(struct suf_inbox **out, const struct suf_inbox_opts *o,
         struct lane *l = &ib->lanes[i];
         l->ib = ib;
         l->fd = -1;
-        l->tail = &l->head;
-        suf_buf_init(&l->pending);
         pthread_mutex_init(&l->mu, NULL);
-        pthread_cond_init(&l->work, NULL);
-    }
-    for (unsigned i = 0; i < ib->nlanes; i++) {
-        struct lane *l = &ib->lanes[i];
-        if (pthread_create(&l->thread, NULL, lane_main, l)) {
-            rc = suf_err_set(err, SUF_ERR_INTERNAL,
-                             "cannot start the inbox writer threads");
-            suf_inbox_close(ib);
-            return rc;
-        }
-        l->started = true;
     }
     *out = ib;
     return SUF_OK;
 }
 
-int suf_inbox_submit(struct suf_inbox *ib, const char *data, size_t len,
-                     struct suf_inbox_ticket *t)
+int suf_inbox_write(struct suf_inbox *ib, unsigned lane, const char *data, size_t len,
+                    uint64_t lines)
 {
-    unsigned k = __atomic_fetch_add(&ib->next_lane, 1, __ATOMIC_RELAXED) % ib->nlanes;
-    struct lane *l = &ib->lanes[k];
-    bool wake;
+    struct lane *l = &ib->lanes[lane % ib->nlanes];
+    int rc;
 
     pthread_mutex_lock(&l->mu);
-    if (l->stopping) {
-        pthread_mutex_unlock(&l->mu);
-        return SUF_ERR_IO;
-    }
-    suf_buf_add(&l->pending, data, len);
-    t->next = NULL;
-    *l->tail = t;
-    l->tail = &t->next;
-    /* Wake the writer only when it sleeps, and only once: while it writes
-     * or flushes it takes these lines on its next turn by itself.  The
-     * signal goes after the unlock, so the woken writer does not at once
-     * block on the mutex this thread still holds. */
-    wake = l->idle;
-    l->idle = false;
+    rc = write_batch(l, data, len);
     pthread_mutex_unlock(&l->mu);
-    if (wake)
-        pthread_cond_signal(&l->work);
-    return SUF_OK;
-}
-
-static void sync_done(void *ctx, int rc)
-{
-    struct sync_wait *w = ctx;
-
-    w->rc = rc;
-    sem_post(&w->flushed);
+    pthread_mutex_lock(&ib->mu);
+    if (rc == SUF_OK) {
+        ib->stats.lines += lines;
+        ib->stats.flushes++;
+    } else {
+        ib->stats.errors++;
+    }
+    pthread_mutex_unlock(&ib->mu);
+    return rc;
 }
 
 int suf_inbox_append(struct suf_inbox *ib, const char *data, size_t len)
 {
-    struct sync_wait w;
-    int rc;
+    unsigned k = __atomic_fetch_add(&ib->next_lane, 1, __ATOMIC_RELAXED);
 
-    w.ticket.done = sync_done;
-    w.ticket.ctx = &w;
-    w.rc = SUF_OK;
-    sem_init(&w.flushed, 0, 0);
-    rc = suf_inbox_submit(ib, data, len, &w.ticket);
-    if (rc == SUF_OK) {
-        while (sem_wait(&w.flushed) != 0)
-            ; /* EINTR */
-        rc = w.rc;
-    }
-    sem_destroy(&w.flushed);
-    return rc;
+    return suf_inbox_write(ib, k, data, len, 1);
+}
+
+unsigned suf_inbox_lanes(struct suf_inbox *ib)
+{
+    return ib->nlanes;
 }
 
 void suf_inbox_stats(struct suf_inbox *ib, struct suf_inbox_stats *st)
@@ -486,7 +355,7 @@ void suf_inbox_close(struct suf_inbox *ib)
 {
     if (!ib)
         return;
-    stop_lanes(ib);
+    free_lanes(ib);
     pthread_mutex_destroy(&ib->mu);
     close(ib->dirfd);
     free(ib->dir);

@@ -10,13 +10,12 @@
  *    The HTTP layer, the unit tests and the fuzzer all call these same
  *    functions.
  *  - the inbox (receive_inbox.c): a durable appender.  A caller hands it
- *    one line and is told SUF_OK only once that line is on disk (written,
- *    then fdatasync).  Concurrent callers share flushes: a writer thread
- *    writes every line queued so far, flushes once, and releases all of
- *    their callers (group commit); a few such writers run side by side,
- *    each with its own file.  Files rotate by size and age, are named so
- *    that their names sort in the order they were created, are opened
- *    O_APPEND and are never rewritten.
+ *    a batch of whole lines and is told SUF_OK only once they are on disk
+ *    (written, then fdatasync).  The batch is the group commit: the HTTP
+ *    workers gather the lines of many requests and flush them at once,
+ *    each into its own lane (its own file).  Files rotate by size and
+ *    age, are named so that their names sort in the order they were
+ *    created, are opened O_APPEND and are never rewritten.
  *  - the consent runner (receive_consent.c): starts the --on-consent
  *    command, detached, debounced, one at a time.
  *
@@ -56,6 +55,19 @@
  */
 bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
                               const char *secret, size_t secret_len);
+
+/*
+ * An HMAC-SHA256 key prepared once (algorithm fetched, pads hashed), for
+ * the request path: suf_receive_signature_ok_mac and suf_receive_post_mac
+ * give the same answers as their unprepared twins.  Not thread-safe: one
+ * per thread.  suf_receive_mac_new returns NULL when libcrypto fails;
+ * suf_receive_mac_free cleanses the key and accepts NULL.
+ */
+struct suf_receive_mac;
+struct suf_receive_mac *suf_receive_mac_new(const char *secret, size_t secret_len);
+void suf_receive_mac_free(struct suf_receive_mac *m);
+bool suf_receive_signature_ok_mac(const char *header, const void *body, size_t len,
+                                  struct suf_receive_mac *m);
 
 /* Writes "sha256=<hex>" for `body` into out (at least 72 bytes): what Meta
  * would send, for tests, the fuzzer and the benchmark. */
@@ -102,6 +114,11 @@ int suf_receive_post(const char *sig_header, const char *body, size_t len, int64
                      const char *secret, size_t secret_len, struct suf_buf *line,
                      struct suf_receive_body *out);
 
+/* suf_receive_post with a prepared key (a NULL key refuses with 401). */
+int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, int64_t cap,
+                         struct suf_receive_mac *m, struct suf_buf *line,
+                         struct suf_receive_body *out);
+
 /*
  * True when the webhook body `text` (of `len` bytes) is a JSON object with
  * an entry[].changes[].value.messages[] element of type "button" (a
@@ -129,10 +146,11 @@ struct suf_inbox_opts {
     int64_t rotate_seconds;   /* start a new file once one is this old */
     suf_receive_clock_fn now; /* names files and ages them */
     void *now_ctx;
-    int lanes; /* writers side by side, each with its own file (1..16) */
+    int lanes; /* lanes side by side, each with its own file (1..16) */
 };
 
-/* The receiver's number of lanes (see receive_inbox.c for why two). */
+/* A number of lanes for callers without workers of their own (the tests);
+ * the receiver opens one lane per worker. */
 #define SUF_INBOX_LANES 2
 
 struct suf_inbox;
@@ -144,36 +162,27 @@ struct suf_inbox;
  */
 void suf_inbox_file_name(int64_t t, unsigned seq, char *buf, size_t size);
 
-/* Checks the folder (creating it), starts the writer thread.  *out is
- * freed with suf_inbox_close.  No file is created until the first line. */
+/* Checks the folder (creating it).  *out is freed with suf_inbox_close.
+ * No file is created until the first line. */
 int suf_inbox_open(struct suf_inbox **out, const struct suf_inbox_opts *o,
                    struct suf_err *err);
 
 /*
- * A queued append, owned by the caller, which must keep it alive until its
- * callback has run.  `done` runs on the writer thread once the data is
- * flushed (rc SUF_OK) or could not be (SUF_ERR_IO); it must not block, and
- * must not touch the ticket after handing it back to its owner.
+ * Writes `len` bytes (`lines` whole lines; the caller includes each "\n")
+ * to lane `lane` (taken modulo the number of lanes) and flushes them, on
+ * the calling thread; returns SUF_OK once they are on disk.  A failed
+ * write or flush returns SUF_ERR_IO, and the lane's next lines go to a
+ * new file, so a failed partial line never runs into a good one.
+ * Thread-safe (callers of one lane take turns).
  */
-struct suf_inbox_ticket {
-    struct suf_inbox_ticket *next; /* the inbox's */
-    void (*done)(void *ctx, int rc);
-    void *ctx;
-};
+int suf_inbox_write(struct suf_inbox *ib, unsigned lane, const char *data, size_t len,
+                    uint64_t lines);
 
-/*
- * Queues `len` bytes (one or more whole lines; the caller includes the
- * "\n") and returns at once; t->done reports the flush.  A failed write or
- * flush gives SUF_ERR_IO, and the next lines go to a new file, so a failed
- * partial line never runs into a good one.  Returns SUF_ERR_IO without
- * queueing (and without calling t->done) once the inbox is closing.
- * Thread-safe.
- */
-int suf_inbox_submit(struct suf_inbox *ib, const char *data, size_t len,
-                     struct suf_inbox_ticket *t);
-
-/* As suf_inbox_submit, but blocks until the flush and returns its status. */
+/* One line, on the next lane in turn: suf_inbox_write's status. */
 int suf_inbox_append(struct suf_inbox *ib, const char *data, size_t len);
+
+/* The number of lanes. */
+unsigned suf_inbox_lanes(struct suf_inbox *ib);
 
 /* Counters, for the shutdown summary and the tests. */
 struct suf_inbox_stats {
@@ -184,8 +193,8 @@ struct suf_inbox_stats {
 };
 void suf_inbox_stats(struct suf_inbox *ib, struct suf_inbox_stats *st);
 
-/* Flushes what is queued, stops the writer, closes the file and frees ib.
- * Accepts NULL.  Callers must not append concurrently with this. */
+/* Closes the files and frees ib.  Accepts NULL.  Callers must not write
+ * concurrently with this. */
 void suf_inbox_close(struct suf_inbox *ib);
 
 /* ---- The consent runner ---- */
@@ -217,23 +226,28 @@ struct suf_receive_opts {
     const char *verify_token; /* borrowed; outlives the server */
     const char *app_secret;   /* borrowed; outlives the server */
     int64_t max_body_bytes;
-    int64_t max_connections;
+    int64_t max_connections;  /* in all, shared out among the workers */
     int64_t connection_timeout_s;
-    struct suf_inbox *inbox;     /* borrowed */
+    int workers;                 /* 0: suf_receive_default_workers() */
+    struct suf_inbox *inbox;     /* borrowed; worker i writes lane i */
     struct suf_consent *consent; /* borrowed; NULL without --on-consent */
 };
 
+/* The receiver's number of workers when none is asked for: the number of
+ * CPUs, at least 2 (so one worker's flush overlaps the other's work) and
+ * at most 4.  cmd_receive opens the inbox with as many lanes. */
+int suf_receive_default_workers(void);
+
 struct suf_receiver;
 
-/* Binds and starts serving (threads of its own).  *out is freed with
- * suf_receive_stop. */
+/* Binds and starts serving (worker threads of its own).  *out is freed
+ * with suf_receive_stop. */
 int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *o,
                       struct suf_err *err);
 /* The port actually bound (useful with port 0). */
 unsigned suf_receive_port(struct suf_receiver *r);
-/* Stops accepting, lets requests in flight finish (their appends are
- * flushed, because the inbox outlives this call), and frees r.  Accepts
- * NULL. */
+/* Stops accepting, lets requests in flight finish (their lines are
+ * flushed and answered), stops the workers and frees r.  Accepts NULL. */
 void suf_receive_stop(struct suf_receiver *r);
 
 #endif /* SUF_RECEIVE_H */

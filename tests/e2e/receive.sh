@@ -193,7 +193,10 @@ for _ in $(seq 1 100); do
 done
 $PY "$CLIENT" hold "$port" 12 1.5 >"$S/hold.out" &
 holdpid=$!
-sleep 0.7
+# the clients are connected once hold says so (bounded), then the receiver
+# has a moment to accept what it will
+for _ in $(seq 1 100); do grep -q "connections open" "$S/hold.out" 2>/dev/null && break; sleep 0.05; done
+sleep 0.3
 # the receiver's sockets: the listening one and those it accepted
 held=$(( $(ls -l "/proc/$pid/fd" | grep -c 'socket:') - 1 ))
 echo "connections held by the receiver with 12 clients: $held"
