@@ -17,7 +17,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/sha.h>
 
@@ -47,18 +46,6 @@ static bool hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_
         out[i] = (unsigned char)(hi << 4 | lo);
     }
     return true;
-}
-
-static bool hmac_sha256(const void *body, size_t len, const char *secret,
-                        size_t secret_len, unsigned char mac[SHA256_DIGEST_LENGTH])
-{
-    unsigned int maclen = 0;
-    static const unsigned char empty[1] = {0};
-
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, len ? body : empty, len, mac,
-              &maclen))
-        return false;
-    return maclen == SHA256_DIGEST_LENGTH;
 }
 
 /*
@@ -115,48 +102,64 @@ static bool mac_compute(struct suf_receive_mac *m, const void *body, size_t len,
     return maclen == SHA256_DIGEST_LENGTH;
 }
 
-/* The signature check, with a prepared key when m is not NULL. */
+/* The signature check; false when there is no key. */
 static bool signature_check(const char *header, const void *body, size_t len,
-                            const char *secret, size_t secret_len,
                             struct suf_receive_mac *m)
 {
     static const size_t plen = sizeof(SUF_RECEIVE_SIG_PREFIX) - 1;
     unsigned char given[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
     bool ok;
 
-    if (!header || (!m && !secret) || strncmp(header, SUF_RECEIVE_SIG_PREFIX, plen))
+    if (!header || !m || strncmp(header, SUF_RECEIVE_SIG_PREFIX, plen))
         return false;
     if (!hex_decode(header + plen, strlen(header + plen), given, sizeof(given)))
         return false;
-    if (m ? !mac_compute(m, body, len, mac) : !hmac_sha256(body, len, secret, secret_len, mac))
+    if (!mac_compute(m, body, len, mac))
         return false;
     ok = CRYPTO_memcmp(given, mac, sizeof(mac)) == 0;
     OPENSSL_cleanse(mac, sizeof(mac));
     return ok;
 }
 
+/* A key prepared for one call of the secret-taking functions below (which
+ * the request path does not use: it keeps a key per worker); NULL when
+ * there is no secret. */
+static struct suf_receive_mac *one_off_key(const char *secret, size_t secret_len)
+{
+    return secret ? suf_receive_mac_new(secret, secret_len) : NULL;
+}
+
 bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
                               const char *secret, size_t secret_len)
 {
-    return signature_check(header, body, len, secret, secret_len, NULL);
+    struct suf_receive_mac *m = one_off_key(secret, secret_len);
+    bool ok = signature_check(header, body, len, m);
+
+    suf_receive_mac_free(m);
+    return ok;
 }
 
 bool suf_receive_signature_ok_mac(const char *header, const void *body, size_t len,
                                   struct suf_receive_mac *m)
 {
-    return m && signature_check(header, body, len, NULL, 0, m);
+    return signature_check(header, body, len, m);
 }
 
 void suf_receive_sign(const void *body, size_t len, const char *secret, size_t secret_len,
                       char *out, size_t size)
 {
     unsigned char mac[SHA256_DIGEST_LENGTH];
+    struct suf_receive_mac *m;
+    bool computed;
     size_t n;
 
     if (!size)
         return;
     out[0] = '\0';
-    if (!hmac_sha256(body, len, secret, secret_len, mac))
+    m = one_off_key(secret, secret_len);
+    computed = m && mac_compute(m, body, len, mac);
+    suf_receive_mac_free(m);
+    if (!computed)
         return;
     n = (size_t)snprintf(out, size, "%s", SUF_RECEIVE_SIG_PREFIX);
     for (size_t i = 0; i < sizeof(mac) && n + 2 < size; i++, n += 2)
@@ -286,10 +289,9 @@ bool suf_receive_is_consent(const char *text, size_t len)
     return yes;
 }
 
-/* suf_receive_post, with a prepared key when m is not NULL. */
-static int post_check(const char *sig_header, const char *body, size_t len, int64_t cap,
-                      const char *secret, size_t secret_len, struct suf_receive_mac *m,
-                      struct suf_buf *line, struct suf_receive_body *out)
+int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, int64_t cap,
+                         struct suf_receive_mac *m, struct suf_buf *line,
+                         struct suf_receive_body *out)
 {
     struct suf_receive_body scratch;
     json_error_t jerr;
@@ -308,7 +310,7 @@ static int post_check(const char *sig_header, const char *body, size_t len, int6
         out->why = "no signature";
         return 401;
     }
-    if (!signature_check(sig_header, body, len, secret, secret_len, m)) {
+    if (!signature_check(sig_header, body, len, m)) {
         out->why = "bad signature";
         return 401;
     }
@@ -334,23 +336,11 @@ int suf_receive_post(const char *sig_header, const char *body, size_t len, int64
                      const char *secret, size_t secret_len, struct suf_buf *line,
                      struct suf_receive_body *out)
 {
-    return post_check(sig_header, body, len, cap, secret, secret_len, NULL, line, out);
-}
+    struct suf_receive_mac *m = one_off_key(secret, secret_len);
+    int status = suf_receive_post_mac(sig_header, body, len, cap, m, line, out);
 
-int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, int64_t cap,
-                         struct suf_receive_mac *m, struct suf_buf *line,
-                         struct suf_receive_body *out)
-{
-    struct suf_receive_body scratch;
-
-    if (!m) {
-        if (!out)
-            out = &scratch;
-        out->consent = false;
-        out->why = "bad signature";
-        return 401;
-    }
-    return post_check(sig_header, body, len, cap, NULL, 0, m, line, out);
+    suf_receive_mac_free(m);
+    return status;
 }
 
 int suf_receive_parse_listen(const char *spec, struct sockaddr_storage *sa,

@@ -58,8 +58,9 @@ bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
 
 /*
  * An HMAC-SHA256 key prepared once (algorithm fetched, pads hashed), for
- * the request path: suf_receive_signature_ok_mac and suf_receive_post_mac
- * give the same answers as their unprepared twins.  Not thread-safe: one
+ * the request path: suf_receive_signature_ok_mac and suf_receive_post_mac.
+ * The forms that take the secret prepare a key for their one call, so both
+ * share one HMAC and give the same answers.  Not thread-safe: one
  * per thread.  suf_receive_mac_new returns NULL when libcrypto fails;
  * suf_receive_mac_free cleanses the key and accepts NULL.
  */
@@ -114,7 +115,8 @@ int suf_receive_post(const char *sig_header, const char *body, size_t len, int64
                      const char *secret, size_t secret_len, struct suf_buf *line,
                      struct suf_receive_body *out);
 
-/* suf_receive_post with a prepared key (a NULL key refuses with 401). */
+/* suf_receive_post with a prepared key (with a NULL key no signature
+ * matches: 401). */
 int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, int64_t cap,
                          struct suf_receive_mac *m, struct suf_buf *line,
                          struct suf_receive_body *out);
