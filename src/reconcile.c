@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "suf/fsm.h"
 #include "suf/log.h"
 #include "suf/reconcile.h"
@@ -1121,6 +1122,7 @@ static int set_cache(struct rec *r, int64_t size, struct suf_err *err)
 int suf_reconcile(struct suf_run *run, struct suf_err *err)
 {
     struct rec r;
+    struct suf_ckpt *ckpt;
     int64_t cache = 0;
     int rc = SUF_OK;
 
@@ -1137,10 +1139,12 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         if (!r.q[i])
             rc = SUF_ERR_DB;
     }
+    ckpt = rc ? NULL : suf_ckpt_start(r.st);
     if (!rc)
         rc = process_events(&r, err);
     if (!rc)
         rc = process_time(&r, err);
+    suf_ckpt_stop(ckpt);
     flush_counts(&r);
     rec_release(&r);
     set_cache(&r, cache, NULL);
