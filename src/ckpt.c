@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ckpt.h"
 #include "suf/util.h"
@@ -72,6 +73,19 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+bool suf_ckpt_wal(struct suf_store *st)
+{
+    sqlite3_stmt *s;
+    bool wal = false;
+
+    if (!st->path || sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK)
+        return false;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        wal = !strcmp((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    return wal;
+}
+
 struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
 {
     struct suf_err ignored = SUF_ERR_INIT;
@@ -80,7 +94,8 @@ struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
     int64_t saved = 1000;
     int rc;
 
-    if (!st->path || suf_store_scalar(st, "PRAGMA wal_autocheckpoint", NULL, &saved, &ignored))
+    if (!suf_ckpt_wal(st) ||
+        suf_store_scalar(st, "PRAGMA wal_autocheckpoint", NULL, &saved, &ignored))
         return NULL;
     c = suf_xcalloc(1, sizeof(*c));
     c->st = st;

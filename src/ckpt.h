@@ -32,6 +32,9 @@
 struct suf_ckpt;
 
 struct suf_ckpt *suf_ckpt_start(struct suf_store *st);
+/* True when the store is a file in WAL mode, where a second connection on
+ * another thread may read (or checkpoint) while this one writes. */
+bool suf_ckpt_wal(struct suf_store *st);
 void suf_ckpt_stop(struct suf_ckpt *c);
 
 #endif /* SUF_CKPT_H */

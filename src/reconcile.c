@@ -1104,7 +1104,7 @@ static struct loader *loader_start(struct rec *r)
     sigset_t all, old;
     int rc;
 
-    if (!r->st->path)
+    if (!suf_ckpt_wal(r->st))
         return NULL;
     l = suf_xcalloc(1, sizeof(*l));
     l->st.lock_fd = -1;
