@@ -4,13 +4,16 @@
  * Two halves: suf_events_parse_line() turns one webhook body into events
  * (jansson, no I/O, so it can be tested and fuzzed alone), and the importer
  * reads a log from its remembered offset in fixed-size blocks, cuts complete
- * lines, and stores the events in batched transactions that also advance
- * the offset.
+ * lines, has worker threads parse them, and stores the events in line order
+ * in batched transactions that also advance the offset.
  */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -265,6 +268,7 @@ struct evfile {
     sqlite3_stmt *enqueue; /* and its place in reconcile's queue */
     /* this import's tallies */
     int64_t new_lines, events, dups, rejects, warned;
+    bool stopped; /* a stop was asked for: the lines after `offset` stay unread */
 };
 
 static int fail_db(struct evfile *ef, struct suf_err *err, const char *what)
@@ -342,27 +346,6 @@ static int reject_line(struct evfile *ef, const char *why, const char *raw, size
         suf_warn("%s:%lld: %s", ef->path, (long long)ef->cur_line, why);
     return suf_store_reject(ef->run->store, 0, ef->path, ef->cur_line, why, raw, len,
                             ef->run->id, err);
-}
-
-static int import_line(struct evfile *ef, const char *line, size_t len, struct suf_err *err)
-{
-    static const struct suf_events_sink proto = {store_event, count_skip, NULL};
-    struct suf_events_sink sink = proto;
-    const char *why = NULL;
-    size_t n = len;
-    int rc;
-
-    sink.ctx = ef;
-    while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-        n--;
-    if (!n)
-        return SUF_OK; /* a blank line: nothing to import, nothing wrong */
-    rc = suf_events_parse_line(line, n, &sink, &why);
-    if (rc == SUF_ERR_INPUT)
-        return reject_line(ef, why, line, len, err);
-    if (rc)
-        return fail_db(ef, err, "events");
-    return SUF_OK;
 }
 
 /* Hashes the first min(HEAD, upto) bytes of the file. */
@@ -482,30 +465,363 @@ static int flush_batch(struct evfile *ef, bool reopen, struct suf_err *err)
     return reopen ? suf_store_begin(ef->run->store, err) : SUF_OK;
 }
 
-/* A line of `len` bytes ending at a newline was read: import it and move
- * the position past it. */
-static int consume_line(struct evfile *ef, const char *line, size_t len, bool too_long,
-                        int64_t *in_batch, struct suf_err *err)
-{
-    int rc;
+/* --- parsing on worker threads --------------------------------------------- */
 
-    ef->cur_line = ef->lines + 1;
-    if (too_long) {
-        char why[80];
-        snprintf(why, sizeof(why), "line longer than %d bytes", SUF_EVENTS_MAX_LINE);
-        rc = reject_line(ef, why, line, len, err);
-    } else {
-        rc = import_line(ef, line, len, err);
+/*
+ * The main thread reads and cuts the lines and does every database write,
+ * in line order; parsing each line with jansson and pulling its events out,
+ * most of an import's CPU time, runs on worker threads.  Lines travel in
+ * units of up to UNIT_LINES lines through a ring of NUNITS units: main fills
+ * unit `submitted % NUNITS` and hands it over, a worker parses it into a flat
+ * list of items (each event with its strings copied out of the JSON, or a
+ * skip reason), and main applies the units strictly in the order they were
+ * read.  So the store sees exactly the writes, transactions and offsets of a
+ * one-thread import, and a kill at any point leaves what one would.  The
+ * ring bounds memory: when it is full, main waits for the oldest unit.
+ * A unit belongs to main until it is handed over, then to one worker until
+ * it is marked parsed, then to main again (both changes under the lock).
+ */
+#define UNIT_LINES 256
+#define UNIT_BYTES (256 * 1024)
+#define UNIT_KEEP (4 * UNIT_BYTES) /* a unit's buffers bigger than this are freed */
+#define NUNITS 8
+#define MAX_WORKERS 2
+#define NO_OFF ((size_t)-1)
+#define EV_NSTR 14
+
+/* One line of a unit. */
+struct uline {
+    size_t off, len; /* the raw line in the unit's text */
+    int64_t end;     /* the file offset after its newline */
+    bool too_long;   /* over SUF_EVENTS_MAX_LINE: `off, len` hold its head */
+    int rc;          /* the parse: SUF_OK, or SUF_ERR_INPUT to reject */
+    const char *why; /* the reject's static reason */
+    size_t item0, nitems;
+};
+
+/* An event (skip == NULL) or a skipped event's static reason. */
+struct uitem {
+    const char *skip;
+    struct suf_event ev; /* its strings point into the unit's `strs` once parsed */
+    size_t off[EV_NSTR];
+};
+
+struct unit {
+    struct suf_buf text; /* the lines' bytes */
+    struct uline *lines;
+    size_t nlines, linecap;
+    struct uitem *items;
+    size_t nitems, itemcap;
+    struct suf_buf strs; /* the events' strings */
+    bool parsed;
+};
+
+struct pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t work;   /* a unit was handed over, or quit */
+    pthread_cond_t parsed; /* a unit was parsed */
+    struct unit u[NUNITS];
+    uint64_t applied;   /* units applied (or dropped) by main */
+    uint64_t taken;     /* units taken by a worker */
+    uint64_t submitted; /* units handed over; the next one is being filled */
+    bool quit;
+    pthread_t tid[MAX_WORKERS];
+    int nworkers;
+};
+
+/* The string fields of struct suf_event, copied out of the JSON. */
+static const size_t ev_str[EV_NSTR] = {
+    offsetof(struct suf_event, id),           offsetof(struct suf_event, status),
+    offsetof(struct suf_event, recipient),    offsetof(struct suf_event, callback),
+    offsetof(struct suf_event, error_title),  offsetof(struct suf_event, pricing_model),
+    offsetof(struct suf_event, pricing_type), offsetof(struct suf_event, pricing_category),
+    offsetof(struct suf_event, from),         offsetof(struct suf_event, context_id),
+    offsetof(struct suf_event, msg_type),     offsetof(struct suf_event, payload),
+    offsetof(struct suf_event, text),         offsetof(struct suf_event, profile_name),
+};
+
+static const char **ev_field(struct suf_event *ev, int i)
+{
+    return (const char **)(void *)((char *)ev + ev_str[i]);
+}
+
+static struct uitem *unit_item(struct unit *u)
+{
+    if (u->nitems == u->itemcap) {
+        u->itemcap = u->itemcap ? u->itemcap * 2 : 512;
+        u->items = suf_xrealloc(u->items, u->itemcap * sizeof(*u->items));
     }
-    if (rc)
-        return rc;
-    ef->lines++;
-    ef->new_lines++;
-    if (++*in_batch >= SUF_EVENTS_BATCH) {
-        *in_batch = 0;
-        return flush_batch(ef, true, err);
+    return &u->items[u->nitems++];
+}
+
+/* The parse's sink: copies each event out of the JSON before it is freed. */
+static int unit_event(void *ctx, const struct suf_event *ev)
+{
+    struct unit *u = ctx;
+    struct uitem *it = unit_item(u);
+
+    it->skip = NULL;
+    it->ev = *ev;
+    for (int i = 0; i < EV_NSTR; i++) {
+        const char *s = *ev_field(&it->ev, i);
+
+        it->off[i] = s ? u->strs.len : NO_OFF;
+        if (s)
+            suf_buf_add(&u->strs, s, strlen(s) + 1);
     }
     return SUF_OK;
+}
+
+static void unit_skip(void *ctx, const char *why)
+{
+    unit_item(ctx)->skip = why;
+}
+
+/* Parses every line of `u` (any thread; it touches only `u`). */
+static void unit_parse(struct unit *u)
+{
+    static const struct suf_events_sink proto = {unit_event, unit_skip, NULL};
+    struct suf_events_sink sink = proto;
+
+    sink.ctx = u;
+    u->nitems = 0;
+    suf_buf_reset(&u->strs);
+    for (size_t i = 0; i < u->nlines; i++) {
+        struct uline *l = &u->lines[i];
+        const char *line = u->text.buf + l->off;
+        size_t n = l->len;
+
+        l->rc = SUF_OK;
+        l->why = NULL;
+        l->item0 = u->nitems;
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        if (!l->too_long && n) /* a blank line: nothing to import, nothing wrong */
+            l->rc = suf_events_parse_line(line, n, &sink, &l->why);
+        l->nitems = u->nitems - l->item0;
+    }
+    for (size_t i = 0; i < u->nitems; i++) {
+        struct uitem *it = &u->items[i];
+
+        for (int k = 0; !it->skip && k < EV_NSTR; k++)
+            *ev_field(&it->ev, k) = it->off[k] == NO_OFF ? NULL : u->strs.buf + it->off[k];
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct pipe *p = arg;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        struct unit *u;
+
+        while (!p->quit && p->taken == p->submitted)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->quit)
+            break;
+        u = &p->u[p->taken++ % NUNITS];
+        pthread_mutex_unlock(&p->mu);
+        unit_parse(u);
+        pthread_mutex_lock(&p->mu);
+        u->parsed = true;
+        pthread_cond_broadcast(&p->parsed);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* How many workers: none on one CPU (main parses), else one per CPU up to
+ * MAX_WORKERS; main mostly waits on the store and the parsers. */
+static int worker_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 2 ? 0 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+}
+
+static void pipe_start(struct pipe *p)
+{
+    sigset_t all, old;
+
+    memset(p, 0, sizeof(*p));
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->parsed, NULL);
+    /* jansson's hash seed is made on first use: make it here, once, before
+     * threads race for it; workers take no signal (main's handler sets the
+     * stop flag) */
+    json_object_seed(0);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = worker_count(); p->nworkers < i; p->nworkers++)
+        if (pthread_create(&p->tid[p->nworkers], NULL, worker, p))
+            break; /* fewer workers (or none: main parses) */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void pipe_stop(struct pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->quit = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nworkers; i++)
+        pthread_join(p->tid[i], NULL);
+    for (int i = 0; i < NUNITS; i++) {
+        suf_buf_release(&p->u[i].text);
+        suf_buf_release(&p->u[i].strs);
+        free(p->u[i].lines);
+        free(p->u[i].items);
+    }
+    pthread_cond_destroy(&p->parsed);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* The unit being filled. */
+static struct unit *pipe_filling(struct pipe *p)
+{
+    return &p->u[p->submitted % NUNITS];
+}
+
+/* Hands the unit being filled over to the workers (or parses it here). */
+static void pipe_submit(struct pipe *p)
+{
+    struct unit *u = pipe_filling(p);
+
+    if (!p->nworkers) {
+        unit_parse(u);
+        u->parsed = true;
+        p->submitted++;
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    u->parsed = false;
+    p->submitted++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits until the oldest unit in flight is parsed and returns it. */
+static struct unit *pipe_oldest(struct pipe *p)
+{
+    struct unit *u = &p->u[p->applied % NUNITS];
+
+    pthread_mutex_lock(&p->mu);
+    while (!u->parsed)
+        pthread_cond_wait(&p->parsed, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return u;
+}
+
+/* Main is done with the oldest unit: empties it for refilling. */
+static void pipe_release(struct pipe *p, struct unit *u)
+{
+    u->nlines = 0;
+    suf_buf_reset(&u->text);
+    if (u->text.alloc > UNIT_KEEP)
+        suf_buf_release(&u->text);
+    if (u->strs.alloc > UNIT_KEEP)
+        suf_buf_release(&u->strs);
+    p->applied++;
+}
+
+/* --- applying parsed lines (main thread) ----------------------------------- */
+
+/* Stores a parsed line's events, or rejects it. */
+static int apply_line(struct evfile *ef, struct unit *u, const struct uline *l,
+                      struct suf_err *err)
+{
+    const char *raw = u->text.buf + l->off;
+
+    if (l->too_long) {
+        char why[80];
+        snprintf(why, sizeof(why), "line longer than %d bytes", SUF_EVENTS_MAX_LINE);
+        return reject_line(ef, why, raw, l->len, err);
+    }
+    if (l->rc == SUF_ERR_INPUT)
+        return reject_line(ef, l->why, raw, l->len, err);
+    for (size_t i = l->item0; i < l->item0 + l->nitems; i++) {
+        const struct uitem *it = &u->items[i];
+
+        if (it->skip)
+            count_skip(ef, it->skip);
+        else if (store_event(ef, &it->ev))
+            return fail_db(ef, err, "events");
+    }
+    return SUF_OK;
+}
+
+/*
+ * Applies the oldest unit in flight line by line: each line's events, the
+ * position past it, and a commit every SUF_EVENTS_BATCH lines, after which
+ * a stop request ends the import (ef->stopped; later lines stay unread).
+ */
+static int apply_unit(struct evfile *ef, struct pipe *p, int64_t *in_batch, struct suf_err *err)
+{
+    struct unit *u = pipe_oldest(p);
+    int rc = SUF_OK;
+
+    for (size_t i = 0; i < u->nlines && !ef->stopped && !rc; i++) {
+        const struct uline *l = &u->lines[i];
+
+        ef->cur_line = ef->lines + 1;
+        if ((rc = apply_line(ef, u, l, err)))
+            break;
+        ef->lines++;
+        ef->new_lines++;
+        ef->offset = l->end;
+        if (++*in_batch >= SUF_EVENTS_BATCH) {
+            *in_batch = 0;
+            rc = flush_batch(ef, true, err);
+            if (!rc && suf_run_stopping(ef->run))
+                ef->stopped = true;
+        }
+    }
+    pipe_release(p, u);
+    return rc;
+}
+
+/* A line of `len` bytes ending at file offset `end` (past its newline) was
+ * read: adds it to the unit being filled, and hands the unit over when it
+ * is full, first applying the oldest unit if the ring is full. */
+static int feed_line(struct evfile *ef, struct pipe *p, const char *line, size_t len,
+                     bool too_long, int64_t end, int64_t *in_batch, struct suf_err *err)
+{
+    struct unit *u = pipe_filling(p);
+    struct uline *l;
+    int rc = SUF_OK;
+
+    if (u->nlines == u->linecap) {
+        u->linecap = u->linecap ? u->linecap * 2 : UNIT_LINES;
+        u->lines = suf_xrealloc(u->lines, u->linecap * sizeof(*u->lines));
+    }
+    l = &u->lines[u->nlines++];
+    l->off = u->text.len;
+    l->len = len;
+    l->end = end;
+    l->too_long = too_long;
+    suf_buf_add(&u->text, line, len);
+    if (u->nlines < UNIT_LINES && u->text.len < UNIT_BYTES)
+        return SUF_OK;
+    pipe_submit(p);
+    if (p->submitted - p->applied == NUNITS)
+        rc = apply_unit(ef, p, in_batch, err);
+    return rc;
+}
+
+/* Hands over the last, partial unit and applies every unit in flight
+ * (dropping them after a stop). */
+static int drain(struct evfile *ef, struct pipe *p, int64_t *in_batch, struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    if (pipe_filling(p)->nlines)
+        pipe_submit(p);
+    while (p->applied < p->submitted && !rc)
+        rc = apply_unit(ef, p, in_batch, err);
+    return rc;
 }
 
 /*
@@ -513,7 +829,7 @@ static int consume_line(struct evfile *ef, const char *line, size_t len, bool to
  * line longer than the cap is skipped up to its newline (its first bytes
  * kept for the reject).  Bytes after the last newline are left for next time.
  */
-static int read_lines(struct evfile *ef, struct suf_err *err)
+static int read_lines(struct evfile *ef, struct pipe *p, struct suf_err *err)
 {
     size_t cap = READ_BLOCK, start = 0, end = 0, scan = 0;
     char *buf = suf_xmalloc(cap);
@@ -526,7 +842,7 @@ static int read_lines(struct evfile *ef, struct suf_err *err)
         rc = suf_err_at(err, SUF_ERR_IO, ef->path, 0, "cannot seek: %s", strerror(errno));
         goto out;
     }
-    for (;;) {
+    while (!ef->stopped) {
         char *nl = memchr(buf + scan, '\n', end - scan);
         ssize_t got;
 
@@ -534,18 +850,15 @@ static int read_lines(struct evfile *ef, struct suf_err *err)
             size_t len = (size_t)(nl - (buf + start));
             pos += (int64_t)(len + 1);
             if (longhead)
-                rc = consume_line(ef, longhead, longlen, true, &in_batch, err);
+                rc = feed_line(ef, p, longhead, longlen, true, pos, &in_batch, err);
             else
-                rc = consume_line(ef, buf + start, len, len > SUF_EVENTS_MAX_LINE, &in_batch,
-                                  err);
+                rc = feed_line(ef, p, buf + start, len, len > SUF_EVENTS_MAX_LINE, pos,
+                               &in_batch, err);
             free(longhead);
             longhead = NULL;
             if (rc)
                 goto out;
-            ef->offset = pos;
             start = scan = (size_t)(nl - buf) + 1;
-            if (in_batch == 0 && suf_run_stopping(ef->run))
-                break;
             continue;
         }
         scan = end;
@@ -579,7 +892,8 @@ static int read_lines(struct evfile *ef, struct suf_err *err)
             break;
         end += (size_t)got;
     }
-    rc = flush_batch(ef, false, err);
+    if (!(rc = drain(ef, p, &in_batch, err)))
+        rc = flush_batch(ef, false, err);
 out:
     free(longhead);
     free(buf);
@@ -612,6 +926,7 @@ static void report_file(struct evfile *ef)
 static int import_file(struct suf_run *run, const char *path, struct suf_err *err)
 {
     struct evfile ef;
+    struct pipe pp;
     char real[PATH_MAX];
     int rc;
 
@@ -636,7 +951,10 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
         rc = SUF_ERR_DB;
         goto rollback;
     }
-    if ((rc = read_lines(&ef, err)))
+    pipe_start(&pp);
+    rc = read_lines(&ef, &pp, err);
+    pipe_stop(&pp);
+    if (rc)
         goto rollback;
     report_file(&ef);
     if (suf_run_stopping(run))

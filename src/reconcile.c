@@ -7,14 +7,20 @@
  * a running SELECT), applied one by one, and taken out of the queue by one
  * range delete in the chunk's transaction.  The queue, not a flag on each
  * event, says what is left to do: marking a million events processed
- * rewrote a million rows.  Every decision about a fallback's state is made by
- * suf_fsm_step(); this file only finds the rows, loads them, and writes back
- * what the machine returned.
+ * rewrote a million rows.  A loader thread with a read-only connection of
+ * its own loads the next chunk while the current one is applied (see struct
+ * loader), and WAL checkpoints run on a thread of their own (ckpt.h).
+ * Every decision about a fallback's state is made by suf_fsm_step(); this
+ * file only finds the rows, loads them, and writes back what the machine
+ * returned.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "suf/fsm.h"
 #include "suf/log.h"
 #include "suf/reconcile.h"
@@ -123,7 +129,8 @@ enum {
     Q_MARK,
     Q_UNMARK,
     Q_OPTOUT,
-    Q_TICK,
+    Q_TICK_DELIVERED,
+    Q_TICK_CONSENTED,
     Q_COUNT
 };
 
@@ -204,10 +211,22 @@ static const char *const sql[Q_COUNT] = {
     [Q_UNMARK] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)",
     [Q_OPTOUT] = "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id) "
                  "VALUES (?1, ?2, ?3, ?4)",
-    [Q_TICK] = "SELECT f.id FROM fallbacks f LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
-               "WHERE ((f.state = 'utility_delivered' AND (f.utility_delivered_at + ?1 <= ?3 "
-               "OR c.valid_until <= ?3)) OR (f.state = 'consented' AND f.consented_at + ?2 < ?3)) "
-               "AND (?4 IS NULL OR f.campaign_id = ?4) ORDER BY f.id",
+    /* the fallbacks whose time ran out, one state at a time: each state has
+     * a partial index of its own (store.c) */
+    [Q_TICK_DELIVERED] = "SELECT f.id FROM fallbacks f "
+                         "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
+                         "WHERE f.state = 'utility_delivered' AND (f.utility_delivered_at + ?1 "
+                         "<= ?3 OR c.valid_until <= ?3) AND (?4 IS NULL OR f.campaign_id = ?4) "
+                         "ORDER BY f.id",
+    [Q_TICK_CONSENTED] = "SELECT f.id FROM fallbacks f WHERE f.state = 'consented' "
+                         "AND f.consented_at + ?2 < ?3 AND (?4 IS NULL OR f.campaign_id = ?4) "
+                         "ORDER BY f.id",
+};
+
+/* A set of fallback ids: open addressing, 0 = empty (ids are positive). */
+struct idset {
+    int64_t *slot;
+    size_t cap, n;
 };
 
 struct rec {
@@ -220,58 +239,81 @@ struct rec {
         int64_t n;
     } tally[MAX_TALLY];
     size_t ntally;
-    /* fallbacks whose row, or one of whose sends, this chunk has written:
-     * their preloaded rows are stale */
-    struct {
-        int64_t *slot; /* open addressing, 0 = empty (ids are positive) */
-        size_t cap, n;
-    } dirty;
+    /* fallbacks whose row, or one of whose sends, was written by this chunk
+     * (dirty[cur]) or the one before (the other): a chunk is loaded while
+     * the one before it is applied, so their preloaded rows may be stale */
+    struct idset dirty[2];
+    int cur;
 };
 
-/* --- the chunk's written fallbacks ------------------------------------------- */
+/* --- the written fallbacks ---------------------------------------------------- */
 
-static size_t dirty_at(const struct rec *r, int64_t id)
+static size_t idset_at(const struct idset *d, int64_t id)
 {
-    size_t i = ((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & (r->dirty.cap - 1);
+    size_t i = ((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & (d->cap - 1);
 
-    while (r->dirty.slot[i] && r->dirty.slot[i] != id)
-        i = (i + 1) & (r->dirty.cap - 1);
+    while (d->slot[i] && d->slot[i] != id)
+        i = (i + 1) & (d->cap - 1);
     return i;
 }
 
-static void dirty_clear(struct rec *r)
+static void idset_clear(struct idset *d)
 {
-    if (r->dirty.n)
-        memset(r->dirty.slot, 0, r->dirty.cap * sizeof(*r->dirty.slot));
-    r->dirty.n = 0;
+    if (d->n)
+        memset(d->slot, 0, d->cap * sizeof(*d->slot));
+    d->n = 0;
+}
+
+static void idset_add(struct idset *d, int64_t id)
+{
+    size_t i;
+
+    if (2 * (d->n + 1) > d->cap) { /* grow: rehash at twice the size */
+        int64_t *old = d->slot;
+        size_t oldcap = d->cap;
+
+        d->cap = oldcap ? oldcap * 2 : 4096;
+        d->slot = suf_xcalloc(d->cap, sizeof(*d->slot));
+        d->n = 0;
+        for (size_t j = 0; j < oldcap; j++)
+            if (old[j])
+                idset_add(d, old[j]);
+        free(old);
+    }
+    i = idset_at(d, id);
+    if (!d->slot[i]) {
+        d->slot[i] = id;
+        d->n++;
+    }
+}
+
+static bool idset_has(const struct idset *d, int64_t id)
+{
+    return d->cap && d->slot[idset_at(d, id)] == id;
 }
 
 static void dirty_add(struct rec *r, int64_t id)
 {
-    size_t i;
-
-    if (2 * (r->dirty.n + 1) > r->dirty.cap) { /* grow: rehash at twice the size */
-        int64_t *old = r->dirty.slot;
-        size_t oldcap = r->dirty.cap;
-
-        r->dirty.cap = oldcap ? oldcap * 2 : 4096;
-        r->dirty.slot = suf_xcalloc(r->dirty.cap, sizeof(*r->dirty.slot));
-        r->dirty.n = 0;
-        for (size_t j = 0; j < oldcap; j++)
-            if (old[j])
-                dirty_add(r, old[j]);
-        free(old);
-    }
-    i = dirty_at(r, id);
-    if (!r->dirty.slot[i]) {
-        r->dirty.slot[i] = id;
-        r->dirty.n++;
-    }
+    idset_add(&r->dirty[r->cur], id);
 }
 
 static bool dirty_has(const struct rec *r, int64_t id)
 {
-    return r->dirty.cap && r->dirty.slot[dirty_at(r, id)] == id;
+    return idset_has(&r->dirty[0], id) || idset_has(&r->dirty[1], id);
+}
+
+/* Forgets every written fallback (rows loaded from now on are fresh). */
+static void dirty_clear(struct rec *r)
+{
+    idset_clear(&r->dirty[0]);
+    idset_clear(&r->dirty[1]);
+}
+
+/* A new chunk: the last one's writes are kept, the one's before forgotten. */
+static void dirty_turn(struct rec *r)
+{
+    r->cur ^= 1;
+    idset_clear(&r->dirty[r->cur]);
 }
 
 struct sendrow;
@@ -942,10 +984,11 @@ static void row_strings(struct evrow *e, const struct suf_buf *a, const size_t o
         *f[i] = arena_str(a, offs[i]);
 }
 
-/* Loads the next chunk of queued events after (ts, id). */
-static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, struct suf_err *err)
+/* Loads the next chunk of queued events after (ts, id) with `s` (a
+ * Q_EVENTS statement, on the main connection or the loader's); returns
+ * SQLite's status. */
+static int load_chunk(sqlite3_stmt *s, struct chunk *c, int64_t ts, int64_t id)
 {
-    sqlite3_stmt *s = r->q[Q_EVENTS];
     int rc;
 
     for (size_t i = 0; i < c->n; i++)
@@ -976,10 +1019,170 @@ static int load_chunk(struct rec *r, struct chunk *c, int64_t ts, int64_t id, st
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-        return db_fail(r, err, "events");
+        return rc;
     for (size_t i = 0; i < c->n; i++)
         row_strings(&c->rows[i], &c->arena, c->offs[i]);
-    return SUF_OK;
+    return SQLITE_DONE;
+}
+
+static void chunk_init(struct chunk *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->rows = suf_xcalloc(CHUNK, sizeof(*c->rows));
+    c->offs = suf_xcalloc(CHUNK, sizeof(*c->offs));
+    c->pre = suf_xcalloc(CHUNK, sizeof(*c->pre));
+    suf_buf_init(&c->arena);
+}
+
+static void chunk_release(struct chunk *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        sendrow_release(&c->pre[i]);
+    free(c->pre);
+    suf_buf_release(&c->arena);
+    free(c->offs);
+    free(c->rows);
+}
+
+/*
+ * The loader: a thread with a read-only connection of its own that loads
+ * the next chunk while the main thread applies the current one, so the
+ * chunk query (a join over five tables per event) and the copying out of
+ * its rows run on the second CPU.  Its snapshot may predate the current
+ * chunk's commit, never an earlier one: a preloaded row is used only when
+ * neither this chunk nor the one before wrote its fallback (struct rec's
+ * `dirty`), else it is read again on the main connection.  The request and
+ * the result pass under the mutex.
+ */
+struct loader {
+    struct suf_store st;
+    sqlite3_stmt *q;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct chunk *c; /* the chunk to load (the request), NULL when none */
+    int64_t ts, id;  /* load after this key */
+    bool busy, quit;
+    int rc;          /* the last load's SQLite status */
+    struct suf_err err;
+};
+
+static void *loader_main(void *arg)
+{
+    struct loader *l = arg;
+
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        struct chunk *c;
+        int rc;
+
+        while (!l->c && !l->quit)
+            pthread_cond_wait(&l->cv, &l->mu);
+        if (l->quit)
+            break;
+        c = l->c;
+        pthread_mutex_unlock(&l->mu);
+        rc = load_chunk(l->q, c, l->ts, l->id);
+        if (rc != SQLITE_DONE)
+            suf_store_fail(&l->st, &l->err, "events");
+        pthread_mutex_lock(&l->mu);
+        l->rc = rc;
+        l->c = NULL;
+        l->busy = false;
+        pthread_cond_broadcast(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+/* Starts the loader; NULL when no thread or connection can be had (the
+ * main thread then loads each chunk itself). */
+static struct loader *loader_start(struct rec *r)
+{
+    struct suf_err ignored = SUF_ERR_INIT;
+    struct loader *l;
+    sigset_t all, old;
+    int rc;
+
+    if (!suf_ckpt_wal(r->st))
+        return NULL;
+    l = suf_xcalloc(1, sizeof(*l));
+    l->st.lock_fd = -1;
+    if (suf_store_open(&l->st, r->st->path, SUF_STORE_READONLY, &ignored) ||
+        !(l->q = suf_store_prepare(&l->st, sql[Q_EVENTS], &ignored)))
+        goto fail;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&l->thread, NULL, loader_main, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!rc)
+        return l;
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+fail:
+    sqlite3_finalize(l->q);
+    suf_store_close(&l->st);
+    free(l);
+    return NULL;
+}
+
+/* Asks for the chunk after (ts, id) in `c`. */
+static void loader_request(struct loader *l, struct chunk *c, int64_t ts, int64_t id)
+{
+    pthread_mutex_lock(&l->mu);
+    l->c = c;
+    l->ts = ts;
+    l->id = id;
+    l->busy = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Waits for the requested chunk; its status as a suf status. */
+static int loader_wait(struct loader *l, struct suf_err *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&l->mu);
+    while (l->busy)
+        pthread_cond_wait(&l->cv, &l->mu);
+    rc = l->rc;
+    pthread_mutex_unlock(&l->mu);
+    if (rc == SQLITE_DONE)
+        return SUF_OK;
+    *err = l->err;
+    return SUF_ERR_DB;
+}
+
+static void loader_stop(struct loader *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    while (l->busy) /* the chunk it fills is the caller's to free */
+        pthread_cond_wait(&l->cv, &l->mu);
+    l->quit = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->thread, NULL);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    sqlite3_finalize(l->q);
+    suf_store_close(&l->st);
+    free(l);
+}
+
+/* Gets the chunk after (ts, id) into `c`: the loader's, or loaded here. */
+static int next_chunk(struct rec *r, struct loader *l, struct chunk *c, int64_t ts, int64_t id,
+                      struct suf_err *err)
+{
+    if (l)
+        return loader_wait(l, err);
+    dirty_clear(r); /* loaded on the main connection: fresh */
+    return load_chunk(r->q[Q_EVENTS], c, ts, id) == SQLITE_DONE ? SUF_OK
+                                                                 : db_fail(r, err, "events");
 }
 
 /* Applies one event; *defer is set when it must stay queued. */
@@ -1022,71 +1225,104 @@ static int mark_chunk(struct rec *r, const struct chunk *c, int64_t ts, int64_t 
 
 static int process_events(struct rec *r, struct suf_err *err)
 {
-    struct chunk c;
+    struct chunk cb[2];
+    struct loader *l = loader_start(r);
     int64_t ts = INT64_MIN, id = 0;
     const struct evrow **deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
     size_t ndeferred;
-    int rc = SUF_OK;
+    int cur = 0, rc = SUF_OK;
 
-    memset(&c, 0, sizeof(c));
-    c.rows = suf_xcalloc(CHUNK, sizeof(*c.rows));
-    c.offs = suf_xcalloc(CHUNK, sizeof(*c.offs));
-    c.pre = suf_xcalloc(CHUNK, sizeof(*c.pre));
-    suf_buf_init(&c.arena);
+    chunk_init(&cb[0]);
+    chunk_init(&cb[1]);
+    dirty_clear(r);
+    if (l)
+        loader_request(l, &cb[0], ts, id);
     for (;;) {
+        struct chunk *c = &cb[cur];
+
+        int64_t before_ts = ts, before_id = id;
+
+        if ((rc = next_chunk(r, l, c, ts, id, err)) || c->n == 0)
+            break;
+        ts = c->rows[c->n - 1].ts;
+        id = c->rows[c->n - 1].id;
+        if (l) /* the next chunk loads while this one is applied */
+            loader_request(l, &cb[cur ^ 1], ts, id);
         if ((rc = suf_store_begin(r->st, err)))
             break;
-        dirty_clear(r);
-        if ((rc = load_chunk(r, &c, ts, id, err)) || c.n == 0) {
-            suf_store_rollback(r->st);
-            break;
-        }
+        dirty_turn(r);
         ndeferred = 0;
-        for (size_t i = 0; i < c.n && !rc; i++) {
+        for (size_t i = 0; i < c->n && !rc; i++) {
             bool defer;
-            rc = apply_event(r, &c.rows[i], &defer, err);
+            rc = apply_event(r, &c->rows[i], &defer, err);
             if (defer)
-                deferred[ndeferred++] = &c.rows[i];
+                deferred[ndeferred++] = &c->rows[i];
         }
         if (!rc)
-            rc = mark_chunk(r, &c, ts, id, deferred, ndeferred, err);
+            rc = mark_chunk(r, c, before_ts, before_id, deferred, ndeferred, err);
         if (rc || (rc = suf_store_commit(r->st, err))) {
             suf_store_rollback(r->st);
             break;
         }
-        ts = c.rows[c.n - 1].ts;
-        id = c.rows[c.n - 1].id;
         if (suf_run_stopping(r->run)) {
             rc = suf_err_set(err, SUF_ERR_INTERRUPTED, "reconcile interrupted; run it again");
             break;
         }
+        cur ^= 1;
     }
-    for (size_t i = 0; i < c.n; i++)
-        sendrow_release(&c.pre[i]);
-    free(c.pre);
-    suf_buf_release(&c.arena);
-    free(c.offs);
-    free(c.rows);
+    loader_stop(l);
+    chunk_release(&cb[0]);
+    chunk_release(&cb[1]);
     free(deferred);
     return rc;
 }
 
 /* --- time ------------------------------------------------------------------- */
 
+/* The ids of a tick query, bound here. */
+static int tick_ids(struct rec *r, int q, int64_t at, int64_t **ids, size_t *n,
+                    struct suf_err *err)
+{
+    sqlite3_stmt *s = r->q[q];
+
+    if (q == Q_TICK_DELIVERED)
+        sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
+    else
+        sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
+    sqlite3_bind_int64(s, 3, at);
+    suf_bind_text_static(s, 4, r->run->campaign);
+    return collect_ids(r, s, ids, n, err);
+}
+
+/* The two sorted, disjoint lists of ids as one sorted list (frees them). */
+static int64_t *merge_ids(int64_t *a, size_t na, int64_t *b, size_t nb)
+{
+    int64_t *out = suf_xmalloc((na + nb + 1) * sizeof(*out));
+    size_t i = 0, j = 0, k = 0;
+
+    while (i < na || j < nb)
+        out[k++] = j == nb || (i < na && a[i] < b[j]) ? a[i++] : b[j++];
+    free(a);
+    free(b);
+    return out;
+}
+
 static int process_time(struct rec *r, struct suf_err *err)
 {
     struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0};
-    sqlite3_stmt *s = r->q[Q_TICK];
-    int64_t *ids;
-    size_t n;
+    int64_t *ids, *late = NULL;
+    size_t n, nlate = 0;
     int rc;
 
-    sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
-    sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
-    sqlite3_bind_int64(s, 3, ev.at);
-    suf_bind_text_static(s, 4, r->run->campaign);
-    if ((rc = collect_ids(r, s, &ids, &n, err)))
+    if ((rc = tick_ids(r, Q_TICK_DELIVERED, ev.at, &ids, &n, err)))
         return rc;
+    if ((rc = tick_ids(r, Q_TICK_CONSENTED, ev.at, &late, &nlate, err))) {
+        free(late);
+        free(ids);
+        return rc;
+    }
+    ids = merge_ids(ids, n, late, nlate);
+    n += nlate;
     for (size_t i = 0; i < n && !rc; i += CHUNK) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
@@ -1104,7 +1340,8 @@ static int process_time(struct rec *r, struct suf_err *err)
 
 static void rec_release(struct rec *r)
 {
-    free(r->dirty.slot);
+    free(r->dirty[0].slot);
+    free(r->dirty[1].slot);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(r->q[i]);
 }
@@ -1121,6 +1358,7 @@ static int set_cache(struct rec *r, int64_t size, struct suf_err *err)
 int suf_reconcile(struct suf_run *run, struct suf_err *err)
 {
     struct rec r;
+    struct suf_ckpt *ckpt;
     int64_t cache = 0;
     int rc = SUF_OK;
 
@@ -1137,10 +1375,12 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         if (!r.q[i])
             rc = SUF_ERR_DB;
     }
+    ckpt = rc ? NULL : suf_ckpt_start(r.st);
     if (!rc)
         rc = process_events(&r, err);
     if (!rc)
         rc = process_time(&r, err);
+    suf_ckpt_stop(ckpt);
     flush_counts(&r);
     rec_release(&r);
     set_cache(&r, cache, NULL);

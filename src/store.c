@@ -162,7 +162,12 @@ static const char *const migrations[] = {
     "  closed_at INTEGER,"
     "  error_code INTEGER,"
     "  UNIQUE (campaign_id, phone));"
-    "CREATE INDEX fallbacks_state ON fallbacks (state);"
+    /* the states whose rows are looked up by state (reconcile's time
+     * sweep, the send stage's expiry): a partial index each, so that the
+     * far more frequent moves between other states write no index */
+    "CREATE INDEX fallbacks_delivered ON fallbacks (state) WHERE state = 'utility_delivered';"
+    "CREATE INDEX fallbacks_consented ON fallbacks (state) WHERE state = 'consented';"
+    "CREATE INDEX fallbacks_expired ON fallbacks (state) WHERE state = 'window_expired';"
     "CREATE INDEX fallbacks_phone ON fallbacks (phone);"
     "CREATE TABLE sends ("
     "  id INTEGER PRIMARY KEY,"
