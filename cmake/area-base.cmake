@@ -1,5 +1,6 @@
 # Area "base": status, memory and strings, logging, time, money parsing,
-# config, phones, hashing, the store and the run context.
+# config, phones, hashing, the store (and its checkpoint thread) and the run
+# context.
 add_library(suf_base STATIC
   src/status.c
   src/util.c
@@ -10,7 +11,10 @@ add_library(suf_base STATIC
   src/phone.c
   src/hash.c
   src/store.c
+  src/ckpt.c
   src/context.c
   src/progress.c)
 target_link_libraries(suf_base PUBLIC suf_flags PkgConfig::SQLITE3 PkgConfig::JANSSON
   PkgConfig::INIH PkgConfig::CRYPTO)
+find_package(Threads REQUIRED)
+target_link_libraries(suf_base PUBLIC Threads::Threads)

@@ -1,7 +1,6 @@
 # Area "reconcile": webhook event logs (events), the fallback state machine
 # (fsm, pure) and the reconcile stage around it.
 add_library(suf_reconcile STATIC
-  src/ckpt.c
   src/events.c
   src/fsm.c
   src/reconcile.c

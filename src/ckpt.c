@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
+#include "suf/ckpt.h"
 #include "suf/util.h"
 #include "suf/banned.h"
 

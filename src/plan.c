@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "suf/ckpt.h"
 #include "suf/log.h"
 #include "suf/phone.h"
 #include "suf/plan.h"
@@ -1013,10 +1014,13 @@ static int plan_all(struct suf_run *run, int64_t now, struct suf_err *err)
 int suf_plan_run_at(struct suf_run *run, int64_t now, struct suf_err *err)
 {
     int64_t saved_cache = -2000;
+    struct suf_ckpt *ckpt;
     int rc;
 
     tune(run->store, &saved_cache);
+    ckpt = suf_ckpt_start(run->store);
     rc = plan_all(run, now, err);
+    suf_ckpt_stop(ckpt);
     untune(run->store, saved_cache);
     return rc;
 }

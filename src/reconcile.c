@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
+#include "suf/ckpt.h"
 #include "suf/fsm.h"
 #include "suf/log.h"
 #include "suf/reconcile.h"

@@ -1,7 +1,6 @@
 /*
  * ckpt.h: WAL checkpoints on a thread of their own, for the long writing
- * loops of `suf import events` and `suf reconcile` (private to the
- * reconcile area).
+ * loops of `suf reconcile` and `suf plan`.
  *
  * A checkpoint copies the WAL into the database file.  SQLite's automatic
  * checkpoint runs it inside the commit that crosses 1000 pages, on the
