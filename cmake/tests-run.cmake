@@ -8,3 +8,6 @@ suf_add_e2e(e2e_cli tests/e2e/cli.sh)
 suf_add_e2e(e2e_api_faults tests/e2e/api_faults.sh TIMEOUT 400)
 suf_add_e2e(e2e_security tests/e2e/security.sh TIMEOUT 300)
 suf_add_e2e(e2e_demo_receiver tests/e2e/demo_receiver.sh TIMEOUT 300)
+# Every bench script still runs to its verdict, at a tiny size (timings are
+# not checked).  Normal build only: the benches time the normal binary.
+suf_add_e2e(e2e_bench_smoke tests/e2e/bench_smoke.sh TIMEOUT 600 LABELS slow)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# e2e: every benchmark still runs to its verdict.  `make bench` is the
+# evidence behind the performance figures, and nothing else runs it, so a
+# change that breaks a bench script (a renamed table, a new option, a moved
+# file) would go unnoticed until someone measures.  Here each bench runs at
+# a tiny size, once, and must print its header and its target line; what it
+# measures is not checked (timings never go in tests, and at this size
+# fixed costs dominate, so verdicts mean nothing).
+#
+# A bench exits non-zero when it could not measure; bench-report and
+# bench-receive also exit 1 on a missed target, which a tiny run may give, so
+# the exit status is not what this test reads: a bench that breaks stops
+# before its target line.
+set -eu
+: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+S=$SUF_SCRATCH/bench_smoke
+rm -rf "$S"
+mkdir -p "$S"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+SUF_BENCH_DIR=$S BENCH_ROWS=3000 BENCH_RUNS=1 SUF_BENCH_PLAN_ROWS=3000 \
+  SUF_BENCH_RECONCILE_LINES=4000 SUF_BENCH_RECONCILE_FALLBACKS=2000 \
+  SUF_BENCH_SEND_N=300 SUF_BENCH_SEND_RUNS=1 SUF_BENCH_RECEIVE_N=500 SUF_BENCH_RECEIVE_RUNS=1 \
+  "$SUF_SOURCE_DIR/bench/run" "$(dirname "$SUF")" > "$S/bench.out" 2>&1 || true
+
+# section NAME: the lines bench NAME printed.
+section() { awk -v h="== bench $1" '$0 == h { on = 1; next } /^== bench / { on = 0 } on' "$S/bench.out"; }
+
+for b in "$SUF_SOURCE_DIR"/bench/bench-*; do
+  name=$(basename "$b" | sed 's/^bench-//')
+  if ! grep -qx "== bench $name" "$S/bench.out"; then
+    fail "bench $name did not start"
+  elif section "$name" | grep -q 'target'; then
+    echo "ok: bench $name ran to its target line"
+  else
+    fail "bench $name stopped before its target line:"
+    section "$name" | tail -15
+  fi
+done
+# The checks a bench makes on its own results (rows lost, bodies altered)
+# stop it before its target line; these say so by name.
+if grep -E 'rows lost|not a body sent|FAILED' "$S/bench.out" | grep -v -E '^bench (report|receive): FAILED$'; then
+  fail "a bench reported a broken result"
+fi
+
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "all benches ran"
