@@ -109,14 +109,8 @@ static const char *const migrations[] = {
     "  button_payloads TEXT," /* JSON array, index = quick-reply order */
     "  customer_name TEXT,"
     "  file_id INTEGER,"
-    "  line INTEGER);"
-    /* The dedupe key is a named index rather than a table constraint, so
-     * that a bulk import can drop it and build it again by sorting
-     * (attempts_load.c).  message_id comes first: it all but decides a
-     * comparison on its own, where campaign_id rarely does, and that makes
-     * sorting and seeking on the key cheaper (no query reads it by
-     * campaign alone: attempts_recipient serves those). */
-    "CREATE UNIQUE INDEX attempts_key ON attempts (message_id, campaign_id);"
+    "  line INTEGER,"
+    "  UNIQUE (campaign_id, message_id));"
     "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at);"
     "CREATE TABLE templates ("
     "  id INTEGER PRIMARY KEY,"
@@ -162,12 +156,7 @@ static const char *const migrations[] = {
     "  closed_at INTEGER,"
     "  error_code INTEGER,"
     "  UNIQUE (campaign_id, phone));"
-    /* the states whose rows are looked up by state (reconcile's time
-     * sweep, the send stage's expiry): a partial index each, so that the
-     * far more frequent moves between other states write no index */
-    "CREATE INDEX fallbacks_delivered ON fallbacks (state) WHERE state = 'utility_delivered';"
-    "CREATE INDEX fallbacks_consented ON fallbacks (state) WHERE state = 'consented';"
-    "CREATE INDEX fallbacks_expired ON fallbacks (state) WHERE state = 'window_expired';"
+    "CREATE INDEX fallbacks_state ON fallbacks (state);"
     "CREATE INDEX fallbacks_phone ON fallbacks (phone);"
     "CREATE TABLE sends ("
     "  id INTEGER PRIMARY KEY,"
@@ -206,6 +195,7 @@ static const char *const migrations[] = {
     "CREATE INDEX sends_wamid ON sends (wamid) WHERE wamid IS NOT NULL;"
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
+    "  dedupe TEXT NOT NULL UNIQUE,"
     "  kind TEXT NOT NULL," /* status, message */
     "  wamid TEXT,"
     "  status TEXT,"
@@ -225,19 +215,9 @@ static const char *const migrations[] = {
     "  text TEXT,"
     "  profile_name TEXT,"
     "  file_id INTEGER,"
-    "  line INTEGER);"
-    /* the events reconcile has not taken yet, in the order it takes them;
-     * a processed event leaves the queue, its row in events stays as it is */
-    /* an event's identity, to store each once (Meta redelivers): wamid +
-     * status + callback data for a status, id for a message; in the index
-     * only, not copied into each row as well (x'00': absent callback data
-     * differs from an empty one) */
-    "CREATE UNIQUE INDEX events_identity ON events "
-    "  (wamid, kind, coalesce(status, ''), coalesce(callback, x'00'));"
-    "CREATE TABLE event_queue ("
-    "  ts INTEGER NOT NULL,"
-    "  id INTEGER NOT NULL,"
-    "  PRIMARY KEY (ts, id)) WITHOUT ROWID;"
+    "  line INTEGER,"
+    "  processed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_unprocessed ON events (ts) WHERE processed = 0;"
     "CREATE TABLE event_files ("
     "  path TEXT PRIMARY KEY,"
     "  dev INTEGER,"
@@ -272,6 +252,92 @@ static const char *const migrations[] = {
     "  since TEXT NOT NULL DEFAULT '',"
     "  market TEXT NOT NULL,"
     "  PRIMARY KEY (prefix, since)) WITHOUT ROWID;",
+    /* 2: what made import and reconcile faster.
+     *  - attempts: the dedupe key becomes a named index rather than a
+     *    table constraint, so that a bulk import can drop it and build it
+     *    again by sorting (attempts_load.c).  message_id comes first: it
+     *    all but decides a comparison on its own, where campaign_id rarely
+     *    does, which makes sorting and seeking on the key cheaper (no query
+     *    reads it by campaign alone: attempts_recipient serves those).  A
+     *    constraint cannot be dropped, so the table is made again.
+     *  - fallbacks: the states whose rows are looked up by state
+     *    (reconcile's time sweep, the send stage's expiry) get a partial
+     *    index each, so that the far more frequent moves between other
+     *    states write no index.
+     *  - events: an event's identity, to store each once (Meta
+     *    redelivers), is an index over wamid + kind + status + callback
+     *    data (id for a message) instead of a column copying them into each
+     *    row (x'00': absent callback data differs from an empty one); the
+     *    events reconcile has not taken yet wait in event_queue, in the
+     *    order it takes them, instead of a flag on each row.  A UNIQUE
+     *    column cannot be dropped, so the table is made again. */
+    "CREATE TABLE attempts_v2 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign_id TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  phone TEXT NOT NULL,"
+    "  phone_valid INTEGER NOT NULL DEFAULT 1,"
+    "  campaign_name TEXT,"
+    "  template_name TEXT NOT NULL,"
+    "  template_language TEXT,"
+    "  status TEXT NOT NULL,"
+    "  error_code INTEGER,"
+    "  error_title TEXT,"
+    "  attempt INTEGER NOT NULL DEFAULT 1,"
+    "  sent_at INTEGER NOT NULL,"
+    "  text TEXT,"
+    "  vars TEXT,"
+    "  header_media_url TEXT,"
+    "  url_suffixes TEXT,"
+    "  button_payloads TEXT,"
+    "  customer_name TEXT,"
+    "  file_id INTEGER,"
+    "  line INTEGER);"
+    "INSERT INTO attempts_v2 SELECT * FROM attempts;"
+    "DROP TABLE attempts;"
+    "ALTER TABLE attempts_v2 RENAME TO attempts;"
+    "CREATE UNIQUE INDEX attempts_key ON attempts (message_id, campaign_id);"
+    "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at);"
+    "DROP INDEX fallbacks_state;"
+    "CREATE INDEX fallbacks_delivered ON fallbacks (state) WHERE state = 'utility_delivered';"
+    "CREATE INDEX fallbacks_consented ON fallbacks (state) WHERE state = 'consented';"
+    "CREATE INDEX fallbacks_expired ON fallbacks (state) WHERE state = 'window_expired';"
+    "CREATE TABLE events_v2 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  wamid TEXT,"
+    "  status TEXT,"
+    "  ts INTEGER,"
+    "  recipient TEXT,"
+    "  callback TEXT,"
+    "  error_code INTEGER,"
+    "  error_title TEXT,"
+    "  pricing_billable INTEGER,"
+    "  pricing_model TEXT,"
+    "  pricing_type TEXT,"
+    "  pricing_category TEXT,"
+    "  from_phone TEXT,"
+    "  context_id TEXT,"
+    "  msg_type TEXT,"
+    "  payload TEXT,"
+    "  text TEXT,"
+    "  profile_name TEXT,"
+    "  file_id INTEGER,"
+    "  line INTEGER);"
+    "CREATE UNIQUE INDEX events_identity ON events_v2 "
+    "  (wamid, kind, coalesce(status, ''), coalesce(callback, x'00'));"
+    "INSERT OR IGNORE INTO events_v2 SELECT id, kind, wamid, status, ts, recipient, callback, "
+    "  error_code, error_title, pricing_billable, pricing_model, pricing_type, "
+    "  pricing_category, from_phone, context_id, msg_type, payload, text, profile_name, "
+    "  file_id, line FROM events ORDER BY id;"
+    "CREATE TABLE event_queue ("
+    "  ts INTEGER NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  PRIMARY KEY (ts, id)) WITHOUT ROWID;"
+    "INSERT INTO event_queue (ts, id) SELECT coalesce(ts, 0), id FROM events "
+    "  WHERE processed = 0 AND id IN (SELECT id FROM events_v2);"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v2 RENAME TO events;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -32,7 +32,7 @@
 
 #include "suf/status.h"
 
-#define SUF_SCHEMA_VERSION 1
+#define SUF_SCHEMA_VERSION 2
 
 enum suf_store_flags {
     SUF_STORE_CREATE = 1,   /* create the file and schema when missing */

@@ -379,7 +379,79 @@ static void test_store__newer_schema_is_refused(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "newer than this suf"));
 }
 
+/* Loads the SQL file `rel` (source tree) into a new database at `path`
+ * with SQLite alone, as an older suf would have left it. */
+static void load_sql(const char *rel, const char *path)
+{
+    FILE *f = fopen(suf_test_source(rel), "r");
+    struct suf_buf sql = SUF_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    sqlite3 *db = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        suf_buf_add(&sql, chunk, n);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, suf_buf_str(&sql), NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    suf_buf_release(&sql);
+}
+
+static int64_t scalar(struct suf_store *st, const char *sql)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    int64_t v = -1;
+
+    CU_ASSERT_EQUAL(suf_store_scalar(st, sql, NULL, &v, &err), SUF_OK);
+    return v;
+}
+
+static void test_store__version_1_migrates_with_its_data(void)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    char path[512];
+
+    suf_strlcpy(path, suf_test_path("v1.db"), sizeof(path));
+    load_sql("tests/data/schema-v1.sql", path);
+    CU_ASSERT_EQUAL_FATAL(suf_store_open(&st, path, SUF_STORE_LOCK, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&st, "PRAGMA user_version"), SUF_SCHEMA_VERSION);
+    /* attempts: every row and column kept; the key is the named index */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM attempts WHERE (id = 1 AND "
+                                "message_id = 'wamid.A1' AND error_code = 131049 AND "
+                                "vars = '[\"Asha\",\"CODE1\"]') OR (id = 2 AND status = "
+                                "'delivered' AND sent_at = 1795400060)"),
+                    2);
+    CU_ASSERT_NOT_EQUAL(suf_store_exec(&st, "INSERT INTO attempts (campaign_id, message_id, "
+                                            "phone, template_name, status, sent_at) VALUES "
+                                            "('c1', 'wamid.A1', '1', 't', 'sent', 0)",
+                                       &err),
+                        SUF_OK);
+    /* fallbacks: the partial state indexes replace the old one */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                "('fallbacks_delivered', 'fallbacks_consented', "
+                                "'fallbacks_expired')"),
+                    3);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                "'fallbacks_state'"),
+                    0);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM fallbacks"), 2);
+    /* events: all kept, the unprocessed ones queued in (ts, id) order */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM events WHERE id IN (10, 11, 12)"), 3);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM event_queue"), 2);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT id FROM event_queue ORDER BY ts, id LIMIT 1"), 12);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT id FROM event_queue ORDER BY ts, id LIMIT 1 OFFSET 1"),
+                    11);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM pragma_table_info('events') WHERE name "
+                                "IN ('dedupe', 'processed')"),
+                    0);
+    suf_store_close(&st);
+}
+
 static const struct suf_test tests[] = {
+    {"store: version 1 migrates with its data", test_store__version_1_migrates_with_its_data},
     {"status: every status has a message and exit code",
      test_status__every_status_has_a_message_and_exit_code},
     {"status: err_at prefixes file and line", test_status__err_at_prefixes_file_and_line},
