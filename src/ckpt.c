@@ -7,7 +7,6 @@
  * the stop flag belongs to the main thread.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,45 +72,25 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-bool suf_ckpt_wal(struct suf_store *st)
-{
-    sqlite3_stmt *s;
-    bool wal = false;
-
-    if (!st->path || sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK)
-        return false;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-        wal = !strcmp((const char *)sqlite3_column_text(s, 0), "wal");
-    sqlite3_finalize(s);
-    return wal;
-}
-
 struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
 {
     struct suf_err ignored = SUF_ERR_INIT;
     struct suf_ckpt *c;
-    sigset_t all, old;
+    struct suf_store own = SUF_STORE_INIT;
     int64_t saved = 1000;
-    int rc;
 
-    if (!suf_ckpt_wal(st) ||
+    if (!suf_store_is_wal(st) ||
         suf_store_scalar(st, "PRAGMA wal_autocheckpoint", NULL, &saved, &ignored))
+        return NULL;
+    if (suf_store_open(&own, st->path, 0, &ignored))
         return NULL;
     c = suf_xcalloc(1, sizeof(*c));
     c->st = st;
     c->saved = saved;
-    c->own.lock_fd = -1;
-    if (suf_store_open(&c->own, st->path, 0, &ignored)) {
-        free(c);
-        return NULL;
-    }
+    c->own = own;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&c->thread, NULL, ckpt_main, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) {
+    if (suf_thread_start(&c->thread, ckpt_main, c)) {
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);
         suf_store_close(&c->own);

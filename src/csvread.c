@@ -112,32 +112,11 @@ static void on_field(void *data, size_t len, void *vr)
     r->nf++;
 }
 
-/* True when s[0..len) is ASCII without NUL, which is valid UTF-8.  Most
- * fields are, and eight bytes at a time spare suf_utf8_valid's byte loop. */
-static bool plain_ascii(const char *s, size_t len)
-{
-    const uint64_t high = 0x8080808080808080u, ones = 0x0101010101010101u;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-
-        memcpy(&w, s + i, 8);
-        if ((w & high) || ((w - ones) & ~w & high)) /* a high bit, or a zero byte */
-            return false;
-    }
-    for (; i < len; i++)
-        if ((unsigned char)s[i] - 1u >= 0x7Fu)
-            return false;
-    return true;
-}
-
 static void check_fields(struct reader *r)
 {
     if (r->opts->check_utf8)
         for (size_t i = 0; i < r->nf; i++)
-            if (!plain_ascii(r->ptrs[i], r->lens[i]) &&
-                !suf_utf8_valid(r->ptrs[i], r->lens[i])) {
+            if (!suf_utf8_valid(r->ptrs[i], r->lens[i])) {
                 set_error(r, SUF_CSV_ERR_UTF8);
                 break;
             }

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,22 +641,16 @@ static int worker_count(void)
 
 static void pipe_start(struct pipe *p)
 {
-    sigset_t all, old;
-
     memset(p, 0, sizeof(*p));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->parsed, NULL);
     /* jansson's hash seed is made on first use: make it here, once, before
-     * threads race for it; workers take no signal (main's handler sets the
-     * stop flag) */
+     * threads race for it */
     json_object_seed(0);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = worker_count(); p->nworkers < i; p->nworkers++)
-        if (pthread_create(&p->tid[p->nworkers], NULL, worker, p))
+        if (suf_thread_start(&p->tid[p->nworkers], worker, p))
             break; /* fewer workers (or none: main parses) */
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void pipe_stop(struct pipe *p)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "suf/money.h"
+#include "suf/timeutil.h"
 #include "suf/util.h"
 #include "suf/banned.h"
 
@@ -82,19 +83,6 @@ int32_t suf_day_of(int64_t t)
     return (int32_t)d;
 }
 
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, exact. */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    int era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
-}
-
 static void civil_from_days(int32_t z, int *y, int *m, int *d)
 {
     int era, doe, yoe, doy, mp;
@@ -128,7 +116,7 @@ int suf_day_parse(const char *s, int32_t *day)
     d = v[2];
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
         return SUF_ERR_INPUT;
-    *day = days_from_civil(y, m, d);
+    *day = (int32_t)suf_time_days_from_civil(y, m, d);
     civil_from_days(*day, &cy, &cm, &cd);
     if (cy != y || cm != m || cd != d) /* 2026-02-30 */
         return SUF_ERR_INPUT;

@@ -16,7 +16,6 @@
  */
 #include <ctype.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -646,34 +645,33 @@ static void send_from_row(sqlite3_stmt *s, int b, struct sendrow *out)
     fb_from_row(s, b + SEND_FB_BASE, &out->fb);
 }
 
+/* Looks the send up by `key` with statement `q` (one row at most). */
+static int lookup_send(struct rec *r, sqlite3_stmt *q, const char *key, struct sendrow *out,
+                       bool *found, struct suf_err *err)
+{
+    int rc;
+
+    suf_bind_text_static(q, 1, key);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        send_from_row(q, 0, out);
+        *found = true;
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SUF_OK : db_fail(r, err, "sends");
+}
+
 /* Finds the send a status is about: by wamid, else by callback data. */
 static int find_send(struct rec *r, const struct evrow *e, struct sendrow *out, bool *found,
                      struct suf_err *err)
 {
-    sqlite3_stmt *s = r->q[Q_SEND_BY_WAMID];
     int rc;
 
     *found = false;
-    suf_bind_text_static(s, 1, e->wamid);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        send_from_row(s, 0, out);
-        *found = true;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(r, err, "sends");
-    if (*found || !e->callback)
-        return SUF_OK;
-    s = r->q[Q_SEND_BY_CALLBACK];
-    suf_bind_text_static(s, 1, e->callback);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        send_from_row(s, 0, out);
-        *found = true;
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SUF_OK : db_fail(r, err, "sends");
+    rc = lookup_send(r, r->q[Q_SEND_BY_WAMID], e->wamid, out, found, err);
+    if (rc || *found || !e->callback)
+        return rc;
+    return lookup_send(r, r->q[Q_SEND_BY_CALLBACK], e->callback, out, found, err);
 }
 
 static void fill_text(char **field, const char *v)
@@ -1063,7 +1061,7 @@ struct loader {
     struct chunk *c; /* the chunk to load (the request), NULL when none */
     int64_t ts, id;  /* load after this key */
     bool busy, quit;
-    int rc;          /* the last load's SQLite status */
+    int rc;          /* the last load's status (SUF_OK or as suf_store_fail) */
     struct suf_err err;
 };
 
@@ -1082,9 +1080,9 @@ static void *loader_main(void *arg)
             break;
         c = l->c;
         pthread_mutex_unlock(&l->mu);
-        rc = load_chunk(l->q, c, l->ts, l->id);
-        if (rc != SQLITE_DONE)
-            suf_store_fail(&l->st, &l->err, "events");
+        rc = load_chunk(l->q, c, l->ts, l->id) == SQLITE_DONE
+                 ? SUF_OK
+                 : suf_store_fail(&l->st, &l->err, "events");
         pthread_mutex_lock(&l->mu);
         l->rc = rc;
         l->c = NULL;
@@ -1101,23 +1099,17 @@ static struct loader *loader_start(struct rec *r)
 {
     struct suf_err ignored = SUF_ERR_INIT;
     struct loader *l;
-    sigset_t all, old;
-    int rc;
 
-    if (!suf_ckpt_wal(r->st))
+    if (!suf_store_is_wal(r->st))
         return NULL;
     l = suf_xcalloc(1, sizeof(*l));
-    l->st.lock_fd = -1;
+    l->st = (struct suf_store)SUF_STORE_INIT;
     if (suf_store_open(&l->st, r->st->path, SUF_STORE_READONLY, &ignored) ||
         !(l->q = suf_store_prepare(&l->st, sql[Q_EVENTS], &ignored)))
         goto fail;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&l->thread, NULL, loader_main, l);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!rc)
+    if (!suf_thread_start(&l->thread, loader_main, l))
         return l;
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
@@ -1150,10 +1142,9 @@ static int loader_wait(struct loader *l, struct suf_err *err)
         pthread_cond_wait(&l->cv, &l->mu);
     rc = l->rc;
     pthread_mutex_unlock(&l->mu);
-    if (rc == SQLITE_DONE)
-        return SUF_OK;
-    *err = l->err;
-    return SUF_ERR_DB;
+    if (rc)
+        *err = l->err;
+    return rc;
 }
 
 static void loader_stop(struct loader *l)

@@ -453,6 +453,19 @@ static int migrate(struct suf_store *st, struct suf_err *err)
     return SUF_OK;
 }
 
+bool suf_store_is_wal(struct suf_store *st)
+{
+    sqlite3_stmt *s;
+    bool wal = false;
+
+    if (!st->path || sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK)
+        return false;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        wal = !strcmp((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    return wal;
+}
+
 void suf_store_library_init(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);

@@ -110,11 +110,10 @@ static int days_in_month(int y, int m)
     return m == 2 ? 28 + leap : d[m - 1];
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H.
- * Hinnant's days_from_civil): what timegm computes for a valid date, without
- * its normalisation and time zone machinery, which cost more than the rest
- * of a row's parsing. */
-static int64_t days_from_civil(int y, int m, int d)
+/* H. Hinnant's days_from_civil: what timegm computes for a valid date,
+ * without its normalisation and time zone machinery, which cost more than
+ * the rest of a row's parsing. */
+int64_t suf_time_days_from_civil(int y, int m, int d)
 {
     int64_t era;
     int yoe, doy, doe;
@@ -221,7 +220,7 @@ int suf_time_parse(const char *in, int64_t *out, const char **why)
         return SUF_ERR_INPUT;
     }
     if (has_zone || zone_is_fixed) {
-        t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+        t = suf_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
             (has_zone ? off : zone_offset);
     } else {
         memset(&tm, 0, sizeof(tm));

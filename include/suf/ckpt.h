@@ -1,6 +1,6 @@
 /*
  * ckpt.h: WAL checkpoints on a thread of their own, for the long writing
- * loops of `suf reconcile` and `suf plan`.
+ * loops of `suf reconcile`, `suf plan` and the send stage.
  *
  * A checkpoint copies the WAL into the database file.  SQLite's automatic
  * checkpoint runs it inside the commit that crosses 1000 pages, on the
@@ -31,9 +31,6 @@
 struct suf_ckpt;
 
 struct suf_ckpt *suf_ckpt_start(struct suf_store *st);
-/* True when the store is a file in WAL mode, where a second connection on
- * another thread may read (or checkpoint) while this one writes. */
-bool suf_ckpt_wal(struct suf_store *st);
 void suf_ckpt_stop(struct suf_ckpt *c);
 
 #endif /* SUF_CKPT_H */

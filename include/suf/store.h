@@ -54,6 +54,10 @@ struct suf_store {
  * global mutex on every allocation. */
 void suf_store_library_init(void);
 
+/* True when the store is a file in WAL mode, where a second connection on
+ * another thread may read (or checkpoint) while this one writes. */
+bool suf_store_is_wal(struct suf_store *st);
+
 /* Opens (and with SUF_STORE_CREATE creates) the database and migrates it.
  * On failure the store is left closed and `err` says why. */
 int suf_store_open(struct suf_store *st, const char *path, int flags, struct suf_err *err);

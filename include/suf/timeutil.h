@@ -43,6 +43,10 @@ struct suf_clock {
     struct timespec started; /* CLOCK_MONOTONIC at start */
 };
 
+/* Days from 1970-01-01 to y-m-d (a valid date) in the proleptic Gregorian
+ * calendar; negative before 1970. */
+int64_t suf_time_days_from_civil(int y, int m, int d);
+
 /* Starts a clock at `now_override`, or at the wall clock when it is < 0. */
 void suf_clock_init(struct suf_clock *clk, int64_t now_override);
 /* base + monotonic seconds elapsed since suf_clock_init. */

@@ -52,10 +52,14 @@ static void test_util__utf8_validation(void)
         {"\xf0\x9f\x98\x80", 1}, {"\xc3", 0},              {"\xc0\xaf", 0}, /* overlong */
         {"\xed\xa0\x80", 0},  /* surrogate */           {"\xff", 0},
         {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */       {"ab\xe0\xa4", 0},
+        /* past eight ASCII bytes, which are checked a word at a time */
+        {"a plain ASCII line, caf\xc3\xa9", 1}, {"a plain ASCII line\xff", 0},
+        {"sixteen ascii b\xc3", 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         CU_ASSERT_EQUAL(suf_utf8_valid(rows[i].s, strlen(rows[i].s)), rows[i].ok);
     CU_ASSERT_FALSE(suf_utf8_valid("a\0b", 3));
+    CU_ASSERT_FALSE(suf_utf8_valid("abcdefgh\0jklmnop", 16)); /* NUL inside a word */
     CU_ASSERT_EQUAL(suf_utf8_chars("caf\xc3\xa9"), 4);
 }
 
