@@ -102,9 +102,8 @@ static bool mac_compute(struct suf_receive_mac *m, const void *body, size_t len,
     return maclen == SHA256_DIGEST_LENGTH;
 }
 
-/* The signature check; false when there is no key. */
-static bool signature_check(const char *header, const void *body, size_t len,
-                            struct suf_receive_mac *m)
+bool suf_receive_signature_ok_mac(const char *header, const void *body, size_t len,
+                                  struct suf_receive_mac *m)
 {
     static const size_t plen = sizeof(SUF_RECEIVE_SIG_PREFIX) - 1;
     unsigned char given[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
@@ -133,16 +132,10 @@ bool suf_receive_signature_ok(const char *header, const void *body, size_t len,
                               const char *secret, size_t secret_len)
 {
     struct suf_receive_mac *m = one_off_key(secret, secret_len);
-    bool ok = signature_check(header, body, len, m);
+    bool ok = suf_receive_signature_ok_mac(header, body, len, m);
 
     suf_receive_mac_free(m);
     return ok;
-}
-
-bool suf_receive_signature_ok_mac(const char *header, const void *body, size_t len,
-                                  struct suf_receive_mac *m)
-{
-    return signature_check(header, body, len, m);
 }
 
 void suf_receive_sign(const void *body, size_t len, const char *secret, size_t secret_len,
@@ -310,7 +303,7 @@ int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, i
         out->why = "no signature";
         return 401;
     }
-    if (!signature_check(sig_header, body, len, m)) {
+    if (!suf_receive_signature_ok_mac(sig_header, body, len, m)) {
         out->why = "bad signature";
         return 401;
     }

@@ -6,8 +6,8 @@
  * the inbox and taps to the consent runner, and answers.  One log line per
  * request is written when MHD reports it complete.
  *
- * Threading: a few workers (suf_receive_default_workers), each a thread
- * running its own MHD daemon in external-polling mode (epoll) on one
+ * Threading: one worker per inbox lane (suf_receive_default_workers), each
+ * a thread running its own MHD daemon in external-polling mode (epoll) on one
  * shared listening socket; a free worker takes a new connection, and a
  * worker at its share of max_connections stops taking them.  (Not one
  * SO_REUSEPORT socket per worker: the kernel would deal connections to a
@@ -93,6 +93,7 @@ struct worker {
     pthread_t thread;
     bool started;
     struct suf_receive_mac *mac;
+    struct suf_buf line;      /* the request being checked: its inbox line */
     struct suf_buf batch;     /* lines of the requests suspended this pass */
     uint64_t batch_lines;
     struct request *waiting;  /* those requests */
@@ -199,14 +200,6 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
     return ret;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Adds q's line to the worker's batch and suspends its connection until
  * the worker has flushed the batch (flush_batch). */
 static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
@@ -237,9 +230,9 @@ static void flush_batch(struct worker *w)
 
     if (!w->waiting)
         return;
-    t0 = now_us();
+    t0 = suf_monotonic_us();
     rc = suf_inbox_write(w->r->inbox, w->lane, w->batch.buf, w->batch.len, w->batch_lines);
-    w->last_flush_us = now_us() - t0;
+    w->last_flush_us = suf_monotonic_us() - t0;
     for (q = w->waiting; q; q = next) {
         next = q->next;
         q->next = NULL;
@@ -272,10 +265,8 @@ static enum MHD_Result on_post_done(struct worker *w, struct MHD_Connection *con
 {
     struct suf_receiver *r = w->r;
     const char *sig;
-    struct suf_buf line = SUF_BUF_INIT;
     struct suf_receive_body info;
     char hex[SUF_SHA256_HEX];
-    enum MHD_Result ret;
     int status;
 
     if (q->flushed)
@@ -290,15 +281,12 @@ static enum MHD_Result on_post_done(struct worker *w, struct MHD_Connection *con
     suf_strlcpy(q->hash, hex, sizeof(q->hash));
     sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, SUF_RECEIVE_SIG_HEADER);
     status = suf_receive_post_mac(sig, suf_buf_str(&q->body), q->body.len, r->cap, w->mac,
-                                  &line, &info);
+                                  &w->line, &info);
     q->why = info.why;
     q->consent = info.consent;
     if (status == 200)
-        ret = queue_line(w, conn, q, &line);
-    else
-        ret = answer_canned(r, conn, q, status);
-    suf_buf_release(&line);
-    return ret;
+        return queue_line(w, conn, q, &w->line);
+    return answer_canned(r, conn, q, status);
 }
 
 /* A chunk of the body: kept while under the cap, counted and dropped after. */
@@ -526,11 +514,11 @@ static void gather(struct worker *w)
 {
     const union MHD_DaemonInfo *info;
     int64_t wait = w->last_flush_us / 2 < GATHER_US ? w->last_flush_us / 2 : GATHER_US;
-    int64_t deadline = now_us() + wait;
+    int64_t deadline = suf_monotonic_us() + wait;
 
     for (;;) {
         info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || w->batch_lines >= info->num_connections || now_us() >= deadline ||
+        if (!info || w->batch_lines >= info->num_connections || suf_monotonic_us() >= deadline ||
             __atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE))
             break;
         MHD_run_wait(w->daemon, 1);
@@ -599,6 +587,7 @@ static void free_receiver(struct suf_receiver *r)
             MHD_stop_daemon(w->daemon);
         suf_receive_mac_free(w->mac);
         suf_buf_release(&w->batch);
+        suf_buf_release(&w->line);
     }
     if (r->listen_fd >= 0 && listener_ours)
         close(r->listen_fd);
@@ -613,7 +602,7 @@ int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *
 {
     struct suf_receiver *r;
     int64_t maxc = o->max_connections > 0 ? o->max_connections : 1;
-    int n = o->workers > 0 ? o->workers : suf_receive_default_workers();
+    int n = (int)suf_inbox_lanes(o->inbox);
     int rc;
 
     *out = NULL;

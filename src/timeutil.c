@@ -282,10 +282,15 @@ int64_t suf_clock_now(const struct suf_clock *clk)
     return clk->base + (int64_t)(ts.tv_sec - clk->started.tv_sec);
 }
 
-int64_t suf_monotonic_ms(void)
+int64_t suf_monotonic_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t suf_monotonic_ms(void)
+{
+    return suf_monotonic_us() / 1000;
 }

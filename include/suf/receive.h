@@ -151,10 +151,6 @@ struct suf_inbox_opts {
     int lanes; /* lanes side by side, each with its own file (1..16) */
 };
 
-/* A number of lanes for callers without workers of their own (the tests);
- * the receiver opens one lane per worker. */
-#define SUF_INBOX_LANES 2
-
 struct suf_inbox;
 
 /*
@@ -230,14 +226,14 @@ struct suf_receive_opts {
     int64_t max_body_bytes;
     int64_t max_connections;  /* in all, shared out among the workers */
     int64_t connection_timeout_s;
-    int workers;                 /* 0: suf_receive_default_workers() */
-    struct suf_inbox *inbox;     /* borrowed; worker i writes lane i */
+    struct suf_inbox *inbox;     /* borrowed; one worker per lane, worker i
+                                  * writing lane i */
     struct suf_consent *consent; /* borrowed; NULL without --on-consent */
 };
 
-/* The receiver's number of workers when none is asked for: the number of
- * CPUs, at least 2 (so one worker's flush overlaps the other's work) and
- * at most 4.  cmd_receive opens the inbox with as many lanes. */
+/* The number of lanes cmd_receive opens the inbox with, hence of the
+ * receiver's workers (one per lane): the number of CPUs, at least 2 (so
+ * one worker's flush overlaps the other's work) and at most 4. */
 int suf_receive_default_workers(void);
 
 struct suf_receiver;

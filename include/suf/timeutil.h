@@ -51,7 +51,9 @@ int64_t suf_time_days_from_civil(int y, int m, int d);
 void suf_clock_init(struct suf_clock *clk, int64_t now_override);
 /* base + monotonic seconds elapsed since suf_clock_init. */
 int64_t suf_clock_now(const struct suf_clock *clk);
-/* Monotonic milliseconds since an arbitrary point, for durations. */
+/* Monotonic micro- and milliseconds since an arbitrary point, for
+ * durations. */
+int64_t suf_monotonic_us(void);
 int64_t suf_monotonic_ms(void);
 
 #endif /* SUF_TIMEUTIL_H */

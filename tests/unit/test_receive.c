@@ -458,6 +458,9 @@ static char *slurp(const char *path)
     return suf_buf_detach(&b);
 }
 
+/* Lanes for the tests that write the inbox without a receiver. */
+#define TEST_LANES 2
+
 static struct suf_inbox *open_lanes(const char *dir, struct fake_clock *clk,
                                     int64_t bytes, int64_t secs, int lanes)
 {
@@ -603,7 +606,7 @@ static void test_receive__inbox_concurrent_appends_land_once_each(void)
     size_t n, total = 0;
 
     snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-concurrent"));
-    ib = open_lanes(dir, &clk, 4096, 3600, SUF_INBOX_LANES);
+    ib = open_lanes(dir, &clk, 4096, 3600, TEST_LANES);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
     for (int i = 0; i < THREADS; i++) {
         a[i] = (struct appender){ib, i, 0};
@@ -620,7 +623,7 @@ static void test_receive__inbox_concurrent_appends_land_once_each(void)
     CU_ASSERT_EQUAL(st.errors, 0);
 
     n = list_events(dir, &names);
-    CU_ASSERT(n > SUF_INBOX_LANES); /* 4096-byte files: every lane rotated */
+    CU_ASSERT(n > TEST_LANES); /* 4096-byte files: every lane rotated */
     for (size_t f = 0; f < n; f++) {
         char *text, *save = NULL;
         snprintf(path, sizeof(path), "%s/%s", dir, names[f]);
@@ -821,7 +824,7 @@ static int http_post(int fd, const char *body)
     return status;
 }
 
-static struct suf_receiver *start_server(struct suf_inbox *ib, int workers)
+static struct suf_receiver *start_server(struct suf_inbox *ib)
 {
     struct suf_receive_opts o;
     struct suf_receiver *r = NULL;
@@ -834,7 +837,6 @@ static struct suf_receiver *start_server(struct suf_inbox *ib, int workers)
     o.max_body_bytes = 1 << 20;
     o.max_connections = 64;
     o.connection_timeout_s = 10;
-    o.workers = workers;
     o.inbox = ib;
     CU_ASSERT_EQUAL(suf_receive_start(&r, &o, &err), SUF_OK);
     if (!r)
@@ -894,7 +896,7 @@ static void test_receive__workers_store_concurrent_posts_once_each(void)
     snprintf(dir, sizeof(dir), "%s", suf_test_path("server-load"));
     ib = open_lanes(dir, &clk, 1 << 20, 3600, 3);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
-    r = start_server(ib, 3);
+    r = start_server(ib);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT(suf_receive_port(r) > 0);
     for (int i = 0; i < LOAD_CLIENTS; i++) {
@@ -997,7 +999,7 @@ static void test_receive__stop_under_load_answers_only_what_is_on_disk(void)
     snprintf(dir, sizeof(dir), "%s", suf_test_path("server-stop"));
     ib = open_lanes(dir, &clk, 1 << 20, 3600, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
-    r = start_server(ib, 2);
+    r = start_server(ib);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     for (int i = 0; i < STOP_CLIENTS; i++) {
         memset(&c[i], 0, sizeof(c[i]));
@@ -1076,7 +1078,7 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     snprintf(dir, sizeof(dir), "%s", suf_test_path("server-fail"));
     ib = open_lanes(dir, &clk, 1 << 20, 3600, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
-    r = start_server(ib, 1);
+    r = start_server(ib);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 
     /* Files may not grow past 150 bytes: the second line's write fails
