@@ -11,10 +11,11 @@
  * once, full.
  *
  * The bulk way keeps the upsert's semantics with set-based SQL after the
- * rows are in: the rows of this file are those above `base` (the table's
- * highest id before it: INTEGER PRIMARY KEY appends at max(id) + 1); an
- * attempt seen twice always involves one of them, because the rows below
- * `base` were unique under the key already.
+ * rows are in: INTEGER PRIMARY KEY appends at max(id) + 1, so of the rows
+ * of an attempt held more than once (twice in the file, or stored before
+ * and in the file again) the lowest id is the first seen, which the upsert
+ * would have kept, and the highest the last, whose columns it would have
+ * written.
  *
  * Memory: with temp_store = MEMORY (the store's setting) SQLite sorts
  * wholly in memory, so the sort of a large file would grow with it.  Bulk
@@ -55,25 +56,23 @@ static const char upsert_sql[] =
     "  excluded.vars, excluded.header_media_url, excluded.url_suffixes, "
     "  excluded.button_payloads, excluded.customer_name, excluded.file_id, excluded.line)";
 
-/* The attempts of this file (id > ?1) seen before: in this file or stored. */
-#define SEEN_BEFORE(n)                                                                      \
-    "EXISTS (SELECT 1 FROM attempts p WHERE p.campaign_id = " n ".campaign_id "            \
-    "AND p.message_id = " n ".message_id AND p.id < " n ".id)"
+/* The attempts held more than once once the file is in (one grouped pass
+ * over the key): the first row of each, and its last. */
+#define HELD_TWICE                                                                          \
+    "SELECT message_id, campaign_id, min(id) AS keep, max(id) AS last FROM attempts "       \
+    "GROUP BY message_id, campaign_id HAVING count(*) > 1"
 
-/* The first row of each attempt seen again takes the columns of its last. */
+/* The first row of each attempt held twice takes the columns of its last... */
 static const char fold_update_sql[] =
     "UPDATE attempts AS a SET (" SUF_ATTEMPT_DATA_COLS ") = ("
-    "  SELECT " SUF_ATTEMPT_DATA_COLS " FROM attempts b "
-    "  WHERE b.campaign_id = a.campaign_id AND b.message_id = a.message_id "
-    "  ORDER BY b.id DESC LIMIT 1) "
-    "WHERE a.id IN ("
-    "  SELECT (SELECT min(k.id) FROM attempts k "
-    "          WHERE k.campaign_id = n.campaign_id AND k.message_id = n.message_id) "
-    "  FROM attempts n WHERE n.id > ?1 AND " SEEN_BEFORE("n") ")";
+    "  SELECT " SUF_ATTEMPT_DATA_COLS " FROM attempts b WHERE b.id = d.last) "
+    "FROM (" HELD_TWICE ") AS d WHERE a.id = d.keep";
 
-/* ...and the later rows go. */
+/* ...and its other rows go. */
 static const char fold_delete_sql[] =
-    "DELETE FROM attempts AS n WHERE n.id > ?1 AND " SEEN_BEFORE("n");
+    "DELETE FROM attempts WHERE id IN ("
+    "  SELECT n.id FROM (" HELD_TWICE ") AS d JOIN attempts n "
+    "  ON n.message_id = d.message_id AND n.campaign_id = d.campaign_id AND n.id <> d.keep)";
 
 bool suf_attempts_load_bulk_pays(int64_t max_id, int64_t file_bytes)
 {
@@ -87,13 +86,14 @@ static int pragma_int(struct suf_store *st, const char *sql, int64_t *v)
     return suf_store_scalar(st, sql, NULL, v, &ignored);
 }
 
-/* Keeps the SQL of every index of `attempts`; false when one has none (an
- * index made by a UNIQUE constraint cannot be dropped). */
+/* Keeps the name and SQL of every index of `attempts` (unique ones
+ * first); false when one has no SQL (an index made by a UNIQUE constraint
+ * cannot be dropped). */
 static int save_indexes(struct suf_attempts_load *l, bool *droppable, struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
         l->st,
-        "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attempts' "
+        "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attempts' "
         "ORDER BY sql LIKE 'CREATE UNIQUE %' DESC, name",
         err);
     int rc;
@@ -102,14 +102,15 @@ static int save_indexes(struct suf_attempts_load *l, bool *droppable, struct suf
         return SUF_ERR_DB;
     *droppable = true;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *sql = (const char *)sqlite3_column_text(s, 0);
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        const char *sql = (const char *)sqlite3_column_text(s, 1);
 
         if (!sql) {
             *droppable = false;
             continue;
         }
+        suf_buf_add(&l->names, name, strlen(name) + 1);
         suf_buf_add(&l->indexes, sql, strlen(sql) + 1);
-        l->nindexes++;
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
@@ -121,31 +122,14 @@ static int save_indexes(struct suf_attempts_load *l, bool *droppable, struct suf
  * from the schema, not from any input, and are quoted all the same. */
 static int drop_indexes(struct suf_attempts_load *l, struct suf_err *err)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        l->st, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'attempts'",
-        err);
-    struct suf_buf names = SUF_BUF_INIT;
-    int rc;
+    int rc = SUF_OK;
 
-    if (!s)
-        return SUF_ERR_DB;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(s, 0);
-        suf_buf_add(&names, name, strlen(name) + 1);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        suf_buf_release(&names);
-        return suf_store_fail(l->st, err, "attempts indexes");
-    }
-    rc = SUF_OK;
-    for (size_t off = 0; off < names.len && !rc; off += strlen(names.buf + off) + 1) {
-        char *sql = sqlite3_mprintf("DROP INDEX \"%w\"", names.buf + off);
+    for (size_t off = 0; off < l->names.len && !rc; off += strlen(l->names.buf + off) + 1) {
+        char *sql = sqlite3_mprintf("DROP INDEX \"%w\"", l->names.buf + off);
 
         rc = suf_store_exec(l->st, sql, err);
         sqlite3_free(sql);
     }
-    suf_buf_release(&names);
     return rc;
 }
 
@@ -167,8 +151,8 @@ static int choose(struct suf_attempts_load *l, enum suf_load_mode mode, int64_t 
     if ((rc = save_indexes(l, &droppable, err)))
         return rc;
     if (!droppable) {
+        suf_buf_reset(&l->names);
         suf_buf_reset(&l->indexes);
-        l->nindexes = 0;
         return SUF_OK;
     }
     /* Sorts spill to temp files rather than growing in memory.  SQLite
@@ -214,7 +198,8 @@ int suf_attempts_load_step(struct suf_attempts_load *l, struct suf_err *err)
 }
 
 /* Folds each attempt this file holds twice, or that was stored before,
- * into its first row (see the file comment). */
+ * into its first row (see the file comment): two grouped passes over a
+ * key index made for them. */
 static int fold_seen_again(struct suf_attempts_load *l, struct suf_err *err)
 {
     static const char *const steps[] = {fold_update_sql, fold_delete_sql};
@@ -230,7 +215,6 @@ static int fold_seen_again(struct suf_attempts_load *l, struct suf_err *err)
 
         if (!s)
             return SUF_ERR_DB;
-        sqlite3_bind_int64(s, 1, l->base);
         rc = sqlite3_step(s);
         sqlite3_finalize(s);
         if (rc != SQLITE_DONE)
@@ -282,5 +266,6 @@ void suf_attempts_load_release(struct suf_attempts_load *l)
         snprintf(sql, sizeof(sql), "PRAGMA temp_store = %lld", (long long)l->saved_temp);
         sqlite3_exec(l->st->db, sql, NULL, NULL, NULL);
     }
+    suf_buf_release(&l->names);
     suf_buf_release(&l->indexes);
 }

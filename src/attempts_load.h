@@ -58,9 +58,9 @@ struct suf_attempts_load {
     struct suf_store *st;
     sqlite3_stmt *insert; /* the row statement: bind ?1..?20, then step */
     bool bulk;
-    int64_t base;            /* bulk: the highest id before the file */
-    struct suf_buf indexes;  /* bulk: the dropped indexes' SQL, each NUL-ended */
-    size_t nindexes;
+    int64_t base;            /* the highest id before the file (auto: does bulk pay?) */
+    struct suf_buf names;    /* bulk: the dropped indexes' names, each NUL-ended */
+    struct suf_buf indexes;  /* bulk: their SQL, in the same order */
     int64_t saved_cache;     /* the connection's cache_size before */
     int64_t saved_temp;      /* its temp_store before, -1 when untouched */
 };

@@ -53,6 +53,7 @@ static int import_one(struct suf_run *run, const char *kind, suf_import_fn fn, c
         fclose(in);
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "not a regular file");
     }
+    f.size = (int64_t)sb.st_size;
     if ((rc = suf_sha256_stream(in, sha))) {
         fclose(in);
         return suf_err_at(err, rc, path, 0, "cannot read: %s", strerror(errno));
@@ -96,6 +97,8 @@ static int import_one(struct suf_run *run, const char *kind, suf_import_fn fn, c
     goto out;
 rollback:
     suf_store_rollback(run->store);
+    if (!strstr(err->msg, path)) /* the store's failure names the database */
+        suf_error("%s: not imported: nothing of it is kept", path);
 out:
     fclose(in);
     return rc;

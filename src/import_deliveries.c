@@ -27,7 +27,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -461,7 +460,6 @@ int suf_import_deliveries_as(struct suf_import_file *f, FILE *in, enum suf_load_
                              struct suf_err *err)
 {
     struct suf_csv_opts opts = SUF_CSV_OPTS_INIT;
-    struct stat sb;
     struct dctx c;
     int rc;
 
@@ -476,9 +474,7 @@ int suf_import_deliveries_as(struct suf_import_file *f, FILE *in, enum suf_load_
         c.suffix[k] = -1;
     for (int k = 0; k <= MAX_PAYLOADS; k++)
         c.payload[k] = -1;
-    if (fstat(fileno(in), &sb) != 0)
-        sb.st_size = 0;
-    rc = suf_attempts_load_begin(&c.load, f->run->store, mode, (int64_t)sb.st_size, err);
+    rc = suf_attempts_load_begin(&c.load, f->run->store, mode, f->size, err);
     if (!rc)
         rc = suf_csv_read(in, f->path, &opts, on_record, &c, err);
     if (!rc && c.col[C_CAMPAIGN_ID] < 0)

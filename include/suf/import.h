@@ -40,6 +40,7 @@ struct suf_import_file {
     struct suf_run *run;
     const char *kind;
     const char *path; /* as given by the user, for messages */
+    int64_t size;     /* its size in bytes when opened */
     const struct suf_import_opts *opts;
     int64_t file_id; /* files.id */
     int64_t rows;    /* rows read, good and bad (the kind counts them) */
