@@ -298,10 +298,10 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts_v2 RENAME TO attempts;"
     "CREATE UNIQUE INDEX attempts_key ON attempts (message_id, campaign_id);"
     "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at);"
-    "DROP INDEX fallbacks_state;"
-    "CREATE INDEX fallbacks_delivered ON fallbacks (state) WHERE state = 'utility_delivered';"
-    "CREATE INDEX fallbacks_consented ON fallbacks (state) WHERE state = 'consented';"
-    "CREATE INDEX fallbacks_expired ON fallbacks (state) WHERE state = 'window_expired';"
+    "DROP INDEX IF EXISTS fallbacks_state;"
+    "CREATE INDEX IF NOT EXISTS fallbacks_delivered ON fallbacks (state) WHERE state = 'utility_delivered';"
+    "CREATE INDEX IF NOT EXISTS fallbacks_consented ON fallbacks (state) WHERE state = 'consented';"
+    "CREATE INDEX IF NOT EXISTS fallbacks_expired ON fallbacks (state) WHERE state = 'window_expired';"
     "CREATE TABLE events_v2 ("
     "  id INTEGER PRIMARY KEY,"
     "  kind TEXT NOT NULL,"
@@ -422,6 +422,33 @@ int suf_store_scalar(struct suf_store *st, const char *sql, const char *param, i
     return SUF_OK;
 }
 
+/*
+ * Version 1 was released twice: the later one already had attempts_key,
+ * events_identity and event_queue (written into migration 1 in place, which
+ * the rule above forbids).  Before migration 2, a store of that layout is
+ * brought back to the first one's events table (a processed flag, no queue
+ * and no identity index), so that one migration serves both; the rest of
+ * migration 2 works on either.
+ */
+static const char v1_events_as_first_sql[] =
+    "ALTER TABLE events ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;"
+    "UPDATE events SET processed = 0 WHERE id IN (SELECT id FROM event_queue);"
+    "DROP TABLE event_queue;"
+    "DROP INDEX events_identity;";
+
+static int v1_align(struct suf_store *st, struct suf_err *err)
+{
+    int64_t first = 0;
+    int rc = suf_store_scalar(st,
+                              "SELECT count(*) FROM pragma_table_info('events') "
+                              "WHERE name = 'processed'",
+                              NULL, &first, err);
+
+    if (rc || first)
+        return rc;
+    return suf_store_exec(st, v1_events_as_first_sql, err);
+}
+
 static int migrate(struct suf_store *st, struct suf_err *err)
 {
     int64_t version;
@@ -439,7 +466,8 @@ static int migrate(struct suf_store *st, struct suf_err *err)
 
         if ((rc = suf_store_begin(st, err)))
             return rc;
-        if ((rc = suf_store_exec(st, migrations[version], err))) {
+        if ((version == 1 && (rc = v1_align(st, err))) ||
+            (rc = suf_store_exec(st, migrations[version], err))) {
             suf_store_rollback(st);
             return rc;
         }

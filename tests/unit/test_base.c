@@ -412,14 +412,16 @@ static int64_t scalar(struct suf_store *st, const char *sql)
     return v;
 }
 
-static void test_store__version_1_migrates_with_its_data(void)
+/* The checks of one store of version 1 (fixture `rel`), migrated. */
+static void check_v1_migrates(const char *rel, const char *name)
 {
     struct suf_store st = SUF_STORE_INIT;
     struct suf_err err = SUF_ERR_INIT;
     char path[512];
 
-    suf_strlcpy(path, suf_test_path("v1.db"), sizeof(path));
-    load_sql("tests/data/schema-v1.sql", path);
+    suf_strlcpy(path, suf_test_path(name), sizeof(path));
+    load_sql(rel, path);
+    load_sql("tests/data/schema-v1-rows.sql", path);
     CU_ASSERT_EQUAL_FATAL(suf_store_open(&st, path, SUF_STORE_LOCK, &err), SUF_OK);
     CU_ASSERT_EQUAL(scalar(&st, "PRAGMA user_version"), SUF_SCHEMA_VERSION);
     /* attempts: every row and column kept; the key is the named index */
@@ -451,7 +453,17 @@ static void test_store__version_1_migrates_with_its_data(void)
     CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM pragma_table_info('events') WHERE name "
                                 "IN ('dedupe', 'processed')"),
                     0);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                "'events_identity'"),
+                    1);
     suf_store_close(&st);
+}
+
+/* Both layouts version 1 was released with. */
+static void test_store__version_1_migrates_with_its_data(void)
+{
+    check_v1_migrates("tests/data/schema-v1.sql", "v1.db");
+    check_v1_migrates("tests/data/schema-v1-later.sql", "v1-later.db");
 }
 
 static const struct suf_test tests[] = {
