@@ -128,8 +128,7 @@ enum {
     Q_MARK,
     Q_UNMARK,
     Q_OPTOUT,
-    Q_TICK_DELIVERED,
-    Q_TICK_CONSENTED,
+    Q_TICK,
     Q_COUNT
 };
 
@@ -210,16 +209,16 @@ static const char *const sql[Q_COUNT] = {
     [Q_UNMARK] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)",
     [Q_OPTOUT] = "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id) "
                  "VALUES (?1, ?2, ?3, ?4)",
-    /* the fallbacks whose time ran out, one state at a time: each state has
+    /* the fallbacks whose time ran out, one state per arm: each state has
      * a partial index of its own (store.c) */
-    [Q_TICK_DELIVERED] = "SELECT f.id FROM fallbacks f "
-                         "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
-                         "WHERE f.state = 'utility_delivered' AND (f.utility_delivered_at + ?1 "
-                         "<= ?3 OR c.valid_until <= ?3) AND (?4 IS NULL OR f.campaign_id = ?4) "
-                         "ORDER BY f.id",
-    [Q_TICK_CONSENTED] = "SELECT f.id FROM fallbacks f WHERE f.state = 'consented' "
-                         "AND f.consented_at + ?2 < ?3 AND (?4 IS NULL OR f.campaign_id = ?4) "
-                         "ORDER BY f.id",
+    [Q_TICK] = "SELECT f.id FROM fallbacks f "
+               "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id "
+               "WHERE f.state = 'utility_delivered' AND (f.utility_delivered_at + ?1 "
+               "<= ?3 OR c.valid_until <= ?3) AND (?4 IS NULL OR f.campaign_id = ?4) "
+               "UNION ALL "
+               "SELECT f.id FROM fallbacks f WHERE f.state = 'consented' "
+               "AND f.consented_at + ?2 < ?3 AND (?4 IS NULL OR f.campaign_id = ?4) "
+               "ORDER BY 1",
 };
 
 /* A set of fallback ids: open addressing, 0 = empty (ids are positive). */
@@ -1270,50 +1269,22 @@ static int process_events(struct rec *r, struct suf_err *err)
 
 /* --- time ------------------------------------------------------------------- */
 
-/* The ids of a tick query, bound here. */
-static int tick_ids(struct rec *r, int q, int64_t at, int64_t **ids, size_t *n,
-                    struct suf_err *err)
-{
-    sqlite3_stmt *s = r->q[q];
-
-    if (q == Q_TICK_DELIVERED)
-        sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
-    else
-        sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
-    sqlite3_bind_int64(s, 3, at);
-    suf_bind_text_static(s, 4, r->run->campaign);
-    return collect_ids(r, s, ids, n, err);
-}
-
-/* The two sorted, disjoint lists of ids as one sorted list (frees them). */
-static int64_t *merge_ids(int64_t *a, size_t na, int64_t *b, size_t nb)
-{
-    int64_t *out = suf_xmalloc((na + nb + 1) * sizeof(*out));
-    size_t i = 0, j = 0, k = 0;
-
-    while (i < na || j < nb)
-        out[k++] = j == nb || (i < na && a[i] < b[j]) ? a[i++] : b[j++];
-    free(a);
-    free(b);
-    return out;
-}
-
 static int process_time(struct rec *r, struct suf_err *err)
 {
     struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0};
-    int64_t *ids, *late = NULL;
-    size_t n, nlate = 0;
+    sqlite3_stmt *s = r->q[Q_TICK];
+    int64_t *ids;
+    size_t n;
     int rc;
 
-    if ((rc = tick_ids(r, Q_TICK_DELIVERED, ev.at, &ids, &n, err)))
-        return rc;
-    if ((rc = tick_ids(r, Q_TICK_CONSENTED, ev.at, &late, &nlate, err))) {
-        free(late);
+    sqlite3_bind_int64(s, 1, r->p.consent_wait_s);
+    sqlite3_bind_int64(s, 2, INT64_C(86400) - r->p.margin_s);
+    sqlite3_bind_int64(s, 3, ev.at);
+    suf_bind_text_static(s, 4, r->run->campaign);
+    if ((rc = collect_ids(r, s, &ids, &n, err))) {
         free(ids);
         return rc;
     }
-    ids = merge_ids(ids, n, late, nlate);
-    n += nlate;
     for (size_t i = 0; i < n && !rc; i += CHUNK) {
         if ((rc = suf_store_begin(r->st, err)))
             break;
