@@ -47,7 +47,8 @@ enum suf_event_kind {
 /*
  * One event, as extracted from a webhook body.  Every string is borrowed
  * from the parsed JSON and valid only during the sink's callback; NULL when
- * absent.
+ * absent.  The import's parsing threads copy every string field out
+ * (ev_str in events.c): a new one must be added there too.
  */
 struct suf_event {
     enum suf_event_kind kind;
