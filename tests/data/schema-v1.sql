@@ -1,4 +1,4 @@
--- The store exactly as schema version 1 made it (src/store.c, migration 1),
+-- The store exactly as schema version 1 made it (src/store/store.c, migration 1),
 -- with its events; schema-v1-rows.sql adds the rows of the other tables.
 -- The test "store: version 1 migrates with its data" opens it with the
 -- current suf and checks that every row survives the migrations.  Never

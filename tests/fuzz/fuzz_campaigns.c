@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "suf/import.h"
+#include "import/import.h"
 #include "fuzz_scratch.h"
-#include "suf/banned.h"
+#include "base/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

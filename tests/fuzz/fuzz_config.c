@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suf/config.h"
-#include "suf/log.h"
-#include "suf/util.h"
-#include "suf/banned.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/banned.h"
 
 extern char **environ;
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/csvread.h"
-#include "suf/import.h"
-#include "suf/log.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/log.h"
+#include "import/csvread.h"
+#include "import/import.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suf/events.h"
-#include "suf/banned.h"
+#include "import/events.h"
+#include "base/banned.h"
 
 struct counts {
     size_t events, skips, bytes;

@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "suf/rates.h"
+#include "import/rates.h"
 #include "fuzz_scratch.h"
-#include "suf/banned.h"
+#include "base/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

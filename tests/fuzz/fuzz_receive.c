@@ -17,8 +17,8 @@
 
 #include <jansson.h>
 
-#include "suf/receive.h"
-#include "suf/util.h"
+#include "base/util.h"
+#include "receive/receive.h"
 
 #define SECRET "fuzz-app-secret"
 

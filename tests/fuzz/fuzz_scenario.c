@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "suf/scenario.h"
-#include "suf/util.h"
+#include "base/util.h"
+#include "plan/scenario.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,11 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/import.h"
-#include "suf/log.h"
-#include "suf/store.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/log.h"
+#include "import/import.h"
+#include "store/store.h"
 
 struct fuzz_scratch {
     struct suf_config cfg;

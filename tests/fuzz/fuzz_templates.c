@@ -22,11 +22,11 @@
 
 #include <jansson.h>
 
-#include "suf/scenario.h"
-#include "suf/templates.h"
-#include "suf/util.h"
+#include "base/util.h"
+#include "import/templates.h"
+#include "plan/scenario.h"
 #include "fuzz_scratch.h"
-#include "suf/banned.h"
+#include "base/banned.h"
 
 #define MAX_ENTRIES 32 /* entries of one page built per input: keeps it fast */
 

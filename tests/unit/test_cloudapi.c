@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suf/cloudapi.h"
-#include "suf/config.h"
+#include "base/config.h"
+#include "send/cloudapi.h"
 #include "testutil.h"
 
 static void test_cloudapi__url_joins_base_version_and_number(void)

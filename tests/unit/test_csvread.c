@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "suf/csvread.h"
-#include "suf/util.h"
+#include "base/util.h"
+#include "import/csvread.h"
 #include "testutil.h"
 
 struct collected {

@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/events.h"
-#include "suf/util.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/util.h"
+#include "import/events.h"
 #include "testutil.h"
 
 #define T INT64_C(1795399200)

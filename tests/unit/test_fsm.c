@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "suf/fsm.h"
+#include "store/fsm.h"
 #include "testutil.h"
 
 #define H INT64_C(3600)

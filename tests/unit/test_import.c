@@ -12,11 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/import.h"
-#include "suf/log.h"
-#include "suf/util.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "import/import.h"
 #include "testutil.h"
 
 static struct suf_config cfg;

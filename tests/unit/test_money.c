@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "suf/amount.h"
-#include "suf/config.h"
-#include "suf/money.h"
-#include "suf/store.h"
+#include "base/amount.h"
+#include "base/config.h"
+#include "money/money.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static struct suf_store st = SUF_STORE_INIT;

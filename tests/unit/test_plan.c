@@ -14,12 +14,12 @@
 
 #include <jansson.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/plan.h"
-#include "suf/store.h"
-#include "suf/timeutil.h"
-#include "suf/util.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "plan/plan.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define H INT64_C(3600)

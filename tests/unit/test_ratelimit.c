@@ -4,7 +4,7 @@
  */
 #include <stdint.h>
 
-#include "suf/ratelimit.h"
+#include "send/ratelimit.h"
 #include "testutil.h"
 
 static int64_t fake_ns;

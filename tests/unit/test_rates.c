@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/import.h"
-#include "suf/rates.h"
-#include "suf/store.h"
-#include "suf/util.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/util.h"
+#include "import/import.h"
+#include "import/rates.h"
+#include "store/store.h"
 #include "testutil.h"
 
 struct env {

@@ -28,9 +28,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "suf/receive.h"
-#include "suf/timeutil.h"
-#include "suf/util.h"
+#include "base/timeutil.h"
+#include "base/util.h"
+#include "receive/receive.h"
 #include "testutil.h"
 
 #define SECRET "app-secret-for-tests"

@@ -13,11 +13,11 @@
 
 #include <jansson.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/events.h"
-#include "suf/reconcile.h"
-#include "suf/util.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "base/util.h"
+#include "import/events.h"
+#include "reconcile/reconcile.h"
 #include "testutil.h"
 
 #define H INT64_C(3600)

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "suf/report.h"
+#include "report/report.h"
 #include "testutil.h"
 
 static int safe_chars(const char *s)

@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "suf/scenario.h"
-#include "suf/util.h"
+#include "base/util.h"
+#include "plan/scenario.h"
 #include "testutil.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"

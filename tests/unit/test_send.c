@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "suf/context.h"
-#include "suf/send.h"
-#include "suf/transport.h"
+#include "base/context.h"
+#include "send/send.h"
+#include "send/transport.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1795485600) /* 2026-11-24T02:00:00Z */

@@ -7,11 +7,11 @@
 
 #include <jansson.h>
 
-#include "suf/config.h"
-#include "suf/context.h"
-#include "suf/import.h"
-#include "suf/scenario.h"
-#include "suf/templates.h"
+#include "base/config.h"
+#include "base/context.h"
+#include "import/import.h"
+#include "import/templates.h"
+#include "plan/scenario.h"
 #include "testutil.h"
 
 struct fixture {

@@ -8,7 +8,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "suf/util.h"
+#include "base/util.h"
 #include "testutil.h"
 
 static char scratch[512];

@@ -13,7 +13,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "suf/store.h"
+#include "store/store.h"
 
 struct suf_test {
     const char *name;

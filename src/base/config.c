@@ -1,0 +1,622 @@
+/*
+ * config.c: the configuration table and its readers (see config.h).
+ *
+ * One table describes every key.  The INI reader (inih), the environment
+ * overrides, the sample written by `suf init` and the man page's key list are
+ * all loops over it, so a key added here is documented everywhere at once.
+ *
+ * inih reads lines into a fixed buffer and silently cuts longer ones; we
+ * feed it through our own line reader, which fails on such a line instead,
+ * so a long value is an error, never a truncated setting.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "base/amount.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/banned.h"
+
+enum key_type { T_STR, T_INT, T_BOOL, T_RATIO, T_MONEY, T_CODES };
+
+struct key {
+    const char *section;
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    const char *def;
+    int64_t min, max; /* for T_INT */
+    const char *help;
+};
+
+#define F(field) offsetof(struct suf_config, field)
+#define BIG INT64_C(1000000000000)
+
+static const struct key keys[] = {
+    {"general", "database", T_STR, F(database), "/var/lib/suf/suf.db", 0, 0,
+     "SQLite database file; the lock is <database>.lock next to it"},
+    {"general", "reports_dir", T_STR, F(reports_dir), "/var/lib/suf/reports", 0, 0,
+     "where the XLSX workbooks are written"},
+    {"general", "outbox_dir", T_STR, F(outbox_dir), "/var/lib/suf/outbox", 0, 0,
+     "where --dry-run writes the requests it would send (JSONL)"},
+    {"general", "input_timezone", T_STR, F(input_timezone), "UTC", 0, 0,
+     "zone for input times without one: UTC, +05:30 or an IANA name"},
+    {"general", "default_country_code", T_STR, F(default_country_code), "", 0, 0,
+     "calling code for phones without one (empty: such phones are rejected)"},
+    {"general", "max_reject_ratio", T_RATIO, F(max_reject_ratio), "0.01", 0, 0,
+     "share of a file's rows that may be rejected before the exit status says so"},
+    {"general", "umask", T_STR, F(umask), "0027", 0, 0,
+     "umask for files suf creates (database 0600 whatever this says)"},
+    {"inbox", "inbox_deliveries", T_STR, F(inbox_deliveries), "", 0, 0,
+     "folder of delivery exports (CSV) that `suf run` imports"},
+    {"inbox", "inbox_templates", T_STR, F(inbox_templates), "", 0, 0,
+     "folder of template catalog pages (JSON)"},
+    {"inbox", "inbox_events", T_STR, F(inbox_events), "", 0, 0,
+     "folder of webhook event logs (JSONL)"},
+    {"inbox", "inbox_campaigns", T_STR, F(inbox_campaigns), "", 0, 0,
+     "folder of campaign settings (CSV)"},
+    {"inbox", "inbox_rates", T_STR, F(inbox_rates), "", 0, 0,
+     "folder of rate cards (CSV, named <CUR>_<YYYY-MM-DD>.csv)"},
+    {"api", "base_url", T_STR, F(base_url), "https://graph.facebook.com", 0, 0,
+     "Cloud API base URL (a solution provider's proxy, or a mock in tests)"},
+    {"api", "api_version", T_STR, F(api_version), "v23.0", 0, 0, "Graph API version"},
+    {"api", "phone_number_id", T_STR, F(phone_number_id), "", 0, 0,
+     "the business phone number id that sends"},
+    {"api", "token_file", T_STR, F(token_file), "", 0, 0,
+     "file holding the access token (mode 0600); SUF_ACCESS_TOKEN wins"},
+    {"api", "throughput", T_INT, F(throughput), "80", 0, 1000,
+     "messages per second (Meta: 80 by default, 1000 upgraded); 0 = no limit"},
+    {"api", "concurrency", T_INT, F(concurrency), "16", 1, 256, "requests in flight at once"},
+    {"api", "connect_timeout_ms", T_INT, F(connect_timeout_ms), "5000", 100, 600000,
+     "connect timeout"},
+    {"api", "request_timeout_ms", T_INT, F(request_timeout_ms), "30000", 100, 600000,
+     "whole-request timeout"},
+    {"api", "retry_budget", T_INT, F(retry_budget), "2000", 0, BIG,
+     "retries allowed per run, all messages together"},
+    {"api", "max_tries", T_INT, F(max_tries), "5", 1, 100,
+     "tries per message per run before it waits for the next run"},
+    {"api", "backoff_base_ms", T_INT, F(backoff_base_ms), "500", 1, 600000,
+     "first retry delay (doubles, with jitter)"},
+    {"api", "backoff_max_ms", T_INT, F(backoff_max_ms), "30000", 1, 3600000,
+     "longest retry delay"},
+    {"api", "unknown_resend_after_hours", T_INT, F(unknown_resend_after_hours), "24", 1, 720,
+     "a send left unknown by a dead run is sent again after this, if no webhook resolved it"},
+    {"plan", "max_auto_retries", T_INT, F(max_auto_retries), "3", 0, 10,
+     "the broadcast's auto-retries (campaign settings override)"},
+    {"plan", "retry_interval_hours", T_INT, F(retry_interval_hours), "24", 0, 720,
+     "hours between auto-retries (campaign settings override)"},
+    {"plan", "grace_hours", T_INT, F(grace_hours), "6", 0, 720,
+     "extra wait after the last retry was due"},
+    {"plan", "fallback", T_BOOL, F(fallback), "on", 0, 0,
+     "fallback for campaigns without a setting"},
+    {"plan", "eligible_error_codes", T_CODES, F(eligible_error_codes),
+     "131049,130472,131000,131016", 0, 0, "error codes that qualify for a fallback"},
+    {"plan", "treat_131026_as_capping", T_BOOL, F(treat_131026_as_capping), "off", 0, 0,
+     "old exports reported frequency capping as 131026"},
+    {"utility", "utility_template", T_STR, F(utility_template), "fallback_permission", 0, 0,
+     "the UTILITY template that asks permission (campaign settings override)"},
+    {"utility", "utility_language", T_STR, F(utility_language), "en_US", 0, 0,
+     "its language (campaign settings override)"},
+    {"utility", "utility_params", T_STR, F(utility_params), "campaign_name", 0, 0,
+     "its body parameters in order: campaign_name, customer_name or text:LITERAL"},
+    {"utility", "utility_no_button", T_BOOL, F(utility_no_button), "on", 0, 0,
+     "the template has a second quick reply meaning no"},
+    {"utility", "max_utility_per_run", T_INT, F(max_utility_per_run), "0", 0, BIG,
+     "utility messages per run at most; 0 = no cap"},
+    {"utility", "max_utility_cost_per_run", T_MONEY, F(max_utility_cost_per_run), "0", 0, 0,
+     "estimated utility cost per run at most, in `currency`; 0 = no cap"},
+    {"consent", "consent_wait_hours", T_INT, F(consent_wait_hours), "72", 1, 720,
+     "how long after delivery a tap still counts as consent"},
+    {"consent", "window_margin_minutes", T_INT, F(window_margin_minutes), "30", 0, 720,
+     "safety margin before the 24-hour window closes"},
+    {"consent", "consent_keywords", T_STR, F(consent_keywords), "", 0, 0,
+     "typed replies that count as consent (comma list); empty = taps only"},
+    {"consent", "stop_keywords", T_STR, F(stop_keywords), "STOP,UNSUBSCRIBE", 0, 0,
+     "typed replies that opt the phone out (comma list)"},
+    {"consent", "list_button_label", T_STR, F(list_button_label), "See options", 0, 0,
+     "the button of an interactive list (S4, S8)"},
+    {"billing", "currency", T_STR, F(currency), "USD", 0, 0, "the rate card's currency"},
+    {"billing", "utility_billed_as", T_STR, F(utility_billed_as), "utility", 0, 0,
+     "category a permission message is billed as (utility, marketing, service)"},
+    {"billing", "session_billed_as", T_STR, F(session_billed_as), "marketing", 0, 0,
+     "category a converted session message is billed as (marketing, utility, service)"},
+    {"billing", "session_billing", T_STR, F(session_billing), "per_conversion", 0, 0,
+     "per_conversion (once) or per_message (each part of S8 or a split body)"},
+    {"report", "mask_phones", T_BOOL, F(mask_phones), "on", 0, 0,
+     "mask phones in workbooks"},
+    {"report", "mask_keep_first", T_INT, F(mask_keep_first), "2", 0, 15,
+     "digits kept at the start of a masked phone"},
+    {"report", "mask_keep_last", T_INT, F(mask_keep_last), "4", 0, 15,
+     "digits kept at the end of a masked phone"},
+    {"receive", "verify_token_file", T_STR, F(verify_token_file), "", 0, 0,
+     "file with the webhook verify token; SUF_VERIFY_TOKEN wins"},
+    {"receive", "app_secret_file", T_STR, F(app_secret_file), "", 0, 0,
+     "file with the app secret for X-Hub-Signature-256; SUF_APP_SECRET wins"},
+    {"receive", "receive_inbox", T_STR, F(receive_inbox), "", 0, 0,
+     "folder the receiver appends to (default: inbox_events)"},
+    {"receive", "max_body_bytes", T_INT, F(max_body_bytes), "1048576", 1024, 67108864,
+     "largest webhook body accepted"},
+    {"receive", "rotate_bytes", T_INT, F(rotate_bytes), "67108864", 4096, BIG,
+     "start a new events file past this size"},
+    {"receive", "rotate_seconds", T_INT, F(rotate_seconds), "3600", 1, 86400 * 31,
+     "start a new events file past this age"},
+    {"receive", "max_connections", T_INT, F(max_connections), "256", 1, 65536,
+     "connections served at once"},
+    {"receive", "connection_timeout_s", T_INT, F(connection_timeout_s), "10", 1, 3600,
+     "idle or slow connections are closed after this"},
+    {"receive", "on_consent_debounce_ms", T_INT, F(on_consent_debounce_ms), "2000", 0, 3600000,
+     "a burst of consents within this starts one --on-consent run"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct key *find_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name) && (!section || !strcmp(keys[i].section, section)))
+            return &keys[i];
+    return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (suf_streq_fold(v, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (suf_streq_fold(v, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_codes(struct suf_config *cfg, const char *v)
+{
+    char *copy = suf_xstrdup(v), *save = NULL, *tok;
+    int n = 0, rc = 0;
+
+    for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        int64_t code;
+        if (n == SUF_MAX_CODES || suf_parse_i64(tok, &code) || code <= 0) {
+            rc = -1;
+            break;
+        }
+        cfg->eligible_codes[n++] = code;
+    }
+    free(copy);
+    if (!rc)
+        cfg->neligible_codes = n;
+    return rc;
+}
+
+static int set_key(struct suf_config *cfg, const struct key *k, const char *value,
+                   const char **why)
+{
+    char *base = (char *)cfg;
+
+    switch (k->type) {
+    case T_STR: {
+        char **slot = (char **)(void *)(base + k->offset);
+        if (strlen(value) > 4096) {
+            *why = "value is longer than 4096 bytes";
+            return -1;
+        }
+        free(*slot);
+        *slot = suf_xstrdup(value);
+        return 0;
+    }
+    case T_INT: {
+        int64_t v;
+        if (suf_parse_i64(value, &v)) {
+            *why = "not a whole number";
+            return -1;
+        }
+        if (v < k->min || v > k->max) {
+            *why = "out of range";
+            return -1;
+        }
+        *(int64_t *)(void *)(base + k->offset) = v;
+        return 0;
+    }
+    case T_BOOL:
+        if (parse_bool(value, (bool *)(void *)(base + k->offset))) {
+            *why = "not on/off, true/false, yes/no or 1/0";
+            return -1;
+        }
+        return 0;
+    case T_RATIO: {
+        char *end;
+        double v;
+        errno = 0;
+        v = strtod(value, &end);
+        if (errno || end == value || *suf_trim(end) || v < 0 || v > 1) {
+            *why = "not a ratio between 0 and 1";
+            return -1;
+        }
+        *(double *)(void *)(base + k->offset) = v;
+        return 0;
+    }
+    case T_MONEY:
+        if (suf_amount_parse(value, (int64_t *)(void *)(base + k->offset))) {
+            *why = "not an amount such as 12.50";
+            return -1;
+        }
+        return 0;
+    case T_CODES: {
+        char **slot = (char **)(void *)(base + k->offset);
+        if (parse_codes(cfg, value)) {
+            *why = "not a comma list of error codes";
+            return -1;
+        }
+        free(*slot);
+        *slot = suf_xstrdup(value);
+        return 0;
+    }
+    }
+    *why = "internal: unknown key type";
+    return -1;
+}
+
+void suf_config_init(struct suf_config *cfg)
+{
+    const char *why;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NKEYS; i++)
+        if (set_key(cfg, &keys[i], keys[i].def, &why))
+            abort(); /* a bad default is a bug caught by every test */
+}
+
+void suf_config_release(struct suf_config *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type == T_STR || keys[i].type == T_CODES) {
+            char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+    free(cfg->source);
+    cfg->source = NULL;
+}
+
+int suf_config_set(struct suf_config *cfg, const char *key, const char *value,
+                   struct suf_err *err)
+{
+    const struct key *k = find_key(NULL, key);
+    const char *why = NULL;
+
+    if (!k)
+        return suf_err_set(err, SUF_ERR_CONFIG, "unknown config key '%s'", key);
+    if (set_key(cfg, k, value, &why))
+        return suf_err_set(err, SUF_ERR_CONFIG, "config key '%s': %s", key, why);
+    return SUF_OK;
+}
+
+/* The state of one INI parse. */
+struct ini_ctx {
+    struct suf_config *cfg;
+    const char *name;
+    struct suf_err *err;
+    int failed;
+    /* line reader state */
+    FILE *file;
+    const char *text;
+    long lineno;
+    int too_long;
+    int has_nul;
+    int max_line;
+};
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *ctx = user;
+    const struct key *k;
+    const char *why = NULL;
+
+    if (ctx->failed)
+        return 0;
+    k = find_key(section, name);
+    if (!k) {
+        if (find_key(NULL, name))
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "key '%s' belongs in another section than [%s]", name, section);
+        else
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "unknown key '%s' in [%s]", name, section);
+        ctx->failed = 1;
+        return 0;
+    }
+    if (set_key(ctx->cfg, k, value, &why)) {
+        suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno, "key '%s': %s", name, why);
+        ctx->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * An ini_reader, like fgets, that refuses lines inih would cut: it reports
+ * end of input and flags the context instead of returning a partial line.
+ */
+static char *read_ini_line(char *str, int num, void *stream)
+{
+    struct ini_ctx *ctx = stream;
+    size_t len = 0, cap;
+
+    if (ctx->too_long || ctx->has_nul)
+        return NULL;
+    ctx->max_line = num - 2;
+    cap = (size_t)num - 1;
+    if (ctx->file) {
+        /* Byte by byte, not fgets: a NUL inside a line would otherwise cut
+         * it silently, and a config file is small. */
+        int c = EOF;
+        while (len < cap && (c = getc(ctx->file)) != EOF) {
+            if (c == '\0') {
+                ctx->has_nul = 1;
+                return NULL;
+            }
+            str[len++] = (char)c;
+            if (c == '\n')
+                break;
+        }
+        if (len == 0)
+            return NULL;
+        if (len == cap && str[len - 1] != '\n') {
+            c = getc(ctx->file);
+            if (c != EOF) {
+                ctx->too_long = 1;
+                return NULL;
+            }
+        }
+        str[len] = '\0';
+    } else {
+        const char *nl;
+        if (!*ctx->text)
+            return NULL;
+        nl = strchr(ctx->text, '\n');
+        len = nl ? (size_t)(nl - ctx->text + 1) : strlen(ctx->text);
+        if (len > cap) {
+            ctx->too_long = 1;
+            return NULL;
+        }
+        memcpy(str, ctx->text, len);
+        str[len] = '\0';
+        ctx->text += len;
+    }
+    ctx->lineno++;
+    return str;
+}
+
+static void apply_env(struct suf_config *cfg, struct suf_err *err, int *rc)
+{
+    for (size_t i = 0; i < NKEYS && !*rc; i++) {
+        char var[96];
+        const char *v, *why = NULL;
+        size_t j;
+
+        snprintf(var, sizeof(var), "SUF_%s", keys[i].name);
+        for (j = 4; var[j]; j++)
+            var[j] = (char)toupper((unsigned char)var[j]);
+        v = getenv(var);
+        if (!v)
+            continue;
+        if (set_key(cfg, &keys[i], v, &why))
+            *rc = suf_err_set(err, SUF_ERR_CONFIG, "environment %s: %s", var, why);
+    }
+}
+
+/* True for http://localhost, http://[::1] or http://127.x.y.z, with an
+ * optional port and path: the token rides in a header, so plain HTTP is for
+ * this machine only (tests, a local TLS-terminating proxy). */
+static bool is_loopback_http(const char *url)
+{
+    const char *host, *end;
+    size_t n;
+
+    if (strncmp(url, "http://", 7))
+        return false;
+    host = url + 7;
+    if (!strncmp(host, "[::1]", 5))
+        return host[5] == '\0' || host[5] == ':' || host[5] == '/';
+    end = host + strcspn(host, ":/");
+    n = (size_t)(end - host);
+    if (n == 9 && !strncmp(host, "localhost", 9))
+        return true;
+    if (n < 7 || strncmp(host, "127.", 4))
+        return false;
+    for (const char *p = host; p < end; p++)
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return false;
+    return true;
+}
+
+static int validate(struct suf_config *cfg, struct suf_err *err)
+{
+    static const char *const cats[] = {"utility", "marketing", "service", NULL};
+    int ok_u = 0, ok_s = 0;
+
+    for (int i = 0; cats[i]; i++) {
+        ok_u |= !strcmp(cfg->utility_billed_as, cats[i]);
+        ok_s |= !strcmp(cfg->session_billed_as, cats[i]);
+    }
+    if (!ok_u)
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "utility_billed_as '%s' is not utility, marketing or service",
+                           cfg->utility_billed_as);
+    if (!ok_s)
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "session_billed_as '%s' is not marketing, utility or service",
+                           cfg->session_billed_as);
+    if (strcmp(cfg->session_billing, "per_conversion") && strcmp(cfg->session_billing, "per_message"))
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "session_billing '%s' is not per_conversion or per_message",
+                           cfg->session_billing);
+    if (*cfg->default_country_code) {
+        int64_t cc;
+        if (suf_parse_i64(cfg->default_country_code, &cc) || cc < 1 || cc > 999)
+            return suf_err_set(err, SUF_ERR_CONFIG,
+                               "default_country_code '%s' is not a calling code such as 91",
+                               cfg->default_country_code);
+    }
+    if (strncmp(cfg->base_url, "https://", 8) && !is_loopback_http(cfg->base_url))
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "base_url '%s' must be https:// (plain http only to loopback)",
+                           cfg->base_url);
+    return SUF_OK;
+}
+
+static int load(struct suf_config *cfg, FILE *f, const char *text, const char *name,
+                struct suf_err *err)
+{
+    struct ini_ctx ctx = {cfg, name, err, 0, f, text, 0, 0, 0, 0};
+    int rc = ini_parse_stream(read_ini_line, &ctx, on_ini_entry, &ctx);
+
+    if (ctx.too_long)
+        return suf_err_at(err, SUF_ERR_CONFIG, name, ctx.lineno + 1,
+                          "line is too long (the limit is %d bytes)", ctx.max_line);
+    if (ctx.has_nul)
+        return suf_err_at(err, SUF_ERR_CONFIG, name, ctx.lineno + 1,
+                          "line contains a NUL byte");
+    if (ctx.failed)
+        return SUF_ERR_CONFIG;
+    if (rc > 0)
+        return suf_err_at(err, SUF_ERR_CONFIG, name, rc, "not a section, key = value or comment");
+    if (rc < 0)
+        return suf_err_at(err, SUF_ERR_CONFIG, name, 0, "cannot parse");
+    return SUF_OK;
+}
+
+static int finish(struct suf_config *cfg, struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    apply_env(cfg, err, &rc);
+    if (rc)
+        return rc;
+    return validate(cfg, err);
+}
+
+int suf_config_load_string(struct suf_config *cfg, const char *text, const char *name,
+                           struct suf_err *err)
+{
+    int rc = load(cfg, NULL, text, name, err);
+
+    return rc ? rc : finish(cfg, err);
+}
+
+int suf_config_load(struct suf_config *cfg, const char *path, struct suf_err *err)
+{
+    int explicit = path != NULL;
+    FILE *f;
+    int rc;
+
+    if (!path) {
+        path = getenv("SUF_CONFIG");
+        explicit = path && *path;
+        if (!explicit)
+            path = SUF_DEFAULT_CONFIG;
+    }
+    f = fopen(path, "r");
+    if (!f) {
+        if (!explicit && errno == ENOENT)
+            return finish(cfg, err);
+        return suf_err_at(err, SUF_ERR_CONFIG, path, 0, "cannot read: %s", strerror(errno));
+    }
+    rc = load(cfg, f, NULL, path, err);
+    fclose(f);
+    if (rc)
+        return rc;
+    free(cfg->source);
+    cfg->source = suf_xstrdup(path);
+    return finish(cfg, err);
+}
+
+bool suf_config_code_eligible(const struct suf_config *cfg, int64_t code)
+{
+    for (int i = 0; i < cfg->neligible_codes; i++)
+        if (cfg->eligible_codes[i] == code)
+            return true;
+    return false;
+}
+
+void suf_config_write_sample(FILE *out)
+{
+    const char *section = "";
+
+    fprintf(out, "# suf configuration.\n"
+                 "# Every key is shown with its default, commented out.  Environment\n"
+                 "# variables SUF_<KEY> (SUF_THROUGHPUT, ...) override this file, and\n"
+                 "# command-line flags override both.  Secrets never go here: the access\n"
+                 "# token comes from SUF_ACCESS_TOKEN or token_file (mode 0600).\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(section, keys[i].section)) {
+            section = keys[i].section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        fprintf(out, "# %s\n#%s = %s\n", keys[i].help, keys[i].name, keys[i].def);
+    }
+}
+
+int suf_config_secret(const char *env, const char *path, char **out, struct suf_err *err)
+{
+    const char *v = env ? getenv(env) : NULL;
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    struct stat st;
+    char line[4096];
+    FILE *f;
+    size_t len;
+
+    if (v && *v) {
+        *out = suf_xstrdup(v);
+        suf_log_secret(*out);
+        return SUF_OK;
+    }
+    if (!path || !*path)
+        return suf_err_set(err, SUF_ERR_NOTFOUND, "no secret: set %s or its file",
+                           env ? env : "it");
+    f = fopen(path, "r");
+    if (!f)
+        return suf_err_at(err, SUF_ERR_PERM, path, 0, "cannot read secret file: %s",
+                          strerror(errno));
+    if (fstat(fileno(f), &st)) {
+        fclose(f);
+        return suf_err_at(err, SUF_ERR_IO, path, 0, "cannot stat: %s", strerror(errno));
+    }
+    if ((st.st_mode & 077) &&
+        !(creds && *creds && !strncmp(path, creds, strlen(creds)) && path[strlen(creds)] == '/')) {
+        fclose(f);
+        return suf_err_at(err, SUF_ERR_PERM, path, 0,
+                          "secret file is readable by group or others (mode %03o); chmod 600 it",
+                          (unsigned)(st.st_mode & 0777));
+    }
+    if (!fgets(line, sizeof(line), f)) {
+        fclose(f);
+        return suf_err_at(err, SUF_ERR_INPUT, path, 0, "secret file is empty");
+    }
+    fclose(f);
+    len = strcspn(line, "\r\n");
+    line[len] = '\0';
+    if (!len)
+        return suf_err_at(err, SUF_ERR_INPUT, path, 0, "secret file is empty");
+    *out = suf_xstrdup(line);
+    explicit_bzero(line, sizeof(line));
+    suf_log_secret(*out);
+    return SUF_OK;
+}

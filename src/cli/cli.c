@@ -1,0 +1,340 @@
+/*
+ * cli.c: global options, the command table and the dispatcher (see cli.h).
+ *
+ * Everything a command would otherwise repeat lives here once: config
+ * loading, the --now clock, opening and locking the store, the `runs` row,
+ * signal handling, and the mapping from status to exit code.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "base/version.h"
+#include "cli/cli.h"
+#include "store/store.h"
+#include "base/banned.h"
+
+const struct suf_command suf_commands[] = {
+    {"init", cmd_init, SUF_CMD_DB_WRITE | SUF_CMD_CONFIG_OPTIONAL,
+     "create the database and a commented sample config",
+     "usage: suf init [--sample FILE]\n"
+     "\n"
+     "Creates the database (0600).  With --sample FILE, also writes a commented\n"
+     "sample config with every key and its default to FILE (\"-\": stdout).\n"},
+    {"import", cmd_import, SUF_CMD_DB_WRITE, "import input files into the database",
+     "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...\n"
+     "       suf import rates FILE --effective YYYY-MM-DD [--currency CUR]\n"
+     "       suf import markets FILE\n"
+     "\n"
+     "Imports each FILE, or every file in each DIR (sorted by name).  A file\n"
+     "imported before (same SHA-256) is skipped.  Bad rows go to `rejects`\n"
+     "with the file, line and reason; the good rows import.  Exits non-zero\n"
+     "when a file's rejects exceed max_reject_ratio.\n"},
+    {"plan", cmd_plan, SUF_CMD_DB_WRITE, "decide who gets a fallback, and why not",
+     "usage: suf plan [--campaign ID]\n"
+     "       suf plan --explain PHONE --campaign ID\n"
+     "\n"
+     "Gives every recipient one outcome (delivered, in_flight,\n"
+     "recovered_by_retry, awaiting_retries, excluded:<reason>, fallback) and\n"
+     "builds the messages of each new fallback.  --explain prints one\n"
+     "recipient's attempts, the deciding rule, its scenario and the JSON.\n"},
+    {"send", cmd_send, SUF_CMD_DB_WRITE, "send queued messages through the Cloud API",
+     "usage: suf send [--campaign ID] [--dry-run] [--limit N]\n"
+     "\n"
+     "Sends queued session messages first, then utility permission messages.\n"
+     "--dry-run writes the requests to an outbox JSONL file instead, and\n"
+     "changes nothing.  --limit caps the utility messages sent.\n"},
+    {"reconcile", cmd_reconcile, SUF_CMD_DB_WRITE,
+     "turn webhook events into consents, session sends and conversions",
+     "usage: suf reconcile [--campaign ID]\n"},
+    {"report", cmd_report, SUF_CMD_DB_WRITE, "write the XLSX workbooks",
+     "usage: suf report [--campaign ID] [--out DIR]\n"
+     "\n"
+     "Writes reports/<campaign>/<campaign>_<as-of>.xlsx for each campaign and a\n"
+     "portfolio workbook.\n"},
+    {"run", cmd_run, SUF_CMD_DB_WRITE, "the whole pipeline (what the scheduler runs)",
+     "usage: suf run [--campaign ID] [--dry-run] [--skip STAGE,...] [--quiet-if-locked]\n"
+     "\n"
+     "Stages: import, reconcile, session, plan, utility, events, report.\n"
+     "`--skip report` is the light run of the every-10-minutes schedule.\n"},
+    {"status", cmd_status, SUF_CMD_DB_READ, "counts per campaign; the last runs",
+     "usage: suf status [--campaign ID] [--runs]\n"
+     "\n"
+     "Only reads: takes no lock and is not recorded in runs.\n"},
+    {"receive", cmd_receive, 0, "the webhook receiver",
+     "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"},
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    if (stop_requested)
+        _exit(128 + sig); /* second signal: at once */
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: suf [-c FILE] [--db FILE] [--now TIME] [-q|-v] COMMAND [ARGS]\n\n"
+                 "Smart Utility Fallback: recovers marketing messages that failed after\n"
+                 "a broadcast's retries, with a utility message that asks permission.\n\n"
+                 "Commands:\n");
+    for (const struct suf_command *c = suf_commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\nRun 'suf COMMAND --help' for a command's options; see suf(1).\n");
+}
+
+static const struct suf_command *find_command(const char *name)
+{
+    for (const struct suf_command *c = suf_commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+static int wants(int argc, char **argv, const char *opt)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            return 0;
+        if (!strcmp(argv[i], opt))
+            return 1;
+    }
+    return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+    struct suf_buf b = SUF_BUF_INIT;
+
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            suf_buf_addch(&b, ' ');
+        suf_buf_addstr(&b, argv[i]);
+    }
+    return suf_buf_detach(&b);
+}
+
+struct globals {
+    const char *config;
+    const char *db;
+    const char *now;
+    int verbosity;
+};
+
+static int parse_globals(int argc, char **argv, struct globals *g)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
+        {"now", required_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "+c:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            g->config = optarg;
+            break;
+        case 'd':
+            g->db = optarg;
+            break;
+        case 'n':
+            g->now = optarg;
+            break;
+        case 'q':
+            g->verbosity--;
+            break;
+        case 'v':
+            g->verbosity++;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("suf %s\n", SUF_VERSION);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(EX_USAGE);
+        }
+    }
+    return optind;
+}
+
+/* Opens the store as the command needs it, and starts its `runs` row. */
+static int open_store(const struct suf_command *cmd, struct suf_run *run, struct suf_store *st,
+                      int argc, char **argv, struct suf_err *err)
+{
+    int rc;
+
+    if (cmd->flags & SUF_CMD_DB_READ)
+        return suf_store_open(st, run->cfg->database, SUF_STORE_READONLY, err);
+    if (!(cmd->flags & SUF_CMD_DB_WRITE))
+        return SUF_OK;
+    rc = suf_store_open(st, run->cfg->database, SUF_STORE_CREATE | SUF_STORE_LOCK, err);
+    if (rc)
+        return rc;
+    {
+        char *args = join_args(argc, argv);
+        rc = suf_store_run_begin(st, cmd->name, args, (int64_t)time(NULL), run->clock.base,
+                                 &run->id, err);
+        free(args);
+    }
+    return rc;
+}
+
+static int finish(const struct suf_command *cmd, struct suf_run *run, int rc,
+                  struct suf_err *err)
+{
+    const char *status;
+    char *counts = NULL;
+    struct suf_err e2 = SUF_ERR_INIT;
+
+    if (rc == SUF_OK && run->soft_status)
+        rc = run->soft_status;
+    if (rc == SUF_OK && suf_run_stopping(run))
+        rc = SUF_ERR_INTERRUPTED;
+    if (rc == SUF_ERR_INTERRUPTED)
+        status = "interrupted";
+    else if (rc)
+        status = "failed";
+    else
+        status = "ok";
+    if (run->store && run->store->db && run->id > 0) {
+        if (run->counts)
+            counts = json_dumps(run->counts, JSON_COMPACT | JSON_SORT_KEYS);
+        if (suf_store_run_end(run->store, run->id, (int64_t)time(NULL), status,
+                              suf_status_exit_code(rc),
+                              counts, rc ? (err->msg[0] ? err->msg : run->soft_reason) : NULL,
+                              &e2))
+            suf_warn("could not record the run: %s", e2.msg);
+        free(counts);
+    }
+    if (rc && rc == run->soft_status)
+        suf_error("%s finished, but %s", cmd->name, run->soft_reason);
+    else if (rc == SUF_ERR_INTERRUPTED)
+        suf_error("%s interrupted; its committed work is kept, rerun to continue", cmd->name);
+    else if (rc)
+        suf_error("%s", err->msg[0] ? err->msg : suf_strerror(rc));
+    return suf_status_exit_code(rc);
+}
+
+/*
+ * The access token lives in this process's memory: no core dump may carry
+ * it.  RLIMIT_CORE 0 stops core files; PR_SET_DUMPABLE 0 also stops a piped
+ * core_pattern (systemd-coredump) and ptrace by other processes.  Sanitizer
+ * builds keep the process dumpable: their leak checker reads /proc/self.
+ */
+static void no_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+
+    setrlimit(RLIMIT_CORE, &rl);
+#ifndef __SANITIZE_ADDRESS__
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
+int suf_cli_main(int argc, char **argv)
+{
+    struct globals g = {NULL, NULL, NULL, 0};
+    struct suf_config cfg;
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_run run;
+    struct suf_err err = SUF_ERR_INIT;
+    const struct suf_command *cmd;
+    int first, rc, code;
+    int64_t now = -1;
+
+    no_core_dumps();
+    /* SQLite's B-tree balancing mallocs and frees a scratch buffer on nearly
+     * every page split; at the top of a growing heap glibc trims it back to
+     * the kernel each time (a brk and a TLB flush per split: a third of a
+     * large import's time).  Keep some slack at the top instead. */
+    mallopt(M_TOP_PAD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    suf_store_library_init();
+    first = parse_globals(argc, argv, &g);
+    suf_log_setup(g.verbosity < 0 ? SUF_LOG_WARN : g.verbosity > 0 ? SUF_LOG_DEBUG : SUF_LOG_INFO);
+    if (first >= argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    cmd = find_command(argv[first]);
+    if (!cmd) {
+        suf_error("unknown command '%s'; see 'suf --help'", argv[first]);
+        return EX_USAGE;
+    }
+    if (wants(argc - first, argv + first, "--help") || wants(argc - first, argv + first, "-h")) {
+        fputs(cmd->usage, stdout);
+        return 0;
+    }
+    suf_config_init(&cfg);
+    rc = suf_config_load(&cfg, g.config, &err);
+    if (rc == SUF_ERR_CONFIG && (cmd->flags & SUF_CMD_CONFIG_OPTIONAL) && g.config &&
+        access(g.config, F_OK) != 0) {
+        suf_err_clear(&err);
+        rc = suf_config_load(&cfg, "/dev/null", &err);
+    }
+    if (!rc && g.db)
+        rc = suf_config_set(&cfg, "database", g.db, &err);
+    if (!rc && suf_time_set_input_zone(cfg.input_timezone))
+        rc = suf_err_set(&err, SUF_ERR_CONFIG, "input_timezone '%s' is not a known zone",
+                         cfg.input_timezone);
+    if (!rc && g.now) {
+        const char *why = NULL;
+        if (suf_time_parse(g.now, &now, &why))
+            rc = suf_err_set(&err, SUF_ERR_USAGE, "--now '%s': %s", g.now, why);
+    }
+    if (rc) {
+        suf_error("%s", err.msg);
+        suf_config_release(&cfg);
+        return suf_status_exit_code(rc);
+    }
+    {
+        unsigned long mask = strtoul(cfg.umask, NULL, 8);
+        umask((mode_t)(mask & 0777));
+    }
+    memset(&run, 0, sizeof(run));
+    run.cfg = &cfg;
+    run.stop = &stop_requested;
+    suf_clock_init(&run.clock, now);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = open_store(cmd, &run, &st, argc - first, argv + first, &err);
+    if (rc == SUF_ERR_LOCKED) {
+        if (!wants(argc - first, argv + first, "--quiet-if-locked"))
+            suf_error("%s", err.msg);
+        suf_store_close(&st);
+        suf_config_release(&cfg);
+        return suf_status_exit_code(rc);
+    }
+    if (!rc) {
+        run.store = st.db ? &st : NULL;
+        optind = 0; /* commands may use getopt again */
+        rc = cmd->fn(&run, argc - first, argv + first, &err);
+    }
+    code = finish(cmd, &run, rc, &err);
+    json_decref(run.counts);
+    suf_store_close(&st);
+    suf_config_release(&cfg);
+    return code;
+}

@@ -1,0 +1,105 @@
+/*
+ * events.h: importing webhook event logs (`suf import events FILE|DIR...`).
+ *
+ * A log is JSON Lines: each line is one webhook POST body exactly as Meta
+ * sent it ({"object":"whatsapp_business_account","entry":[...]}).  The
+ * receiver (or any other) may still be appending to it while suf reads.
+ *
+ * Invariants:
+ *  - only complete lines are imported (up to the last newline); the byte
+ *    offset and line count reached are kept per file (by its real path) in
+ *    `event_files`, with its device, inode, size and the SHA-256 of its first
+ *    min(4 KiB, offset) bytes; the next import goes on from the offset;
+ *  - a file that shrank below the offset (truncated), or whose inode or head
+ *    hash changed (rotated or replaced), is read again from the start; the
+ *    events are deduplicated anyway;
+ *  - each status (wamid + status + callback data) and each inbound message
+ *    (its id) is stored once in `events` (INSERT OR IGNORE on the unique
+ *    index events_identity, which holds the identity; no row repeats it):
+ *    Meta redelivers for up to 7 days; each new one also enters `event_queue`, the events
+ *    reconcile has yet to take;
+ *  - a line that is not JSON, not a WhatsApp Business webhook, or longer
+ *    than SUF_EVENTS_MAX_LINE goes to `rejects` with the file and line; lines
+ *    are read once, so re-reading never duplicates a reject;
+ *  - events this job does not use (other webhook fields, group events,
+ *    other message types, other statuses) are counted and skipped;
+ *  - lines are committed in batches of SUF_EVENTS_BATCH together with the
+ *    file's new offset, so a kill neither loses nor double-counts a line;
+ *  - memory stays flat whatever the file's size.
+ */
+#ifndef SUF_EVENTS_H
+#define SUF_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/context.h"
+
+#define SUF_EVENTS_MAX_LINE (4 * 1024 * 1024) /* a longer line is rejected */
+#define SUF_EVENTS_BATCH 10000                /* lines per transaction */
+#define SUF_EVENTS_HEAD 4096                  /* bytes of the head hash */
+
+enum suf_event_kind {
+    SUF_EVENT_STATUS,  /* value.statuses[]: what happened to a message we sent */
+    SUF_EVENT_MESSAGE, /* value.messages[]: a message a customer sent us */
+};
+
+/*
+ * One event, as extracted from a webhook body.  Every string is borrowed
+ * from the parsed JSON and valid only during the sink's callback; NULL when
+ * absent.  The import's parsing threads copy every string field out
+ * (ev_str in events.c): a new one must be added there too.
+ */
+struct suf_event {
+    enum suf_event_kind kind;
+    const char *id;    /* status: the wamid it is about; message: its own id */
+    int64_t ts;        /* unix seconds */
+    /* statuses */
+    const char *status;      /* sent, delivered, read, failed */
+    const char *recipient;   /* recipient_id */
+    const char *callback;    /* biz_opaque_callback_data */
+    int64_t error_code;      /* errors[0].code, 0 when none */
+    const char *error_title; /* errors[0].title */
+    int pricing_billable;    /* 1, 0, or -1 when no pricing */
+    const char *pricing_model;
+    const char *pricing_type;
+    const char *pricing_category;
+    /* messages */
+    const char *from;         /* the customer's wa_id */
+    const char *context_id;   /* context.id: the wamid the message answers */
+    const char *msg_type;     /* button, interactive, text */
+    const char *payload;      /* button.payload, or button_reply/list_reply id */
+    const char *text;         /* text.body, button.text, or the reply's title */
+    const char *profile_name; /* the contacts entry's profile.name */
+};
+
+/* Where suf_events_parse_line() sends what it finds. */
+struct suf_events_sink {
+    /* One usable event; a non-zero status stops the parse and is returned. */
+    int (*event)(void *ctx, const struct suf_event *ev);
+    /* One event this job does not use; `why` is a short static word
+     * ("field", "group", "message_type", "status", "malformed", ...). */
+    void (*skip)(void *ctx, const char *why);
+    void *ctx;
+};
+
+/*
+ * Parses one line (without its newline) and feeds each status and inbound
+ * message to `sink`.  Returns SUF_OK, the sink's status, or SUF_ERR_INPUT
+ * with *why pointing at a static reason when the line is not JSON or not a
+ * WhatsApp Business webhook (the caller rejects it).
+ */
+int suf_events_parse_line(const char *line, size_t len, const struct suf_events_sink *sink,
+                          const char **why);
+
+/*
+ * Imports one events log, or every regular file of a folder (sorted by
+ * name, dotfiles skipped), incrementally as described above.  Counts go to
+ * the run ("events.lines", "events.new", "events.duplicates",
+ * "events.rejects", "events.skipped.<why>").  A file that cannot be read is
+ * logged and makes the return SUF_ERR_NOINPUT after the others were tried;
+ * database errors stop at once.
+ */
+int suf_import_events_path(struct suf_run *run, const char *path, struct suf_err *err);
+
+#endif /* SUF_EVENTS_H */

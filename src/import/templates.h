@@ -1,0 +1,31 @@
+/*
+ * templates.h: importing Meta's template catalog.
+ *
+ * The input is what `GET /{WABA-ID}/message_templates` returns, one page per
+ * file: {"data":[...],"paging":{...}}.  Each entry is upserted into the
+ * `templates` table by (name, language), with its status, category, Meta id
+ * and the entry itself re-serialised compactly, so a later page or a newer
+ * export of the catalog replaces what an older one said.  The scenario of a
+ * template is not stored: it is derived from the JSON (scenario.h) when the
+ * plan needs it.
+ */
+#ifndef SUF_TEMPLATES_H
+#define SUF_TEMPLATES_H
+
+#include <stdio.h>
+
+#include "import/import.h"
+
+/* Files larger than this are refused rather than loaded whole. */
+#define SUF_TEMPLATES_MAX_BYTES (64L * 1024 * 1024)
+
+/*
+ * The `templates` kind of suf_import_path().  A file that is not JSON, is
+ * too large, or has no "data" array is SUF_ERR_INPUT naming the file (and
+ * the line and column of a syntax error); an entry without a name or a
+ * language is rejected (suf_import_reject) with its index, and the others
+ * are imported.
+ */
+int suf_import_templates(struct suf_import_file *f, FILE *in, struct suf_err *err);
+
+#endif /* SUF_TEMPLATES_H */

@@ -1,0 +1,134 @@
+/*
+ * plan.h: who gets a fallback, and why not (DESIGN.md, "Plan").
+ *
+ * The unit is a recipient: one (campaign, phone).  Only its attempts decide
+ * its outcome, and every recipient gets exactly one, stored in `recipients`:
+ *
+ *   delivered           the first attempt was delivered or read
+ *   recovered_by_retry  a later auto-retry was delivered or read
+ *   in_flight           the latest attempt has no final status yet
+ *   awaiting_retries    the latest attempt failed and the broadcast's
+ *                       auto-retries are not over: attempts < 1 + retries
+ *                       and now < last attempt + interval + grace
+ *   excluded            a rule said no; `reason` names the first one
+ *                       (suf_plan_reasons[], in the order they are checked)
+ *   fallback            every rule passed: a `fallbacks` row with its fixed
+ *                       scenario, and its `sends` (the utility template,
+ *                       queued; the session parts, held until consent)
+ *
+ * Attempts are ordered by (attempt, sent_at, id); `attempt` is 0 when the
+ * export had no attempt column, and then sent_at alone ranks them.
+ *
+ * Invariants:
+ *  - planning is incremental and idempotent: a rerun recomputes every
+ *    recipient of a campaign from its attempts and writes only what
+ *    changed, so a second run with the same inputs and time changes nothing;
+ *  - a recipient with a fallback keeps it: the fallback is never created
+ *    twice, its scenario and bodies never change, and its outcome stays
+ *    `fallback`;
+ *  - one transaction per campaign; a campaign is planned wholly or not at all;
+ *  - a content hole (a {{n}} value or the header link missing from the
+ *    export) makes the recipient excluded:missing_content, with no fallback.
+ *
+ * Steps for a caller (cmd_plan, cmd_run):
+ *  1. suf_plan_run(run, &err): every campaign, or run->campaign only;
+ *  2. counts "plan.<outcome>", "plan.excluded.<reason>", "plan.new_fallbacks"
+ *     and "plan.permission_template_errors" are added to run->counts.
+ */
+#ifndef SUF_PLAN_H
+#define SUF_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/config.h"
+#include "base/context.h"
+#include "base/status.h"
+
+enum suf_outcome {
+    SUF_OUTCOME_DELIVERED = 0,
+    SUF_OUTCOME_RECOVERED,
+    SUF_OUTCOME_IN_FLIGHT,
+    SUF_OUTCOME_AWAITING,
+    SUF_OUTCOME_EXCLUDED,
+    SUF_OUTCOME_FALLBACK,
+    SUF_OUTCOME_COUNT
+};
+
+/* The exclusion reasons, in the order the rules are checked. */
+enum suf_reason {
+    SUF_REASON_NONE = 0,
+    SUF_REASON_FALLBACK_OFF,
+    SUF_REASON_CAMPAIGN_EXPIRED,
+    SUF_REASON_UNKNOWN_TEMPLATE,
+    SUF_REASON_NOT_MARKETING,
+    SUF_REASON_UNSUPPORTED_TEMPLATE,
+    SUF_REASON_OPTED_OUT,
+    SUF_REASON_UNDELIVERABLE,
+    SUF_REASON_INELIGIBLE_ERROR,
+    SUF_REASON_INVALID_PHONE,
+    SUF_REASON_MISSING_CONTENT,
+    SUF_REASON_COUNT
+};
+
+/* "delivered", ..., "fallback" (the value of recipients.outcome). */
+const char *suf_plan_outcome_name(enum suf_outcome o);
+/* "fallback_off", ... (the value of recipients.reason); "" for NONE. */
+const char *suf_plan_reason_name(enum suf_reason r);
+
+/* What the rules know about one recipient, gathered from its attempts. */
+struct suf_plan_facts {
+    int64_t attempts;   /* how many */
+    bool first_ok;      /* the first attempt was delivered or read */
+    bool later_ok;      /* a later attempt was delivered or read */
+    bool last_failed;   /* the latest attempt failed (else: in flight) */
+    int64_t last_at;    /* sent_at of the latest attempt */
+    int64_t last_error; /* its error code, 0 when none */
+    bool opted_out;     /* a 131050 on any attempt, or the phone in optouts */
+    bool phone_valid;   /* the latest attempt's phone_valid */
+    bool template_known;
+    bool template_marketing;
+    int scenario;       /* 1..8, 0 when the template is unsupported */
+};
+
+/* The campaign's settings (campaign row over config) and the decision time. */
+struct suf_plan_policy {
+    int64_t now;
+    bool fallback;
+    int64_t max_auto_retries;
+    int64_t retry_interval_s;
+    int64_t grace_s;
+    bool has_valid_until;
+    int64_t valid_until;
+    const struct suf_config *cfg; /* eligible codes, treat_131026_as_capping */
+};
+
+/* True while the broadcast's own auto-retries are not over (the failed
+ * recipient waits). */
+bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
+
+/*
+ * The pure rules: the outcome of one recipient, and for EXCLUDED the first
+ * rule that said no in *reason (NONE otherwise).  missing_content is not
+ * decided here: it needs the message builders (suf_plan_run does it).
+ */
+enum suf_outcome suf_plan_decide(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
+                                 enum suf_reason *reason);
+
+/* The plan stage at the run's clock: every campaign, or run->campaign
+ * (SUF_ERR_NOTFOUND when it has no attempts). */
+int suf_plan_run(struct suf_run *run, struct suf_err *err);
+/* The same, deciding as of `now` (tests pin the time with it). */
+int suf_plan_run_at(struct suf_run *run, int64_t now, struct suf_err *err);
+
+/*
+ * Writes to `out`, for one recipient: its attempts, the rule that decides it
+ * now and the stored outcome, the scenario, and the JSON bodies (pretty) that
+ * were or will be sent.  Reads only.  `phone` is normalised first.
+ * SUF_ERR_NOTFOUND when the recipient has no attempts.
+ */
+int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phone, FILE *out,
+                     struct suf_err *err);
+
+#endif /* SUF_PLAN_H */

@@ -1,0 +1,49 @@
+/*
+ * report.h: the finance workbooks of `suf report`.
+ *
+ * For each campaign, reports/<campaign>/<campaign>_<as-of date>.xlsx, and
+ * for a run over every campaign, reports/portfolio_<as-of date>.xlsx with
+ * one row per campaign and totals.
+ *
+ * Invariants:
+ *  - a campaign id is data, not a path: the folder and file names are made
+ *    of [A-Za-z0-9._-] only, never start with a dot, are at most 80 bytes,
+ *    and carry a short hash of the id whenever the id had to be changed, so
+ *    two ids never share a file and nothing is written outside the reports
+ *    folder;
+ *  - a workbook is written to a temporary file in its final folder and
+ *    renamed into place when complete: a reader never sees half a workbook;
+ *    its mode is 0640 less the configured umask;
+ *  - the as-of time is the run clock's base (`--now`): the same store and
+ *    the same --now give the same cell values, and the workbook's creation
+ *    date is the as-of time;
+ *  - worksheets are written in libxlsxwriter's constant-memory mode, so
+ *    memory stays flat whatever the number of fallbacks; the Fallbacks
+ *    sheet continues on "Fallbacks (2)"... past 1,048,575 data rows;
+ *  - text that comes from inputs is always written as a string, never as a
+ *    formula; totals are formulas that carry their computed values.
+ */
+#ifndef SUF_REPORT_H
+#define SUF_REPORT_H
+
+#include <stddef.h>
+
+#include "base/context.h"
+
+/* Data rows per Fallbacks sheet: Excel's 1,048,576 rows less the header. */
+#define SUF_REPORT_ROWS_PER_SHEET 1048575
+
+/*
+ * Writes the workbooks: one campaign when run->campaign is set (no
+ * portfolio then), else every campaign and the portfolio.  `out_dir` NULL
+ * means cfg->reports_dir.  Counts "report.workbooks" and "report.fallbacks".
+ */
+int suf_report_write(struct suf_run *run, const char *out_dir, struct suf_err *err);
+
+/*
+ * The file-name-safe form of a campaign id into out (size >= 96): see the
+ * invariants above.  Deterministic.
+ */
+char *suf_report_safe_name(const char *id, char *out, size_t size);
+
+#endif /* SUF_REPORT_H */

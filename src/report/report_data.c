@@ -1,0 +1,534 @@
+/*
+ * report_data.c: reading one campaign out of the store and costing it.
+ *
+ * Every figure of a workbook comes from here.  The store is read in a few
+ * sequential scans (delivered broadcast attempts, recipients, then
+ * fallbacks joined with their sends in fallback-id order), each message is
+ * costed once with suf_money_cost(), and the sums are kept per market and
+ * per scenario.  Fallbacks are handed to a callback one at a time, already
+ * costed, so the Fallbacks sheet streams and memory stays flat.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "report/report_priv.h"
+#include "store/store.h"
+#include "base/banned.h"
+
+const char *const rep_reasons[REP_NREASONS] = {
+    "fallback_off", "campaign_expired", "unknown_template", "not_marketing",
+    "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
+    "invalid_phone", "missing_content",
+};
+
+const char *const rep_states[REP_NSTATES] = {
+    "pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
+    "declined", "no_response", "session_sent", "converted", "session_failed",
+    "window_expired", "opted_out", "failed",
+};
+
+const char *const rep_funnel_names[REP_NFUNNEL] = {
+    "Recipients", "Failed after retries", "Fallbacks", "Utility sent",
+    "Utility delivered", "Consented", "Session sent", "Converted",
+};
+
+enum { F_RECIPIENTS, F_FAILED, F_FALLBACKS, F_USENT, F_UDELIVERED, F_CONSENTED, F_SSENT,
+       F_CONVERTED };
+
+void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = suf_xstrdup(id);
+    c->markets = suf_xcalloc((size_t)suf_money_nmarkets(ctx->money) + 1, sizeof(*c->markets));
+    c->card_charges = suf_xcalloc((size_t)suf_money_ncards(ctx->money) + 1,
+                                  sizeof(*c->card_charges));
+    c->reasons = suf_xcalloc(REP_NREASONS, sizeof(*c->reasons));
+    for (int i = 0; i < REP_NREASONS; i++)
+        c->reasons[i].reason = suf_xstrdup(rep_reasons[i]);
+    c->nreasons = REP_NREASONS;
+}
+
+void rep_campaign_release(struct rep_campaign *c)
+{
+    for (int i = 0; i < c->nreasons; i++)
+        free(c->reasons[i].reason);
+    free(c->reasons);
+    free(c->markets);
+    free(c->card_charges);
+    free(c->id);
+    free(c->name);
+    free(c->relpath);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The index into c->markets of a market id (-1 is "Unknown", the last). */
+static struct rep_market *market_of(const struct rep_ctx *ctx, struct rep_campaign *c, int m)
+{
+    return &c->markets[m < 0 ? suf_money_nmarkets(ctx->money) : m];
+}
+
+static void count_charge(struct rep_campaign *c, const struct suf_charge *ch)
+{
+    if (!ch->billed)
+        return;
+    if (ch->unpriced)
+        c->charges_unpriced++;
+    if (ch->from_webhook)
+        c->charges_webhook++;
+    else
+        c->charges_estimated++;
+    if (ch->card >= 0 && !ch->unpriced)
+        c->card_charges[ch->card]++;
+}
+
+/* The next campaign id after `after` (`after_len` bytes; "" for the first) in
+ * any of the tables that name campaigns; *out NULL when there is none, else a
+ * string of *out_len bytes that may hold a NUL (ids are data).  Each probe is
+ * an index seek, so listing campaigns costs nothing however many rows they
+ * have. */
+int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, char **out,
+                      int *out_len, struct suf_err *err)
+{
+    static const char *const sql[] = {
+        "SELECT min(campaign_id) FROM attempts WHERE campaign_id > ?1",
+        "SELECT min(campaign_id) FROM recipients WHERE campaign_id > ?1",
+        "SELECT min(campaign_id) FROM fallbacks WHERE campaign_id > ?1",
+    };
+    char *best = NULL;
+    int best_len = 0;
+
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        sqlite3_stmt *s = suf_store_prepare(ctx->run->store, sql[i], err);
+        int rc;
+
+        if (!s) {
+            free(best);
+            return SUF_ERR_DB;
+        }
+        sqlite3_bind_text(s, 1, after, after_len, SQLITE_TRANSIENT);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+            const char *v = (const char *)sqlite3_column_text(s, 0);
+            int len = sqlite3_column_bytes(s, 0), c;
+
+            c = best ? memcmp(v, best, (size_t)(len < best_len ? len : best_len)) : -1;
+            if (!best || c < 0 || (c == 0 && len < best_len)) {
+                free(best);
+                best = suf_xmalloc((size_t)len + 1);
+                memcpy(best, v, (size_t)len);
+                best[len] = '\0';
+                best_len = len;
+            }
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            free(best);
+            return suf_store_fail(ctx->run->store, err, "campaigns");
+        }
+    }
+    *out = best;
+    *out_len = best_len;
+    return SUF_OK;
+}
+
+static int scan_name(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT COALESCE((SELECT name FROM campaigns WHERE campaign_id = ?1), "
+        "(SELECT campaign_name FROM attempts WHERE campaign_id = ?1 AND campaign_name IS NOT "
+        "NULL ORDER BY id LIMIT 1), '')",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    rc = sqlite3_step(s);
+    c->name = suf_xstrdup(rc == SQLITE_ROW && sqlite3_column_text(s, 0)
+                              ? (const char *)sqlite3_column_text(s, 0)
+                              : "");
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? SUF_OK : suf_store_fail(ctx->run->store, err, "campaigns");
+}
+
+/* The broadcast itself: every delivered attempt is a billed template, at its
+ * template's category (marketing when the catalog does not know it). */
+static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT a.phone, a.sent_at, COALESCE("
+        " (SELECT category FROM templates t WHERE t.name = a.template_name"
+        "  AND t.language = a.template_language),"
+        " (SELECT category FROM templates t WHERE t.name = a.template_name"
+        "  ORDER BY t.language LIMIT 1))"
+        " FROM attempts a WHERE a.campaign_id = ?1 AND a.status IN ('delivered', 'read')",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct suf_msg msg;
+        struct suf_charge ch;
+        int cat = suf_category_parse((const char *)sqlite3_column_text(s, 2));
+        const char *phone = (const char *)sqlite3_column_text(s, 0);
+
+        memset(&msg, 0, sizeof(msg));
+        msg.kind = SUF_MSG_BROADCAST;
+        msg.tmpl_cat = cat < 0 ? SUF_CAT_MARKETING : cat;
+        msg.phone = phone;
+        msg.delivered = true;
+        msg.delivered_at = sqlite3_column_int64(s, 1);
+        suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
+        count_charge(c, &ch);
+        {
+            struct rep_market *m =
+                market_of(ctx, c, suf_money_market(ctx->money, phone, ctx->as_of_day));
+            m->broadcast += ch.policy;
+            m->broadcast_delivered++;
+        }
+        c->broadcast += ch.policy;
+        c->broadcast_delivered++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "attempts");
+}
+
+static void add_reason(struct rep_campaign *c, const char *reason)
+{
+    for (int i = 0; i < c->nreasons; i++) {
+        if (!strcmp(c->reasons[i].reason, reason)) {
+            c->reasons[i].count++;
+            return;
+        }
+    }
+    c->reasons = suf_xrealloc(c->reasons, (size_t)(c->nreasons + 1) * sizeof(*c->reasons));
+    c->reasons[c->nreasons].reason = suf_xstrdup(reason);
+    c->reasons[c->nreasons].count = 1;
+    c->nreasons++;
+}
+
+static int cmp_reason(const void *a, const void *b)
+{
+    return strcmp(((const struct rep_reason *)a)->reason, ((const struct rep_reason *)b)->reason);
+}
+
+/* Recipients: the funnel's first two steps and the exclusions.  An outcome
+ * is "fallback", or "excluded" with its reason in `reason` (or written
+ * "excluded:<reason>"). */
+static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store, "SELECT phone, outcome, reason FROM recipients WHERE campaign_id = ?1",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *phone = (const char *)sqlite3_column_text(s, 0);
+        const char *outcome = (const char *)sqlite3_column_text(s, 1);
+        const char *reason = (const char *)sqlite3_column_text(s, 2);
+        struct rep_market *m =
+            market_of(ctx, c, suf_money_market(ctx->money, phone, ctx->as_of_day));
+        bool excluded = !strncmp(outcome, "excluded", 8);
+
+        c->funnel[F_RECIPIENTS]++;
+        m->recipients++;
+        if (excluded || !strcmp(outcome, "fallback")) {
+            c->funnel[F_FAILED]++;
+            m->failed++;
+        }
+        if (excluded) {
+            if (!reason || !*reason)
+                reason = outcome[8] == ':' ? outcome + 9 : "unknown";
+            add_reason(c, reason);
+        }
+    }
+    sqlite3_finalize(s);
+    if (c->nreasons > REP_NREASONS) /* extra reasons after the ten, sorted */
+        qsort(c->reasons + REP_NREASONS, (size_t)(c->nreasons - REP_NREASONS),
+              sizeof(*c->reasons), cmp_reason);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "recipients");
+}
+
+int rep_scan_header(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    int rc;
+
+    if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
+        (rc = scan_recipients(ctx, c, err)))
+        return rc;
+    return SUF_OK;
+}
+
+/* --- fallbacks and their sends ------------------------------------------- */
+
+enum {
+    C_ID, C_PHONE, C_TEMPLATE, C_SCENARIO, C_STATE, C_CREATED, C_STATE_AT, C_USENT, C_UDELIV,
+    C_CONSENTED, C_DECLINED, C_SSENT, C_CONVERTED, C_KIND, C_DELIVERY, C_DELIVERED_AT,
+    C_READ_AT, C_SENT_AT, C_RESEND_OF, C_BILLABLE, C_CATEGORY
+};
+
+#define FB_COLUMNS                                                                          \
+    "SELECT f.id, f.phone, f.template_name, f.scenario, f.state, f.created_at, f.state_at, " \
+    "f.utility_sent_at, f.utility_delivered_at, f.consented_at, f.declined_at, "           \
+    "f.session_sent_at, f.converted_at, s.kind, s.delivery, s.delivered_at, s.read_at, "    \
+    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "                       \
+    "FROM fallbacks f LEFT JOIN sends s ON s.fallback_id = f.id "
+
+/*
+ * Two plans for one result, chosen by size: a campaign holding most of the
+ * fallbacks reads the table in rowid order (no sort at all, so a million
+ * rows cost no memory); a small one seeks its rows through the campaign
+ * index and sorts the few it finds.
+ */
+static const char fb_sql_scan[] = FB_COLUMNS "WHERE +f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
+static const char fb_sql_seek[] = FB_COLUMNS "WHERE f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
+
+static int64_t col_time(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, i);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    return v ? v : "";
+}
+
+/* The fallback being assembled from its joined rows. */
+struct fb_acc {
+    struct rep_fallback fb;
+    struct suf_buf phone, tmpl, scen, state;
+    bool session_billed; /* per_conversion: its one charge is taken */
+};
+
+static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *s)
+{
+    struct rep_fallback *fb = &a->fb;
+
+    memset(fb, 0, sizeof(*fb));
+    a->session_billed = false;
+    suf_buf_reset(&a->phone);
+    suf_buf_reset(&a->tmpl);
+    suf_buf_reset(&a->scen);
+    suf_buf_reset(&a->state);
+    suf_buf_addstr(&a->phone, col_text(s, C_PHONE));
+    suf_buf_addstr(&a->tmpl, col_text(s, C_TEMPLATE));
+    suf_buf_addstr(&a->scen, col_text(s, C_SCENARIO));
+    suf_buf_addstr(&a->state, col_text(s, C_STATE));
+    fb->id = sqlite3_column_int64(s, C_ID);
+    fb->phone = suf_buf_str(&a->phone);
+    fb->template_name = suf_buf_str(&a->tmpl);
+    fb->scenario = suf_buf_str(&a->scen);
+    fb->state = suf_buf_str(&a->state);
+    fb->market = suf_money_market(ctx->money, fb->phone, ctx->as_of_day);
+    fb->created_at = col_time(s, C_CREATED);
+    fb->state_at = col_time(s, C_STATE_AT);
+    fb->utility_sent_at = col_time(s, C_USENT);
+    fb->utility_delivered_at = col_time(s, C_UDELIV);
+    fb->consented_at = col_time(s, C_CONSENTED);
+    fb->declined_at = col_time(s, C_DECLINED);
+    fb->session_sent_at = col_time(s, C_SSENT);
+    fb->converted_at = col_time(s, C_CONVERTED);
+}
+
+/* Costs one send row of the fallback in hand. */
+static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *c,
+                    sqlite3_stmt *s)
+{
+    const char *kind = col_text(s, C_KIND), *delivery = col_text(s, C_DELIVERY);
+    struct rep_fallback *fb = &a->fb;
+    struct suf_msg msg;
+    struct suf_charge ch;
+    int64_t at;
+
+    if (sqlite3_column_type(s, C_RESEND_OF) != SQLITE_NULL)
+        fb->resends++;
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = kind[0] == 'u' ? SUF_MSG_UTILITY : SUF_MSG_SESSION;
+    msg.phone = fb->phone;
+    msg.delivered = !strcmp(delivery, "delivered") || !strcmp(delivery, "read");
+    at = col_time(s, C_DELIVERED_AT);
+    if (!at)
+        at = col_time(s, C_READ_AT);
+    if (!at)
+        at = col_time(s, C_SENT_AT);
+    if (!at)
+        at = fb->state_at;
+    msg.delivered_at = at;
+    msg.policy_billed = !ctx->bill.per_conversion || !a->session_billed;
+    msg.has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
+                      sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
+    msg.pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
+                           sqlite3_column_int64(s, C_BILLABLE) != 0;
+    msg.pricing_category = (const char *)sqlite3_column_text(s, C_CATEGORY);
+    suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
+    if (!ch.billed)
+        return;
+    count_charge(c, &ch);
+    fb->charges++;
+    fb->from_webhook += ch.from_webhook;
+    if (msg.kind == SUF_MSG_UTILITY) {
+        fb->utility.policy += ch.policy;
+        fb->utility.meta += ch.meta;
+        c->utility_delivered_msgs++;
+    } else {
+        a->session_billed = true;
+        fb->session.policy += ch.policy;
+        fb->session.meta += ch.meta;
+        c->session_delivered_msgs++;
+    }
+}
+
+static int scenario_index(const char *s)
+{
+    if ((s[0] == 'S' || s[0] == 's') && s[1] >= '1' && s[1] <= '8' && !s[2])
+        return s[1] - '1';
+    return REP_NSCEN;
+}
+
+static void add_money(struct rep_money *to, const struct rep_money *v)
+{
+    to->policy += v->policy;
+    to->meta += v->meta;
+}
+
+/* Adds a finished fallback to the campaign's sums. */
+static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
+                      const struct rep_fallback *fb)
+{
+    struct rep_market *m = market_of(ctx, c, fb->market);
+    struct rep_scenario *sc = &c->scen[scenario_index(fb->scenario)];
+    bool converted = fb->converted_at || !strcmp(fb->state, "converted");
+    int st = REP_NSTATES;
+
+    for (int i = 0; i < REP_NSTATES; i++)
+        if (!strcmp(fb->state, rep_states[i]))
+            st = i;
+    c->states[st]++;
+    c->funnel[F_FALLBACKS]++;
+    c->funnel[F_USENT] += fb->utility_sent_at != 0;
+    c->funnel[F_UDELIVERED] += fb->utility_delivered_at != 0;
+    c->funnel[F_CONSENTED] += fb->consented_at != 0;
+    c->funnel[F_SSENT] += fb->session_sent_at != 0;
+    c->funnel[F_CONVERTED] += converted;
+    c->resends += fb->resends;
+    add_money(&c->utility, &fb->utility);
+    add_money(&c->session, &fb->session);
+    m->fallbacks++;
+    m->utility_delivered += fb->utility_delivered_at != 0;
+    m->converted += converted;
+    add_money(&m->utility, &fb->utility);
+    add_money(&m->session, &fb->session);
+    sc->fallbacks++;
+    sc->utility_sent += fb->utility_sent_at != 0;
+    sc->utility_delivered += fb->utility_delivered_at != 0;
+    sc->consented += fb->consented_at != 0;
+    sc->session_sent += fb->session_sent_at != 0;
+    sc->converted += converted;
+    add_money(&sc->utility, &fb->utility);
+    add_money(&sc->session, &fb->session);
+}
+
+static int choose_plan(struct rep_ctx *ctx, struct rep_campaign *c, const char **sql,
+                       struct suf_err *err)
+{
+    int64_t mine, all;
+    int rc;
+
+    if ((rc = suf_store_scalar(ctx->run->store,
+                               "SELECT count(*) FROM fallbacks WHERE campaign_id = ?1", c->id,
+                               &mine, err)) ||
+        (rc = suf_store_scalar(ctx->run->store, "SELECT max(id) FROM fallbacks", NULL, &all,
+                               err)))
+        return rc;
+    *sql = mine > 50000 && mine * 4 > all ? fb_sql_scan : fb_sql_seek;
+    return SUF_OK;
+}
+
+int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback_fn fn,
+                       void *user, struct suf_err *err)
+{
+    struct fb_acc a;
+    sqlite3_stmt *s = NULL;
+    const char *sql;
+    bool have = false;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    if ((rc = choose_plan(ctx, c, &sql, err)))
+        return rc;
+    s = suf_store_prepare(ctx->run->store, sql, err);
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, C_ID);
+
+        if (!have || id != a.fb.id) {
+            if (have) {
+                fb_finish(c, ctx, &a.fb);
+                if ((rc = fn(user, &a.fb, err)))
+                    goto out;
+            }
+            fb_start(&a, ctx, s);
+            have = true;
+        }
+        if (sqlite3_column_type(s, C_KIND) != SQLITE_NULL)
+            fb_send(&a, ctx, c, s);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = suf_store_fail(ctx->run->store, err, "fallbacks");
+        goto out;
+    }
+    rc = SUF_OK;
+    if (have) {
+        fb_finish(c, ctx, &a.fb);
+        rc = fn(user, &a.fb, err);
+    }
+out:
+    sqlite3_finalize(s);
+    suf_buf_release(&a.phone);
+    suf_buf_release(&a.tmpl);
+    suf_buf_release(&a.scen);
+    suf_buf_release(&a.state);
+    return rc;
+}
+
+/* --- the files behind the numbers ------------------------------------------ */
+
+/* Writes one row per input file behind the campaign: the delivery exports
+ * that hold its attempts, and every file of the other kinds. */
+int rep_scan_files(struct rep_ctx *ctx, const struct rep_campaign *c, lxw_worksheet *ws,
+                   const struct rep_formats *f, lxw_row_t *row, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT kind, path, sha256, rows, rejects, imported_at FROM files "
+        "WHERE kind <> 'deliveries' OR id IN "
+        "(SELECT DISTINCT file_id FROM attempts WHERE campaign_id = ?1) ORDER BY id",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rep_write_text(ws, *row, 0, col_text(s, 0), f->text);
+        rep_write_text(ws, *row, 1, col_text(s, 1), f->text);
+        rep_write_text(ws, *row, 2, col_text(s, 2), f->text);
+        worksheet_write_number(ws, *row, 3, (double)sqlite3_column_int64(s, 3), f->count);
+        worksheet_write_number(ws, *row, 4, (double)sqlite3_column_int64(s, 4), f->count);
+        rep_write_time(ws, *row, 5, sqlite3_column_int64(s, 5), f->datetime);
+        (*row)++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "files");
+}

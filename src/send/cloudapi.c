@@ -1,0 +1,156 @@
+/*
+ * cloudapi.c: the Cloud API's messages endpoint as data (see cloudapi.h).
+ *
+ * Nothing here touches the network, the database or the clock: the send
+ * loop hands in what the transport saw and gets back a verdict and a delay.
+ * Keeping the retry decision in one pure function means one table-driven
+ * test covers every way a send can end.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "base/util.h"
+#include "send/cloudapi.h"
+#include "base/banned.h"
+
+char *suf_cloudapi_url(const struct suf_config *cfg)
+{
+    const char *base = cfg->base_url ? cfg->base_url : "";
+    size_t len = strlen(base);
+
+    while (len > 0 && base[len - 1] == '/')
+        len--;
+    return suf_xasprintf("%.*s/%s/%s/messages", (int)len, base,
+                         cfg->api_version ? cfg->api_version : "",
+                         cfg->phone_number_id ? cfg->phone_number_id : "");
+}
+
+static void parse_error(struct suf_api_result *r, json_t *error)
+{
+    json_t *code = json_object_get(error, "code");
+    const char *msg = json_string_value(json_object_get(error, "message"));
+    const char *details =
+        json_string_value(json_object_get(json_object_get(error, "error_data"), "details"));
+
+    if (json_is_integer(code))
+        r->api_code = (long)json_integer_value(code);
+    else if (json_is_string(code)) {
+        int64_t v;
+        if (!suf_parse_i64(json_string_value(code), &v))
+            r->api_code = (long)v;
+    }
+    if (msg && details && *details)
+        snprintf(r->api_error, sizeof(r->api_error), "%s (%s)", msg, details);
+    else if (msg || details)
+        snprintf(r->api_error, sizeof(r->api_error), "%s", msg ? msg : details);
+    else
+        snprintf(r->api_error, sizeof(r->api_error), "API error %ld", r->api_code);
+}
+
+void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
+                        const char *body, size_t len)
+{
+    json_t *root, *error, *id;
+    json_error_t jerr;
+
+    r->net = net;
+    r->http_status = http_status;
+    r->wamid[0] = '\0';
+    r->api_code = 0;
+    if (net != SUF_NET_OK)
+        return; /* api_error already holds the transport's words */
+    r->api_error[0] = '\0';
+    root = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!json_is_object(root)) {
+        snprintf(r->api_error, sizeof(r->api_error), "HTTP %d with %s", http_status,
+                 body && len ? "a reply that is not a JSON object" : "an empty reply");
+        json_decref(root);
+        return;
+    }
+    error = json_object_get(root, "error");
+    if (json_is_object(error))
+        parse_error(r, error);
+    id = json_object_get(json_array_get(json_object_get(root, "messages"), 0), "id");
+    if (json_is_string(id) && json_string_length(id) > 0 &&
+        json_string_length(id) < sizeof(r->wamid))
+        suf_strlcpy(r->wamid, json_string_value(id), sizeof(r->wamid));
+    else if (!r->api_error[0])
+        snprintf(r->api_error, sizeof(r->api_error), "HTTP %d without a message id",
+                 http_status);
+    json_decref(root);
+}
+
+bool suf_cloudapi_code_retryable(long code)
+{
+    static const long transient[] = {130429, 131056, 131000, 131016};
+
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+        if (code == transient[i])
+            return true;
+    return false;
+}
+
+enum suf_api_verdict suf_cloudapi_classify(const struct suf_api_result *r)
+{
+    bool ok2xx = r->http_status >= 200 && r->http_status < 300;
+
+    if (r->net != SUF_NET_OK)
+        return SUF_API_RETRY;
+    if (ok2xx && r->wamid[0] && !r->api_code)
+        return SUF_API_SENT;
+    if (r->api_code && suf_cloudapi_code_retryable(r->api_code))
+        return SUF_API_RETRY;
+    /* A server that says "later" by its status is believed whatever code
+     * it adds (a 429 may carry Graph's generic rate-limit code 4 or 80007). */
+    if (r->http_status == 429 || r->http_status >= 500)
+        return SUF_API_RETRY;
+    if (r->api_code)
+        return SUF_API_PERMANENT;
+    return ok2xx ? SUF_API_RETRY : SUF_API_PERMANENT;
+}
+
+int64_t suf_cloudapi_retry_after(const char *value, int64_t now)
+{
+    char buf[128];
+    int64_t secs;
+    time_t when;
+
+    if (!value)
+        return -1;
+    suf_strlcpy(buf, value, sizeof(buf));
+    suf_trim(buf);
+    if (!buf[0])
+        return -1;
+    if (buf[0] >= '0' && buf[0] <= '9') {
+        if (suf_parse_i64(buf, &secs) || secs < 0 || secs > INT64_C(86400) * 365)
+            return -1;
+        return secs * 1000;
+    }
+    when = curl_getdate(buf, NULL); /* HTTP-date; libcurl parses all three forms */
+    if (when == (time_t)-1)
+        return -1;
+    return (int64_t)when > now ? ((int64_t)when - now) * 1000 : 0;
+}
+
+int64_t suf_cloudapi_backoff_ms(int tries, int64_t base_ms, int64_t max_ms,
+                                int64_t retry_after_ms, suf_jitter_fn jitter, void *ctx)
+{
+    int64_t d = base_ms > 0 ? base_ms : 1;
+    int64_t half;
+
+    if (max_ms < d)
+        max_ms = d;
+    for (int i = 1; i < tries && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    half = d / 2;
+    d = half + (jitter ? (int64_t)(jitter(ctx) % (uint64_t)(d - half + 1)) : d - half);
+    if (retry_after_ms >= 0 && d < retry_after_ms)
+        d = retry_after_ms;
+    return d;
+}

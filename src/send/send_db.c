@@ -1,0 +1,734 @@
+/*
+ * send_db.c: the send stage's bookkeeping in SQLite (see send_db.h).
+ *
+ * The statements are prepared once per stage and reset per row, because
+ * the loop runs them for every message at up to a thousand messages a
+ * second.  Set-based passes (recovery, window expiry, opt-outs) are single
+ * UPDATEs.  The fallback's state follows its sends here, in the same
+ * transaction as the send's own outcome, so the two never disagree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "plan/scenario.h"
+#include "send/send_db.h"
+#include "store/store.h"
+#include "base/banned.h"
+
+#define SEND_WAL_PAGES 16384 /* 64 MiB of 4 KiB pages */
+#define CAMPAIGN_FILTER "(?9 IS NULL OR f.campaign_id = ?9)"
+
+static const char sql_fetch_s[] =
+    "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
+    "       f.consented_at"
+    "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
+    " WHERE s.kind = 's' AND s.state = 'queued'"
+    "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
+    "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
+    "   AND f.consented_at IS NOT NULL AND f.consented_at + ?3 > ?1"
+    "   AND (s.part = 1 OR EXISTS (SELECT 1 FROM sends p WHERE p.fallback_id = s.fallback_id"
+    "        AND p.kind = 's' AND p.part = s.part - 1 AND p.state = 'sent'))"
+    "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
+    "   AND " CAMPAIGN_FILTER
+    " ORDER BY f.consented_at, s.fallback_id, s.part LIMIT ?4";
+
+static const char sql_fetch_u[] =
+    "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
+    "       f.consented_at"
+    "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
+    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
+    "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
+    "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
+    "   AND s.id > ?5 AND s.id NOT IN (SELECT id FROM temp.send_skip)"
+    "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
+    "   AND " CAMPAIGN_FILTER " ORDER BY s.id LIMIT ?4";
+
+/* The utility rows a stop leaves queued: not tried by this run, not set
+ * aside (send_skip), in a campaign that may send. */
+static const char sql_left_u[] =
+    "SELECT COUNT(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
+    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
+    "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
+    "   AND s.id NOT IN (SELECT id FROM temp.send_skip)"
+    "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
+    "   AND " CAMPAIGN_FILTER;
+
+static const struct {
+    size_t offset;
+    const char *sql;
+} stmts[] = {
+    {offsetof(struct send_db, fetch_s), sql_fetch_s},
+    {offsetof(struct send_db, fetch_u), sql_fetch_u},
+    {offsetof(struct send_db, left_u), sql_left_u},
+    {offsetof(struct send_db, skip), "INSERT OR IGNORE INTO temp.send_skip (id) VALUES (?1)"},
+    {offsetof(struct send_db, mark),
+     "UPDATE sends SET state = 'in_flight', tries = tries + 1, in_flight_at = ?2,"
+     " run_id = ?3, updated_at = ?2 WHERE id = ?1 AND state = 'queued'"},
+    {offsetof(struct send_db, unmark),
+     "UPDATE sends SET state = 'queued', tries = tries - 1, updated_at = ?2"
+     " WHERE id = ?1 AND state = 'in_flight'"},
+    {offsetof(struct send_db, sent),
+     "UPDATE sends SET state = 'sent', wamid = ?2, http_status = ?3, sent_at = ?4,"
+     " updated_at = ?4, next_try_at = NULL, api_code = NULL, api_error = NULL"
+     " WHERE id = ?1 AND state = 'in_flight'"},
+    {offsetof(struct send_db, failed),
+     "UPDATE sends SET state = 'failed', http_status = ?2, api_code = ?3, api_error = ?4,"
+     " updated_at = ?5, next_try_at = NULL WHERE id = ?1 AND state = 'in_flight'"},
+    {offsetof(struct send_db, retry),
+     "UPDATE sends SET state = 'queued', http_status = ?2, api_code = ?3, api_error = ?4,"
+     " updated_at = ?5, next_try_at = ?6 WHERE id = ?1 AND state = 'in_flight'"},
+    {offsetof(struct send_db, fb_u_sent),
+     "UPDATE fallbacks SET state = 'utility_sent', state_at = ?2, utility_sent_at = ?2"
+     " WHERE id = ?1 AND state = 'pending'"},
+    {offsetof(struct send_db, fb_u_failed),
+     "UPDATE fallbacks SET state = 'utility_failed', state_at = ?2, closed_at = ?2,"
+     " error_code = ?3 WHERE id = ?1 AND state = 'pending'"},
+    {offsetof(struct send_db, fb_s_sent),
+     "UPDATE fallbacks SET state = 'session_sent', state_at = ?2, session_sent_at = ?2"
+     " WHERE id = ?1 AND state = 'consented' AND NOT EXISTS (SELECT 1 FROM sends s"
+     " WHERE s.fallback_id = ?1 AND s.kind = 's' AND s.part > ?3)"},
+    {offsetof(struct send_db, fb_s_failed),
+     "UPDATE fallbacks SET state = 'session_failed', state_at = ?2, closed_at = ?2,"
+     " error_code = ?3 WHERE id = ?1 AND state = 'consented'"},
+    {offsetof(struct send_db, cancel_parts),
+     "UPDATE sends SET state = 'cancelled', updated_at = ?3 WHERE fallback_id = ?1"
+     " AND kind = 's' AND part > ?2 AND state IN ('queued', 'held')"},
+    {offsetof(struct send_db, opt_ins),
+     "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id)"
+     " VALUES (?1, ?2, 'error_131050', ?3)"},
+    {offsetof(struct send_db, opt_fb),
+     "UPDATE fallbacks SET state = 'opted_out', state_at = ?2, closed_at = ?2,"
+     " error_code = CASE WHEN id = ?3 THEN 131050 ELSE error_code END"
+     " WHERE phone = ?1 AND (id = ?3 OR state IN ('pending', 'utility_sent',"
+     " 'utility_delivered', 'consented'))"},
+    {offsetof(struct send_db, opt_cancel),
+     "UPDATE sends SET state = 'cancelled', updated_at = ?2 WHERE state IN ('queued', 'held')"
+     " AND fallback_id IN (SELECT id FROM fallbacks WHERE phone = ?1)"},
+};
+
+#define NSTMTS (sizeof(stmts) / sizeof(stmts[0]))
+
+static sqlite3_stmt **slot(struct send_db *db, size_t i)
+{
+    return (sqlite3_stmt **)((char *)db + stmts[i].offset);
+}
+
+static int64_t now(const struct send_db *db)
+{
+    return suf_run_now(db->run);
+}
+
+/* Sets a pragma to a value of ours (PRAGMAs take no bound parameters);
+ * *old gets the previous value when `old` is not NULL. */
+static int pragma_set(struct send_db *db, const char *name, int64_t value, int64_t *old,
+                      struct suf_err *err)
+{
+    char sql[80];
+
+    snprintf(sql, sizeof(sql), "PRAGMA %s", name);
+    if (old && suf_store_scalar(db->st, sql, NULL, old, err))
+        return SUF_ERR_DB;
+    snprintf(sql, sizeof(sql), "PRAGMA %s = %lld", name, (long long)value);
+    return suf_store_exec(db->st, sql, err);
+}
+
+/*
+ * For the stage's duration (restored at close): WAL checkpoints at most
+ * every SEND_WAL_PAGES pages instead of SQLite's 1000, for when the writer
+ * runs without its checkpointer (send_writer.c), which otherwise takes the
+ * checkpoints off the committing connection altogether.  A checkpoint
+ * copies the WAL into the database and waits for the disk twice; a send
+ * rewrites each row twice (in_flight, then its outcome), so rarer
+ * checkpoints also copy each page fewer times.  Durability is unchanged: a
+ * commit is in the WAL either way.  (A larger page cache was measured too:
+ * it cost more CPU than it saved.)
+ */
+static int tune(struct send_db *db, struct suf_err *err)
+{
+    if (pragma_set(db, "wal_autocheckpoint", SEND_WAL_PAGES, &db->saved_ckpt, err))
+        return SUF_ERR_DB;
+    db->tuned = true;
+    return SUF_OK;
+}
+
+int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *err)
+{
+    const struct suf_config *cfg = run->cfg;
+
+    memset(db, 0, sizeof(*db));
+    db->run = run;
+    db->st = run->store;
+    db->dry = run->dry_run;
+    db->margin_s = 86400 - cfg->window_margin_minutes * 60;
+    if (suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_ok"
+                               " (campaign_id TEXT PRIMARY KEY)", err) ||
+        suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_skip"
+                               " (id INTEGER PRIMARY KEY)", err) ||
+        suf_store_exec(db->st, "DELETE FROM temp.send_skip", err))
+        return SUF_ERR_DB;
+    if (tune(db, err))
+        return SUF_ERR_DB;
+    if (db->dry && suf_store_begin(db->st, err))
+        return SUF_ERR_DB;
+    for (size_t i = 0; i < NSTMTS; i++) {
+        *slot(db, i) = suf_store_prepare(db->st, stmts[i].sql, err);
+        if (!*slot(db, i)) {
+            suf_send_db_close(db);
+            return SUF_ERR_DB;
+        }
+    }
+    return SUF_OK;
+}
+
+void suf_send_db_close(struct send_db *db)
+{
+    if (!db->st)
+        return;
+    for (size_t i = 0; i < NSTMTS; i++) {
+        sqlite3_finalize(*slot(db, i));
+        *slot(db, i) = NULL;
+    }
+    /* a dry run leaves no trace; otherwise nothing is open unless a write
+     * failed */
+    suf_store_rollback(db->st);
+    if (db->tuned) {
+        struct suf_err ignored = SUF_ERR_INIT;
+
+        pragma_set(db, "wal_autocheckpoint", db->saved_ckpt, NULL, &ignored);
+    }
+    db->st = NULL;
+}
+
+int suf_send_db_begin(struct send_db *db, struct suf_err *err)
+{
+    return db->dry ? SUF_OK : suf_store_begin(db->st, err);
+}
+
+int suf_send_db_commit(struct send_db *db, struct suf_err *err)
+{
+    if (db->dry)
+        return SUF_OK;
+    if (suf_store_commit(db->st, err)) {
+        suf_store_rollback(db->st);
+        return SUF_ERR_DB;
+    }
+    return SUF_OK;
+}
+
+/* Steps a reset statement to completion; returns the rows it changed or -1. */
+static int step_done(struct send_db *db, sqlite3_stmt *s, struct suf_err *err, const char *what)
+{
+    int rc = sqlite3_step(s);
+    int changed = sqlite3_changes(db->st->db);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) {
+        suf_store_fail(db->st, err, what);
+        return -1;
+    }
+    return changed;
+}
+
+static void bind_campaign(struct send_db *db, sqlite3_stmt *s)
+{
+    suf_bind_text(s, 9, db->run->campaign);
+}
+
+/* Runs one static UPDATE with ?1 = now, ?2 = margin, ?9 = campaign. */
+static int exec_pass(struct send_db *db, const char *sql, int64_t *changed, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(db->st, sql, err);
+    int n;
+
+    if (!s)
+        return SUF_ERR_DB;
+    sqlite3_bind_int64(s, 1, now(db));
+    if (sqlite3_bind_parameter_count(s) >= 2)
+        sqlite3_bind_int64(s, 2, db->margin_s);
+    if (sqlite3_bind_parameter_count(s) >= 9)
+        bind_campaign(db, s);
+    n = step_done(db, s, err, "sends");
+    sqlite3_finalize(s);
+    if (n < 0)
+        return SUF_ERR_DB;
+    if (changed)
+        *changed = n;
+    return SUF_OK;
+}
+
+/* Runs `sqls` in one transaction; *counted gets the rows changed by
+ * sqls[which]. */
+static int in_tx(struct send_db *db, const char *const *sqls, size_t nsql, size_t which,
+                 int64_t *counted, struct suf_err *err)
+{
+    if (suf_send_db_begin(db, err))
+        return SUF_ERR_DB;
+    for (size_t i = 0; i < nsql; i++) {
+        if (exec_pass(db, sqls[i], i == which ? counted : NULL, err)) {
+            if (!db->dry)
+                suf_store_rollback(db->st);
+            return SUF_ERR_DB;
+        }
+    }
+    return suf_send_db_commit(db, err);
+}
+
+int suf_send_db_recover(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    /* We hold the writer lock: any in_flight row belongs to a dead run. */
+    static const char *const sql[] = {
+        "UPDATE sends SET state = 'unknown', updated_at = ?1 WHERE state = 'in_flight'",
+    };
+    return in_tx(db, sql, 1, 0, n, err);
+}
+
+int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    static const char *const sql[] = {
+        "UPDATE fallbacks SET state = 'window_expired', state_at = ?1, closed_at = ?1"
+        " WHERE state = 'consented' AND consented_at IS NOT NULL AND consented_at + ?2 <= ?1"
+        "   AND (?9 IS NULL OR campaign_id = ?9)"
+        "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = fallbacks.id"
+        "               AND s.kind = 's' AND s.state = 'queued')",
+        "UPDATE sends SET state = 'cancelled', updated_at = ?1"
+        " WHERE kind = 's' AND state = 'queued' AND fallback_id IN"
+        " (SELECT id FROM fallbacks WHERE state = 'window_expired'"
+        "  AND (?9 IS NULL OR campaign_id = ?9))",
+    };
+    return in_tx(db, sql, 2, 0, n, err);
+}
+
+int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    /* EXISTS (SELECT 1 FROM optouts) is constant: with no opt-outs SQLite
+     * skips the scans of every pending row altogether */
+    static const char *const sql[] = {
+        "UPDATE fallbacks SET state = 'opted_out', state_at = ?1, closed_at = ?1"
+        " WHERE EXISTS (SELECT 1 FROM optouts)"
+        "   AND state IN ('pending', 'utility_sent', 'utility_delivered', 'consented')"
+        "   AND phone IN (SELECT phone FROM optouts)"
+        "   AND (?9 IS NULL OR campaign_id = ?9)"
+        "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = fallbacks.id"
+        "               AND s.state IN ('queued', 'held'))",
+        "UPDATE sends SET state = 'cancelled', updated_at = ?1"
+        " WHERE EXISTS (SELECT 1 FROM optouts) AND state IN ('queued', 'held') AND fallback_id IN"
+        " (SELECT f.id FROM fallbacks f JOIN optouts o ON o.phone = f.phone"
+        "  WHERE (?9 IS NULL OR f.campaign_id = ?9))",
+    };
+    return in_tx(db, sql, 2, 1, n, err);
+}
+
+/* The body of `old` with new callback data (suf_callback_set), whose text
+ * is also copied into `cbuf`; NULL when the stored body is not a JSON
+ * object.  The caller frees the result. */
+static char *with_callback(const char *old, int64_t fb, char kind, int n, char *cbuf,
+                           size_t cbsize)
+{
+    json_t *body = json_loads(old, 0, NULL);
+    char *out;
+
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return NULL;
+    }
+    suf_callback_set(body, fb, kind, n);
+    suf_strlcpy(cbuf, json_string_value(json_object_get(body, "biz_opaque_callback_data")),
+                cbsize);
+    out = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return out;
+}
+
+static int insert_resend(struct send_db *db, sqlite3_stmt *ins, sqlite3_stmt *maxn, int64_t id,
+                         int64_t fb, const char *kind, int part, const char *body,
+                         struct suf_err *err)
+{
+    int n;
+    char cb[64], *nb;
+
+    sqlite3_bind_int64(maxn, 1, fb);
+    suf_bind_text(maxn, 2, kind);
+    n = sqlite3_step(maxn) == SQLITE_ROW ? sqlite3_column_int(maxn, 0) + 1 : 1;
+    sqlite3_reset(maxn);
+    nb = with_callback(body, fb, kind[0], n, cb, sizeof(cb));
+    if (!nb) {
+        suf_warn("send %lld: its stored body is not a JSON object; not re-sent", (long long)id);
+        return SUF_OK;
+    }
+    sqlite3_bind_int64(ins, 1, fb);
+    suf_bind_text(ins, 2, kind);
+    sqlite3_bind_int(ins, 3, part);
+    sqlite3_bind_int(ins, 4, n);
+    suf_bind_text(ins, 5, cb);
+    suf_bind_text(ins, 6, nb);
+    sqlite3_bind_int64(ins, 7, now(db));
+    sqlite3_bind_int64(ins, 8, id);
+    free(nb);
+    return step_done(db, ins, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+int suf_send_db_resend_unknown(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL, *maxn = NULL;
+    int rc = SUF_ERR_DB, step;
+
+    *n = 0;
+    sel = suf_store_prepare(
+        db->st,
+        "SELECT s.id, s.fallback_id, s.kind, s.part, s.body FROM sends s"
+        "  JOIN fallbacks f ON f.id = s.fallback_id"
+        " WHERE s.state = 'unknown' AND s.in_flight_at <= ?1"
+        "   AND NOT EXISTS (SELECT 1 FROM sends r WHERE r.resend_of = s.id)"
+        "   AND NOT EXISTS (SELECT 1 FROM optouts o WHERE o.phone = f.phone)"
+        "   AND ((s.kind = 'u' AND f.state = 'pending') OR (s.kind = 's' AND f.state = 'consented'))"
+        "   AND " CAMPAIGN_FILTER " ORDER BY s.id",
+        err);
+    ins = suf_store_prepare(db->st,
+                            "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state,"
+                            " queued_at, updated_at, resend_of)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8)",
+                            err);
+    maxn = suf_store_prepare(db->st,
+                             "SELECT MAX(n) FROM sends WHERE fallback_id = ?1 AND kind = ?2", err);
+    if (!sel || !ins || !maxn || suf_send_db_begin(db, err))
+        goto out;
+    sqlite3_bind_int64(sel, 1, now(db) - db->run->cfg->unknown_resend_after_hours * 3600);
+    bind_campaign(db, sel);
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (insert_resend(db, ins, maxn, sqlite3_column_int64(sel, 0),
+                          sqlite3_column_int64(sel, 1), (const char *)sqlite3_column_text(sel, 2),
+                          sqlite3_column_int(sel, 3), (const char *)sqlite3_column_text(sel, 4),
+                          err))
+            break;
+        (*n)++;
+    }
+    if (step != SQLITE_DONE) {
+        if (step != SQLITE_ROW)
+            suf_store_fail(db->st, err, "sends");
+        if (!db->dry)
+            suf_store_rollback(db->st);
+        goto out;
+    }
+    sqlite3_reset(sel);
+    rc = suf_send_db_commit(db, err);
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(maxn);
+    return rc;
+}
+
+/*
+ * Why a campaign's permission template cannot ask permission, or NULL when
+ * it can.  suf_utility_check decides, on the catalog entry as Meta gave it
+ * (so a template without its quick replies is refused too); the words name
+ * the status or category the entry has, as the user sees them in Meta's
+ * manager.  `json` is NULL when the catalog has no such template.
+ */
+static const char *template_refusal(const char *json, int no_button, char *why, size_t size)
+{
+    static const char prefix[] = "utility template ";
+    struct suf_template t;
+    struct suf_err perr = SUF_ERR_INIT;
+    const char *check = NULL;
+
+    if (!json)
+        return "is not in the template catalog";
+    memset(&t, 0, sizeof(t));
+    if (suf_template_parse(json, &t, &perr)) {
+        snprintf(why, size, "has a catalog entry that cannot be read (%s)", perr.msg);
+    } else if (suf_utility_check(&t, no_button, &check) == SUF_OK) {
+        why = NULL;
+    } else if (!suf_streq_fold(t.status, "APPROVED")) {
+        snprintf(why, size, "is %s, not APPROVED", t.status ? t.status : "without a status");
+    } else if (!suf_streq_fold(t.category, "UTILITY")) {
+        snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)",
+                 t.category ? t.category : "(none)");
+    } else {
+        check = check ? check : "cannot ask permission";
+        if (!strncmp(check, prefix, sizeof(prefix) - 1))
+            check += sizeof(prefix) - 1;
+        snprintf(why, size, "%s", check);
+    }
+    suf_template_release(&t);
+    return why;
+}
+
+int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
+{
+    const struct suf_config *cfg = db->run->cfg;
+    sqlite3_stmt *s, *ok;
+    int step, rc = SUF_ERR_DB;
+
+    *blocked = 0;
+    if (suf_store_exec(db->st, "DELETE FROM temp.send_ok", err))
+        return SUF_ERR_DB;
+    s = suf_store_prepare(
+        db->st,
+        "SELECT g.campaign_id, g.tname, g.tlang, t.json FROM"
+        " (SELECT DISTINCT f.campaign_id,"
+        "   COALESCE(NULLIF(c.utility_template, ''), ?1) AS tname,"
+        "   COALESCE(NULLIF(c.utility_language, ''), ?2) AS tlang"
+        "   FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
+        "   LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id"
+        "  WHERE s.kind = 'u' AND s.state = 'queued' AND " CAMPAIGN_FILTER ") g"
+        " LEFT JOIN templates t ON t.name = g.tname AND t.language = g.tlang"
+        " ORDER BY g.campaign_id",
+        err);
+    ok = suf_store_prepare(db->st, "INSERT OR IGNORE INTO temp.send_ok VALUES (?1)", err);
+    if (!s || !ok)
+        goto out;
+    suf_bind_text(s, 1, cfg->utility_template);
+    suf_bind_text(s, 2, cfg->utility_language);
+    bind_campaign(db, s);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        char buf[400];
+        const char *campaign = (const char *)sqlite3_column_text(s, 0);
+        const char *why = template_refusal((const char *)sqlite3_column_text(s, 3),
+                                           cfg->utility_no_button, buf, sizeof(buf));
+
+        if (why) {
+            suf_warn("campaign '%s': permission template '%s' (%s) %s; no utility message "
+                     "sent for it",
+                     campaign, (const char *)sqlite3_column_text(s, 1),
+                     (const char *)sqlite3_column_text(s, 2), why);
+            (*blocked)++;
+            continue;
+        }
+        suf_bind_text(ok, 1, campaign);
+        if (step_done(db, ok, err, "send_ok") < 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE) {
+        suf_store_fail(db->st, err, "templates");
+        goto out;
+    }
+    rc = SUF_OK;
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(ok);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+
+    return suf_xstrdup(v ? v : "");
+}
+
+int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
+                      size_t *n, size_t *alloc, struct suf_err *err)
+{
+    sqlite3_stmt *s = kind == 's' ? db->fetch_s : db->fetch_u;
+    int step;
+
+    sqlite3_bind_int64(s, 1, now(db));
+    sqlite3_bind_int64(s, 2, db->run->id);
+    sqlite3_bind_int64(s, 3, db->margin_s);
+    sqlite3_bind_int(s, 4, max);
+    if (kind == 'u')
+        sqlite3_bind_int64(s, 5, db->u_after);
+    bind_campaign(db, s);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct send_item *it = suf_xcalloc(1, sizeof(*it));
+
+        it->id = sqlite3_column_int64(s, 0);
+        it->fallback_id = sqlite3_column_int64(s, 1);
+        it->kind = kind;
+        it->part = sqlite3_column_int(s, 3);
+        it->n = sqlite3_column_int(s, 4);
+        it->len = (size_t)sqlite3_column_bytes(s, 5);
+        it->body = suf_xstrndup((const char *)sqlite3_column_text(s, 5), it->len);
+        it->phone = col_dup(s, 6);
+        it->campaign = col_dup(s, 7);
+        it->consented_at = sqlite3_column_int64(s, 8);
+        it->res.retry_after_ms = -1;
+        if (kind == 'u')
+            db->u_after = it->id; /* rows come in id order */
+        if (*n == *alloc) {
+            *alloc = *alloc ? 2 * *alloc : 64;
+            *items = suf_xrealloc(*items, *alloc * sizeof(**items));
+        }
+        (*items)[(*n)++] = it;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (step != SQLITE_DONE)
+        return suf_store_fail(db->st, err, "sends");
+    return SUF_OK;
+}
+
+int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
+                     struct suf_err *err)
+{
+    int n;
+
+    sqlite3_bind_int64(db->mark, 1, it->id);
+    sqlite3_bind_int64(db->mark, 2, now(db));
+    sqlite3_bind_int64(db->mark, 3, db->run->id);
+    n = step_done(db, db->mark, err, "sends");
+    if (n < 0)
+        return SUF_ERR_DB;
+    *marked = n == 1;
+    return SUF_OK;
+}
+
+int suf_send_db_skip(struct send_db *db, const struct send_item *it, struct suf_err *err)
+{
+    sqlite3_bind_int64(db->skip, 1, it->id);
+    return step_done(db, db->skip, err, "send_skip") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+int suf_send_db_count_left(struct send_db *db, int64_t *n, struct suf_err *err)
+{
+    sqlite3_stmt *s = db->left_u;
+    int step;
+
+    sqlite3_bind_int64(s, 2, db->run->id);
+    bind_campaign(db, s);
+    step = sqlite3_step(s);
+    *n = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return step == SQLITE_ROW ? SUF_OK : suf_store_fail(db->st, err, "sends");
+}
+
+int suf_send_db_unmark(struct send_db *db, struct send_item *it, struct suf_err *err)
+{
+    sqlite3_bind_int64(db->unmark, 1, it->id);
+    sqlite3_bind_int64(db->unmark, 2, now(db));
+    return step_done(db, db->unmark, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+static void bind_error(sqlite3_stmt *s, const struct send_item *it, int64_t t)
+{
+    suf_bind_int64_or_null(s, 2, it->res.http_status, it->res.http_status == 0);
+    suf_bind_int64_or_null(s, 3, it->res.api_code, it->res.api_code == 0);
+    suf_bind_text(s, 4, it->res.api_error[0] ? it->res.api_error : NULL);
+    sqlite3_bind_int64(s, 5, t);
+}
+
+static int fallback_after_sent(struct send_db *db, struct send_item *it, int64_t t,
+                               struct suf_err *err)
+{
+    sqlite3_stmt *s = it->kind == 'u' ? db->fb_u_sent : db->fb_s_sent;
+
+    sqlite3_bind_int64(s, 1, it->fallback_id);
+    sqlite3_bind_int64(s, 2, t);
+    if (it->kind == 's')
+        sqlite3_bind_int(s, 3, it->part);
+    return step_done(db, s, err, "fallbacks") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+static int fallback_after_failed(struct send_db *db, struct send_item *it, int64_t t,
+                                 struct suf_err *err)
+{
+    sqlite3_stmt *s = it->kind == 'u' ? db->fb_u_failed : db->fb_s_failed;
+
+    if (it->res.api_code == 131050) {
+        suf_bind_text(db->opt_ins, 1, it->phone);
+        sqlite3_bind_int64(db->opt_ins, 2, t);
+        suf_bind_text(db->opt_ins, 3, it->campaign);
+        if (step_done(db, db->opt_ins, err, "optouts") < 0)
+            return SUF_ERR_DB;
+        suf_bind_text(db->opt_fb, 1, it->phone);
+        sqlite3_bind_int64(db->opt_fb, 2, t);
+        sqlite3_bind_int64(db->opt_fb, 3, it->fallback_id);
+        if (step_done(db, db->opt_fb, err, "fallbacks") < 0)
+            return SUF_ERR_DB;
+        suf_bind_text(db->opt_cancel, 1, it->phone);
+        sqlite3_bind_int64(db->opt_cancel, 2, t);
+        return step_done(db, db->opt_cancel, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+    }
+    sqlite3_bind_int64(s, 1, it->fallback_id);
+    sqlite3_bind_int64(s, 2, t);
+    suf_bind_int64_or_null(s, 3, it->res.api_code, it->res.api_code == 0);
+    if (step_done(db, s, err, "fallbacks") < 0)
+        return SUF_ERR_DB;
+    if (it->kind != 's')
+        return SUF_OK;
+    /* the rest of the content can never follow: cancel it */
+    sqlite3_bind_int64(db->cancel_parts, 1, it->fallback_id);
+    sqlite3_bind_int(db->cancel_parts, 2, it->part);
+    sqlite3_bind_int64(db->cancel_parts, 3, t);
+    return step_done(db, db->cancel_parts, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+}
+
+int suf_send_db_outcome(struct send_db *db, struct send_item *it, struct suf_err *err)
+{
+    int64_t t = now(db);
+    sqlite3_stmt *s;
+
+    switch (it->verdict) {
+    case SUF_API_SENT:
+        s = db->sent;
+        sqlite3_bind_int64(s, 1, it->id);
+        suf_bind_text(s, 2, it->res.wamid);
+        sqlite3_bind_int(s, 3, it->res.http_status);
+        sqlite3_bind_int64(s, 4, t);
+        if (step_done(db, s, err, "sends") < 0)
+            return SUF_ERR_DB;
+        return fallback_after_sent(db, it, t, err);
+    case SUF_API_PERMANENT:
+        s = db->failed;
+        sqlite3_bind_int64(s, 1, it->id);
+        bind_error(s, it, t);
+        if (step_done(db, s, err, "sends") < 0)
+            return SUF_ERR_DB;
+        return fallback_after_failed(db, it, t, err);
+    case SUF_API_RETRY:
+    default:
+        s = db->retry;
+        sqlite3_bind_int64(s, 1, it->id);
+        bind_error(s, it, t);
+        sqlite3_bind_int64(s, 6, t + (it->delay_ms + 999) / 1000);
+        return step_done(db, s, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+    }
+}
+
+void suf_send_db_job(struct send_db *db, struct send_job *job)
+{
+    struct suf_err *err = &job->err;
+
+    suf_err_clear(err);
+    job->rc = SUF_ERR_DB;
+    if (suf_send_db_begin(db, err))
+        return;
+    for (size_t i = 0; i < job->noutcomes; i++)
+        if (suf_send_db_outcome(db, job->outcomes[i], err))
+            goto fail;
+    for (size_t i = 0; i < job->nmarks; i++)
+        if (suf_send_db_mark(db, job->marks[i], &job->marks[i]->marked, err))
+            goto fail;
+    if (suf_send_db_commit(db, err))
+        return; /* rolled back */
+    job->rc = SUF_OK;
+    return;
+fail:
+    if (!db->dry)
+        suf_store_rollback(db->st);
+}
+
+bool suf_send_db_window_open(const struct send_db *db, const struct send_item *it)
+{
+    return it->kind != 's' || (it->consented_at > 0 && it->consented_at + db->margin_s > now(db));
+}
+
+void suf_send_item_free(struct send_item *it)
+{
+    if (!it)
+        return;
+    free(it->body);
+    free(it->phone);
+    free(it->campaign);
+    free(it);
+}

@@ -1,0 +1,134 @@
+/*
+ * send_db.h: private to the send stage (send.c, send_db.c): the SQL of
+ * its bookkeeping, kept apart from the loop that drives the transport.
+ *
+ * Every function that writes expects the caller's transaction to be open
+ * (suf_send_db_begin/commit), except the start-up passes, which open their
+ * own.  In a dry run begin/commit do nothing: the stage then runs inside
+ * one outer transaction that suf_send_db_close rolls back.
+ */
+#ifndef SUF_SEND_DB_H
+#define SUF_SEND_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "base/context.h"
+#include "send/cloudapi.h"
+
+/* One send row in memory, from fetch to its committed outcome. */
+struct send_item {
+    int64_t id, fallback_id;
+    char kind; /* 'u' or 's' */
+    int part, n;
+    char *body; /* exactly as stored */
+    size_t len;
+    char *phone, *campaign;
+    int64_t consented_at; /* 0 when none */
+    int tries_run;        /* tries in this run */
+    int64_t due_ms;       /* monotonic ms when a retry may go */
+    struct suf_api_result res;
+    enum suf_api_verdict verdict;
+    int64_t delay_ms;  /* backoff for a retry */
+    bool again;        /* retry within this run (else: next run) */
+    bool marked;       /* set by a job: its in_flight mark is committed */
+};
+
+/*
+ * One unit of bookkeeping, one transaction: the outcomes of requests that
+ * came back, then the in_flight marks of newly claimed rows (each gets
+ * `marked`; false when the row was no longer queued).  While a job runs
+ * (suf_send_db_job, possibly on the writer thread) its items belong to it:
+ * the caller touches neither them nor the database until it is done.
+ */
+struct send_job {
+    struct send_item **outcomes;
+    size_t noutcomes, aoutcomes;
+    struct send_item **marks;
+    size_t nmarks, amarks;
+    int rc;              /* SUF_OK, or the failure; the transaction was rolled back */
+    struct suf_err err;
+};
+
+struct send_db {
+    struct suf_run *run;
+    struct suf_store *st;
+    bool dry;
+    int64_t margin_s; /* 24 h minus the window margin, in seconds */
+    sqlite3_stmt *fetch_s, *fetch_u, *left_u, *skip, *mark, *unmark, *sent, *failed, *retry;
+    sqlite3_stmt *fb_u_sent, *fb_u_failed, *fb_s_sent, *fb_s_failed, *cancel_parts;
+    sqlite3_stmt *opt_ins, *opt_fb, *opt_cancel;
+    int64_t u_after; /* utility fetches go on after this id */
+    bool tuned;      /* wal_autocheckpoint is to be restored at close */
+    int64_t saved_ckpt;
+};
+
+int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *err);
+/* Finalizes; in a dry run, rolls the whole stage back. */
+void suf_send_db_close(struct send_db *db);
+int suf_send_db_begin(struct send_db *db, struct suf_err *err);
+int suf_send_db_commit(struct send_db *db, struct suf_err *err);
+
+/* Start-up passes, each in its own transaction; *n gets the rows changed. */
+int suf_send_db_recover(struct send_db *db, int64_t *n, struct suf_err *err);
+int suf_send_db_resend_unknown(struct send_db *db, int64_t *n, struct suf_err *err);
+int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err);
+int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err);
+/* Decides which campaigns may send utility messages (temp table
+ * send_ok); logs each refused one; *blocked gets their number. */
+int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err);
+
+/* Reads up to `max` sendable rows of `kind`, most urgent first (utility
+ * rows: in id order, after the last one fetched before), into new items
+ * appended to *items (grown as needed; the caller frees each with
+ * suf_send_item_free and the array with free). */
+int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
+                      size_t *n, size_t *alloc, struct suf_err *err);
+/* queued -> in_flight; *marked is false when the row was no longer queued. */
+int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
+                     struct suf_err *err);
+/* Sets a queued row aside for the rest of the stage (no price under a cost
+ * cap): fetch no longer returns it; its state does not change. */
+int suf_send_db_skip(struct send_db *db, const struct send_item *it, struct suf_err *err);
+/* The queued utility rows a clean stop leaves for the next run (gated
+ * campaigns, not tried by this run, not set aside). */
+int suf_send_db_count_left(struct send_db *db, int64_t *n, struct suf_err *err);
+/* in_flight -> queued for a claimed row that never left (a clean stop). */
+int suf_send_db_unmark(struct send_db *db, struct send_item *it, struct suf_err *err);
+/* Commits what happened to `it` (verdict, res, delay_ms) and the fallback's
+ * state that follows from it. */
+int suf_send_db_outcome(struct send_db *db, struct send_item *it, struct suf_err *err);
+/* Runs `job` (see struct send_job); fills job->rc and job->err. */
+void suf_send_db_job(struct send_db *db, struct send_job *job);
+
+/*
+ * The writer thread: runs jobs on the stage's connection while the sending
+ * thread keeps the wire busy, so that SQLite's commits (and the WAL's
+ * checkpoints) overlap the network instead of stopping it.  One job at a
+ * time.  The connection is used by one thread at a time: by the writer
+ * while a job runs, by the sending thread otherwise (it calls
+ * suf_send_writer_idle before any other database work).
+ *
+ * Steps: w = suf_send_writer_start(db, threaded); ..._submit(w, job);
+ * ..._idle(w, wait) until it says the job is done; ..._stop(w) (waits for a
+ * running job, joins, frees).  Without `threaded` (a dry run, whose one
+ * outer transaction must stay on one thread of control anyway) submit runs
+ * the job at once.
+ */
+struct send_writer;
+/* Never fails: without a thread (none asked for, or none to be had) the
+ * jobs run inline, in submit. */
+struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded);
+void suf_send_writer_submit(struct send_writer *w, struct send_job *job);
+/* True when no job is running; with `wait`, first waits for the running one. */
+bool suf_send_writer_idle(struct send_writer *w, bool wait);
+void suf_send_writer_stop(struct send_writer *w);
+
+/* True while the consent window of a session item is open. */
+bool suf_send_db_window_open(const struct send_db *db, const struct send_item *it);
+
+void suf_send_item_free(struct send_item *it);
+
+#endif /* SUF_SEND_DB_H */

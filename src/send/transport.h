@@ -1,0 +1,98 @@
+/*
+ * transport.h: how a request body reaches the Cloud API, as a struct of
+ * function pointers, so the send loop does not know or care whether it talks
+ * to libcurl, to an outbox file (--dry-run) or to a unit test.
+ *
+ * Implementations:
+ *  - suf_transport_curl_new(): libcurl's multi interface; many transfers at
+ *    once, connections reused, HTTP/2 when the server offers it over TLS,
+ *    connect and total timeouts, TLS verification always on;
+ *  - suf_transport_record_new(): no network at all; appends each body as
+ *    one line to an outbox (when given) and keeps a copy, and answers with a
+ *    canned reply (a synthetic success unless a responder says otherwise).
+ *
+ * Invariants:
+ *  - submit() never blocks on the network; each submitted request is
+ *    reported exactly once by a later poll(), whatever happened to it;
+ *  - the request body and `tag` belong to the caller and must stay valid
+ *    until that report;
+ *  - the reply passed to the callback lives only during the callback.
+ *
+ * The caller's steps:
+ *  1. t = suf_transport_..._new(...);
+ *  2. t->submit(t, &req, &err) for up to the concurrency it wants;
+ *  3. t->poll(t, timeout_ms, done, ctx) until every request was reported;
+ *  4. t->close(t) (frees t).
+ */
+#ifndef SUF_TRANSPORT_H
+#define SUF_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/config.h"
+#include "base/status.h"
+#include "send/cloudapi.h"
+
+struct suf_request {
+    const char *body; /* JSON, owned by the caller */
+    size_t len;
+    void *tag;        /* handed back with the reply */
+};
+
+struct suf_reply {
+    void *tag;
+    enum suf_net_outcome net;
+    int http_status;           /* 0 when no reply arrived */
+    const char *body;          /* the reply body, NUL-terminated ("" when none) */
+    size_t len;
+    const char *retry_after;   /* the Retry-After header value, or NULL */
+    const char *net_error;     /* transport error text when net != SUF_NET_OK */
+};
+
+typedef void (*suf_transport_done_fn)(void *ctx, const struct suf_reply *reply);
+
+struct suf_transport {
+    /* Queues one request; SUF_ERR_INTERNAL only on a broken transport. */
+    int (*submit)(struct suf_transport *t, const struct suf_request *req, struct suf_err *err);
+    /* Waits at most `timeout_ms` for progress and reports every finished
+     * request through `done`; returns how many requests are still pending. */
+    size_t (*poll)(struct suf_transport *t, int timeout_ms, suf_transport_done_fn done,
+                   void *ctx);
+    /* Frees the transport; pending requests are abandoned unreported. */
+    void (*close)(struct suf_transport *t);
+    const char *name; /* "curl", "record": for log lines */
+};
+
+/*
+ * The libcurl transport for `url` with the bearer `token` (copied, wiped at
+ * close; never logged), cfg->concurrency transfers at once, and
+ * cfg->connect_timeout_ms / cfg->request_timeout_ms.  Returns NULL and fills
+ * `err` when libcurl cannot be set up.
+ */
+struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
+                                             const char *token, struct suf_err *err);
+
+/* A canned reply for the recording transport: called once per request with
+ * its body and its 0-based sequence number; fills `reply` (the strings must
+ * outlive the call: static text is the usual choice). */
+typedef void (*suf_record_respond_fn)(void *ctx, const char *body, size_t seq,
+                                      struct suf_reply *reply);
+
+/*
+ * The recording transport.  `outbox` (may be NULL; not closed by us) gets
+ * each body as one line, byte for byte, flushed as it goes.  `respond` (may
+ * be NULL: every request then gets HTTP 200 and a synthetic wamid
+ * "wamid.dryrun.<seq>") shapes the replies.  Nothing is sent, no token is
+ * involved.
+ */
+struct suf_transport *suf_transport_record_new(FILE *outbox, suf_record_respond_fn respond,
+                                               void *ctx);
+
+/* The bodies a recording transport received, in submit order (tests). */
+const char *suf_transport_record_body(struct suf_transport *t, size_t i);
+size_t suf_transport_record_count(struct suf_transport *t);
+
+#endif /* SUF_TRANSPORT_H */

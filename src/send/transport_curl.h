@@ -1,0 +1,36 @@
+/*
+ * transport_curl.h: private to the libcurl transport (transport_curl*.c).
+ *
+ * One `struct suf_xfer` per easy handle, reused from request to request so
+ * libcurl keeps its connections and buffers.  The libcurl callbacks live in
+ * transport_curl_write.c, one concern each: the reply body, and the reply
+ * headers (only Retry-After is kept).
+ */
+#ifndef SUF_TRANSPORT_CURL_H
+#define SUF_TRANSPORT_CURL_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "base/util.h"
+
+/* Replies larger than this are cut: a Cloud API reply is a few hundred
+ * bytes, and a runaway proxy page must not eat memory. */
+#define SUF_CURL_MAX_REPLY (64 * 1024)
+
+struct suf_xfer {
+    CURL *easy;
+    struct suf_buf reply;
+    char retry_after[128]; /* "" when the reply had none */
+    char errbuf[CURL_ERROR_SIZE];
+    void *tag;
+    struct suf_xfer *next_free;
+};
+
+/* CURLOPT_WRITEFUNCTION: appends to xfer->reply (userdata = the xfer). */
+size_t suf_curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
+/* CURLOPT_HEADERFUNCTION: keeps Retry-After in xfer->retry_after. */
+size_t suf_curl_header_cb(char *buffer, size_t size, size_t nitems, void *userdata);
+
+#endif /* SUF_TRANSPORT_CURL_H */

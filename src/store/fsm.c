@@ -1,0 +1,320 @@
+/*
+ * fsm.c: the fallback state machine (see fsm.h).
+ *
+ * Each event kind has a small function that decides, from the current row
+ * only, whether the event moves the fallback forward.  suf_fsm_step() runs
+ * it on a copy and keeps the copy only when something changed, so a no-op
+ * can never leave a half-updated row behind.
+ */
+#include <string.h>
+
+#include "store/fsm.h"
+#include "base/banned.h"
+
+#define DAY_S INT64_C(86400)
+
+static const char *const state_names[SUF_FB_STATE_COUNT] = {
+    [SUF_FB_PENDING] = "pending",
+    [SUF_FB_FAILED] = "failed",
+    [SUF_FB_UTILITY_SENT] = "utility_sent",
+    [SUF_FB_UTILITY_FAILED] = "utility_failed",
+    [SUF_FB_UTILITY_DELIVERED] = "utility_delivered",
+    [SUF_FB_DECLINED] = "declined",
+    [SUF_FB_NO_RESPONSE] = "no_response",
+    [SUF_FB_CONSENTED] = "consented",
+    [SUF_FB_WINDOW_EXPIRED] = "window_expired",
+    [SUF_FB_SESSION_SENT] = "session_sent",
+    [SUF_FB_SESSION_FAILED] = "session_failed",
+    [SUF_FB_CONVERTED] = "converted",
+    [SUF_FB_OPTED_OUT] = "opted_out",
+};
+
+static const char *const delivery_names[SUF_DLV_COUNT] = {
+    [SUF_DLV_NONE] = NULL,
+    [SUF_DLV_SENT] = "sent",
+    [SUF_DLV_DELIVERED] = "delivered",
+    [SUF_DLV_READ] = "read",
+    [SUF_DLV_FAILED] = "failed",
+};
+
+const char *suf_fsm_state_name(enum suf_fb_state s)
+{
+    return (unsigned)s < SUF_FB_STATE_COUNT ? state_names[s] : "?";
+}
+
+bool suf_fsm_state_parse(const char *name, enum suf_fb_state *out)
+{
+    for (int i = 0; name && i < SUF_FB_STATE_COUNT; i++) {
+        if (!strcmp(state_names[i], name)) {
+            *out = (enum suf_fb_state)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t suf_fsm_consent_window_end(const struct suf_fsm_params *p, const struct suf_fsm_row *row)
+{
+    int64_t end;
+
+    if (!row->utility_delivered_at)
+        return 0;
+    end = row->utility_delivered_at + p->consent_wait_s;
+    if (row->valid_until && row->valid_until < end)
+        end = row->valid_until;
+    return end;
+}
+
+int64_t suf_fsm_session_deadline(const struct suf_fsm_params *p, const struct suf_fsm_row *row)
+{
+    return row->consented_at ? row->consented_at + DAY_S - p->margin_s : 0;
+}
+
+static void set_if_zero(int64_t *field, int64_t v)
+{
+    if (!*field)
+        *field = v;
+}
+
+static void move_to(struct suf_fsm_row *r, enum suf_fb_state s, int64_t at)
+{
+    r->state = s;
+    r->state_at = at;
+}
+
+/* Before delivery is known: pending or utility_sent (a status may still be
+ * on its way). */
+static bool awaiting_delivery(enum suf_fb_state s)
+{
+    return s == SUF_FB_PENDING || s == SUF_FB_UTILITY_SENT;
+}
+
+static enum suf_fsm_verdict on_utility_sent(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (r->state != SUF_FB_PENDING)
+        return SUF_FSM_NOOP;
+    set_if_zero(&r->utility_sent_at, ev->at);
+    move_to(r, SUF_FB_UTILITY_SENT, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_utility_delivered(struct suf_fsm_row *r,
+                                                 const struct suf_fsm_event *ev)
+{
+    if (!awaiting_delivery(r->state))
+        return SUF_FSM_NOOP;
+    set_if_zero(&r->utility_sent_at, ev->at);
+    set_if_zero(&r->utility_delivered_at, ev->at);
+    move_to(r, SUF_FB_UTILITY_DELIVERED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_utility_failed(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (!awaiting_delivery(r->state))
+        return SUF_FSM_NOOP;
+    r->error_code = ev->error_code;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_UTILITY_FAILED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+/* A tap is an answer to a delivered message: before the status arrives,
+ * the tap itself dates the delivery. */
+static bool can_answer(struct suf_fsm_row *r, int64_t at)
+{
+    if (awaiting_delivery(r->state)) {
+        set_if_zero(&r->utility_sent_at, at);
+        set_if_zero(&r->utility_delivered_at, at);
+        return true;
+    }
+    return r->state == SUF_FB_UTILITY_DELIVERED;
+}
+
+static enum suf_fsm_verdict late(struct suf_fsm_row *r, int64_t at)
+{
+    if (r->late_consent_at)
+        return SUF_FSM_NOOP;
+    r->late_consent_at = at;
+    return SUF_FSM_LATE;
+}
+
+static enum suf_fsm_verdict on_consent(const struct suf_fsm_params *p, struct suf_fsm_row *r,
+                                       const struct suf_fsm_event *ev, unsigned *effects)
+{
+    struct suf_fsm_row t = *r;
+
+    if (r->state == SUF_FB_NO_RESPONSE)
+        return late(r, ev->at);
+    if (!can_answer(&t, ev->at))
+        return SUF_FSM_NOOP;
+    if (ev->at >= suf_fsm_consent_window_end(p, &t))
+        return late(r, ev->at);
+    *r = t;
+    r->consented_at = ev->at;
+    move_to(r, SUF_FB_CONSENTED, ev->at);
+    *effects |= SUF_FSM_QUEUE_SESSION;
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_decline(const struct suf_fsm_params *p, struct suf_fsm_row *r,
+                                       const struct suf_fsm_event *ev)
+{
+    if (!can_answer(r, ev->at) || ev->at >= suf_fsm_consent_window_end(p, r))
+        return SUF_FSM_NOOP;
+    r->declined_at = ev->at;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_DECLINED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_session_sent(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (r->state != SUF_FB_CONSENTED)
+        return SUF_FSM_NOOP;
+    set_if_zero(&r->session_sent_at, ev->at);
+    move_to(r, SUF_FB_SESSION_SENT, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+/* A delivered last part converts even a fallback that timed out or saw an
+ * earlier part fail: the customer got the content, which is what converted
+ * means. */
+static enum suf_fsm_verdict on_session_delivered(struct suf_fsm_row *r,
+                                                 const struct suf_fsm_event *ev)
+{
+    if (!ev->last_part)
+        return SUF_FSM_NOOP;
+    if (r->state != SUF_FB_CONSENTED && r->state != SUF_FB_SESSION_SENT &&
+        r->state != SUF_FB_WINDOW_EXPIRED && r->state != SUF_FB_SESSION_FAILED)
+        return SUF_FSM_NOOP;
+    set_if_zero(&r->session_sent_at, ev->at);
+    r->converted_at = ev->at;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_CONVERTED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_session_failed(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (r->state != SUF_FB_CONSENTED && r->state != SUF_FB_SESSION_SENT)
+        return SUF_FSM_NOOP;
+    r->error_code = ev->error_code;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_SESSION_FAILED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_opt_out(struct suf_fsm_row *r, const struct suf_fsm_event *ev,
+                                       unsigned *effects)
+{
+    if (r->state == SUF_FB_CONVERTED || r->state == SUF_FB_OPTED_OUT)
+        return SUF_FSM_NOOP;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_OPTED_OUT, ev->at);
+    *effects |= SUF_FSM_CANCEL_SENDS;
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_tick(const struct suf_fsm_params *p, struct suf_fsm_row *r,
+                                    int64_t now, unsigned *effects)
+{
+    int64_t end;
+
+    if (r->state == SUF_FB_UTILITY_DELIVERED) {
+        end = suf_fsm_consent_window_end(p, r);
+        if (!end || now < end)
+            return SUF_FSM_NOOP;
+        r->closed_at = end;
+        move_to(r, SUF_FB_NO_RESPONSE, end);
+        return SUF_FSM_APPLIED;
+    }
+    if (r->state == SUF_FB_CONSENTED) {
+        end = suf_fsm_session_deadline(p, r);
+        if (now <= end)
+            return SUF_FSM_NOOP;
+        r->closed_at = end;
+        move_to(r, SUF_FB_WINDOW_EXPIRED, end);
+        *effects |= SUF_FSM_CANCEL_SENDS;
+        return SUF_FSM_APPLIED;
+    }
+    return SUF_FSM_NOOP;
+}
+
+enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm_row *row,
+                                  const struct suf_fsm_event *ev, unsigned *effects)
+{
+    struct suf_fsm_row r = *row;
+    enum suf_fsm_verdict v = SUF_FSM_NOOP;
+    unsigned fx = 0;
+
+    switch (ev->kind) {
+    case SUF_EV_UTILITY_SENT:
+        v = on_utility_sent(&r, ev);
+        break;
+    case SUF_EV_UTILITY_DELIVERED:
+        v = on_utility_delivered(&r, ev);
+        break;
+    case SUF_EV_UTILITY_FAILED:
+        v = on_utility_failed(&r, ev);
+        break;
+    case SUF_EV_CONSENT:
+        v = on_consent(p, &r, ev, &fx);
+        break;
+    case SUF_EV_DECLINE:
+        v = on_decline(p, &r, ev);
+        break;
+    case SUF_EV_SESSION_SENT:
+        v = on_session_sent(&r, ev);
+        break;
+    case SUF_EV_SESSION_DELIVERED:
+        v = on_session_delivered(&r, ev);
+        break;
+    case SUF_EV_SESSION_FAILED:
+        v = on_session_failed(&r, ev);
+        break;
+    case SUF_EV_OPT_OUT:
+        v = on_opt_out(&r, ev, &fx);
+        break;
+    case SUF_EV_TICK:
+        v = on_tick(p, &r, ev->at, &fx);
+        break;
+    case SUF_EV_KIND_COUNT:
+        break;
+    }
+    *effects = v == SUF_FSM_NOOP ? 0 : fx;
+    if (v != SUF_FSM_NOOP)
+        *row = r;
+    return v;
+}
+
+/* --- one message's delivery ---------------------------------------------- */
+
+const char *suf_fsm_delivery_name(enum suf_delivery d)
+{
+    return (unsigned)d < SUF_DLV_COUNT ? delivery_names[d] : NULL;
+}
+
+bool suf_fsm_delivery_parse(const char *name, enum suf_delivery *out)
+{
+    if (!name) {
+        *out = SUF_DLV_NONE;
+        return true;
+    }
+    for (int i = 1; i < SUF_DLV_COUNT; i++) {
+        if (!strcmp(delivery_names[i], name)) {
+            *out = (enum suf_delivery)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool suf_fsm_delivery_advances(enum suf_delivery cur, enum suf_delivery next)
+{
+    if (next == SUF_DLV_NONE || cur == SUF_DLV_FAILED)
+        return false;
+    if (next == SUF_DLV_FAILED)
+        return cur == SUF_DLV_NONE || cur == SUF_DLV_SENT;
+    return next > cur;
+}

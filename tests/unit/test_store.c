@@ -1,0 +1,171 @@
+/*
+ * test_store.c: the store: migrations (schema version 1 with its data),
+ * the run records and the single-writer lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "base/util.h"
+#include "store/store.h"
+#include "testutil.h"
+
+static void test_store__migrates_and_records_runs(void)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    int64_t v = 0, id = 0, fid = 0;
+    bool seen = true;
+    struct stat sb;
+
+    suf_test_store(&st, "a.db");
+    CU_ASSERT_EQUAL(suf_store_scalar(&st, "PRAGMA user_version", NULL, &v, &err), SUF_OK);
+    CU_ASSERT_EQUAL(v, SUF_SCHEMA_VERSION);
+    CU_ASSERT_EQUAL(stat(suf_test_path("a.db"), &sb), 0);
+    CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+    CU_ASSERT_EQUAL(suf_store_run_begin(&st, "import", "import x", 10, 20, &id, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_store_file_register(&st, "deliveries", "x.csv", "abc", 3, id, 20, &fid,
+                                            &seen, &err),
+                    SUF_OK);
+    CU_ASSERT_FALSE(seen);
+    CU_ASSERT_EQUAL(suf_store_file_register(&st, "deliveries", "y.csv", "abc", 3, id, 20, &fid,
+                                            &seen, &err),
+                    SUF_OK);
+    CU_ASSERT_TRUE(seen);
+    CU_ASSERT_EQUAL(suf_store_reject(&st, fid, "x.csv", 7, "bad", "a,b", 3, id, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_store_run_end(&st, id, 30, "ok", 0, "{}", NULL, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_store_scalar(&st, "SELECT count(*) FROM runs WHERE status = 'ok'", NULL,
+                                     &v, &err),
+                    SUF_OK);
+    CU_ASSERT_EQUAL(v, 1);
+    suf_store_close(&st);
+}
+
+static void test_store__second_writer_is_refused(void)
+{
+    struct suf_store a = SUF_STORE_INIT, b = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    pid_t pid;
+    int status;
+
+    suf_test_store(&a, "lock.db");
+    /* flock is per open file description: a child process sees the lock. */
+    pid = fork();
+    if (pid == 0) {
+        int rc = suf_store_open(&b, suf_test_path("lock.db"), SUF_STORE_LOCK, &err);
+        _exit(rc == SUF_ERR_LOCKED ? 0 : 1);
+    }
+    CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    suf_store_close(&a);
+}
+
+static void test_store__newer_schema_is_refused(void)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+
+    suf_test_store(&st, "new.db");
+    suf_store_exec(&st, "PRAGMA user_version = 99", &err);
+    suf_store_close(&st);
+    CU_ASSERT_EQUAL(suf_store_open(&st, suf_test_path("new.db"), 0, &err), SUF_ERR_DB);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "newer than this suf"));
+}
+
+/* Loads the SQL file `rel` (source tree) into a new database at `path`
+ * with SQLite alone, as an older suf would have left it. */
+static void load_sql(const char *rel, const char *path)
+{
+    FILE *f = fopen(suf_test_source(rel), "r");
+    struct suf_buf sql = SUF_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    sqlite3 *db = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        suf_buf_add(&sql, chunk, n);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, suf_buf_str(&sql), NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    suf_buf_release(&sql);
+}
+
+static int64_t scalar(struct suf_store *st, const char *sql)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    int64_t v = -1;
+
+    CU_ASSERT_EQUAL(suf_store_scalar(st, sql, NULL, &v, &err), SUF_OK);
+    return v;
+}
+
+/* The checks of one store of version 1 (fixture `rel`), migrated. */
+static void check_v1_migrates(const char *rel, const char *name)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    char path[512];
+
+    suf_strlcpy(path, suf_test_path(name), sizeof(path));
+    load_sql(rel, path);
+    load_sql("tests/data/schema-v1-rows.sql", path);
+    CU_ASSERT_EQUAL_FATAL(suf_store_open(&st, path, SUF_STORE_LOCK, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&st, "PRAGMA user_version"), SUF_SCHEMA_VERSION);
+    /* attempts: every row and column kept; the key is the named index */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM attempts WHERE (id = 1 AND "
+                                "message_id = 'wamid.A1' AND error_code = 131049 AND "
+                                "vars = '[\"Asha\",\"CODE1\"]') OR (id = 2 AND status = "
+                                "'delivered' AND sent_at = 1795400060)"),
+                    2);
+    CU_ASSERT_NOT_EQUAL(suf_store_exec(&st, "INSERT INTO attempts (campaign_id, message_id, "
+                                            "phone, template_name, status, sent_at) VALUES "
+                                            "('c1', 'wamid.A1', '1', 't', 'sent', 0)",
+                                       &err),
+                        SUF_OK);
+    /* fallbacks: the partial state indexes replace the old one */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                "('fallbacks_delivered', 'fallbacks_consented', "
+                                "'fallbacks_expired')"),
+                    3);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                "'fallbacks_state'"),
+                    0);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM fallbacks"), 2);
+    /* events: all kept, the unprocessed ones queued in (ts, id) order */
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM events WHERE id IN (10, 11, 12)"), 3);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM event_queue"), 2);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT id FROM event_queue ORDER BY ts, id LIMIT 1"), 12);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT id FROM event_queue ORDER BY ts, id LIMIT 1 OFFSET 1"),
+                    11);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM pragma_table_info('events') WHERE name "
+                                "IN ('dedupe', 'processed')"),
+                    0);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                "'events_identity'"),
+                    1);
+    suf_store_close(&st);
+}
+
+/* Both layouts version 1 was released with. */
+static void test_store__version_1_migrates_with_its_data(void)
+{
+    check_v1_migrates("tests/data/schema-v1.sql", "v1.db");
+    check_v1_migrates("tests/data/schema-v1-later.sql", "v1-later.db");
+}
+
+static const struct suf_test tests[] = {
+    {"store: version 1 migrates with its data", test_store__version_1_migrates_with_its_data},
+    {"store: migrates and records runs", test_store__migrates_and_records_runs},
+    {"store: second writer is refused", test_store__second_writer_is_refused},
+    {"store: newer schema is refused", test_store__newer_schema_is_refused},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return suf_test_main("store", tests);
+}
