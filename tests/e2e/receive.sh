@@ -9,22 +9,17 @@
 # whole).  Expected values are computed here (signatures with Python's hmac,
 # hashes with sha256sum), never taken from suf.  Every wait is bounded.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}"
-S=${SUF_SCRATCH:-$(mktemp -d)}
-rm -rf "$S"; mkdir -p "$S"
-PY=/usr/bin/python3
-CLIENT="$SUF_SOURCE_DIR/tests/e2e/receive_client.py"
+. "$(dirname "$0")/lib.sh"
+keep_going
+scratch_fresh
+S=$SUF_SCRATCH
+CLIENT="$E2E_DIR/receive_client.py"
 TOKEN=e2e-verify-token-4f1c
 SECRET=e2e-app-secret-9d27ab
 export SUF_VERIFY_TOKEN=$TOKEN SUF_APP_SECRET=$SECRET
 INBOX=$S/inbox
-fails=0
 pid=
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else fail "$1: expected '$2', got '$3'"; fi
-}
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
@@ -50,7 +45,7 @@ start() {
     [ -n "$port" ] && break
     sleep 0.05
   done
-  [ -n "$port" ] || { cat "$log"; echo "FAIL: the receiver did not start"; exit 1; }
+  [ -n "$port" ] || fail -x -l "$log" "the receiver did not start"
 }
 
 # stop_term: SIGTERM, then waits (a watchdog kills it after 10 s); sets st.
@@ -210,8 +205,4 @@ for f in "$INBOX"/events-*; do
   [ "$m" = 640 ] || fail "$f has mode $m"
 done
 
-if [ "$fails" -ne 0 ]; then
-  echo "$fails check(s) failed; logs in $S"
-  exit 1
-fi
-echo "all receive checks passed"
+finish receive
