@@ -34,18 +34,16 @@ max_connections = 128
 on_consent_debounce_ms = 500
 EOF
 
+# listening LOG: sets port from the receiver's LOG; false until it is there
+# (the log itself may not exist yet).
+listening() { port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$1" 2>/dev/null); [ -n "$port" ]; }
+
 # start LOG [ARGS...]: starts the receiver on a free port; sets pid and port.
 start() {
   log=$1; shift
   "$SUF" -c "$S/suf.conf" receive --listen 127.0.0.1:0 "$@" 2>"$log" &
   pid=$!
-  port=
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || fail -x -l "$log" "the receiver did not start"
+  wait_for 100 0.05 listening "$log" || fail -x -l "$log" "the receiver did not start"
 }
 
 # stop_term: SIGTERM, then waits (a watchdog kills it after 10 s); sets st.
@@ -183,9 +181,7 @@ check "SIGTERM after restart" 0 "$st"
 sed 's/^max_connections = .*/max_connections = 4/' "$S/suf.conf" >"$S/limit.conf"
 "$SUF" -c "$S/limit.conf" receive --listen 127.0.0.1:0 2>"$S/run4.log" &
 pid=$!
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$S/run4.log"); [ -n "$port" ] && break; sleep 0.05
-done
+wait_for 100 0.05 listening "$S/run4.log" || fail -x -l "$S/run4.log" "the receiver did not start"
 $PY "$CLIENT" hold "$port" 12 1.5 >"$S/hold.out" &
 holdpid=$!
 # the clients are connected once hold says so (bounded), then the receiver
