@@ -15,6 +15,8 @@
 # SUF_SCRATCH to a new temporary folder, named on stderr and kept (as CTest's
 # are) to look into after a failure.  The three are made absolute, since
 # most scripts cd into their scratch folder, and exported, as CTest does.
+# The scripts empty their scratch folder: lib.sh refuses / and any folder
+# that holds the tree.
 #
 # A script stops at its first failed check (fail exits), or calls keep_going
 # to run every check and then finish to give the verdict.
