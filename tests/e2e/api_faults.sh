@@ -6,9 +6,8 @@
 # Each run must end, within a bounded time, in the documented states, with
 # no request lost and none duplicated.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 . "$SUF_SOURCE_DIR/scripts/pipeline.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 D=$SUF_SCRATCH
 pipeline_setup "$D"
 "$SUF" -c "$D/suf.conf" -q init
@@ -22,10 +21,7 @@ start() {
   rm -f "$D/bad.port" "$D/bad.log"
   $PY "$SUF_SOURCE_DIR/tests/mock/badserver.py" "$1" "$D/bad.port" "$D/bad.log" &
   bad=$!
-  i=0
-  while [ ! -s "$D/bad.port" ]; do
-    i=$((i + 1)); [ $i -le 100 ] || fail "badserver $1 did not start"; sleep 0.1
-  done
+  wait_file "$D/bad.port" "badserver $1"
   write_config "$D" "$(cat "$D/bad.port")"
   cat >> "$D/suf.conf" <<CONF
 request_timeout_ms = 1500
@@ -65,7 +61,7 @@ timeout 120 "$SUF" -c "$D/suf.conf" --now 2026-11-24T02:00:00Z send > "$D/onesho
 rc=$?
 set -e
 stop
-[ $rc -eq 0 ] || { cat "$D/oneshot.out"; fail "send against a closing server exited $rc"; }
+[ $rc -eq 0 ] || fail -l "$D/oneshot.out" "send against a closing server exited $rc"
 sent=$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE kind = 'u' AND state = 'sent'")
 [ "$sent" -eq "$queued" ] || fail "$sent of $queued sent against a closing server"
 $PY - "$D/bad.log" "$queued" <<'PY' || fail "a request was lost or duplicated"

@@ -13,12 +13,10 @@
 # before its target line, and the checks a bench makes of its own results
 # print the lines the last grep looks for.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-S=$SUF_SCRATCH/bench_smoke
-rm -rf "$S"
-mkdir -p "$S"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
+keep_going
+scratch_fresh
+S=$SUF_SCRATCH
 
 SUF_BENCH_DIR=$S BENCH_ROWS=3000 BENCH_RUNS=1 SUF_BENCH_PLAN_ROWS=3000 \
   SUF_BENCH_RECONCILE_LINES=4000 SUF_BENCH_RECONCILE_FALLBACKS=2000 \
@@ -44,5 +42,4 @@ if grep -E 'rows lost|not a body sent|FAILED' "$S/bench.out" | grep -v -E '^benc
   fail "a bench reported a broken result"
 fi
 
-[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "all benches ran"
+finish bench_smoke

@@ -3,13 +3,12 @@
 # with their exit codes, status reading without a lock, and the generated
 # man page and sample config listing every command and every key.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"; cd "$SUF_SCRATCH"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+scratch_fresh; cd "$SUF_SCRATCH"
 expect_exit() {
   want=$1; shift
   set +e; "$@" > out 2> err; rc=$?; set -e
-  [ $rc -eq "$want" ] || { cat out err; fail "'$*' exited $rc, want $want"; }
+  [ $rc -eq "$want" ] || fail -l out -l err "'$*' exited $rc, want $want"
 }
 
 "$SUF" --version | grep -Eq '^suf [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"

@@ -15,7 +15,7 @@
 # SUF_CRASH_TRIALS (default 10; 50 with SUF_SOAK), SUF_CRASH_RECIPIENTS
 # (20000), SUF_CRASH_SEED (random; printed, to replay a run).
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 . "$SUF_SOURCE_DIR/scripts/pipeline.sh"
 TRIALS=${SUF_CRASH_TRIALS:-$([ -n "${SUF_SOAK:-}" ] && echo 50 || echo 10)}
 RECIPIENTS=${SUF_CRASH_RECIPIENTS:-20000}
@@ -23,10 +23,9 @@ SEED=${SUF_CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 N1=2026-11-24T02:00:00Z N1_EPOCH=1795485600
 N2=2026-11-25T02:00:00Z N2_EPOCH=1795572000
 STAGES="import reconcile session plan utility events report"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 echo "crash: $TRIALS trials, $RECIPIENTS recipients, seed $SEED"
-$PY "$SUF_SOURCE_DIR/tests/e2e/crash_gen.py" "$SUF_SCRATCH/big.csv" "$SUF_SCRATCH/expected.json" \
+$PY "$E2E_DIR/crash_gen.py" "$SUF_SCRATCH/big.csv" "$SUF_SCRATCH/expected.json" \
   "$RECIPIENTS"
 
 integrity() {
@@ -97,7 +96,7 @@ trial() {
   run_night "$d" $N2 "$d/night2.log" "$2" "$4"
   t3=$(date +%s%N)
   mock_stop "$d"
-  $PY "$SUF_SOURCE_DIR/tests/e2e/crash_check.py" "$d/suf.db" "$d/mock-requests.jsonl" \
+  $PY "$E2E_DIR/crash_check.py" "$d/suf.db" "$d/mock-requests.jsonl" \
     "$d/decisions.jsonl" "$SUF_SCRATCH/expected.json" \
     "$d/reports/camp_big/camp_big_2026-11-25.xlsx" $N1_EPOCH $N2_EPOCH \
     || fail "trial $k (kills in stage $2 after ${3} ms and ${4} ms, seed $SEED)"

@@ -5,20 +5,15 @@
 # folder holds only the receiver's files, with as many lines as the file
 # mode wrote, and the receiver counted each post once.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-S=$SUF_SCRATCH/demo_receiver
-rm -rf "$S"
-mkdir -p "$S"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else fail "$1: expected '$2', got '$3'"; fi
-}
+. "$(dirname "$0")/lib.sh"
+keep_going
+scratch_fresh
+S=$SUF_SCRATCH
 
 SUF_DEMO_DIR=$S/files "$SUF_SOURCE_DIR/scripts/demo" "$SUF" > "$S/files.out" 2>&1 ||
-  { cat "$S/files.out"; fail "the demo with files failed"; }
+  fail -l "$S/files.out" "the demo with files failed"
 SUF_DEMO_DIR=$S/receiver SUF_DEMO_RECEIVER=1 "$SUF_SOURCE_DIR/scripts/demo" "$SUF" \
-  > "$S/receiver.out" 2>&1 || { cat "$S/receiver.out"; fail "the demo with the receiver failed"; }
+  > "$S/receiver.out" 2>&1 || fail -l "$S/receiver.out" "the demo with the receiver failed"
 
 # The funnel and the states, with the folder names taken out.
 funnel() { sed -n '/^== the funnel/,/^== workbooks/p' "$S/$1.out"; }
@@ -42,7 +37,7 @@ recv_lines=$(cat "$ev"/events-*.jsonl | wc -l | tr -d ' ')
 check "the receiver wrote every webhook the file mode wrote" "$file_lines" "$recv_lines"
 counted=$(sed -n 's/.*receive: stopped; \([0-9]*\) events.*/\1/p' "$S/receiver/receiver.log")
 check "the receiver counted each post once" "$recv_lines" "$counted"
-/usr/bin/python3 - "$ev" <<'PY' && echo "ok: every line the receiver wrote is a whole JSON object" || fail "a line is not JSON"
+$PY - "$ev" <<'PY' && echo "ok: every line the receiver wrote is a whole JSON object" || fail "a line is not JSON"
 import glob, json, os, sys
 for path in glob.glob(os.path.join(sys.argv[1], "events-*.jsonl")):
     with open(path, encoding="utf-8") as f:
@@ -50,5 +45,4 @@ for path in glob.glob(os.path.join(sys.argv[1], "events-*.jsonl")):
             assert isinstance(json.loads(line), dict)
 PY
 
-[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
-echo "all demo_receiver checks passed"
+finish demo_receiver

@@ -12,15 +12,13 @@
 #
 # SUF_EVENTS_KILL_TRIALS (default 3), SUF_EVENTS_KILL_LINES (100000).
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-py=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 trials=${SUF_EVENTS_KILL_TRIALS:-3}
 lines=${SUF_EVENTS_KILL_LINES:-100000}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 
-$py - "$lines" > events.jsonl <<'PYEOF'
+$PY - "$lines" > events.jsonl <<'PYEOF'
 import random, sys
 n = int(sys.argv[1])
 rnd = random.Random(5)
@@ -90,7 +88,7 @@ for t in $(seq 1 "$trials"); do
     delay=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (span / k) ))
     "$SUF" -q -c "$name.conf" import events events.jsonl > /dev/null 2>&1 &
     pid=$!
-    $py -c "import time; time.sleep($delay / 1000)"
+    $PY -c "import time; time.sleep($delay / 1000)"
     if kill -KILL $pid 2>/dev/null; then kills=$((kills + 1)); fi
     wait $pid 2>/dev/null || true
     r=$(sqlite3 "$name.db" "PRAGMA integrity_check")

@@ -14,20 +14,16 @@
 # that is not permitted.  Every mount is undone by the exit trap.
 #
 # Environment: SUF (the binary), SUF_SOURCE_DIR, SUF_SCRATCH (as CTest sets
-# them; defaults relative to this script).
+# them; lib.sh gives the defaults for a run by hand).
 set -u
+. "$(dirname "$0")/lib.sh"
+keep_going
 
-here=$(cd "$(dirname "$0")" && pwd)
-SUF_SOURCE_DIR=${SUF_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
-SUF=${SUF:-$SUF_SOURCE_DIR/build/suf}
-SUF_SCRATCH=${SUF_SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/suf-hostile-XXXXXX")}
 fixtures=$SUF_SOURCE_DIR/fixtures
 now=2026-11-24T02:00:00Z
-failures=0
 mounts=""
 
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 chmod 755 "$SUF_SCRATCH"
 conf=$SUF_SCRATCH/empty.conf
 : >"$conf"
@@ -45,12 +41,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { echo "ok    $*"; }
-fail() {
-    echo "FAIL  $*"
-    failures=$((failures + 1))
-}
-skip() { echo "skip  $*"; }
+skip() { echo "skip: $*"; }
 
 # suf with a time limit; sets $rc and $out (stderr and stdout).
 runsuf() {
@@ -114,7 +105,7 @@ mount_tmpfs() {
 
 # Every .xlsx in DIR is a whole workbook, and no temporary file is left.
 workbooks_whole() {
-    /usr/bin/python3 - "$1" <<'EOF'
+    $PY - "$1" <<'EOF'
 import os, sys, zipfile
 bad = []
 for root, _, files in os.walk(sys.argv[1]):
@@ -135,7 +126,7 @@ EOF
 }
 
 echo "== 1. the hostile-input corpus"
-if /usr/bin/python3 "$here/hostile_check.py" "$SUF" "$SUF_SOURCE_DIR" "$SUF_SCRATCH/corpus"; then
+if $PY "$E2E_DIR/hostile_check.py" "$SUF" "$SUF_SOURCE_DIR" "$SUF_SCRATCH/corpus"; then
     ok "hostile-input corpus"
 else
     fail "hostile-input corpus (see above)"
@@ -243,7 +234,7 @@ echo "== 5. a full disk"
 mnt=$SUF_SCRATCH/mnt-full
 if mount_tmpfs "$mnt" 2m; then
     big=$SUF_SCRATCH/big-deliveries.csv
-    /usr/bin/python3 - "$big" <<'EOF'
+    $PY - "$big" <<'EOF'
 import sys
 with open(sys.argv[1], "w") as f:
     f.write("campaign_id,message_id,phone,template_name,status,error_code,attempt,sent_at,text\n")
@@ -307,8 +298,4 @@ for f in $(find "$dir/reports" -name '*.xlsx'); do
 done
 [ "$n" -gt 0 ] && ok "modes: $n workbook(s), all 0640" || fail "modes: no workbook written"
 
-if [ "$failures" -ne 0 ]; then
-    echo "hostile: $failures failure(s)"
-    exit 1
-fi
-echo "hostile: all passed"
+finish hostile

@@ -7,29 +7,24 @@
 #
 # Env: SUF (the binary), SUF_SOURCE_DIR (the tree), SUF_SCRATCH (a folder).
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
+keep_going
 fx="$SUF_SOURCE_DIR/fixtures"
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 db="$SUF_SCRATCH/suf.db"
 unset SUF_CONFIG
-fails=0
 
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-check() { # check NAME GOT WANT
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else fail "$1: got '$2', want '$3'"; fi
-}
 suf() { "$SUF" --db "$db" --now 2026-11-24T02:00:00Z "$@"; }
 # run_rc CMD...: runs, keeps stderr in err.txt, prints the exit status
 run_rc() { set +e; "$@" >out.txt 2>err.txt; echo $?; set -e; }
 sql() { sqlite3 -batch -noheader "$db" "$1"; }
 
-check "init" "$(run_rc suf init)" 0
+check "init" 0 "$(run_rc suf init)"
 
 # --- the clean export --------------------------------------------------
-check "import deliveries exits 0" "$(run_rc suf import deliveries "$fx/deliveries.csv")" 0
-/usr/bin/python3 - "$fx/deliveries.csv" >expected.txt <<'EOF'
+check "import deliveries exits 0" 0 "$(run_rc suf import deliveries "$fx/deliveries.csv")"
+$PY - "$fx/deliveries.csv" >expected.txt <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8')))
 camps = {}
@@ -42,14 +37,14 @@ for k in sorted(camps):
     print("%s %d %d" % (k, camps[k][0], len(camps[k][1])))
 EOF
 want_rows=$(head -1 expected.txt)
-check "attempts stored" "$(sql 'SELECT count(*) FROM attempts')" "$want_rows"
-check "no rejects" "$(sql 'SELECT count(*) FROM rejects')" 0
-check "file rows recorded" "$(sql "SELECT rows FROM files WHERE kind = 'deliveries'")" "$want_rows"
+check "attempts stored" "$want_rows" "$(sql 'SELECT count(*) FROM attempts')"
+check "no rejects" 0 "$(sql 'SELECT count(*) FROM rejects')"
+check "file rows recorded" "$want_rows" "$(sql "SELECT rows FROM files WHERE kind = 'deliveries'")"
 
-check "import campaigns exits 0" "$(run_rc suf import campaigns "$fx/campaigns.csv")" 0
+check "import campaigns exits 0" 0 "$(run_rc suf import campaigns "$fx/campaigns.csv")"
 want_camps=$(($(wc -l <"$fx/campaigns.csv") - 1))
-check "campaign settings stored" "$(sql 'SELECT count(*) FROM campaigns')" "$want_camps"
-check "fallback off stored" "$(sql "SELECT fallback FROM campaigns WHERE campaign_id = 'camp_off'")" 0
+check "campaign settings stored" "$want_camps" "$(sql 'SELECT count(*) FROM campaigns')"
+check "fallback off stored" 0 "$(sql "SELECT fallback FROM campaigns WHERE campaign_id = 'camp_off'")"
 
 # `suf status`: per campaign "attempts N, recipients M", as the fixture says
 "$SUF" --db "$db" status >status.txt
@@ -59,38 +54,38 @@ tail -n +2 expected.txt | while read -r camp n rcpt; do
   [ "$got" = "$n $rcpt" ] || echo "status $camp: got '$got', want '$n $rcpt'"
 done >status-diff.txt
 if [ -s status-diff.txt ]; then fail "suf status per campaign: $(cat status-diff.txt)"; else echo "ok: suf status per campaign"; fi
-check "status shows no rejects" "$(grep -c '^rejected rows: 0$' status.txt)" 1
+check "status shows no rejects" 1 "$(grep -c '^rejected rows: 0$' status.txt)"
 
 # --- re-import: a no-op that says so ------------------------------------
-check "re-import exits 0" "$(run_rc suf import deliveries "$fx/deliveries.csv")" 0
-check "re-import says imported before" "$(grep -c 'imported before' err.txt)" 1
-check "re-import adds nothing" "$(sql 'SELECT count(*) FROM attempts')" "$want_rows"
-check "one file row" "$(sql "SELECT count(*) FROM files WHERE kind = 'deliveries'")" 1
+check "re-import exits 0" 0 "$(run_rc suf import deliveries "$fx/deliveries.csv")"
+check "re-import says imported before" 1 "$(grep -c 'imported before' err.txt)"
+check "re-import adds nothing" "$want_rows" "$(sql 'SELECT count(*) FROM attempts')"
+check "one file row" 1 "$(sql "SELECT count(*) FROM files WHERE kind = 'deliveries'")"
 
 # --- the messy exports: rejects row by row, exit 65 ---------------------
-check "messy import exits 65" "$(run_rc suf import deliveries "$fx/messy")" 65
+check "messy import exits 65" 65 "$(run_rc suf import deliveries "$fx/messy")"
 grep -q "ignored column(s) 'Internal Notes'" err.txt || fail "no warning for the unknown column"
 want_lines=$(sed -n 's/^| \([0-9]*\) | [^|]* | rejected: .*/\1/p' "$fx/README.md" | tr '\n' ' ')
 got_lines=$(sql "SELECT line FROM rejects WHERE file LIKE '%deliveries-messy.csv' ORDER BY line" | tr '\n' ' ')
-check "messy reject lines (README table)" "$got_lines" "$want_lines"
+check "messy reject lines (README table)" "$want_lines" "$got_lines"
 for reason in "missing required field 'message_id'" "unknown status 'bounced'" \
               "phone 'call me' is not a number" "looks like Excel scientific notation" \
               "unparseable time 'yesterday'" "invalid UTF-8" "wrong number of fields" \
               "field over 64 KiB"; do
   n=$(sql "SELECT count(*) FROM rejects WHERE instr(reason, '$(printf %s "$reason" | sed "s/'/''/g")') > 0")
-  check "a reject says: $reason" "$n" 1
+  check "a reject says: $reason" 1 "$n"
 done
 # the raw text of a reject is the line as it is in the file
 want_raw=$(sed -n '7p' "$fx/messy/deliveries-messy.csv" | tr -d '\r')
-check "raw text of line 7" "$(sql "SELECT CAST(raw AS TEXT) FROM rejects WHERE line = 7 AND file LIKE '%messy.csv'")" "$want_raw"
-check "upserted, not duplicated" "$(sql "SELECT count(*) || ' ' || max(status) FROM attempts WHERE message_id = 'wamid.m.12'")" "1 read"
+check "raw text of line 7" "$want_raw" "$(sql "SELECT CAST(raw AS TEXT) FROM rejects WHERE line = 7 AND file LIKE '%messy.csv'")"
+check "upserted, not duplicated" "1 read" "$(sql "SELECT count(*) || ' ' || max(status) FROM attempts WHERE message_id = 'wamid.m.12'")"
 "$SUF" --db "$db" status >status2.txt
 total_rejects=$(sql 'SELECT count(*) FROM rejects')
-check "status counts rejects" "$(grep -c "^rejected rows: $total_rejects\$" status2.txt)" 1
+check "status counts rejects" 1 "$(grep -c "^rejected rows: $total_rejects\$" status2.txt)"
 
 # --- reject ratio: within 1 % exits 0, above exits 65 -------------------
 gen() { # gen FILE GOOD BAD
-  /usr/bin/python3 - "$@" <<'EOF'
+  $PY - "$@" <<'EOF'
 import sys
 f, good, bad = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(f, 'w') as o:
@@ -102,10 +97,10 @@ EOF
 }
 gen "$SUF_SCRATCH/under.csv" 199 1
 gen "$SUF_SCRATCH/over.csv" 97 3
-check "1 reject in 200 exits 0" "$(run_rc suf import deliveries "$SUF_SCRATCH/under.csv")" 0
+check "1 reject in 200 exits 0" 0 "$(run_rc suf import deliveries "$SUF_SCRATCH/under.csv")"
 grep -q "1 of 200 rows rejected" err.txt || fail "no warning for 1 of 200 rejected"
-check "3 rejects in 100 exit 65" "$(run_rc suf import deliveries "$SUF_SCRATCH/over.csv")" 65
-check "good rows of a bad file still import" "$(sql "SELECT count(*) FROM attempts WHERE message_id LIKE 'over.csv-%'")" 97
+check "3 rejects in 100 exit 65" 65 "$(run_rc suf import deliveries "$SUF_SCRATCH/over.csv")"
+check "good rows of a bad file still import" 97 "$(sql "SELECT count(*) FROM attempts WHERE message_id LIKE 'over.csv-%'")"
 
 # --- hard errors name the file; the other files still import ------------
 mkdir -p hard
@@ -113,12 +108,12 @@ printf '\177ELF\002\001\001\000\000\000\377\376\n\000\000' >hard/a-binary.csv
 printf 'foo,bar\n1,2\n' >hard/b-noheader.csv
 printf 'campaign_id,message_id,phone,template_name,status,sent_at\nhard,w1,+919812399001,t,failed,2026-11-20T10:00:00Z\n' >hard/c-good.csv
 rc=$(run_rc suf import deliveries hard)
-check "hard errors exit 65" "$rc" 65
+check "hard errors exit 65" 65 "$rc"
 grep -q "a-binary.csv" err.txt || fail "binary file not named"
 grep -q "b-noheader.csv" err.txt || fail "header-less file not named"
-check "the good file still imported" "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 'hard'")" 1
-check "campaigns with a wrong header exit 65" "$(run_rc suf import campaigns "$fx/deliveries.csv")" 65
-check "missing file exits 66" "$(run_rc suf import deliveries "$SUF_SCRATCH/none.csv")" 66
+check "the good file still imported" 1 "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 'hard'")"
+check "campaigns with a wrong header exit 65" 65 "$(run_rc suf import campaigns "$fx/deliveries.csv")"
+check "missing file exits 66" 66 "$(run_rc suf import deliveries "$SUF_SCRATCH/none.csv")"
 
 # --- a killed bulk import leaves the database as it was -----------------
 # A large file into a small table is loaded in bulk: the indexes of
@@ -127,9 +122,9 @@ check "missing file exits 66" "$(run_rc suf import deliveries "$SUF_SCRATCH/none
 # must leave the rows, the indexes and the files as before.
 kdb="$SUF_SCRATCH/kill.db"
 ksuf() { "$SUF" --db "$kdb" --now 2026-11-24T02:00:00Z "$@"; }
-check "kill: init" "$(run_rc ksuf init)" 0
-check "kill: a first file" "$(run_rc ksuf import deliveries "$fx/deliveries.csv")" 0
-/usr/bin/python3 - "$SUF_SCRATCH/big.csv" 150000 <<'EOF'
+check "kill: init" 0 "$(run_rc ksuf init)"
+check "kill: a first file" 0 "$(run_rc ksuf import deliveries "$fx/deliveries.csv")"
+$PY - "$SUF_SCRATCH/big.csv" 150000 <<'EOF'
 import sys
 with open(sys.argv[1], 'w') as o:
     o.write("campaign_id,message_id,phone,template_name,status,sent_at,var1,text\n")
@@ -155,19 +150,15 @@ while [ $i -lt 600 ] && kill -0 $kpid 2>/dev/null; do
 done
 if kill -KILL $kpid 2>/dev/null; then
   wait $kpid 2>/dev/null || true
-  check "kill: integrity after the kill" "$(sqlite3 "$kdb" 'PRAGMA integrity_check')" ok
-  check "kill: rows, files and indexes as before" "$(kstate)" "$before"
+  check "kill: integrity after the kill" ok "$(sqlite3 "$kdb" 'PRAGMA integrity_check')"
+  check "kill: rows, files and indexes as before" "$before" "$(kstate)"
 else
   fail "kill: the import ended before it could be killed"
 fi
-check "kill: the rerun imports" "$(run_rc ksuf import deliveries "$SUF_SCRATCH/big.csv")" 0
+check "kill: the rerun imports" 0 "$(run_rc ksuf import deliveries "$SUF_SCRATCH/big.csv")"
 check "kill: every row after the rerun" \
-  "$(sqlite3 "$kdb" 'SELECT count(*) FROM attempts')" "$((want_rows + 150000))"
-check "kill: indexes after the rerun" "$(sqlite3 "$kdb" "$indexes_sql")" \
-  "attempts_key,attempts_recipient"
+  "$((want_rows + 150000))" "$(sqlite3 "$kdb" 'SELECT count(*) FROM attempts')"
+check "kill: indexes after the rerun" "attempts_key,attempts_recipient" \
+  "$(sqlite3 "$kdb" "$indexes_sql")"
 
-if [ "$fails" -gt 0 ]; then
-  echo "$fails check(s) failed" >&2
-  exit 1
-fi
-echo "all import checks passed"
+finish import

@@ -9,16 +9,12 @@
 # a fallback keeps its id, scenario and bodies from night 1 to night 2, a
 # rerun changes nothing, and --explain writes nothing.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-here=$(cd "$(dirname "$0")" && pwd)
+. "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
-py=/usr/bin/python3
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 night1=2026-11-24T02:00:00Z
 night2=2026-11-25T02:00:00Z
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The fixtures are written by other areas; wait for them, boundedly.
 for i in $(seq 1 60); do
@@ -36,7 +32,7 @@ suf import deliveries "$fx/deliveries.csv"
 
 # The stored outcomes, one line per recipient, as plan_expect.py prints them.
 stored() {
-  $py - "$PWD/suf.db" <<'EOF'
+  $PY - "$PWD/suf.db" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 q = """SELECT r.campaign_id, r.phone, r.outcome, r.reason, f.scenario
@@ -49,7 +45,7 @@ EOF
 
 # Every recipient has one outcome, and the run's counts add up to them.
 check_invariant() {
-  $py - "$1" <<'EOF'
+  $PY - "$1" <<'EOF'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 recipients = db.execute("SELECT count(*) FROM (SELECT DISTINCT campaign_id, phone FROM attempts)").fetchone()[0]
@@ -65,7 +61,7 @@ EOF
 }
 
 dump() {
-  $py - "$PWD/suf.db" "$1" <<'EOF'
+  $PY - "$PWD/suf.db" "$1" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 with open(sys.argv[2], "w") as out:
@@ -78,7 +74,7 @@ EOF
 # Night 1.
 suf --now $night1 plan
 stored > got1.txt
-$py "$here/plan_expect.py" "$fx" $night1 > want1.txt
+$PY "$E2E_DIR/plan_expect.py" "$fx" $night1 > want1.txt
 diff -u want1.txt got1.txt || fail "night 1: stored outcomes differ from the independent computation"
 check_invariant "$PWD/suf.db" || fail "night 1: outcome counts do not add up"
 echo "night 1: $(wc -l < got1.txt) recipients as expected"
@@ -97,7 +93,7 @@ if suf --now $night1 plan --explain 440000000000 --campaign camp_winter > /dev/n
 fi
 
 # Night 2: waiting recipients move on; night 1's fallbacks stay as they were.
-$py - "$PWD/suf.db" > fallbacks1.txt <<'EOF'
+$PY - "$PWD/suf.db" > fallbacks1.txt <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for row in db.execute("SELECT f.id, f.campaign_id, f.phone, f.scenario, s.callback, s.body FROM fallbacks f JOIN sends s ON s.fallback_id = f.id ORDER BY s.id"):
@@ -105,10 +101,10 @@ for row in db.execute("SELECT f.id, f.campaign_id, f.phone, f.scenario, s.callba
 EOF
 suf --now $night2 plan
 stored > got2.txt
-$py "$here/plan_expect.py" "$fx" $night2 > want2.txt
+$PY "$E2E_DIR/plan_expect.py" "$fx" $night2 > want2.txt
 diff -u want2.txt got2.txt || fail "night 2: stored outcomes differ from the independent computation"
 check_invariant "$PWD/suf.db" || fail "night 2: outcome counts do not add up"
-$py - "$PWD/suf.db" > fallbacks2.txt <<'EOF'
+$PY - "$PWD/suf.db" > fallbacks2.txt <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for row in db.execute("SELECT f.id, f.campaign_id, f.phone, f.scenario, s.callback, s.body FROM fallbacks f JOIN sends s ON s.fallback_id = f.id ORDER BY s.id"):

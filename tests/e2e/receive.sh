@@ -9,22 +9,17 @@
 # whole).  Expected values are computed here (signatures with Python's hmac,
 # hashes with sha256sum), never taken from suf.  Every wait is bounded.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}"
-S=${SUF_SCRATCH:-$(mktemp -d)}
-rm -rf "$S"; mkdir -p "$S"
-PY=/usr/bin/python3
-CLIENT="$SUF_SOURCE_DIR/tests/e2e/receive_client.py"
+. "$(dirname "$0")/lib.sh"
+keep_going
+scratch_fresh
+S=$SUF_SCRATCH
+CLIENT="$E2E_DIR/receive_client.py"
 TOKEN=e2e-verify-token-4f1c
 SECRET=e2e-app-secret-9d27ab
 export SUF_VERIFY_TOKEN=$TOKEN SUF_APP_SECRET=$SECRET
 INBOX=$S/inbox
-fails=0
 pid=
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else fail "$1: expected '$2', got '$3'"; fi
-}
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
@@ -39,18 +34,16 @@ max_connections = 128
 on_consent_debounce_ms = 500
 EOF
 
+# listening LOG: sets port from the receiver's LOG; false until it is there
+# (the log itself may not exist yet).
+listening() { port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$1" 2>/dev/null); [ -n "$port" ]; }
+
 # start LOG [ARGS...]: starts the receiver on a free port; sets pid and port.
 start() {
   log=$1; shift
   "$SUF" -c "$S/suf.conf" receive --listen 127.0.0.1:0 "$@" 2>"$log" &
   pid=$!
-  port=
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { cat "$log"; echo "FAIL: the receiver did not start"; exit 1; }
+  wait_for 100 0.05 listening "$log" || fail -x -l "$log" "the receiver did not start"
 }
 
 # stop_term: SIGTERM, then waits (a watchdog kills it after 10 s); sets st.
@@ -188,9 +181,7 @@ check "SIGTERM after restart" 0 "$st"
 sed 's/^max_connections = .*/max_connections = 4/' "$S/suf.conf" >"$S/limit.conf"
 "$SUF" -c "$S/limit.conf" receive --listen 127.0.0.1:0 2>"$S/run4.log" &
 pid=$!
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' "$S/run4.log"); [ -n "$port" ] && break; sleep 0.05
-done
+wait_for 100 0.05 listening "$S/run4.log" || fail -x -l "$S/run4.log" "the receiver did not start"
 $PY "$CLIENT" hold "$port" 12 1.5 >"$S/hold.out" &
 holdpid=$!
 # the clients are connected once hold says so (bounded), then the receiver
@@ -210,8 +201,4 @@ for f in "$INBOX"/events-*; do
   [ "$m" = 640 ] || fail "$f has mode $m"
 done
 
-if [ "$fails" -ne 0 ]; then
-  echo "$fails check(s) failed; logs in $S"
-  exit 1
-fi
-echo "all receive checks passed"
+finish receive

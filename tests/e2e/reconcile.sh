@@ -19,10 +19,7 @@
 # nothing, and no session message may have gone to anyone who did not
 # consent in time.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 # The fixtures and the upstream stages are written by other areas; wait
 # for them, boundedly.
@@ -87,7 +84,7 @@ pass "$night5"
 
 # Idempotence: one more reconcile at the same time changes nothing.
 snap() {
-  $py - "$d/suf.db" <<'EOF'
+  $PY - "$d/suf.db" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for q in ("SELECT * FROM fallbacks ORDER BY id", "SELECT * FROM sends ORDER BY id",
@@ -102,7 +99,7 @@ suf_at "$night5" reconcile
 snap > "$d/after.txt"
 cmp -s "$d/before.txt" "$d/after.txt" || { diff "$d/before.txt" "$d/after.txt" | head; fail "a second reconcile changed the store"; }
 
-$py "$here/reconcile_expect.py" --db "$d/suf.db" --requests "$d/mock-requests.jsonl" \
+$PY "$E2E_DIR/reconcile_expect.py" --db "$d/suf.db" --requests "$d/mock-requests.jsonl" \
   --statuses "$ev" --decisions "$d/decisions.jsonl" \
   --passes "$night1,$light,$night2,$night5" --margin-minutes 30 --wait-hours 72 \
   || fail "final states differ from the expected ones"

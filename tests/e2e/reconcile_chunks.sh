@@ -12,12 +12,10 @@
 #
 # SUF_RECONCILE_CHUNKS_N (default 25000 fallbacks, about 80,000 events).
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-py=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 n=${SUF_RECONCILE_CHUNKS_N:-25000}
 t0=1795485600
-fail() { echo "FAIL: $*" >&2; exit 1; }
-rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 printf '[general]\ndatabase = %s/run.db\n' "$PWD" > suf.conf
 "$SUF" -q -c suf.conf init
@@ -40,7 +38,7 @@ EOF2
 # Fallback i's events at t0 + 10 + 4 * (i // 3) + step (step 0 sent, 1
 # delivered, 2 read, 3 tap), written fallback after fallback: three
 # fallbacks share each time slot, so queue order (ts, id) interleaves them.
-$py - "$n" "$t0" > events.jsonl <<'EOF2'
+$PY - "$n" "$t0" > events.jsonl <<'EOF2'
 import sys
 n, t0 = int(sys.argv[1]), int(sys.argv[2])
 head = ('{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":'
@@ -62,27 +60,27 @@ EOF2
 "$SUF" -q -c suf.conf --now 2026-11-24T14:00:00Z import events events.jsonl
 "$SUF" -q -c suf.conf --now 2026-11-24T14:00:00Z reconcile
 
-# Each check counts the rows that break a rule; all must be 0.
-check() {
+# no_rows NAME SQL: SQL counts the rows that break a rule; it must be 0.
+no_rows() {
   bad=$(sqlite3 run.db "$2")
   [ "$bad" = 0 ] || fail "$1: $bad rows"
 }
-check "utility sends not read, or with other times" "
+no_rows "utility sends not read, or with other times" "
   SELECT count(*) FROM sends s WHERE s.kind = 'u' AND NOT (
     s.delivery = 'read'
     AND s.sent_at = $t0
     AND s.delivered_at = $t0 + 10 + 4 * (s.fallback_id / 3) + 1
     AND s.read_at = $t0 + 10 + 4 * (s.fallback_id / 3) + 2)"
-check "fallbacks in another state or with other times" "
+no_rows "fallbacks in another state or with other times" "
   SELECT count(*) FROM fallbacks f WHERE NOT (
     f.utility_delivered_at = $t0 + 10 + 4 * (f.id / 3) + 1
     AND CASE WHEN f.id % 7 = 0
         THEN f.state = 'consented' AND f.consented_at = $t0 + 10 + 4 * (f.id / 3) + 3
         ELSE f.state = 'utility_delivered' AND f.consented_at IS NULL END)"
-check "session parts not queued exactly for the consents" "
+no_rows "session parts not queued exactly for the consents" "
   SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id WHERE s.kind = 's'
     AND (s.state = 'queued') <> (f.id % 7 = 0)"
-check "events left in the queue" "SELECT count(*) FROM event_queue"
+no_rows "events left in the queue" "SELECT count(*) FROM event_queue"
 # Idempotent: a second reconcile changes nothing.
 before=$(sqlite3 run.db "SELECT sha3_query('SELECT * FROM fallbacks ORDER BY id; SELECT * FROM sends ORDER BY id')")
 "$SUF" -q -c suf.conf --now 2026-11-24T14:00:00Z reconcile

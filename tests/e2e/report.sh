@@ -8,12 +8,10 @@
 # --now must give the same cell values; a second policy must change the
 # money as computed.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-here="$SUF_SOURCE_DIR/tests/e2e"
+. "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
 now=2026-11-25T02:00:00Z
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 export SUF_CONFIG=/dev/null SUF_DATABASE="$SUF_SCRATCH/suf.db" SUF_UMASK=0027
 unset SUF_REPORTS_DIR SUF_SESSION_BILLING SUF_SESSION_BILLED_AS SUF_UTILITY_BILLED_AS
@@ -21,27 +19,27 @@ unset SUF_REPORTS_DIR SUF_SESSION_BILLING SUF_SESSION_BILLED_AS SUF_UTILITY_BILL
 "$SUF" -q init
 "$SUF" -q import markets "$fx/markets.csv"
 "$SUF" -q import rates "$fx/rates/USD_2026-07-01.csv" "$fx/rates/USD_2026-10-01.csv"
-/usr/bin/python3 "$here/check_report.py" gen data.sql
+$PY "$E2E_DIR/check_report.py" gen data.sql
 sqlite3 "$SUF_DATABASE" < data.sql
 
 mkdir -p box
 "$SUF" -q --now "$now" report --out box/reports
-/usr/bin/python3 "$here/check_report.py" check "$fx" box/reports "$now"
+$PY "$E2E_DIR/check_report.py" check "$fx" box/reports "$now"
 
 # Determinism: the same store and --now give the same cell values.
 "$SUF" -q --now "$now" report --out again
-/usr/bin/python3 "$here/check_report.py" same box/reports again
+$PY "$E2E_DIR/check_report.py" same box/reports again
 
 # A single campaign, and one that does not exist.
 "$SUF" -q --now "$now" report --campaign camp_a --out one
 test "$(find one -name '*.xlsx' | wc -l)" -eq 1
 if "$SUF" -q --now "$now" report --campaign no_such_campaign --out none 2>/dev/null; then
-  echo "FAIL: an unknown campaign must be an error"; exit 1
+  fail "an unknown campaign must be an error"
 fi
 
 # Another policy: utility billed as marketing, sessions per message at
 # Meta's service price.
 SUF_UTILITY_BILLED_AS=marketing SUF_SESSION_BILLED_AS=service SUF_SESSION_BILLING=per_message \
   "$SUF" -q --now "$now" report --out policy
-/usr/bin/python3 "$here/check_report.py" check "$fx" policy "$now" --policy marketing,service,per_message
+$PY "$E2E_DIR/check_report.py" check "$fx" policy "$now" --policy marketing,service,per_message
 echo "report.sh: ok"

@@ -5,11 +5,10 @@
 # report's funnel head, exclusions and broadcast costs are then checked
 # against the store's rows, priced independently from the fixture cards.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
 now=2026-11-24T02:00:00Z
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 export SUF_CONFIG=/dev/null SUF_DATABASE="$SUF_SCRATCH/suf.db"
 "$SUF" -q init
@@ -20,5 +19,5 @@ export SUF_CONFIG=/dev/null SUF_DATABASE="$SUF_SCRATCH/suf.db"
 "$SUF" -q import rates "$fx/rates"
 "$SUF" -q --now "$now" plan 2>/dev/null # refused permission templates log errors
 "$SUF" -q --now "$now" report --out reports
-/usr/bin/python3 "$SUF_SOURCE_DIR/tests/e2e/check_report.py" pipeline "$fx" "$SUF_DATABASE" reports "$now"
+$PY "$E2E_DIR/check_report.py" pipeline "$fx" "$SUF_DATABASE" reports "$now"
 echo "report_pipeline.sh: ok"

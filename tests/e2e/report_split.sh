@@ -4,10 +4,9 @@
 # with a recursive CTE; the workbook is checked from its XML parts (sheet
 # names, and each sheet's <dimension ref>), never row by row.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 n=${SUF_SPLIT_ROWS:-1048580}
-rm -rf "$SUF_SCRATCH"
-mkdir -p "$SUF_SCRATCH"
+scratch_fresh
 cd "$SUF_SCRATCH"
 export SUF_CONFIG=/dev/null SUF_DATABASE="$SUF_SCRATCH/suf.db"
 "$SUF" -q init
@@ -26,5 +25,5 @@ SELECT i, 'u', 1, 1, 'suf:' || i || ':u1', '{}', 'sent', 'delivered', 1795500120
 COMMIT;
 SQL
 "$SUF" -q --now 2026-11-25T02:00:00Z report --out reports
-/usr/bin/python3 "$SUF_SOURCE_DIR/tests/e2e/check_report.py" split reports "$n"
+$PY "$E2E_DIR/check_report.py" split reports "$n"
 echo "report_split.sh: ok"

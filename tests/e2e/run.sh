@@ -6,10 +6,9 @@
 # another process (exit 75, nothing touched), SIGTERM mid-send then a rerun
 # (no loss, no duplicates).
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 . "$SUF_SOURCE_DIR/scripts/pipeline.sh"
 D=$SUF_SCRATCH
-fail() { echo "FAIL: $*" >&2; exit 1; }
 NIGHT1=2026-11-24T02:00:00Z
 NIGHT1_EPOCH=1795485600
 
@@ -66,7 +65,7 @@ cat "$D"/outbox/*.jsonl > "$D/outbox.all" 2>/dev/null || true
 
 # 3. The first run.
 cron_suf --now $NIGHT1 run > "$D/night1.out" 2>&1 || true
-grep -q "stage report: done" "$D/night1.out" || { cat "$D/night1.out"; fail "night 1 did not finish"; }
+grep -q "stage report: done" "$D/night1.out" || fail -l "$D/night1.out" "night 1 did not finish"
 n_utility=$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE kind = 'u' AND state = 'sent'")
 [ "$n_utility" -gt 0 ] || fail "night 1 sent no utility message"
 [ "$(posted)" -ge "$n_utility" ] || fail "the mock saw fewer posts than sends recorded"
@@ -119,7 +118,7 @@ i=0
 until [ "$(posted)" -ge 2 ] || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid
 set +e; wait $pid; rc=$?; set -e
-[ $rc -eq 130 ] || { cat "$D/term.out"; fail "SIGTERM run exited $rc, want 130"; }
+[ $rc -eq 130 ] || fail -l "$D/term.out" "SIGTERM run exited $rc, want 130"
 [ "$(sqlite3 "$D/suf.db" "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" = interrupted ] \
   || fail "the interrupted run is not recorded as interrupted"
 [ "$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE state = 'in_flight'")" -eq 0 ] \

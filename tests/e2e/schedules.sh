@@ -5,10 +5,9 @@
 # way the scheduler would run it: no terminal, no environment beyond the
 # config and the token.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
-rm -rf "$SUF_SCRATCH"; mkdir -p "$SUF_SCRATCH/units"
+. "$(dirname "$0")/lib.sh"
+scratch_fresh; mkdir -p "$SUF_SCRATCH/units"
 cd "$SUF_SCRATCH"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. systemd-analyze verify, with the binary path pointed at this build.
 for f in "$SUF_SOURCE_DIR"/schedules/*.service "$SUF_SOURCE_DIR"/schedules/*.timer; do
@@ -17,8 +16,8 @@ done
 cp units/suf@.service units/suf@camp_winter.service
 (cd units && systemd-analyze verify --man=no ./suf.service ./suf.timer ./suf-light.service \
    ./suf-light.timer ./suf-receive.service ./suf@camp_winter.service) > verify.log 2>&1 \
-  || { cat verify.log; fail "systemd-analyze verify"; }
-[ -s verify.log ] && { cat verify.log; fail "systemd-analyze verify printed warnings"; }
+  || fail -l verify.log "systemd-analyze verify"
+[ -s verify.log ] && fail -l verify.log "systemd-analyze verify printed warnings"
 grep -q '^Persistent=true' units/suf.timer || fail "suf.timer is not Persistent"
 for u in suf.service suf-light.service suf@.service suf-receive.service; do
   for opt in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes User=suf LoadCredential=token:; do
@@ -27,7 +26,7 @@ for u in suf.service suf-light.service suf@.service suf-receive.service; do
 done
 
 # 2. The crontab: environment lines or five valid time fields and a command.
-/usr/bin/python3 - "$SUF_SOURCE_DIR/schedules/crontab" > cron.cmds <<'PY'
+$PY - "$SUF_SOURCE_DIR/schedules/crontab" > cron.cmds <<'PY'
 import re, sys
 ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 def field_ok(f, lo, hi):
@@ -89,7 +88,7 @@ for u in suf.service suf-light.service suf@.service; do
   set -e
   # 0, or 69 for the fixture's permanently failing phones; never a crash,
   # a config or permission error.
-  case $rc in 0|69) ;; *) cat "$SUF_SCRATCH/$u.log"; fail "$u ExecStart exited $rc";; esac
+  case $rc in 0|69) ;; *) fail -l "$SUF_SCRATCH/$u.log" "$u ExecStart exited $rc";; esac
   grep -q "stage " "$SUF_SCRATCH/$u.log" || fail "$u ExecStart ran no stage"
 done
 grep -q "stage report" "$SUF_SCRATCH/suf-light.service.log" && fail "the light run wrote reports"
@@ -98,7 +97,7 @@ grep -q "camp_s1" "$SUF_SCRATCH/suf@.service.log" && fail "suf@camp_winter touch
   || fail "the units' runs sent nothing"
 # The receiver's ExecStart: it starts, answers the handshake, stops on SIGTERM.
 cmd=$(unit_exec suf-receive.service "" | sed 's/127.0.0.1:8787/127.0.0.1:0/')
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 cmd=$(echo "$cmd" | sed "s/127.0.0.1:0/127.0.0.1:$port/")
 env -i PATH=/usr/bin:/bin SUF_CONFIG="$D/suf.conf" CREDENTIALS_DIRECTORY="$creds" \
   $(unit_env suf-receive.service "") sh -c "exec $cmd" < /dev/null > "$SUF_SCRATCH/receive.log" 2>&1 &
@@ -111,6 +110,6 @@ for i in $(seq 1 50); do
   sleep 0.1
 done
 kill -TERM $rpid; wait $rpid || true
-[ $ok -eq 1 ] || { cat "$SUF_SCRATCH/receive.log"; fail "the receiver's ExecStart did not listen"; }
+[ $ok -eq 1 ] || fail -l "$SUF_SCRATCH/receive.log" "the receiver's ExecStart did not listen"
 [ "$(cat "$SUF_SCRATCH/challenge")" = 42 ] || fail "the receiver's handshake answered '$(cat "$SUF_SCRATCH/challenge")'"
 echo "schedules: units verified, crontab parsed, every ExecStart ran"

@@ -7,9 +7,8 @@
 #  4. TLS verification cannot be turned off: a self-signed loopback HTTPS
 #     server is refused, and no request body reaches it.
 set -eu
-: "${SUF:?}" "${SUF_SOURCE_DIR:?}" "${SUF_SCRATCH:?}"
+. "$(dirname "$0")/lib.sh"
 . "$SUF_SOURCE_DIR/scripts/pipeline.sh"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 D=$SUF_SCRATCH
 MARK=marker-tok-5f3a9c1e77
 export SUF_DEMO_TOKEN=$MARK
@@ -70,7 +69,7 @@ assert seen == set(want), "names not found in any workbook: %s" % (set(want) - s
 PY
 
 # --- 2: core dumps are off in a running suf --------------------------------
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 SUF_VERIFY_TOKEN=verify-me SUF_APP_SECRET=app-secret-123 \
   "$SUF" -c "$D/suf.conf" receive --listen "127.0.0.1:$port" > "$D/receive.log" 2>&1 &
 rpid=$!
@@ -88,8 +87,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -keyout "$T/key.pem" -out "$T/cert.pem" > /dev/null 2>&1
 $PY "$SUF_SOURCE_DIR/tests/mock/tlsserver.py" "$T/cert.pem" "$T/key.pem" "$T/port" "$T/bodies" &
 tpid=$!
-i=0
-while [ ! -s "$T/port" ]; do i=$((i + 1)); [ $i -le 100 ] || fail "TLS server did not start"; sleep 0.1; done
+wait_file "$T/port" "TLS server"
 pipeline_setup "$T/run"
 "$SUF" -c "$T/run/suf.conf" -q init
 "$SUF" -c "$T/run/suf.conf" -q --now 2026-11-24T02:00:00Z run --skip utility,events,report || true
@@ -111,5 +109,5 @@ wait $tpid 2>/dev/null || true
   || fail "a send to an unverified server was recorded as sent"
 sqlite3 "$T/run/suf.db" "SELECT api_error FROM sends WHERE api_error IS NOT NULL" \
   | grep -qi "certificate" || fail "the TLS refusal is not recorded with its reason"
-grep -q "left for the next run.*certificate" "$T/send.log" || { cat "$T/send.log"; fail "the TLS refusal is not in the log"; }
+grep -q "left for the next run.*certificate" "$T/send.log" || fail -l "$T/send.log" "the TLS refusal is not in the log"
 echo "security: token nowhere (log -v, outbox, $n workbooks, database); no core dumps; formulas stay text; TLS verified"

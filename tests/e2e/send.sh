@@ -17,14 +17,9 @@
 #     has passed, every fallback's utility message was accepted exactly once;
 #  4. a marker token is in no log line, outbox, reject or database column.
 set -eu
-
-here=$(cd "$(dirname "$0")" && pwd)
-src=${SUF_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
-: "${SUF:?set SUF to the suf binary}"
-work=${SUF_SCRATCH:-$(mktemp -d)}
-rm -rf "$work"
-mkdir -p "$work"
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+scratch_fresh
+work=$SUF_SCRATCH
 NOW=2026-11-24T02:00:00Z
 NOW_S=$(date -u -d "$NOW" +%s)
 SOON=2026-11-24T02:05:00Z  # the deferred retries are due again
@@ -38,26 +33,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-die() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
 # start_mock DIR [ARGS]: the mock, expecting $MARKER; sets $port.
 start_mock() {
   md=$1
   shift
   printf '%s\n' "$MARKER" >"$md/expected.token"
-  "$PY" "$src/tests/mock/cloudapi.py" --port-file "$md/port" --log "$md/mock.jsonl" \
+  "$PY" "$SUF_SOURCE_DIR/tests/mock/cloudapi.py" --port-file "$md/port" --log "$md/mock.jsonl" \
     --events "$md/events.jsonl" --token-file "$md/expected.token" --stall-seconds 3 \
     --clock "$NOW_S" "$@" &
   mock_pids="$mock_pids $!"
-  i=0
-  while [ ! -s "$md/port" ]; do
-    i=$((i + 1))
-    [ $i -le 100 ] || die "the mock did not start"
-    sleep 0.1
-  done
+  wait_file "$md/port" "the mock"
   port=$(cat "$md/port")
 }
 
@@ -81,7 +66,7 @@ backoff_max_ms = 1500
 max_tries = $MAX_TRIES
 EOF
   "$SUF" -c "$d/suf.conf" init 2>>"$d/stderr.log"
-  "$PY" "$here/send_setup.py" "$d/suf.db" "$NOW_S" "$@" >"$d/cases.jsonl"
+  "$PY" "$E2E_DIR/send_setup.py" "$d/suf.db" "$NOW_S" "$@" >"$d/cases.jsonl"
 }
 
 # suf_send DIR [ARGS]: one run with the marker token; sets $rc.
@@ -103,12 +88,12 @@ mkdir -p "$f"
 start_mock "$f"
 make_db "$f" 0 faults
 suf_send "$f"
-[ "$rc" -ne 0 ] || die "permanent failures must give a non-zero exit"
-grep -q "failed permanently" "$f/stderr.log" || die "no word of the permanent failures"
+[ "$rc" -ne 0 ] || fail "permanent failures must give a non-zero exit"
+grep -q "failed permanently" "$f/stderr.log" || fail "no word of the permanent failures"
 grep -q "permission template 'fallback_permission_paused' (en_US) is PAUSED" "$f/stderr.log" ||
-  die "the paused permission template was not reported"
-"$PY" "$here/send_check.py" faults "$f/suf.db" "$f/mock.jsonl" "$f/cases.jsonl" "$MAX_TRIES" ||
-  die "fault classes"
+  fail "the paused permission template was not reported"
+"$PY" "$E2E_DIR/send_check.py" faults "$f/suf.db" "$f/mock.jsonl" "$f/cases.jsonl" "$MAX_TRIES" ||
+  fail "fault classes"
 echo "ok: every fault class ends in its state"
 
 # A token file readable by others is refused, and nothing is posted.
@@ -118,9 +103,9 @@ chmod 644 "$f/token"
 echo "token_file = $f/token" >>"$f/suf.conf"
 rc=0
 "$SUF" -c "$f/suf.conf" --now "$SOON" send 2>>"$f/stderr.log" || rc=$?
-[ "$rc" -ne 0 ] || die "a group-readable token file was accepted"
-grep -q "readable by group or others" "$f/stderr.log" || die "no word of the unsafe token file"
-[ "$(lines "$f/mock.jsonl")" -eq "$before" ] || die "requests left with an unsafe token file"
+[ "$rc" -ne 0 ] || fail "a group-readable token file was accepted"
+grep -q "readable by group or others" "$f/stderr.log" || fail "no word of the unsafe token file"
+[ "$(lines "$f/mock.jsonl")" -eq "$before" ] || fail "requests left with an unsafe token file"
 
 # Under systemd's $CREDENTIALS_DIRECTORY the same mode is fine.  The rerun
 # only retries what is still queued: the always-failing phones.
@@ -130,14 +115,14 @@ sed -i "s|^token_file = .*|token_file = $f/creds/token|" "$f/suf.conf"
 rc=0
 CREDENTIALS_DIRECTORY="$f/creds" "$SUF" -c "$f/suf.conf" --now "$SOON" send \
   2>>"$f/stderr.log" || rc=$?
-[ "$rc" -eq 0 ] || die "the rerun failed ($rc)"
-"$PY" - "$f/mock.jsonl" "$before" <<'EOF' || die "the rerun posted something it should not"
+[ "$rc" -eq 0 ] || fail "the rerun failed ($rc)"
+"$PY" - "$f/mock.jsonl" "$before" <<'EOF' || fail "the rerun posted something it should not"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")][int(sys.argv[2]):]
 bad = [r["to"] for r in rows if r["to"][-3:] not in ("051", "065")]
 sys.exit(1 if bad or not rows else 0)
 EOF
-"$PY" "$here/send_check.py" once "$f/suf.db" "$f/mock.jsonl" || die "rerun sent twice"
+"$PY" "$E2E_DIR/send_check.py" once "$f/suf.db" "$f/mock.jsonl" || fail "rerun sent twice"
 echo "ok: a rerun retries only what is still pending; token file rules hold"
 
 # --- 1b. the cost cap ------------------------------------------------------------
@@ -145,27 +130,27 @@ c=$work/cost
 mkdir -p "$c"
 start_mock "$c"
 make_db "$c" 0 costcap 42
-"$SUF" -c "$c/suf.conf" import markets "$src/fixtures/markets.csv" 2>>"$c/stderr.log" ||
-  die "importing the market map failed"
-"$SUF" -c "$c/suf.conf" import rates "$src/fixtures/rates" 2>>"$c/stderr.log" ||
-  die "importing the rate cards failed"
+"$SUF" -c "$c/suf.conf" import markets "$SUF_SOURCE_DIR/fixtures/markets.csv" 2>>"$c/stderr.log" ||
+  fail "importing the market map failed"
+"$SUF" -c "$c/suf.conf" import rates "$SUF_SOURCE_DIR/fixtures/rates" 2>>"$c/stderr.log" ||
+  fail "importing the rate cards failed"
 cp "$c/suf.conf" "$c/suf.conf.base"
 # No EUR rate card: no price is known, so nothing can be shown to fit.
 printf '[utility]\nmax_utility_cost_per_run = 0.15\n[billing]\ncurrency = EUR\n' >>"$c/suf.conf"
 suf_send "$c"
-[ "$rc" -eq 0 ] || die "the send under a cost cap without prices failed ($rc)"
+[ "$rc" -eq 0 ] || fail "the send under a cost cap without prices failed ($rc)"
 grep -q "42 utility messages (the first: send 1) have no known EUR utility rate" \
-  "$c/stderr.log" || die "no word of the unpriced utility messages"
-"$PY" "$here/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$src/fixtures" "$NOW_S" 0.15 \
-  EUR unpriced || die "cost cap without prices"
+  "$c/stderr.log" || fail "no word of the unpriced utility messages"
+"$PY" "$E2E_DIR/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$SUF_SOURCE_DIR/fixtures" "$NOW_S" 0.15 \
+  EUR unpriced || fail "cost cap without prices"
 cp "$c/suf.conf.base" "$c/suf.conf"
 printf '[utility]\nmax_utility_cost_per_run = 0.15\n' >>"$c/suf.conf"
 suf_send "$c"
-[ "$rc" -eq 0 ] || die "the send under a cost cap failed ($rc)"
+[ "$rc" -eq 0 ] || fail "the send under a cost cap failed ($rc)"
 grep -q "max_utility_cost_per_run (0.150000 USD) reached" "$c/stderr.log" ||
-  die "no word of the cost cap"
-"$PY" "$here/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$src/fixtures" "$NOW_S" 0.15 \
-  USD || die "cost cap"
+  fail "no word of the cost cap"
+"$PY" "$E2E_DIR/send_check.py" costcap "$c/suf.db" "$c/mock.jsonl" "$SUF_SOURCE_DIR/fixtures" "$NOW_S" 0.15 \
+  USD || fail "cost cap"
 echo "ok: the cost cap stops utility sends before the first that would pass it"
 
 # --- 2. dry run ----------------------------------------------------------------
@@ -175,19 +160,19 @@ start_mock "$d"
 make_db "$d" 0 clean 300
 sqlite3 "$d/suf.db" .dump >"$d/before.sql"
 suf_send "$d" --dry-run
-[ "$rc" -eq 0 ] || die "dry run failed ($rc)"
+[ "$rc" -eq 0 ] || fail "dry run failed ($rc)"
 sqlite3 "$d/suf.db" .dump >"$d/after.sql"
 # the runs table records the command itself; everything else must be equal
 grep -v '^INSERT INTO runs' "$d/before.sql" >"$d/b"
 grep -v '^INSERT INTO runs' "$d/after.sql" >"$d/a"
-cmp -s "$d/a" "$d/b" || die "the dry run changed the database"
-[ "$(lines "$d/mock.jsonl")" -eq 0 ] || die "the dry run posted requests"
+cmp -s "$d/a" "$d/b" || fail "the dry run changed the database"
+[ "$(lines "$d/mock.jsonl")" -eq 0 ] || fail "the dry run posted requests"
 set -- "$d"/outbox/*.jsonl
-[ $# -eq 1 ] && [ -f "$1" ] || die "one outbox file expected"
+[ $# -eq 1 ] && [ -f "$1" ] || fail "one outbox file expected"
 outbox=$1
 suf_send "$d"
-[ "$rc" -eq 0 ] || die "the real send after the dry run failed ($rc)"
-"$PY" "$here/send_check.py" outbox "$outbox" "$d/mock.jsonl" "$d/suf.db" || die "outbox"
+[ "$rc" -eq 0 ] || fail "the real send after the dry run failed ($rc)"
+"$PY" "$E2E_DIR/send_check.py" outbox "$outbox" "$d/mock.jsonl" "$d/suf.db" || fail "outbox"
 echo "ok: dry run changes nothing; its outbox is what a real send posts"
 
 # --- 3. kill -9 mid-send --------------------------------------------------------
@@ -202,36 +187,36 @@ pid=$!
 i=0
 while [ "$(lines "$k/mock.jsonl")" -lt 600 ]; do
   i=$((i + 1))
-  [ $i -le 200 ] || die "the send did not get going"
+  [ $i -le 200 ] || fail "the send did not get going"
   sleep 0.05
 done
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 inflight=$(sqlite3 "$k/suf.db" "SELECT COUNT(*) FROM sends WHERE state = 'in_flight'")
-[ "$inflight" -gt 0 ] || die "the kill found nothing in flight; the test proves nothing"
+[ "$inflight" -gt 0 ] || fail "the kill found nothing in flight; the test proves nothing"
 suf_send "$k"
-[ "$rc" -eq 0 ] || die "the rerun after kill -9 failed ($rc)"
+[ "$rc" -eq 0 ] || fail "the rerun after kill -9 failed ($rc)"
 unknown=$(sqlite3 "$k/suf.db" "SELECT COUNT(*) FROM sends WHERE state = 'unknown'")
-[ "$unknown" -eq "$inflight" ] || die "$inflight rows were in flight, $unknown are unknown"
-"$PY" "$here/send_check.py" settled "$k/suf.db" "$k/mock.jsonl" || die "after kill -9"
+[ "$unknown" -eq "$inflight" ] || fail "$inflight rows were in flight, $unknown are unknown"
+"$PY" "$E2E_DIR/send_check.py" settled "$k/suf.db" "$k/mock.jsonl" || fail "after kill -9"
 # The webhooks resolve the unknown rows the API had accepted; the rest are
 # re-sent once the delay has passed.
 "$SUF" -c "$k/suf.conf" --now "$NOW" import events "$k/events.jsonl" 2>>"$k/stderr.log" ||
-  die "importing the events failed"
-"$SUF" -c "$k/suf.conf" --now "$NOW" reconcile 2>>"$k/stderr.log" || die "reconcile failed"
+  fail "importing the events failed"
+"$SUF" -c "$k/suf.conf" --now "$NOW" reconcile 2>>"$k/stderr.log" || fail "reconcile failed"
 rc=0
 SUF_ACCESS_TOKEN="$MARKER" "$SUF" -c "$k/suf.conf" --now "$LATER" send 2>>"$k/stderr.log" || rc=$?
-[ "$rc" -eq 0 ] || die "the late send failed ($rc)"
-"$PY" "$here/send_check.py" exactly_once "$k/suf.db" "$k/mock.jsonl" || die "exactly once"
+[ "$rc" -eq 0 ] || fail "the late send failed ($rc)"
+"$PY" "$E2E_DIR/send_check.py" exactly_once "$k/suf.db" "$k/mock.jsonl" || fail "exactly once"
 echo "ok: kill -9 ($inflight in flight): nothing sent twice, nothing lost"
 
 # --- 4. the token is nowhere ------------------------------------------------------
 for db in "$f/suf.db" "$d/suf.db" "$k/suf.db"; do
   sqlite3 "$db" "SELECT COUNT(*) FROM rejects" >/dev/null
 done
-"$PY" "$here/send_check.py" clean "$f/suf.db" "$MARKER" "$f/stderr.log" "$d/stderr.log" \
+"$PY" "$E2E_DIR/send_check.py" clean "$f/suf.db" "$MARKER" "$f/stderr.log" "$d/stderr.log" \
   "$k/stderr.log" "$f/mock.jsonl" "$d/mock.jsonl" "$k/mock.jsonl" "$outbox" "$f/events.jsonl" ||
-  die "token leak"
-"$PY" "$here/send_check.py" clean "$d/suf.db" "$MARKER" "$outbox" || die "token leak"
-"$PY" "$here/send_check.py" clean "$k/suf.db" "$MARKER" "$k/events.jsonl" || die "token leak"
+  fail "token leak"
+"$PY" "$E2E_DIR/send_check.py" clean "$d/suf.db" "$MARKER" "$outbox" || fail "token leak"
+"$PY" "$E2E_DIR/send_check.py" clean "$k/suf.db" "$MARKER" "$k/events.jsonl" || fail "token leak"
 echo "ok: send e2e"
