@@ -6,11 +6,16 @@
  * in (phone, attempt, sent_at, id) order, which is the order of the
  * attempts_recipient index, so SQLite streams them without sorting.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
- * and the pure rules (suf_plan_decide) name its outcome.  No query runs per
+ * and the pure rules (plan_rules.c) name its outcome.  No query runs per
  * attempt; per recipient there is one upsert into `recipients` that writes
  * only when something changed, and for a new fallback the few statements
  * that create it.  Everything that is the same for the whole campaign (its
  * settings, its templates, parsed and classified once) is loaded once.
+ *
+ * The rules decide in two steps (plan.h): the attempts alone settle most
+ * recipients; only for the others is the template looked up in the
+ * campaign's cache (a catalog read the first time a template is named) and
+ * its classification handed to the exclusion rules.
  *
  * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
  * look-up before building), and once created its recipient's outcome stays
@@ -33,96 +38,8 @@
 #include "store/store.h"
 #include "base/banned.h"
 
+/* A 131050 on any attempt opts the recipient out (the rules' opted_out). */
 #define CODE_OPTED_OUT 131050
-#define CODE_UNDELIVERABLE 131026
-#define CODE_CAPPED 131049
-
-static const char *const outcome_names[SUF_OUTCOME_COUNT] = {
-    "delivered", "recovered_by_retry", "in_flight", "awaiting_retries", "excluded", "fallback",
-};
-
-static const char *const reason_names[SUF_REASON_COUNT] = {
-    "",
-    "fallback_off",
-    "campaign_expired",
-    "unknown_template",
-    "not_marketing",
-    "unsupported_template",
-    "opted_out",
-    "undeliverable",
-    "ineligible_error",
-    "invalid_phone",
-    "missing_content",
-};
-
-const char *suf_plan_outcome_name(enum suf_outcome o)
-{
-    return (unsigned)o < SUF_OUTCOME_COUNT ? outcome_names[o] : "unknown";
-}
-
-const char *suf_plan_reason_name(enum suf_reason r)
-{
-    return (unsigned)r < SUF_REASON_COUNT ? reason_names[r] : "unknown";
-}
-
-/* --- the rules ------------------------------------------------------------ */
-
-bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
-{
-    return f->attempts < 1 + p->max_auto_retries &&
-           p->now < f->last_at + p->retry_interval_s + p->grace_s;
-}
-
-/* The error code as the rules read it: old exports reported the per-user
- * marketing limit as 131026, and a switch says so. */
-static int64_t effective_code(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
-{
-    if (f->last_error == CODE_UNDELIVERABLE && p->cfg && p->cfg->treat_131026_as_capping)
-        return CODE_CAPPED;
-    return f->last_error;
-}
-
-static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
-                                          const struct suf_plan_policy *p)
-{
-    int64_t code = effective_code(f, p);
-
-    if (!p->fallback)
-        return SUF_REASON_FALLBACK_OFF;
-    if (p->has_valid_until && p->now > p->valid_until)
-        return SUF_REASON_CAMPAIGN_EXPIRED;
-    if (!f->template_known)
-        return SUF_REASON_UNKNOWN_TEMPLATE;
-    if (!f->template_marketing)
-        return SUF_REASON_NOT_MARKETING;
-    if (f->scenario < 1 || f->scenario > 8)
-        return SUF_REASON_UNSUPPORTED_TEMPLATE;
-    if (f->opted_out || f->last_error == CODE_OPTED_OUT)
-        return SUF_REASON_OPTED_OUT;
-    if (code == CODE_UNDELIVERABLE)
-        return SUF_REASON_UNDELIVERABLE;
-    if (code == 0 || !p->cfg || !suf_config_code_eligible(p->cfg, code))
-        return SUF_REASON_INELIGIBLE_ERROR;
-    if (!f->phone_valid)
-        return SUF_REASON_INVALID_PHONE;
-    return SUF_REASON_NONE;
-}
-
-enum suf_outcome suf_plan_decide(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
-                                 enum suf_reason *reason)
-{
-    *reason = SUF_REASON_NONE;
-    if (f->first_ok)
-        return SUF_OUTCOME_DELIVERED;
-    if (f->later_ok)
-        return SUF_OUTCOME_RECOVERED;
-    if (!f->last_failed)
-        return SUF_OUTCOME_IN_FLIGHT;
-    if (suf_plan_retries_pending(f, p))
-        return SUF_OUTCOME_AWAITING;
-    *reason = first_failing_rule(f, p);
-    return *reason ? SUF_OUTCOME_EXCLUDED : SUF_OUTCOME_FALLBACK;
-}
 
 /* --- the campaign's templates, loaded and classified once ----------------- */
 
@@ -677,42 +594,30 @@ static int upsert_recipient(struct planner *pl, const struct acc *a, const struc
     return rc;
 }
 
-static void await_detail(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
-                         char *buf, size_t size)
-{
-    char until[32];
-
-    suf_time_format(f->last_at + p->retry_interval_s + p->grace_s, until, sizeof(until));
-    snprintf(buf, size, "auto-retries not over: %" PRId64 " of %" PRId64 " attempts; waits until %s",
-             f->attempts, 1 + p->max_auto_retries, until);
-}
-
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
 static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *err)
 {
+    const struct suf_plan_policy *policy = &pl->camp->policy;
     struct decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
+    struct tpl_entry *tpl;
     int rc;
 
     decision_clear(d);
-    if (!f->first_ok && !f->later_ok && f->last_failed &&
-        !suf_plan_retries_pending(f, &pl->camp->policy)) {
+    if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
+        /* The exclusion rules decide: they read the template's class. */
         rc = tpl_get(pl->st, &pl->tpls, suf_buf_str(&a->tpl_name),
-                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &d->tpl, err);
+                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &tpl, err);
         if (rc)
             return rc;
-        f->template_known = d->tpl->known;
-        f->template_marketing = d->tpl->marketing;
-        f->scenario = d->tpl->scenario;
+        f->template_known = tpl->known;
+        f->template_marketing = tpl->marketing;
+        f->scenario = tpl->scenario;
+        f->template_detail = tpl->detail;
+        d->tpl = tpl;
+        d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
     }
-    d->outcome = suf_plan_decide(f, &pl->camp->policy, &d->reason);
-    if (d->reason >= SUF_REASON_UNKNOWN_TEMPLATE && d->reason <= SUF_REASON_UNSUPPORTED_TEMPLATE)
-        suf_strlcpy(d->detail, d->tpl->detail, sizeof(d->detail));
-    else if (d->outcome == SUF_OUTCOME_AWAITING)
-        await_detail(f, &pl->camp->policy, d->detail, sizeof(d->detail));
-    else if (d->reason == SUF_REASON_INELIGIBLE_ERROR)
-        snprintf(d->detail, sizeof(d->detail), f->last_error ? "error %" PRId64 : "no error code",
-                 f->last_error);
+    suf_plan_detail(f, policy, d->outcome, d->reason, d->detail, sizeof(d->detail));
     if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, err)))
         return rc;
     if (!pl->write)
@@ -855,7 +760,7 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
         int64_t n = sqlite3_column_int64(s, 2);
         total += n;
         for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
-            if (o && !strcmp(o, outcome_names[i]))
+            if (o && !strcmp(o, suf_plan_outcome_name(i)))
                 by[i] += n;
         snprintf(name, sizeof(name), "plan.%s", o ? o : "unknown");
         suf_run_count(pl->run, name, n);
