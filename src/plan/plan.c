@@ -36,6 +36,7 @@
 #include "plan/plan_priv.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
+#include "store/fsm.h"
 #include "store/store.h"
 #include "base/banned.h"
 
@@ -279,10 +280,11 @@ static const char content_sql[] =
     "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name "
     "FROM attempts WHERE id = ?1";
 
+/* ?9 is the state: a new fallback starts in the state machine's first. */
 static const char ins_fb_sql[] =
     "INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, "
     "template_language, scenario, state, state_at, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
 
 static const char ins_send_sql[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
@@ -503,6 +505,7 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     suf_bind_text(s, 6, d->tpl->t.language);
     suf_bind_text(s, 7, scenario);
     sqlite3_bind_int64(s, 8, pl->camp->policy.now);
+    sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
     sqlite3_reset(s);
     if (rc)
