@@ -917,7 +917,6 @@ int suf_plan_run(struct suf_run *run, struct suf_err *err)
     return suf_plan_run_at(run, suf_run_now(run), err);
 }
 
-
 /* --- one recipient, nothing written (--explain) ------------------------------- */
 
 struct suf_plan_preview {

@@ -11,7 +11,7 @@
  *                       auto-retries are not over: attempts < 1 + retries
  *                       and now < last attempt + interval + grace
  *   excluded            a rule said no; `reason` names the first one
- *                       (suf_plan_reasons[], in the order they are checked)
+ *                       (enum suf_reason, in the order they are checked)
  *   fallback            every rule passed: a `fallbacks` row with its fixed
  *                       scenario, and its `sends` (the utility template,
  *                       queued; the session parts, held until consent)
@@ -141,7 +141,8 @@ enum suf_outcome suf_plan_decide(const struct suf_plan_facts *f, const struct su
  * Writes into buf (at most `size` bytes) why the rules gave `outcome` and
  * `reason`: until when an awaiting recipient waits, the error code of an
  * ineligible one, the template's detail for the template rules, and ""
- * otherwise.  This is recipients.detail.
+ * otherwise.  This is recipients.detail (for missing_content, the message
+ * builders say what is missing instead).
  */
 void suf_plan_detail(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
                      enum suf_outcome outcome, enum suf_reason reason, char *buf, size_t size);
