@@ -1,18 +1,24 @@
 /*
- * money.c: costing messages from rate cards and the market map (see money.h).
+ * money.c: costing messages from rate cards and the market map (see money.h):
+ * categories, days, the pricing model and its look-ups, and the costing
+ * rules.  Pure: it never touches the store.  money_load.c fills the model
+ * from the store through the builder of money_model.h, and unit tests fill
+ * it from literals.
  *
- * Everything is loaded once into small sorted arrays: the market names
- * (interned, so a market is an int), the calling-code prefixes, and per card
- * a dense [market][category] matrix of micros.  A lookup is then a handful of
+ * The model is a few small sorted arrays: the market names (interned, so a
+ * market is an int), the calling-code prefixes, and per card a dense
+ * [market][category] matrix of micros.  A lookup is then a handful of
  * binary searches, cheap enough to run for every message of a
  * million-fallback campaign.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "money/money.h"
+#include "money/money_model.h"
 #include "base/banned.h"
 
 #define NO_RATE INT64_MIN
@@ -28,12 +34,12 @@ struct prefix {
 struct suf_money {
     char currency[16];
     char **names; /* sorted */
-    int nnames;
+    int nnames, names_alloc;
     struct prefix *prefixes; /* sorted by digits, then since */
-    int nprefixes;
-    struct suf_money_card *cards; /* sorted by effective */
-    int ncards;
-    int64_t *rates; /* [card][market][category] */
+    int nprefixes, prefixes_alloc;
+    struct suf_money_card *cards; /* by effective date: added oldest first */
+    int ncards, cards_alloc;
+    int64_t *rates; /* [card][market][category]; NULL until suf_money_cards_done */
     int other;      /* the "Other" market, -1 when none */
 };
 
@@ -142,7 +148,7 @@ void suf_billing_from_config(struct suf_billing *b, const struct suf_config *cfg
     b->per_conversion = strcmp(cfg->session_billing, "per_message") != 0;
 }
 
-/* --- loading -------------------------------------------------------------- */
+/* --- building (money_model.h) ------------------------------------------------ */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -175,96 +181,73 @@ int suf_money_market_id(const struct suf_money *m, const char *name)
     return -1;
 }
 
-/* Every market named by the map or by a card of the currency, sorted and
- * without duplicates. */
-static int load_names(struct suf_money *m, struct suf_store *st, struct suf_err *err)
+struct suf_money *suf_money_new(const char *currency)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        st,
-        "SELECT market FROM markets UNION SELECT r.market FROM rates r "
-        "JOIN rate_cards c ON c.id = r.card_id WHERE c.currency = ?1 ORDER BY 1",
-        err);
-    int rc, alloc = 0;
+    struct suf_money *m = suf_xcalloc(1, sizeof(*m));
 
-    if (!s)
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, m->currency);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (m->nnames == alloc) {
-            alloc = alloc ? alloc * 2 : 64;
-            m->names = suf_xrealloc(m->names, (size_t)alloc * sizeof(*m->names));
-        }
-        m->names[m->nnames++] = suf_xstrdup((const char *)sqlite3_column_text(s, 0));
+    suf_strlcpy(m->currency, currency ? currency : "USD", sizeof(m->currency));
+    m->other = -1;
+    return m;
+}
+
+void suf_money_add_market(struct suf_money *m, const char *name)
+{
+    if (m->nnames == m->names_alloc) {
+        m->names_alloc = m->names_alloc ? m->names_alloc * 2 : 64;
+        m->names = suf_xrealloc(m->names, (size_t)m->names_alloc * sizeof(*m->names));
     }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return suf_store_fail(st, err, "markets");
-    /* ORDER BY uses SQLite's BINARY collation, which is strcmp's order; sort
-     * anyway so the invariant does not hang on that. */
+    m->names[m->nnames++] = suf_xstrdup(name);
+}
+
+void suf_money_markets_done(struct suf_money *m)
+{
+    int n = 0;
+
     if (m->nnames)
         qsort(m->names, (size_t)m->nnames, sizeof(*m->names), cmp_str);
+    for (int i = 0; i < m->nnames; i++) {
+        if (n > 0 && !strcmp(m->names[i], m->names[n - 1]))
+            free(m->names[i]);
+        else
+            m->names[n++] = m->names[i];
+    }
+    m->nnames = n;
     m->other = suf_money_market_id(m, "Other");
+}
+
+int suf_money_add_prefix(struct suf_money *m, const char *digits, const char *since,
+                         const char *market)
+{
+    struct prefix p;
+
+    if (suf_strlcpy(p.digits, digits, sizeof(p.digits)) >= sizeof(p.digits))
+        return SUF_ERR_INPUT; /* never match a cut prefix */
+    if (!since || !*since || suf_day_parse(since, &p.since))
+        p.since = NO_SINCE;
+    p.market = suf_money_market_id(m, market);
+    if (m->nprefixes == m->prefixes_alloc) {
+        m->prefixes_alloc = m->prefixes_alloc ? m->prefixes_alloc * 2 : 256;
+        m->prefixes =
+            suf_xrealloc(m->prefixes, (size_t)m->prefixes_alloc * sizeof(*m->prefixes));
+    }
+    m->prefixes[m->nprefixes++] = p;
     return SUF_OK;
 }
 
-static int load_prefixes(struct suf_money *m, struct suf_store *st, struct suf_err *err)
+int suf_money_add_card(struct suf_money *m, int64_t id, const char *effective, int64_t file_id)
 {
-    sqlite3_stmt *s = suf_store_prepare(st, "SELECT prefix, since, market FROM markets", err);
-    int rc, alloc = 0;
+    struct suf_money_card c;
 
-    if (!s)
-        return SUF_ERR_DB;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct prefix p;
-        const char *since = (const char *)sqlite3_column_text(s, 1);
-
-        if (suf_strlcpy(p.digits, (const char *)sqlite3_column_text(s, 0), sizeof(p.digits)) >=
-            sizeof(p.digits))
-            continue; /* the importer refuses these; never match a cut prefix */
-        if (!since || !*since || suf_day_parse(since, &p.since))
-            p.since = NO_SINCE;
-        p.market = suf_money_market_id(m, (const char *)sqlite3_column_text(s, 2));
-        if (m->nprefixes == alloc) {
-            alloc = alloc ? alloc * 2 : 256;
-            m->prefixes = suf_xrealloc(m->prefixes, (size_t)alloc * sizeof(*m->prefixes));
-        }
-        m->prefixes[m->nprefixes++] = p;
+    c.id = id;
+    suf_strlcpy(c.date, effective, sizeof(c.date));
+    c.file_id = file_id;
+    if (suf_day_parse(c.date, &c.effective))
+        return SUF_ERR_INPUT;
+    if (m->ncards == m->cards_alloc) {
+        m->cards_alloc = m->cards_alloc ? m->cards_alloc * 2 : 8;
+        m->cards = suf_xrealloc(m->cards, (size_t)m->cards_alloc * sizeof(*m->cards));
     }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return suf_store_fail(st, err, "markets");
-    if (m->nprefixes)
-        qsort(m->prefixes, (size_t)m->nprefixes, sizeof(*m->prefixes), cmp_prefix);
-    return SUF_OK;
-}
-
-static int load_cards(struct suf_money *m, struct suf_store *st, struct suf_err *err)
-{
-    sqlite3_stmt *s = suf_store_prepare(
-        st, "SELECT id, effective, file_id FROM rate_cards WHERE currency = ?1 ORDER BY effective",
-        err);
-    int rc, alloc = 0;
-
-    if (!s)
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, m->currency);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct suf_money_card c;
-
-        c.id = sqlite3_column_int64(s, 0);
-        suf_strlcpy(c.date, (const char *)sqlite3_column_text(s, 1), sizeof(c.date));
-        c.file_id = sqlite3_column_int64(s, 2);
-        if (suf_day_parse(c.date, &c.effective))
-            continue; /* the importer refuses these */
-        if (m->ncards == alloc) {
-            alloc = alloc ? alloc * 2 : 8;
-            m->cards = suf_xrealloc(m->cards, (size_t)alloc * sizeof(*m->cards));
-        }
-        m->cards[m->ncards++] = c;
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return suf_store_fail(st, err, "rate_cards");
+    m->cards[m->ncards++] = c;
     return SUF_OK;
 }
 
@@ -274,55 +257,23 @@ static int64_t *rate_cell(const struct suf_money *m, int card, int market, int c
                      (size_t)cat];
 }
 
-static int load_rates(struct suf_money *m, struct suf_store *st, struct suf_err *err)
+void suf_money_cards_done(struct suf_money *m)
 {
     size_t n = (size_t)m->ncards * (size_t)m->nnames * SUF_CAT_COUNT;
-    sqlite3_stmt *s;
-    int rc = SQLITE_DONE;
 
+    if (m->nprefixes)
+        qsort(m->prefixes, (size_t)m->nprefixes, sizeof(*m->prefixes), cmp_prefix);
     m->rates = suf_xmalloc((n ? n : 1) * sizeof(*m->rates));
     for (size_t i = 0; i < n; i++)
         m->rates[i] = NO_RATE;
-    s = suf_store_prepare(st,
-                          "SELECT market, marketing, utility, authentication, "
-                          "authentication_intl, service FROM rates WHERE card_id = ?1",
-                          err);
-    if (!s)
-        return SUF_ERR_DB;
-    for (int c = 0; c < m->ncards; c++) {
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, m->cards[c].id);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            int market = suf_money_market_id(m, (const char *)sqlite3_column_text(s, 0));
-
-            if (market < 0)
-                continue;
-            for (int cat = 0; cat < SUF_CAT_COUNT; cat++)
-                if (sqlite3_column_type(s, 1 + cat) != SQLITE_NULL)
-                    *rate_cell(m, c, market, cat) = sqlite3_column_int64(s, 1 + cat);
-        }
-        if (rc != SQLITE_DONE)
-            break;
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(st, err, "rates");
 }
 
-int suf_money_load(struct suf_money **out, struct suf_store *st, const char *currency,
-                   struct suf_err *err)
+int suf_money_set_rate(struct suf_money *m, int card, int market, int cat, int64_t micros)
 {
-    struct suf_money *m = suf_xcalloc(1, sizeof(*m));
-    int rc;
-
-    suf_strlcpy(m->currency, currency ? currency : "USD", sizeof(m->currency));
-    m->other = -1;
-    if ((rc = load_names(m, st, err)) || (rc = load_prefixes(m, st, err)) ||
-        (rc = load_cards(m, st, err)) || (rc = load_rates(m, st, err))) {
-        suf_money_free(m);
-        *out = NULL;
-        return rc;
-    }
-    *out = m;
+    if (!m->rates || card < 0 || card >= m->ncards || market < 0 || market >= m->nnames ||
+        cat < 0 || cat >= SUF_CAT_COUNT)
+        return SUF_ERR_INPUT;
+    *rate_cell(m, card, market, cat) = micros;
     return SUF_OK;
 }
 

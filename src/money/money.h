@@ -30,8 +30,11 @@
  *
  * Steps:
  *  1. suf_money_load(&m, store, currency, &err) reads every card of the
- *     currency and the market map into memory (a few hundred rows);
- *  2. suf_money_market() / suf_money_rate() / suf_money_cost() as needed;
+ *     currency and the market map into memory (a few hundred rows;
+ *     money_load.c, the only file here that reads the store: the model and
+ *     every look-up below are pure, and money_model.h builds one without a
+ *     store);
+ *  2. suf_money_market() / suf_money_card_rate() / suf_money_cost() as needed;
  *  3. suf_money_free(m).
  * The loaded tables are only read after step 1, so a struct suf_money may be
  * shared by any number of readers.

@@ -6,11 +6,18 @@
  * in (phone, attempt, sent_at, id) order, which is the order of the
  * attempts_recipient index, so SQLite streams them without sorting.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
- * and the pure rules (suf_plan_decide) name its outcome.  No query runs per
+ * and the pure rules (plan_rules.c) name its outcome.  No query runs per
  * attempt; per recipient there is one upsert into `recipients` that writes
  * only when something changed, and for a new fallback the few statements
  * that create it.  Everything that is the same for the whole campaign (its
  * settings, its templates, parsed and classified once) is loaded once.
+ *
+ * The rules decide in two steps (plan.h): the attempts alone settle most
+ * recipients; only for the others is the template looked up in the
+ * campaign's cache (a catalog read the first time a template is named) and
+ * its classification handed to the exclusion rules.  --explain
+ * (plan_explain.c) runs the same scan for one recipient, writing nothing,
+ * through the preview of plan_priv.h.
  *
  * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
  * look-up before building), and once created its recipient's outcome stays
@@ -24,120 +31,22 @@
 #include <jansson.h>
 
 #include "base/log.h"
-#include "base/phone.h"
-#include "base/timeutil.h"
 #include "base/util.h"
 #include "plan/plan.h"
+#include "plan/plan_priv.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
+#include "store/fsm.h"
 #include "store/store.h"
 #include "base/banned.h"
 
+/* A 131050 on any attempt opts the recipient out (the rules' opted_out). */
 #define CODE_OPTED_OUT 131050
-#define CODE_UNDELIVERABLE 131026
-#define CODE_CAPPED 131049
-
-static const char *const outcome_names[SUF_OUTCOME_COUNT] = {
-    "delivered", "recovered_by_retry", "in_flight", "awaiting_retries", "excluded", "fallback",
-};
-
-static const char *const reason_names[SUF_REASON_COUNT] = {
-    "",
-    "fallback_off",
-    "campaign_expired",
-    "unknown_template",
-    "not_marketing",
-    "unsupported_template",
-    "opted_out",
-    "undeliverable",
-    "ineligible_error",
-    "invalid_phone",
-    "missing_content",
-};
-
-const char *suf_plan_outcome_name(enum suf_outcome o)
-{
-    return (unsigned)o < SUF_OUTCOME_COUNT ? outcome_names[o] : "unknown";
-}
-
-const char *suf_plan_reason_name(enum suf_reason r)
-{
-    return (unsigned)r < SUF_REASON_COUNT ? reason_names[r] : "unknown";
-}
-
-/* --- the rules ------------------------------------------------------------ */
-
-bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
-{
-    return f->attempts < 1 + p->max_auto_retries &&
-           p->now < f->last_at + p->retry_interval_s + p->grace_s;
-}
-
-/* The error code as the rules read it: old exports reported the per-user
- * marketing limit as 131026, and a switch says so. */
-static int64_t effective_code(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
-{
-    if (f->last_error == CODE_UNDELIVERABLE && p->cfg && p->cfg->treat_131026_as_capping)
-        return CODE_CAPPED;
-    return f->last_error;
-}
-
-static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
-                                          const struct suf_plan_policy *p)
-{
-    int64_t code = effective_code(f, p);
-
-    if (!p->fallback)
-        return SUF_REASON_FALLBACK_OFF;
-    if (p->has_valid_until && p->now > p->valid_until)
-        return SUF_REASON_CAMPAIGN_EXPIRED;
-    if (!f->template_known)
-        return SUF_REASON_UNKNOWN_TEMPLATE;
-    if (!f->template_marketing)
-        return SUF_REASON_NOT_MARKETING;
-    if (f->scenario < 1 || f->scenario > 8)
-        return SUF_REASON_UNSUPPORTED_TEMPLATE;
-    if (f->opted_out || f->last_error == CODE_OPTED_OUT)
-        return SUF_REASON_OPTED_OUT;
-    if (code == CODE_UNDELIVERABLE)
-        return SUF_REASON_UNDELIVERABLE;
-    if (code == 0 || !p->cfg || !suf_config_code_eligible(p->cfg, code))
-        return SUF_REASON_INELIGIBLE_ERROR;
-    if (!f->phone_valid)
-        return SUF_REASON_INVALID_PHONE;
-    return SUF_REASON_NONE;
-}
-
-enum suf_outcome suf_plan_decide(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
-                                 enum suf_reason *reason)
-{
-    *reason = SUF_REASON_NONE;
-    if (f->first_ok)
-        return SUF_OUTCOME_DELIVERED;
-    if (f->later_ok)
-        return SUF_OUTCOME_RECOVERED;
-    if (!f->last_failed)
-        return SUF_OUTCOME_IN_FLIGHT;
-    if (suf_plan_retries_pending(f, p))
-        return SUF_OUTCOME_AWAITING;
-    *reason = first_failing_rule(f, p);
-    return *reason ? SUF_OUTCOME_EXCLUDED : SUF_OUTCOME_FALLBACK;
-}
 
 /* --- the campaign's templates, loaded and classified once ----------------- */
 
-struct tpl_entry {
-    char *name;      /* as the attempts give it */
-    char *lang;      /* as the attempts give it; NULL when the export had none */
-    bool known;
-    bool marketing;
-    int scenario;        /* 1..8, 0 unsupported */
-    char detail[256];    /* why unknown or unsupported */
-    struct suf_template t; /* parsed when known */
-};
-
 struct tpl_cache {
-    struct tpl_entry *v;
+    struct suf_plan_tpl *v;
     size_t n, alloc;
 };
 
@@ -159,7 +68,7 @@ static bool same_opt(const char *a, const char *b)
 
 /* Fills `e` from the catalog: the language the attempt names, or the
  * catalog's only language for that name. */
-static int tpl_load(struct suf_store *st, struct tpl_entry *e, struct suf_err *err)
+static int tpl_load(struct suf_store *st, struct suf_plan_tpl *e, struct suf_err *err)
 {
     static const char sql[] = "SELECT language, json, category FROM templates "
                               "WHERE name = ?1 AND (?2 IS NULL OR language = ?2) "
@@ -225,9 +134,9 @@ out:
 }
 
 static int tpl_get(struct suf_store *st, struct tpl_cache *c, const char *name, const char *lang,
-                   struct tpl_entry **out, struct suf_err *err)
+                   struct suf_plan_tpl **out, struct suf_err *err)
 {
-    struct tpl_entry *e;
+    struct suf_plan_tpl *e;
     int rc;
 
     for (size_t i = 0; i < c->n; i++) {
@@ -340,18 +249,6 @@ struct acc {
     bool campaign_name_null;
 };
 
-/* What was decided for one recipient (for the writer and for --explain). */
-struct decision {
-    enum suf_outcome outcome;
-    enum suf_reason reason;
-    char detail[512];
-    struct tpl_entry *tpl;
-    int64_t fallback_id; /* existing or new; 0 when none */
-    bool fallback_new;
-    json_t *bodies[3];   /* explain: the utility body, then the session parts */
-    size_t nbodies;
-};
-
 struct planner {
     struct suf_run *run;
     struct suf_store *st;
@@ -361,7 +258,7 @@ struct planner {
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
     sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send;
-    struct decision last; /* the latest recipient's decision (explain) */
+    struct suf_plan_decision last; /* the latest recipient's decision (explain) */
 };
 
 static const char upsert_sql[] =
@@ -383,16 +280,17 @@ static const char content_sql[] =
     "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name "
     "FROM attempts WHERE id = ?1";
 
+/* ?9 is the state: a new fallback starts in the state machine's first. */
 static const char ins_fb_sql[] =
     "INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, "
     "template_language, scenario, state, state_at, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
 
 static const char ins_send_sql[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
     "updated_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
-static void decision_clear(struct decision *d)
+static void decision_clear(struct suf_plan_decision *d)
 {
     for (size_t i = 0; i < d->nbodies; i++)
         json_decref(d->bodies[i]);
@@ -501,8 +399,8 @@ static const char *opt_text(sqlite3_stmt *s, int i)
  * d->bodies.  A hole in the content (or anything the builders refuse) is
  * SUF_ERR_INPUT with d->detail saying why.
  */
-static int build_bodies(struct planner *pl, const struct acc *a, struct decision *d, int64_t id,
-                        struct suf_err *err)
+static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
+                        int64_t id, struct suf_err *err)
 {
     const struct suf_config *cfg = pl->run->cfg;
     struct suf_session_opts sopts = {cfg->list_button_label};
@@ -590,7 +488,7 @@ static int insert_send(struct planner *pl, int64_t id, char kind, int part, cons
     return rc;
 }
 
-static int insert_fallback(struct planner *pl, const struct acc *a, struct decision *d,
+static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
                            struct suf_err *err)
 {
     sqlite3_stmt *s = pl->ins_fb;
@@ -607,6 +505,7 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct decis
     suf_bind_text(s, 6, d->tpl->t.language);
     suf_bind_text(s, 7, scenario);
     sqlite3_bind_int64(s, 8, pl->camp->policy.now);
+    sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
     sqlite3_reset(s);
     if (rc)
@@ -619,7 +518,7 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct decis
 
 /* For a recipient the rules let through: keeps its fallback if it has one,
  * else builds and (when writing) creates it, or excludes it for a hole. */
-static int settle_fallback(struct planner *pl, const struct acc *a, struct decision *d,
+static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
                            struct suf_err *err)
 {
     int rc, src;
@@ -653,8 +552,8 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct decis
     return rc;
 }
 
-static int upsert_recipient(struct planner *pl, const struct acc *a, const struct decision *d,
-                            struct suf_err *err)
+static int upsert_recipient(struct planner *pl, const struct acc *a,
+                            const struct suf_plan_decision *d, struct suf_err *err)
 {
     sqlite3_stmt *s = pl->upsert;
     int rc;
@@ -677,42 +576,30 @@ static int upsert_recipient(struct planner *pl, const struct acc *a, const struc
     return rc;
 }
 
-static void await_detail(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
-                         char *buf, size_t size)
-{
-    char until[32];
-
-    suf_time_format(f->last_at + p->retry_interval_s + p->grace_s, until, sizeof(until));
-    snprintf(buf, size, "auto-retries not over: %" PRId64 " of %" PRId64 " attempts; waits until %s",
-             f->attempts, 1 + p->max_auto_retries, until);
-}
-
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
 static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *err)
 {
-    struct decision *d = &pl->last;
+    const struct suf_plan_policy *policy = &pl->camp->policy;
+    struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
+    struct suf_plan_tpl *tpl;
     int rc;
 
     decision_clear(d);
-    if (!f->first_ok && !f->later_ok && f->last_failed &&
-        !suf_plan_retries_pending(f, &pl->camp->policy)) {
+    if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
+        /* The exclusion rules decide: they read the template's class. */
         rc = tpl_get(pl->st, &pl->tpls, suf_buf_str(&a->tpl_name),
-                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &d->tpl, err);
+                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &tpl, err);
         if (rc)
             return rc;
-        f->template_known = d->tpl->known;
-        f->template_marketing = d->tpl->marketing;
-        f->scenario = d->tpl->scenario;
+        f->template_known = tpl->known;
+        f->template_marketing = tpl->marketing;
+        f->scenario = tpl->scenario;
+        f->template_detail = tpl->detail;
+        d->tpl = tpl;
+        d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
     }
-    d->outcome = suf_plan_decide(f, &pl->camp->policy, &d->reason);
-    if (d->reason >= SUF_REASON_UNKNOWN_TEMPLATE && d->reason <= SUF_REASON_UNSUPPORTED_TEMPLATE)
-        suf_strlcpy(d->detail, d->tpl->detail, sizeof(d->detail));
-    else if (d->outcome == SUF_OUTCOME_AWAITING)
-        await_detail(f, &pl->camp->policy, d->detail, sizeof(d->detail));
-    else if (d->reason == SUF_REASON_INELIGIBLE_ERROR)
-        snprintf(d->detail, sizeof(d->detail), f->last_error ? "error %" PRId64 : "no error code",
-                 f->last_error);
+    suf_plan_detail(f, policy, d->outcome, d->reason, d->detail, sizeof(d->detail));
     if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, err)))
         return rc;
     if (!pl->write)
@@ -855,7 +742,7 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
         int64_t n = sqlite3_column_int64(s, 2);
         total += n;
         for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
-            if (o && !strcmp(o, outcome_names[i]))
+            if (o && !strcmp(o, suf_plan_outcome_name(i)))
                 by[i] += n;
         snprintf(name, sizeof(name), "plan.%s", o ? o : "unknown");
         suf_run_count(pl->run, name, n);
@@ -1030,197 +917,50 @@ int suf_plan_run(struct suf_run *run, struct suf_err *err)
     return suf_plan_run_at(run, suf_run_now(run), err);
 }
 
-/* --- --explain ---------------------------------------------------------------- */
+/* --- one recipient, nothing written (--explain) ------------------------------- */
 
-static void print_json(FILE *out, const char *title, const json_t *body)
-{
-    char *text = json_dumps(body, JSON_INDENT(2));
-
-    fprintf(out, "%s\n%s\n", title, text ? text : "(cannot be printed)");
-    free(text);
-}
-
-static int explain_attempts(struct suf_store *st, const char *campaign, const char *phone,
-                            FILE *out, int64_t *n, struct suf_err *err)
-{
-    static const char sql[] =
-        "SELECT attempt, sent_at, status, error_code, error_title, template_name, "
-        "template_language, message_id, phone_valid FROM attempts "
-        "WHERE campaign_id = ?1 AND phone = ?2 ORDER BY attempt, sent_at, id";
-    sqlite3_stmt *s = suf_store_prepare(st, sql, err);
-    char when[32];
-    int src;
-
-    *n = 0;
-    if (!s)
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, campaign);
-    suf_bind_text(s, 2, phone);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *title = (const char *)sqlite3_column_text(s, 4);
-        const char *lang = (const char *)sqlite3_column_text(s, 6);
-        if ((*n)++ == 0)
-            fprintf(out, "attempts (in order):\n");
-        suf_time_format(sqlite3_column_int64(s, 1), when, sizeof(when));
-        fprintf(out, "  %" PRId64 ". attempt %lld  %s  %-9s", *n,
-                (long long)sqlite3_column_int64(s, 0), when,
-                (const char *)sqlite3_column_text(s, 2));
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-            fprintf(out, "  error %lld%s%s", (long long)sqlite3_column_int64(s, 3),
-                    title ? " " : "", title ? title : "");
-        fprintf(out, "  template %s (%s)  %s%s\n", (const char *)sqlite3_column_text(s, 5),
-                lang ? lang : "no language", (const char *)sqlite3_column_text(s, 7),
-                sqlite3_column_int64(s, 8) ? "" : "  [invalid phone]");
-    }
-    sqlite3_finalize(s);
-    if (src != SQLITE_DONE)
-        return suf_store_fail(st, err, "attempts");
-    return SUF_OK;
-}
-
-static int explain_stored(struct suf_store *st, const char *campaign, const char *phone,
-                          FILE *out, int64_t *fallback_id, struct suf_err *err)
-{
-    static const char rsql[] = "SELECT outcome, reason, detail, decided_at FROM recipients "
-                               "WHERE campaign_id = ?1 AND phone = ?2";
-    static const char fsql[] = "SELECT id, scenario, state, template_name, template_language "
-                               "FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2";
-    sqlite3_stmt *s = suf_store_prepare(st, rsql, err);
-    char when[32];
-    int src;
-
-    *fallback_id = 0;
-    if (!s)
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, campaign);
-    suf_bind_text(s, 2, phone);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        const char *reason = (const char *)sqlite3_column_text(s, 1);
-        const char *detail = (const char *)sqlite3_column_text(s, 2);
-        fprintf(out, "stored outcome: %s%s%s%s%s (decided %s)\n", sqlite3_column_text(s, 0),
-                reason ? ":" : "", reason ? reason : "", detail ? ": " : "", detail ? detail : "",
-                suf_time_format(sqlite3_column_int64(s, 3), when, sizeof(when)));
-    } else if (src == SQLITE_DONE) {
-        fprintf(out, "stored outcome: none yet (not planned)\n");
-    }
-    sqlite3_finalize(s);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return suf_store_fail(st, err, "recipients");
-    if (!(s = suf_store_prepare(st, fsql, err)))
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, campaign);
-    suf_bind_text(s, 2, phone);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        *fallback_id = sqlite3_column_int64(s, 0);
-        fprintf(out, "fallback %" PRId64 ": scenario %s, state %s, template %s (%s)\n",
-                *fallback_id, sqlite3_column_text(s, 1), sqlite3_column_text(s, 2),
-                sqlite3_column_text(s, 3), sqlite3_column_text(s, 4));
-    }
-    sqlite3_finalize(s);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return suf_store_fail(st, err, "fallbacks");
-    return SUF_OK;
-}
-
-static int explain_sends(struct suf_store *st, int64_t fallback_id, FILE *out,
-                         struct suf_err *err)
-{
-    static const char sql[] = "SELECT kind, n, state, callback, body FROM sends "
-                              "WHERE fallback_id = ?1 ORDER BY kind DESC, n, id";
-    sqlite3_stmt *s = suf_store_prepare(st, sql, err);
-    char title[160];
-    int src;
-
-    if (!s)
-        return SUF_ERR_DB;
-    sqlite3_bind_int64(s, 1, fallback_id);
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(s, 0);
-        json_t *body = json_loads((const char *)sqlite3_column_text(s, 4), 0, NULL);
-        snprintf(title, sizeof(title), "%s %lld (%s, state %s):",
-                 kind && *kind == 'u' ? "utility message" : "session message part",
-                 (long long)sqlite3_column_int64(s, 1), sqlite3_column_text(s, 3),
-                 sqlite3_column_text(s, 2));
-        if (body)
-            print_json(out, title, body);
-        else
-            fprintf(out, "%s\n%s\n", title, sqlite3_column_text(s, 4));
-        json_decref(body);
-    }
-    sqlite3_finalize(s);
-    if (src != SQLITE_DONE)
-        return suf_store_fail(st, err, "sends");
-    return SUF_OK;
-}
-
-static void explain_decision(const struct planner *pl, FILE *out)
-{
-    const struct decision *d = &pl->last;
-    char when[32];
-
-    fprintf(out, "rule now (as of %s): %s%s%s%s%s\n",
-            suf_time_format(pl->camp->policy.now, when, sizeof(when)),
-            suf_plan_outcome_name(d->outcome), d->reason ? ":" : "",
-            suf_plan_reason_name(d->reason), d->detail[0] ? ": " : "", d->detail);
-    if (d->tpl && d->tpl->known)
-        fprintf(out, "template: %s (%s), %s, scenario %s%d%s\n", d->tpl->name,
-                d->tpl->t.language ? d->tpl->t.language : "?",
-                d->tpl->t.category ? d->tpl->t.category : "no category",
-                d->tpl->scenario ? "S" : "", d->tpl->scenario,
-                d->tpl->scenario ? "" : " (unsupported)");
-}
-
-int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phone_in, FILE *out,
-                     struct suf_err *err)
-{
-    char phone[SUF_PHONE_MAX];
-    const char *why = NULL, *phone_key = phone_in;
+struct suf_plan_preview {
     struct campaign camp;
-    struct planner pl;
-    int64_t n = 0, stored_id = 0;
+    struct planner pl; /* pl.camp is &camp; pl.write is false */
+};
+
+int suf_plan_preview_open(struct suf_plan_preview **out, struct suf_run *run,
+                          const char *campaign, int64_t now, struct suf_err *err)
+{
+    struct suf_plan_preview *pv = suf_xcalloc(1, sizeof(*pv));
     int rc;
 
-    if (!suf_phone_normalize(phone_in, run->cfg->default_country_code, phone, &why))
-        phone_key = phone;
-    memset(&pl, 0, sizeof(pl));
-    pl.run = run;
-    pl.st = run->store;
-    pl.camp = &camp;
-    pl.write = false;
-    rc = campaign_load(run->store, run->cfg, campaign, suf_run_now(run), &camp, err);
-    if (rc)
-        goto out;
-    fprintf(out, "recipient: campaign '%s', phone %s\n", campaign, phone_key);
-    if ((rc = explain_attempts(pl.st, campaign, phone_key, out, &n, err)))
-        goto out;
-    if (n == 0) {
-        rc = suf_err_set(err, SUF_ERR_NOTFOUND, "campaign '%s' has no attempts for phone '%s'",
-                         campaign, phone_in);
-        goto out;
+    pv->pl.run = run;
+    pv->pl.st = run->store;
+    pv->pl.camp = &pv->camp;
+    pv->pl.write = false;
+    rc = campaign_load(run->store, run->cfg, campaign, now, &pv->camp, err);
+    if (rc) {
+        suf_plan_preview_free(pv);
+        pv = NULL;
     }
-    if ((rc = planner_prepare(&pl, err)) || (rc = next_fallback_id(pl.st, &pl.next_id, err)) ||
-        (rc = scan(&pl, phone_key, &n, err)))
-        goto out;
-    explain_decision(&pl, out);
-    if ((rc = explain_stored(pl.st, campaign, phone_key, out, &stored_id, err)))
-        goto out;
-    if (stored_id) {
-        rc = explain_sends(pl.st, stored_id, out, err);
-    } else if (pl.last.fallback_new) {
-        fprintf(out, "not planned yet: 'suf plan' will create fallback %" PRId64
-                     " with these messages:\n",
-                pl.last.fallback_id);
-        print_json(out, "utility message 1 (queued when planned):", pl.last.bodies[0]);
-        for (size_t i = 1; i < pl.last.nbodies; i++) {
-            char title[64];
-            snprintf(title, sizeof(title), "session message part %zu (held until consent):", i);
-            print_json(out, title, pl.last.bodies[i]);
-        }
-    }
-out:
-    planner_release(&pl);
-    campaign_release(&camp);
+    *out = pv;
     return rc;
+}
+
+int suf_plan_preview_decide(struct suf_plan_preview *pv, const char *phone,
+                            const struct suf_plan_decision **d, struct suf_err *err)
+{
+    int64_t n = 0;
+    int rc;
+
+    *d = &pv->pl.last;
+    if ((rc = planner_prepare(&pv->pl, err)) ||
+        (rc = next_fallback_id(pv->pl.st, &pv->pl.next_id, err)))
+        return rc;
+    return scan(&pv->pl, phone, &n, err);
+}
+
+void suf_plan_preview_free(struct suf_plan_preview *pv)
+{
+    if (!pv)
+        return;
+    planner_release(&pv->pl);
+    campaign_release(&pv->camp);
+    free(pv);
 }

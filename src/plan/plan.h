@@ -11,7 +11,7 @@
  *                       auto-retries are not over: attempts < 1 + retries
  *                       and now < last attempt + interval + grace
  *   excluded            a rule said no; `reason` names the first one
- *                       (suf_plan_reasons[], in the order they are checked)
+ *                       (enum suf_reason, in the order they are checked)
  *   fallback            every rule passed: a `fallbacks` row with its fixed
  *                       scenario, and its `sends` (the utility template,
  *                       queued; the session parts, held until consent)
@@ -87,9 +87,13 @@ struct suf_plan_facts {
     int64_t last_error; /* its error code, 0 when none */
     bool opted_out;     /* a 131050 on any attempt, or the phone in optouts */
     bool phone_valid;   /* the latest attempt's phone_valid */
+    /* The template's classification (the catalog's verdict on the template
+     * the latest attempt names): only the exclusion rules read it. */
     bool template_known;
     bool template_marketing;
     int scenario;       /* 1..8, 0 when the template is unsupported */
+    const char *template_detail; /* why unknown, not marketing or unsupported;
+                                  * NULL when none (borrowed) */
 };
 
 /* The campaign's settings (campaign row over config) and the decision time. */
@@ -109,12 +113,39 @@ struct suf_plan_policy {
 bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
 
 /*
- * The pure rules: the outcome of one recipient, and for EXCLUDED the first
- * rule that said no in *reason (NONE otherwise).  missing_content is not
- * decided here: it needs the message builders (suf_plan_run does it).
+ * The pure rules (plan_rules.c: no store, no I/O, no clock).  A decision
+ * has two steps, because only the second needs the template's
+ * classification, and that is the one fact that costs a catalog look-up:
+ *  1. suf_plan_decide_attempts() settles what the attempts alone decide
+ *     (delivered, recovered_by_retry, in_flight, awaiting_retries) and
+ *     returns true; it returns false when the latest attempt failed and the
+ *     auto-retries are over, so the exclusion rules must decide;
+ *  2. the caller then classifies the template into f (template_known,
+ *     template_marketing, scenario, template_detail) and
+ *     suf_plan_decide_rules() checks the exclusion rules in order: EXCLUDED
+ *     with the first rule that said no in *reason, or FALLBACK with NONE.
+ * suf_plan_decide() is both steps at once, for facts that hold the
+ * classification already.  missing_content is not decided here: it needs
+ * the message builders (suf_plan_run does it).
  */
+bool suf_plan_decide_attempts(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
+                              enum suf_outcome *outcome);
+enum suf_outcome suf_plan_decide_rules(const struct suf_plan_facts *f,
+                                       const struct suf_plan_policy *p, enum suf_reason *reason);
+/* The outcome of one recipient, and for EXCLUDED the first rule that said no
+ * in *reason (NONE otherwise). */
 enum suf_outcome suf_plan_decide(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
                                  enum suf_reason *reason);
+
+/*
+ * Writes into buf (at most `size` bytes) why the rules gave `outcome` and
+ * `reason`: until when an awaiting recipient waits, the error code of an
+ * ineligible one, the template's detail for the template rules, and ""
+ * otherwise.  This is recipients.detail (for missing_content, the message
+ * builders say what is missing instead).
+ */
+void suf_plan_detail(const struct suf_plan_facts *f, const struct suf_plan_policy *p,
+                     enum suf_outcome outcome, enum suf_reason reason, char *buf, size_t size);
 
 /* The plan stage at the run's clock: every campaign, or run->campaign
  * (SUF_ERR_NOTFOUND when it has no attempts). */

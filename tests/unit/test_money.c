@@ -1,6 +1,11 @@
 /*
  * test_money.c: costing: market by longest prefix and date, the card in
  * effect on a day, the policy and Meta views, and exact sums.
+ *
+ * Most tests price from a model loaded from a small store.  The pricing
+ * itself is pure, so the last ones build the same model from literals
+ * (money_model.h), without a store, check that it prices exactly like the
+ * loaded one, and test the builder's own rules.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +13,7 @@
 #include "base/amount.h"
 #include "base/config.h"
 #include "money/money.h"
+#include "money/money_model.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -246,6 +252,207 @@ static void test_money__category_names(void)
     CU_ASSERT_EQUAL(suf_category_parse(NULL), -1);
 }
 
+/* --- the same model without a store ------------------------------------------ */
+
+#define NA INT64_MIN
+
+/* load_fixture's store, as literals: the map, the USD cards, their rates. */
+static const struct {
+    const char *digits, *since, *market;
+} fixture_map[] = {
+    {"1", "", "North America"},
+    {"1809", "", "Rest of Latin America"},
+    {"1876", "", "Rest of Latin America"},
+    {"91", "", "India"},
+    {"880", "", "Rest of Asia Pacific"},
+    {"880", "2026-10-01", "Bangladesh"},
+    {"7", "", "Russia"},
+    {"77", "", "Rest of Central & Eastern Europe"},
+    {"77", "2026-10-01", "Kazakhstan"},
+    {"99", "2030-01-01", "Future"},
+};
+
+static const struct {
+    int card; /* 0: 2026-07-01, 1: 2026-10-01 */
+    const char *market;
+    int64_t rate[SUF_CAT_COUNT]; /* marketing, utility, auth, auth intl, service */
+} fixture_rates[] = {
+    {0, "India", {10700, 1400, 1400, 28000, NA}},
+    {0, "North America", {25000, 4000, 4000, NA, NA}},
+    {0, "Rest of Asia Pacific", {73200, 11300, 11300, NA, NA}},
+    {0, "Rest of Latin America", {74000, 12000, 12000, NA, NA}},
+    {1, "India", {11800, 1400, 1400, 28000, 1300}},
+    {1, "North America", {25000, 3400, 3400, NA, NA}},
+    {1, "Rest of Asia Pacific", {73200, 11300, 11300, NA, 11300}},
+    {1, "Bangladesh", {36400, 5700, 5700, NA, 5700}},
+    {1, "Rest of Latin America", {74000, 11300, 11300, NA, 11300}},
+    {1, "Other", {60400, 7700, 7700, NA, NA}},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Builds load_fixture's USD model through the builder, in its steps. */
+static struct suf_money *build_fixture(void)
+{
+    struct suf_money *m = suf_money_new("USD");
+
+    for (size_t i = 0; i < COUNT(fixture_map); i++)
+        suf_money_add_market(m, fixture_map[i].market);
+    for (size_t i = 0; i < COUNT(fixture_rates); i++)
+        suf_money_add_market(m, fixture_rates[i].market); /* repeats count once */
+    suf_money_markets_done(m);
+    for (size_t i = 0; i < COUNT(fixture_map); i++)
+        CU_ASSERT_EQUAL(suf_money_add_prefix(m, fixture_map[i].digits, fixture_map[i].since,
+                                             fixture_map[i].market),
+                        SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_add_card(m, 1, "2026-07-01", 0), SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_add_card(m, 2, "2026-10-01", 0), SUF_OK);
+    suf_money_cards_done(m);
+    for (size_t i = 0; i < COUNT(fixture_rates); i++) {
+        int market = suf_money_market_id(m, fixture_rates[i].market);
+        for (int cat = 0; cat < SUF_CAT_COUNT; cat++)
+            if (fixture_rates[i].rate[cat] != NA)
+                CU_ASSERT_EQUAL(suf_money_set_rate(m, fixture_rates[i].card, market, cat,
+                                                   fixture_rates[i].rate[cat]),
+                                SUF_OK);
+    }
+    return m;
+}
+
+static void test_money__model_built_without_a_store_prices_like_the_loaded_one(void)
+{
+    static const char *const phones[] = {"14155550100",  "18095550100",   "919812344567",
+                                         "8801712345678", "77012345678",  "74951234567",
+                                         "99123456789",  "33123456789",   ""};
+    static const char *const days[] = {"2026-06-30", "2026-07-01", "2026-09-30",
+                                       "2026-10-01", "2027-05-01", "2030-01-01"};
+    struct suf_money *built = build_fixture();
+    struct suf_config cfg;
+    struct suf_billing b;
+
+    suf_config_init(&cfg);
+    suf_billing_from_config(&b, &cfg);
+    CU_ASSERT_STRING_EQUAL(suf_money_currency(built), suf_money_currency(money));
+    CU_ASSERT_EQUAL_FATAL(suf_money_nmarkets(built), suf_money_nmarkets(money));
+    for (int i = 0; i < suf_money_nmarkets(built); i++)
+        CU_ASSERT_STRING_EQUAL(suf_money_market_name(built, i), suf_money_market_name(money, i));
+    CU_ASSERT_EQUAL_FATAL(suf_money_ncards(built), suf_money_ncards(money));
+    for (int c = 0; c < suf_money_ncards(built); c++) {
+        CU_ASSERT_STRING_EQUAL(suf_money_card(built, c)->date, suf_money_card(money, c)->date);
+        for (int market = 0; market < suf_money_nmarkets(built); market++) {
+            for (int cat = 0; cat < SUF_CAT_COUNT; cat++) {
+                int64_t x = -1, y = -1;
+                CU_ASSERT_EQUAL(suf_money_card_rate(built, c, market, cat, &x),
+                                suf_money_card_rate(money, c, market, cat, &y));
+                CU_ASSERT_EQUAL(x, y);
+            }
+        }
+    }
+    for (size_t i = 0; i < COUNT(phones); i++) {
+        for (size_t j = 0; j < COUNT(days); j++) {
+            for (int kind = SUF_MSG_BROADCAST; kind <= SUF_MSG_SESSION; kind++) {
+                struct suf_msg msg = {kind,  SUF_CAT_MARKETING, phones[i], true, noon(days[j]),
+                                      true, false,             false,     NULL};
+                struct suf_charge x, y;
+
+                suf_money_cost(built, &b, &msg, &x);
+                suf_money_cost(money, &b, &msg, &y);
+                CU_ASSERT_EQUAL(x.policy, y.policy);
+                CU_ASSERT_EQUAL(x.meta, y.meta);
+                CU_ASSERT_EQUAL(x.market, y.market);
+                CU_ASSERT_EQUAL(x.card, y.card);
+                CU_ASSERT_EQUAL(x.billed, y.billed);
+                CU_ASSERT_EQUAL(x.unpriced, y.unpriced);
+            }
+        }
+    }
+    suf_config_release(&cfg);
+    suf_money_free(built);
+}
+
+static void test_money__builder_leaves_out_what_cannot_match(void)
+{
+    struct suf_money *m = suf_money_new(NULL);
+    int64_t v = 0;
+
+    CU_ASSERT_STRING_EQUAL(suf_money_currency(m), "USD");
+    suf_money_add_market(m, "India");
+    suf_money_add_market(m, "Brazil");
+    suf_money_add_market(m, "India");
+    suf_money_markets_done(m);
+    CU_ASSERT_EQUAL(suf_money_nmarkets(m), 2);
+    CU_ASSERT_EQUAL(suf_money_market_id(m, "Brazil"), 0);
+    CU_ASSERT_EQUAL(suf_money_market_id(m, "India"), 1);
+    /* A prefix longer than any phone could match is refused, not cut. */
+    CU_ASSERT_EQUAL(suf_money_add_prefix(m, "9112345678901234567", "", "India"),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_money_add_prefix(m, "91", NULL, "India"), SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_add_prefix(m, "55", "not a date", "Brazil"), SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_add_card(m, 7, "2026-02-30", 0), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_money_add_card(m, 8, "2026-10-01", 3), SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_set_rate(m, 0, 1, SUF_CAT_UTILITY, 1400), SUF_ERR_INPUT);
+    suf_money_cards_done(m);
+    CU_ASSERT_EQUAL(suf_money_set_rate(m, 1, 1, SUF_CAT_UTILITY, 1400), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_money_set_rate(m, 0, 2, SUF_CAT_UTILITY, 1400), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_money_set_rate(m, 0, 1, SUF_CAT_COUNT, 1400), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(suf_money_set_rate(m, 0, 1, SUF_CAT_UTILITY, 1400), SUF_OK);
+    CU_ASSERT_EQUAL(suf_money_ncards(m), 1);
+    CU_ASSERT_EQUAL(suf_money_card(m, 0)->id, 8);
+    CU_ASSERT_EQUAL(suf_money_card(m, 0)->file_id, 3);
+    CU_ASSERT_EQUAL(suf_money_market(m, "919800000001", d("2026-01-01")), 1);
+    /* A `since` that is not a date means always; no "Other": -1. */
+    CU_ASSERT_EQUAL(suf_money_market(m, "5511999999999", d("2020-01-01")), 0);
+    CU_ASSERT_EQUAL(suf_money_market(m, "447700900023", d("2026-11-20")), -1);
+    CU_ASSERT_TRUE(suf_money_card_rate(m, 0, 1, SUF_CAT_UTILITY, &v));
+    CU_ASSERT_EQUAL(v, 1400);
+    CU_ASSERT_FALSE(suf_money_card_rate(m, 0, 1, SUF_CAT_MARKETING, &v));
+    CU_ASSERT_FALSE(suf_money_card_rate(m, 0, 0, SUF_CAT_UTILITY, &v));
+    suf_money_free(m);
+}
+
+static void test_money__service_is_free_before_its_day_then_service_or_utility(void)
+{
+    static const struct {
+        const char *what, *day;
+        int64_t service, utility; /* the card's cells; NA: n/a */
+        bool unpriced;
+        int64_t meta;
+    } rows[] = {
+        {"before 2026-10-01: free", "2026-09-30", 1300, 1400, false, 0},
+        {"before, even with no rate", "2026-09-30", NA, NA, false, 0},
+        {"from 2026-10-01: Service", "2026-10-01", 1300, 1400, false, 1300},
+        {"Service n/a: Utility", "2026-10-01", NA, 1400, false, 1400},
+        {"both n/a: unpriced", "2026-10-01", NA, NA, true, 0},
+    };
+
+    for (size_t i = 0; i < COUNT(rows); i++) {
+        struct suf_money *m = suf_money_new("USD");
+        struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_SERVICE, true};
+        struct suf_msg msg = {SUF_MSG_SESSION, 0,     "919800000001", true, noon(rows[i].day),
+                              true,            false, false,          NULL};
+        struct suf_charge ch;
+
+        suf_money_add_market(m, "India");
+        suf_money_markets_done(m);
+        suf_money_add_prefix(m, "91", "", "India");
+        suf_money_add_card(m, 1, "2026-07-01", 0);
+        suf_money_cards_done(m);
+        if (rows[i].service != NA)
+            suf_money_set_rate(m, 0, 0, SUF_CAT_SERVICE, rows[i].service);
+        if (rows[i].utility != NA)
+            suf_money_set_rate(m, 0, 0, SUF_CAT_UTILITY, rows[i].utility);
+        suf_money_cost(m, &b, &msg, &ch);
+        if (ch.meta != rows[i].meta || ch.unpriced != rows[i].unpriced)
+            fprintf(stderr, "%s: meta %lld unpriced %d\n", rows[i].what, (long long)ch.meta,
+                    ch.unpriced);
+        CU_ASSERT_TRUE(ch.billed);
+        CU_ASSERT_EQUAL(ch.meta, rows[i].meta);
+        CU_ASSERT_EQUAL(ch.policy, rows[i].meta); /* billed as service by the policy too */
+        CU_ASSERT_EQUAL(ch.unpriced, rows[i].unpriced);
+        suf_money_free(m);
+    }
+}
+
 static void test_money__cleanup(void)
 {
     suf_money_free(money);
@@ -263,6 +470,11 @@ int main(void)
         {"policy and Meta views", test_money__policy_and_meta_views},
         {"a million line items sum exactly", test_money__million_line_items_sum_exactly},
         {"category names", test_money__category_names},
+        {"model built without a store prices like the loaded one",
+         test_money__model_built_without_a_store_prices_like_the_loaded_one},
+        {"builder leaves out what cannot match", test_money__builder_leaves_out_what_cannot_match},
+        {"service is free before its day, then Service or Utility",
+         test_money__service_is_free_before_its_day_then_service_or_utility},
         {"cleanup", test_money__cleanup},
         {NULL, NULL},
     };

@@ -3,9 +3,9 @@
  * order, the retry window at its edges, campaign overrides, incremental and
  * idempotent replanning, the fallbacks and sends it creates, and --explain.
  *
- * Each test builds a scratch store, inserts attempts, templates and
- * campaigns with SQL, runs the plan as of a pinned time and reads back what
- * it wrote.
+ * Most tests build a scratch store, insert attempts, templates and
+ * campaigns with SQL, run the plan as of a pinned time and read back what
+ * it wrote.  The pure rules are also tested alone, from tables of facts.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -829,6 +829,129 @@ static void test_plan__retry_window_edges(void)
     suf_config_release(&cfg);
 }
 
+/* --- the pure rules, from facts alone (no store) -------------------------------- */
+
+/* One recipient's facts and its campaign's switches, and what the rules say.
+ * The policy is the default one: 1 + 3 attempts, 24 h apart, 6 h grace. */
+struct fact_row {
+    const char *what;
+    int64_t attempts, ago_h, code; /* ago_h: the last attempt, hours before now */
+    bool first_ok, later_ok, failed, opted_out, phone_ok, known, marketing;
+    int scenario;
+    bool off, expired;        /* fallback off; now past valid_until */
+    bool settled_by_attempts; /* step 1 decides: the template is never read */
+    enum suf_outcome outcome;
+    enum suf_reason reason;
+    const char *detail;
+};
+
+#define O(x) SUF_OUTCOME_##x
+#define R(x) SUF_REASON_##x
+
+static const struct fact_row fact_rows[] = {
+    /* what, attempts, ago_h, code, first_ok, later_ok, failed, opted_out, phone_ok, known,
+     * marketing, scenario, off, expired -> settled_by_attempts, outcome, reason, detail */
+    {"all rules pass", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, 0, 0, 0, O(FALLBACK), R(NONE), ""},
+    {"first delivered", 1, 99, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, O(DELIVERED), R(NONE), ""},
+    {"retry delivered", 2, 99, 131049, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1, 1, O(RECOVERED), R(NONE),
+     ""},
+    {"in flight", 2, 99, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, O(IN_FLIGHT), R(NONE), ""},
+    {"retries left", 1, 1, 131049, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, O(AWAITING), R(NONE),
+     "auto-retries not over: 1 of 4 attempts; waits until 1970-01-06T09:00:00Z"},
+    {"fallback off", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, 1, 0, 0, O(EXCLUDED),
+     R(FALLBACK_OFF), ""},
+    {"expired", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, 0, 1, 0, O(EXCLUDED),
+     R(CAMPAIGN_EXPIRED), ""},
+    {"unknown template", 4, 99, 131049, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, O(EXCLUDED),
+     R(UNKNOWN_TEMPLATE), "template detail"},
+    {"not marketing", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, O(EXCLUDED),
+     R(NOT_MARKETING), "template detail"},
+    {"unsupported", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, O(EXCLUDED),
+     R(UNSUPPORTED_TEMPLATE), "template detail"},
+    {"opted out", 4, 99, 131049, 0, 0, 1, 1, 1, 1, 1, 3, 0, 0, 0, O(EXCLUDED), R(OPTED_OUT), ""},
+    {"131050 last", 4, 99, 131050, 0, 0, 1, 0, 1, 1, 1, 3, 0, 0, 0, O(EXCLUDED), R(OPTED_OUT),
+     ""},
+    {"131026", 4, 99, 131026, 0, 0, 1, 0, 1, 1, 1, 3, 0, 0, 0, O(EXCLUDED), R(UNDELIVERABLE),
+     ""},
+    {"368", 4, 99, 368, 0, 0, 1, 0, 1, 1, 1, 3, 0, 0, 0, O(EXCLUDED), R(INELIGIBLE_ERROR),
+     "error 368"},
+    {"no code", 4, 99, 0, 0, 0, 1, 0, 1, 1, 1, 3, 0, 0, 0, O(EXCLUDED), R(INELIGIBLE_ERROR),
+     "no error code"},
+    {"invalid phone", 4, 99, 131049, 0, 0, 1, 0, 0, 1, 1, 3, 0, 0, 0, O(EXCLUDED),
+     R(INVALID_PHONE), ""},
+    {"off and unknown: the first rule", 4, 99, 131049, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0,
+     O(EXCLUDED), R(FALLBACK_OFF), ""},
+};
+
+#undef O
+#undef R
+
+static void test_plan__rules_decide_from_facts_without_a_store(void)
+{
+    struct suf_config cfg;
+
+    suf_config_init(&cfg);
+    for (size_t i = 0; i < sizeof(fact_rows) / sizeof(fact_rows[0]); i++) {
+        const struct fact_row *r = &fact_rows[i];
+        struct suf_plan_facts f = {0};
+        struct suf_plan_policy p = {0};
+        enum suf_outcome step1 = SUF_OUTCOME_COUNT, got;
+        enum suf_reason reason = SUF_REASON_COUNT;
+        char detail[512];
+
+        p.now = 100 * H;
+        p.fallback = !r->off;
+        p.has_valid_until = r->expired;
+        p.valid_until = p.now - 1;
+        p.max_auto_retries = 3;
+        p.retry_interval_s = 24 * H;
+        p.grace_s = 6 * H;
+        p.cfg = &cfg;
+        f.attempts = r->attempts;
+        f.first_ok = r->first_ok;
+        f.later_ok = r->later_ok;
+        f.last_failed = r->failed;
+        f.last_at = p.now - r->ago_h * H;
+        f.last_error = r->code;
+        f.opted_out = r->opted_out;
+        f.phone_valid = r->phone_ok;
+        f.template_known = r->known;
+        f.template_marketing = r->marketing;
+        f.scenario = r->scenario;
+        f.template_detail = "template detail";
+        got = suf_plan_decide(&f, &p, &reason);
+        suf_plan_detail(&f, &p, got, reason, detail, sizeof(detail));
+        if (got != r->outcome || reason != r->reason || strcmp(detail, r->detail))
+            fprintf(stderr, "\n  %s: got %s:%s '%s'\n", r->what, suf_plan_outcome_name(got),
+                    suf_plan_reason_name(reason), detail);
+        CU_ASSERT_EQUAL(got, r->outcome);
+        CU_ASSERT_EQUAL(reason, r->reason);
+        CU_ASSERT_STRING_EQUAL(detail, r->detail);
+        /* The two steps give the same decision, and the first one settles
+         * exactly the recipients whose template does not matter. */
+        CU_ASSERT_EQUAL(suf_plan_decide_attempts(&f, &p, &step1), r->settled_by_attempts);
+        if (r->settled_by_attempts) {
+            CU_ASSERT_EQUAL(step1, r->outcome);
+        } else {
+            reason = SUF_REASON_COUNT;
+            CU_ASSERT_EQUAL(suf_plan_decide_rules(&f, &p, &reason), r->outcome);
+            CU_ASSERT_EQUAL(reason, r->reason);
+        }
+    }
+    suf_config_release(&cfg);
+}
+
+static void test_plan__names_of_outcomes_and_reasons(void)
+{
+    CU_ASSERT_STRING_EQUAL(suf_plan_outcome_name(SUF_OUTCOME_AWAITING), "awaiting_retries");
+    CU_ASSERT_STRING_EQUAL(suf_plan_outcome_name(SUF_OUTCOME_COUNT), "unknown");
+    CU_ASSERT_STRING_EQUAL(suf_plan_reason_name(SUF_REASON_NONE), "");
+    CU_ASSERT_STRING_EQUAL(suf_plan_reason_name(SUF_REASON_MISSING_CONTENT), "missing_content");
+    CU_ASSERT_STRING_EQUAL(suf_plan_reason_name(SUF_REASON_COUNT), "unknown");
+    for (int r = SUF_REASON_NONE + 1; r < SUF_REASON_COUNT; r++)
+        CU_ASSERT_NOT_EQUAL(suf_plan_reason_name((enum suf_reason)r)[0], '\0');
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -854,6 +977,9 @@ int main(void)
         {"test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing",
          test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing},
         {"test_plan__retry_window_edges", test_plan__retry_window_edges},
+        {"test_plan__rules_decide_from_facts_without_a_store",
+         test_plan__rules_decide_from_facts_without_a_store},
+        {"test_plan__names_of_outcomes_and_reasons", test_plan__names_of_outcomes_and_reasons},
         {NULL, NULL},
     };
     return suf_test_main("plan", tests);
