@@ -12,26 +12,20 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "plan/plan.h"
 #include "report/report_priv.h"
+#include "store/fsm.h"
 #include "store/store.h"
 #include "base/banned.h"
-
-const char *const rep_reasons[REP_NREASONS] = {
-    "fallback_off", "campaign_expired", "unknown_template", "not_marketing",
-    "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
-    "invalid_phone", "missing_content",
-};
-
-const char *const rep_states[REP_NSTATES] = {
-    "pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
-    "declined", "no_response", "session_sent", "converted", "session_failed",
-    "window_expired", "opted_out", "failed",
-};
 
 const char *const rep_funnel_names[REP_NFUNNEL] = {
     "Recipients", "Failed after retries", "Fallbacks", "Utility sent",
     "Utility delivered", "Consented", "Session sent", "Converted",
 };
+
+/* Plan's exclusion reasons, without SUF_REASON_NONE: each has a row on the
+ * Exclusions sheet, counted or not. */
+#define REP_NREASONS (SUF_REASON_COUNT - 1)
 
 enum { F_RECIPIENTS, F_FAILED, F_FALLBACKS, F_USENT, F_UDELIVERED, F_CONSENTED, F_SSENT,
        F_CONVERTED };
@@ -45,7 +39,7 @@ void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const 
                                   sizeof(*c->card_charges));
     c->reasons = suf_xcalloc(REP_NREASONS, sizeof(*c->reasons));
     for (int i = 0; i < REP_NREASONS; i++)
-        c->reasons[i].reason = suf_xstrdup(rep_reasons[i]);
+        c->reasons[i].reason = suf_xstrdup(suf_plan_reason_name((enum suf_reason)(i + 1)));
     c->nreasons = REP_NREASONS;
 }
 
@@ -251,7 +245,7 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
         }
     }
     sqlite3_finalize(s);
-    if (c->nreasons > REP_NREASONS) /* extra reasons after the ten, sorted */
+    if (c->nreasons > REP_NREASONS) /* any others after plan's, sorted */
         qsort(c->reasons + REP_NREASONS, (size_t)(c->nreasons - REP_NREASONS),
               sizeof(*c->reasons), cmp_reason);
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "recipients");
@@ -407,12 +401,9 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
     struct rep_market *m = market_of(ctx, c, fb->market);
     struct rep_scenario *sc = &c->scen[scenario_index(fb->scenario)];
     bool converted = fb->converted_at || !strcmp(fb->state, "converted");
-    int st = REP_NSTATES;
+    enum suf_fb_state st;
 
-    for (int i = 0; i < REP_NSTATES; i++)
-        if (!strcmp(fb->state, rep_states[i]))
-            st = i;
-    c->states[st]++;
+    c->states[suf_fsm_state_parse(fb->state, &st) ? st : SUF_FB_STATE_COUNT]++;
     c->funnel[F_FALLBACKS]++;
     c->funnel[F_USENT] += fb->utility_sent_at != 0;
     c->funnel[F_UDELIVERED] += fb->utility_delivered_at != 0;

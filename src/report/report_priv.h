@@ -18,14 +18,11 @@
 
 #include "base/context.h"
 #include "money/money.h"
+#include "store/fsm.h"
 
 #define REP_NSCEN 8
-#define REP_NREASONS 10
-#define REP_NSTATES 13
 #define REP_NFUNNEL 8
 
-extern const char *const rep_reasons[REP_NREASONS];
-extern const char *const rep_states[REP_NSTATES];
 extern const char *const rep_funnel_names[REP_NFUNNEL];
 
 /* Both views of an amount, micros. */
@@ -58,12 +55,12 @@ struct rep_campaign {
     /* the funnel: recipients, failed after retries, fallbacks, utility sent,
      * utility delivered, consented, session sent, converted */
     int64_t funnel[REP_NFUNNEL];
-    int64_t states[REP_NSTATES + 1]; /* the last: any other state */
+    int64_t states[SUF_FB_STATE_COUNT + 1]; /* by enum suf_fb_state; the last: any other */
     int64_t broadcast_delivered, utility_delivered_msgs, session_delivered_msgs;
     int64_t broadcast; /* micros */
     struct rep_money utility, session;
     int64_t charges_webhook, charges_estimated, charges_unpriced, resends;
-    struct rep_reason *reasons; /* the ten of plan, then any other seen */
+    struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
     int nreasons;
     struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
     struct rep_scenario scen[REP_NSCEN + 1]; /* the last: any other */

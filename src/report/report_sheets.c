@@ -270,6 +270,17 @@ void rep_fb_writer_end(struct rep_fb_writer *w)
 
 /* --- Summary -------------------------------------------------------------- */
 
+/* The Summary lists the states in the order a fallback meets them, which is
+ * not the state machine's enum order: finance reads the list top down. */
+static const enum suf_fb_state state_order[] = {
+    SUF_FB_PENDING, SUF_FB_UTILITY_SENT, SUF_FB_UTILITY_DELIVERED, SUF_FB_UTILITY_FAILED,
+    SUF_FB_CONSENTED, SUF_FB_DECLINED, SUF_FB_NO_RESPONSE, SUF_FB_SESSION_SENT,
+    SUF_FB_CONVERTED, SUF_FB_SESSION_FAILED, SUF_FB_WINDOW_EXPIRED, SUF_FB_OPTED_OUT,
+    SUF_FB_FAILED,
+};
+_Static_assert(sizeof(state_order) / sizeof(state_order[0]) == SUF_FB_STATE_COUNT,
+               "every state of the machine has its row on the Summary");
+
 static void key_value(lxw_worksheet *ws, lxw_row_t r, const char *key, const char *value,
                       const struct rep_formats *f)
 {
@@ -315,17 +326,19 @@ void rep_sheet_summary(lxw_workbook *wb, lxw_worksheet *ws, const struct rep_ctx
     worksheet_write_string(ws, r, 0, "Fallbacks by state", f->header);
     worksheet_write_string(ws, r++, 1, "Count", f->header);
     s0 = r;
-    for (int i = 0; i <= REP_NSTATES; i++) {
-        if (i == REP_NSTATES && !c->states[i])
+    for (int i = 0; i <= SUF_FB_STATE_COUNT; i++) {
+        int st = i < SUF_FB_STATE_COUNT ? (int)state_order[i] : SUF_FB_STATE_COUNT;
+
+        if (st == SUF_FB_STATE_COUNT && !c->states[st])
             break;
         worksheet_write_string(ws, r, 0,
-                               i == REP_NSTATES ? "other"
-                               : !strcmp(rep_states[i], "utility_delivered")
+                               st == SUF_FB_STATE_COUNT ? "other"
+                               : st == SUF_FB_UTILITY_DELIVERED
                                    ? "utility_delivered (awaiting consent)"
-                                   : rep_states[i],
+                                   : suf_fsm_state_name((enum suf_fb_state)st),
                                NULL);
-        write_count(ws, r++, 1, c->states[i], f->count);
-        states_total += c->states[i];
+        write_count(ws, r++, 1, c->states[st], f->count);
+        states_total += c->states[st];
     }
     worksheet_write_string(ws, r, 0, "Total", f->bold);
     write_sum(ws, r, 1, s0, r - 1, (double)states_total, f->count_total);
