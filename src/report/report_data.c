@@ -1,40 +1,47 @@
 /*
  * report_data.c: reading one campaign out of the store and costing it.
  *
- * Every figure of a workbook comes from here.  The store is read in a few
- * sequential scans (delivered broadcast attempts, recipients, then
- * fallbacks joined with their sends in fallback-id order), each message is
- * costed once with suf_money_cost(), and the sums are kept per market and
- * per scenario.  Fallbacks are handed to a callback one at a time, already
- * costed, so the Fallbacks sheet streams and memory stays flat.
+ * Every figure of a workbook comes from here, and nothing here writes a
+ * cell.  The store is read in a few sequential scans (delivered broadcast
+ * attempts, recipients, input files, then fallbacks joined with their sends
+ * in fallback-id order), each message is costed once with suf_money_cost(),
+ * and the sums are kept per market and per scenario.  Fallbacks are handed
+ * to a callback one at a time, already costed, so the Fallbacks sheet
+ * streams and memory stays flat.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
-#include "report/report_priv.h"
+#include "plan/plan.h"
+#include "report/report_data.h"
+#include "store/fsm.h"
 #include "store/store.h"
 #include "base/banned.h"
 
-const char *const rep_reasons[REP_NREASONS] = {
-    "fallback_off", "campaign_expired", "unknown_template", "not_marketing",
-    "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
-    "invalid_phone", "missing_content",
-};
+/* Plan's exclusion reasons, without SUF_REASON_NONE: each has a row on the
+ * Exclusions sheet, counted or not. */
+#define REP_NREASONS (SUF_REASON_COUNT - 1)
 
-const char *const rep_states[REP_NSTATES] = {
-    "pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
-    "declined", "no_response", "session_sent", "converted", "session_failed",
-    "window_expired", "opted_out", "failed",
-};
+int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->run = run;
+    /* The clock's base, not suf_run_now(): the as-of time must not drift
+     * with the seconds the run has taken, or two runs with the same --now
+     * would differ. */
+    ctx->as_of = run->clock.base;
+    ctx->as_of_day = suf_day_of(ctx->as_of);
+    suf_day_format(ctx->as_of_day, ctx->as_of_date, sizeof(ctx->as_of_date));
+    suf_billing_from_config(&ctx->bill, run->cfg);
+    return suf_money_load(&ctx->money, run->store, run->cfg->currency, err);
+}
 
-const char *const rep_funnel_names[REP_NFUNNEL] = {
-    "Recipients", "Failed after retries", "Fallbacks", "Utility sent",
-    "Utility delivered", "Consented", "Session sent", "Converted",
-};
-
-enum { F_RECIPIENTS, F_FAILED, F_FALLBACKS, F_USENT, F_UDELIVERED, F_CONSENTED, F_SSENT,
-       F_CONVERTED };
+void rep_ctx_release(struct rep_ctx *ctx)
+{
+    suf_money_free(ctx->money);
+    ctx->money = NULL;
+}
 
 void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id)
 {
@@ -45,17 +52,34 @@ void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const 
                                   sizeof(*c->card_charges));
     c->reasons = suf_xcalloc(REP_NREASONS, sizeof(*c->reasons));
     for (int i = 0; i < REP_NREASONS; i++)
-        c->reasons[i].reason = suf_xstrdup(rep_reasons[i]);
+        c->reasons[i].reason = suf_xstrdup(suf_plan_reason_name((enum suf_reason)(i + 1)));
     c->nreasons = REP_NREASONS;
 }
 
-void rep_campaign_release(struct rep_campaign *c)
+void rep_campaign_trim(struct rep_campaign *c)
 {
     for (int i = 0; i < c->nreasons; i++)
         free(c->reasons[i].reason);
     free(c->reasons);
+    c->reasons = NULL;
+    c->nreasons = 0;
     free(c->markets);
+    c->markets = NULL;
     free(c->card_charges);
+    c->card_charges = NULL;
+    for (int i = 0; i < c->nfiles; i++) {
+        free(c->files[i].kind);
+        free(c->files[i].path);
+        free(c->files[i].sha256);
+    }
+    free(c->files);
+    c->files = NULL;
+    c->nfiles = 0;
+}
+
+void rep_campaign_release(struct rep_campaign *c)
+{
+    rep_campaign_trim(c);
     free(c->id);
     free(c->name);
     free(c->relpath);
@@ -82,11 +106,21 @@ static void count_charge(struct rep_campaign *c, const struct suf_charge *ch)
         c->card_charges[ch->card]++;
 }
 
-/* The next campaign id after `after` (`after_len` bytes; "" for the first) in
- * any of the tables that name campaigns; *out NULL when there is none, else a
- * string of *out_len bytes that may hold a NUL (ids are data).  Each probe is
- * an index seek, so listing campaigns costs nothing however many rows they
- * have. */
+int rep_campaign_exists(struct rep_ctx *ctx, const char *id, bool *yes, struct suf_err *err)
+{
+    int64_t n = 0;
+    int rc = suf_store_scalar(ctx->run->store,
+                              "SELECT EXISTS (SELECT 1 FROM attempts WHERE campaign_id = ?1) OR "
+                              "EXISTS (SELECT 1 FROM recipients WHERE campaign_id = ?1) OR "
+                              "EXISTS (SELECT 1 FROM fallbacks WHERE campaign_id = ?1)",
+                              id, &n, err);
+    *yes = n != 0;
+    return rc;
+}
+
+/* The campaigns are looked for in every table that names them.  Each probe
+ * is an index seek, so listing campaigns costs nothing however many rows
+ * they have. */
 int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, char **out,
                       int *out_len, struct suf_err *err)
 {
@@ -238,10 +272,10 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
             market_of(ctx, c, suf_money_market(ctx->money, phone, ctx->as_of_day));
         bool excluded = !strncmp(outcome, "excluded", 8);
 
-        c->funnel[F_RECIPIENTS]++;
+        c->funnel[REP_RECIPIENTS]++;
         m->recipients++;
         if (excluded || !strcmp(outcome, "fallback")) {
-            c->funnel[F_FAILED]++;
+            c->funnel[REP_FAILED]++;
             m->failed++;
         }
         if (excluded) {
@@ -251,21 +285,12 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
         }
     }
     sqlite3_finalize(s);
-    if (c->nreasons > REP_NREASONS) /* extra reasons after the ten, sorted */
+    if (c->nreasons > REP_NREASONS) /* any others after plan's, sorted */
         qsort(c->reasons + REP_NREASONS, (size_t)(c->nreasons - REP_NREASONS),
               sizeof(*c->reasons), cmp_reason);
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "recipients");
 }
 
-int rep_scan_header(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
-{
-    int rc;
-
-    if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
-        (rc = scan_recipients(ctx, c, err)))
-        return rc;
-    return SUF_OK;
-}
 
 /* --- fallbacks and their sends ------------------------------------------- */
 
@@ -407,18 +432,15 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
     struct rep_market *m = market_of(ctx, c, fb->market);
     struct rep_scenario *sc = &c->scen[scenario_index(fb->scenario)];
     bool converted = fb->converted_at || !strcmp(fb->state, "converted");
-    int st = REP_NSTATES;
+    enum suf_fb_state st;
 
-    for (int i = 0; i < REP_NSTATES; i++)
-        if (!strcmp(fb->state, rep_states[i]))
-            st = i;
-    c->states[st]++;
-    c->funnel[F_FALLBACKS]++;
-    c->funnel[F_USENT] += fb->utility_sent_at != 0;
-    c->funnel[F_UDELIVERED] += fb->utility_delivered_at != 0;
-    c->funnel[F_CONSENTED] += fb->consented_at != 0;
-    c->funnel[F_SSENT] += fb->session_sent_at != 0;
-    c->funnel[F_CONVERTED] += converted;
+    c->states[suf_fsm_state_parse(fb->state, &st) ? st : SUF_FB_STATE_COUNT]++;
+    c->funnel[REP_FALLBACKS]++;
+    c->funnel[REP_UTILITY_SENT] += fb->utility_sent_at != 0;
+    c->funnel[REP_UTILITY_DELIVERED] += fb->utility_delivered_at != 0;
+    c->funnel[REP_CONSENTED] += fb->consented_at != 0;
+    c->funnel[REP_SESSION_SENT] += fb->session_sent_at != 0;
+    c->funnel[REP_CONVERTED] += converted;
     c->resends += fb->resends;
     add_money(&c->utility, &fb->utility);
     add_money(&c->session, &fb->session);
@@ -504,10 +526,9 @@ out:
 
 /* --- the files behind the numbers ------------------------------------------ */
 
-/* Writes one row per input file behind the campaign: the delivery exports
- * that hold its attempts, and every file of the other kinds. */
-int rep_scan_files(struct rep_ctx *ctx, const struct rep_campaign *c, lxw_worksheet *ws,
-                   const struct rep_formats *f, lxw_row_t *row, struct suf_err *err)
+/* The input files behind the campaign: the delivery exports that hold its
+ * attempts, and every file of the other kinds, in import order. */
+static int scan_files(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
         ctx->run->store,
@@ -521,14 +542,27 @@ int rep_scan_files(struct rep_ctx *ctx, const struct rep_campaign *c, lxw_worksh
         return SUF_ERR_DB;
     suf_bind_text(s, 1, c->id);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        rep_write_text(ws, *row, 0, col_text(s, 0), f->text);
-        rep_write_text(ws, *row, 1, col_text(s, 1), f->text);
-        rep_write_text(ws, *row, 2, col_text(s, 2), f->text);
-        worksheet_write_number(ws, *row, 3, (double)sqlite3_column_int64(s, 3), f->count);
-        worksheet_write_number(ws, *row, 4, (double)sqlite3_column_int64(s, 4), f->count);
-        rep_write_time(ws, *row, 5, sqlite3_column_int64(s, 5), f->datetime);
-        (*row)++;
+        struct rep_file *f;
+
+        c->files = suf_xrealloc(c->files, (size_t)(c->nfiles + 1) * sizeof(*c->files));
+        f = &c->files[c->nfiles++];
+        f->kind = suf_xstrdup(col_text(s, 0));
+        f->path = suf_xstrdup(col_text(s, 1));
+        f->sha256 = suf_xstrdup(col_text(s, 2));
+        f->rows = sqlite3_column_int64(s, 3);
+        f->rejects = sqlite3_column_int64(s, 4);
+        f->imported_at = sqlite3_column_int64(s, 5);
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "files");
+}
+
+int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    int rc;
+
+    if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
+        (rc = scan_recipients(ctx, c, err)) || (rc = scan_files(ctx, c, err)))
+        return rc;
+    return SUF_OK;
 }

@@ -1,0 +1,150 @@
+/*
+ * report_data.h: what a workbook says, as data: one campaign's figures read
+ * out of the store and costed.  The sheets (report_sheets.h) render it;
+ * nothing here knows of cells.
+ *
+ * Invariants:
+ *  - every figure of a workbook is computed here, once; money stays int64
+ *    micros in both views (the billing policy's and Meta's own);
+ *  - a campaign is read in a few sequential scans, and its fallbacks are
+ *    handed to a callback one at a time, already costed, so that a million
+ *    of them cost no memory: only their sums stay in struct rep_campaign;
+ *  - the as-of time is the run clock's base, so the same store and the same
+ *    --now give the same figures.
+ *
+ * Steps for a caller (report.c):
+ *  1. rep_ctx_init(&ctx, run, &err); its rep_ctx_release() comes last;
+ *  2. for each campaign: rep_campaign_init(c, &ctx, id), then
+ *     rep_scan_campaign() for everything but the fallbacks, then
+ *     rep_scan_fallbacks() with a callback for each fallback; the totals
+ *     are complete once it returns;
+ *  3. rep_campaign_trim(c) keeps only what the portfolio needs;
+ *     rep_campaign_release(c) frees the rest.
+ */
+#ifndef SUF_REPORT_DATA_H
+#define SUF_REPORT_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/context.h"
+#include "money/money.h"
+#include "store/fsm.h"
+
+#define REP_NSCEN 8
+
+/* The funnel's steps, from recipients to conversions. */
+enum rep_funnel {
+    REP_RECIPIENTS,        /* every recipient of the broadcast */
+    REP_FAILED,            /* failed after retries: excluded or fallback */
+    REP_FALLBACKS,         /* fallbacks planned */
+    REP_UTILITY_SENT,      /* the permission message went out */
+    REP_UTILITY_DELIVERED, /* ... and was delivered */
+    REP_CONSENTED,         /* the customer tapped "yes" */
+    REP_SESSION_SENT,      /* the content went out */
+    REP_CONVERTED,         /* ... and its last message was delivered */
+    REP_NFUNNEL
+};
+
+/* What the report reads from: the run, its rate cards and its clock. */
+struct rep_ctx {
+    struct suf_run *run;
+    struct suf_money *money; /* owned */
+    struct suf_billing bill;
+    int64_t as_of;
+    int32_t as_of_day;
+    char as_of_date[11]; /* "YYYY-MM-DD", for file names */
+};
+
+/* Both views of an amount, micros. */
+struct rep_money {
+    int64_t policy;
+    int64_t meta;
+};
+
+struct rep_market {
+    int64_t recipients, failed, fallbacks, utility_delivered, converted, broadcast_delivered;
+    int64_t broadcast; /* micros, both views */
+    struct rep_money utility, session;
+};
+
+struct rep_scenario {
+    int64_t fallbacks, utility_sent, utility_delivered, consented, session_sent, converted;
+    struct rep_money utility, session;
+};
+
+struct rep_reason {
+    char *reason; /* owned */
+    int64_t count;
+};
+
+/* One input file behind the numbers (a row of the Inputs sheet). */
+struct rep_file {
+    char *kind, *path, *sha256; /* owned */
+    int64_t rows, rejects, imported_at;
+};
+
+struct rep_campaign {
+    char *id;   /* owned, like every pointer here */
+    char *name;
+    char safe[96];
+    char *relpath; /* the workbook, relative to the reports folder (report.c's) */
+    int64_t funnel[REP_NFUNNEL];
+    int64_t states[SUF_FB_STATE_COUNT + 1]; /* by enum suf_fb_state; the last: any other */
+    int64_t broadcast_delivered, utility_delivered_msgs, session_delivered_msgs;
+    int64_t broadcast; /* micros */
+    struct rep_money utility, session;
+    int64_t charges_webhook, charges_estimated, charges_unpriced, resends;
+    struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
+    int nreasons;
+    struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
+    struct rep_scenario scen[REP_NSCEN + 1]; /* the last: any other */
+    int64_t *card_charges;                   /* charges priced per card */
+    struct rep_file *files;                  /* the delivery exports that hold its
+                                                attempts, and every other input */
+    int nfiles;
+};
+
+/* One fallback, costed, as the Fallbacks sheet shows it.  Its strings live
+ * until the callback returns. */
+struct rep_fallback {
+    int64_t id;
+    const char *phone, *template_name, *scenario, *state;
+    int market;
+    int64_t created_at, state_at, utility_sent_at, utility_delivered_at, consented_at,
+        declined_at, session_sent_at, converted_at; /* 0: none */
+    struct rep_money utility, session;
+    int charges, from_webhook, resends;
+};
+
+/* Called for each fallback in id order; a non-zero return stops the scan
+ * and is returned. */
+typedef int (*rep_fallback_fn)(void *user, const struct rep_fallback *fb, struct suf_err *err);
+
+/* Fills ctx for `run`: loads the rate cards of the configured currency, and
+ * takes the as-of time from the run's clock. */
+int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err);
+void rep_ctx_release(struct rep_ctx *ctx);
+
+void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id);
+/* Frees what the portfolio does not need: reasons, markets, cards, files. */
+void rep_campaign_trim(struct rep_campaign *c);
+void rep_campaign_release(struct rep_campaign *c);
+
+/* Whether any table names the campaign `id`. */
+int rep_campaign_exists(struct rep_ctx *ctx, const char *id, bool *yes, struct suf_err *err);
+/* The next campaign id after `after` (`after_len` bytes; "" for the first)
+ * into *out (the caller frees it), NULL when there is none.  An id is data:
+ * it may hold a NUL, so its length is *out_len. */
+int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, char **out,
+                      int *out_len, struct suf_err *err);
+
+/* Everything of the campaign but its fallbacks: its name, the broadcast,
+ * the recipients and exclusions, and the input files. */
+int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
+/* The fallbacks with their sends, costed, added to the campaign's sums and
+ * handed to `fn` one at a time. */
+int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback_fn fn,
+                       void *user, struct suf_err *err);
+
+#endif /* SUF_REPORT_DATA_H */

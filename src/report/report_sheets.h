@@ -1,0 +1,65 @@
+/*
+ * report_sheets.h: the workbooks' sheets, rendered from the figures of
+ * report_data.h into any sink (report_sink.h).
+ *
+ * A campaign's workbook has, in reading order: Summary, By market, By
+ * scenario, Exclusions, Fallbacks (then "Fallbacks (2)"... past
+ * rows_per_sheet data rows) and Inputs.  The portfolio's has Campaigns and
+ * Inputs.  Rendering reads the figures and writes cells; it reads no store.
+ *
+ * Steps for a campaign's workbook (constant-memory mode fills each sheet
+ * top down, and the summary sheets need the totals, so the order is fixed):
+ *  1. rep_formats_init(&f, currency), and make the sink with f.spec;
+ *  2. rep_book_begin(&b, ctx, sink, rows): adds the sheets before Fallbacks
+ *     and starts it;
+ *  3. rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err): one row each;
+ *  4. rep_book_finish(&b, c): adds Inputs and fills it and the summary
+ *     sheets.
+ */
+#ifndef SUF_REPORT_SHEETS_H
+#define SUF_REPORT_SHEETS_H
+
+#include <stdint.h>
+
+#include "report/report_data.h"
+#include "report/report_sink.h"
+
+/* The look of every format, for the report's currency. */
+struct rep_formats {
+    struct rep_format_spec spec[REP_NFMT];
+    char money_format[64]; /* the number format of amounts and rates */
+};
+
+/* Fills f; its specs point into f, so f must outlive the sink made of them. */
+void rep_formats_init(struct rep_formats *f, const char *currency);
+
+/* A campaign's workbook being rendered. */
+struct rep_book {
+    const struct rep_ctx *ctx;
+    const struct rep_sink *sink;
+    struct rep_sheet summary, markets, scenarios, exclusions;
+    struct rep_sheet fallbacks; /* the Fallbacks sheet being written */
+    int fb_sheets;              /* Fallbacks sheets so far */
+    uint32_t fb_row;            /* the next data row of `fallbacks` */
+    int64_t rows_per_sheet;     /* data rows per Fallbacks sheet */
+};
+
+/* Starts the workbook in `sink`; rows_per_sheet <= 0 means
+ * SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must outlive b. */
+void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_sink *sink,
+                    int64_t rows_per_sheet);
+/* A rep_fallback_fn: writes one Fallbacks row into the book `book`. */
+int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err *err);
+/* Writes the rest, from the campaign's completed figures. */
+void rep_book_finish(struct rep_book *b, const struct rep_campaign *c);
+
+/* The portfolio's sheets: one row per campaign of cs (n of them), totals,
+ * and the run's inputs. */
+void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
+                          struct rep_campaign *const *cs, int n);
+
+/* A string cell of text that comes from inputs: cut to Excel's limit on a
+ * character boundary, invalid UTF-8 shown as '?', never read as a formula. */
+void rep_write_text(const struct rep_sheet *ws, uint32_t row, uint16_t col, const char *s,
+                    enum rep_fmt fmt);
+#endif /* SUF_REPORT_SHEETS_H */

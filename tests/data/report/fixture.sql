@@ -1,0 +1,119 @@
+-- fixture.sql: the store behind test_report's golden tables (run into a
+-- fresh, migrated store).  As of 2026-11-25T02:00:00Z (1795572000).
+--
+-- Two USD rate cards; five markets, one of them ("Rest of Asia Pacific")
+-- priced only on the July card, so its November charges are unpriced, and
+-- a phone that matches no market at all.  Campaign camp_a holds one of
+-- each kind of row the sheets treat differently: every outcome, plan's
+-- reasons and one reason plan no longer has, fallbacks in several states
+-- and scenarios (and one of each unknown), webhook and estimated pricing,
+-- a resend, a split session, hostile text.  Campaign "b/x" is small, and
+-- its id must be sanitised.
+INSERT INTO markets (prefix, since, market) VALUES
+  ('1', '', 'North America'), ('44', '', 'United Kingdom'), ('91', '', 'India'),
+  ('880', '', 'Rest of Asia Pacific'), ('55', '', 'Brazil');
+INSERT INTO files (id, kind, path, sha256, size, rows, rejects, imported_at) VALUES
+  (1, 'markets', 'fixtures/markets.csv', 'aa11', 100, 5, 0, 1795000000),
+  (2, 'rates', 'rates/USD_2026-07-01.csv', 'bb22', 200, 5, 0, 1795000100),
+  (3, 'rates', 'rates/USD_2026-10-01.csv', 'cc33', 200, 4, 1, 1795000200),
+  (4, 'templates', 'catalog/templates.json', 'dd44', 300, 2, 0, 1795100000),
+  (5, 'deliveries', 'exports/camp_a.csv', 'ee55', 4000, 14, 1, 1795150000),
+  (6, 'deliveries', 'exports/b_x.csv', 'ff66', 400, 2, 0, 1795150100),
+  (7, 'events', 'inbox/events-1.jsonl', '0077', 5000, 20, 0, 1795500000);
+INSERT INTO rate_cards (id, currency, effective, file_id) VALUES
+  (1, 'USD', '2026-07-01', 2), (2, 'USD', '2026-10-01', 3);
+INSERT INTO rates (card_id, market, marketing, utility, authentication, authentication_intl,
+                   service) VALUES
+  (1, 'North America', 25000, 4000, 4000, NULL, NULL),
+  (1, 'United Kingdom', 52900, 2200, 2200, NULL, NULL),
+  (1, 'India', 10700, 1400, 1400, 28000, NULL),
+  (1, 'Rest of Asia Pacific', 73200, 11300, 11300, NULL, NULL),
+  (1, 'Brazil', 62500, 6800, 6800, NULL, NULL),
+  (2, 'North America', 25000, 3400, 3400, NULL, NULL),
+  (2, 'United Kingdom', 52900, 2200, 2200, NULL, 2200),
+  (2, 'India', 11800, 1400, 1400, 28000, 1300),
+  (2, 'Brazil', 62500, 6800, 6800, NULL, NULL);
+INSERT INTO campaigns (campaign_id, name, fallback) VALUES
+  ('camp_a', '=HYPERLINK("http://x","Winter sale")', 1);
+INSERT INTO templates (id, name, language, status, category, json) VALUES
+  (1, 'winter_sale', 'en_US', 'APPROVED', 'MARKETING', '{}'),
+  (2, 'fallback_permission', 'en_US', 'APPROVED', 'UTILITY', '{}');
+
+-- camp_a: broadcast on 2026-11-20T02:00:00Z (1795140000).
+INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name,
+                      template_language, status, error_code, attempt, sent_at, file_id) VALUES
+  (1, 'camp_a', 'w.a1', '919800000001', 'Winter', 'winter_sale', 'en_US', 'delivered', NULL, 1, 1795140000, 5),
+  (2, 'camp_a', 'w.a2', '447700900002', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (3, 'camp_a', 'w.a3', '14155550003', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (4, 'camp_a', 'w.a4', '919800000004', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (5, 'camp_a', 'w.a5', '8801700000005', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (6, 'camp_a', 'w.a6', '919800000006', 'Winter', 'winter_sale', 'en_US', 'failed', 131050, 1, 1795140000, 5),
+  (7, 'camp_a', 'w.a7', '919800000007', 'Winter', 'winter_sale', 'en_US', 'failed', 131026, 1, 1795140000, 5),
+  (8, 'camp_a', 'w.a8', '9912345678', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (9, 'camp_a', 'w.a9', '447700900009', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (10, 'camp_a', 'w.a9r', '447700900009', 'Winter', 'winter_sale', 'en_US', 'read', NULL, 2, 1795226400, 5),
+  (11, 'camp_a', 'w.a10', '14155550010', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (12, 'camp_a', 'w.a11', '5511900000011', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5),
+  (13, 'camp_a', 'w.a12', '919800000012', 'Winter', 'winter_sale', 'en_US', 'sent', NULL, 1, 1795140000, 5),
+  (14, 'camp_a', 'w.a13', '919800000013', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5);
+INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id) VALUES
+  ('camp_a', '919800000001', 'delivered', NULL, 1, 1),
+  ('camp_a', '447700900002', 'fallback', NULL, 1, 2),
+  ('camp_a', '14155550003', 'fallback', NULL, 1, 3),
+  ('camp_a', '919800000004', 'fallback', NULL, 1, 4),
+  ('camp_a', '8801700000005', 'fallback', NULL, 1, 5),
+  ('camp_a', '919800000006', 'excluded', 'opted_out', 1, 6),
+  ('camp_a', '919800000007', 'excluded', 'no_longer_a_rule', 1, 7),
+  ('camp_a', '9912345678', 'fallback', NULL, 1, 8),
+  ('camp_a', '447700900009', 'recovered_by_retry', NULL, 2, 10),
+  ('camp_a', '14155550010', 'fallback', NULL, 1, 11),
+  ('camp_a', '5511900000011', 'excluded:invalid_phone', NULL, 1, 12),
+  ('camp_a', '919800000012', 'in_flight', NULL, 1, 13),
+  ('camp_a', '919800000013', 'awaiting_retries', NULL, 1, 14);
+-- Fallbacks planned 2026-11-21T02:00:00Z (1795226400).
+INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
+                       scenario, state, state_at, created_at, utility_sent_at,
+                       utility_delivered_at, consented_at, declined_at, session_sent_at,
+                       converted_at) VALUES
+  (1, 'camp_a', '447700900002', 2, 'winter_sale', 'en_US', 'S3', 'converted', 1795240800,
+   1795226400, 1795226460, 1795226520, 1795230000, NULL, 1795230060, 1795240800),
+  (2, 'camp_a', '14155550003', 3, 'winter_sale', 'en_US', 'S1', 'session_sent', 1795233660,
+   1795226400, 1795226460, 1795226520, 1795233600, NULL, 1795233660, NULL),
+  (3, 'camp_a', '919800000004', 4, 'winter_sale', 'en_US', 'S8', 'utility_delivered', 1795226520,
+   1795226400, 1795226460, 1795226520, NULL, NULL, NULL, NULL),
+  (4, 'camp_a', '8801700000005', 5, CAST(X'77696E746572FF5F73616C65' AS TEXT), 'en_US', 'S2',
+   'declined', 1795227000, 1795226400, 1795226460, 1795226520, NULL, 1795227000, NULL, NULL),
+  (5, 'camp_a', '9912345678', 8, 'winter_sale', 'en_US', 'S9', 'mystery', 1795226400,
+   1795226400, NULL, NULL, NULL, NULL, NULL, NULL),
+  (6, 'camp_a', '14155550010', 11, 'winter_sale', 'en_US', 'S5', 'converted', 1795250000,
+   1795226400, 1795226460, 1795226520, 1795240000, NULL, 1795240060, 1795250000);
+INSERT INTO sends (id, fallback_id, kind, part, n, callback, body, state, sent_at, resend_of,
+                   delivery, delivered_at, read_at, pricing_billable, pricing_category) VALUES
+  -- 1: utility and session priced by webhooks
+  (1, 1, 'u', 1, 1, 'suf:1:u1', '{}', 'sent', 1795226460, NULL, 'read', 1795226520, 1795226600, 1, 'utility'),
+  (2, 1, 's', 1, 1, 'suf:1:s1', '{}', 'sent', 1795230060, NULL, 'delivered', 1795240800, NULL, 1, 'service'),
+  -- 2: estimated; the session part is not delivered yet
+  (3, 2, 'u', 1, 1, 'suf:2:u1', '{}', 'sent', 1795226460, NULL, 'delivered', 1795226520, NULL, NULL, NULL),
+  (4, 2, 's', 1, 1, 'suf:2:s1', '{}', 'sent', 1795233660, NULL, 'sent', NULL, NULL, NULL, NULL),
+  -- 3: the utility message, a resend after an unknown outcome
+  (5, 3, 'u', 1, 1, 'suf:3:u1', '{}', 'unknown', NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (6, 3, 'u', 1, 2, 'suf:3:u2', '{}', 'sent', 1795226460, 5, 'delivered', 1795226520, NULL, NULL, NULL),
+  -- 4: a market with no rate on the November card: unpriced
+  (7, 4, 'u', 1, 1, 'suf:4:u1', '{}', 'sent', 1795226460, NULL, 'delivered', 1795226520, NULL, NULL, NULL),
+  -- 6: a session in two parts, one webhook-priced: "mixed"
+  (8, 6, 'u', 1, 1, 'suf:6:u1', '{}', 'sent', 1795226460, NULL, 'delivered', 1795226520, NULL, NULL, NULL),
+  (9, 6, 's', 1, 1, 'suf:6:s1', '{}', 'sent', 1795240060, NULL, 'delivered', 1795249000, NULL, 1, 'service'),
+  (10, 6, 's', 2, 2, 'suf:6:s2', '{}', 'sent', 1795240070, NULL, 'read', 1795250000, 1795250100, NULL, NULL);
+
+-- "b/x": one delivered recipient, one pending fallback, its name from the
+-- export.
+INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name,
+                      template_language, status, error_code, attempt, sent_at, file_id) VALUES
+  (21, 'b/x', 'w.b1', '919800000021', 'Spring', 'winter_sale', 'en_US', 'read', NULL, 1, 1795140000, 6),
+  (22, 'b/x', 'w.b2', '919800000022', 'Spring', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 6);
+INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id) VALUES
+  ('b/x', '919800000021', 'delivered', NULL, 1, 21),
+  ('b/x', '919800000022', 'fallback', NULL, 1, 22);
+INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
+                       scenario, state, state_at, created_at) VALUES
+  (7, 'b/x', '919800000022', 22, 'winter_sale', 'en_US', 'S1', 'pending', 1795226400, 1795226400);
