@@ -21,6 +21,7 @@
 
 #include <csv.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "import/csvread.h"
 #include "base/banned.h"

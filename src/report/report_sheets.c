@@ -16,6 +16,7 @@
 
 #include "base/amount.h"
 #include "base/phone.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "base/version.h"
 #include "report/report.h"
