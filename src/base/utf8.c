@@ -1,9 +1,10 @@
 /*
- * utf8.c: validation, counting and cutting of UTF-8 (see utf8.h).
+ * utf8.c: validation, counting, cutting and repair of UTF-8 (see utf8.h).
  *
  * One decoder, char_len, says whether the bytes at a position are one valid
- * character and how long it is.  Counting and cutting only look at lead and
- * continuation bytes, which is all they need on valid text.
+ * character and how long it is; validation and repair both walk it, so they
+ * cannot disagree on what is valid.  Counting and cutting only look at lead
+ * and continuation bytes, which is all they need on valid text.
  *
  * suf_utf8_valid runs on every field of every imported row, so it checks
  * eight ASCII bytes at a time before it falls back to the decoder.
@@ -125,4 +126,28 @@ char *suf_utf8_cut(const char *in, size_t max)
     while (keep > 0 && in[keep - 1] == ' ')
         keep--;
     return suf_xasprintf("%.*s" ELLIPSIS, (int)keep, in);
+}
+
+char *suf_utf8_scrub(const char *str, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t len = strlen(str), i = 0, o = 0;
+    char *out = suf_xmalloc((len < max ? len : max) + 1);
+
+    while (i < len && o < max) {
+        size_t n = char_len(s + i, len - i);
+
+        if (!n) {
+            out[o++] = '?'; /* one byte at a time: what follows may be valid */
+            i++;
+            continue;
+        }
+        if (o + n > max)
+            break;
+        memcpy(out + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
 }

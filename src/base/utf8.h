@@ -3,10 +3,10 @@
  *
  * suf never needs code point values, only their boundaries: whether bytes
  * are valid UTF-8, how many characters a string holds, where the first n of
- * them end, and how to cut a string without splitting one.  Every input
- * that reaches a limit counted in characters (Meta's titles and bodies) or
- * a format that must stay valid (JSON, a workbook's XML) goes through these
- * functions.
+ * them end, and how to cut or repair a string without splitting one.  Every
+ * input that reaches a limit counted in characters (Meta's titles and
+ * bodies) or a format that must stay valid (JSON, a workbook's XML) goes
+ * through these functions.
  *
  * Invariants:
  *  - "valid" means RFC 3629: no overlong forms, no surrogates, nothing past
@@ -16,8 +16,8 @@
  *    valid UTF-8; on other bytes they stay in bounds and never split a
  *    valid character, but the count means little.
  *
- * Ownership: suf_utf8_cut returns a new string that the caller frees;
- * nothing else allocates.
+ * Ownership: suf_utf8_cut and suf_utf8_scrub return new strings that the
+ * caller frees; nothing else allocates.
  */
 #ifndef SUF_UTF8_H
 #define SUF_UTF8_H
@@ -44,5 +44,12 @@ size_t suf_utf8_offset(const char *s, size_t chars);
  * sign, can lose its second half.  The result is valid UTF-8, and Meta
  * counts code points too; a cluster-aware cut needs a Unicode library. */
 char *suf_utf8_cut(const char *in, size_t max);
+
+/* A new copy of `s` that is valid UTF-8 of at most `max` bytes: each byte
+ * that does not begin a valid character becomes '?', and the copy ends
+ * before the first valid character that would not fit whole.  For text
+ * bound for a format that refuses bad bytes (a workbook cell).  The caller
+ * frees it. */
+char *suf_utf8_scrub(const char *s, size_t max);
 
 #endif /* SUF_UTF8_H */

@@ -1,8 +1,10 @@
 /*
- * test_utf8.c: the UTF-8 module: validation, counting, offsets and the cut
- * with "…".
+ * test_utf8.c: the UTF-8 module: validation, counting, offsets, the cut
+ * with "…" and the scrub for workbook cells.
  *
- * Every case is a row of {input, expected}.
+ * Every case is a row of {input, expected}.  The scrub rows hold what the
+ * report's cells have always shown: bad bytes one '?' each, and a cut that
+ * never leaves part of a character.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 #define EURO "\xe2\x82\xac"        /* U+20AC, 3 bytes */
 #define NAMASTE "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87"
 
-/* A string, a limit, and what a cut makes of them. */
+/* A string, a limit, and what a cut or a scrub makes of them. */
 struct cut_row {
     const char *in;
     size_t max;
@@ -23,7 +25,7 @@ struct cut_row {
 };
 
 /* Runs `fn` on each row: its result must be the row's, valid UTF-8, and
- * within the row's limit as `measure` counts. */
+ * within the row's limit as `measure` counts (characters or bytes). */
 static void check_cuts(const struct cut_row *rows, size_t n, char *(*fn)(const char *, size_t),
                        size_t (*measure)(const char *))
 {
@@ -106,10 +108,53 @@ static void test_utf8__cut_table(void)
     check_cuts(rows, sizeof(rows) / sizeof(rows[0]), suf_utf8_cut, suf_utf8_chars);
 }
 
+static void test_utf8__scrub_table(void)
+{
+    static const struct cut_row rows[] = {
+        {"plain", 32, "plain"},
+        {"caf\xc3\xa9", 32, "caf\xc3\xa9"},
+        {"", 32, ""},
+        {"abc", 0, ""},
+        {"abcdef", 4, "abcd"},
+        /* overlong forms: every byte of them is bad */
+        {"a\xc0\xafz", 32, "a??z"},
+        {"\xe0\x80\xaf.", 32, "???."},
+        {"\xf0\x80\x80\xaf", 32, "????"},
+        /* surrogates, and past U+10FFFF */
+        {"\xed\xa0\x80x", 32, "???x"},
+        {"\xf4\x90\x80\x80", 32, "????"},
+        /* invalid lead bytes and stray continuation bytes */
+        {"\xff\xfe", 32, "??"},
+        {"\x80x\xbf", 32, "?x?"},
+        {"\xf8\x88\x80\x80\x80", 32, "?????"},
+        {"\xc3(", 32, "?("},
+        /* a sequence truncated by the end of the string */
+        {"ab\xe2\x82", 32, "ab??"},
+        {"ab" EURO "\xf0\x9f\x98", 32, "ab" EURO "???"},
+        /* ... and one truncated at the cut: its bytes are bad, one '?' each */
+        {"abc\xe2\x82", 4, "abc?"},
+        {"abc\xe2\x82", 5, "abc??"},
+        /* a valid character that would not fit whole ends the copy */
+        {"ab" EURO, 4, "ab"},
+        {"ab" EURO "\xff", 4, "ab"},
+        /* a 4-byte emoji at the limit: in when it fits exactly, else out */
+        {"ab" EMOJI, 6, "ab" EMOJI},
+        {"ab" EMOJI, 5, "ab"},
+        {EMOJI EMOJI, 4, EMOJI},
+        {EMOJI EMOJI, 7, EMOJI},
+        {EMOJI EMOJI, 8, EMOJI EMOJI},
+        /* bad bytes still fit where a character does not */
+        {"ab\xff" EMOJI, 4, "ab?"},
+        {"ab\xff\xff" EMOJI, 4, "ab??"},
+    };
+    check_cuts(rows, sizeof(rows) / sizeof(rows[0]), suf_utf8_scrub, strlen);
+}
+
 static const struct suf_test tests[] = {
     {"validation table", test_utf8__validation_table},
     {"chars and offsets", test_utf8__chars_and_offsets_table},
     {"cut table", test_utf8__cut_table},
+    {"scrub table", test_utf8__scrub_table},
     {NULL, NULL},
 };
 
