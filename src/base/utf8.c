@@ -114,6 +114,13 @@ size_t suf_utf8_offset(const char *s, size_t chars)
     return off;
 }
 
+size_t suf_utf8_floor(const char *s, size_t at)
+{
+    while (at && is_continuation(s[at]))
+        at--;
+    return at;
+}
+
 char *suf_utf8_cut(const char *in, size_t max)
 {
     size_t keep;

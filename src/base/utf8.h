@@ -35,6 +35,10 @@ size_t suf_utf8_chars(const char *s);
  * strlen(s) when it has fewer. */
 size_t suf_utf8_offset(const char *s, size_t chars);
 
+/* The largest offset, at most `at`, where a character of `s` starts: a cut
+ * there leaves no partial character before it.  s[0..at] must be readable. */
+size_t suf_utf8_floor(const char *s, size_t at);
+
 /* Copies at most `max` characters of `in` into a new string, ending with
  * "…" (one of the `max`) when cut, with the spaces before the "…" dropped;
  * never splits a character.  NULL or max 0 gives "".  The caller frees it.

@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "base/phone.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "import/attempts_load.h"
 #include "import/csvread.h"
@@ -140,12 +141,8 @@ static const char *shown(const char *v, char *buf, size_t size)
 {
     size_t n = suf_strlcpy(buf, v, size);
 
-    if (n >= size) {
-        size_t end = size - 4;
-        while (end && ((unsigned char)buf[end] & 0xC0) == 0x80)
-            end--;
-        memcpy(buf + end, "...", 4);
-    }
+    if (n >= size)
+        memcpy(buf + suf_utf8_floor(buf, size - 4), "...", 4);
     return buf;
 }
 

@@ -88,6 +88,20 @@ static void test_utf8__chars_and_offsets_table(void)
     }
 }
 
+static void test_utf8__floor_backs_off_to_a_character_start(void)
+{
+    static const struct {
+        const char *s;
+        size_t at, want;
+    } rows[] = {
+        {"abc", 0, 0},           {"abc", 2, 2},        {"caf\xc3\xa9", 3, 3},
+        {"caf\xc3\xa9", 4, 3},   {"caf\xc3\xa9", 5, 5}, {EMOJI, 3, 0},
+        {"a" EMOJI "b", 4, 1},   {"a" EMOJI "b", 5, 5},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_EQUAL(suf_utf8_floor(rows[i].s, rows[i].at), rows[i].want);
+}
+
 static void test_utf8__cut_table(void)
 {
     static const struct cut_row rows[] = {
@@ -153,6 +167,7 @@ static void test_utf8__scrub_table(void)
 static const struct suf_test tests[] = {
     {"validation table", test_utf8__validation_table},
     {"chars and offsets", test_utf8__chars_and_offsets_table},
+    {"floor", test_utf8__floor_backs_off_to_a_character_start},
     {"cut table", test_utf8__cut_table},
     {"scrub table", test_utf8__scrub_table},
     {NULL, NULL},
