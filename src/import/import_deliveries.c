@@ -359,11 +359,7 @@ static int parse_row(struct dctx *c, const struct suf_csv_record *rec, struct ro
     char sv[48];
 
     if (rec->error) {
-        if (rec->error == SUF_CSV_ERR_WIDTH)
-            snprintf(why, wsize, "%s: %zu, the header has %zu", rec->error, rec->nfields,
-                     rec->width);
-        else
-            suf_strlcpy(why, rec->error, wsize);
+        suf_csv_reason(rec, why, wsize);
         return SUF_ERR_INPUT;
     }
     for (int k = 0; k < NCOLS; k++) {
