@@ -331,23 +331,22 @@ static bool digits_only(const char *in, char *out, size_t size)
 
 static int parse_phone(struct dctx *c, struct row *r, char *why, size_t wsize)
 {
-    const char *reason = NULL, *v = r->v[C_PHONE];
+    const char *v = r->v[C_PHONE];
+    enum suf_phone_error e;
     char sv[48];
 
     r->phone_valid = true;
-    if (!suf_phone_normalize(v, c->f->run->cfg->default_country_code, r->phone, &reason))
+    e = suf_phone_parse(v, c->f->run->cfg->default_country_code, r->phone);
+    if (e == SUF_PHONE_OK)
         return SUF_OK;
-    if ((strstr(reason, "too short") || strstr(reason, "too long")) &&
+    /* A number that E.164 does not allow is still a recipient's: kept,
+     * flagged, with its digits, so the plan can say why it is excluded. */
+    if ((e == SUF_PHONE_TOO_SHORT || e == SUF_PHONE_TOO_LONG) &&
         digits_only(v, r->phone, sizeof(r->phone))) {
         r->phone_valid = false;
         return SUF_OK;
     }
-    if (!strncmp(reason, "phone ", 6))
-        snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), reason + 6);
-    else if (!strncmp(reason, "no ", 3))
-        snprintf(why, wsize, "phone '%s' has %s", shown(v, sv, sizeof(sv)), reason);
-    else
-        snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), reason);
+    snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), suf_phone_strerror(e));
     return SUF_ERR_INPUT;
 }
 
