@@ -80,9 +80,14 @@ bool suf_utf8_valid(const char *str, size_t len)
     while (i < len) {
         size_t n;
 
-        /* most text is ASCII: eight bytes at a time spare the decoder */
+        /* most text is ASCII: eight bytes at a time, then one at a time,
+         * spare the decoder */
         if (i + 8 <= len && ascii8(s + i)) {
             i += 8;
+            continue;
+        }
+        if (s[i] && s[i] < 0x80) {
+            i++;
             continue;
         }
         if (!(n = char_len(s + i, len - i)))
