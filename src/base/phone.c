@@ -1,5 +1,10 @@
 /*
  * phone.c: phone normalisation and masking (see phone.h).
+ *
+ * The parser says what is wrong with a number as an enum, so that callers
+ * decide on the kind of error (the importer keeps numbers too short or too
+ * long for E.164, flagged) and never on the wording, which lives in one
+ * table here.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -9,6 +14,21 @@
 #include "base/status.h"
 #include "base/util.h"
 #include "base/banned.h"
+
+/* What is wrong with a number, worded to follow it in a message:
+ * "phone '<number>' <message>".  One entry per enum suf_phone_error. */
+static const char *const messages[SUF_PHONE_ERROR_COUNT] = {
+    [SUF_PHONE_OK] = "is a valid number",
+    [SUF_PHONE_EMPTY] = "is empty",
+    [SUF_PHONE_SCIENTIFIC] = "looks like Excel scientific notation",
+    [SUF_PHONE_NOT_A_NUMBER] = "is not a number",
+    [SUF_PHONE_TOO_MANY_DIGITS] = "has too many digits",
+    [SUF_PHONE_NO_COUNTRY_CODE] =
+        "has no country code, and no default_country_code is configured",
+    [SUF_PHONE_ZERO_COUNTRY_CODE] = "country code cannot start with 0",
+    [SUF_PHONE_TOO_SHORT] = "is too short for E.164",
+    [SUF_PHONE_TOO_LONG] = "is too long for E.164",
+};
 
 /* "9.19812E+11", "9.19812e11", "9E+11": what Excel makes of a long number. */
 static int looks_scientific(const char *s)
@@ -38,7 +58,7 @@ static int looks_scientific(const char *s)
     return *p == '\0';
 }
 
-int suf_phone_normalize(const char *in, const char *default_cc, char *out, const char **why)
+enum suf_phone_error suf_phone_parse(const char *in, const char *default_cc, char *out)
 {
     char digits[64];
     size_t n = 0;
@@ -47,14 +67,10 @@ int suf_phone_normalize(const char *in, const char *default_cc, char *out, const
 
     while (*p == ' ' || *p == '\t')
         p++;
-    if (!*p) {
-        *why = "phone is empty";
-        return SUF_ERR_INPUT;
-    }
-    if (looks_scientific(p)) {
-        *why = "looks like Excel scientific notation";
-        return SUF_ERR_INPUT;
-    }
+    if (!*p)
+        return SUF_PHONE_EMPTY;
+    if (looks_scientific(p))
+        return SUF_PHONE_SCIENTIFIC;
     {
         /* "+44 ...", "(+44) ...": a plus before the first digit. */
         const char *q = p + strspn(p, " (");
@@ -65,23 +81,18 @@ int suf_phone_normalize(const char *in, const char *default_cc, char *out, const
     }
     for (; *p; p++) {
         if (isdigit((unsigned char)*p)) {
-            if (n == sizeof(digits) - 1) {
-                *why = "phone has too many digits";
-                return SUF_ERR_INPUT;
-            }
+            if (n == sizeof(digits) - 1)
+                return SUF_PHONE_TOO_MANY_DIGITS;
             digits[n++] = *p;
         } else if (*p == ' ' || *p == '-' || *p == '.' || *p == '(' || *p == ')' || *p == '\t') {
             continue;
         } else {
-            *why = "phone is not a number";
-            return SUF_ERR_INPUT;
+            return SUF_PHONE_NOT_A_NUMBER;
         }
     }
     digits[n] = '\0';
-    if (n == 0) {
-        *why = "phone is not a number";
-        return SUF_ERR_INPUT;
-    }
+    if (n == 0)
+        return SUF_PHONE_NOT_A_NUMBER;
     if (!international && n > 2 && digits[0] == '0' && digits[1] == '0') {
         international = 1;
         memmove(digits, digits + 2, n - 1);
@@ -89,29 +100,40 @@ int suf_phone_normalize(const char *in, const char *default_cc, char *out, const
     }
     if (!international && (n <= 10 || digits[0] == '0')) {
         size_t cclen, skip = digits[0] == '0' ? 1 : 0;
-        if (!default_cc || !*default_cc) {
-            *why = "no country code, and no default_country_code is configured";
-            return SUF_ERR_INPUT;
-        }
+        if (!default_cc || !*default_cc)
+            return SUF_PHONE_NO_COUNTRY_CODE;
         cclen = strlen(default_cc);
-        if (cclen + n - skip >= sizeof(digits)) {
-            *why = "phone has too many digits";
-            return SUF_ERR_INPUT;
-        }
+        if (cclen + n - skip >= sizeof(digits))
+            return SUF_PHONE_TOO_MANY_DIGITS;
         memmove(digits + cclen, digits + skip, n - skip + 1);
         memcpy(digits, default_cc, cclen);
         n = cclen + n - skip;
     }
-    if (digits[0] == '0') {
-        *why = "country code cannot start with 0";
-        return SUF_ERR_INPUT;
-    }
-    if (n < 8 || n > 15) {
-        *why = n < 8 ? "phone is too short for E.164" : "phone is too long for E.164";
-        return SUF_ERR_INPUT;
-    }
+    if (digits[0] == '0')
+        return SUF_PHONE_ZERO_COUNTRY_CODE;
+    if (n < 8)
+        return SUF_PHONE_TOO_SHORT;
+    if (n > 15)
+        return SUF_PHONE_TOO_LONG;
     memcpy(out, digits, n + 1);
-    return SUF_OK;
+    return SUF_PHONE_OK;
+}
+
+const char *suf_phone_strerror(enum suf_phone_error e)
+{
+    if ((unsigned)e >= SUF_PHONE_ERROR_COUNT || !messages[e])
+        return "unknown phone error";
+    return messages[e];
+}
+
+int suf_phone_normalize(const char *in, const char *default_cc, char *out, const char **why)
+{
+    enum suf_phone_error e = suf_phone_parse(in, default_cc, out);
+
+    if (e == SUF_PHONE_OK)
+        return SUF_OK;
+    *why = suf_phone_strerror(e);
+    return SUF_ERR_INPUT;
 }
 
 char *suf_phone_mask(const char *digits, int first, int last, char *out, size_t size)

@@ -60,12 +60,6 @@ bool suf_streq_fold(const char *a, const char *b);
  * allowed; anything else, an empty string or overflow is SUF_ERR_INPUT. */
 int suf_parse_i64(const char *s, int64_t *out);
 
-/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates, no NUL). */
-bool suf_utf8_valid(const char *s, size_t len);
-
-/* The number of UTF-8 characters (code points) in a valid UTF-8 string. */
-size_t suf_utf8_chars(const char *s);
-
 /* Trims ASCII white space at both ends, in place. Returns s. */
 char *suf_trim(char *s);
 

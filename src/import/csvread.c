@@ -21,6 +21,7 @@
 
 #include <csv.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "import/csvread.h"
 #include "base/banned.h"
@@ -247,6 +248,16 @@ out:
     reader_release(&r);
     free(block);
     return rc;
+}
+
+const char *suf_csv_reason(const struct suf_csv_record *rec, char *buf, size_t size)
+{
+    if (rec->error == SUF_CSV_ERR_WIDTH)
+        snprintf(buf, size, "%s: %zu, the header has %zu", rec->error, rec->nfields,
+                 rec->width);
+    else
+        suf_strlcpy(buf, rec->error ? rec->error : "", size);
+    return buf;
 }
 
 void suf_csv_header_key(const char *name, char *out, size_t size)

@@ -35,6 +35,8 @@
  *     reading and is returned as is;
  *  3. suf_csv_read returns SUF_OK at the end of the file, SUF_ERR_IO when the
  *     stream cannot be read.
+ * A record that fails is rejected with suf_csv_reason's text, so every
+ * importer words the reader's errors alike.
  *
  * The header helpers compare column names the way DESIGN.md says: case
  * folded, with space, dash and underscore alike ("Broadcast ID" =
@@ -87,6 +89,12 @@ typedef int (*suf_csv_record_fn)(void *ctx, const struct suf_csv_record *rec);
  * error messages. */
 int suf_csv_read(FILE *in, const char *path, const struct suf_csv_opts *opts,
                  suf_csv_record_fn fn, void *ctx, struct suf_err *err);
+
+/* Writes into buf[size] why `rec` failed, as a reject states it: its
+ * `error`, with the field counts for SUF_CSV_ERR_WIDTH ("wrong number of
+ * fields: 3, the header has 8"); "" when it did not fail.  Cut to size - 1
+ * bytes.  Returns buf.  The importer adds the file and the line. */
+const char *suf_csv_reason(const struct suf_csv_record *rec, char *buf, size_t size);
 
 /* Writes the comparison key of a header name into out[size]: ASCII case
  * folded, space, dash and underscore all "_", spaces around trimmed, runs of

@@ -82,11 +82,7 @@ static int parse_settings(const struct suf_csv_record *rec, struct settings *st,
     const char *reason = NULL;
 
     if (rec->error) {
-        if (rec->error == SUF_CSV_ERR_WIDTH)
-            snprintf(why, wsize, "%s: %zu, the header has %zu", rec->error, rec->nfields,
-                     rec->width);
-        else
-            suf_strlcpy(why, rec->error, wsize);
+        suf_csv_reason(rec, why, wsize);
         return SUF_ERR_INPUT;
     }
     for (int k = 0; k < NKEYS; k++)

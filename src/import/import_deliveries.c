@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "base/phone.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "import/attempts_load.h"
 #include "import/csvread.h"
@@ -140,12 +141,8 @@ static const char *shown(const char *v, char *buf, size_t size)
 {
     size_t n = suf_strlcpy(buf, v, size);
 
-    if (n >= size) {
-        size_t end = size - 4;
-        while (end && ((unsigned char)buf[end] & 0xC0) == 0x80)
-            end--;
-        memcpy(buf + end, "...", 4);
-    }
+    if (n >= size)
+        memcpy(buf + suf_utf8_floor(buf, size - 4), "...", 4);
     return buf;
 }
 
@@ -334,23 +331,22 @@ static bool digits_only(const char *in, char *out, size_t size)
 
 static int parse_phone(struct dctx *c, struct row *r, char *why, size_t wsize)
 {
-    const char *reason = NULL, *v = r->v[C_PHONE];
+    const char *v = r->v[C_PHONE];
+    enum suf_phone_error e;
     char sv[48];
 
     r->phone_valid = true;
-    if (!suf_phone_normalize(v, c->f->run->cfg->default_country_code, r->phone, &reason))
+    e = suf_phone_parse(v, c->f->run->cfg->default_country_code, r->phone);
+    if (e == SUF_PHONE_OK)
         return SUF_OK;
-    if ((strstr(reason, "too short") || strstr(reason, "too long")) &&
+    /* A number that E.164 does not allow is still a recipient's: kept,
+     * flagged, with its digits, so the plan can say why it is excluded. */
+    if ((e == SUF_PHONE_TOO_SHORT || e == SUF_PHONE_TOO_LONG) &&
         digits_only(v, r->phone, sizeof(r->phone))) {
         r->phone_valid = false;
         return SUF_OK;
     }
-    if (!strncmp(reason, "phone ", 6))
-        snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), reason + 6);
-    else if (!strncmp(reason, "no ", 3))
-        snprintf(why, wsize, "phone '%s' has %s", shown(v, sv, sizeof(sv)), reason);
-    else
-        snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), reason);
+    snprintf(why, wsize, "phone '%s' %s", shown(v, sv, sizeof(sv)), suf_phone_strerror(e));
     return SUF_ERR_INPUT;
 }
 
@@ -362,11 +358,7 @@ static int parse_row(struct dctx *c, const struct suf_csv_record *rec, struct ro
     char sv[48];
 
     if (rec->error) {
-        if (rec->error == SUF_CSV_ERR_WIDTH)
-            snprintf(why, wsize, "%s: %zu, the header has %zu", rec->error, rec->nfields,
-                     rec->width);
-        else
-            suf_strlcpy(why, rec->error, wsize);
+        suf_csv_reason(rec, why, wsize);
         return SUF_ERR_INPUT;
     }
     for (int k = 0; k < NCOLS; k++) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "plan/scenario.h"
 #include "base/banned.h"
@@ -49,48 +50,7 @@ enum {
     MAX_BUTTONS = 10,
 };
 
-#define ELLIPSIS "\xe2\x80\xa6"
 #define DEFAULT_LIST_LABEL "See options"
-
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-/* Bytes of the character at `s`: its lead byte and any continuation bytes. */
-static size_t char_len(const char *s)
-{
-    size_t n = 1;
-
-    while (s[n] && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n++;
-    return n;
-}
-
-/* Byte offset just after the first `chars` characters of `s` (or its end). */
-static size_t char_offset(const char *s, size_t chars)
-{
-    size_t off = 0;
-
-    while (s[off] && chars--)
-        off += char_len(s + off);
-    return off;
-}
-
-/* NEEDSWORK: the cut falls between code points, not grapheme clusters, so a
- * flag or a ZWJ emoji sequence, or a Devanagari consonant and its vowel
- * sign, can lose its second half.  The result is valid UTF-8, and Meta
- * counts code points too; a cluster-aware cut needs a Unicode library. */
-char *suf_utf8_cut(const char *in, size_t max)
-{
-    size_t keep;
-
-    if (!in || max == 0)
-        return suf_xstrdup("");
-    if (suf_utf8_chars(in) <= max)
-        return suf_xstrdup(in);
-    keep = char_offset(in, max - 1);
-    while (keep > 0 && in[keep - 1] == ' ')
-        keep--;
-    return suf_xasprintf("%.*s" ELLIPSIS, (int)keep, in);
-}
 
 /* ---- callback data ----------------------------------------------------- */
 
@@ -458,7 +418,7 @@ static char *flatten(const struct parts *p)
 static void split_text(const char *s, size_t limit, char **first, char **rest)
 {
     static const char *const breaks[] = {"\n\n", "\n", ". ", " "};
-    size_t lim = char_offset(s, limit), cut = lim, skip;
+    size_t lim = suf_utf8_offset(s, limit), cut = lim, skip;
     int found = 0;
 
     for (size_t i = 0; i < sizeof(breaks) / sizeof(breaks[0]) && !found; i++) {

@@ -167,8 +167,4 @@ void suf_callback_set(json_t *body, int64_t fallback_id, char kind, int n);
  * success. `what` gets "u", "s", "yes" or "no"; *n is 0 for yes/no. */
 int suf_callback_parse(const char *s, int64_t *fallback_id, char what[4], int *n);
 
-/* Copies at most `max` UTF-8 characters of `in` into a new string, ending
- * with "…" when cut; never splits a character. The caller frees it. */
-char *suf_utf8_cut(const char *in, size_t max);
-
 #endif /* SUF_SCENARIO_H */

@@ -21,6 +21,7 @@
 
 #include "base/amount.h"
 #include "base/phone.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "base/version.h"
 #include "money/money.h"
@@ -92,32 +93,10 @@ void rep_write_text(const struct rep_sheet *ws, uint32_t row, uint16_t col, cons
     size_t n = strlen(s);
     char *copy = NULL;
 
-    if (n > MAX_CELL_TEXT || !suf_utf8_valid(s, n)) {
-        /* Cut on a character boundary, and show bad bytes as '?': the cell
-         * must stay valid XML. */
-        size_t o = 0, i = 0;
-
-        copy = suf_xmalloc(n + 1);
-        while (i < n && o < MAX_CELL_TEXT) {
-            size_t len = 1;
-            unsigned char b = (unsigned char)s[i];
-
-            len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-            if (len && i + len <= n && suf_utf8_valid(s + i, len) && o + len <= MAX_CELL_TEXT) {
-                memcpy(copy + o, s + i, len);
-                o += len;
-                i += len;
-            } else if (len && o + len > MAX_CELL_TEXT && i + len <= n &&
-                       suf_utf8_valid(s + i, len)) {
-                break;
-            } else {
-                copy[o++] = '?';
-                i++;
-            }
-        }
-        copy[o] = '\0';
-        s = copy;
-    }
+    /* Cut on a character boundary, and show bad bytes as '?': the cell
+     * must stay valid XML. */
+    if (n > MAX_CELL_TEXT || !suf_utf8_valid(s, n))
+        s = copy = suf_utf8_scrub(s, MAX_CELL_TEXT);
     put_text(ws, row, col, s, fmt);
     free(copy);
 }

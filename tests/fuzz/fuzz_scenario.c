@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "plan/scenario.h"
 

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "import/templates.h"
 #include "plan/scenario.h"

@@ -1,6 +1,6 @@
 /*
- * test_base.c: the base layer: statuses, strings, UTF-8, phones, times,
- * amounts and config.
+ * test_base.c: the base layer: statuses, strings, phones, times, amounts
+ * and config (UTF-8 has test_utf8.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,27 +39,6 @@ static void test_status__err_at_prefixes_file_and_line(void)
     CU_ASSERT_EQUAL(err.status, SUF_ERR_INPUT);
     suf_err_at(&err, SUF_ERR_IO, "x.csv", 0, "cannot read");
     CU_ASSERT_STRING_EQUAL(err.msg, "x.csv: cannot read");
-}
-
-static void test_util__utf8_validation(void)
-{
-    static const struct {
-        const char *s;
-        int ok;
-    } rows[] = {
-        {"plain", 1},         {"caf\xc3\xa9", 1},        {"\xe0\xa4\xa8\xe0\xa4\xae", 1},
-        {"\xf0\x9f\x98\x80", 1}, {"\xc3", 0},              {"\xc0\xaf", 0}, /* overlong */
-        {"\xed\xa0\x80", 0},  /* surrogate */           {"\xff", 0},
-        {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */       {"ab\xe0\xa4", 0},
-        /* past eight ASCII bytes, which are checked a word at a time */
-        {"a plain ASCII line, caf\xc3\xa9", 1}, {"a plain ASCII line\xff", 0},
-        {"sixteen ascii b\xc3", 0},
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        CU_ASSERT_EQUAL(suf_utf8_valid(rows[i].s, strlen(rows[i].s)), rows[i].ok);
-    CU_ASSERT_FALSE(suf_utf8_valid("a\0b", 3));
-    CU_ASSERT_FALSE(suf_utf8_valid("abcdefgh\0jklmnop", 16)); /* NUL inside a word */
-    CU_ASSERT_EQUAL(suf_utf8_chars("caf\xc3\xa9"), 4);
 }
 
 static void test_util__parse_i64_rejects_junk(void)
@@ -107,6 +86,50 @@ static void test_phone__normalisation_table(void)
             CU_ASSERT_PTR_NOT_NULL(strstr(why, rows[i].why));
         }
     }
+}
+
+/* Each kind of phone error comes back as its own enum member. */
+static void test_phone__parse_names_each_kind_of_error(void)
+{
+    static const struct {
+        const char *in, *cc;
+        enum suf_phone_error want;
+    } rows[] = {
+        {"+91 98123-44567", NULL, SUF_PHONE_OK},
+        {" \t", NULL, SUF_PHONE_EMPTY},
+        {"9.19812E+11", "91", SUF_PHONE_SCIENTIFIC},
+        {"call me", NULL, SUF_PHONE_NOT_A_NUMBER},
+        {"+ - ()", NULL, SUF_PHONE_NOT_A_NUMBER},
+        {"1234567890123456789012345678901234567890123456789012345678901234", NULL,
+         SUF_PHONE_TOO_MANY_DIGITS},
+        {"9812344567", NULL, SUF_PHONE_NO_COUNTRY_CODE},
+        {"9812344567", "", SUF_PHONE_NO_COUNTRY_CODE},
+        {"+0123456789", NULL, SUF_PHONE_ZERO_COUNTRY_CODE},
+        {"+1234567", NULL, SUF_PHONE_TOO_SHORT},
+        {"0", "91", SUF_PHONE_TOO_SHORT},
+        {"+12345678", NULL, SUF_PHONE_OK},
+        {"+123456789012345", NULL, SUF_PHONE_OK},
+        {"+1234567890123456", NULL, SUF_PHONE_TOO_LONG},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char out[SUF_PHONE_MAX] = "";
+
+        CU_ASSERT_EQUAL(suf_phone_parse(rows[i].in, rows[i].cc, out), rows[i].want);
+    }
+}
+
+/* The message table and the enum have the same length, and each message
+ * is its own. */
+static void test_phone__every_error_has_a_message(void)
+{
+    for (int e = 0; e < SUF_PHONE_ERROR_COUNT; e++) {
+        CU_ASSERT_STRING_NOT_EQUAL(suf_phone_strerror(e), "unknown phone error");
+        for (int f = 0; f < e; f++)
+            CU_ASSERT_STRING_NOT_EQUAL(suf_phone_strerror(e), suf_phone_strerror(f));
+    }
+    CU_ASSERT_STRING_EQUAL(suf_phone_strerror(SUF_PHONE_ERROR_COUNT), "unknown phone error");
+    CU_ASSERT_STRING_EQUAL(suf_phone_strerror(SUF_PHONE_SCIENTIFIC),
+                           "looks like Excel scientific notation");
 }
 
 static void test_phone__mask_keeps_prefix_and_last_digits(void)
@@ -324,9 +347,10 @@ static const struct suf_test tests[] = {
     {"status: every status has a message and exit code",
      test_status__every_status_has_a_message_and_exit_code},
     {"status: err_at prefixes file and line", test_status__err_at_prefixes_file_and_line},
-    {"util: utf8 validation", test_util__utf8_validation},
     {"util: parse_i64 rejects junk", test_util__parse_i64_rejects_junk},
     {"phone: normalisation table", test_phone__normalisation_table},
+    {"phone: parse names each kind of error", test_phone__parse_names_each_kind_of_error},
+    {"phone: every error has a message", test_phone__every_error_has_a_message},
     {"phone: mask", test_phone__mask_keeps_prefix_and_last_digits},
     {"time: parse table", test_time__parse_table},
     {"time: input zone", test_time__input_zone_applies_to_zoneless_times},

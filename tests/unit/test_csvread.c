@@ -250,6 +250,55 @@ static void test_csvread__record_over_the_field_count_limit_is_rejected(void)
     collected_release(&c);
 }
 
+/* Appends each record's suf_csv_reason to a buffer, "/" between records. */
+static int collect_reasons(void *vb, const struct suf_csv_record *rec)
+{
+    struct suf_buf *b = vb;
+    char why[256];
+
+    if (rec->index)
+        suf_buf_addch(b, '/');
+    suf_buf_addstr(b, suf_csv_reason(rec, why, sizeof(why)));
+    return SUF_OK;
+}
+
+static void test_csvread__reasons_are_worded_for_rejects(void)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"h1,h2\na,b\n", "/"},
+        {"h1,h2\na,b,c\nd\ne,f\n",
+         "/wrong number of fields: 3, the header has 2/wrong number of fields: 1, the header "
+         "has 2/"},
+        {"h1,h2\n\xff,b\n", "/invalid UTF-8"},
+        {"h1,h2\n\xff,b,c\n", "/invalid UTF-8"}, /* the first reason wins */
+        {"h1,h2\n\"abc,d\n", "/unterminated quoted field"},
+    };
+    struct suf_csv_record rec;
+    char small[12];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_buf b = SUF_BUF_INIT;
+        struct suf_err err = SUF_ERR_INIT;
+        FILE *in = fmemopen((void *)(uintptr_t)rows[i].in, strlen(rows[i].in), "rb");
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+        CU_ASSERT_EQUAL(suf_csv_read(in, "mem.csv", NULL, collect_reasons, &b, &err), SUF_OK);
+        CU_ASSERT_STRING_EQUAL(suf_buf_str(&b), rows[i].want);
+        fclose(in);
+        suf_buf_release(&b);
+    }
+    /* a short buffer gets the start of the reason */
+    memset(&rec, 0, sizeof(rec));
+    rec.error = SUF_CSV_ERR_WIDTH;
+    rec.nfields = 3;
+    rec.width = 8;
+    CU_ASSERT_STRING_EQUAL(suf_csv_reason(&rec, small, sizeof(small)), "wrong numbe");
+    rec.error = SUF_CSV_ERR_FIELD_SIZE;
+    CU_ASSERT_STRING_EQUAL(suf_csv_reason(&rec, small, sizeof(small)), "field over ");
+}
+
 static void test_csvread__header_keys_fold_case_and_separators(void)
 {
     static const struct {
@@ -309,6 +358,7 @@ int main(void)
         {"callback_status_stops_the_reading", test_csvread__callback_status_stops_the_reading},
         {"record_over_the_field_count_limit_is_rejected",
          test_csvread__record_over_the_field_count_limit_is_rejected},
+        {"reasons_are_worded_for_rejects", test_csvread__reasons_are_worded_for_rejects},
         {"header_keys_fold_case_and_separators",
          test_csvread__header_keys_fold_case_and_separators},
         {"header_aliases_and_numbered_columns",

@@ -294,6 +294,59 @@ static void test_import__default_country_code_completes_national_numbers(void)
     CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects WHERE line = 15", NULL), 0);
 }
 
+#define E_ACUTE_10 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+
+/* Each kind of phone cell: kept, kept with phone_valid = 0 and its digits
+ * (a number, but too short or too long for E.164), or rejected with the
+ * whole reason.  How the phone's errors are told apart decides which. */
+static void test_import__phone_cells_are_kept_flagged_or_rejected(void)
+{
+    static const struct {
+        const char *phone;
+        const char *kept;   /* phone || ' ' || phone_valid, or NULL */
+        const char *reason; /* the reject's reason, or NULL */
+    } rows[] = {
+        {"+91 98123-44567", "919812344567 1", NULL},
+        {"+12", "12 0", NULL},
+        {"(+1) 234-56", "123456 0", NULL},
+        {"+1234567890123456", "1234567890123456 0", NULL},
+        /* too long to keep even its digits */
+        {"+123456789012345678901234567890", NULL,
+         "phone '+123456789012345678901234567890' is too long for E.164"},
+        {"9812344567", NULL,
+         "phone '9812344567' has no country code, and no default_country_code is configured"},
+        {"9.19812E+11", NULL, "phone '9.19812E+11' looks like Excel scientific notation"},
+        {"call me", NULL, "phone 'call me' is not a number"},
+        {"+0123456789", NULL, "phone '+0123456789' country code cannot start with 0"},
+        {"1234567890123456789012345678901234567890123456789012345678901234567890", NULL,
+         "phone '12345678901234567890123456789012345678901234...' has too many digits"},
+        /* the value is cut for the message before a character, never in one */
+        {"x" E_ACUTE_10 E_ACUTE_10 E_ACUTE_10, NULL,
+         "phone 'x" E_ACUTE_10 E_ACUTE_10 "\xc3\xa9...' is not a number"},
+    };
+    size_t n = sizeof(rows) / sizeof(rows[0]);
+    struct suf_buf b = SUF_BUF_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+
+    setup();
+    suf_buf_addstr(&b, "campaign_id,message_id,phone,template_name,status,sent_at\n");
+    for (size_t i = 0; i < n; i++)
+        suf_buf_addf(&b, "c1,m%zu,%s,t,delivered,2026-11-20T10:00:00Z\n", i, rows[i].phone);
+    CU_ASSERT_EQUAL(import("deliveries", suf_test_write("phones.csv", b.buf), &err), SUF_OK);
+    for (size_t i = 0; i < n; i++) {
+        char id[16], line[16];
+
+        snprintf(id, sizeof(id), "m%zu", i);
+        snprintf(line, sizeof(line), "%zu", i + 2);
+        CU_ASSERT_STRING_EQUAL(text("SELECT phone || ' ' || phone_valid FROM attempts "
+                                    "WHERE message_id = ?1", id),
+                               rows[i].kept ? rows[i].kept : "");
+        CU_ASSERT_STRING_EQUAL(text("SELECT reason FROM rejects WHERE line = ?1", line),
+                               rows[i].reason ? rows[i].reason : "");
+    }
+    suf_buf_release(&b);
+}
+
 static void test_import__second_tool_updates_and_reads_json_params(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -696,6 +749,8 @@ int main(void)
          test_import__messy_export_rejects_each_bad_row_with_its_reason},
         {"default_country_code_completes_national_numbers",
          test_import__default_country_code_completes_national_numbers},
+        {"phone_cells_are_kept_flagged_or_rejected",
+         test_import__phone_cells_are_kept_flagged_or_rejected},
         {"second_tool_updates_and_reads_json_params",
          test_import__second_tool_updates_and_reads_json_params},
         {"unusable_files_are_hard_errors_and_others_still_import",

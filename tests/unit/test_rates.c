@@ -10,7 +10,7 @@
 
 #include "base/config.h"
 #include "base/context.h"
-#include "base/util.h"
+#include "base/utf8.h"
 #include "import/import.h"
 #include "import/rates.h"
 #include "store/store.h"

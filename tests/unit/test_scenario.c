@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "plan/scenario.h"
 #include "testutil.h"
@@ -861,37 +862,6 @@ static void test_scenario__list_button_label_is_configurable(void)
 
 /* ---- small functions --------------------------------------------------------- */
 
-static void test_utf8__cut_table(void)
-{
-    static const struct {
-        const char *in;
-        size_t max;
-        const char *out;
-    } rows[] = {
-        {"Show me deals", 20, "Show me deals"},
-        {"abcdef", 6, "abcdef"},
-        {"abcdef", 3, "ab" ELLIPSIS},
-        {"ab  cdef", 4, "ab" ELLIPSIS},
-        {"", 5, ""},
-        {"abc", 0, ""},
-        {"abc", 1, ELLIPSIS},
-        /* emoji (4 bytes each) */
-        {"\xf0\x9f\x8e\x81\xf0\x9f\x8e\x81\xf0\x9f\x8e\x81", 2, "\xf0\x9f\x8e\x81" ELLIPSIS},
-        /* Devanagari: namaste, 6 code points */
-        {"\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87", 4,
-         "\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8" ELLIPSIS},
-        {"caf\xc3\xa9 au lait", 5, "caf\xc3\xa9" ELLIPSIS},
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        char *out = suf_utf8_cut(rows[i].in, rows[i].max);
-
-        CU_ASSERT_STRING_EQUAL(out, rows[i].out);
-        CU_ASSERT_TRUE(suf_utf8_valid(out, strlen(out)));
-        CU_ASSERT(suf_utf8_chars(out) <= rows[i].max);
-        free(out);
-    }
-}
-
 static void test_callback__parse_table(void)
 {
     static const struct {
@@ -975,7 +945,6 @@ static const struct suf_test tests[] = {
     {"payload ids", test_scenario__payloads_become_ids_and_duplicates_are_refused},
     {"wrong scenario", test_scenario__wrong_scenario_or_bad_phone_is_refused},
     {"list label", test_scenario__list_button_label_is_configurable},
-    {"utf8 cut", test_utf8__cut_table},
     {"callback parse", test_callback__parse_table},
     {"callback round trip", test_callback__set_then_parse_round_trips},
     {NULL, NULL},
