@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "import/csvread.h"
 #include "import/import.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
