@@ -12,9 +12,9 @@
  * order it was put, and end the workers without losing track of an item.
  *
  * Invariants:
- *  - an item is an opaque pointer, the caller's: the handoff never reads,
- *    copies or frees it.  From put until take gives it back it is "held":
- *    between the two, only the worker running it may touch it;
+ *  - an item is an opaque pointer (not NULL), the caller's: the handoff
+ *    never reads, copies or frees it.  From put until take gives it back
+ *    it is "held": between the two, only the worker running it touches it;
  *  - items are run in the order they were put, each once (or, after
  *    SUF_HANDOFF_DROP, not at all), by one worker: run(ctx, item).  With
  *    several workers a later item may be done first; take and poll still
