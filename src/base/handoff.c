@@ -37,8 +37,8 @@ struct suf_handoff {
     void *ctx;
     pthread_t *threads;
     int workers;
-    bool ending;   /* stop was called: workers leave once nothing is queued */
-    bool stopped;  /* the workers are joined */
+    bool ending;  /* stop was called: workers leave once nothing is queued */
+    bool stopped; /* the workers are joined */
 };
 
 static struct slot *slot_at(struct suf_handoff *h, uint64_t seq)
@@ -85,7 +85,8 @@ struct suf_handoff *suf_handoff_start(int workers, size_t cap,
     pthread_cond_init(&h->room, NULL);
     if (workers > 0)
         h->threads = suf_xcalloc((size_t)workers, sizeof(*h->threads));
-    while (h->workers < workers && !suf_thread_start(&h->threads[h->workers], worker_main, h))
+    while (h->workers < workers &&
+           !suf_thread_start(&h->threads[h->workers], worker_main, h))
         h->workers++; /* fewer threads than asked, or none: put runs the items */
     return h;
 }

@@ -19,9 +19,9 @@
 
 struct suf_ckpt {
     struct suf_store *st;
-    struct suf_store own;        /* the checkpointer's connection */
-    struct suf_handoff *passes;  /* each item is this struct: one pass */
-    int64_t saved;               /* the store's wal_autocheckpoint, restored at stop */
+    struct suf_store own;       /* the checkpointer's connection */
+    struct suf_handoff *passes; /* each item is this struct: one pass */
+    int64_t saved;              /* the store's wal_autocheckpoint, restored at stop */
 };
 
 /* One pass, on the worker. */

@@ -24,19 +24,19 @@
 
 struct item {
     int n;
-    int rc;              /* what run reported: SUF_OK or a failure */
-    atomic_int runs;     /* how many times run saw it */
-    pthread_t thread;    /* the thread that ran it */
-    bool term_blocked;   /* SIGTERM was blocked there */
+    int rc;            /* what run reported: SUF_OK or a failure */
+    atomic_int runs;   /* how many times run saw it */
+    pthread_t thread;  /* the thread that ran it */
+    bool term_blocked; /* SIGTERM was blocked there */
 };
 
 /* What the tests' run function shares with them. */
 struct rig {
-    atomic_int gate;      /* 0: run waits (for at most DEADLINE_MS) */
-    atomic_int started;   /* items run has begun */
-    atomic_int finished;  /* items run has ended */
-    int fail_n;           /* the item that fails; -1 for none */
-    int slow_every;       /* every n-th item sleeps a little; 0 for none */
+    atomic_int gate;            /* 0: run waits (for at most DEADLINE_MS) */
+    atomic_int started;         /* items run has begun */
+    atomic_int finished;        /* items run has ended */
+    int fail_n;                 /* the item that fails; -1 for none */
+    int slow_every;             /* every n-th item sleeps a little; 0 for none */
     struct item *wait_for_done; /* item 0 waits until this one has run */
 };
 
@@ -389,17 +389,21 @@ static void test_handoff__workers_take_no_signal(void)
 int main(void)
 {
     static const struct suf_test tests[] = {
-        {"items come back in the order put", test_handoff__items_come_back_in_the_order_put},
+        {"items come back in the order put",
+         test_handoff__items_come_back_in_the_order_put},
         {"a later item done first still comes second",
          test_handoff__a_later_item_done_first_still_comes_second},
-        {"put waits while cap items are held", test_handoff__put_waits_while_cap_items_are_held},
+        {"put waits while cap items are held",
+         test_handoff__put_waits_while_cap_items_are_held},
         {"stop drop runs none not begun", test_handoff__stop_drop_runs_none_not_begun},
-        {"stop finish runs every item put", test_handoff__stop_finish_runs_every_item_put},
+        {"stop finish runs every item put",
+         test_handoff__stop_finish_runs_every_item_put},
         {"free without stop finishes the items",
          test_handoff__free_without_stop_finishes_the_items},
         {"a failing item comes back with its failure",
          test_handoff__a_failing_item_comes_back_with_its_failure},
-        {"without a worker put runs the item", test_handoff__without_a_worker_put_runs_the_item},
+        {"without a worker put runs the item",
+         test_handoff__without_a_worker_put_runs_the_item},
         {"poll does not wait", test_handoff__poll_does_not_wait},
         {"workers take no signal", test_handoff__workers_take_no_signal},
         {NULL, NULL},
