@@ -12,6 +12,7 @@
  * `room` (an item was taken back).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,20 @@ struct suf_handoff {
     bool ending;  /* stop was called: workers leave once nothing is queued */
     bool stopped; /* the workers are joined */
 };
+
+/* Starts a thread that takes no signal: they stay with the calling thread,
+ * whose handlers set the run's stop flag.  0, or pthread_create's error. */
+static int thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
 
 static struct slot *slot_at(struct suf_handoff *h, uint64_t seq)
 {
@@ -85,8 +100,7 @@ struct suf_handoff *suf_handoff_start(int workers, size_t cap,
     pthread_cond_init(&h->room, NULL);
     if (workers > 0)
         h->threads = suf_xcalloc((size_t)workers, sizeof(*h->threads));
-    while (h->workers < workers &&
-           !suf_thread_start(&h->threads[h->workers], worker_main, h))
+    while (h->workers < workers && !thread_start(&h->threads[h->workers], worker_main, h))
         h->workers++; /* fewer threads than asked, or none: put runs the items */
     return h;
 }

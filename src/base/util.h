@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include <pthread.h>
 
 void *suf_xmalloc(size_t size);
 void *suf_xcalloc(size_t nmemb, size_t size);
@@ -68,9 +67,5 @@ size_t suf_utf8_chars(const char *s);
 
 /* Trims ASCII white space at both ends, in place. Returns s. */
 char *suf_trim(char *s);
-
-/* Starts a thread that takes no signal: they stay with the calling thread,
- * whose handlers set the run's stop flag.  0, or pthread_create's error. */
-int suf_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif /* SUF_UTIL_H */
