@@ -4,7 +4,8 @@
  * fails, the inline mode without a worker, and the workers' signal mask.
  *
  * No test may hang: every wait here has a deadline (wait_for), and main
- * arms an alarm that kills the program, which CTest reports as a failure.
+ * arms an alarm that kills the program, which the test run reports as a
+ * failure.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -409,6 +410,6 @@ int main(void)
         {NULL, NULL},
     };
 
-    alarm(ALARM_S); /* a hang ends the program, and CTest sees it fail */
+    alarm(ALARM_S); /* a hang ends the program: the test fails */
     return suf_test_main("handoff", tests);
 }
