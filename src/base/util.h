@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
-#include <pthread.h>
 
 void *suf_xmalloc(size_t size);
 void *suf_xcalloc(size_t nmemb, size_t size);
@@ -62,9 +61,5 @@ int suf_parse_i64(const char *s, int64_t *out);
 
 /* Trims ASCII white space at both ends, in place. Returns s. */
 char *suf_trim(char *s);
-
-/* Starts a thread that takes no signal: they stay with the calling thread,
- * whose handlers set the run's stop flag.  0, or pthread_create's error. */
-int suf_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif /* SUF_UTIL_H */

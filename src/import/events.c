@@ -11,8 +11,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "base/handoff.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -40,9 +39,102 @@
 
 /* --- parsing one line ----------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *key)
+/*
+ * Strings that outlive the JSON they were read from: blocks that never
+ * move, so a string's address holds until the arena is reset.  The
+ * import's workers parse into one per unit of lines (see "parsing on
+ * worker threads"), and the events they hand to the main thread point
+ * into it.
+ */
+#define ARENA_BLOCK (64 * 1024)
+
+struct strblock {
+    struct strblock *next;
+    size_t size, used;
+    char data[];
+};
+
+struct strarena {
+    struct strblock *head, *cur; /* cur: the block strings go into now */
+};
+
+/* A copy of `s` (n bytes and a NUL) in the arena. */
+static const char *arena_dup(struct strarena *a, const char *s, size_t n)
 {
-    return json_string_value(json_object_get(o, key));
+    struct strblock *b = a->cur, **tail;
+    char *d;
+
+    while (b && b->size - b->used <= n)
+        b = b->next;
+    if (!b) { /* a new block at the end (an over-sized one for a long string) */
+        size_t size = n < ARENA_BLOCK ? ARENA_BLOCK : n + 1;
+        b = suf_xmalloc(sizeof(*b) + size);
+        b->next = NULL;
+        b->size = size;
+        b->used = 0;
+        for (tail = &a->head; *tail; tail = &(*tail)->next)
+            ;
+        *tail = b;
+    }
+    a->cur = b;
+    d = b->data + b->used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    b->used += n + 1;
+    return d;
+}
+
+/* Forgets every string; keeps the blocks of the usual size for the next
+ * ones and frees the over-sized. */
+static void arena_reset(struct strarena *a)
+{
+    struct strblock **link = &a->head;
+
+    while (*link) {
+        struct strblock *b = *link;
+        if (b->size > ARENA_BLOCK) {
+            *link = b->next;
+            free(b);
+        } else {
+            b->used = 0;
+            link = &b->next;
+        }
+    }
+    a->cur = a->head;
+}
+
+static void arena_release(struct strarena *a)
+{
+    while (a->head) {
+        struct strblock *b = a->head;
+        a->head = b->next;
+        free(b);
+    }
+    a->cur = NULL;
+}
+
+/* One parse: where its findings go, and where the strings live. */
+struct parse {
+    const struct suf_events_sink *sink;
+    struct strarena *keep; /* NULL: borrowed from the JSON, valid during the parse */
+};
+
+/*
+ * Every string the parser reads comes through here: with an arena, it is
+ * copied there as it is read, so the events hold no pointer into the JSON
+ * and a new field of struct suf_event needs nothing but its line here.
+ */
+static const char *jstr(const struct parse *p, const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    const char *s = json_string_value(v);
+
+    return s && p->keep ? arena_dup(p->keep, s, json_string_length(v)) : s;
+}
+
+static void skip(const struct parse *p, const char *why)
+{
+    p->sink->skip(p->sink->ctx, why);
 }
 
 /* Meta sends timestamps as strings of unix seconds; accept numbers too.
@@ -59,7 +151,8 @@ static bool jtime(const json_t *o, const char *key, int64_t *out)
     return *out >= SUF_TIME_MIN && *out < SUF_TIME_MAX;
 }
 
-static void parse_pricing(const json_t *pricing, struct suf_event *ev)
+static void parse_pricing(const struct parse *p, const json_t *pricing,
+                          struct suf_event *ev)
 {
     const json_t *billable;
 
@@ -69,64 +162,67 @@ static void parse_pricing(const json_t *pricing, struct suf_event *ev)
     billable = json_object_get(pricing, "billable");
     if (json_is_boolean(billable))
         ev->pricing_billable = json_is_true(billable) ? 1 : 0;
-    ev->pricing_model = jstr(pricing, "pricing_model");
-    ev->pricing_type = jstr(pricing, "type");
-    ev->pricing_category = jstr(pricing, "category");
+    ev->pricing_model = jstr(p, pricing, "pricing_model");
+    ev->pricing_type = jstr(p, pricing, "type");
+    ev->pricing_category = jstr(p, pricing, "category");
 }
 
-static int parse_status(const json_t *st, const struct suf_events_sink *sink)
+static int parse_status(const struct parse *p, const json_t *st)
 {
     struct suf_event ev;
     const json_t *err0 = json_array_get(json_object_get(st, "errors"), 0);
-    const char *status = jstr(st, "status");
+    const char *status;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = SUF_EVENT_STATUS;
     if (json_object_get(st, "group_id")) {
-        sink->skip(sink->ctx, "group");
+        skip(p, "group");
         return SUF_OK;
     }
-    ev.id = jstr(st, "id");
+    ev.id = jstr(p, st, "id");
+    status = jstr(p, st, "status");
     if (!ev.id || !*ev.id || !status || !jtime(st, "timestamp", &ev.ts)) {
-        sink->skip(sink->ctx, "malformed");
+        skip(p, "malformed");
         return SUF_OK;
     }
     if (strcmp(status, "sent") && strcmp(status, "delivered") && strcmp(status, "read") &&
         strcmp(status, "failed")) {
-        sink->skip(sink->ctx, "status");
+        skip(p, "status");
         return SUF_OK;
     }
     ev.status = status;
-    ev.recipient = jstr(st, "recipient_id");
-    ev.callback = jstr(st, "biz_opaque_callback_data");
+    ev.recipient = jstr(p, st, "recipient_id");
+    ev.callback = jstr(p, st, "biz_opaque_callback_data");
     if (json_is_object(err0)) {
         ev.error_code = json_integer_value(json_object_get(err0, "code"));
-        ev.error_title = jstr(err0, "title");
+        ev.error_title = jstr(p, err0, "title");
     }
-    parse_pricing(json_object_get(st, "pricing"), &ev);
-    return sink->event(sink->ctx, &ev);
+    parse_pricing(p, json_object_get(st, "pricing"), &ev);
+    return p->sink->event(p->sink->ctx, &ev);
 }
 
-static const char *profile_name(const json_t *contacts, const char *from)
+static const char *profile_name(const struct parse *p, const json_t *contacts,
+                                const char *from)
 {
     size_t i;
     const json_t *c;
 
     json_array_foreach(contacts, i, c) {
-        const char *wa_id = jstr(c, "wa_id");
+        const char *wa_id = jstr(p, c, "wa_id");
         if (!wa_id || !from || !strcmp(wa_id, from))
-            return jstr(json_object_get(c, "profile"), "name");
+            return jstr(p, json_object_get(c, "profile"), "name");
     }
     return NULL;
 }
 
 /* Fills the type-specific fields; false for a type this job does not use. */
-static bool parse_message_body(const json_t *m, struct suf_event *ev)
+static bool parse_message_body(const struct parse *p, const json_t *m,
+                               struct suf_event *ev)
 {
     if (!strcmp(ev->msg_type, "button")) {
         const json_t *b = json_object_get(m, "button");
-        ev->payload = jstr(b, "payload");
-        ev->text = jstr(b, "text");
+        ev->payload = jstr(p, b, "payload");
+        ev->text = jstr(p, b, "text");
         return ev->payload || ev->text;
     }
     if (!strcmp(ev->msg_type, "interactive")) {
@@ -134,19 +230,18 @@ static bool parse_message_body(const json_t *m, struct suf_event *ev)
         const json_t *reply = json_object_get(in, "button_reply");
         if (!reply)
             reply = json_object_get(in, "list_reply");
-        ev->payload = jstr(reply, "id");
-        ev->text = jstr(reply, "title");
+        ev->payload = jstr(p, reply, "id");
+        ev->text = jstr(p, reply, "title");
         return ev->payload != NULL;
     }
     if (!strcmp(ev->msg_type, "text")) {
-        ev->text = jstr(json_object_get(m, "text"), "body");
+        ev->text = jstr(p, json_object_get(m, "text"), "body");
         return ev->text != NULL;
     }
     return false;
 }
 
-static int parse_message(const json_t *m, const json_t *contacts,
-                         const struct suf_events_sink *sink)
+static int parse_message(const struct parse *p, const json_t *m, const json_t *contacts)
 {
     struct suf_event ev;
 
@@ -154,28 +249,28 @@ static int parse_message(const json_t *m, const json_t *contacts,
     ev.kind = SUF_EVENT_MESSAGE;
     ev.pricing_billable = -1;
     if (json_object_get(m, "group_id")) {
-        sink->skip(sink->ctx, "group");
+        skip(p, "group");
         return SUF_OK;
     }
-    ev.id = jstr(m, "id");
-    ev.from = jstr(m, "from");
-    ev.msg_type = jstr(m, "type");
+    ev.id = jstr(p, m, "id");
+    ev.from = jstr(p, m, "from");
+    ev.msg_type = jstr(p, m, "type");
     if (!ev.id || !*ev.id || !ev.from || !ev.msg_type || !jtime(m, "timestamp", &ev.ts)) {
-        sink->skip(sink->ctx, "malformed");
+        skip(p, "malformed");
         return SUF_OK;
     }
-    if (!parse_message_body(m, &ev)) {
-        sink->skip(sink->ctx, "message_type");
+    if (!parse_message_body(p, m, &ev)) {
+        skip(p, "message_type");
         return SUF_OK;
     }
-    ev.context_id = jstr(json_object_get(m, "context"), "id");
-    ev.profile_name = profile_name(json_object_get(m, "contacts") ? json_object_get(m, "contacts")
-                                                                  : contacts,
-                                   ev.from);
-    return sink->event(sink->ctx, &ev);
+    ev.context_id = jstr(p, json_object_get(m, "context"), "id");
+    ev.profile_name = profile_name(
+        p, json_object_get(m, "contacts") ? json_object_get(m, "contacts") : contacts,
+        ev.from);
+    return p->sink->event(p->sink->ctx, &ev);
 }
 
-static int parse_value(const json_t *value, const struct suf_events_sink *sink)
+static int parse_value(const struct parse *p, const json_t *value)
 {
     const json_t *statuses = json_object_get(value, "statuses");
     const json_t *messages = json_object_get(value, "messages");
@@ -185,45 +280,48 @@ static int parse_value(const json_t *value, const struct suf_events_sink *sink)
     int rc;
 
     if (json_object_get(value, "errors"))
-        sink->skip(sink->ctx, "errors");
+        skip(p, "errors");
     if (!json_is_array(statuses) && !json_is_array(messages)) {
-        sink->skip(sink->ctx, "no_events");
+        skip(p, "no_events");
         return SUF_OK;
     }
     json_array_foreach(statuses, i, x) {
-        if ((rc = parse_status(x, sink)))
+        if ((rc = parse_status(p, x)))
             return rc;
     }
     json_array_foreach(messages, i, x) {
-        if ((rc = parse_message(x, contacts, sink)))
+        if ((rc = parse_message(p, x, contacts)))
             return rc;
     }
     return SUF_OK;
 }
 
-static int parse_entry(const json_t *entry, const struct suf_events_sink *sink)
+static int parse_entry(const struct parse *p, const json_t *entry)
 {
     const json_t *change;
     size_t i;
     int rc;
 
     json_array_foreach(json_object_get(entry, "changes"), i, change) {
-        const char *field = jstr(change, "field");
+        const char *field = jstr(p, change, "field");
         const json_t *value = json_object_get(change, "value");
 
         if (!field || strcmp(field, "messages") || !json_is_object(value)) {
-            sink->skip(sink->ctx, "field");
+            skip(p, "field");
             continue;
         }
-        if ((rc = parse_value(value, sink)))
+        if ((rc = parse_value(p, value)))
             return rc;
     }
     return SUF_OK;
 }
 
-int suf_events_parse_line(const char *line, size_t len, const struct suf_events_sink *sink,
-                          const char **why)
+/* Parses one line as suf_events_parse_line() does; with `keep`, every
+ * string the sink is given lives in that arena, not in the JSON. */
+static int parse_line(const char *line, size_t len, const struct suf_events_sink *sink,
+                      const char **why, struct strarena *keep)
 {
+    const struct parse p = {sink, keep};
     json_error_t jerr;
     json_t *root = json_loadb(line, len, 0, &jerr);
     const json_t *entries, *entry;
@@ -235,7 +333,7 @@ int suf_events_parse_line(const char *line, size_t len, const struct suf_events_
         *why = "not JSON";
         return SUF_ERR_INPUT;
     }
-    object = jstr(root, "object");
+    object = jstr(&p, root, "object");
     entries = json_object_get(root, "entry");
     if (!object || strcmp(object, "whatsapp_business_account") || !json_is_array(entries)) {
         *why = "not a WhatsApp Business webhook (object, entry)";
@@ -243,11 +341,17 @@ int suf_events_parse_line(const char *line, size_t len, const struct suf_events_
         return SUF_ERR_INPUT;
     }
     json_array_foreach(entries, i, entry) {
-        if ((rc = parse_entry(entry, sink)))
+        if ((rc = parse_entry(&p, entry)))
             break;
     }
     json_decref(root);
     return rc;
+}
+
+int suf_events_parse_line(const char *line, size_t len, const struct suf_events_sink *sink,
+                          const char **why)
+{
+    return parse_line(line, len, sink, why, NULL);
 }
 
 /* --- importing a file ------------------------------------------------------ */
@@ -471,23 +575,26 @@ static int flush_batch(struct evfile *ef, bool reopen, struct suf_err *err)
  * The main thread reads and cuts the lines and does every database write,
  * in line order; parsing each line with jansson and pulling its events out,
  * most of an import's CPU time, runs on worker threads.  Lines travel in
- * units of up to UNIT_LINES lines through a ring of NUNITS units: main fills
- * unit `submitted % NUNITS` and hands it over, a worker parses it into a flat
- * list of items (each event with its strings copied out of the JSON, or a
- * skip reason), and main applies the units strictly in the order they were
- * read.  So the store sees exactly the writes, transactions and offsets of a
- * one-thread import, and a kill at any point leaves what one would.  The
- * ring bounds memory: when it is full, main waits for the oldest unit.
- * A unit belongs to main until it is handed over, then to one worker until
- * it is marked parsed, then to main again (both changes under the lock).
+ * units of up to UNIT_LINES lines through a ring of NUNITS units and a
+ * handoff (base/handoff.h) of as many: main fills unit `submitted % NUNITS`
+ * and puts it, a worker parses it into a flat list of items (each event, or
+ * a skip reason), and main takes the units back strictly in the order they
+ * were read and applies them.  So the store sees exactly the writes,
+ * transactions and offsets of a one-thread import, and a kill at any point
+ * leaves what one would.  The ring bounds memory: when every unit is in
+ * flight, main takes the oldest, waiting for it if need be.
+ *
+ * A unit owns the strings of its events: the parse copies each into the
+ * unit's arena as it reads it, so nothing points into the JSON, which the
+ * worker frees line by line.  A unit belongs to main until it is put, then
+ * to one worker, then to main again once taken; its strings live until
+ * its next parse (which empties the arena first) or until the pipe stops.
  */
 #define UNIT_LINES 256
 #define UNIT_BYTES (256 * 1024)
 #define UNIT_KEEP (4 * UNIT_BYTES) /* a unit's buffers bigger than this are freed */
 #define NUNITS 8
 #define MAX_WORKERS 2
-#define NO_OFF ((size_t)-1)
-#define EV_NSTR 14
 
 /* One line of a unit. */
 struct uline {
@@ -502,8 +609,7 @@ struct uline {
 /* An event (skip == NULL) or a skipped event's static reason. */
 struct uitem {
     const char *skip;
-    struct suf_event ev; /* its strings point into the unit's `strs` once parsed */
-    size_t off[EV_NSTR];
+    struct suf_event ev; /* its strings point into the unit's `strs` */
 };
 
 struct unit {
@@ -512,38 +618,15 @@ struct unit {
     size_t nlines, linecap;
     struct uitem *items;
     size_t nitems, itemcap;
-    struct suf_buf strs; /* the events' strings */
-    bool parsed;
+    struct strarena strs; /* the events' strings */
 };
 
 struct pipe {
-    pthread_mutex_t mu;
-    pthread_cond_t work;   /* a unit was handed over, or quit */
-    pthread_cond_t parsed; /* a unit was parsed */
     struct unit u[NUNITS];
-    uint64_t applied;   /* units applied (or dropped) by main */
-    uint64_t taken;     /* units taken by a worker */
-    uint64_t submitted; /* units handed over; the next one is being filled */
-    bool quit;
-    pthread_t tid[MAX_WORKERS];
-    int nworkers;
+    struct suf_handoff *parse; /* the units put and not yet taken, oldest first */
+    uint64_t applied;          /* units applied (or dropped) by main */
+    uint64_t submitted;        /* units put; the next one is being filled */
 };
-
-/* The string fields of struct suf_event, copied out of the JSON. */
-static const size_t ev_str[EV_NSTR] = {
-    offsetof(struct suf_event, id),           offsetof(struct suf_event, status),
-    offsetof(struct suf_event, recipient),    offsetof(struct suf_event, callback),
-    offsetof(struct suf_event, error_title),  offsetof(struct suf_event, pricing_model),
-    offsetof(struct suf_event, pricing_type), offsetof(struct suf_event, pricing_category),
-    offsetof(struct suf_event, from),         offsetof(struct suf_event, context_id),
-    offsetof(struct suf_event, msg_type),     offsetof(struct suf_event, payload),
-    offsetof(struct suf_event, text),         offsetof(struct suf_event, profile_name),
-};
-
-static const char **ev_field(struct suf_event *ev, int i)
-{
-    return (const char **)(void *)((char *)ev + ev_str[i]);
-}
 
 static struct uitem *unit_item(struct unit *u)
 {
@@ -554,21 +637,13 @@ static struct uitem *unit_item(struct unit *u)
     return &u->items[u->nitems++];
 }
 
-/* The parse's sink: copies each event out of the JSON before it is freed. */
+/* The parse's sink: the event's strings are in the unit's arena already. */
 static int unit_event(void *ctx, const struct suf_event *ev)
 {
-    struct unit *u = ctx;
-    struct uitem *it = unit_item(u);
+    struct uitem *it = unit_item(ctx);
 
     it->skip = NULL;
     it->ev = *ev;
-    for (int i = 0; i < EV_NSTR; i++) {
-        const char *s = *ev_field(&it->ev, i);
-
-        it->off[i] = s ? u->strs.len : NO_OFF;
-        if (s)
-            suf_buf_add(&u->strs, s, strlen(s) + 1);
-    }
     return SUF_OK;
 }
 
@@ -577,15 +652,18 @@ static void unit_skip(void *ctx, const char *why)
     unit_item(ctx)->skip = why;
 }
 
-/* Parses every line of `u` (any thread; it touches only `u`). */
-static void unit_parse(struct unit *u)
+/* Parses every line of the unit `item` (any thread; it touches only the
+ * unit): the handoff's run. */
+static void unit_parse(void *ctx, void *item)
 {
     static const struct suf_events_sink proto = {unit_event, unit_skip, NULL};
     struct suf_events_sink sink = proto;
+    struct unit *u = item;
 
+    (void)ctx;
     sink.ctx = u;
+    arena_reset(&u->strs);
     u->nitems = 0;
-    suf_buf_reset(&u->strs);
     for (size_t i = 0; i < u->nlines; i++) {
         struct uline *l = &u->lines[i];
         const char *line = u->text.buf + l->off;
@@ -597,38 +675,9 @@ static void unit_parse(struct unit *u)
         while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
             n--;
         if (!l->too_long && n) /* a blank line: nothing to import, nothing wrong */
-            l->rc = suf_events_parse_line(line, n, &sink, &l->why);
+            l->rc = parse_line(line, n, &sink, &l->why, &u->strs);
         l->nitems = u->nitems - l->item0;
     }
-    for (size_t i = 0; i < u->nitems; i++) {
-        struct uitem *it = &u->items[i];
-
-        for (int k = 0; !it->skip && k < EV_NSTR; k++)
-            *ev_field(&it->ev, k) = it->off[k] == NO_OFF ? NULL : u->strs.buf + it->off[k];
-    }
-}
-
-static void *worker(void *arg)
-{
-    struct pipe *p = arg;
-
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        struct unit *u;
-
-        while (!p->quit && p->taken == p->submitted)
-            pthread_cond_wait(&p->work, &p->mu);
-        if (p->quit)
-            break;
-        u = &p->u[p->taken++ % NUNITS];
-        pthread_mutex_unlock(&p->mu);
-        unit_parse(u);
-        pthread_mutex_lock(&p->mu);
-        u->parsed = true;
-        pthread_cond_broadcast(&p->parsed);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
 }
 
 /* How many workers: none on one CPU (main parses), else one per CPU up to
@@ -643,34 +692,23 @@ static int worker_count(void)
 static void pipe_start(struct pipe *p)
 {
     memset(p, 0, sizeof(*p));
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->parsed, NULL);
     /* jansson's hash seed is made on first use: make it here, once, before
      * threads race for it */
     json_object_seed(0);
-    for (int i = worker_count(); p->nworkers < i; p->nworkers++)
-        if (suf_thread_start(&p->tid[p->nworkers], worker, p))
-            break; /* fewer workers (or none: main parses) */
+    /* fewer workers when threads cannot be had; none: main parses, in put */
+    p->parse = suf_handoff_start(worker_count(), NUNITS, unit_parse, NULL);
 }
 
 static void pipe_stop(struct pipe *p)
 {
-    pthread_mutex_lock(&p->mu);
-    p->quit = true;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->nworkers; i++)
-        pthread_join(p->tid[i], NULL);
+    suf_handoff_stop(p->parse, SUF_HANDOFF_DROP); /* after a failure: units in flight */
+    suf_handoff_free(p->parse);
     for (int i = 0; i < NUNITS; i++) {
+        arena_release(&p->u[i].strs);
         suf_buf_release(&p->u[i].text);
-        suf_buf_release(&p->u[i].strs);
         free(p->u[i].lines);
         free(p->u[i].items);
     }
-    pthread_cond_destroy(&p->parsed);
-    pthread_cond_destroy(&p->work);
-    pthread_mutex_destroy(&p->mu);
 }
 
 /* The unit being filled. */
@@ -682,42 +720,24 @@ static struct unit *pipe_filling(struct pipe *p)
 /* Hands the unit being filled over to the workers (or parses it here). */
 static void pipe_submit(struct pipe *p)
 {
-    struct unit *u = pipe_filling(p);
-
-    if (!p->nworkers) {
-        unit_parse(u);
-        u->parsed = true;
-        p->submitted++;
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    u->parsed = false;
+    suf_handoff_put(p->parse, pipe_filling(p));
     p->submitted++;
-    pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->mu);
 }
 
 /* Waits until the oldest unit in flight is parsed and returns it. */
 static struct unit *pipe_oldest(struct pipe *p)
 {
-    struct unit *u = &p->u[p->applied % NUNITS];
-
-    pthread_mutex_lock(&p->mu);
-    while (!u->parsed)
-        pthread_cond_wait(&p->parsed, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-    return u;
+    return suf_handoff_take(p->parse);
 }
 
-/* Main is done with the oldest unit: empties it for refilling. */
+/* Main is done with the oldest unit: empties it for refilling (its
+ * strings go with its next parse). */
 static void pipe_release(struct pipe *p, struct unit *u)
 {
     u->nlines = 0;
     suf_buf_reset(&u->text);
     if (u->text.alloc > UNIT_KEEP)
         suf_buf_release(&u->text);
-    if (u->strs.alloc > UNIT_KEEP)
-        suf_buf_release(&u->strs);
     p->applied++;
 }
 

@@ -47,8 +47,9 @@ enum suf_event_kind {
 /*
  * One event, as extracted from a webhook body.  Every string is borrowed
  * from the parsed JSON and valid only during the sink's callback; NULL when
- * absent.  The import's parsing threads copy every string field out
- * (ev_str in events.c): a new one must be added there too.
+ * absent.  (For the import's parsing threads the parser copies each
+ * string, as it reads it, into an arena that travels with their batch of
+ * lines: the events outlive the JSON with no list of fields to keep.)
  */
 struct suf_event {
     enum suf_event_kind kind;

@@ -9,16 +9,16 @@
  * event, says what is left to do: marking a million events processed
  * rewrote a million rows.  A loader thread with a read-only connection of
  * its own loads the next chunk while the current one is applied (see struct
- * loader), and WAL checkpoints run on a thread of their own (ckpt.h).
+ * loader), and WAL checkpoints run on a thread of their own (store/ckpt.h).
  * Every decision about a fallback's state is made by suf_fsm_step(); this
  * file only finds the rows, loads them, and writes back what the machine
  * returned.
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/handoff.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "reconcile/reconcile.h"
@@ -1049,47 +1049,32 @@ static void chunk_release(struct chunk *c)
  * chunk's commit, never an earlier one: a preloaded row is used only when
  * neither this chunk nor the one before wrote its fallback (struct rec's
  * `dirty`), else it is read again on the main connection.  The request and
- * the result pass under the mutex.
+ * its result pass through a handoff (base/handoff.h) of one worker and room
+ * for one load.
  */
-struct loader {
-    struct suf_store st;
-    sqlite3_stmt *q;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct chunk *c; /* the chunk to load (the request), NULL when none */
+struct load {
+    struct chunk *c; /* the chunk to fill */
     int64_t ts, id;  /* load after this key */
-    bool busy, quit;
-    int rc;          /* the last load's status (SUF_OK or as suf_store_fail) */
+    int rc;          /* SUF_OK, or as suf_store_fail */
     struct suf_err err;
 };
 
-static void *loader_main(void *arg)
+struct loader {
+    struct suf_store st;
+    sqlite3_stmt *q;
+    struct suf_handoff *loads; /* holds `req` from request to wait */
+    struct load req;
+};
+
+/* One load, on the loader's thread. */
+static void run_load(void *ctx, void *item)
 {
-    struct loader *l = arg;
+    struct loader *l = ctx;
+    struct load *ld = item;
 
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        struct chunk *c;
-        int rc;
-
-        while (!l->c && !l->quit)
-            pthread_cond_wait(&l->cv, &l->mu);
-        if (l->quit)
-            break;
-        c = l->c;
-        pthread_mutex_unlock(&l->mu);
-        rc = load_chunk(l->q, c, l->ts, l->id) == SQLITE_DONE
+    ld->rc = load_chunk(l->q, ld->c, ld->ts, ld->id) == SQLITE_DONE
                  ? SUF_OK
-                 : suf_store_fail(&l->st, &l->err, "events");
-        pthread_mutex_lock(&l->mu);
-        l->rc = rc;
-        l->c = NULL;
-        l->busy = false;
-        pthread_cond_broadcast(&l->cv);
-    }
-    pthread_mutex_unlock(&l->mu);
-    return NULL;
+                 : suf_store_fail(&l->st, &ld->err, "events");
 }
 
 /* Starts the loader; NULL when no thread or connection can be had (the
@@ -1106,12 +1091,10 @@ static struct loader *loader_start(struct rec *r)
     if (suf_store_open(&l->st, r->st->path, SUF_STORE_READONLY, &ignored) ||
         !(l->q = suf_store_prepare(&l->st, sql[Q_EVENTS], &ignored)))
         goto fail;
-    pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
-    if (!suf_thread_start(&l->thread, loader_main, l))
+    l->loads = suf_handoff_start(1, 1, run_load, l);
+    if (suf_handoff_workers(l->loads))
         return l;
-    pthread_cond_destroy(&l->cv);
-    pthread_mutex_destroy(&l->mu);
+    suf_handoff_free(l->loads);
 fail:
     sqlite3_finalize(l->q);
     suf_store_close(&l->st);
@@ -1119,46 +1102,31 @@ fail:
     return NULL;
 }
 
-/* Asks for the chunk after (ts, id) in `c`. */
+/* Asks for the chunk after (ts, id) in `c`; no other load is held. */
 static void loader_request(struct loader *l, struct chunk *c, int64_t ts, int64_t id)
 {
-    pthread_mutex_lock(&l->mu);
-    l->c = c;
-    l->ts = ts;
-    l->id = id;
-    l->busy = true;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->mu);
+    l->req.c = c;
+    l->req.ts = ts;
+    l->req.id = id;
+    suf_handoff_put(l->loads, &l->req);
 }
 
 /* Waits for the requested chunk; its status as a suf status. */
 static int loader_wait(struct loader *l, struct suf_err *err)
 {
-    int rc;
+    struct load *ld = suf_handoff_take(l->loads);
 
-    pthread_mutex_lock(&l->mu);
-    while (l->busy)
-        pthread_cond_wait(&l->cv, &l->mu);
-    rc = l->rc;
-    pthread_mutex_unlock(&l->mu);
-    if (rc)
-        *err = l->err;
-    return rc;
+    if (ld->rc)
+        *err = ld->err;
+    return ld->rc;
 }
 
 static void loader_stop(struct loader *l)
 {
     if (!l)
         return;
-    pthread_mutex_lock(&l->mu);
-    while (l->busy) /* the chunk it fills is the caller's to free */
-        pthread_cond_wait(&l->cv, &l->mu);
-    l->quit = true;
-    pthread_cond_broadcast(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-    pthread_join(l->thread, NULL);
-    pthread_cond_destroy(&l->cv);
-    pthread_mutex_destroy(&l->mu);
+    /* a load in flight fills a chunk the caller frees: it ends first */
+    suf_handoff_free(l->loads);
     sqlite3_finalize(l->q);
     suf_store_close(&l->st);
     free(l);

@@ -121,6 +121,7 @@ struct send_writer;
 /* Never fails: without a thread (none asked for, or none to be had) the
  * jobs run inline, in submit. */
 struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded);
+/* Only when idle: ..._idle has said the job before is done. */
 void suf_send_writer_submit(struct send_writer *w, struct send_job *job);
 /* True when no job is running; with `wait`, first waits for the running one. */
 bool suf_send_writer_idle(struct send_writer *w, bool wait);

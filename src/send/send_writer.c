@@ -8,117 +8,64 @@
  * sending thread keeps submitting rows whose marks an earlier job
  * committed.
  *
- * A second thread checkpoints the WAL (suf/ckpt.h).  A checkpoint copies
+ * A second thread checkpoints the WAL (store/ckpt.h).  A checkpoint copies
  * the WAL into the database and waits for the disk twice; run by the
  * committing connection (SQLite's automatic checkpoint) it stalled the
  * writer, then the wire, for as long.
  *
- * The hand-overs are a mutex and condition variables; the mutex also orders
- * the memory, so the items of a job and the connection pass cleanly from
- * one thread to the other.  Both threads block every signal: SIGTERM and
- * friends stay with the sending thread, which owns the stop flag.
+ * The jobs go through a handoff (base/handoff.h) of one worker and room for
+ * one job, which also orders the memory, so the items of a job and the
+ * connection pass cleanly from one thread to the other.  Its worker takes
+ * no signal: SIGTERM and friends stay with the sending thread, which owns
+ * the stop flag.
  */
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "base/handoff.h"
 #include "base/util.h"
 #include "send/send_db.h"
 #include "store/ckpt.h"
 #include "base/banned.h"
 
 struct send_writer {
-    struct send_db *db;
-    bool threaded;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct send_job *job; /* the job to run or running; NULL when idle */
-    bool quit;
-    struct suf_ckpt *ckpt; /* the checkpointer, when it could be had */
+    struct suf_handoff *jobs; /* holds the job running or done, until idle */
+    struct suf_ckpt *ckpt;    /* the checkpointer, when it could be had */
 };
 
-static void *writer_main(void *arg)
+static void run_job(void *ctx, void *job)
 {
-    struct send_writer *w = arg;
-
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        struct send_job *job;
-
-        while (!w->job && !w->quit)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->job)
-            break; /* quit, and nothing left to run */
-        job = w->job;
-        pthread_mutex_unlock(&w->mu);
-        suf_send_db_job(w->db, job);
-        pthread_mutex_lock(&w->mu);
-        w->job = NULL;
-        pthread_cond_broadcast(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
+    suf_send_db_job(ctx, job);
 }
 
 struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded)
 {
     struct send_writer *w = suf_xcalloc(1, sizeof(*w));
 
-    w->db = db;
-    if (!threaded)
-        return w;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    w->threaded = suf_thread_start(&w->thread, writer_main, w) == 0;
-    if (w->threaded)
-        w->ckpt = suf_ckpt_start(w->db->st);
-    if (!w->threaded) { /* no thread to be had: the jobs run inline */
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-    }
+    /* no worker (none asked for, or no thread to be had): the jobs run
+     * inline, in submit */
+    w->jobs = suf_handoff_start(threaded ? 1 : 0, 1, run_job, db);
+    if (suf_handoff_workers(w->jobs))
+        w->ckpt = suf_ckpt_start(db->st);
     return w;
 }
 
 void suf_send_writer_submit(struct send_writer *w, struct send_job *job)
 {
-    if (!w->threaded) {
-        suf_send_db_job(w->db, job);
-        return;
-    }
-    pthread_mutex_lock(&w->mu);
-    w->job = job;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    suf_handoff_put(w->jobs, job);
 }
 
 bool suf_send_writer_idle(struct send_writer *w, bool wait)
 {
-    bool idle;
-
-    if (!w->threaded)
+    if (!suf_handoff_held(w->jobs))
         return true;
-    pthread_mutex_lock(&w->mu);
-    while (wait && w->job)
-        pthread_cond_wait(&w->cv, &w->mu);
-    idle = !w->job;
-    pthread_mutex_unlock(&w->mu);
-    return idle;
+    return (wait ? suf_handoff_take(w->jobs) : suf_handoff_poll(w->jobs)) != NULL;
 }
 
 void suf_send_writer_stop(struct send_writer *w)
 {
     if (!w)
         return;
-    if (w->threaded) {
-        pthread_mutex_lock(&w->mu);
-        w->quit = true;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-        suf_ckpt_stop(w->ckpt);
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-    }
+    suf_handoff_free(w->jobs); /* after the job it may still run */
+    suf_ckpt_stop(w->ckpt);
     free(w);
 }

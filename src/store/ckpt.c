@@ -1,52 +1,37 @@
 /*
  * ckpt.c: WAL checkpoints on a thread of their own (see ckpt.h).
  *
- * The hand-over is a mutex and a condition variable: `wanted` asks for a
- * pass, `passes` counts the passes done, so a commit past the hard limit
- * can wait for one that began after it.  The thread blocks every signal:
+ * Each pass is an item of a handoff (base/handoff.h) with one worker: the
+ * commit that wants a pass puts one unless a pass is already queued and not
+ * begun (that one will see this commit too), so at most one runs and one
+ * waits.  A commit past the hard limit takes back every pass held, the last
+ * of which began after it.  A pass still queued at stop is dropped: what is
+ * left is checkpointed as SQLite always does.  The worker takes no signal:
  * the stop flag belongs to the main thread.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/handoff.h"
 #include "base/util.h"
 #include "store/ckpt.h"
 #include "base/banned.h"
 
 struct suf_ckpt {
     struct suf_store *st;
-    struct suf_store own; /* the checkpointer's connection */
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool wanted, busy, quit;
-    uint64_t passes; /* complete passes */
-    int64_t saved;   /* the store's wal_autocheckpoint, restored at stop */
+    struct suf_store own;       /* the checkpointer's connection */
+    struct suf_handoff *passes; /* each item is this struct: one pass */
+    int64_t saved;              /* the store's wal_autocheckpoint, restored at stop */
 };
 
-static void *ckpt_main(void *arg)
+/* One pass, on the worker. */
+static void run_pass(void *ctx, void *item)
 {
-    struct suf_ckpt *c = arg;
+    struct suf_ckpt *c = ctx;
 
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        while (!c->wanted && !c->quit)
-            pthread_cond_wait(&c->cv, &c->mu);
-        if (c->quit)
-            break; /* what is left is checkpointed as SQLite always does */
-        c->wanted = false;
-        c->busy = true;
-        pthread_mutex_unlock(&c->mu);
-        /* PASSIVE: as much as no reader or writer needs; never waits */
-        sqlite3_wal_checkpoint_v2(c->own.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_lock(&c->mu);
-        c->busy = false;
-        c->passes++;
-        pthread_cond_broadcast(&c->cv);
-    }
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
+    (void)item;
+    /* PASSIVE: as much as no reader or writer needs; never waits */
+    sqlite3_wal_checkpoint_v2(c->own.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 /* The store's connection committed: `frames` are in the WAL. */
@@ -58,17 +43,16 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int frames)
     (void)name;
     if (frames < SUF_CKPT_FRAMES)
         return SQLITE_OK;
-    pthread_mutex_lock(&c->mu);
-    c->wanted = true;
-    pthread_cond_broadcast(&c->cv);
+    while (suf_handoff_poll(c->passes))
+        ; /* passes done: nothing to read back */
+    if (!suf_handoff_queued(c->passes))
+        suf_handoff_put(c->passes, c);
     if (frames >= SUF_CKPT_MAX_FRAMES) {
-        /* a pass that starts after this commit, then the next write
-         * transaction starts the WAL again */
-        uint64_t want = c->passes + (c->busy ? 2 : 1);
-        while (c->passes < want && !c->quit)
-            pthread_cond_wait(&c->cv, &c->mu);
+        /* a pass that starts after this commit (the last one held), then
+         * the next write transaction starts the WAL again */
+        while (suf_handoff_take(c->passes))
+            ;
     }
-    pthread_mutex_unlock(&c->mu);
     return SQLITE_OK;
 }
 
@@ -88,11 +72,10 @@ struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
     c->st = st;
     c->saved = saved;
     c->own = own;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    if (suf_thread_start(&c->thread, ckpt_main, c)) {
-        pthread_cond_destroy(&c->cv);
-        pthread_mutex_destroy(&c->mu);
+    /* one running, one waiting */
+    c->passes = suf_handoff_start(1, 2, run_pass, c);
+    if (!suf_handoff_workers(c->passes)) {
+        suf_handoff_free(c->passes);
         suf_store_close(&c->own);
         free(c);
         return NULL;
@@ -107,13 +90,8 @@ void suf_ckpt_stop(struct suf_ckpt *c)
         return;
     /* back to the automatic checkpoints (this replaces our hook) */
     sqlite3_wal_autocheckpoint(c->st->db, (int)c->saved);
-    pthread_mutex_lock(&c->mu);
-    c->quit = true;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->thread, NULL);
+    suf_handoff_stop(c->passes, SUF_HANDOFF_DROP);
+    suf_handoff_free(c->passes);
     suf_store_close(&c->own);
-    pthread_cond_destroy(&c->cv);
-    pthread_mutex_destroy(&c->mu);
     free(c);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "base/config.h"
 #include "base/context.h"
@@ -477,6 +478,60 @@ static void test_events__batches_commit_the_offset_with_the_lines(void)
     free(l1);
 }
 
+/* The text body of line i of the test below: a letter repeated, some
+ * longer than a block of a unit's string arena, most shorter. */
+static size_t body_len(int i)
+{
+    return i % 3 ? 1000 + 37 * (size_t)i : 70000 + (size_t)i;
+}
+
+static void test_events__strings_survive_the_workers_hand_over(void)
+{
+    enum { N = 60 }; /* at 4 long lines per unit, more units than the ring */
+    char path[1024];
+    sqlite3_stmt *s;
+    FILE *f;
+    int rows = 0;
+
+    fresh("long.db");
+    snprintf(path, sizeof(path), "%s", suf_test_path("long.jsonl"));
+    f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < N; i++) {
+        fprintf(f,
+                "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\","
+                "\"changes\":[{\"field\":\"messages\",\"value\":{\"messages\":[{"
+                "\"from\":\"447700900023\",\"id\":\"wamid.long%04d\",\"timestamp\":"
+                "\"1795399320\",\"type\":\"text\",\"text\":{\"body\":\"",
+                i);
+        for (size_t k = 0; k < body_len(i); k++)
+            fputc('a' + i % 26, f);
+        fputs("\"}}]}}]}]}\n", f);
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(import(path), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(st.db,
+                                             "SELECT line, wamid, text FROM events ORDER BY line",
+                                             -1, &s, NULL),
+                          SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int i = sqlite3_column_int(s, 0) - 1;
+        const char *text = (const char *)sqlite3_column_text(s, 2);
+        char wamid[32];
+        size_t k = 0;
+
+        snprintf(wamid, sizeof(wamid), "wamid.long%04d", i);
+        CU_ASSERT_STRING_EQUAL(sqlite3_column_text(s, 1), wamid);
+        CU_ASSERT_EQUAL((size_t)sqlite3_column_bytes(s, 2), body_len(i));
+        while (text && text[k] == 'a' + i % 26)
+            k++;
+        CU_ASSERT_EQUAL(k, body_len(i));
+        rows++;
+    }
+    sqlite3_finalize(s);
+    CU_ASSERT_EQUAL(rows, N);
+}
+
 static void test_events__a_missing_file_is_an_error_naming_it(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -518,6 +573,8 @@ int main(void)
          test_events__an_over_long_line_is_rejected_and_the_next_imports},
         {"batches commit the offset with the lines",
          test_events__batches_commit_the_offset_with_the_lines},
+        {"strings survive the workers' hand-over",
+         test_events__strings_survive_the_workers_hand_over},
         {"a missing file is an error naming it", test_events__a_missing_file_is_an_error_naming_it},
         {NULL, NULL},
     };

@@ -1,14 +1,16 @@
 /*
  * test_store.c: the store: migrations (schema version 1 with its data),
- * the run records and the single-writer lock.
+ * the run records, the single-writer lock and the checkpointer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "base/util.h"
+#include "store/ckpt.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -157,11 +159,58 @@ static void test_store__version_1_migrates_with_its_data(void)
     check_v1_migrates("tests/data/schema-v1-later.sql", "v1-later.db");
 }
 
+/* Commits about `pages` pages of 4 KiB in one transaction. */
+static void write_pages(struct suf_store *st, int pages)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "INSERT INTO ballast VALUES (zeroblob(%d))", pages * 4096);
+    CU_ASSERT_EQUAL(suf_store_exec(st, sql, NULL), SUF_OK);
+}
+
+/* Waits (10 s at most) for the database file to reach `size` bytes. */
+static bool file_grows_to(const char *path, off_t size)
+{
+    struct timespec tick = {0, 10 * 1000000L};
+    struct stat sb;
+
+    for (int i = 0; i < 1000; i++) {
+        if (stat(path, &sb) == 0 && sb.st_size >= size)
+            return true;
+        nanosleep(&tick, NULL);
+    }
+    return false;
+}
+
+static void test_store__checkpointer_copies_the_wal_and_stops_mid_pass(void)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_ckpt *c;
+    char path[1024];
+
+    suf_test_store(&st, "ckpt.db");
+    snprintf(path, sizeof(path), "%s", suf_test_path("ckpt.db"));
+    CU_ASSERT_EQUAL(suf_store_exec(&st, "CREATE TABLE ballast (b BLOB)", NULL), SUF_OK);
+    c = suf_ckpt_start(&st);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    /* past SUF_CKPT_FRAMES: a pass copies the WAL into the file */
+    write_pages(&st, SUF_CKPT_FRAMES + 64);
+    CU_ASSERT_TRUE(file_grows_to(path, (off_t)SUF_CKPT_FRAMES * 4096));
+    /* again, and stop while that pass may still be queued or running */
+    write_pages(&st, SUF_CKPT_FRAMES + 64);
+    suf_ckpt_stop(c);
+    suf_ckpt_stop(NULL);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM ballast"), 2);
+    suf_store_close(&st);
+}
+
 static const struct suf_test tests[] = {
     {"store: version 1 migrates with its data", test_store__version_1_migrates_with_its_data},
     {"store: migrates and records runs", test_store__migrates_and_records_runs},
     {"store: second writer is refused", test_store__second_writer_is_refused},
     {"store: newer schema is refused", test_store__newer_schema_is_refused},
+    {"store: checkpointer copies the WAL and stops mid-pass",
+     test_store__checkpointer_copies_the_wal_and_stops_mid_pass},
     {NULL, NULL},
 };
 
