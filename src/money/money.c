@@ -41,6 +41,8 @@ struct suf_money {
     int ncards, cards_alloc;
     int64_t *rates; /* [card][market][category]; NULL until suf_money_cards_done */
     int other;      /* the "Other" market, -1 when none */
+    bool map_builtin;
+    char *map_path, *map_sha256; /* NULL: "" */
 };
 
 static const char *const cat_names[SUF_CAT_COUNT] = {
@@ -277,10 +279,22 @@ int suf_money_set_rate(struct suf_money *m, int card, int market, int cat, int64
     return SUF_OK;
 }
 
+void suf_money_set_map_source(struct suf_money *m, bool builtin, const char *path,
+                              const char *sha256)
+{
+    free(m->map_path);
+    free(m->map_sha256);
+    m->map_builtin = builtin;
+    m->map_path = suf_xstrdup(path ? path : "");
+    m->map_sha256 = suf_xstrdup(sha256 ? sha256 : "");
+}
+
 void suf_money_free(struct suf_money *m)
 {
     if (!m)
         return;
+    free(m->map_path);
+    free(m->map_sha256);
     for (int i = 0; i < m->nnames; i++)
         free(m->names[i]);
     free(m->names);
@@ -295,6 +309,13 @@ void suf_money_free(struct suf_money *m)
 const char *suf_money_currency(const struct suf_money *m)
 {
     return m->currency;
+}
+
+void suf_money_map_source(const struct suf_money *m, struct suf_money_map_source *out)
+{
+    out->builtin = m->map_builtin;
+    out->path = m->map_path ? m->map_path : "";
+    out->sha256 = m->map_sha256 ? m->map_sha256 : "";
 }
 
 int suf_money_nmarkets(const struct suf_money *m)

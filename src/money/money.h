@@ -11,6 +11,9 @@
  *    whose `since` is on or before the day (markets split out on 2026-10-01
  *    have a dated row beside their undated group row); a phone no prefix
  *    matches falls in the "Other" market when the map has one;
+ *  - the map is the one `suf import markets` stored, or, when the store has
+ *    none, the map built into suf from fixtures/markets.csv
+ *    (money_builtin.h): a fresh store prices by market too;
  *  - the card in effect on a day is the latest card of the currency whose
  *    effective date is on or before that day;
  *  - only delivered (delivered or read) messages cost anything: Meta bills
@@ -96,14 +99,23 @@ struct suf_money_card {
 
 struct suf_money; /* opaque; see suf_money_load */
 
-/* Loads the cards of `currency` and the market map.  An empty store loads
- * fine (no cards, no markets: everything is unpriced).  The caller frees the
- * result with suf_money_free. */
+/* Loads the cards of `currency` and the market map: the store's, else the
+ * built-in one.  An empty store loads fine (no cards: everything is
+ * unpriced).  The caller frees the result with suf_money_free. */
 int suf_money_load(struct suf_money **out, struct suf_store *st, const char *currency,
                    struct suf_err *err);
 void suf_money_free(struct suf_money *m);
 
 const char *suf_money_currency(const struct suf_money *m);
+
+/* Where the market map came from.  Strings live as long as the model. */
+struct suf_money_map_source {
+    bool builtin;       /* the store had no imported map: suf's own */
+    const char *path;   /* imported: the file as it was given; "" when unknown */
+    const char *sha256; /* hex: the imported file's, or the built-in map's
+                         * version (its CSV's); "" when unknown */
+};
+void suf_money_map_source(const struct suf_money *m, struct suf_money_map_source *out);
 /* Market ids run from 0 to suf_money_nmarkets()-1; names are sorted. */
 int suf_money_nmarkets(const struct suf_money *m);
 const char *suf_money_market_name(const struct suf_money *m, int market);

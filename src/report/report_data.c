@@ -23,8 +23,24 @@
  * Exclusions sheet, counted or not. */
 #define REP_NREASONS (SUF_REASON_COUNT - 1)
 
+/* The market map in use, as the Inputs sheet names it: built in, with its
+ * version, or the imported file with its SHA-256. */
+static char *describe_map(const struct suf_money *money)
+{
+    struct suf_money_map_source src;
+
+    suf_money_map_source(money, &src);
+    if (src.builtin)
+        return suf_xasprintf("built-in (fixtures/markets.csv), SHA-256 %s", src.sha256);
+    if (*src.path)
+        return suf_xasprintf("imported: %s, SHA-256 %s", src.path, src.sha256);
+    return suf_xstrdup("imported (its file is not on record)");
+}
+
 int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err)
 {
+    int rc;
+
     memset(ctx, 0, sizeof(*ctx));
     ctx->run = run;
     /* The clock's base, not suf_run_now(): the as-of time must not drift
@@ -34,13 +50,18 @@ int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err)
     ctx->as_of_day = suf_day_of(ctx->as_of);
     suf_day_format(ctx->as_of_day, ctx->as_of_date, sizeof(ctx->as_of_date));
     suf_billing_from_config(&ctx->bill, run->cfg);
-    return suf_money_load(&ctx->money, run->store, run->cfg->currency, err);
+    if ((rc = suf_money_load(&ctx->money, run->store, run->cfg->currency, err)))
+        return rc;
+    ctx->market_map = describe_map(ctx->money);
+    return SUF_OK;
 }
 
 void rep_ctx_release(struct rep_ctx *ctx)
 {
     suf_money_free(ctx->money);
     ctx->money = NULL;
+    free(ctx->market_map);
+    ctx->market_map = NULL;
 }
 
 void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id)

@@ -54,6 +54,7 @@ struct rep_ctx {
     int64_t as_of;
     int32_t as_of_day;
     char as_of_date[11]; /* "YYYY-MM-DD", for file names */
+    char *market_map;    /* owned: the market map in use, in words (Inputs) */
 };
 
 /* Both views of an amount, micros. */

@@ -648,6 +648,7 @@ static uint32_t run_rows(const struct rep_sheet *ws, uint32_t r, const struct re
     rep_write_time(ws, r++, 1, ctx->as_of, REP_FMT_DATETIME);
     key_value(ws, r++, "suf version", SUF_VERSION);
     key_value(ws, r++, "Currency", suf_money_currency(ctx->money));
+    key_value(ws, r++, "Market map", ctx->market_map);
     return policy_rows(ws, r, ctx);
 }
 

@@ -602,6 +602,7 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     flat = {r[0]: r[1] for r in rows if r and r[0]}
     check(flat.get("suf version"), "%s: Inputs has the version" % cid)
     check(flat.get("Session billing (policy)") == policy[2], "%s: Inputs states the policy" % cid)
+    check_map_row(flat, fixtures, cid)
     hi = find_row(rows, "Kind")
     files = {os.path.basename(r[1]): r for r in rows[hi + 1:] if r[0]}
     for rel in ("markets.csv", "rates/USD_2026-07-01.csv", "rates/USD_2026-10-01.csv"):
@@ -613,6 +614,15 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     used = {r[1]: r[3] for r in rows[ci + 1:] if r[0] and r[0].startswith("USD ")}
     check(used == e.cards_used, "%s: rate cards used %r, expected %r" % (cid, used, e.cards_used))
     return e
+
+
+def check_map_row(flat, fixtures, cid):
+    """Inputs names the market map in use: the imported fixtures map, with
+    its SHA-256, or the built-in one, whose version is the same file's."""
+    sha = hashlib.sha256(open(os.path.join(fixtures, "markets.csv"), "rb").read()).hexdigest()
+    got = flat.get("Market map") or ""
+    check((got.startswith("imported: ") and "markets.csv" in got or got.startswith("built-in"))
+          and got.endswith("SHA-256 " + sha), "%s: Inputs market map %r" % (cid, got))
 
 
 def cmd_check(fixtures, reports, now, policy):
@@ -753,6 +763,7 @@ def cmd_pipeline(fixtures, db, reports, now):
             cost += p or 0
         i = find_row(rows, "Original campaign (delivered broadcast)")
         near(rows[i][1], cost, "%s: broadcast cost" % cid)
+        check_map_row({r[0]: r[1] for r in rows_of(wbv["Inputs"]) if r and r[0]}, fixtures, cid)
 
 
 def main(argv):

@@ -12,7 +12,9 @@
 
 #include "base/amount.h"
 #include "base/config.h"
+#include "base/hash.h"
 #include "money/money.h"
+#include "money/money_builtin.h"
 #include "money/money_model.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -453,6 +455,65 @@ static void test_money__service_is_free_before_its_day_then_service_or_utility(v
     }
 }
 
+/* A store where `suf import markets` never ran: the built-in map prices
+ * by market, where an empty map priced every phone as "Other". */
+static void test_money__without_an_imported_map_the_built_in_one_prices(void)
+{
+    static const char sql[] =
+        "INSERT INTO rate_cards (id, currency, effective) VALUES (1, 'USD', '2026-10-01');"
+        "INSERT INTO rates VALUES (1, 'India', 11800, 1400, 1400, 28000, 1300),"
+        " (1, 'Rest of Latin America', 74000, 11300, 11300, NULL, 11300),"
+        " (1, 'Other', 60400, 7700, 7700, NULL, NULL);";
+    struct suf_store fresh = SUF_STORE_INIT;
+    struct suf_money *m = NULL;
+    struct suf_money_map_source src;
+    struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_MARKETING, true};
+    struct suf_msg msg;
+    struct suf_charge ch;
+    char sha[SUF_SHA256_HEX] = "";
+    FILE *csv;
+
+    suf_test_store(&fresh, "fresh.db");
+    CU_ASSERT_EQUAL_FATAL(suf_store_exec(&fresh, sql, NULL), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_money_load(&m, &fresh, "USD", NULL), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "919812345678",
+                                                                     d("2026-11-20"))),
+                           "India");
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "18095550100",
+                                                                     d("2026-11-20"))),
+                           "Rest of Latin America");
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "14155550100",
+                                                                     d("2026-11-20"))),
+                           "North America");
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = SUF_MSG_UTILITY;
+    msg.phone = "919812345678";
+    msg.delivered = true;
+    msg.delivered_at = noon("2026-11-20");
+    suf_money_cost(m, &b, &msg, &ch);
+    CU_ASSERT_EQUAL(ch.policy, 1400); /* India's rate, not Other's 7700 */
+    CU_ASSERT_EQUAL(ch.meta, 1400);
+    /* The model says which map it used: the built-in one, whose version is
+     * the SHA-256 of the CSV it was built from. */
+    suf_money_map_source(m, &src);
+    CU_ASSERT_TRUE(src.builtin);
+    CU_ASSERT_STRING_EQUAL(src.path, "");
+    csv = fopen(suf_test_source("fixtures/markets.csv"), "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    CU_ASSERT_EQUAL(suf_sha256_stream(csv, sha), SUF_OK);
+    fclose(csv);
+    CU_ASSERT_STRING_EQUAL(src.sha256, sha);
+    CU_ASSERT_STRING_EQUAL(suf_money_builtin_map_sha256, sha);
+    /* The store of the other tests has its own map: that one is used. */
+    suf_money_map_source(money, &src);
+    CU_ASSERT_FALSE(src.builtin);
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(money, suf_money_market(money, "5511999999999",
+                                                                         d("2026-11-20"))),
+                           "Other"); /* the built-in map would say Brazil */
+    suf_money_free(m);
+    suf_store_close(&fresh);
+}
+
 static void test_money__cleanup(void)
 {
     suf_money_free(money);
@@ -475,6 +536,8 @@ int main(void)
         {"builder leaves out what cannot match", test_money__builder_leaves_out_what_cannot_match},
         {"service is free before its day, then Service or Utility",
          test_money__service_is_free_before_its_day_then_service_or_utility},
+        {"without an imported map the built-in one prices",
+         test_money__without_an_imported_map_the_built_in_one_prices},
         {"cleanup", test_money__cleanup},
         {NULL, NULL},
     };
