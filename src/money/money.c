@@ -413,15 +413,16 @@ bool suf_money_card_rate(const struct suf_money *m, int card, int market, int ca
 
 /*
  * The price of one message billed as `cat`: the card's column, except
- * `service`, which is free before 2026-10-01 and falls back to the Utility
- * column where the card's Service cell is n/a.  Returns false when no rate
- * applies (no card, no row, n/a).
+ * `service`, which is free before 2026-10-01 (unless `billable`: Meta's
+ * webhook said it bills this message) and falls back to the Utility column
+ * where the card's Service cell is n/a.  Returns false when no rate applies
+ * (no card, no row, n/a).
  */
 static bool price(const struct suf_money *m, int card, int market, int cat, int32_t day,
-                  int64_t *micros)
+                  bool billable, int64_t *micros)
 {
     if (cat == SUF_CAT_SERVICE) {
-        if (day < SUF_SERVICE_BILLED_FROM_DAY) {
+        if (day < SUF_SERVICE_BILLED_FROM_DAY && !billable) {
             *micros = 0;
             return true;
         }
@@ -471,7 +472,7 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
         return; /* Meta bills delivered messages only */
     out->billed = true;
     if (msg->kind != SUF_MSG_SESSION || msg->policy_billed) {
-        if (price(m, out->card, out->market, policy_category(b, msg), day, &v))
+        if (price(m, out->card, out->market, policy_category(b, msg), day, false, &v))
             out->policy = v;
         else
             out->unpriced = true;
@@ -489,7 +490,9 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
             cat = wcat;
         }
     }
-    if (price(m, out->card, out->market, cat, day, &v))
+    /* Meta's word wins over the date rule: a webhook that says billable is
+     * billed, before 2026-10-01 too. */
+    if (price(m, out->card, out->market, cat, day, msg->has_pricing, &v))
         out->meta = v;
     else
         out->unpriced = true;

@@ -27,9 +27,12 @@
  *    (non-template) messages at the Service column from 2026-10-01, the
  *    Utility column where Service is n/a, and nothing before; broadcast
  *    templates at their category's column.  Where a status webhook carried
- *    `pricing`, Meta's view follows it (billable false: nothing; its
- *    category: that column) and the charge is marked as from the webhook;
- *    otherwise it is marked as estimated from delivery.
+ *    `pricing`, Meta's view follows it, before 2026-10-01 as after
+ *    (billable false: nothing; billable: its category's column, or the
+ *    message's own when the category is unknown, with no free-before-
+ *    2026-10-01 rule, since Meta said it bills the message) and the charge
+ *    is marked as from the webhook; otherwise it is marked as estimated from
+ *    delivery, and the date rule applies.
  *
  * Steps:
  *  1. suf_money_load(&m, store, currency, &err) reads every card of the

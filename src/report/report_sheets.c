@@ -450,8 +450,9 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     put_text(ws, r++, 0, "Billing", REP_FMT_HEADER);
     r = policy_rows(ws, r, ctx);
     key_value(ws, r++, "Meta's view",
-              "utility templates at Utility; session messages at Service from 2026-10-01 "
-              "(Utility where n/a), free before; webhook pricing wins where present");
+              "webhook pricing (billable, category) wins where present, before 2026-10-01 "
+              "too; otherwise utility templates at Utility, session messages at Service "
+              "from 2026-10-01 (Utility where n/a) and free before");
     put_text(ws, r, 0, "Charges priced from webhook pricing", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->charges_webhook, REP_FMT_COUNT);
     put_text(ws, r, 0, "Charges estimated from delivery", REP_FMT_BOLD);

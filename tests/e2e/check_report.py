@@ -273,13 +273,15 @@ class Money:
                 best = (eff, rates)
         return best
 
-    def price(self, market, cat, d):
+    def price(self, market, cat, d, billable=False):
+        """billable: a webhook said Meta bills it, which wins over the rule
+        that service is free before 2026-10-01."""
         c = self.card(d)
         if c is None or market not in c[1]:
             return None
         r = c[1][market]
         if cat == "service":
-            if d < "2026-10-01":
+            if d < "2026-10-01" and not billable:
                 return Decimal(0)
             return r["service"] if r["service"] is not None else r["utility"]
         return r[cat]
@@ -319,7 +321,8 @@ class Expect:
                 unpriced |= p is None
                 pol = p or Decimal(0)
             webhook = False
-            if billable is not None or category is not None:
+            said_billable = billable is not None or category is not None
+            if said_billable:
                 if billable == 0:
                     webhook = True
                     meta = Decimal(0)
@@ -330,7 +333,7 @@ class Expect:
                 if category in CATS:
                     webhook = True
                     meta_cat = category
-            p = money.price(m, meta_cat, d)
+            p = money.price(m, meta_cat, d, said_billable)
             unpriced |= p is None
             meta = p or Decimal(0)
             if webhook:

@@ -205,6 +205,67 @@ static void test_money__policy_and_meta_views(void)
     }
 }
 
+/* One session message to India, billed as marketing per conversion: its
+ * charge. */
+static void cost_session(const char *day, bool has_pricing, bool billable,
+                         const char *category, struct suf_charge *ch)
+{
+    struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_MARKETING, true};
+    struct suf_msg msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = SUF_MSG_SESSION;
+    msg.phone = "919800000001";
+    msg.delivered = true;
+    msg.delivered_at = noon(day);
+    msg.policy_billed = true;
+    msg.has_pricing = has_pricing;
+    msg.pricing_billable = billable;
+    msg.pricing_category = category;
+    suf_money_cost(money, &b, &msg, ch);
+}
+
+/* Meta's view follows the status webhook's pricing before 2026-10-01 as
+ * after it; the date rule (service free before 2026-10-01) only prices what
+ * no webhook priced.  India, July card: marketing 0.0107, utility 0.0014,
+ * service n/a; October card: service 0.0013. */
+static void test_money__webhook_pricing_wins_before_2026_10_01(void)
+{
+    static const struct {
+        const char *what, *day;
+        bool has_pricing, billable;
+        const char *category;
+        int64_t meta;
+        bool webhook;
+    } rows[] = {
+        {"before, no webhook pricing: free", "2026-09-20", false, false, NULL, 0, false},
+        {"before, billable service: Utility, Service being n/a", "2026-09-20", true, true,
+         "service", 1400, true},
+        {"before, billable marketing: its category", "2026-09-20", true, true, "marketing",
+         10700, true},
+        {"before, billable utility", "2026-09-20", true, true, "utility", 1400, true},
+        {"before, billable, no category: billed at the message's own", "2026-09-20", true,
+         true, NULL, 1400, false},
+        {"before, not billable: free", "2026-09-20", true, false, "service", 0, true},
+        {"after, billable service", "2026-11-20", true, true, "service", 1300, true},
+        {"after, no webhook pricing: Service", "2026-11-20", false, false, NULL, 1300, false},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_charge ch;
+
+        cost_session(rows[i].day, rows[i].has_pricing, rows[i].billable, rows[i].category,
+                     &ch);
+        if (ch.meta != rows[i].meta || ch.from_webhook != rows[i].webhook)
+            fprintf(stderr, "%s: meta %lld webhook %d\n", rows[i].what, (long long)ch.meta,
+                    ch.from_webhook);
+        CU_ASSERT_TRUE(ch.billed);
+        CU_ASSERT_FALSE(ch.unpriced);
+        CU_ASSERT_EQUAL(ch.meta, rows[i].meta);
+        CU_ASSERT_EQUAL(ch.from_webhook, rows[i].webhook);
+    }
+}
+
 static void test_money__million_line_items_sum_exactly(void)
 {
     /* Rates from the fixtures, parsed as the importer parses them. */
@@ -529,6 +590,8 @@ int main(void)
         {"market by longest prefix and date", test_money__market_by_longest_prefix_and_date},
         {"card in effect on the day", test_money__card_in_effect_on_the_day},
         {"policy and Meta views", test_money__policy_and_meta_views},
+        {"webhook pricing wins before 2026-10-01",
+         test_money__webhook_pricing_wins_before_2026_10_01},
         {"a million line items sum exactly", test_money__million_line_items_sum_exactly},
         {"category names", test_money__category_names},
         {"model built without a store prices like the loaded one",
