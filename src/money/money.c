@@ -458,6 +458,21 @@ static int policy_category(const struct suf_billing *b, const struct suf_msg *ms
     }
 }
 
+/*
+ * Whether the policy view bills a delivered message.  per_message bills
+ * every one.  per_conversion bills what a conversion delivered, once: a
+ * session part is billed only when its fallback converted, and only the
+ * first delivered one.  The rule is the billing policy's, so it lives here
+ * beside the policy's categories; the report only says what happened to
+ * the fallback.
+ */
+static bool policy_bills(const struct suf_billing *b, const struct suf_msg *msg)
+{
+    if (msg->kind != SUF_MSG_SESSION || !b->per_conversion)
+        return true;
+    return msg->converted && !msg->part_billed;
+}
+
 void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
                     const struct suf_msg *msg, struct suf_charge *out)
 {
@@ -471,7 +486,7 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
     if (!msg->delivered)
         return; /* Meta bills delivered messages only */
     out->billed = true;
-    if (msg->kind != SUF_MSG_SESSION || msg->policy_billed) {
+    if (policy_bills(b, msg)) {
         if (price(m, out->card, out->market, policy_category(b, msg), day, false, &v))
             out->policy = v;
         else

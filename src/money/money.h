@@ -22,7 +22,11 @@
  * Two views of every charge:
  *  - the policy view: what the business resells a message as
  *    (config [billing]: utility_billed_as, session_billed_as,
- *    session_billing);
+ *    session_billing).  Under session_billing = per_conversion a fallback's
+ *    session content is billed once, at its first delivered part, and only
+ *    when the fallback converted: an S8 whose first part was delivered and
+ *    whose second failed (or has not arrived yet) is not a conversion, and
+ *    the policy does not bill it.  Meta's view still counts its parts;
  *  - Meta's view: utility templates at the Utility column; session
  *    (non-template) messages at the Service column from 2026-10-01, the
  *    Utility column where Service is n/a, and nothing before; broadcast
@@ -152,8 +156,10 @@ struct suf_msg {
     const char *phone;   /* E.164 digits */
     bool delivered;      /* delivered or read */
     int64_t delivered_at;
-    bool policy_billed;  /* false: the policy view does not bill this message
-                          * (per_conversion: a conversion's later parts) */
+    /* SUF_MSG_SESSION, for per_conversion (the policy view): */
+    bool converted;      /* its fallback converted */
+    bool part_billed;    /* an earlier part of the same fallback was delivered,
+                          * so the conversion's one charge is taken */
     bool has_pricing;    /* a status webhook carried pricing */
     bool pricing_billable;
     const char *pricing_category; /* may be NULL */

@@ -352,15 +352,21 @@ static const char *col_text(sqlite3_stmt *s, int i)
 struct fb_acc {
     struct rep_fallback fb;
     struct suf_buf phone, tmpl, scen, state;
-    bool session_billed; /* per_conversion: its one charge is taken */
 };
+
+/* A fallback converted when it has a converted_at (its last message was
+ * delivered) or its state says so: either is enough, for the funnel as for
+ * the billing. */
+static bool fb_converted(const struct rep_fallback *fb)
+{
+    return fb->converted_at || !strcmp(fb->state, "converted");
+}
 
 static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *s)
 {
     struct rep_fallback *fb = &a->fb;
 
     memset(fb, 0, sizeof(*fb));
-    a->session_billed = false;
     suf_buf_reset(&a->phone);
     suf_buf_reset(&a->tmpl);
     suf_buf_reset(&a->scen);
@@ -409,7 +415,8 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
     if (!at)
         at = fb->state_at;
     msg.delivered_at = at;
-    msg.policy_billed = !ctx->bill.per_conversion || !a->session_billed;
+    msg.converted = fb_converted(fb);
+    msg.part_billed = fb->session_delivered > 0;
     msg.has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
                       sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
     msg.pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
@@ -426,7 +433,7 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
         fb->utility.meta += ch.meta;
         c->utility_delivered_msgs++;
     } else {
-        a->session_billed = true;
+        fb->session_delivered++;
         fb->session.policy += ch.policy;
         fb->session.meta += ch.meta;
         c->session_delivered_msgs++;
@@ -452,7 +459,7 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
 {
     struct rep_market *m = market_of(ctx, c, fb->market);
     struct rep_scenario *sc = &c->scen[scenario_index(fb->scenario)];
-    bool converted = fb->converted_at || !strcmp(fb->state, "converted");
+    bool converted = fb_converted(fb);
     enum suf_fb_state st;
 
     c->states[suf_fsm_state_parse(fb->state, &st) ? st : SUF_FB_STATE_COUNT]++;
@@ -463,6 +470,10 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
     c->funnel[REP_SESSION_SENT] += fb->session_sent_at != 0;
     c->funnel[REP_CONVERTED] += converted;
     c->resends += fb->resends;
+    if (!converted && fb->session_delivered) {
+        c->unconverted_sessions++;
+        c->unconverted_session_meta += fb->session.meta;
+    }
     add_money(&c->utility, &fb->utility);
     add_money(&c->session, &fb->session);
     m->fallbacks++;

@@ -449,6 +449,13 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     r += 2;
     put_text(ws, r++, 0, "Billing", REP_FMT_HEADER);
     r = policy_rows(ws, r, ctx);
+    key_value(ws, r++, "Session billing rule (policy)",
+              ctx->bill.per_conversion
+                  ? "a fallback's session is billed once, when the fallback converts; one "
+                    "whose session was delivered only in part (an S8 whose second part "
+                    "failed) is not a conversion: the policy does not bill its session and "
+                    "the cost per conversion does not count it; Meta's view does (below)"
+                  : "every delivered session part is billed, converted or not");
     key_value(ws, r++, "Meta's view",
               "webhook pricing (billable, category) wins where present, before 2026-10-01 "
               "too; otherwise utility templates at Utility, session messages at Service "
@@ -461,6 +468,10 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     write_count(ws, r++, 1, c->charges_unpriced, REP_FMT_COUNT);
     put_text(ws, r, 0, "Resends after unknown outcomes", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->resends, REP_FMT_COUNT);
+    put_text(ws, r, 0, "Fallbacks with a session delivered, not converted", REP_FMT_BOLD);
+    write_count(ws, r++, 1, c->unconverted_sessions, REP_FMT_COUNT);
+    put_text(ws, r, 0, "Their session cost (Meta)", REP_FMT_BOLD);
+    write_money(ws, r++, 1, c->unconverted_session_meta, REP_FMT_MONEY);
     freeze(ws, 1, 0);
 
     snprintf(range_a, sizeof(range_a), "=Summary!$A$%u:$A$%u", (unsigned)f0 + 1,

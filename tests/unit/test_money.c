@@ -125,51 +125,58 @@ static void test_money__policy_and_meta_views(void)
         int kind;
         const char *phone, *day;
         const char *u_as, *s_as, *billing;
-        bool delivered, policy_billed, has_pricing, billable;
+        bool delivered, converted, part_billed, has_pricing, billable;
         const char *pcat;
         int64_t policy, meta;
         bool webhook, unpriced;
     } rows[] = {
-        {"utility in India, October", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, false, false, NULL, 1400, 1400, false, false},
+        /* what, kind, phone, day, utility as, session as, session billing,
+         * delivered, converted, part billed, pricing, billable, category,
+         * policy, meta, from webhook, unpriced */
+        {"utility in India, October", SUF_MSG_UTILITY, "919800000001", "2026-11-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         1400, 1400, false, false},
         {"utility billed as marketing", SUF_MSG_UTILITY, "919800000001", "2026-11-20",
-         "marketing", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1400,
-         false, false},
-        {"session as marketing; Meta: Service", SUF_MSG_SESSION, "919800000001", "2026-11-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1300,
-         false, false},
-        {"session before 2026-10-01: Meta free", SUF_MSG_SESSION, "919800000001", "2026-09-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 10700, 0,
-         false, false},
+         "marketing", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         11800, 1400, false, false},
+        {"session as marketing; Meta: Service", SUF_MSG_SESSION, "919800000001",
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 11800, 1300, false, false},
+        {"session before 2026-10-01: Meta free", SUF_MSG_SESSION, "919800000001",
+         "2026-09-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 10700, 0, false, false},
         {"session billed as service, before: free", SUF_MSG_SESSION, "919800000001",
-         "2026-09-20", "utility", "service", "per_message", true, true, false, false, NULL, 0, 0,
-         false, false},
-        {"Service n/a: Utility column", SUF_MSG_SESSION, "14155550100", "2026-11-20", "utility",
-         "service", "per_message", true, true, false, false, NULL, 3400, 3400, false, false},
+         "2026-09-20", "utility", "service", "per_message", true, true, false, false, false,
+         NULL, 0, 0, false, false},
+        {"Service n/a: Utility column", SUF_MSG_SESSION, "14155550100", "2026-11-20",
+         "utility", "service", "per_message", true, true, false, false, false, NULL, 3400,
+         3400, false, false},
         {"per_conversion: second part not billed", SUF_MSG_SESSION, "919800000001",
-         "2026-11-20", "utility", "marketing", "per_conversion", true, false, false, false,
-         NULL, 0, 1300, false, false},
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, true, false,
+         false, NULL, 0, 1300, false, false},
         {"not delivered: nothing", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", false, true, false, false, NULL, 0, 0, false, false},
+         "marketing", "per_conversion", false, true, false, false, false, NULL, 0, 0, false,
+         false},
         {"webhook: not billable", SUF_MSG_SESSION, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, true, false, "service", 11800, 0, true,
-         false},
+         "marketing", "per_conversion", true, true, false, true, false, "service", 11800, 0,
+         true, false},
         {"webhook: its category", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, true, true, "marketing", 1400, 11800, true,
-         false},
+         "marketing", "per_conversion", true, true, false, true, true, "marketing", 1400,
+         11800, true, false},
         {"July card", SUF_MSG_UTILITY, "14155550100", "2026-08-01", "utility", "marketing",
-         "per_conversion", true, true, false, false, NULL, 4000, 4000, false, false},
+         "per_conversion", true, true, false, false, false, NULL, 4000, 4000, false, false},
         {"split market priced by date", SUF_MSG_UTILITY, "8801712345678", "2026-11-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 5700, 5700,
-         false, false},
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         5700, 5700, false, false},
         {"split market before: its group", SUF_MSG_UTILITY, "8801712345678", "2026-09-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11300, 11300,
-         false, false},
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         11300, 11300, false, false},
         {"no card yet: unpriced", SUF_MSG_UTILITY, "919800000001", "2026-06-01", "utility",
-         "marketing", "per_conversion", true, true, false, false, NULL, 0, 0, false, true},
+         "marketing", "per_conversion", true, true, false, false, false, NULL, 0, 0, false,
+         true},
         {"market missing from the card: unpriced", SUF_MSG_UTILITY, "74951234567",
-         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false, NULL,
-         0, 0, false, true},
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 0, 0, false, true},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct suf_config cfg;
@@ -187,7 +194,8 @@ static void test_money__policy_and_meta_views(void)
         msg.phone = rows[i].phone;
         msg.delivered = rows[i].delivered;
         msg.delivered_at = noon(rows[i].day);
-        msg.policy_billed = rows[i].policy_billed;
+        msg.converted = rows[i].converted;
+        msg.part_billed = rows[i].part_billed;
         msg.has_pricing = rows[i].has_pricing;
         msg.pricing_billable = rows[i].billable;
         msg.pricing_category = rows[i].pcat;
@@ -205,24 +213,31 @@ static void test_money__policy_and_meta_views(void)
     }
 }
 
-/* One session message to India, billed as marketing per conversion: its
+/* One session message to India under utility/marketing billing: its
  * charge. */
-static void cost_session(const char *day, bool has_pricing, bool billable,
+static void cost_session(const char *day, const char *billing, bool converted,
+                         bool part_billed, bool has_pricing, bool billable,
                          const char *category, struct suf_charge *ch)
 {
-    struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_MARKETING, true};
+    struct suf_config cfg;
+    struct suf_billing b;
     struct suf_msg msg;
 
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(suf_config_set(&cfg, "session_billing", billing, NULL), SUF_OK);
+    suf_billing_from_config(&b, &cfg);
     memset(&msg, 0, sizeof(msg));
     msg.kind = SUF_MSG_SESSION;
     msg.phone = "919800000001";
     msg.delivered = true;
     msg.delivered_at = noon(day);
-    msg.policy_billed = true;
+    msg.converted = converted;
+    msg.part_billed = part_billed;
     msg.has_pricing = has_pricing;
     msg.pricing_billable = billable;
     msg.pricing_category = category;
     suf_money_cost(money, &b, &msg, ch);
+    suf_config_release(&cfg);
 }
 
 /* Meta's view follows the status webhook's pricing before 2026-10-01 as
@@ -254,8 +269,8 @@ static void test_money__webhook_pricing_wins_before_2026_10_01(void)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct suf_charge ch;
 
-        cost_session(rows[i].day, rows[i].has_pricing, rows[i].billable, rows[i].category,
-                     &ch);
+        cost_session(rows[i].day, "per_conversion", true, false, rows[i].has_pricing,
+                     rows[i].billable, rows[i].category, &ch);
         if (ch.meta != rows[i].meta || ch.from_webhook != rows[i].webhook)
             fprintf(stderr, "%s: meta %lld webhook %d\n", rows[i].what, (long long)ch.meta,
                     ch.from_webhook);
@@ -263,6 +278,39 @@ static void test_money__webhook_pricing_wins_before_2026_10_01(void)
         CU_ASSERT_FALSE(ch.unpriced);
         CU_ASSERT_EQUAL(ch.meta, rows[i].meta);
         CU_ASSERT_EQUAL(ch.from_webhook, rows[i].webhook);
+    }
+}
+
+/* per_conversion bills a conversion once and nothing else: the session
+ * part of a fallback that did not convert (an S8 whose first part was
+ * delivered and whose second failed) costs nothing in the policy view, and
+ * still costs what Meta bills.  per_message bills every delivered part. */
+static void test_money__per_conversion_bills_conversions_only(void)
+{
+    static const struct {
+        const char *what, *billing;
+        bool converted, part_billed;
+        int64_t policy;
+    } rows[] = {
+        {"converted, first part: its one charge", "per_conversion", true, false, 11800},
+        {"converted, later part: already charged", "per_conversion", true, true, 0},
+        {"S8 not converted, first part delivered", "per_conversion", false, false, 0},
+        {"not converted, later part", "per_conversion", false, true, 0},
+        {"per_message: not converted, still billed", "per_message", false, false, 11800},
+        {"per_message: every part", "per_message", true, true, 11800},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_charge ch;
+
+        cost_session("2026-11-20", rows[i].billing, rows[i].converted, rows[i].part_billed,
+                     false, false, NULL, &ch);
+        if (ch.policy != rows[i].policy)
+            fprintf(stderr, "%s: policy %lld\n", rows[i].what, (long long)ch.policy);
+        CU_ASSERT_TRUE(ch.billed);
+        CU_ASSERT_FALSE(ch.unpriced);
+        CU_ASSERT_EQUAL(ch.policy, rows[i].policy);
+        CU_ASSERT_EQUAL(ch.meta, 1300); /* Meta bills every delivered part */
     }
 }
 
@@ -294,8 +342,8 @@ static void test_money__million_line_items_sum_exactly(void)
     total = 0;
     at = noon("2026-11-20");
     for (int i = 0; i < N; i++) {
-        struct suf_msg msg = {SUF_MSG_UTILITY, 0, "919800000001", true, at,
-                              true, false, false, NULL};
+        struct suf_msg msg = {.kind = SUF_MSG_UTILITY, .phone = "919800000001",
+                              .delivered = true, .delivered_at = at};
         struct suf_charge ch;
         suf_money_cost(money, &b, &msg, &ch);
         total += ch.policy;
@@ -414,8 +462,9 @@ static void test_money__model_built_without_a_store_prices_like_the_loaded_one(v
     for (size_t i = 0; i < COUNT(phones); i++) {
         for (size_t j = 0; j < COUNT(days); j++) {
             for (int kind = SUF_MSG_BROADCAST; kind <= SUF_MSG_SESSION; kind++) {
-                struct suf_msg msg = {kind,  SUF_CAT_MARKETING, phones[i], true, noon(days[j]),
-                                      true, false,             false,     NULL};
+                struct suf_msg msg = {.kind = kind, .tmpl_cat = SUF_CAT_MARKETING,
+                                      .phone = phones[i], .delivered = true,
+                                      .delivered_at = noon(days[j]), .converted = true};
                 struct suf_charge x, y;
 
                 suf_money_cost(built, &b, &msg, &x);
@@ -491,8 +540,9 @@ static void test_money__service_is_free_before_its_day_then_service_or_utility(v
     for (size_t i = 0; i < COUNT(rows); i++) {
         struct suf_money *m = suf_money_new("USD");
         struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_SERVICE, true};
-        struct suf_msg msg = {SUF_MSG_SESSION, 0,     "919800000001", true, noon(rows[i].day),
-                              true,            false, false,          NULL};
+        struct suf_msg msg = {.kind = SUF_MSG_SESSION, .phone = "919800000001",
+                              .delivered = true, .delivered_at = noon(rows[i].day),
+                              .converted = true};
         struct suf_charge ch;
 
         suf_money_add_market(m, "India");
@@ -592,6 +642,8 @@ int main(void)
         {"policy and Meta views", test_money__policy_and_meta_views},
         {"webhook pricing wins before 2026-10-01",
          test_money__webhook_pricing_wins_before_2026_10_01},
+        {"per_conversion bills conversions only",
+         test_money__per_conversion_bills_conversions_only},
         {"a million line items sum exactly", test_money__million_line_items_sum_exactly},
         {"category names", test_money__category_names},
         {"model built without a store prices like the loaded one",
