@@ -130,7 +130,8 @@ static const struct key keys[] = {
     {"billing", "session_billed_as", T_STR, F(session_billed_as), "marketing", 0, 0,
      "category a converted session message is billed as (marketing, utility, service)"},
     {"billing", "session_billing", T_STR, F(session_billing), "per_conversion", 0, 0,
-     "per_conversion (once) or per_message (each part of S8 or a split body)"},
+     "per_conversion (once, and only when the fallback converts) or per_message (each "
+     "delivered part of S8 or a split body)"},
     {"report", "mask_phones", T_BOOL, F(mask_phones), "on", 0, 0,
      "mask phones in workbooks"},
     {"report", "mask_keep_first", T_INT, F(mask_keep_first), "2", 0, 15,

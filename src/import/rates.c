@@ -494,7 +494,21 @@ struct map_import {
     struct suf_err *err;
     int cols[MCOL_N];
     sqlite3_stmt *ins;
+    int64_t stored;
+    int64_t first_bad_line; /* 0: none rejected */
+    char first_bad[512];
 };
+
+/* Rejects a map row, keeping the first reason for the error of a map
+ * that has no usable row at all. */
+static int map_reject(struct map_import *mi, const struct suf_csv_record *r, const char *reason)
+{
+    if (!mi->first_bad_line) {
+        mi->first_bad_line = r->line;
+        suf_strlcpy(mi->first_bad, reason, sizeof(mi->first_bad));
+    }
+    return reject(mi->f, r, reason, mi->err);
+}
 
 /* The header names the columns; a map replaces the previous one whole. */
 static int map_header(struct map_import *mi, const struct suf_csv_record *r)
@@ -529,25 +543,25 @@ static int map_row(struct map_import *mi, const struct suf_csv_record *r)
         return SUF_OK;
     mi->f->rows++;
     if (r->error)
-        return reject(mi->f, r, r->error, mi->err);
+        return map_reject(mi, r, r->error);
     if (!prefix_digits(cell(r, mi->cols[MCOL_PREFIX]), prefix, sizeof(prefix))) {
         snprintf(reason, sizeof(reason), "prefix '%s' is not a calling code",
                  shown(cell(r, mi->cols[MCOL_PREFIX]), quoted));
-        return reject(mi->f, r, reason, mi->err);
+        return map_reject(mi, r, reason);
     }
     if (!collapse(cell(r, mi->cols[MCOL_MARKET]), market, sizeof(market))) {
         snprintf(reason, sizeof(reason), "prefix '%s': market name '%s' is over %d bytes",
                  prefix, shown(market, quoted), SUF_RATES_MARKET_MAX);
-        return reject(mi->f, r, reason, mi->err);
+        return map_reject(mi, r, reason);
     }
     if (!*market) {
         snprintf(reason, sizeof(reason), "prefix '%s' has no market", prefix);
-        return reject(mi->f, r, reason, mi->err);
+        return map_reject(mi, r, reason);
     }
     if (!collapse(cell_since, since, sizeof(since)) || (*since && suf_day_parse(since, &day))) {
         snprintf(reason, sizeof(reason), "since '%s' is not a YYYY-MM-DD date",
                  shown(cell_since, quoted));
-        return reject(mi->f, r, reason, mi->err);
+        return map_reject(mi, r, reason);
     }
     sqlite3_reset(mi->ins);
     suf_bind_text(mi->ins, 1, prefix);
@@ -556,9 +570,12 @@ static int map_row(struct map_import *mi, const struct suf_csv_record *r)
     rc = sqlite3_step(mi->ins);
     if (rc == SQLITE_CONSTRAINT) {
         snprintf(reason, sizeof(reason), "prefix '%s' since '%s' appears twice", prefix, since);
-        return reject(mi->f, r, reason, mi->err);
+        return map_reject(mi, r, reason);
     }
-    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(mi->f->run->store, mi->err, "markets");
+    if (rc != SQLITE_DONE)
+        return suf_store_fail(mi->f->run->store, mi->err, "markets");
+    mi->stored++;
+    return SUF_OK;
 }
 
 static int map_record(void *vmi, const struct suf_csv_record *r)
@@ -571,14 +588,24 @@ static int map_record(void *vmi, const struct suf_csv_record *r)
 int suf_import_markets(struct suf_import_file *f, FILE *in, struct suf_err *err)
 {
     struct suf_csv_opts opts = SUF_CSV_OPTS_INIT;
-    struct map_import mi = {f, err, {-1, -1, -1}, NULL};
+    struct map_import mi = {f, err, {-1, -1, -1}, NULL, 0, 0, ""};
     int rc;
 
     opts.fixed_width = false; /* `since` may be left off a row */
     rc = suf_csv_read(in, f->path, &opts, map_record, &mi, err);
+    /* An empty map would price every phone as "Other": it is refused, and
+     * the import's rollback keeps the map in use (the store's, or the
+     * built-in one). */
     if (!rc && !mi.ins)
         rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 1,
                         "not a market map: the header must be 'prefix,market[,since]'");
+    else if (!rc && !mi.stored && mi.first_bad_line)
+        rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 0,
+                        "no usable market row (line %lld: %s): the map in use is kept",
+                        (long long)mi.first_bad_line, mi.first_bad);
+    else if (!rc && !mi.stored)
+        rc = suf_err_at(err, SUF_ERR_INPUT, f->path, 0,
+                        "no market rows after the header: the map in use is kept");
     sqlite3_finalize(mi.ins);
     return rc;
 }

@@ -34,7 +34,9 @@
  * ("1809"; "+", spaces and dashes are dropped); since, when set, is the
  * YYYY-MM-DD from which the row applies (markets split out on 2026-10-01 have
  * a dated row beside their group's undated one).  A map replaces the
- * previous map as a whole.  Its records are read and rejected like a rate
+ * previous map as a whole, or the map built into suf (money_builtin.h)
+ * while none was imported.  A map with no usable row is refused, and the
+ * map in use is kept.  Its records are read and rejected like a rate
  * card's.
  *
  * Both read through the import area's CSV reader (csvread.h), so memory

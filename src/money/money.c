@@ -41,6 +41,8 @@ struct suf_money {
     int ncards, cards_alloc;
     int64_t *rates; /* [card][market][category]; NULL until suf_money_cards_done */
     int other;      /* the "Other" market, -1 when none */
+    bool map_builtin;
+    char *map_path, *map_sha256; /* NULL: "" */
 };
 
 static const char *const cat_names[SUF_CAT_COUNT] = {
@@ -277,10 +279,22 @@ int suf_money_set_rate(struct suf_money *m, int card, int market, int cat, int64
     return SUF_OK;
 }
 
+void suf_money_set_map_source(struct suf_money *m, bool builtin, const char *path,
+                              const char *sha256)
+{
+    free(m->map_path);
+    free(m->map_sha256);
+    m->map_builtin = builtin;
+    m->map_path = suf_xstrdup(path ? path : "");
+    m->map_sha256 = suf_xstrdup(sha256 ? sha256 : "");
+}
+
 void suf_money_free(struct suf_money *m)
 {
     if (!m)
         return;
+    free(m->map_path);
+    free(m->map_sha256);
     for (int i = 0; i < m->nnames; i++)
         free(m->names[i]);
     free(m->names);
@@ -295,6 +309,13 @@ void suf_money_free(struct suf_money *m)
 const char *suf_money_currency(const struct suf_money *m)
 {
     return m->currency;
+}
+
+void suf_money_map_source(const struct suf_money *m, struct suf_money_map_source *out)
+{
+    out->builtin = m->map_builtin;
+    out->path = m->map_path ? m->map_path : "";
+    out->sha256 = m->map_sha256 ? m->map_sha256 : "";
 }
 
 int suf_money_nmarkets(const struct suf_money *m)
@@ -392,15 +413,16 @@ bool suf_money_card_rate(const struct suf_money *m, int card, int market, int ca
 
 /*
  * The price of one message billed as `cat`: the card's column, except
- * `service`, which is free before 2026-10-01 and falls back to the Utility
- * column where the card's Service cell is n/a.  Returns false when no rate
- * applies (no card, no row, n/a).
+ * `service`, which is free before 2026-10-01 (unless `billable`: Meta's
+ * webhook said it bills this message) and falls back to the Utility column
+ * where the card's Service cell is n/a.  Returns false when no rate applies
+ * (no card, no row, n/a).
  */
 static bool price(const struct suf_money *m, int card, int market, int cat, int32_t day,
-                  int64_t *micros)
+                  bool billable, int64_t *micros)
 {
     if (cat == SUF_CAT_SERVICE) {
-        if (day < SUF_SERVICE_BILLED_FROM_DAY) {
+        if (day < SUF_SERVICE_BILLED_FROM_DAY && !billable) {
             *micros = 0;
             return true;
         }
@@ -436,6 +458,21 @@ static int policy_category(const struct suf_billing *b, const struct suf_msg *ms
     }
 }
 
+/*
+ * Whether the policy view bills a delivered message.  per_message bills
+ * every one.  per_conversion bills what a conversion delivered, once: a
+ * session part is billed only when its fallback converted, and only the
+ * first delivered one.  The rule is the billing policy's, so it lives here
+ * beside the policy's categories; the report only says what happened to
+ * the fallback.
+ */
+static bool policy_bills(const struct suf_billing *b, const struct suf_msg *msg)
+{
+    if (msg->kind != SUF_MSG_SESSION || !b->per_conversion)
+        return true;
+    return msg->converted && !msg->part_billed;
+}
+
 void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
                     const struct suf_msg *msg, struct suf_charge *out)
 {
@@ -449,8 +486,8 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
     if (!msg->delivered)
         return; /* Meta bills delivered messages only */
     out->billed = true;
-    if (msg->kind != SUF_MSG_SESSION || msg->policy_billed) {
-        if (price(m, out->card, out->market, policy_category(b, msg), day, &v))
+    if (policy_bills(b, msg)) {
+        if (price(m, out->card, out->market, policy_category(b, msg), day, false, &v))
             out->policy = v;
         else
             out->unpriced = true;
@@ -468,7 +505,9 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
             cat = wcat;
         }
     }
-    if (price(m, out->card, out->market, cat, day, &v))
+    /* Meta's word wins over the date rule: a webhook that says billable is
+     * billed, before 2026-10-01 too. */
+    if (price(m, out->card, out->market, cat, day, msg->has_pricing, &v))
         out->meta = v;
     else
         out->unpriced = true;

@@ -11,6 +11,9 @@
  *    whose `since` is on or before the day (markets split out on 2026-10-01
  *    have a dated row beside their undated group row); a phone no prefix
  *    matches falls in the "Other" market when the map has one;
+ *  - the map is the one `suf import markets` stored, or, when the store has
+ *    none, the map built into suf from fixtures/markets.csv
+ *    (money_builtin.h): a fresh store prices by market too;
  *  - the card in effect on a day is the latest card of the currency whose
  *    effective date is on or before that day;
  *  - only delivered (delivered or read) messages cost anything: Meta bills
@@ -19,14 +22,21 @@
  * Two views of every charge:
  *  - the policy view: what the business resells a message as
  *    (config [billing]: utility_billed_as, session_billed_as,
- *    session_billing);
+ *    session_billing).  Under session_billing = per_conversion a fallback's
+ *    session content is billed once, at its first delivered part, and only
+ *    when the fallback converted: an S8 whose first part was delivered and
+ *    whose second failed (or has not arrived yet) is not a conversion, and
+ *    the policy does not bill it.  Meta's view still counts its parts;
  *  - Meta's view: utility templates at the Utility column; session
  *    (non-template) messages at the Service column from 2026-10-01, the
  *    Utility column where Service is n/a, and nothing before; broadcast
  *    templates at their category's column.  Where a status webhook carried
- *    `pricing`, Meta's view follows it (billable false: nothing; its
- *    category: that column) and the charge is marked as from the webhook;
- *    otherwise it is marked as estimated from delivery.
+ *    `pricing`, Meta's view follows it, before 2026-10-01 as after
+ *    (billable false: nothing; billable: its category's column, or the
+ *    message's own when the category is unknown, with no free-before-
+ *    2026-10-01 rule, since Meta said it bills the message) and the charge
+ *    is marked as from the webhook; otherwise it is marked as estimated from
+ *    delivery, and the date rule applies.
  *
  * Steps:
  *  1. suf_money_load(&m, store, currency, &err) reads every card of the
@@ -96,14 +106,23 @@ struct suf_money_card {
 
 struct suf_money; /* opaque; see suf_money_load */
 
-/* Loads the cards of `currency` and the market map.  An empty store loads
- * fine (no cards, no markets: everything is unpriced).  The caller frees the
- * result with suf_money_free. */
+/* Loads the cards of `currency` and the market map: the store's, else the
+ * built-in one.  An empty store loads fine (no cards: everything is
+ * unpriced).  The caller frees the result with suf_money_free. */
 int suf_money_load(struct suf_money **out, struct suf_store *st, const char *currency,
                    struct suf_err *err);
 void suf_money_free(struct suf_money *m);
 
 const char *suf_money_currency(const struct suf_money *m);
+
+/* Where the market map came from.  Strings live as long as the model. */
+struct suf_money_map_source {
+    bool builtin;       /* the store had no imported map: suf's own */
+    const char *path;   /* imported: the file as it was given; "" when unknown */
+    const char *sha256; /* hex: the imported file's, or the built-in map's
+                         * version (its CSV's); "" when unknown */
+};
+void suf_money_map_source(const struct suf_money *m, struct suf_money_map_source *out);
 /* Market ids run from 0 to suf_money_nmarkets()-1; names are sorted. */
 int suf_money_nmarkets(const struct suf_money *m);
 const char *suf_money_market_name(const struct suf_money *m, int market);
@@ -137,8 +156,10 @@ struct suf_msg {
     const char *phone;   /* E.164 digits */
     bool delivered;      /* delivered or read */
     int64_t delivered_at;
-    bool policy_billed;  /* false: the policy view does not bill this message
-                          * (per_conversion: a conversion's later parts) */
+    /* SUF_MSG_SESSION, for per_conversion (the policy view): */
+    bool converted;      /* its fallback converted */
+    bool part_billed;    /* an earlier part of the same fallback was delivered,
+                          * so the conversion's one charge is taken */
     bool has_pricing;    /* a status webhook carried pricing */
     bool pricing_billable;
     const char *pricing_category; /* may be NULL */

@@ -7,8 +7,15 @@
  * money_model.h in the builder's order; what the model makes of them
  * (sorting, interning, n/a cells) is money.c's business, so pricing can be
  * tested without a store.
+ *
+ * The market map is the store's when `suf import markets` put one there;
+ * otherwise it is the one built into suf (money_builtin.h), so that a fresh
+ * store still prices each phone by its market.  An import never leaves the
+ * store's map empty (rates.c refuses a map with no usable row), so "the
+ * store has rows" and "a map was imported" are the same question.
  */
 #include "money/money.h"
+#include "money/money_builtin.h"
 #include "money/money_model.h"
 #include "base/banned.h"
 
@@ -17,6 +24,11 @@ static const char names_sql[] =
     "SELECT market FROM markets UNION SELECT r.market FROM rates r "
     "JOIN rate_cards c ON c.id = r.card_id WHERE c.currency = ?1 ORDER BY 1";
 static const char prefixes_sql[] = "SELECT prefix, since, market FROM markets";
+/* The file the store's map came from: the last markets import that
+ * committed (an import that failed left no row; the same bytes again add
+ * none). */
+static const char map_file_sql[] =
+    "SELECT path, sha256 FROM files WHERE kind = 'markets' ORDER BY id DESC LIMIT 1";
 /* The cards of the currency, oldest first. */
 static const char cards_sql[] =
     "SELECT id, effective, file_id FROM rate_cards WHERE currency = ?1 ORDER BY effective";
@@ -92,16 +104,49 @@ static int load_rates(struct suf_money *m, struct suf_store *st, struct suf_err 
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(st, err, "rates");
 }
 
+static void set_map_file(struct suf_money *m, sqlite3_stmt *s)
+{
+    suf_money_set_map_source(m, false, (const char *)sqlite3_column_text(s, 0),
+                             (const char *)sqlite3_column_text(s, 1));
+}
+
+/* Whether the map is the built-in one (the store holds none), and where
+ * the model's map came from. */
+static int map_source(struct suf_money *m, struct suf_store *st, bool *builtin,
+                      struct suf_err *err)
+{
+    int64_t stored = 0;
+    int rc;
+
+    if ((rc = suf_store_scalar(st, "SELECT EXISTS (SELECT 1 FROM markets)", NULL, &stored,
+                               err)))
+        return rc;
+    *builtin = !stored;
+    if (*builtin) {
+        suf_money_set_map_source(m, true, "", suf_money_builtin_map_sha256);
+        return SUF_OK;
+    }
+    suf_money_set_map_source(m, false, "", ""); /* rows put there by hand: no file */
+    return each_row(m, st, map_file_sql, set_map_file, "files", err);
+}
+
 int suf_money_load(struct suf_money **out, struct suf_store *st, const char *currency,
                    struct suf_err *err)
 {
     struct suf_money *m = suf_money_new(currency);
+    bool builtin = false;
     int rc;
 
-    if ((rc = each_row(m, st, names_sql, add_market_row, "markets", err)))
+    if ((rc = map_source(m, st, &builtin, err)) ||
+        (rc = each_row(m, st, names_sql, add_market_row, "markets", err)))
         goto fail;
+    for (size_t i = 0; builtin && i < suf_money_builtin_map_rows; i++)
+        suf_money_add_market(m, suf_money_builtin_map[i].market);
     suf_money_markets_done(m);
-    if ((rc = each_row(m, st, prefixes_sql, add_prefix_row, "markets", err)) ||
+    for (size_t i = 0; builtin && i < suf_money_builtin_map_rows; i++)
+        suf_money_add_prefix(m, suf_money_builtin_map[i].prefix, suf_money_builtin_map[i].since,
+                             suf_money_builtin_map[i].market);
+    if ((!builtin && (rc = each_row(m, st, prefixes_sql, add_prefix_row, "markets", err))) ||
         (rc = each_row(m, st, cards_sql, add_card_row, "rate_cards", err)))
         goto fail;
     suf_money_cards_done(m);

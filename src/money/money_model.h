@@ -50,6 +50,11 @@ int suf_money_add_prefix(struct suf_money *m, const char *digits, const char *si
  * left out. */
 int suf_money_add_card(struct suf_money *m, int64_t id, const char *effective,
                        int64_t file_id);
+/* Any time before the model is read: where its map came from (see
+ * suf_money_map_source; path and sha256 are copied, NULL is ""). */
+void suf_money_set_map_source(struct suf_money *m, bool builtin, const char *path,
+                              const char *sha256);
+
 /* Step 5: sorts the map and makes every rate of every card n/a. */
 void suf_money_cards_done(struct suf_money *m);
 

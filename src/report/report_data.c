@@ -23,8 +23,24 @@
  * Exclusions sheet, counted or not. */
 #define REP_NREASONS (SUF_REASON_COUNT - 1)
 
+/* The market map in use, as the Inputs sheet names it: built in, with its
+ * version, or the imported file with its SHA-256. */
+static char *describe_map(const struct suf_money *money)
+{
+    struct suf_money_map_source src;
+
+    suf_money_map_source(money, &src);
+    if (src.builtin)
+        return suf_xasprintf("built-in (fixtures/markets.csv), SHA-256 %s", src.sha256);
+    if (*src.path)
+        return suf_xasprintf("imported: %s, SHA-256 %s", src.path, src.sha256);
+    return suf_xstrdup("imported (its file is not on record)");
+}
+
 int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err)
 {
+    int rc;
+
     memset(ctx, 0, sizeof(*ctx));
     ctx->run = run;
     /* The clock's base, not suf_run_now(): the as-of time must not drift
@@ -34,13 +50,18 @@ int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err)
     ctx->as_of_day = suf_day_of(ctx->as_of);
     suf_day_format(ctx->as_of_day, ctx->as_of_date, sizeof(ctx->as_of_date));
     suf_billing_from_config(&ctx->bill, run->cfg);
-    return suf_money_load(&ctx->money, run->store, run->cfg->currency, err);
+    if ((rc = suf_money_load(&ctx->money, run->store, run->cfg->currency, err)))
+        return rc;
+    ctx->market_map = describe_map(ctx->money);
+    return SUF_OK;
 }
 
 void rep_ctx_release(struct rep_ctx *ctx)
 {
     suf_money_free(ctx->money);
     ctx->money = NULL;
+    free(ctx->market_map);
+    ctx->market_map = NULL;
 }
 
 void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id)
@@ -331,15 +352,21 @@ static const char *col_text(sqlite3_stmt *s, int i)
 struct fb_acc {
     struct rep_fallback fb;
     struct suf_buf phone, tmpl, scen, state;
-    bool session_billed; /* per_conversion: its one charge is taken */
 };
+
+/* A fallback converted when it has a converted_at (its last message was
+ * delivered) or its state says so: either is enough, for the funnel as for
+ * the billing. */
+static bool fb_converted(const struct rep_fallback *fb)
+{
+    return fb->converted_at || !strcmp(fb->state, "converted");
+}
 
 static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *s)
 {
     struct rep_fallback *fb = &a->fb;
 
     memset(fb, 0, sizeof(*fb));
-    a->session_billed = false;
     suf_buf_reset(&a->phone);
     suf_buf_reset(&a->tmpl);
     suf_buf_reset(&a->scen);
@@ -388,7 +415,8 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
     if (!at)
         at = fb->state_at;
     msg.delivered_at = at;
-    msg.policy_billed = !ctx->bill.per_conversion || !a->session_billed;
+    msg.converted = fb_converted(fb);
+    msg.part_billed = fb->session_delivered > 0;
     msg.has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
                       sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
     msg.pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
@@ -405,7 +433,7 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
         fb->utility.meta += ch.meta;
         c->utility_delivered_msgs++;
     } else {
-        a->session_billed = true;
+        fb->session_delivered++;
         fb->session.policy += ch.policy;
         fb->session.meta += ch.meta;
         c->session_delivered_msgs++;
@@ -431,7 +459,7 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
 {
     struct rep_market *m = market_of(ctx, c, fb->market);
     struct rep_scenario *sc = &c->scen[scenario_index(fb->scenario)];
-    bool converted = fb->converted_at || !strcmp(fb->state, "converted");
+    bool converted = fb_converted(fb);
     enum suf_fb_state st;
 
     c->states[suf_fsm_state_parse(fb->state, &st) ? st : SUF_FB_STATE_COUNT]++;
@@ -442,6 +470,10 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
     c->funnel[REP_SESSION_SENT] += fb->session_sent_at != 0;
     c->funnel[REP_CONVERTED] += converted;
     c->resends += fb->resends;
+    if (!converted && fb->session_delivered) {
+        c->unconverted_sessions++;
+        c->unconverted_session_meta += fb->session.meta;
+    }
     add_money(&c->utility, &fb->utility);
     add_money(&c->session, &fb->session);
     m->fallbacks++;

@@ -54,6 +54,7 @@ struct rep_ctx {
     int64_t as_of;
     int32_t as_of_day;
     char as_of_date[11]; /* "YYYY-MM-DD", for file names */
+    char *market_map;    /* owned: the market map in use, in words (Inputs) */
 };
 
 /* Both views of an amount, micros. */
@@ -95,6 +96,10 @@ struct rep_campaign {
     int64_t broadcast; /* micros */
     struct rep_money utility, session;
     int64_t charges_webhook, charges_estimated, charges_unpriced, resends;
+    /* Fallbacks whose session was delivered, in part or whole, that did not
+     * convert (an S8 whose second part failed): per_conversion does not
+     * bill them; their session's cost in Meta's view. */
+    int64_t unconverted_sessions, unconverted_session_meta;
     struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
     int nreasons;
     struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
@@ -115,6 +120,7 @@ struct rep_fallback {
         declined_at, session_sent_at, converted_at; /* 0: none */
     struct rep_money utility, session;
     int charges, from_webhook, resends;
+    int session_delivered; /* session parts delivered */
 };
 
 /* Called for each fallback in id order; a non-zero return stops the scan

@@ -428,9 +428,17 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     r += 2;
     put_text(ws, r++, 0, "Billing", REP_FMT_HEADER);
     r = policy_rows(ws, r, ctx);
+    key_value(ws, r++, "Session billing rule (policy)",
+              ctx->bill.per_conversion
+                  ? "a fallback's session is billed once, when the fallback converts; one "
+                    "whose session was delivered only in part (an S8 whose second part "
+                    "failed) is not a conversion: the policy does not bill its session and "
+                    "the cost per conversion does not count it; Meta's view does (below)"
+                  : "every delivered session part is billed, converted or not");
     key_value(ws, r++, "Meta's view",
-              "utility templates at Utility; session messages at Service from 2026-10-01 "
-              "(Utility where n/a), free before; webhook pricing wins where present");
+              "webhook pricing (billable, category) wins where present, before 2026-10-01 "
+              "too; otherwise utility templates at Utility, session messages at Service "
+              "from 2026-10-01 (Utility where n/a) and free before");
     put_text(ws, r, 0, "Charges priced from webhook pricing", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->charges_webhook, REP_FMT_COUNT);
     put_text(ws, r, 0, "Charges estimated from delivery", REP_FMT_BOLD);
@@ -439,6 +447,10 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     write_count(ws, r++, 1, c->charges_unpriced, REP_FMT_COUNT);
     put_text(ws, r, 0, "Resends after unknown outcomes", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->resends, REP_FMT_COUNT);
+    put_text(ws, r, 0, "Fallbacks with a session delivered, not converted", REP_FMT_BOLD);
+    write_count(ws, r++, 1, c->unconverted_sessions, REP_FMT_COUNT);
+    put_text(ws, r, 0, "Their session cost (Meta)", REP_FMT_BOLD);
+    write_money(ws, r++, 1, c->unconverted_session_meta, REP_FMT_MONEY);
     freeze(ws, 1, 0);
 
     snprintf(range_a, sizeof(range_a), "=Summary!$A$%u:$A$%u", (unsigned)f0 + 1,
@@ -627,6 +639,7 @@ static uint32_t run_rows(const struct rep_sheet *ws, uint32_t r, const struct re
     rep_write_time(ws, r++, 1, ctx->as_of, REP_FMT_DATETIME);
     key_value(ws, r++, "suf version", SUF_VERSION);
     key_value(ws, r++, "Currency", suf_money_currency(ctx->money));
+    key_value(ws, r++, "Market map", ctx->market_map);
     return policy_rows(ws, r, ctx);
 }
 

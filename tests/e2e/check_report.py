@@ -159,6 +159,32 @@ def gen_campaign(rnd, cid, name, template, n, fid0, sid0):
     return attempts, recipients, fallbacks, sends
 
 
+def s8_not_converted(cid, name, template, fid, sid):
+    """Rows for an S8 fallback whose first session part was delivered and
+    whose second failed: not a conversion, so per_conversion bills nothing
+    for its session, while Meta's view counts the delivered part."""
+    phone = "919800000061"
+    t = ts("2026-11-21 10:00")
+    attempts = [(cid, "wamid.s8partial.1", phone, template, "failed", 1, t - 86400, name)]
+    recipients = [(cid, phone, "fallback", None, 1)]
+    fallbacks = [{"id": fid, "campaign_id": cid, "phone": phone, "template_name": template,
+                  "scenario": "S8", "state": "session_failed", "created_at": t,
+                  "state_at": t + 900, "utility_sent_at": t + 60,
+                  "utility_delivered_at": t + 120, "consented_at": t + 600,
+                  "declined_at": None, "session_sent_at": t + 660, "converted_at": None}]
+    common = {"fallback_id": fid, "state": "sent", "read_at": None, "resend_of": None}
+    sends = [dict(common, id=sid, kind="u", part=1, n=1, delivery="delivered",
+                  delivered_at=t + 120, sent_at=t + 60, pricing_billable=1,
+                  pricing_category="utility"),
+             dict(common, id=sid + 1, kind="s", part=1, n=1, delivery="delivered",
+                  delivered_at=t + 700, sent_at=t + 661, pricing_billable=1,
+                  pricing_category="service"),
+             dict(common, id=sid + 2, kind="s", part=2, n=2, delivery="failed",
+                  delivered_at=None, sent_at=t + 662, pricing_billable=None,
+                  pricing_category=None)]
+    return attempts, recipients, fallbacks, sends
+
+
 def generate():
     rnd = random.Random(20261125)
     out = {"attempts": [], "recipients": [], "fallbacks": [], "sends": [], "campaigns": []}
@@ -167,6 +193,9 @@ def generate():
     specs += [(w, "weird %d" % k, EVIL_TEMPLATE, 12) for k, w in enumerate(WEIRD)]
     for cid, name, tmpl, n in specs:
         a, r, f, s = gen_campaign(rnd, cid, name, tmpl, n, fid, sid)
+        if cid == "camp_a":
+            extra = s8_not_converted(cid, name, tmpl, fid + len(f), sid + len(s))
+            a, r, f, s = a + extra[0], r + extra[1], f + extra[2], s + extra[3]
         out["attempts"] += a
         out["recipients"] += r
         out["fallbacks"] += f
@@ -273,13 +302,15 @@ class Money:
                 best = (eff, rates)
         return best
 
-    def price(self, market, cat, d):
+    def price(self, market, cat, d, billable=False):
+        """billable: a webhook said Meta bills it, which wins over the rule
+        that service is free before 2026-10-01."""
         c = self.card(d)
         if c is None or market not in c[1]:
             return None
         r = c[1][market]
         if cat == "service":
-            if d < "2026-10-01":
+            if d < "2026-10-01" and not billable:
                 return Decimal(0)
             return r["service"] if r["service"] is not None else r["utility"]
         return r[cat]
@@ -301,6 +332,8 @@ class Expect:
         self.util = [Decimal(0), Decimal(0)]
         self.sess = [Decimal(0), Decimal(0)]
         self.webhook = self.estimated = self.unpriced = self.resends = 0
+        self.unconverted = 0  # fallbacks with a session delivered that did not convert
+        self.unconverted_meta = Decimal(0)
         self.cards_used = {}
 
         def mk(m):
@@ -319,7 +352,8 @@ class Expect:
                 unpriced |= p is None
                 pol = p or Decimal(0)
             webhook = False
-            if billable is not None or category is not None:
+            said_billable = billable is not None or category is not None
+            if said_billable:
                 if billable == 0:
                     webhook = True
                     meta = Decimal(0)
@@ -330,7 +364,7 @@ class Expect:
                 if category in CATS:
                     webhook = True
                     meta_cat = category
-            p = money.price(m, meta_cat, d)
+            p = money.price(m, meta_cat, d, said_billable)
             unpriced |= p is None
             meta = p or Decimal(0)
             if webhook:
@@ -376,6 +410,9 @@ class Expect:
                                                       "s": [Decimal(0)] * 2})
             row = {"u": [Decimal(0), Decimal(0)], "s": [Decimal(0), Decimal(0)], "charges": 0,
                    "webhook": 0, "resends": 0, "market": m, "f": f}
+            # per_conversion bills a conversion once, at its first delivered
+            # session part, and a fallback that did not convert not at all.
+            conv = f["converted_at"] is not None or f["state"] == "converted"
             session_billed = False
             for s in sorted(sends.get(f["id"], []), key=lambda s: (s["kind"], s["n"])):
                 if s["resend_of"] is not None:
@@ -390,7 +427,7 @@ class Expect:
                     row["u"][0] += pol
                     row["u"][1] += meta
                 else:
-                    billed = billing == "per_message" or not session_billed
+                    billed = billing == "per_message" or (conv and not session_billed)
                     pol, meta = charge(f["phone"], at, s_as, "service", s["pricing_billable"],
                                        s["pricing_category"], billed)
                     session_billed = True
@@ -399,7 +436,9 @@ class Expect:
                 row["charges"] += 1
                 row["webhook"] += self.webhook - before
             self.fb[f["id"]] = row
-            conv = f["converted_at"] is not None or f["state"] == "converted"
+            if session_billed and not conv:
+                self.unconverted += 1
+                self.unconverted_meta += row["s"][1]
             flags = [True, f["utility_sent_at"] is not None, f["utility_delivered_at"] is not None,
                      f["consented_at"] is not None, f["session_sent_at"] is not None, conv]
             for k in range(6):
@@ -507,6 +546,18 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     near(rows[c0 + 3][2], e.util[1] + e.sess[1], "%s: fallback total (Meta)" % cid)
     check(str(sf.cell(c0 + 4, 2).value).startswith("="), "%s: fallback total is a formula" % cid)
     near(rows[c0 + 4][1], (e.util[0] + e.sess[0]) / conv if conv else 0, "%s: cost per conversion" % cid)
+    # A session delivered without a conversion: counted, with Meta's cost,
+    # and the rule stated where the policy is.
+    i = find_row(rows, "Fallbacks with a session delivered, not converted")
+    check(i is not None and rows[i][1] == e.unconverted,
+          "%s: unconverted sessions %r, expected %d" % (cid, i is not None and rows[i][1], e.unconverted))
+    if i is not None:
+        check(rows[i + 1][0] == "Their session cost (Meta)", "%s: their Meta cost row" % cid)
+        near(rows[i + 1][1], e.unconverted_meta, "%s: unconverted sessions' Meta cost" % cid)
+    i = find_row(rows, "Session billing rule (policy)")
+    check(i is not None and ("not a conversion" in rows[i][1] if policy[2] == "per_conversion"
+                             else "converted or not" in rows[i][1]),
+          "%s: Summary states the session billing rule" % cid)
     near(rows[c0 + 5][1], e.broadcast + e.util[0] + e.sess[0], "%s: campaign and fallback total" % cid)
     check("USD" in sf.cell(c0 + 1, 2).number_format, "%s: money has a currency format" % cid)
     for label, want in (("Charges priced from webhook pricing", e.webhook),
@@ -602,6 +653,7 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     flat = {r[0]: r[1] for r in rows if r and r[0]}
     check(flat.get("suf version"), "%s: Inputs has the version" % cid)
     check(flat.get("Session billing (policy)") == policy[2], "%s: Inputs states the policy" % cid)
+    check_map_row(flat, fixtures, cid)
     hi = find_row(rows, "Kind")
     files = {os.path.basename(r[1]): r for r in rows[hi + 1:] if r[0]}
     for rel in ("markets.csv", "rates/USD_2026-07-01.csv", "rates/USD_2026-10-01.csv"):
@@ -615,6 +667,15 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     return e
 
 
+def check_map_row(flat, fixtures, cid):
+    """Inputs names the market map in use: the imported fixtures map, with
+    its SHA-256, or the built-in one, whose version is the same file's."""
+    sha = hashlib.sha256(open(os.path.join(fixtures, "markets.csv"), "rb").read()).hexdigest()
+    got = flat.get("Market map") or ""
+    check((got.startswith("imported: ") and "markets.csv" in got or got.startswith("built-in"))
+          and got.endswith("SHA-256 " + sha), "%s: Inputs market map %r" % (cid, got))
+
+
 def cmd_check(fixtures, reports, now, policy):
     money = Money(fixtures)
     g = generate()
@@ -622,6 +683,7 @@ def cmd_check(fixtures, reports, now, policy):
     exp = {}
     for cid in ["camp_a"] + WEIRD:
         exp[cid] = check_campaign(money, g, cid, reports, now_day, policy, fixtures)
+    check(exp["camp_a"].unconverted >= 1, "camp_a has no session delivered without a conversion")
     # formulas stay text
     safe = safe_name(WEIRD[0])
     wbf, _ = load(os.path.join(reports, safe, "%s_%s.xlsx" % (safe, now_day)))
@@ -753,6 +815,7 @@ def cmd_pipeline(fixtures, db, reports, now):
             cost += p or 0
         i = find_row(rows, "Original campaign (delivered broadcast)")
         near(rows[i][1], cost, "%s: broadcast cost" % cid)
+        check_map_row({r[0]: r[1] for r in rows_of(wbv["Inputs"]) if r and r[0]}, fixtures, cid)
 
 
 def main(argv):

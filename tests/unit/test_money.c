@@ -12,7 +12,9 @@
 
 #include "base/amount.h"
 #include "base/config.h"
+#include "base/hash.h"
 #include "money/money.h"
+#include "money/money_builtin.h"
 #include "money/money_model.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -123,51 +125,58 @@ static void test_money__policy_and_meta_views(void)
         int kind;
         const char *phone, *day;
         const char *u_as, *s_as, *billing;
-        bool delivered, policy_billed, has_pricing, billable;
+        bool delivered, converted, part_billed, has_pricing, billable;
         const char *pcat;
         int64_t policy, meta;
         bool webhook, unpriced;
     } rows[] = {
-        {"utility in India, October", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, false, false, NULL, 1400, 1400, false, false},
+        /* what, kind, phone, day, utility as, session as, session billing,
+         * delivered, converted, part billed, pricing, billable, category,
+         * policy, meta, from webhook, unpriced */
+        {"utility in India, October", SUF_MSG_UTILITY, "919800000001", "2026-11-20",
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         1400, 1400, false, false},
         {"utility billed as marketing", SUF_MSG_UTILITY, "919800000001", "2026-11-20",
-         "marketing", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1400,
-         false, false},
-        {"session as marketing; Meta: Service", SUF_MSG_SESSION, "919800000001", "2026-11-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11800, 1300,
-         false, false},
-        {"session before 2026-10-01: Meta free", SUF_MSG_SESSION, "919800000001", "2026-09-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 10700, 0,
-         false, false},
+         "marketing", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         11800, 1400, false, false},
+        {"session as marketing; Meta: Service", SUF_MSG_SESSION, "919800000001",
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 11800, 1300, false, false},
+        {"session before 2026-10-01: Meta free", SUF_MSG_SESSION, "919800000001",
+         "2026-09-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 10700, 0, false, false},
         {"session billed as service, before: free", SUF_MSG_SESSION, "919800000001",
-         "2026-09-20", "utility", "service", "per_message", true, true, false, false, NULL, 0, 0,
-         false, false},
-        {"Service n/a: Utility column", SUF_MSG_SESSION, "14155550100", "2026-11-20", "utility",
-         "service", "per_message", true, true, false, false, NULL, 3400, 3400, false, false},
+         "2026-09-20", "utility", "service", "per_message", true, true, false, false, false,
+         NULL, 0, 0, false, false},
+        {"Service n/a: Utility column", SUF_MSG_SESSION, "14155550100", "2026-11-20",
+         "utility", "service", "per_message", true, true, false, false, false, NULL, 3400,
+         3400, false, false},
         {"per_conversion: second part not billed", SUF_MSG_SESSION, "919800000001",
-         "2026-11-20", "utility", "marketing", "per_conversion", true, false, false, false,
-         NULL, 0, 1300, false, false},
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, true, false,
+         false, NULL, 0, 1300, false, false},
         {"not delivered: nothing", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", false, true, false, false, NULL, 0, 0, false, false},
+         "marketing", "per_conversion", false, true, false, false, false, NULL, 0, 0, false,
+         false},
         {"webhook: not billable", SUF_MSG_SESSION, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, true, false, "service", 11800, 0, true,
-         false},
+         "marketing", "per_conversion", true, true, false, true, false, "service", 11800, 0,
+         true, false},
         {"webhook: its category", SUF_MSG_UTILITY, "919800000001", "2026-11-20", "utility",
-         "marketing", "per_conversion", true, true, true, true, "marketing", 1400, 11800, true,
-         false},
+         "marketing", "per_conversion", true, true, false, true, true, "marketing", 1400,
+         11800, true, false},
         {"July card", SUF_MSG_UTILITY, "14155550100", "2026-08-01", "utility", "marketing",
-         "per_conversion", true, true, false, false, NULL, 4000, 4000, false, false},
+         "per_conversion", true, true, false, false, false, NULL, 4000, 4000, false, false},
         {"split market priced by date", SUF_MSG_UTILITY, "8801712345678", "2026-11-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 5700, 5700,
-         false, false},
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         5700, 5700, false, false},
         {"split market before: its group", SUF_MSG_UTILITY, "8801712345678", "2026-09-20",
-         "utility", "marketing", "per_conversion", true, true, false, false, NULL, 11300, 11300,
-         false, false},
+         "utility", "marketing", "per_conversion", true, true, false, false, false, NULL,
+         11300, 11300, false, false},
         {"no card yet: unpriced", SUF_MSG_UTILITY, "919800000001", "2026-06-01", "utility",
-         "marketing", "per_conversion", true, true, false, false, NULL, 0, 0, false, true},
+         "marketing", "per_conversion", true, true, false, false, false, NULL, 0, 0, false,
+         true},
         {"market missing from the card: unpriced", SUF_MSG_UTILITY, "74951234567",
-         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false, NULL,
-         0, 0, false, true},
+         "2026-11-20", "utility", "marketing", "per_conversion", true, true, false, false,
+         false, NULL, 0, 0, false, true},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct suf_config cfg;
@@ -185,7 +194,8 @@ static void test_money__policy_and_meta_views(void)
         msg.phone = rows[i].phone;
         msg.delivered = rows[i].delivered;
         msg.delivered_at = noon(rows[i].day);
-        msg.policy_billed = rows[i].policy_billed;
+        msg.converted = rows[i].converted;
+        msg.part_billed = rows[i].part_billed;
         msg.has_pricing = rows[i].has_pricing;
         msg.pricing_billable = rows[i].billable;
         msg.pricing_category = rows[i].pcat;
@@ -200,6 +210,107 @@ static void test_money__policy_and_meta_views(void)
         CU_ASSERT_EQUAL(ch.unpriced, rows[i].unpriced);
         CU_ASSERT_EQUAL(ch.billed, rows[i].delivered);
         suf_config_release(&cfg);
+    }
+}
+
+/* One session message to India under utility/marketing billing: its
+ * charge. */
+static void cost_session(const char *day, const char *billing, bool converted,
+                         bool part_billed, bool has_pricing, bool billable,
+                         const char *category, struct suf_charge *ch)
+{
+    struct suf_config cfg;
+    struct suf_billing b;
+    struct suf_msg msg;
+
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(suf_config_set(&cfg, "session_billing", billing, NULL), SUF_OK);
+    suf_billing_from_config(&b, &cfg);
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = SUF_MSG_SESSION;
+    msg.phone = "919800000001";
+    msg.delivered = true;
+    msg.delivered_at = noon(day);
+    msg.converted = converted;
+    msg.part_billed = part_billed;
+    msg.has_pricing = has_pricing;
+    msg.pricing_billable = billable;
+    msg.pricing_category = category;
+    suf_money_cost(money, &b, &msg, ch);
+    suf_config_release(&cfg);
+}
+
+/* Meta's view follows the status webhook's pricing before 2026-10-01 as
+ * after it; the date rule (service free before 2026-10-01) only prices what
+ * no webhook priced.  India, July card: marketing 0.0107, utility 0.0014,
+ * service n/a; October card: service 0.0013. */
+static void test_money__webhook_pricing_wins_before_2026_10_01(void)
+{
+    static const struct {
+        const char *what, *day;
+        bool has_pricing, billable;
+        const char *category;
+        int64_t meta;
+        bool webhook;
+    } rows[] = {
+        {"before, no webhook pricing: free", "2026-09-20", false, false, NULL, 0, false},
+        {"before, billable service: Utility, Service being n/a", "2026-09-20", true, true,
+         "service", 1400, true},
+        {"before, billable marketing: its category", "2026-09-20", true, true, "marketing",
+         10700, true},
+        {"before, billable utility", "2026-09-20", true, true, "utility", 1400, true},
+        {"before, billable, no category: billed at the message's own", "2026-09-20", true,
+         true, NULL, 1400, false},
+        {"before, not billable: free", "2026-09-20", true, false, "service", 0, true},
+        {"after, billable service", "2026-11-20", true, true, "service", 1300, true},
+        {"after, no webhook pricing: Service", "2026-11-20", false, false, NULL, 1300, false},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_charge ch;
+
+        cost_session(rows[i].day, "per_conversion", true, false, rows[i].has_pricing,
+                     rows[i].billable, rows[i].category, &ch);
+        if (ch.meta != rows[i].meta || ch.from_webhook != rows[i].webhook)
+            fprintf(stderr, "%s: meta %lld webhook %d\n", rows[i].what, (long long)ch.meta,
+                    ch.from_webhook);
+        CU_ASSERT_TRUE(ch.billed);
+        CU_ASSERT_FALSE(ch.unpriced);
+        CU_ASSERT_EQUAL(ch.meta, rows[i].meta);
+        CU_ASSERT_EQUAL(ch.from_webhook, rows[i].webhook);
+    }
+}
+
+/* per_conversion bills a conversion once and nothing else: the session
+ * part of a fallback that did not convert (an S8 whose first part was
+ * delivered and whose second failed) costs nothing in the policy view, and
+ * still costs what Meta bills.  per_message bills every delivered part. */
+static void test_money__per_conversion_bills_conversions_only(void)
+{
+    static const struct {
+        const char *what, *billing;
+        bool converted, part_billed;
+        int64_t policy;
+    } rows[] = {
+        {"converted, first part: its one charge", "per_conversion", true, false, 11800},
+        {"converted, later part: already charged", "per_conversion", true, true, 0},
+        {"S8 not converted, first part delivered", "per_conversion", false, false, 0},
+        {"not converted, later part", "per_conversion", false, true, 0},
+        {"per_message: not converted, still billed", "per_message", false, false, 11800},
+        {"per_message: every part", "per_message", true, true, 11800},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_charge ch;
+
+        cost_session("2026-11-20", rows[i].billing, rows[i].converted, rows[i].part_billed,
+                     false, false, NULL, &ch);
+        if (ch.policy != rows[i].policy)
+            fprintf(stderr, "%s: policy %lld\n", rows[i].what, (long long)ch.policy);
+        CU_ASSERT_TRUE(ch.billed);
+        CU_ASSERT_FALSE(ch.unpriced);
+        CU_ASSERT_EQUAL(ch.policy, rows[i].policy);
+        CU_ASSERT_EQUAL(ch.meta, 1300); /* Meta bills every delivered part */
     }
 }
 
@@ -231,8 +342,8 @@ static void test_money__million_line_items_sum_exactly(void)
     total = 0;
     at = noon("2026-11-20");
     for (int i = 0; i < N; i++) {
-        struct suf_msg msg = {SUF_MSG_UTILITY, 0, "919800000001", true, at,
-                              true, false, false, NULL};
+        struct suf_msg msg = {.kind = SUF_MSG_UTILITY, .phone = "919800000001",
+                              .delivered = true, .delivered_at = at};
         struct suf_charge ch;
         suf_money_cost(money, &b, &msg, &ch);
         total += ch.policy;
@@ -351,8 +462,9 @@ static void test_money__model_built_without_a_store_prices_like_the_loaded_one(v
     for (size_t i = 0; i < COUNT(phones); i++) {
         for (size_t j = 0; j < COUNT(days); j++) {
             for (int kind = SUF_MSG_BROADCAST; kind <= SUF_MSG_SESSION; kind++) {
-                struct suf_msg msg = {kind,  SUF_CAT_MARKETING, phones[i], true, noon(days[j]),
-                                      true, false,             false,     NULL};
+                struct suf_msg msg = {.kind = kind, .tmpl_cat = SUF_CAT_MARKETING,
+                                      .phone = phones[i], .delivered = true,
+                                      .delivered_at = noon(days[j]), .converted = true};
                 struct suf_charge x, y;
 
                 suf_money_cost(built, &b, &msg, &x);
@@ -428,8 +540,9 @@ static void test_money__service_is_free_before_its_day_then_service_or_utility(v
     for (size_t i = 0; i < COUNT(rows); i++) {
         struct suf_money *m = suf_money_new("USD");
         struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_SERVICE, true};
-        struct suf_msg msg = {SUF_MSG_SESSION, 0,     "919800000001", true, noon(rows[i].day),
-                              true,            false, false,          NULL};
+        struct suf_msg msg = {.kind = SUF_MSG_SESSION, .phone = "919800000001",
+                              .delivered = true, .delivered_at = noon(rows[i].day),
+                              .converted = true};
         struct suf_charge ch;
 
         suf_money_add_market(m, "India");
@@ -453,6 +566,65 @@ static void test_money__service_is_free_before_its_day_then_service_or_utility(v
     }
 }
 
+/* A store where `suf import markets` never ran: the built-in map prices
+ * by market, where an empty map priced every phone as "Other". */
+static void test_money__without_an_imported_map_the_built_in_one_prices(void)
+{
+    static const char sql[] =
+        "INSERT INTO rate_cards (id, currency, effective) VALUES (1, 'USD', '2026-10-01');"
+        "INSERT INTO rates VALUES (1, 'India', 11800, 1400, 1400, 28000, 1300),"
+        " (1, 'Rest of Latin America', 74000, 11300, 11300, NULL, 11300),"
+        " (1, 'Other', 60400, 7700, 7700, NULL, NULL);";
+    struct suf_store fresh = SUF_STORE_INIT;
+    struct suf_money *m = NULL;
+    struct suf_money_map_source src;
+    struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_MARKETING, true};
+    struct suf_msg msg;
+    struct suf_charge ch;
+    char sha[SUF_SHA256_HEX] = "";
+    FILE *csv;
+
+    suf_test_store(&fresh, "fresh.db");
+    CU_ASSERT_EQUAL_FATAL(suf_store_exec(&fresh, sql, NULL), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_money_load(&m, &fresh, "USD", NULL), SUF_OK);
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "919812345678",
+                                                                     d("2026-11-20"))),
+                           "India");
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "18095550100",
+                                                                     d("2026-11-20"))),
+                           "Rest of Latin America");
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, suf_money_market(m, "14155550100",
+                                                                     d("2026-11-20"))),
+                           "North America");
+    memset(&msg, 0, sizeof(msg));
+    msg.kind = SUF_MSG_UTILITY;
+    msg.phone = "919812345678";
+    msg.delivered = true;
+    msg.delivered_at = noon("2026-11-20");
+    suf_money_cost(m, &b, &msg, &ch);
+    CU_ASSERT_EQUAL(ch.policy, 1400); /* India's rate, not Other's 7700 */
+    CU_ASSERT_EQUAL(ch.meta, 1400);
+    /* The model says which map it used: the built-in one, whose version is
+     * the SHA-256 of the CSV it was built from. */
+    suf_money_map_source(m, &src);
+    CU_ASSERT_TRUE(src.builtin);
+    CU_ASSERT_STRING_EQUAL(src.path, "");
+    csv = fopen(suf_test_source("fixtures/markets.csv"), "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    CU_ASSERT_EQUAL(suf_sha256_stream(csv, sha), SUF_OK);
+    fclose(csv);
+    CU_ASSERT_STRING_EQUAL(src.sha256, sha);
+    CU_ASSERT_STRING_EQUAL(suf_money_builtin_map_sha256, sha);
+    /* The store of the other tests has its own map: that one is used. */
+    suf_money_map_source(money, &src);
+    CU_ASSERT_FALSE(src.builtin);
+    CU_ASSERT_STRING_EQUAL(suf_money_market_name(money, suf_money_market(money, "5511999999999",
+                                                                         d("2026-11-20"))),
+                           "Other"); /* the built-in map would say Brazil */
+    suf_money_free(m);
+    suf_store_close(&fresh);
+}
+
 static void test_money__cleanup(void)
 {
     suf_money_free(money);
@@ -468,6 +640,10 @@ int main(void)
         {"market by longest prefix and date", test_money__market_by_longest_prefix_and_date},
         {"card in effect on the day", test_money__card_in_effect_on_the_day},
         {"policy and Meta views", test_money__policy_and_meta_views},
+        {"webhook pricing wins before 2026-10-01",
+         test_money__webhook_pricing_wins_before_2026_10_01},
+        {"per_conversion bills conversions only",
+         test_money__per_conversion_bills_conversions_only},
         {"a million line items sum exactly", test_money__million_line_items_sum_exactly},
         {"category names", test_money__category_names},
         {"model built without a store prices like the loaded one",
@@ -475,6 +651,8 @@ int main(void)
         {"builder leaves out what cannot match", test_money__builder_leaves_out_what_cannot_match},
         {"service is free before its day, then Service or Utility",
          test_money__service_is_free_before_its_day_then_service_or_utility},
+        {"without an imported map the built-in one prices",
+         test_money__without_an_imported_map_the_built_in_one_prices},
         {"cleanup", test_money__cleanup},
         {NULL, NULL},
     };

@@ -10,9 +10,13 @@
 
 #include "base/config.h"
 #include "base/context.h"
+#include "base/hash.h"
 #include "base/utf8.h"
+#include "base/util.h"
 #include "import/import.h"
 #include "import/rates.h"
+#include "money/money.h"
+#include "money/money_builtin.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -253,6 +257,132 @@ static void test_markets__map_imports_and_rejects_bad_rows(void)
     CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets,
                                     suf_test_write("m3.csv", "code;name\n"), NULL, &err),
                     SUF_ERR_INPUT);
+    env_close(&e);
+}
+
+static int cmp_map_row(const void *a, const void *b)
+{
+    const struct suf_money_map_row *x = a, *y = b;
+    int c = strcmp(x->prefix, y->prefix);
+
+    return c ? c : strcmp(x->since, y->since);
+}
+
+/* The built-in map is generated from fixtures/markets.csv at build time by
+ * a script that reads only the file's simple shape; here the same file goes
+ * through the real importer, and both must give the very same rows. */
+static void test_markets__built_in_map_is_the_shipped_csv_as_imported(void)
+{
+    struct env e;
+    struct suf_err err = SUF_ERR_INIT;
+    struct suf_money_map_row *rows;
+    sqlite3_stmt *s;
+    size_t n = suf_money_builtin_map_rows, i = 0;
+
+    env_open(&e, "builtin.db");
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets,
+                                    suf_test_source("fixtures/markets.csv"), NULL, &err),
+                    SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM rejects"), 0);
+    CU_ASSERT_EQUAL_FATAL(scalar(&e, "SELECT count(*) FROM markets"), (int64_t)n);
+    CU_ASSERT_FATAL(n > 200);
+    rows = suf_xmalloc(n * sizeof(*rows));
+    memcpy(rows, suf_money_builtin_map, n * sizeof(*rows));
+    qsort(rows, n, sizeof(*rows), cmp_map_row);
+    s = suf_store_prepare(&e.st, "SELECT prefix, since, market FROM markets ORDER BY 1, 2",
+                          NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    for (; sqlite3_step(s) == SQLITE_ROW && i < n; i++) {
+        const char *prefix = (const char *)sqlite3_column_text(s, 0);
+        const char *since = (const char *)sqlite3_column_text(s, 1);
+        const char *market = (const char *)sqlite3_column_text(s, 2);
+
+        if (strcmp(prefix, rows[i].prefix) || strcmp(since, rows[i].since) ||
+            strcmp(market, rows[i].market))
+            fprintf(stderr, "imported %s,%s,%s; built in %s,%s,%s\n", prefix, market, since,
+                    rows[i].prefix, rows[i].market, rows[i].since);
+        CU_ASSERT_STRING_EQUAL(prefix, rows[i].prefix);
+        CU_ASSERT_STRING_EQUAL(since, rows[i].since);
+        CU_ASSERT_STRING_EQUAL(market, rows[i].market);
+    }
+    CU_ASSERT_EQUAL(i, n);
+    sqlite3_finalize(s);
+    free(rows);
+    env_close(&e);
+}
+
+/* What the money model loaded from the store makes of a phone on
+ * 2026-11-20, and where its market map came from. */
+struct map_seen {
+    char market[64];
+    bool builtin;
+    char path[1024], sha256[SUF_SHA256_HEX];
+};
+
+static void map_seen(struct env *e, const char *phone, struct map_seen *out)
+{
+    struct suf_money *m = NULL;
+    struct suf_money_map_source src;
+
+    CU_ASSERT_EQUAL_FATAL(suf_money_load(&m, &e->st, "USD", NULL), SUF_OK);
+    suf_strlcpy(out->market, suf_money_market_name(m, suf_money_market(m, phone, 20777)),
+                sizeof(out->market));
+    suf_money_map_source(m, &src);
+    out->builtin = src.builtin;
+    suf_strlcpy(out->path, src.path, sizeof(out->path));
+    suf_strlcpy(out->sha256, src.sha256, sizeof(out->sha256));
+    suf_money_free(m);
+}
+
+static void test_markets__an_import_replaces_the_built_in_map(void)
+{
+    struct env e;
+    struct suf_err err = SUF_ERR_INIT;
+    struct map_seen seen;
+    char path[1024], sha[SUF_SHA256_HEX];
+    FILE *f;
+
+    env_open(&e, "replace.db");
+    /* Nothing imported: the built-in map. */
+    map_seen(&e, "5511999999999", &seen);
+    CU_ASSERT_STRING_EQUAL(seen.market, "Brazil");
+    CU_ASSERT_TRUE(seen.builtin);
+    CU_ASSERT_STRING_EQUAL(seen.sha256, suf_money_builtin_map_sha256);
+    /* A map with no usable row is refused, and the built-in map stays. */
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets,
+                                    suf_test_write("bad.csv", "prefix,market\nxx,Nowhere\n"),
+                                    NULL, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad.csv: no usable market row (line 2: prefix "
+                                           "'xx' is not a calling code): the map in use is "
+                                           "kept"));
+    map_seen(&e, "5511999999999", &seen);
+    CU_ASSERT_STRING_EQUAL(seen.market, "Brazil");
+    CU_ASSERT_TRUE(seen.builtin);
+    /* An imported map replaces the built-in one whole. */
+    suf_strlcpy(path, suf_test_write("mine.csv", "prefix,market\n91,Testland\n"), sizeof(path));
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets, path, NULL, &err),
+                    SUF_OK);
+    f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(suf_sha256_stream(f, sha), SUF_OK);
+    fclose(f);
+    map_seen(&e, "919812345678", &seen);
+    CU_ASSERT_STRING_EQUAL(seen.market, "Testland");
+    CU_ASSERT_FALSE(seen.builtin);
+    CU_ASSERT_STRING_EQUAL(seen.path, path);
+    CU_ASSERT_STRING_EQUAL(seen.sha256, sha);
+    map_seen(&e, "5511999999999", &seen);
+    CU_ASSERT_STRING_EQUAL(seen.market, "Unknown"); /* no Brazil, and no card with an Other */
+    /* A header and nothing else is refused too; the imported map stays. */
+    CU_ASSERT_EQUAL(suf_import_path(&e.run, "markets", suf_import_markets,
+                                    suf_test_write("empty.csv", "prefix,market\n"), NULL, &err),
+                    SUF_ERR_INPUT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty.csv: no market rows after the header"));
+    map_seen(&e, "919812345678", &seen);
+    CU_ASSERT_STRING_EQUAL(seen.market, "Testland");
+    CU_ASSERT_STRING_EQUAL(seen.path, path);
+    CU_ASSERT_EQUAL(scalar(&e, "SELECT count(*) FROM rejects"), 0); /* rolled back */
     env_close(&e);
 }
 
@@ -529,6 +659,9 @@ int main(void)
         {"cards coexist; reimport replaces", test_rates__cards_coexist_and_reimport_replaces},
         {"no header is a hard error", test_rates__file_without_header_is_a_hard_error},
         {"market map", test_markets__map_imports_and_rejects_bad_rows},
+        {"built-in map is the shipped CSV as imported",
+         test_markets__built_in_map_is_the_shipped_csv_as_imported},
+        {"an import replaces the built-in map", test_markets__an_import_replaces_the_built_in_map},
         {"fixture cards import cleanly", test_rates__fixture_cards_import_cleanly},
         {"hostile rate rows: stored or rejected, never cut", test_rates__hostile_rows_are_stored_or_rejected_never_cut},
         {"no header: names the first unreadable line", test_rates__no_header_names_the_first_unreadable_line},

@@ -43,6 +43,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "base/version.h"
+#include "money/money_builtin.h"
 #include "report/report.h"
 #include "report/report_priv.h"
 #include "report/report_xlsx.h"
@@ -646,6 +647,50 @@ static void test_report__formats_match_golden(void)
     suf_buf_release(&b);
 }
 
+/* The fixture imported its market map, and Inputs names that file.  A
+ * store where `suf import markets` never ran prices with the map built
+ * into suf, and Inputs says so, with the map's version. */
+static void test_report__inputs_name_the_built_in_map(void)
+{
+    struct suf_config cfg2;
+    struct suf_store st2 = SUF_STORE_INIT;
+    struct suf_run run2;
+    struct rep_ctx ctx2;
+    struct rec_book book;
+    struct rep_sink sink = {&rec_ops, &book};
+    struct suf_err err = SUF_ERR_INIT;
+    char want[160];
+    int found = 0;
+
+    fixture();
+    suf_config_init(&cfg2);
+    suf_test_store(&st2, "builtin.db");
+    memset(&run2, 0, sizeof(run2));
+    run2.cfg = &cfg2;
+    run2.store = &st2;
+    suf_clock_init(&run2.clock, AS_OF);
+    CU_ASSERT_EQUAL_FATAL(rep_ctx_init(&ctx2, &run2, &err), SUF_OK);
+    rec_init(&book, formats.spec);
+    rep_render_portfolio(&ctx2, &sink, NULL, 0);
+    snprintf(want, sizeof(want), "\ttext\tnone\tbuilt-in (fixtures/markets.csv), SHA-256 %s",
+             suf_money_builtin_map_sha256);
+    for (int i = 0; i < book.nsheets; i++) {
+        for (int k = 0; !strcmp(book.sheets[i].name, "Inputs") && k < book.sheets[i].ncells;
+             k++) {
+            const char *line = book.sheets[i].cells[k].line;
+            size_t n = strlen(line), w = strlen(want);
+
+            found += n >= w && !strcmp(line + n - w, want);
+        }
+    }
+    CU_ASSERT_EQUAL(found, 1);
+    rec_release(&book);
+    rep_ctx_release(&ctx2);
+    suf_store_close(&st2);
+    json_decref(run2.counts);
+    suf_config_release(&cfg2);
+}
+
 /* The same rendering into the libxlsxwriter sink gives a complete file
  * (what its cells hold, e2e_report reads back). */
 static void test_report__workbook_file_is_written(void)
@@ -683,6 +728,7 @@ int main(void)
         {"portfolio sheets match golden", test_report__portfolio_sheets_match_golden},
         {"formats match golden", test_report__formats_match_golden},
         {"workbook file is written", test_report__workbook_file_is_written},
+        {"inputs name the built-in map", test_report__inputs_name_the_built_in_map},
         {NULL, NULL},
     };
     int rc = suf_test_main("report", tests);

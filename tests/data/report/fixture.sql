@@ -7,7 +7,7 @@
 -- each kind of row the sheets treat differently: every outcome, plan's
 -- reasons and one reason plan no longer has, fallbacks in several states
 -- and scenarios (and one of each unknown), webhook and estimated pricing,
--- a resend, a split session, hostile text.  Campaign "b/x" is small, and
+-- a resend, a split session, an S8 that did not convert, hostile text.  Campaign "b/x" is small, and
 -- its id must be sanitised.
 INSERT INTO markets (prefix, since, market) VALUES
   ('1', '', 'North America'), ('44', '', 'United Kingdom'), ('91', '', 'India'),
@@ -104,6 +104,26 @@ INSERT INTO sends (id, fallback_id, kind, part, n, callback, body, state, sent_a
   (8, 6, 'u', 1, 1, 'suf:6:u1', '{}', 'sent', 1795226460, NULL, 'delivered', 1795226520, NULL, NULL, NULL),
   (9, 6, 's', 1, 1, 'suf:6:s1', '{}', 'sent', 1795240060, NULL, 'delivered', 1795249000, NULL, 1, 'service'),
   (10, 6, 's', 2, 2, 'suf:6:s2', '{}', 'sent', 1795240070, NULL, 'read', 1795250000, 1795250100, NULL, NULL);
+
+-- camp_a, fallback 61: an S8 whose first session part was delivered and
+-- whose second failed.  Not a conversion: the per_conversion policy does not
+-- bill its session; Meta's view does.
+INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name,
+                      template_language, status, error_code, attempt, sent_at, file_id) VALUES
+  (61, 'camp_a', 'w.a61', '919800000061', 'Winter', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 5);
+INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id) VALUES
+  ('camp_a', '919800000061', 'fallback', NULL, 1, 61);
+INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
+                       scenario, state, state_at, created_at, utility_sent_at,
+                       utility_delivered_at, consented_at, declined_at, session_sent_at,
+                       converted_at) VALUES
+  (61, 'camp_a', '919800000061', 61, 'winter_sale', 'en_US', 'S8', 'session_failed', 1795231000,
+   1795226400, 1795226460, 1795226520, 1795230000, NULL, 1795230060, NULL);
+INSERT INTO sends (id, fallback_id, kind, part, n, callback, body, state, sent_at, resend_of,
+                   delivery, delivered_at, read_at, pricing_billable, pricing_category) VALUES
+  (61, 61, 'u', 1, 1, 'suf:61:u1', '{}', 'sent', 1795226460, NULL, 'delivered', 1795226520, NULL, NULL, NULL),
+  (62, 61, 's', 1, 1, 'suf:61:s1', '{}', 'sent', 1795230060, NULL, 'delivered', 1795230100, NULL, 1, 'service'),
+  (63, 61, 's', 2, 2, 'suf:61:s2', '{}', 'sent', 1795230070, NULL, 'failed', NULL, NULL, NULL, NULL);
 
 -- "b/x": one delivered recipient, one pending fallback, its name from the
 -- export.
