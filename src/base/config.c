@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,9 @@ static int set_key(struct suf_config *cfg, const struct key *k, const char *valu
         double v;
         errno = 0;
         v = strtod(value, &end);
-        if (errno || end == value || *suf_trim(end) || v < 0 || v > 1) {
+        /* strtod reads "nan" and "inf"; NaN fails every comparison, so
+         * the range test alone would let it through. */
+        if (errno || end == value || *suf_trim(end) || !isfinite(v) || v < 0 || v > 1) {
             *why = "not a ratio between 0 and 1";
             return -1;
         }

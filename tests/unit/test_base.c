@@ -298,6 +298,40 @@ static void test_config__plain_http_only_to_loopback(void)
     }
 }
 
+/* Every real-valued key (max_reject_ratio is the only one) refuses NaN and
+ * the infinities: NaN fails every comparison, so a range test passes it and
+ * the exit-65 rule would quietly never fire. */
+static void test_config__real_values_refuse_nan_and_infinity(void)
+{
+    static const char *const bad[] = {"nan",   "NaN",      "-nan",     "nan(1)",
+                                      "inf",   "-inf",     "infinity", "+Infinity",
+                                      "1e999", "0x1p99999"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct suf_config cfg;
+        struct suf_err err = SUF_ERR_INIT;
+        char text[128];
+
+        snprintf(text, sizeof(text), "[general]\nmax_reject_ratio = %s\n", bad[i]);
+        suf_config_init(&cfg);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, text, "t.conf", &err),
+                        SUF_ERR_CONFIG);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(err.msg, "t.conf:2: key 'max_reject_ratio': not a ratio"));
+        CU_ASSERT_DOUBLE_EQUAL(cfg.max_reject_ratio, 0.01, 1e-12);
+        suf_config_release(&cfg);
+
+        suf_config_init(&cfg);
+        suf_err_clear(&err);
+        setenv("SUF_MAX_REJECT_RATIO", bad[i], 1);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "", "t.conf", &err), SUF_ERR_CONFIG);
+        unsetenv("SUF_MAX_REJECT_RATIO");
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(err.msg, "environment SUF_MAX_REJECT_RATIO: not a ratio"));
+        suf_config_release(&cfg);
+    }
+}
+
 static void test_config__secret_file_modes(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -335,6 +369,8 @@ static const struct suf_test tests[] = {
     {"config: long line is an error", test_config__long_line_is_an_error_not_a_cut},
     {"config: NUL byte in a file line", test_config__nul_byte_in_a_file_line_is_an_error},
     {"config: plain http only to loopback", test_config__plain_http_only_to_loopback},
+    {"config: real values refuse nan and infinity",
+     test_config__real_values_refuse_nan_and_infinity},
     {"config: secret file modes", test_config__secret_file_modes},
     {NULL, NULL},
 };
