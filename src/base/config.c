@@ -27,7 +27,8 @@
 #include "base/util.h"
 #include "base/banned.h"
 
-enum key_type { T_STR, T_INT, T_BOOL, T_RATIO, T_MONEY, T_CODES };
+/* T_UMASK is a string checked before it is kept. */
+enum key_type { T_STR, T_INT, T_BOOL, T_RATIO, T_MONEY, T_CODES, T_UMASK };
 
 struct key {
     const char *section;
@@ -55,8 +56,8 @@ static const struct key keys[] = {
      "calling code for phones without one (empty: such phones are rejected)"},
     {"general", "max_reject_ratio", T_RATIO, F(max_reject_ratio), "0.01", 0, 0,
      "share of a file's rows that may be rejected before the exit status says so"},
-    {"general", "umask", T_STR, F(umask), "0027", 0, 0,
-     "umask for files suf creates (database 0600 whatever this says)"},
+    {"general", "umask", T_UMASK, F(umask), "0027", 0, 0,
+     "umask for files suf creates, octal 0 to 0777 (database 0600 whatever this says)"},
     {"inbox", "inbox_deliveries", T_STR, F(inbox_deliveries), "", 0, 0,
      "folder of delivery exports (CSV) that `suf run` imports"},
     {"inbox", "inbox_templates", T_STR, F(inbox_templates), "", 0, 0,
@@ -205,22 +206,54 @@ static int parse_codes(struct suf_config *cfg, const char *v)
     return rc;
 }
 
+/* A umask in octal digits, 0 to 0777, a leading 0 allowed.  Read later
+ * with strtoul, "abc", "8" and "999" would each become a umask of 0. */
+static int check_umask(const char *v)
+{
+    unsigned mask = 0;
+
+    if (!*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '7')
+            return -1;
+        mask = mask * 8 + (unsigned)(*v - '0');
+        if (mask > 0777)
+            return -1;
+    }
+    return 0;
+}
+
+static bool is_string(enum key_type type)
+{
+    return type == T_STR || type == T_CODES || type == T_UMASK;
+}
+
+static int store_string(char **slot, const char *value, const char **why)
+{
+    if (strlen(value) > 4096) {
+        *why = "value is longer than 4096 bytes";
+        return -1;
+    }
+    free(*slot);
+    *slot = suf_xstrdup(value);
+    return 0;
+}
+
 static int set_key(struct suf_config *cfg, const struct key *k, const char *value,
                    const char **why)
 {
     char *base = (char *)cfg;
 
     switch (k->type) {
-    case T_STR: {
-        char **slot = (char **)(void *)(base + k->offset);
-        if (strlen(value) > 4096) {
-            *why = "value is longer than 4096 bytes";
+    case T_STR:
+        return store_string((char **)(void *)(base + k->offset), value, why);
+    case T_UMASK:
+        if (check_umask(value)) {
+            *why = "not an octal umask from 0 to 0777, such as 0027";
             return -1;
         }
-        free(*slot);
-        *slot = suf_xstrdup(value);
-        return 0;
-    }
+        return store_string((char **)(void *)(base + k->offset), value, why);
     case T_INT: {
         int64_t v;
         if (suf_parse_i64(value, &v)) {
@@ -288,7 +321,7 @@ void suf_config_init(struct suf_config *cfg)
 void suf_config_release(struct suf_config *cfg)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        if (keys[i].type == T_STR || keys[i].type == T_CODES) {
+        if (is_string(keys[i].type)) {
             char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
             free(*slot);
             *slot = NULL;

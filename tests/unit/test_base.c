@@ -332,6 +332,44 @@ static void test_config__real_values_refuse_nan_and_infinity(void)
     }
 }
 
+static void test_config__umask_is_octal(void)
+{
+    static const struct {
+        const char *value;
+        int ok;
+    } rows[] = {
+        {"0027", 1}, {"027", 1},  {"27", 1},
+        {"0", 1},    {"0777", 1}, {"00000777", 1},
+        {"077", 1},  {"abc", 0},  {"999", 0},
+        {"8", 0},    {"0778", 0}, {"01000", 0},
+        {"1000", 0}, {"", 0},     {"-1", 0},
+        {"0x1f", 0}, {"0o27", 0}, {"27a", 0},
+        {"0 27", 0}, {"+27", 0},  {"7777777777777777777777", 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_config cfg;
+        struct suf_err err = SUF_ERR_INIT;
+        char text[128];
+        int rc;
+
+        snprintf(text, sizeof(text), "[general]\numask = %s\n", rows[i].value);
+        suf_config_init(&cfg);
+        rc = suf_config_load_string(&cfg, text, "t.conf", &err);
+        if (rows[i].ok) {
+            CU_ASSERT_EQUAL(rc, SUF_OK);
+            CU_ASSERT_STRING_EQUAL(cfg.umask, rows[i].value);
+        } else {
+            CU_ASSERT_EQUAL(rc, SUF_ERR_CONFIG);
+            CU_ASSERT_PTR_NOT_NULL(
+                strstr(err.msg, "t.conf:2: key 'umask': not an octal umask"));
+            CU_ASSERT_STRING_EQUAL(cfg.umask, "0027");
+        }
+        if (rows[i].ok != (rc == SUF_OK))
+            fprintf(stderr, "umask '%s': status %d, '%s'\n", rows[i].value, rc, err.msg);
+        suf_config_release(&cfg);
+    }
+}
+
 static void test_config__secret_file_modes(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -371,6 +409,7 @@ static const struct suf_test tests[] = {
     {"config: plain http only to loopback", test_config__plain_http_only_to_loopback},
     {"config: real values refuse nan and infinity",
      test_config__real_values_refuse_nan_and_infinity},
+    {"config: umask is octal", test_config__umask_is_octal},
     {"config: secret file modes", test_config__secret_file_modes},
     {NULL, NULL},
 };
