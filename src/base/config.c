@@ -7,7 +7,8 @@
  *
  * inih reads lines into a fixed buffer and silently cuts longer ones; we
  * feed it through our own line reader, which fails on such a line instead,
- * so a long value is an error, never a truncated setting.
+ * so a long value is an error, never a truncated setting.  A key set twice
+ * in one file is an error too: the last value would otherwise win silently.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -357,6 +358,8 @@ struct ini_ctx {
     int too_long;
     int has_nul;
     int max_line;
+    int indented;       /* the line just read starts with a blank */
+    long set_on[NKEYS]; /* line each key was set on in this file, 0: not yet */
 };
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
@@ -378,6 +381,21 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         ctx->failed = 1;
         return 0;
     }
+    if (ctx->set_on[k - keys]) {
+        /* inih hands an indented line on as more of the previous key's
+         * value (multi-line values); either way the last value would win. */
+        if (ctx->indented)
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "key '%s' continues on an indented line; give a value on one line",
+                       name);
+        else
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "key '%s' is set twice in [%s] (first on line %ld)", name, section,
+                       ctx->set_on[k - keys]);
+        ctx->failed = 1;
+        return 0;
+    }
+    ctx->set_on[k - keys] = ctx->lineno;
     if (set_key(ctx->cfg, k, value, &why)) {
         suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno, "key '%s': %s", name, why);
         ctx->failed = 1;
@@ -437,6 +455,7 @@ static char *read_ini_line(char *str, int num, void *stream)
         ctx->text += len;
     }
     ctx->lineno++;
+    ctx->indented = str[0] == ' ' || str[0] == '\t';
     return str;
 }
 
@@ -521,7 +540,7 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
 static int load(struct suf_config *cfg, FILE *f, const char *text, const char *name,
                 struct suf_err *err)
 {
-    struct ini_ctx ctx = {cfg, name, err, 0, f, text, 0, 0, 0, 0};
+    struct ini_ctx ctx = {.cfg = cfg, .name = name, .err = err, .file = f, .text = text};
     int rc = ini_parse_stream(read_ini_line, &ctx, on_ini_entry, &ctx);
 
     if (ctx.too_long)

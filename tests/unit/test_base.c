@@ -370,6 +370,63 @@ static void test_config__umask_is_octal(void)
     }
 }
 
+static void test_config__a_key_set_twice_in_a_file_is_refused(void)
+{
+    static const struct {
+        const char *text, *msg;
+    } rows[] = {
+        {"[api]\nthroughput = 10\nconcurrency = 4\nthroughput = 20\n",
+         "t.conf:4: key 'throughput' is set twice in [api] (first on line 2)"},
+        {"[api]\nthroughput = 10\n[plan]\ngrace_hours = 1\n[api]\nthroughput = 10\n",
+         "t.conf:6: key 'throughput' is set twice in [api] (first on line 2)"},
+        {"[general]\nmax_reject_ratio = 0.5\nmax_reject_ratio = nan\n",
+         "t.conf:3: key 'max_reject_ratio' is set twice in [general] (first on line 2)"},
+        {"[consent]\nstop_keywords = STOP,\n  UNSUBSCRIBE\n",
+         "t.conf:3: key 'stop_keywords' continues on an indented line"},
+    };
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        suf_config_init(&cfg);
+        suf_err_clear(&err);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, rows[i].text, "t.conf", &err),
+                        SUF_ERR_CONFIG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
+        if (!strstr(err.msg, rows[i].msg))
+            fprintf(stderr, "got: %s\n", err.msg);
+        suf_config_release(&cfg);
+    }
+
+    /* The environment overriding the file is not a duplicate. */
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    setenv("SUF_THROUGHPUT", "7", 1);
+    CU_ASSERT_EQUAL(
+        suf_config_load_string(&cfg, "[api]\nthroughput = 10\n", "t.conf", &err), SUF_OK);
+    unsetenv("SUF_THROUGHPUT");
+    CU_ASSERT_EQUAL(cfg.throughput, 7);
+    suf_config_release(&cfg);
+}
+
+static void test_config__duplicate_key_in_a_file_names_file_and_line(void)
+{
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+    const char *path = suf_test_write("twice.conf", "[general]\n"
+                                                    "umask = 0027\n"
+                                                    "\n"
+                                                    "; later, someone adds\n"
+                                                    "umask = 0002\n");
+
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(suf_config_load(&cfg, path, &err), SUF_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg,
+                                  "twice.conf:5: key 'umask' is set twice in [general] "
+                                  "(first on line 2)"));
+    suf_config_release(&cfg);
+}
+
 static void test_config__secret_file_modes(void)
 {
     struct suf_err err = SUF_ERR_INIT;
@@ -410,6 +467,10 @@ static const struct suf_test tests[] = {
     {"config: real values refuse nan and infinity",
      test_config__real_values_refuse_nan_and_infinity},
     {"config: umask is octal", test_config__umask_is_octal},
+    {"config: a key set twice is refused",
+     test_config__a_key_set_twice_in_a_file_is_refused},
+    {"config: duplicate key names file and line",
+     test_config__duplicate_key_in_a_file_names_file_and_line},
     {"config: secret file modes", test_config__secret_file_modes},
     {NULL, NULL},
 };
