@@ -273,29 +273,124 @@ static void test_config__nul_byte_in_a_file_line_is_an_error(void)
     suf_config_release(&cfg);
 }
 
-static void test_config__plain_http_only_to_loopback(void)
+static void test_config__base_url_check_table(void)
 {
     static const struct {
         const char *url;
-        int ok;
+        const char *why; /* NULL: accepted; else a part of the reason */
     } rows[] = {
-        {"https://graph.facebook.com", 1}, {"http://127.0.0.1:8080", 1},
-        {"http://localhost:9", 1},         {"http://localhost", 1},
-        {"http://[::1]:80/x", 1},          {"http://graph.facebook.com", 0},
-        {"http://127.0.0.1.evil.example", 0}, {"http://10.0.0.1", 0},
-        {"ftp://127.0.0.1", 0},
+        {"https://graph.facebook.com", NULL},
+        {"https://graph.facebook.com/", NULL},
+        {"https://proxy.example:8443/graph", NULL},
+        {"https://203.0.113.7", NULL},
+        {"HTTPS://Graph.Facebook.com", NULL},
+        {"http://127.0.0.1:8080", NULL},
+        {"http://127.9.8.7", NULL},
+        {"http://localhost", NULL},
+        {"http://localhost:9/mock", NULL},
+        {"http://LocalHost:9", NULL},
+        {"HTTP://127.0.0.1:18499", NULL},
+        {"http://[::1]", NULL},
+        {"http://[::1]:80/x", NULL},
+        {"http://[0:0:0:0:0:0:0:1]:80", NULL},
+        /* curl reads these numeric forms as 127.0.0.1, and connects there */
+        {"http://0x7f.1:18499", NULL},
+        {"http://2130706433:18499", NULL},
+        {"http://0177.0.0.1", NULL},
+        /* user info: curl connects to the host after the '@' */
+        {"http://localhost:1@192.0.2.2:18499", "user name or password"},
+        {"http://localhost@192.0.2.2", "user name or password"},
+        {"http://127.0.0.1:8080\\@192.0.2.2", "user name or password"},
+        {"http://@127.0.0.1", "user name or password"},
+        {"http://u:p@127.0.0.1", "user name or password"},
+        {"https://user:secret@graph.facebook.com", "user name or password"},
+        /* not provably this machine */
+        {"http://localhost.", "not 127.0.0.0/8"},
+        {"http://localhost.:18499", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.example.com", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.evil.example", "not 127.0.0.0/8"},
+        {"http://example.com/127.0.0.1", "not 127.0.0.0/8"},
+        {"http://foo.localhost", "not 127.0.0.0/8"},
+        {"http://[::ffff:127.0.0.1]", "not 127.0.0.0/8"},
+        {"http://[::1%25lo]", "not 127.0.0.0/8"},
+        {"http://0", "not 127.0.0.0/8"},
+        {"http://[::]", "not 127.0.0.0/8"},
+        {"http://10.0.0.1", "not 127.0.0.0/8"},
+        {"http://graph.facebook.com", "not 127.0.0.0/8"},
+        {"HTTP://graph.facebook.com", "not 127.0.0.0/8"},
+        /* other schemes */
+        {"ftp://127.0.0.1", "scheme is not https"},
+        {"file:///etc/passwd", "scheme is not https"},
+        {"gopher://127.0.0.1", "scheme is not https"},
+        {"FTP://127.0.0.1", "scheme is not https"},
+        /* not URLs, or not a prefix for the API path */
+        {"graph.facebook.com", "not a URL"},
+        {"localhost:1@192.0.2.2:18499", "not a URL"},
+        {"http:127.0.0.1", "not a URL"},
+        {"http://", "not a URL"},
+        {"", "not a URL"},
+        {"http://127.0.0.1:99999", "not a URL"},
+        {"http://127.0.0.1/a b", "not a URL"},
+        {"http://127.0.0.1#@192.0.2.2", "query or fragment"},
+        {"https://graph.facebook.com?x=1", "query or fragment"},
+        {"http://127.0.0.1#", "query or fragment"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct suf_config cfg;
-        struct suf_err err = SUF_ERR_INIT;
-        char text[256];
+        const char *why = "unset";
+        int rc = suf_config_check_base_url(rows[i].url, &why);
 
-        snprintf(text, sizeof(text), "[api]\nbase_url = %s\n", rows[i].url);
-        suf_config_init(&cfg);
-        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, text, "t.conf", &err),
-                        rows[i].ok ? SUF_OK : SUF_ERR_CONFIG);
-        suf_config_release(&cfg);
+        if (rows[i].why) {
+            CU_ASSERT_EQUAL(rc, SUF_ERR_CONFIG);
+            CU_ASSERT_PTR_NOT_NULL(why);
+            CU_ASSERT(why && strstr(why, rows[i].why));
+        } else {
+            CU_ASSERT_EQUAL(rc, SUF_OK);
+            CU_ASSERT_PTR_NULL(why);
+        }
+        if ((rows[i].why ? rc != SUF_ERR_CONFIG || !why || !strstr(why, rows[i].why)
+                         : rc != SUF_OK))
+            fprintf(stderr, "row %zu '%s': status %d, '%s'\n", i, rows[i].url, rc,
+                    why ? why : "(null)");
     }
+}
+
+/* The rule holds wherever base_url comes from: the file, with its line, and
+ * the environment; and the reason never quotes the URL, whose user info may
+ * be a password. */
+static void test_config__base_url_refused_from_file_and_env(void)
+{
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(
+        suf_config_load_string(&cfg,
+                               "[api]\napi_version = v23.0\n"
+                               "base_url = http://localhost:pw-123@192.0.2.2:18499\n",
+                               "t.conf", &err),
+        SUF_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.conf:3: key 'base_url': has a user name"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "pw-123"));
+    CU_ASSERT_STRING_EQUAL(cfg.base_url, "https://graph.facebook.com");
+    suf_config_release(&cfg);
+
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    setenv("SUF_BASE_URL", "http://0x7f.1.evil.example:18499", 1);
+    CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "", "t.conf", &err), SUF_ERR_CONFIG);
+    unsetenv("SUF_BASE_URL");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err.msg, "environment SUF_BASE_URL: plain http to a host"));
+    suf_config_release(&cfg);
+
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "[api]\nbase_url = http://[::1]:18499\n",
+                                           "t.conf", &err),
+                    SUF_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.base_url, "http://[::1]:18499");
+    suf_config_release(&cfg);
 }
 
 /* Every real-valued key (max_reject_ratio is the only one) refuses NaN and
@@ -463,7 +558,9 @@ static const struct suf_test tests[] = {
     {"config: defaults, file, env, errors", test_config__defaults_file_env_and_errors},
     {"config: long line is an error", test_config__long_line_is_an_error_not_a_cut},
     {"config: NUL byte in a file line", test_config__nul_byte_in_a_file_line_is_an_error},
-    {"config: plain http only to loopback", test_config__plain_http_only_to_loopback},
+    {"config: base_url check table", test_config__base_url_check_table},
+    {"config: base_url refused from file and env",
+     test_config__base_url_refused_from_file_and_env},
     {"config: real values refuse nan and infinity",
      test_config__real_values_refuse_nan_and_infinity},
     {"config: umask is octal", test_config__umask_is_octal},
