@@ -7,10 +7,16 @@
  *
  * inih reads lines into a fixed buffer and silently cuts longer ones; we
  * feed it through our own line reader, which fails on such a line instead,
- * so a long value is an error, never a truncated setting.
+ * so a long value is an error, never a truncated setting.  A key set twice
+ * in one file is an error too: the last value would otherwise win silently.
+ *
+ * base_url is checked with libcurl's own URL parser, so the host the rule
+ * looks at is the host curl will connect to (see suf_config_check_base_url).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <ini.h>
 
 #include "base/amount.h"
@@ -26,7 +33,8 @@
 #include "base/util.h"
 #include "base/banned.h"
 
-enum key_type { T_STR, T_INT, T_BOOL, T_RATIO, T_MONEY, T_CODES };
+/* T_URL and T_UMASK are strings checked before they are kept. */
+enum key_type { T_STR, T_INT, T_BOOL, T_RATIO, T_MONEY, T_CODES, T_URL, T_UMASK };
 
 struct key {
     const char *section;
@@ -54,8 +62,8 @@ static const struct key keys[] = {
      "calling code for phones without one (empty: such phones are rejected)"},
     {"general", "max_reject_ratio", T_RATIO, F(max_reject_ratio), "0.01", 0, 0,
      "share of a file's rows that may be rejected before the exit status says so"},
-    {"general", "umask", T_STR, F(umask), "0027", 0, 0,
-     "umask for files suf creates (database 0600 whatever this says)"},
+    {"general", "umask", T_UMASK, F(umask), "0027", 0, 0,
+     "umask for files suf creates, octal 0 to 0777 (database 0600 whatever this says)"},
     {"inbox", "inbox_deliveries", T_STR, F(inbox_deliveries), "", 0, 0,
      "folder of delivery exports (CSV) that `suf run` imports"},
     {"inbox", "inbox_templates", T_STR, F(inbox_templates), "", 0, 0,
@@ -66,8 +74,8 @@ static const struct key keys[] = {
      "folder of campaign settings (CSV)"},
     {"inbox", "inbox_rates", T_STR, F(inbox_rates), "", 0, 0,
      "folder of rate cards (CSV, named <CUR>_<YYYY-MM-DD>.csv)"},
-    {"api", "base_url", T_STR, F(base_url), "https://graph.facebook.com", 0, 0,
-     "Cloud API base URL (a solution provider's proxy, or a mock in tests)"},
+    {"api", "base_url", T_URL, F(base_url), "https://graph.facebook.com", 0, 0,
+     "Cloud API base URL: https, or plain http to 127.0.0.0/8, [::1] or localhost"},
     {"api", "api_version", T_STR, F(api_version), "v23.0", 0, 0, "Graph API version"},
     {"api", "phone_number_id", T_STR, F(phone_number_id), "", 0, 0,
      "the business phone number id that sends"},
@@ -205,22 +213,58 @@ static int parse_codes(struct suf_config *cfg, const char *v)
     return rc;
 }
 
+/* A umask in octal digits, 0 to 0777, a leading 0 allowed.  Read later
+ * with strtoul, "abc", "8" and "999" would each become a umask of 0. */
+static int check_umask(const char *v)
+{
+    unsigned mask = 0;
+
+    if (!*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '7')
+            return -1;
+        mask = mask * 8 + (unsigned)(*v - '0');
+        if (mask > 0777)
+            return -1;
+    }
+    return 0;
+}
+
+static bool is_string(enum key_type type)
+{
+    return type == T_STR || type == T_CODES || type == T_URL || type == T_UMASK;
+}
+
+static int store_string(char **slot, const char *value, const char **why)
+{
+    if (strlen(value) > 4096) {
+        *why = "value is longer than 4096 bytes";
+        return -1;
+    }
+    free(*slot);
+    *slot = suf_xstrdup(value);
+    return 0;
+}
+
 static int set_key(struct suf_config *cfg, const struct key *k, const char *value,
                    const char **why)
 {
     char *base = (char *)cfg;
 
     switch (k->type) {
-    case T_STR: {
-        char **slot = (char **)(void *)(base + k->offset);
-        if (strlen(value) > 4096) {
-            *why = "value is longer than 4096 bytes";
+    case T_STR:
+        return store_string((char **)(void *)(base + k->offset), value, why);
+    case T_URL:
+        if (suf_config_check_base_url(value, why))
+            return -1;
+        return store_string((char **)(void *)(base + k->offset), value, why);
+    case T_UMASK:
+        if (check_umask(value)) {
+            *why = "not an octal umask from 0 to 0777, such as 0027";
             return -1;
         }
-        free(*slot);
-        *slot = suf_xstrdup(value);
-        return 0;
-    }
+        return store_string((char **)(void *)(base + k->offset), value, why);
     case T_INT: {
         int64_t v;
         if (suf_parse_i64(value, &v)) {
@@ -245,7 +289,9 @@ static int set_key(struct suf_config *cfg, const struct key *k, const char *valu
         double v;
         errno = 0;
         v = strtod(value, &end);
-        if (errno || end == value || *suf_trim(end) || v < 0 || v > 1) {
+        /* strtod reads "nan" and "inf"; NaN fails every comparison, so
+         * the range test alone would let it through. */
+        if (errno || end == value || *suf_trim(end) || !isfinite(v) || v < 0 || v > 1) {
             *why = "not a ratio between 0 and 1";
             return -1;
         }
@@ -286,7 +332,7 @@ void suf_config_init(struct suf_config *cfg)
 void suf_config_release(struct suf_config *cfg)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        if (keys[i].type == T_STR || keys[i].type == T_CODES) {
+        if (is_string(keys[i].type)) {
             char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
             free(*slot);
             *slot = NULL;
@@ -322,6 +368,8 @@ struct ini_ctx {
     int too_long;
     int has_nul;
     int max_line;
+    int indented;       /* the line just read starts with a blank */
+    long set_on[NKEYS]; /* line each key was set on in this file, 0: not yet */
 };
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
@@ -343,6 +391,21 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         ctx->failed = 1;
         return 0;
     }
+    if (ctx->set_on[k - keys]) {
+        /* inih hands an indented line on as more of the previous key's
+         * value (multi-line values); either way the last value would win. */
+        if (ctx->indented)
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "key '%s' continues on an indented line; give a value on one line",
+                       name);
+        else
+            suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno,
+                       "key '%s' is set twice in [%s] (first on line %ld)", name, section,
+                       ctx->set_on[k - keys]);
+        ctx->failed = 1;
+        return 0;
+    }
+    ctx->set_on[k - keys] = ctx->lineno;
     if (set_key(ctx->cfg, k, value, &why)) {
         suf_err_at(ctx->err, SUF_ERR_CONFIG, ctx->name, ctx->lineno, "key '%s': %s", name, why);
         ctx->failed = 1;
@@ -402,6 +465,7 @@ static char *read_ini_line(char *str, int num, void *stream)
         ctx->text += len;
     }
     ctx->lineno++;
+    ctx->indented = str[0] == ' ' || str[0] == '\t';
     return str;
 }
 
@@ -423,29 +487,121 @@ static void apply_env(struct suf_config *cfg, struct suf_err *err, int *rc)
     }
 }
 
-/* True for http://localhost, http://[::1] or http://127.x.y.z, with an
- * optional port and path: the token rides in a header, so plain HTTP is for
- * this machine only (tests, a local TLS-terminating proxy). */
-static bool is_loopback_http(const char *url)
+/*
+ * True when curl's normalised host is this machine: 127.0.0.0/8 as a
+ * dotted quad, [::1], or "localhost" in any case, which libcurl (7.78 on)
+ * answers itself with 127.0.0.1 and ::1, asking no resolver.  curl has
+ * already turned 0x7f.1, 0177.0.0.1 and 2130706433 into 127.0.0.1, and
+ * [0:0:0:0:0:0:0:1] into [::1].  Anything else is refused, as it cannot be
+ * proven local: "localhost." goes to the system resolver, a name that
+ * contains 127.0.0.1 is a name, and [::ffff:127.0.0.1] is left out to keep
+ * the rule short.
+ */
+static bool host_is_loopback(const char *host)
 {
-    const char *host, *end;
-    size_t n;
+    static const unsigned char v6_loopback[16] = {[15] = 1};
+    unsigned char addr[16];
+    char inner[INET6_ADDRSTRLEN];
+    size_t n = strlen(host);
 
-    if (strncmp(url, "http://", 7))
-        return false;
-    host = url + 7;
-    if (!strncmp(host, "[::1]", 5))
-        return host[5] == '\0' || host[5] == ':' || host[5] == '/';
-    end = host + strcspn(host, ":/");
-    n = (size_t)(end - host);
-    if (n == 9 && !strncmp(host, "localhost", 9))
+    if (suf_streq_fold(host, "localhost"))
         return true;
-    if (n < 7 || strncmp(host, "127.", 4))
+    if (inet_pton(AF_INET, host, addr) == 1)
+        return addr[0] == 127;
+    if (n < 3 || n - 2 >= sizeof(inner) || host[0] != '[' || host[n - 1] != ']')
         return false;
-    for (const char *p = host; p < end; p++)
-        if (!isdigit((unsigned char)*p) && *p != '.')
-            return false;
-    return true;
+    memcpy(inner, host + 1, n - 2);
+    inner[n - 2] = '\0';
+    return inet_pton(AF_INET6, inner, addr) == 1 && !memcmp(addr, v6_loopback, 16);
+}
+
+/* Gets a part of the URL as a new string the caller frees with curl_free,
+ * or NULL when the URL has none. */
+static char *url_get(CURLU *u, CURLUPart part)
+{
+    char *value = NULL;
+
+    if (curl_url_get(u, part, &value, 0) != CURLUE_OK) {
+        curl_free(value);
+        return NULL;
+    }
+    return value;
+}
+
+/* True when the parsed URL has `part` (a user name, a zone id, ...). */
+static bool url_has(CURLU *u, CURLUPart part)
+{
+    char *value = url_get(u, part);
+    bool has = value != NULL;
+
+    curl_free(value);
+    return has;
+}
+
+/* http://localhost:1@192.0.2.2 goes to 192.0.2.2 as user "localhost", and
+ * even an empty user (http://@host) is user info curl would send. */
+static bool has_user_info(CURLU *u)
+{
+    return url_has(u, CURLUPART_USER) || url_has(u, CURLUPART_PASSWORD) ||
+           url_has(u, CURLUPART_OPTIONS);
+}
+
+int suf_config_check_base_url(const char *url, const char **why)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int rc = SUF_ERR_CONFIG;
+    CURLUcode parsed;
+
+    *why = "out of memory checking the URL";
+    if (!u)
+        return SUF_ERR_CONFIG;
+    /* No CURLU_GUESS_SCHEME: a URL must say its scheme.  An unknown scheme
+     * parses, so that it is refused for its scheme, not as a non-URL. */
+    parsed = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (parsed == CURLUE_OUT_OF_MEMORY)
+        goto done;
+    if (parsed != CURLUE_OK) {
+        *why = "not a URL such as https://graph.facebook.com";
+        goto done;
+    }
+    if (has_user_info(u)) {
+        *why = "has a user name or password before '@' (not allowed)";
+        goto done;
+    }
+    /* The API path is appended to base_url; after a '?' or '#' it would be
+     * a query or fragment, not a path.  curl reports an empty fragment as
+     * none, so look at the text. */
+    if (strpbrk(url, "?#")) {
+        *why = "has a query or fragment ('?' or '#'); the API path is appended to it";
+        goto done;
+    }
+    scheme = url_get(u, CURLUPART_SCHEME); /* lower case, whatever was written */
+    if (!scheme || (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
+        *why = "scheme is not https (plain http only to a loopback host)";
+        goto done;
+    }
+    host = url_get(u, CURLUPART_HOST);
+    if (!host) {
+        *why = "not a URL such as https://graph.facebook.com";
+        goto done;
+    }
+    if (!strcmp(scheme, "https")) {
+        *why = NULL;
+        rc = SUF_OK;
+        goto done;
+    }
+    if (!host_is_loopback(host) || url_has(u, CURLUPART_ZONEID)) {
+        *why = "plain http to a host not 127.0.0.0/8, [::1] or localhost; use https";
+        goto done;
+    }
+    *why = NULL;
+    rc = SUF_OK;
+done:
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
 }
 
 static int validate(struct suf_config *cfg, struct suf_err *err)
@@ -476,17 +632,13 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
                                "default_country_code '%s' is not a calling code such as 91",
                                cfg->default_country_code);
     }
-    if (strncmp(cfg->base_url, "https://", 8) && !is_loopback_http(cfg->base_url))
-        return suf_err_set(err, SUF_ERR_CONFIG,
-                           "base_url '%s' must be https:// (plain http only to loopback)",
-                           cfg->base_url);
     return SUF_OK;
 }
 
 static int load(struct suf_config *cfg, FILE *f, const char *text, const char *name,
                 struct suf_err *err)
 {
-    struct ini_ctx ctx = {cfg, name, err, 0, f, text, 0, 0, 0, 0};
+    struct ini_ctx ctx = {.cfg = cfg, .name = name, .err = err, .file = f, .text = text};
     int rc = ini_parse_stream(read_ini_line, &ctx, on_ini_entry, &ctx);
 
     if (ctx.too_long)

@@ -131,6 +131,22 @@ void suf_config_release(struct suf_config *cfg);
 /* Writes the commented sample config (every key, its default and help). */
 void suf_config_write_sample(FILE *out);
 
+/*
+ * The rule base_url must keep, so the token never crosses a network in
+ * clear and never goes to a host other than the one the URL seems to name:
+ * `url` is parsed with libcurl's URL parser (curl_url), as the transport's
+ * libcurl will parse it, and must have
+ *  - a scheme (any case) of https, or of http with a host curl normalises to
+ *    127.0.0.0/8, [::1] or localhost (so 0x7f.1 and 2130706433, which curl
+ *    reads as 127.0.0.1, pass; "localhost." and names that merely contain
+ *    127.0.0.1 do not);
+ *  - no user name, password or login options (user info);
+ *  - no '?' or '#', since the API path is appended to it.
+ * Returns SUF_OK with *why NULL, or SUF_ERR_CONFIG with *why set to a
+ * static reason (it never quotes the URL, which may hold a password).
+ */
+int suf_config_check_base_url(const char *url, const char **why);
+
 /* True when `code` is in the eligible error codes. */
 bool suf_config_code_eligible(const struct suf_config *cfg, int64_t code);
 

@@ -296,29 +296,253 @@ static void test_config__nul_byte_in_a_file_line_is_an_error(void)
     suf_config_release(&cfg);
 }
 
-static void test_config__plain_http_only_to_loopback(void)
+static void test_config__base_url_check_table(void)
 {
     static const struct {
         const char *url;
+        const char *why; /* NULL: accepted; else a part of the reason */
+    } rows[] = {
+        {"https://graph.facebook.com", NULL},
+        {"https://graph.facebook.com/", NULL},
+        {"https://proxy.example:8443/graph", NULL},
+        {"https://203.0.113.7", NULL},
+        {"HTTPS://Graph.Facebook.com", NULL},
+        {"http://127.0.0.1:8080", NULL},
+        {"http://127.9.8.7", NULL},
+        {"http://localhost", NULL},
+        {"http://localhost:9/mock", NULL},
+        {"http://LocalHost:9", NULL},
+        {"HTTP://127.0.0.1:18499", NULL},
+        {"http://[::1]", NULL},
+        {"http://[::1]:80/x", NULL},
+        {"http://[0:0:0:0:0:0:0:1]:80", NULL},
+        /* curl reads these numeric forms as 127.0.0.1, and connects there */
+        {"http://0x7f.1:18499", NULL},
+        {"http://2130706433:18499", NULL},
+        {"http://0177.0.0.1", NULL},
+        /* user info: curl connects to the host after the '@' */
+        {"http://localhost:1@192.0.2.2:18499", "user name or password"},
+        {"http://localhost@192.0.2.2", "user name or password"},
+        {"http://127.0.0.1:8080\\@192.0.2.2", "user name or password"},
+        {"http://@127.0.0.1", "user name or password"},
+        {"http://u:p@127.0.0.1", "user name or password"},
+        {"https://user:secret@graph.facebook.com", "user name or password"},
+        /* not provably this machine */
+        {"http://localhost.", "not 127.0.0.0/8"},
+        {"http://localhost.:18499", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.example.com", "not 127.0.0.0/8"},
+        {"http://127.0.0.1.evil.example", "not 127.0.0.0/8"},
+        {"http://example.com/127.0.0.1", "not 127.0.0.0/8"},
+        {"http://foo.localhost", "not 127.0.0.0/8"},
+        {"http://[::ffff:127.0.0.1]", "not 127.0.0.0/8"},
+        {"http://[::1%25lo]", "not 127.0.0.0/8"},
+        {"http://0", "not 127.0.0.0/8"},
+        {"http://[::]", "not 127.0.0.0/8"},
+        {"http://10.0.0.1", "not 127.0.0.0/8"},
+        {"http://graph.facebook.com", "not 127.0.0.0/8"},
+        {"HTTP://graph.facebook.com", "not 127.0.0.0/8"},
+        /* other schemes */
+        {"ftp://127.0.0.1", "scheme is not https"},
+        {"file:///etc/passwd", "scheme is not https"},
+        {"gopher://127.0.0.1", "scheme is not https"},
+        {"FTP://127.0.0.1", "scheme is not https"},
+        /* not URLs, or not a prefix for the API path */
+        {"graph.facebook.com", "not a URL"},
+        {"localhost:1@192.0.2.2:18499", "not a URL"},
+        {"http:127.0.0.1", "not a URL"},
+        {"http://", "not a URL"},
+        {"", "not a URL"},
+        {"http://127.0.0.1:99999", "not a URL"},
+        {"http://127.0.0.1/a b", "not a URL"},
+        {"http://127.0.0.1#@192.0.2.2", "query or fragment"},
+        {"https://graph.facebook.com?x=1", "query or fragment"},
+        {"http://127.0.0.1#", "query or fragment"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *why = "unset";
+        int rc = suf_config_check_base_url(rows[i].url, &why);
+
+        if (rows[i].why) {
+            CU_ASSERT_EQUAL(rc, SUF_ERR_CONFIG);
+            CU_ASSERT_PTR_NOT_NULL(why);
+            CU_ASSERT(why && strstr(why, rows[i].why));
+        } else {
+            CU_ASSERT_EQUAL(rc, SUF_OK);
+            CU_ASSERT_PTR_NULL(why);
+        }
+        if ((rows[i].why ? rc != SUF_ERR_CONFIG || !why || !strstr(why, rows[i].why)
+                         : rc != SUF_OK))
+            fprintf(stderr, "row %zu '%s': status %d, '%s'\n", i, rows[i].url, rc,
+                    why ? why : "(null)");
+    }
+}
+
+/* The rule holds wherever base_url comes from: the file, with its line, and
+ * the environment; and the reason never quotes the URL, whose user info may
+ * be a password. */
+static void test_config__base_url_refused_from_file_and_env(void)
+{
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(
+        suf_config_load_string(&cfg,
+                               "[api]\napi_version = v23.0\n"
+                               "base_url = http://localhost:pw-123@192.0.2.2:18499\n",
+                               "t.conf", &err),
+        SUF_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "t.conf:3: key 'base_url': has a user name"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "pw-123"));
+    CU_ASSERT_STRING_EQUAL(cfg.base_url, "https://graph.facebook.com");
+    suf_config_release(&cfg);
+
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    setenv("SUF_BASE_URL", "http://0x7f.1.evil.example:18499", 1);
+    CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "", "t.conf", &err), SUF_ERR_CONFIG);
+    unsetenv("SUF_BASE_URL");
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err.msg, "environment SUF_BASE_URL: plain http to a host"));
+    suf_config_release(&cfg);
+
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "[api]\nbase_url = http://[::1]:18499\n",
+                                           "t.conf", &err),
+                    SUF_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.base_url, "http://[::1]:18499");
+    suf_config_release(&cfg);
+}
+
+/* Every real-valued key (max_reject_ratio is the only one) refuses NaN and
+ * the infinities: NaN fails every comparison, so a range test passes it and
+ * the exit-65 rule would quietly never fire. */
+static void test_config__real_values_refuse_nan_and_infinity(void)
+{
+    static const char *const bad[] = {"nan",   "NaN",      "-nan",     "nan(1)",
+                                      "inf",   "-inf",     "infinity", "+Infinity",
+                                      "1e999", "0x1p99999"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct suf_config cfg;
+        struct suf_err err = SUF_ERR_INIT;
+        char text[128];
+
+        snprintf(text, sizeof(text), "[general]\nmax_reject_ratio = %s\n", bad[i]);
+        suf_config_init(&cfg);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, text, "t.conf", &err),
+                        SUF_ERR_CONFIG);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(err.msg, "t.conf:2: key 'max_reject_ratio': not a ratio"));
+        CU_ASSERT_DOUBLE_EQUAL(cfg.max_reject_ratio, 0.01, 1e-12);
+        suf_config_release(&cfg);
+
+        suf_config_init(&cfg);
+        suf_err_clear(&err);
+        setenv("SUF_MAX_REJECT_RATIO", bad[i], 1);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, "", "t.conf", &err), SUF_ERR_CONFIG);
+        unsetenv("SUF_MAX_REJECT_RATIO");
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(err.msg, "environment SUF_MAX_REJECT_RATIO: not a ratio"));
+        suf_config_release(&cfg);
+    }
+}
+
+static void test_config__umask_is_octal(void)
+{
+    static const struct {
+        const char *value;
         int ok;
     } rows[] = {
-        {"https://graph.facebook.com", 1}, {"http://127.0.0.1:8080", 1},
-        {"http://localhost:9", 1},         {"http://localhost", 1},
-        {"http://[::1]:80/x", 1},          {"http://graph.facebook.com", 0},
-        {"http://127.0.0.1.evil.example", 0}, {"http://10.0.0.1", 0},
-        {"ftp://127.0.0.1", 0},
+        {"0027", 1}, {"027", 1},  {"27", 1},
+        {"0", 1},    {"0777", 1}, {"00000777", 1},
+        {"077", 1},  {"abc", 0},  {"999", 0},
+        {"8", 0},    {"0778", 0}, {"01000", 0},
+        {"1000", 0}, {"", 0},     {"-1", 0},
+        {"0x1f", 0}, {"0o27", 0}, {"27a", 0},
+        {"0 27", 0}, {"+27", 0},  {"7777777777777777777777", 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct suf_config cfg;
         struct suf_err err = SUF_ERR_INIT;
-        char text[256];
+        char text[128];
+        int rc;
 
-        snprintf(text, sizeof(text), "[api]\nbase_url = %s\n", rows[i].url);
+        snprintf(text, sizeof(text), "[general]\numask = %s\n", rows[i].value);
         suf_config_init(&cfg);
-        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, text, "t.conf", &err),
-                        rows[i].ok ? SUF_OK : SUF_ERR_CONFIG);
+        rc = suf_config_load_string(&cfg, text, "t.conf", &err);
+        if (rows[i].ok) {
+            CU_ASSERT_EQUAL(rc, SUF_OK);
+            CU_ASSERT_STRING_EQUAL(cfg.umask, rows[i].value);
+        } else {
+            CU_ASSERT_EQUAL(rc, SUF_ERR_CONFIG);
+            CU_ASSERT_PTR_NOT_NULL(
+                strstr(err.msg, "t.conf:2: key 'umask': not an octal umask"));
+            CU_ASSERT_STRING_EQUAL(cfg.umask, "0027");
+        }
+        if (rows[i].ok != (rc == SUF_OK))
+            fprintf(stderr, "umask '%s': status %d, '%s'\n", rows[i].value, rc, err.msg);
         suf_config_release(&cfg);
     }
+}
+
+static void test_config__a_key_set_twice_in_a_file_is_refused(void)
+{
+    static const struct {
+        const char *text, *msg;
+    } rows[] = {
+        {"[api]\nthroughput = 10\nconcurrency = 4\nthroughput = 20\n",
+         "t.conf:4: key 'throughput' is set twice in [api] (first on line 2)"},
+        {"[api]\nthroughput = 10\n[plan]\ngrace_hours = 1\n[api]\nthroughput = 10\n",
+         "t.conf:6: key 'throughput' is set twice in [api] (first on line 2)"},
+        {"[general]\nmax_reject_ratio = 0.5\nmax_reject_ratio = nan\n",
+         "t.conf:3: key 'max_reject_ratio' is set twice in [general] (first on line 2)"},
+        {"[consent]\nstop_keywords = STOP,\n  UNSUBSCRIBE\n",
+         "t.conf:3: key 'stop_keywords' continues on an indented line"},
+    };
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        suf_config_init(&cfg);
+        suf_err_clear(&err);
+        CU_ASSERT_EQUAL(suf_config_load_string(&cfg, rows[i].text, "t.conf", &err),
+                        SUF_ERR_CONFIG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
+        if (!strstr(err.msg, rows[i].msg))
+            fprintf(stderr, "got: %s\n", err.msg);
+        suf_config_release(&cfg);
+    }
+
+    /* The environment overriding the file is not a duplicate. */
+    suf_config_init(&cfg);
+    suf_err_clear(&err);
+    setenv("SUF_THROUGHPUT", "7", 1);
+    CU_ASSERT_EQUAL(
+        suf_config_load_string(&cfg, "[api]\nthroughput = 10\n", "t.conf", &err), SUF_OK);
+    unsetenv("SUF_THROUGHPUT");
+    CU_ASSERT_EQUAL(cfg.throughput, 7);
+    suf_config_release(&cfg);
+}
+
+static void test_config__duplicate_key_in_a_file_names_file_and_line(void)
+{
+    struct suf_config cfg;
+    struct suf_err err = SUF_ERR_INIT;
+    const char *path = suf_test_write("twice.conf", "[general]\n"
+                                                    "umask = 0027\n"
+                                                    "\n"
+                                                    "; later, someone adds\n"
+                                                    "umask = 0002\n");
+
+    suf_config_init(&cfg);
+    CU_ASSERT_EQUAL(suf_config_load(&cfg, path, &err), SUF_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg,
+                                  "twice.conf:5: key 'umask' is set twice in [general] "
+                                  "(first on line 2)"));
+    suf_config_release(&cfg);
 }
 
 static void test_config__secret_file_modes(void)
@@ -358,7 +582,16 @@ static const struct suf_test tests[] = {
     {"config: defaults, file, env, errors", test_config__defaults_file_env_and_errors},
     {"config: long line is an error", test_config__long_line_is_an_error_not_a_cut},
     {"config: NUL byte in a file line", test_config__nul_byte_in_a_file_line_is_an_error},
-    {"config: plain http only to loopback", test_config__plain_http_only_to_loopback},
+    {"config: base_url check table", test_config__base_url_check_table},
+    {"config: base_url refused from file and env",
+     test_config__base_url_refused_from_file_and_env},
+    {"config: real values refuse nan and infinity",
+     test_config__real_values_refuse_nan_and_infinity},
+    {"config: umask is octal", test_config__umask_is_octal},
+    {"config: a key set twice is refused",
+     test_config__a_key_set_twice_in_a_file_is_refused},
+    {"config: duplicate key names file and line",
+     test_config__duplicate_key_in_a_file_names_file_and_line},
     {"config: secret file modes", test_config__secret_file_modes},
     {NULL, NULL},
 };
