@@ -23,12 +23,15 @@ start() {
   bad=$!
   wait_file "$D/bad.port" "badserver $1"
   write_config "$D" "$(cat "$D/bad.port")"
+  # The [api] section already sets both timeouts: a key set twice is refused.
+  sed -i -e 's/^request_timeout_ms = .*/request_timeout_ms = 1500/' \
+    -e 's/^connect_timeout_ms = .*/connect_timeout_ms = 1000/' "$D/suf.conf"
   cat >> "$D/suf.conf" <<CONF
-request_timeout_ms = 1500
-connect_timeout_ms = 1000
 max_tries = 2
 retry_budget = 50
 CONF
+  "$SUF" -c "$D/suf.conf" status >/dev/null 2>"$D/config.err" ||
+    fail -l "$D/config.err" "the config of the $1 server does not load"
 }
 stop() { kill $bad 2>/dev/null || true; wait $bad 2>/dev/null || true; }
 trap stop EXIT
