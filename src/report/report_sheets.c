@@ -9,8 +9,9 @@
  *    still show the right figure;
  *  - text that comes from inputs goes through rep_write_text, which always
  *    writes a string: a template called "=HYPERLINK(...)" stays text;
- *  - money is int64 micros up to the cell; rep_cell_amount is the one place
- *    an amount becomes a floating-point number;
+ *  - money is int64 micros up to the sink: a cell's value is a struct
+ *    cell_value, and an amount in it (rep_cell_amount, rep_cell_per) reaches
+ *    the sink as a struct rep_amount, which the sink shows as it must;
  *  - a format is named (enum rep_fmt); what each looks like is decided once,
  *    in rep_formats_init.
  */
@@ -31,10 +32,32 @@
 
 #define MAX_CELL_TEXT 32767 /* Excel's limit on a cell's characters */
 
-static double rep_cell_amount(int64_t micros)
+/* A cell's value on its way to the sink: a number, or an amount that stays
+ * integer micros until the sink shows it. */
+struct cell_value {
+    bool is_amount;
+    double number;
+    struct rep_amount amount;
+};
+
+static struct cell_value rep_cell_number(double v)
 {
-    /* The only conversion of money to floating point: a cell value. */
-    return (double)micros / (double)SUF_MICROS_PER_UNIT;
+    struct cell_value c = {false, v, {0, 1}};
+    return c;
+}
+
+static struct cell_value rep_cell_amount(int64_t micros)
+{
+    struct cell_value c = {true, 0.0, {micros, 1}};
+    return c;
+}
+
+/* `micros` per `count` (a cost per conversion); 0 when count is 0, as the
+ * cell's formula says. */
+static struct cell_value rep_cell_per(int64_t micros, int64_t count)
+{
+    struct cell_value c = {true, 0.0, {count ? micros : 0, count ? count : 1}};
+    return c;
 }
 
 static double ratio(int64_t num, int64_t den)
@@ -63,9 +86,12 @@ static void put_number(const struct rep_sheet *ws, uint32_t row, uint16_t col, d
 }
 
 static void put_formula(const struct rep_sheet *ws, uint32_t row, uint16_t col,
-                        const char *formula, double value, enum rep_fmt fmt)
+                        const char *formula, struct cell_value v, enum rep_fmt fmt)
 {
-    ws->sink->ops->formula(ws->sink->self, ws->ws, row, col, formula, value, fmt);
+    if (v.is_amount)
+        ws->sink->ops->formula_amount(ws->sink->self, ws->ws, row, col, formula, v.amount, fmt);
+    else
+        ws->sink->ops->formula(ws->sink->self, ws->ws, row, col, formula, v.number, fmt);
 }
 
 static void set_width(const struct rep_sheet *ws, uint16_t first, uint16_t last, double width)
@@ -133,7 +159,9 @@ static void rep_write_time(const struct rep_sheet *ws, uint32_t row, uint16_t co
 static void write_money(const struct rep_sheet *ws, uint32_t row, uint16_t col, int64_t micros,
                         enum rep_fmt fmt)
 {
-    put_number(ws, row, col, rep_cell_amount(micros), fmt);
+    struct rep_amount a = {micros, 1};
+
+    ws->sink->ops->amount(ws->sink->self, ws->ws, row, col, a, fmt);
 }
 
 static void write_count(const struct rep_sheet *ws, uint32_t row, uint16_t col, int64_t n,
@@ -151,12 +179,12 @@ static const char *cell(char *buf, uint32_t row, uint16_t col)
 
 /* Writes =SUM(col first:last) carrying `value`. */
 static void write_sum(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t first,
-                      uint32_t last, double value, enum rep_fmt fmt)
+                      uint32_t last, struct cell_value value, enum rep_fmt fmt)
 {
     char a[LXW_MAX_CELL_NAME_LENGTH], b[LXW_MAX_CELL_NAME_LENGTH], formula[64];
 
     if (last < first) {
-        put_formula(ws, row, col, "=0", 0.0, fmt);
+        put_formula(ws, row, col, "=0", value, fmt);
         return;
     }
     snprintf(formula, sizeof(formula), "=SUM(%s:%s)", cell(a, first, col), cell(b, last, col));
@@ -165,7 +193,8 @@ static void write_sum(const struct rep_sheet *ws, uint32_t row, uint16_t col, ui
 
 /* Writes =IF(den=0,0,num/den) carrying its value. */
 static void write_ratio(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t nr,
-                        uint16_t nc, uint32_t dr, uint16_t dc, double value, enum rep_fmt fmt)
+                        uint16_t nc, uint32_t dr, uint16_t dc, struct cell_value value,
+                        enum rep_fmt fmt)
 {
     char n[LXW_MAX_CELL_NAME_LENGTH], d[LXW_MAX_CELL_NAME_LENGTH], formula[96];
 
@@ -177,7 +206,8 @@ static void write_ratio(const struct rep_sheet *ws, uint32_t row, uint16_t col, 
 
 /* Writes =a+b carrying its value. */
 static void write_plus(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t ar,
-                       uint16_t ac, uint32_t br, uint16_t bc, double value, enum rep_fmt fmt)
+                       uint16_t ac, uint32_t br, uint16_t bc, struct cell_value value,
+                       enum rep_fmt fmt)
 {
     char a[LXW_MAX_CELL_NAME_LENGTH], b[LXW_MAX_CELL_NAME_LENGTH], formula[64];
 
@@ -381,9 +411,9 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
         put_text(ws, r, 0, funnel_names[i], REP_FMT_NONE);
         write_count(ws, r, 1, c->funnel[i], REP_FMT_COUNT);
         if (i > 0) {
-            write_ratio(ws, r, 2, r, 1, r - 1, 1, ratio(c->funnel[i], c->funnel[i - 1]),
+            write_ratio(ws, r, 2, r, 1, r - 1, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[i - 1])),
                         REP_FMT_PCT);
-            write_ratio(ws, r, 3, r, 1, f0, 1, ratio(c->funnel[i], c->funnel[0]), REP_FMT_PCT);
+            write_ratio(ws, r, 3, r, 1, f0, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[0])), REP_FMT_PCT);
         }
     }
     conv_row = r - 1;
@@ -405,7 +435,7 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
         states_total += c->states[st];
     }
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
-    write_sum(ws, r, 1, s0, r - 1, (double)states_total, REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, 1, s0, r - 1, rep_cell_number((double)states_total), REP_FMT_COUNT_TOTAL);
     r += 2;
     header_row(ws, r++, cost_cols, NULL, 4);
     c0 = r;
@@ -429,15 +459,9 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     r++;
     put_text(ws, r, 0, "Cost per conversion", REP_FMT_BOLD);
     write_ratio(ws, r, 1, r - 1, 1, conv_row, 1,
-                converted ? rep_cell_amount(c->utility.policy + c->session.policy) /
-                                (double)converted
-                          : 0.0,
-                REP_FMT_MONEY);
+                rep_cell_per(c->utility.policy + c->session.policy, converted), REP_FMT_MONEY);
     write_ratio(ws, r, 2, r - 1, 2, conv_row, 1,
-                converted ? rep_cell_amount(c->utility.meta + c->session.meta) /
-                                (double)converted
-                          : 0.0,
-                REP_FMT_MONEY);
+                rep_cell_per(c->utility.meta + c->session.meta, converted), REP_FMT_MONEY);
     r++;
     put_text(ws, r, 0, "Campaign and fallback total", REP_FMT_BOLD);
     write_plus(ws, r, 1, c0, 1, c0 + 3, 1,
@@ -552,7 +576,7 @@ static void sheet_markets(const struct rep_sheet *ws, const struct rep_ctx *ctx,
                                  tot.utility.policy + tot.session.policy, tot.utility.meta,
                                  tot.session.meta, tot.utility.meta + tot.session.meta};
         for (int i = 0; i < 6; i++)
-            write_sum(ws, r, (uint16_t)(1 + i), first, r - 1, (double)counts[i],
+            write_sum(ws, r, (uint16_t)(1 + i), first, r - 1, rep_cell_number((double)counts[i]),
                       REP_FMT_COUNT_TOTAL);
         for (int i = 0; i < 7; i++)
             write_sum(ws, r, (uint16_t)(11 + i), first, r - 1, rep_cell_amount(money[i]),
@@ -590,7 +614,7 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
             write_count(ws, r, (uint16_t)(1 + k), v[k], REP_FMT_COUNT);
             t[k] += v[k];
         }
-        write_ratio(ws, r, 7, r, 6, r, 1, ratio(s->converted, s->fallbacks), REP_FMT_PCT);
+        write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(s->converted, s->fallbacks)), REP_FMT_PCT);
         write_money(ws, r, 8, s->utility.policy, REP_FMT_MONEY);
         write_money(ws, r, 9, s->session.policy, REP_FMT_MONEY);
         write_plus(ws, r, 10, r, 8, r, 9,
@@ -605,8 +629,8 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
     filter(ws, 0, 0, r - 1, 11);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, (double)t[k], REP_FMT_COUNT_TOTAL);
-    write_ratio(ws, r, 7, r, 6, r, 1, ratio(t[5], t[0]), REP_FMT_PCT);
+        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, rep_cell_number((double)t[k]), REP_FMT_COUNT_TOTAL);
+    write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(t[5], t[0])), REP_FMT_PCT);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 10, 1, r - 1, rep_cell_amount(tu.policy + ts.policy),
@@ -631,11 +655,11 @@ static void sheet_exclusions(const struct rep_sheet *ws, const struct rep_campai
         rep_write_text(ws, r, 0, c->reasons[i].reason, REP_FMT_NONE);
         write_count(ws, r, 1, c->reasons[i].count, REP_FMT_COUNT);
         write_ratio(ws, r, 2, r, 1, (uint32_t)(c->nreasons + 1), 1,
-                    ratio(c->reasons[i].count, total), REP_FMT_PCT);
+                    rep_cell_number(ratio(c->reasons[i].count, total)), REP_FMT_PCT);
     }
     filter(ws, 0, 0, r - 1, 2);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
-    write_sum(ws, r, 1, 1, r - 1, (double)total, REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, 1, 1, r - 1, rep_cell_number((double)total), REP_FMT_COUNT_TOTAL);
 }
 
 /* --- Inputs ------------------------------------------------------------------ */
@@ -742,9 +766,7 @@ static void sheet_portfolio(const struct rep_sheet *ws, struct rep_campaign *con
         write_money(ws, r, 10, c->session.policy, REP_FMT_MONEY);
         write_plus(ws, r, 11, r, 9, r, 10, rep_cell_amount(fb_policy), REP_FMT_MONEY);
         write_money(ws, r, 12, c->utility.meta + c->session.meta, REP_FMT_MONEY);
-        write_ratio(ws, r, 13, r, 11, r, 7,
-                    converted ? rep_cell_amount(fb_policy) / (double)converted : 0.0,
-                    REP_FMT_MONEY);
+        write_ratio(ws, r, 13, r, 11, r, 7, rep_cell_per(fb_policy, converted), REP_FMT_MONEY);
         rep_write_text(ws, r, 14, c->relpath ? c->relpath : "", REP_FMT_NONE);
         tb += c->broadcast;
         tu.policy += c->utility.policy;
@@ -755,15 +777,14 @@ static void sheet_portfolio(const struct rep_sheet *ws, struct rep_campaign *con
     filter(ws, 0, 0, r > 1 ? r - 1 : 0, 14);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, (double)tc[k], REP_FMT_COUNT_TOTAL);
+        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, rep_cell_number((double)tc[k]), REP_FMT_COUNT_TOTAL);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tb), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 10, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 11, 1, r - 1, rep_cell_amount(tu.policy + ts.policy),
               REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 12, 1, r - 1, rep_cell_amount(tu.meta + ts.meta), REP_FMT_MONEY_TOTAL);
-    write_ratio(ws, r, 13, r, 11, r, 7,
-                tc[5] ? rep_cell_amount(tu.policy + ts.policy) / (double)tc[5] : 0.0,
+    write_ratio(ws, r, 13, r, 11, r, 7, rep_cell_per(tu.policy + ts.policy, tc[5]),
                 REP_FMT_MONEY_TOTAL);
 }
 

@@ -259,11 +259,20 @@ static void rec_text(void *self, void *ws, uint32_t row, uint16_t col, const cha
     cell_end(self, ws, row, col, &b);
 }
 
+/* Money formats carry micros (struct rep_amount) to the sink: a number or
+ * formula of such a format came through a double, which the CSV sink could
+ * only round. */
+static bool money_format(enum rep_fmt fmt)
+{
+    return fmt == REP_FMT_MONEY || fmt == REP_FMT_MONEY_TOTAL || fmt == REP_FMT_RATE;
+}
+
 static void rec_number(void *self, void *ws, uint32_t row, uint16_t col, double v,
                        enum rep_fmt fmt)
 {
     struct suf_buf b = cell_start(self, ws, row, col, "number", fmt);
 
+    CU_ASSERT(!money_format(fmt));
     add_number(&b, v);
     cell_end(self, ws, row, col, &b);
 }
@@ -273,6 +282,7 @@ static void rec_formula(void *self, void *ws, uint32_t row, uint16_t col, const 
 {
     struct suf_buf b = cell_start(self, ws, row, col, "formula", fmt);
 
+    CU_ASSERT(!money_format(fmt));
     add_escaped(&b, formula);
     suf_buf_addch(&b, '\t');
     add_number(&b, value);
@@ -286,6 +296,29 @@ static void rec_datetime(void *self, void *ws, uint32_t row, uint16_t col, int64
     char when[32];
 
     suf_buf_addstr(&b, suf_time_format(t, when, sizeof(when)));
+    cell_end(self, ws, row, col, &b);
+}
+
+/* An amount is recorded as the number the workbook's cell holds. */
+static void rec_amount(void *self, void *ws, uint32_t row, uint16_t col, struct rep_amount a,
+                       enum rep_fmt fmt)
+{
+    struct suf_buf b = cell_start(self, ws, row, col, "number", fmt);
+
+    CU_ASSERT(a.per > 0);
+    add_number(&b, rep_amount_value(a));
+    cell_end(self, ws, row, col, &b);
+}
+
+static void rec_formula_amount(void *self, void *ws, uint32_t row, uint16_t col,
+                               const char *formula, struct rep_amount a, enum rep_fmt fmt)
+{
+    struct suf_buf b = cell_start(self, ws, row, col, "formula", fmt);
+
+    CU_ASSERT(a.per > 0);
+    add_escaped(&b, formula);
+    suf_buf_addch(&b, '\t');
+    add_number(&b, rep_amount_value(a));
     cell_end(self, ws, row, col, &b);
 }
 
@@ -346,8 +379,8 @@ static void rec_activate(void *self, void *ws)
 }
 
 static const struct rep_sink_ops rec_ops = {
-    rec_add_sheet, rec_text,   rec_number, rec_formula, rec_datetime,
-    rec_width,     rec_freeze, rec_filter, rec_chart,   rec_activate,
+    rec_add_sheet, rec_text,     rec_number, rec_formula, rec_datetime,      rec_width,
+    rec_freeze,    rec_filter,   rec_chart,  rec_activate, rec_amount, rec_formula_amount,
 };
 
 /* --- tables ---------------------------------------------------------------------- */
