@@ -3,7 +3,11 @@
  *
  * For each campaign, reports/<campaign>/<campaign>_<as-of date>.xlsx, and
  * for a run over every campaign, reports/portfolio_<as-of date>.xlsx with
- * one row per campaign and totals.
+ * one row per campaign and totals.  With CSV (--csv, or [report]
+ * csv_export), each workbook's sheets also go, one CSV file per sheet, into
+ * a folder beside it named like it: reports/<campaign>/<campaign>_<as-of
+ * date>/summary.csv..., reports/portfolio_<as-of date>/campaigns.csv...
+ * (report_csv.h says what the files hold).
  *
  * Invariants:
  *  - a campaign id is data, not a path: the folder and file names are made
@@ -13,7 +17,11 @@
  *    folder;
  *  - a workbook is written to a temporary file in its final folder and
  *    renamed into place when complete: a reader never sees half a workbook;
- *    its mode is 0640 less the configured umask;
+ *    its mode is 0640 less the configured umask; a CSV folder likewise is
+ *    written as a hidden temporary folder and renamed into place, replacing
+ *    the folder of an earlier run of the same day whole (never a folder
+ *    that holds anything but CSV files), so no table of an earlier run is
+ *    left among the new ones;
  *  - the as-of time is the run clock's base (`--now`): the same store and
  *    the same --now give the same cell values, and the workbook's creation
  *    date is the as-of time;
@@ -26,6 +34,7 @@
 #ifndef SUF_REPORT_H
 #define SUF_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/context.h"
@@ -33,11 +42,21 @@
 /* Data rows per Fallbacks sheet: Excel's 1,048,576 rows less the header. */
 #define SUF_REPORT_ROWS_PER_SHEET 1048575
 
+/* What `suf report` writes. */
+struct suf_report_opts {
+    const char *out_dir; /* NULL: cfg->reports_dir */
+    bool csv;            /* the CSV tables too */
+};
+
 /*
  * Writes the workbooks: one campaign when run->campaign is set (no
- * portfolio then), else every campaign and the portfolio.  `out_dir` NULL
- * means cfg->reports_dir.  Counts "report.workbooks" and "report.fallbacks".
+ * portfolio then), else every campaign and the portfolio.  Counts
+ * "report.workbooks", "report.fallbacks" and "report.csv_folders".
  */
+int suf_report_write_opts(struct suf_run *run, const struct suf_report_opts *opts,
+                          struct suf_err *err);
+/* The same into `out_dir` (NULL: cfg->reports_dir), with CSV as
+ * cfg->csv_export says: what `suf run` writes. */
 int suf_report_write(struct suf_run *run, const char *out_dir, struct suf_err *err);
 
 /*

@@ -12,6 +12,8 @@
                                          two runs gave the same cell values
   check_report.py split REPORTS ROWS     a campaign of ROWS fallbacks continued on
                                          'Fallbacks (2)'... (read from the XML parts)
+  check_report.py csv REPORTS            every workbook has its CSV folder, and each
+                                         CSV file equals its sheet, cell for cell
 
 Expected values are computed here from the fixture rate cards and market map
 with Decimal arithmetic, independently of suf's C code.
@@ -19,6 +21,7 @@ with Decimal arithmetic, independently of suf's C code.
 import csv
 import datetime as dt
 import hashlib
+import io
 import os
 import random
 import re
@@ -665,6 +668,9 @@ def cmd_same(a, b):
     fb = sorted(os.path.relpath(os.path.join(d, f), b) for d, _, fs in os.walk(b) for f in fs)
     check(fa == fb, "the two runs wrote different files: %r vs %r" % (fa, fb))
     for rel in fa:
+        if rel.endswith(".csv"):
+            check(open(os.path.join(a, rel), "rb").read() == open(os.path.join(b, rel), "rb").read(),
+                  "%s: the CSV bytes differ between two runs" % rel)
         if not rel.endswith(".xlsx"):
             continue
         wa = openpyxl.load_workbook(os.path.join(a, rel), data_only=True)
@@ -705,6 +711,107 @@ def cmd_split(reports, nrows):
         check(m is not None and int(m.group(3)) == rows_here + 1,
               "%s: dimension %r, expected %d rows" % (name, m and m.group(0), rows_here + 1))
     check(left == 0, "rows unaccounted for: %d" % left)
+
+
+# --- the CSV tables ------------------------------------------------------------
+
+AMOUNT = re.compile(r"^-?[0-9]+\.[0-9]{6}$")
+MICRO = Decimal("0.000001")
+
+
+def csv_file_name(sheet):
+    """The file of a sheet: "By market" -> by_market.csv (as report_csv.c)."""
+    out = ""
+    for ch in sheet:
+        if ch.isascii() and ch.isalnum():
+            out += ch.lower()
+        elif out and out[-1] != "_":
+            out += "_"
+    return (out.rstrip("_") or "_") + ".csv"
+
+
+def is_money_format(fmt):
+    return "0.0000" in (fmt or "") and "%" not in fmt
+
+
+def csv_cell(rel, sheet, ref, want, fmt, got):
+    """Checks one CSV field against the workbook's cell value."""
+    where = "%s/%s!%s" % (rel, sheet, ref)
+    if want is None:
+        check(got == "", "%s: CSV %r, workbook empty" % (where, got))
+    elif isinstance(want, dt.datetime):
+        check(got == want.strftime("%Y-%m-%dT%H:%M:%SZ"), "%s: CSV time %r, workbook %s" % (where, got, want))
+    elif isinstance(want, bool) or isinstance(want, str):
+        check(got == str(want), "%s: CSV %r, workbook %r" % (where, got, want))
+    elif is_money_format(fmt):
+        # An amount: six places from the micros.  A per-unit amount (a cost
+        # per conversion) is the exact ratio, rounded to the micro.
+        check(AMOUNT.match(got) is not None, "%s: CSV amount %r is not a decimal with six places" % (where, got))
+        if AMOUNT.match(got):
+            w = Decimal(repr(want))
+            if w == w.quantize(MICRO):
+                check(Decimal(got) == w, "%s: CSV amount %s, workbook %s" % (where, got, w))
+            else:
+                check(abs(Decimal(got) - w) <= MICRO / 2, "%s: CSV amount %s, workbook %s" % (where, got, w))
+    else:
+        try:
+            ok = Decimal(got) == Decimal(repr(want))
+        except Exception:
+            ok = False
+        check(ok, "%s: CSV number %r, workbook %r" % (where, got, want))
+
+
+def cmd_csv(reports):
+    """Each workbook's CSV folder holds one file per sheet, RFC 4180 with CRLF
+    ends and no BOM, as many fields on every line, and each field equal to its
+    cell's value (Decimal; amounts as decimals with six places)."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    books = sorted(os.path.join(d, f) for d, _, fs in os.walk(reports) for f in fs if f.endswith(".xlsx"))
+    check(books, "no workbooks under %s" % reports)
+    cells = 0
+    for path in books:
+        rel = os.path.relpath(path, reports)
+        folder = path[:-len(".xlsx")]
+        check(os.path.isdir(folder), "%s: no CSV folder %s" % (rel, folder))
+        if not os.path.isdir(folder):
+            continue
+        wbf = openpyxl.load_workbook(path)
+        wbv = openpyxl.load_workbook(path, data_only=True)
+        want_files = [csv_file_name(n) for n in wbv.sheetnames]
+        check(sorted(os.listdir(folder)) == sorted(want_files),
+              "%s: CSV files %r, sheets %r" % (rel, sorted(os.listdir(folder)), wbv.sheetnames))
+        for name in wbv.sheetnames:
+            fpath = os.path.join(folder, csv_file_name(name))
+            if not os.path.isfile(fpath):
+                continue
+            check(os.stat(fpath).st_mode & 0o777 == 0o640, "%s: mode %o" % (fpath, os.stat(fpath).st_mode & 0o777))
+            raw = open(fpath, "rb").read()
+            check(not raw.startswith(b"\xef\xbb\xbf"), "%s: a byte-order mark" % fpath)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                check(False, "%s: not UTF-8" % fpath)
+                continue
+            records = list(csv.reader(io.StringIO(text, newline="")))
+            # Every line ends in CRLF: no bare LF outside a quoted field.
+            unquoted = re.sub(r'"(?:[^"]|"")*"', "", text)
+            check(raw.endswith(b"\r\n") and "\n" not in unquoted.replace("\r\n", ""),
+                  "%s: records must end in CRLF" % fpath)
+            widths = {len(r) for r in records}
+            check(len(widths) <= 1, "%s: records of %r fields" % (fpath, sorted(widths)))
+            wsv, wsf = wbv[name], wbf[name]
+            nrows = max(wsv.max_row, len(records))
+            ncols = max([wsv.max_column] + [len(r) for r in records])
+            for r in range(1, nrows + 1):
+                rec = records[r - 1] if r <= len(records) else []
+                for c in range(1, ncols + 1):
+                    want = wsv.cell(r, c).value
+                    got = rec[c - 1] if c <= len(rec) else ""
+                    csv_cell(rel, name, "%s%d" % (get_column_letter(c), r), want,
+                             wsf.cell(r, c).number_format, got)
+                    cells += 1
+    print("csv: %d cells compared in %d workbooks" % (cells, len(books)))
 
 
 def cmd_pipeline(fixtures, db, reports, now):
@@ -770,6 +877,8 @@ def main(argv):
         cmd_same(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "split":
         cmd_split(argv[2], argv[3])
+    elif len(argv) == 3 and argv[1] == "csv":
+        cmd_csv(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 64
