@@ -301,7 +301,9 @@ int rep_render_campaign(struct rep_ctx *ctx, struct rep_campaign *c, const struc
     if ((rc = rep_scan_campaign(ctx, c, err)))
         return rc;
     rep_book_begin(&b, ctx, sink, rows_per_sheet);
-    if ((rc = rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err)))
+    if ((rc = rep_scan_left_out(ctx, c, REP_LEFT_EXCLUDED, rep_book_excluded, &b, err)) ||
+        (rc = rep_scan_left_out(ctx, c, REP_LEFT_WAITING, rep_book_waiting, &b, err)) ||
+        (rc = rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err)))
         return rc;
     rep_book_finish(&b, c);
     return SUF_OK;

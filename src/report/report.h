@@ -26,8 +26,9 @@
  *    the same --now give the same cell values, and the workbook's creation
  *    date is the as-of time;
  *  - worksheets are written in libxlsxwriter's constant-memory mode, so
- *    memory stays flat whatever the number of fallbacks; the Fallbacks
- *    sheet continues on "Fallbacks (2)"... past 1,048,575 data rows;
+ *    memory stays flat whatever the number of fallbacks and recipients; the
+ *    Excluded recipients, Waiting recipients and Fallbacks sheets continue
+ *    on "Fallbacks (2)"... past 1,048,575 data rows;
  *  - text that comes from inputs is always written as a string, never as a
  *    formula; totals are formulas that carry their computed values.
  */
@@ -39,7 +40,7 @@
 
 #include "base/context.h"
 
-/* Data rows per Fallbacks sheet: Excel's 1,048,576 rows less the header. */
+/* Data rows per sheet of a list: Excel's 1,048,576 rows less the header. */
 #define SUF_REPORT_ROWS_PER_SHEET 1048575
 
 /* What `suf report` writes. */

@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "base/version.h"
 #include "money/money.h"
+#include "plan/plan.h"
 #include "report/report.h"
 #include "report/report_sheets.h"
 #include "store/fsm.h"
@@ -259,6 +260,70 @@ void rep_formats_init(struct rep_formats *f, const char *currency)
     f->spec[REP_FMT_RATE].num_format = f->money_format;
 }
 
+/* --- the lists: one row per recipient or fallback ------------------------ */
+
+/* Starts the next sheet of list `l`: its name, header row and frozen pane. */
+static void list_new_sheet(struct rep_book *b, struct rep_list *l)
+{
+    char name[32];
+
+    l->sheets++;
+    if (l->sheets == 1)
+        suf_strlcpy(name, l->name, sizeof(name));
+    else
+        snprintf(name, sizeof(name), "%s (%d)", l->name, l->sheets);
+    l->sheet = add_sheet(b->sink, name);
+    header_row(&l->sheet, 0, l->cols, l->widths, l->ncols);
+    freeze(&l->sheet, 1, 0);
+    l->row = 1;
+}
+
+static void list_close_sheet(struct rep_list *l)
+{
+    filter(&l->sheet, 0, 0, l->row > 1 ? l->row - 1 : 0, (uint16_t)(l->ncols - 1));
+}
+
+/* Closes list `l` for good, started first if no row came: an empty list is
+ * still a sheet with its header. */
+static void list_finish(struct rep_book *b, struct rep_list *l)
+{
+    if (l->done)
+        return;
+    if (!l->sheets)
+        list_new_sheet(b, l);
+    list_close_sheet(l);
+    l->done = true;
+}
+
+/* The row for the next entry of list `l`, on a new sheet past
+ * rows_per_sheet; the lists before `l` are finished first, so the sheets
+ * keep their order. */
+static uint32_t list_row(struct rep_book *b, struct rep_list *l)
+{
+    struct rep_list *const order[] = {&b->excluded, &b->waiting, &b->fallbacks};
+
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && order[i] != l; i++)
+        list_finish(b, order[i]);
+    if (!l->sheets) {
+        list_new_sheet(b, l);
+    } else if ((int64_t)l->row > b->rows_per_sheet) {
+        list_close_sheet(l);
+        list_new_sheet(b, l);
+    }
+    return l->row++;
+}
+
+/* A phone as the report shows it: masked as configured, or in full. */
+static const char *shown_phone(const struct suf_config *cfg, const char *digits, char *out,
+                               size_t size)
+{
+    if (cfg->mask_phones)
+        return suf_phone_mask(digits, (int)cfg->mask_keep_first, (int)cfg->mask_keep_last, out,
+                              size);
+    snprintf(out, size, "+%s", digits);
+    return out;
+}
+
 /* --- Fallbacks ----------------------------------------------------------- */
 
 static const char *const fb_cols[] = {
@@ -269,28 +334,7 @@ static const char *const fb_cols[] = {
 };
 static const double fb_widths[] = {10, 17, 24, 9, 24, 17, 19, 19, 19, 19, 19, 19, 19,
                                    19, 15, 15, 15, 15, 11, 9};
-#define FB_NCOLS ((int)(sizeof(fb_cols) / sizeof(fb_cols[0])))
-
-/* Adds the next Fallbacks sheet with its header row. */
-static void fb_new_sheet(struct rep_book *b)
-{
-    char name[32];
-
-    b->fb_sheets++;
-    if (b->fb_sheets == 1)
-        suf_strlcpy(name, "Fallbacks", sizeof(name));
-    else
-        snprintf(name, sizeof(name), "Fallbacks (%d)", b->fb_sheets);
-    b->fallbacks = add_sheet(b->sink, name);
-    header_row(&b->fallbacks, 0, fb_cols, fb_widths, FB_NCOLS);
-    freeze(&b->fallbacks, 1, 0);
-    b->fb_row = 1;
-}
-
-static void fb_close_sheet(struct rep_book *b)
-{
-    filter(&b->fallbacks, 0, 0, b->fb_row > 1 ? b->fb_row - 1 : 0, (uint16_t)(FB_NCOLS - 1));
-}
+#define NCOLS(cols) ((int)(sizeof(cols) / sizeof(cols[0])))
 
 int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err *err)
 {
@@ -304,19 +348,10 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
                              fb->converted_at, fb->state_at};
 
     (void)err;
-    if ((int64_t)b->fb_row > b->rows_per_sheet) {
-        fb_close_sheet(b);
-        fb_new_sheet(b);
-    }
-    ws = &b->fallbacks;
-    r = b->fb_row++;
-    if (cfg->mask_phones)
-        suf_phone_mask(fb->phone, (int)cfg->mask_keep_first, (int)cfg->mask_keep_last, phone,
-                       sizeof(phone));
-    else
-        snprintf(phone, sizeof(phone), "+%s", fb->phone);
+    r = list_row(b, &b->fallbacks);
+    ws = &b->fallbacks.sheet;
     put_number(ws, r, 0, (double)fb->id, REP_FMT_NONE);
-    rep_write_text(ws, r, 1, phone, REP_FMT_NONE);
+    rep_write_text(ws, r, 1, shown_phone(cfg, fb->phone, phone, sizeof(phone)), REP_FMT_NONE);
     rep_write_text(ws, r, 2, suf_money_market_name(b->ctx->money, fb->market), REP_FMT_NONE);
     rep_write_text(ws, r, 3, fb->scenario, REP_FMT_NONE);
     rep_write_text(ws, r, 4, fb->template_name, REP_FMT_NONE);
@@ -334,6 +369,109 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
                                                 : "estimated",
                  REP_FMT_NONE);
     put_number(ws, r, 19, (double)fb->resends, REP_FMT_COUNT);
+    return SUF_OK;
+}
+
+/* --- Excluded recipients, Waiting recipients ----------------------------- */
+
+/* Plan's reasons in words, by enum suf_reason. */
+static const char *const reason_words[SUF_REASON_COUNT] = {
+    [SUF_REASON_FALLBACK_OFF] = "Fallback is off for the campaign",
+    [SUF_REASON_CAMPAIGN_EXPIRED] = "The campaign is past its valid-until time",
+    [SUF_REASON_UNKNOWN_TEMPLATE] = "The broadcast's template is not in the catalog",
+    [SUF_REASON_NOT_MARKETING] = "The broadcast's template is not a marketing template",
+    [SUF_REASON_UNSUPPORTED_TEMPLATE] = "The template cannot be sent as a session message",
+    [SUF_REASON_OPTED_OUT] = "The customer opted out (STOP or error 131050)",
+    [SUF_REASON_UNDELIVERABLE] = "Not a WhatsApp user (error 131026)",
+    [SUF_REASON_INELIGIBLE_ERROR] = "The broadcast's error is not one a fallback recovers",
+    [SUF_REASON_INVALID_PHONE] = "The phone number is not valid",
+    [SUF_REASON_MISSING_CONTENT] = "The export lacks a value the message needs",
+};
+
+const char *rep_reason_words(const char *reason)
+{
+    for (int i = SUF_REASON_NONE + 1; i < SUF_REASON_COUNT; i++)
+        if (!strcmp(reason, suf_plan_reason_name((enum suf_reason)i)))
+            return reason_words[i];
+    return "A reason this version of suf does not have";
+}
+
+static const char *const excluded_cols[] = {
+    "Phone", "Market", "Reason", "Reason id", "Error code", "Template", "Detail",
+    "Attempts", "Last attempt (UTC)",
+};
+static const double excluded_widths[] = {17, 24, 48, 20, 10, 24, 48, 9, 19};
+
+static const char *const waiting_cols[] = {
+    "Phone", "Market", "Waiting for", "Outcome id", "Attempts", "Attempts allowed",
+    "Last attempt (UTC)", "Eligible from (UTC)", "Error code", "Template", "Detail",
+};
+static const double waiting_widths[] = {17, 24, 40, 18, 9, 9, 19, 19, 10, 24, 48};
+_Static_assert(NCOLS(excluded_widths) == NCOLS(excluded_cols) &&
+                   NCOLS(waiting_widths) == NCOLS(waiting_cols),
+               "every column of a list has its width");
+
+/* A text cell from inputs, or no cell at all for "": a blank, not an empty
+ * string, is what a filter calls "(Blanks)". */
+static void write_text_or_blank(const struct rep_sheet *ws, uint32_t r, uint16_t col,
+                                const char *s)
+{
+    if (*s)
+        rep_write_text(ws, r, col, s, REP_FMT_NONE);
+}
+
+/* The cells both lists open with: phone and market. */
+static void left_out_start(const struct rep_book *b, const struct rep_sheet *ws, uint32_t r,
+                           const struct rep_left_out *x)
+{
+    char phone[SUF_PHONE_MAX + 8];
+
+    rep_write_text(ws, r, 0, shown_phone(b->ctx->run->cfg, x->phone, phone, sizeof(phone)),
+                   REP_FMT_NONE);
+    rep_write_text(ws, r, 1, suf_money_market_name(b->ctx->money, x->market), REP_FMT_NONE);
+}
+
+int rep_book_excluded(void *book, const struct rep_left_out *x, struct suf_err *err)
+{
+    struct rep_book *b = book;
+    uint32_t r = list_row(b, &b->excluded);
+    const struct rep_sheet *ws = &b->excluded.sheet;
+
+    (void)err;
+    left_out_start(b, ws, r, x);
+    put_text(ws, r, 2, rep_reason_words(x->reason), REP_FMT_NONE);
+    rep_write_text(ws, r, 3, x->reason, REP_FMT_NONE);
+    if (x->has_error)
+        put_number(ws, r, 4, (double)x->error_code, REP_FMT_NONE);
+    write_text_or_blank(ws, r, 5, x->template_name);
+    write_text_or_blank(ws, r, 6, x->detail);
+    write_count(ws, r, 7, x->attempts, REP_FMT_COUNT);
+    rep_write_time(ws, r, 8, x->last_attempt_at, REP_FMT_DATETIME);
+    return SUF_OK;
+}
+
+int rep_book_waiting(void *book, const struct rep_left_out *x, struct suf_err *err)
+{
+    struct rep_book *b = book;
+    uint32_t r = list_row(b, &b->waiting);
+    const struct rep_sheet *ws = &b->waiting.sheet;
+    bool in_flight = !strcmp(x->outcome, "in_flight");
+
+    (void)err;
+    left_out_start(b, ws, r, x);
+    put_text(ws, r, 2,
+             in_flight ? "The latest attempt's final status (decided at the run after it)"
+                       : "The broadcast's own auto-retries",
+             REP_FMT_NONE);
+    rep_write_text(ws, r, 3, x->outcome, REP_FMT_NONE);
+    write_count(ws, r, 4, x->attempts, REP_FMT_COUNT);
+    write_count(ws, r, 5, x->max_attempts, REP_FMT_COUNT);
+    rep_write_time(ws, r, 6, x->last_attempt_at, REP_FMT_DATETIME);
+    rep_write_time(ws, r, 7, x->eligible_at, REP_FMT_DATETIME);
+    if (x->has_error)
+        put_number(ws, r, 8, (double)x->error_code, REP_FMT_NONE);
+    write_text_or_blank(ws, r, 9, x->template_name);
+    write_text_or_blank(ws, r, 10, x->detail);
     return SUF_OK;
 }
 
@@ -820,14 +958,21 @@ void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct 
     b->markets = add_sheet(sink, "By market");
     b->scenarios = add_sheet(sink, "By scenario");
     b->exclusions = add_sheet(sink, "Exclusions");
-    fb_new_sheet(b);
+    b->excluded = (struct rep_list){.name = "Excluded recipients", .cols = excluded_cols,
+                                    .widths = excluded_widths, .ncols = NCOLS(excluded_cols)};
+    b->waiting = (struct rep_list){.name = "Waiting recipients", .cols = waiting_cols,
+                                   .widths = waiting_widths, .ncols = NCOLS(waiting_cols)};
+    b->fallbacks = (struct rep_list){.name = "Fallbacks", .cols = fb_cols, .widths = fb_widths,
+                                     .ncols = NCOLS(fb_cols)};
 }
 
 void rep_book_finish(struct rep_book *b, const struct rep_campaign *c)
 {
     struct rep_sheet inputs;
 
-    fb_close_sheet(b);
+    list_finish(b, &b->excluded);
+    list_finish(b, &b->waiting);
+    list_finish(b, &b->fallbacks);
     inputs = add_sheet(b->sink, "Inputs");
     sheet_inputs(&inputs, b->ctx, c);
     sheet_summary(&b->summary, b->ctx, c);

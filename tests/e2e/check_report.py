@@ -470,6 +470,62 @@ def safe_name(cid):
     return s
 
 
+def utc(t):
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(tzinfo=None)
+
+
+def masked(p):
+    return "+" + p[:2] + "*" * (len(p) - 6) + p[-4:]
+
+
+def check_left_out(money, g, cid, wbf, wbv, now_day):
+    """Excluded recipients and Waiting recipients: one row per recipient, in
+    phone order, with its latest attempt (plan's order: attempt, sent_at),
+    and for the awaiting ones the end of their retries under the default
+    policy (1 + 3 attempts, 24 h apart, 6 h grace)."""
+    latest = {}
+    for a in g["attempts"]:
+        if a[0] == cid:
+            key = (a[5], a[6])
+            if a[2] not in latest or key >= latest[a[2]][0]:
+                latest[a[2]] = (key, a)
+    seen, excluded, waiting = set(), [], []
+    for r in g["recipients"]:
+        if r[0] != cid or r[1] in seen:
+            continue
+        seen.add(r[1])
+        if r[2].startswith("excluded"):
+            excluded.append(r)
+        elif r[2] in ("awaiting_retries", "in_flight"):
+            waiting.append(r)
+    words = {}
+    for sheet, want in (("Excluded recipients", excluded), ("Waiting recipients", waiting)):
+        ws = wbf[sheet]
+        check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: %s frozen and filtered" % (cid, sheet))
+        rows = rows_of(wbv[sheet])
+        check(len(rows) - 1 == len(want), "%s: %s has %d rows, expected %d" % (cid, sheet, len(rows) - 1, len(want)))
+        for got, r in zip(rows[1:], sorted(want, key=lambda r: r[1])):
+            where = "%s: %s %s" % (cid, sheet, r[1])
+            a = latest[r[1]][1]
+            check(got[0] == masked(r[1]) and r[1] not in str(got), "%s: phone %r" % (where, got[0]))
+            check(got[1] == money.market(r[1], now_day), "%s: market %r" % (where, got[1]))
+            if sheet == "Excluded recipients":
+                reason = r[3] or r[2].split(":", 1)[1]
+                check(got[3] == reason, "%s: reason id %r, expected %r" % (where, got[3], reason))
+                check(got[2] and got[2] != reason and words.setdefault(reason, got[2]) == got[2],
+                      "%s: reason in words %r" % (where, got[2]))
+                check(got[4] is None and got[5] == a[3] and got[6] is None and got[7] == r[4],
+                      "%s: detail %r" % (where, got[4:8]))
+                check(got[8] == utc(a[6]), "%s: last attempt %r" % (where, got[8]))
+            else:
+                check(got[3] == r[2] and got[4] == r[4] and got[5] == 4, "%s: %r" % (where, got[3:6]))
+                check(got[6] == utc(a[6]), "%s: last attempt %r" % (where, got[6]))
+                eligible = utc(a[6] + 30 * 3600) if r[2] == "awaiting_retries" else None
+                check(got[7] == eligible, "%s: eligible from %r, expected %r" % (where, got[7], eligible))
+                check(got[2] and got[9] == a[3], "%s: %r" % (where, got[2:]))
+    check(len(set(words.values())) == len(words), "%s: two reasons share their words: %r" % (cid, words))
+
+
 def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     e = Expect(money, g, cid, now_day, policy)
     safe = safe_name(cid)
@@ -480,7 +536,8 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     check(os.stat(path).st_mode & 0o777 == 0o640, "%s: mode %o" % (path, os.stat(path).st_mode & 0o777))
     wbf, wbv = load(path)
     names = wbv.sheetnames
-    check(names[:5] == ["Summary", "By market", "By scenario", "Exclusions", "Fallbacks"]
+    check(names[:7] == ["Summary", "By market", "By scenario", "Exclusions", "Excluded recipients",
+                        "Waiting recipients", "Fallbacks"]
           and names[-1] == "Inputs", "%s: sheets %r" % (cid, names))
     # Summary: funnel, rates, costs
     sv, sf = wbv["Summary"], wbf["Summary"]
@@ -574,6 +631,7 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     for reason in REASONS:
         check(got.get(reason) == e.reasons[reason], "%s: exclusion %s %r, expected %d" % (cid, reason, got.get(reason), e.reasons[reason]))
     check(rows[-1][0] == "Total" and rows[-1][1] == sum(e.reasons.values()), "%s: exclusions total" % cid)
+    check_left_out(money, g, cid, wbf, wbv, now_day)
     # Fallbacks
     ws = wbf["Fallbacks"]
     check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: Fallbacks frozen and filtered" % cid)

@@ -43,6 +43,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "base/version.h"
+#include "plan/plan.h"
 #include "report/report.h"
 #include "report/report_csv.h"
 #include "report/report_priv.h"
@@ -600,6 +601,15 @@ static void test_report__campaign_sheets_match_golden(void)
     }
 }
 
+/* Whether `book` has a sheet called `name`. */
+static bool has_sheet(const struct rec_book *book, const char *name)
+{
+    for (int i = 0; i < book->nsheets; i++)
+        if (!strcmp(book->sheets[i].name, name))
+            return true;
+    return false;
+}
+
 static void test_report__fallbacks_continue_on_a_new_sheet(void)
 {
     struct rep_campaign c;
@@ -607,10 +617,43 @@ static void test_report__fallbacks_continue_on_a_new_sheet(void)
 
     fixture();
     render_campaign("camp_a", &c, &book, 2);
-    CU_ASSERT_STRING_EQUAL(book.sheets[6].name, "Fallbacks (3)");
+    CU_ASSERT(has_sheet(&book, "Fallbacks (3)"));
     check_book(&book, "camp_a_split", "Fallbacks");
     rec_release(&book);
     rep_campaign_release(&c);
+}
+
+/* The excluded recipients split like the fallbacks (3 rows, 2 a sheet),
+ * and the waiting ones (2 rows) fill one sheet; every list keeps its
+ * place in the workbook. */
+static void test_report__left_out_lists_continue_on_a_new_sheet(void)
+{
+    struct rep_campaign c;
+    struct rec_book book;
+
+    fixture();
+    render_campaign("camp_a", &c, &book, 2);
+    CU_ASSERT(has_sheet(&book, "Excluded recipients (2)"));
+    CU_ASSERT(!has_sheet(&book, "Excluded recipients (3)"));
+    CU_ASSERT(!has_sheet(&book, "Waiting recipients (2)"));
+    check_book(&book, "camp_a_split", "Excluded recipients");
+    check_book(&book, "camp_a_split", "Waiting recipients");
+    rec_release(&book);
+    rep_campaign_release(&c);
+}
+
+/* Every reason plan has is in words; a reason it does not have says so. */
+static void test_report__every_reason_has_words(void)
+{
+    const char *unknown = rep_reason_words("no_such_reason");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unknown);
+    for (int i = SUF_REASON_NONE + 1; i < SUF_REASON_COUNT; i++) {
+        const char *w = rep_reason_words(suf_plan_reason_name((enum suf_reason)i));
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        CU_ASSERT(*w && strcmp(w, unknown));
+    }
 }
 
 static void test_report__portfolio_sheets_match_golden(void)
@@ -878,6 +921,9 @@ int main(void)
         {"long ids are cut and kept apart", test_report__long_ids_are_cut_and_kept_apart},
         {"campaign sheets match golden", test_report__campaign_sheets_match_golden},
         {"fallbacks continue on a new sheet", test_report__fallbacks_continue_on_a_new_sheet},
+        {"left out lists continue on a new sheet",
+         test_report__left_out_lists_continue_on_a_new_sheet},
+        {"every reason has words", test_report__every_reason_has_words},
         {"portfolio sheets match golden", test_report__portfolio_sheets_match_golden},
         {"formats match golden", test_report__formats_match_golden},
         {"workbook file is written", test_report__workbook_file_is_written},
