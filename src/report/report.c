@@ -24,6 +24,7 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/phone.h"
 #include "base/util.h"
 #include "report/report.h"
 #include "report/report_csv.h"
@@ -418,6 +419,68 @@ out:
     return rc;
 }
 
+/* A phone as a log line shows it: always masked, as the config says
+ * phones are masked, whatever the workbooks do. */
+static char *log_phone(const struct suf_config *cfg, const char *digits, char *out, size_t size)
+{
+    return suf_phone_mask(digits, (int)cfg->mask_keep_first, (int)cfg->mask_keep_last, out,
+                          size);
+}
+
+/* Says once for the whole run how many phones matched no prefix of the
+ * market map, with one of them: a phone priced as "Other" in silence is
+ * what the warning is for.  Each Summary and Inputs sheet has the count. */
+static void warn_no_market(const struct rep_ctx *ctx, struct rep_campaign *const *cs, int n)
+{
+    const struct suf_config *cfg = ctx->run->cfg;
+    const char *example = NULL;
+    char masked[SUF_PHONE_MAX + 8];
+    int64_t phones = 0;
+    int campaigns = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!cs[i]->no_market)
+            continue;
+        phones += cs[i]->no_market;
+        campaigns++;
+        if (!example)
+            example = cs[i]->no_market_example;
+    }
+    if (!phones)
+        return;
+    suf_warn("report: %lld phone%s in %d campaign%s match no prefix of the market map "
+             "(e.g. '%s'): %s; see 'Phones with no market' on the Summary",
+             (long long)phones, phones == 1 ? "" : "s", campaigns, campaigns == 1 ? "" : "s",
+             log_phone(cfg, example, masked, sizeof(masked)),
+             suf_money_market_id(ctx->money, "Other") >= 0 ? "priced as 'Other'"
+                                                            : "no market, so no rate");
+    suf_run_count(ctx->run, "report.phones_no_market", phones);
+}
+
+int suf_report_no_market(struct suf_run *run, const char *campaign, int64_t *n, char *example,
+                         size_t size, struct suf_err *err)
+{
+    struct rep_ctx ctx;
+    struct rep_campaign c;
+    int rc;
+
+    *n = 0;
+    if (size)
+        example[0] = '\0';
+    if ((rc = rep_ctx_init(&ctx, run, err))) {
+        rep_ctx_release(&ctx);
+        return rc;
+    }
+    rep_campaign_init(&c, &ctx, campaign);
+    rc = rep_scan_no_market(&ctx, &c, err);
+    *n = c.no_market;
+    if (c.no_market_example && size)
+        log_phone(run->cfg, c.no_market_example, example, size);
+    rep_campaign_release(&c);
+    rep_ctx_release(&ctx);
+    return rc;
+}
+
 int suf_report_write_opts(struct suf_run *run, const struct suf_report_opts *opts,
                           struct suf_err *err)
 {
@@ -477,6 +540,7 @@ int suf_report_write_opts(struct suf_run *run, const struct suf_report_opts *opt
         id = next;
         id_len = next_len;
     }
+    warn_no_market(&ctx, cs, n);
     if (!run->campaign && !suf_run_stopping(run))
         rc = write_portfolio(&ctx, &f, root, opts->csv, cs, n, err);
 out:

@@ -57,8 +57,19 @@ struct suf_report_opts {
 int suf_report_write_opts(struct suf_run *run, const struct suf_report_opts *opts,
                           struct suf_err *err);
 /* The same into `out_dir` (NULL: cfg->reports_dir), with CSV as
- * cfg->csv_export says: what `suf run` writes. */
+ * cfg->csv_export says: what `suf run` writes.  Either warns once, for the
+ * whole run, when phones matched no prefix of the market map (their count
+ * and one of them, masked), and counts them in "report.phones_no_market". */
 int suf_report_write(struct suf_run *run, const char *out_dir, struct suf_err *err);
+
+/*
+ * The phones of campaign `campaign` that no prefix of the market map
+ * matches, on the day of the run's clock: their count into *n, and the
+ * first of them, masked as in log lines, into `example` ("" when there is
+ * none; size >= SUF_PHONE_MAX + 8).  Reads only (`suf status`).
+ */
+int suf_report_no_market(struct suf_run *run, const char *campaign, int64_t *n, char *example,
+                         size_t size, struct suf_err *err);
 
 /*
  * The file-name-safe form of a campaign id into out (size >= 96): see the

@@ -80,6 +80,7 @@ void rep_campaign_trim(struct rep_campaign *c)
 void rep_campaign_release(struct rep_campaign *c)
 {
     rep_campaign_trim(c);
+    free(c->no_market_example);
     free(c->id);
     free(c->name);
     free(c->relpath);
@@ -600,6 +601,32 @@ int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum re
     return stop;
 }
 
+/* --- phones with no market -------------------------------------------------- */
+
+/* Every phone of the campaign's broadcast, once each, in the order of the
+ * attempts' index: no sort, and no memory but the count. */
+int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT DISTINCT phone FROM attempts WHERE campaign_id = ?1 ORDER BY phone", err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *phone = col_text(s, 0);
+        bool matched;
+
+        suf_money_market_match(ctx->money, phone, ctx->as_of_day, &matched);
+        if (!matched && !c->no_market++)
+            c->no_market_example = suf_xstrdup(phone);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "attempts");
+}
+
 /* --- the files behind the numbers ------------------------------------------ */
 
 /* The input files behind the campaign: the delivery exports that hold its
@@ -638,7 +665,8 @@ int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_er
     int rc;
 
     if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
-        (rc = scan_recipients(ctx, c, err)) || (rc = scan_files(ctx, c, err)))
+        (rc = scan_recipients(ctx, c, err)) || (rc = rep_scan_no_market(ctx, c, err)) ||
+        (rc = scan_files(ctx, c, err)))
         return rc;
     return SUF_OK;
 }

@@ -97,6 +97,8 @@ struct rep_campaign {
     int64_t broadcast; /* micros */
     struct rep_money utility, session;
     int64_t charges_webhook, charges_estimated, charges_unpriced, resends;
+    int64_t no_market;       /* its phones that no prefix of the market map matches */
+    char *no_market_example; /* the first of them (digits), NULL when none */
     struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
     int nreasons;
     struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
@@ -171,8 +173,13 @@ int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, cha
                       int *out_len, struct suf_err *err);
 
 /* Everything of the campaign but its fallbacks: its name, the broadcast,
- * the recipients and exclusions, and the input files. */
+ * the recipients and exclusions, the phones with no market, and the input
+ * files. */
 int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
+/* Counts the distinct phones of campaign `c` that no prefix of the market
+ * map matches on the as-of day (suf_money_market_match) into c->no_market,
+ * and keeps the first, in phone order, in c->no_market_example. */
+int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
 /* The recipients of campaign `c` that `which` names, handed to `fn` one at
  * a time, in phone order: a million of them cost no memory. */
 int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum rep_left which,

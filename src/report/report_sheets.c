@@ -508,6 +508,24 @@ static void key_value(const struct rep_sheet *ws, uint32_t r, const char *key,
     rep_write_text(ws, r, 1, value, REP_FMT_NONE);
 }
 
+/* The row of the phones that no prefix of the market map matches: their
+ * count, and one of them with what became of them. */
+static void no_market_row(const struct rep_sheet *ws, uint32_t r, const struct rep_ctx *ctx,
+                          const struct rep_campaign *c)
+{
+    char phone[SUF_PHONE_MAX + 8], note[160];
+
+    put_text(ws, r, 0, "Phones with no market", REP_FMT_BOLD);
+    write_count(ws, r, 1, c->no_market, REP_FMT_COUNT);
+    if (!c->no_market_example)
+        return;
+    snprintf(note, sizeof(note), "e.g. %s: no prefix of the market map matches; %s",
+             shown_phone(ctx->run->cfg, c->no_market_example, phone, sizeof(phone)),
+             suf_money_market_id(ctx->money, "Other") >= 0 ? "priced as Other"
+                                                           : "no market, so no rate");
+    rep_write_text(ws, r, 2, note, REP_FMT_NONE);
+}
+
 /* The billing policy, one row each from row `r`; returns the next row. */
 static uint32_t policy_rows(const struct rep_sheet *ws, uint32_t r, const struct rep_ctx *ctx)
 {
@@ -622,6 +640,7 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     write_count(ws, r++, 1, c->charges_unpriced, REP_FMT_COUNT);
     put_text(ws, r, 0, "Resends after unknown outcomes", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->resends, REP_FMT_COUNT);
+    no_market_row(ws, r++, ctx, c);
     freeze(ws, 1, 0);
 
     snprintf(range_a, sizeof(range_a), "=Summary!$A$%u:$A$%u", (unsigned)f0 + 1,
@@ -839,6 +858,7 @@ static void sheet_inputs(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     else
         suf_strlcpy(buf, "not masked", sizeof(buf));
     key_value(ws, r++, "Phones", buf);
+    no_market_row(ws, r++, ctx, c);
     r++;
     header_row(ws, r++, card_cols, NULL, 4);
     for (int i = 0; i < suf_money_ncards(ctx->money); i++) {

@@ -269,6 +269,10 @@ class Money:
                 return max(cands, key=lambda r: r[1])[2]
         return "Other"
 
+    def matches(self, phone, d):
+        """Whether a prefix of the map matches: "Other" by want of one is not."""
+        return any(r[0] == phone[:len(r[0])] and r[1] <= d for r in self.map)
+
     def card(self, d):
         best = None
         for eff, rates in self.cards:
@@ -474,7 +478,7 @@ def utc(t):
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(tzinfo=None)
 
 
-def masked(p):
+def mask_phone(p):
     return "+" + p[:2] + "*" * (len(p) - 6) + p[-4:]
 
 
@@ -507,7 +511,7 @@ def check_left_out(money, g, cid, wbf, wbv, now_day):
         for got, r in zip(rows[1:], sorted(want, key=lambda r: r[1])):
             where = "%s: %s %s" % (cid, sheet, r[1])
             a = latest[r[1]][1]
-            check(got[0] == masked(r[1]) and r[1] not in str(got), "%s: phone %r" % (where, got[0]))
+            check(got[0] == mask_phone(r[1]) and r[1] not in str(got), "%s: phone %r" % (where, got[0]))
             check(got[1] == money.market(r[1], now_day), "%s: market %r" % (where, got[1]))
             if sheet == "Excluded recipients":
                 reason = r[3] or r[2].split(":", 1)[1]
@@ -632,6 +636,18 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
         check(got.get(reason) == e.reasons[reason], "%s: exclusion %s %r, expected %d" % (cid, reason, got.get(reason), e.reasons[reason]))
     check(rows[-1][0] == "Total" and rows[-1][1] == sum(e.reasons.values()), "%s: exclusions total" % cid)
     check_left_out(money, g, cid, wbf, wbv, now_day)
+    # Phones with no market: on the Summary and on Inputs, with one of them.
+    lost = sorted({a[2] for a in g["attempts"] if a[0] == cid and not money.matches(a[2], now_day)})
+    for sheet in ("Summary", "Inputs"):
+        rows = rows_of(wbv[sheet])
+        i = find_row(rows, "Phones with no market")
+        check(i is not None and rows[i][1] == len(lost),
+              "%s: %s phones with no market %r, expected %d" % (cid, sheet, i is not None and rows[i][1], len(lost)))
+        if i is not None and lost:
+            check(str(rows[i][2]).startswith("e.g. %s: " % mask_phone(lost[0])) and "priced as Other" in rows[i][2],
+                  "%s: %s example %r, expected %s" % (cid, sheet, rows[i][2], mask_phone(lost[0])))
+        elif i is not None:
+            check(rows[i][2] is None, "%s: %s example %r with no such phone" % (cid, sheet, rows[i][2]))
     # Fallbacks
     ws = wbf["Fallbacks"]
     check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: Fallbacks frozen and filtered" % cid)
