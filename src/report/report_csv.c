@@ -109,7 +109,7 @@ static void add_number(struct suf_buf *b, double v)
 {
     if (!isfinite(v))
         return; /* no number at all: an empty field, not "nan" */
-    if (v == floor(v) && fabs(v) < 1e15)
+    if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v)
         suf_buf_addf(b, "%.0f", v == 0.0 ? 0.0 : v);
     else
         suf_buf_addf(b, "%.16g", v);
