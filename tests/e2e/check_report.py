@@ -16,7 +16,10 @@
                                          CSV file equals its sheet, cell for cell
 
 Expected values are computed here from the fixture rate cards and market map
-with Decimal arithmetic, independently of suf's C code.
+with Decimal arithmetic, independently of suf's C code: `check` covers every
+sheet, the Excluded recipients and Waiting recipients lists (with the time
+each becomes eligible) and the phones with no market; `csv` reads each CSV
+file back and compares it with its sheet's cached values.
 """
 import csv
 import datetime as dt
