@@ -567,9 +567,10 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
         put_text(ws, r, 0, funnel_names[i], REP_FMT_NONE);
         write_count(ws, r, 1, c->funnel[i], REP_FMT_COUNT);
         if (i > 0) {
-            write_ratio(ws, r, 2, r, 1, r - 1, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[i - 1])),
+            write_ratio(ws, r, 2, r, 1, r - 1, 1,
+                        rep_cell_number(ratio(c->funnel[i], c->funnel[i - 1])), REP_FMT_PCT);
+            write_ratio(ws, r, 3, r, 1, f0, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[0])),
                         REP_FMT_PCT);
-            write_ratio(ws, r, 3, r, 1, f0, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[0])), REP_FMT_PCT);
         }
     }
     conv_row = r - 1;
@@ -771,7 +772,8 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
             write_count(ws, r, (uint16_t)(1 + k), v[k], REP_FMT_COUNT);
             t[k] += v[k];
         }
-        write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(s->converted, s->fallbacks)), REP_FMT_PCT);
+        write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(s->converted, s->fallbacks)),
+                    REP_FMT_PCT);
         write_money(ws, r, 8, s->utility.policy, REP_FMT_MONEY);
         write_money(ws, r, 9, s->session.policy, REP_FMT_MONEY);
         write_plus(ws, r, 10, r, 8, r, 9,
@@ -786,7 +788,8 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
     filter(ws, 0, 0, r - 1, 11);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, rep_cell_number((double)t[k]), REP_FMT_COUNT_TOTAL);
+        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, rep_cell_number((double)t[k]),
+                  REP_FMT_COUNT_TOTAL);
     write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(t[5], t[0])), REP_FMT_PCT);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
@@ -935,7 +938,8 @@ static void sheet_portfolio(const struct rep_sheet *ws, struct rep_campaign *con
     filter(ws, 0, 0, r > 1 ? r - 1 : 0, 14);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, rep_cell_number((double)tc[k]), REP_FMT_COUNT_TOTAL);
+        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, rep_cell_number((double)tc[k]),
+                  REP_FMT_COUNT_TOTAL);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tb), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 10, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
