@@ -146,6 +146,8 @@ static const struct key keys[] = {
      "digits kept at the start of a masked phone"},
     {"report", "mask_keep_last", T_INT, F(mask_keep_last), "4", 0, 15,
      "digits kept at the end of a masked phone"},
+    {"report", "csv_export", T_BOOL, F(csv_export), "off", 0, 0,
+     "also write each workbook's tables as CSV files, for BI tools (suf report --csv)"},
     {"receive", "verify_token_file", T_STR, F(verify_token_file), "", 0, 0,
      "file with the webhook verify token; SUF_VERIFY_TOKEN wins"},
     {"receive", "app_secret_file", T_STR, F(app_secret_file), "", 0, 0,

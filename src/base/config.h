@@ -91,6 +91,7 @@ struct suf_config {
     bool mask_phones;
     int64_t mask_keep_first;
     int64_t mask_keep_last;
+    bool csv_export;
     /* [receive] */
     char *verify_token_file;
     char *app_secret_file;

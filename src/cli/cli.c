@@ -58,11 +58,13 @@ const struct suf_command suf_commands[] = {
     {"reconcile", cmd_reconcile, SUF_CMD_DB_WRITE,
      "turn webhook events into consents, session sends and conversions",
      "usage: suf reconcile [--campaign ID]\n"},
-    {"report", cmd_report, SUF_CMD_DB_WRITE, "write the XLSX workbooks",
-     "usage: suf report [--campaign ID] [--out DIR]\n"
+    {"report", cmd_report, SUF_CMD_DB_WRITE, "write the XLSX workbooks (and CSV tables)",
+     "usage: suf report [--campaign ID] [--out DIR] [--csv]\n"
      "\n"
      "Writes reports/<campaign>/<campaign>_<as-of>.xlsx for each campaign and a\n"
-     "portfolio workbook.\n"},
+     "portfolio workbook.  --csv (or [report] csv_export = on) also writes each\n"
+     "workbook's sheets as CSV files (RFC 4180, UTF-8, ISO times, amounts with six\n"
+     "decimals) into a folder beside it: <campaign>_<as-of>/<sheet>.csv.\n"},
     {"run", cmd_run, SUF_CMD_DB_WRITE, "the whole pipeline (what the scheduler runs)",
      "usage: suf run [--campaign ID] [--dry-run] [--skip STAGE,...] [--quiet-if-locked]\n"
      "\n"

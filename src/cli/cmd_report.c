@@ -1,6 +1,7 @@
 /*
- * cmd_report.c: `suf report [--campaign ID] [--out DIR]`: the options, then
- * suf_report_write (report.h) does the work.
+ * cmd_report.c: `suf report [--campaign ID] [--out DIR] [--csv]`: the
+ * options, then suf_report_write_opts (report.h) does the work.  --csv adds
+ * the CSV tables to this run, whatever [report] csv_export says.
  */
 #include <string.h>
 
@@ -10,7 +11,7 @@
 
 int cmd_report(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 {
-    const char *out = NULL;
+    struct suf_report_opts opts = {NULL, run->cfg->csv_export};
     int rc;
 
     if ((rc = suf_cli_common_opts(run, &argc, argv, NULL, err)))
@@ -19,17 +20,19 @@ int cmd_report(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         if (!strcmp(argv[i], "--out")) {
             if (i + 1 >= argc)
                 return suf_err_set(err, SUF_ERR_USAGE, "option '--out' needs a value");
-            out = argv[++i];
+            opts.out_dir = argv[++i];
         } else if (!strncmp(argv[i], "--out=", 6)) {
-            out = argv[i] + 6;
+            opts.out_dir = argv[i] + 6;
+        } else if (!strcmp(argv[i], "--csv")) {
+            opts.csv = true;
         } else {
             return suf_err_set(err, SUF_ERR_USAGE,
                                "report: unexpected '%s'; usage: suf report [--campaign ID] "
-                               "[--out DIR]",
+                               "[--out DIR] [--csv]",
                                argv[i]);
         }
     }
-    if (out && !*out)
+    if (opts.out_dir && !*opts.out_dir)
         return suf_err_set(err, SUF_ERR_USAGE, "--out needs a folder");
-    return suf_report_write(run, out, err);
+    return suf_report_write_opts(run, &opts, err);
 }

@@ -1,13 +1,16 @@
 /*
- * cmd_status.c: `suf status`: what the store holds, per campaign, and the
- * last runs.  It only reads (no lock, no `runs` row), so an operator can run
+ * cmd_status.c: `suf status`: what the store holds, per campaign (with the
+ * phones no prefix of the market map matches, counted as the report counts
+ * them), and the last runs.  It only reads (no lock, no `runs` row), so an operator can run
  * it while the nightly job works.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "base/phone.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "report/report.h"
 #include "store/store.h"
 #include "base/banned.h"
 
@@ -31,6 +34,21 @@ static int print_pairs(struct suf_run *run, const char *label, const char *sql,
         printf("\n");
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "status");
+}
+
+/* "  phones with no market: N": the campaign's phones that no prefix of the
+ * market map matches, which its workbook prices as "Other" or not at all. */
+static int print_no_market(struct suf_run *run, const char *id, struct suf_err *err)
+{
+    char example[SUF_PHONE_MAX + 8];
+    int64_t n = 0;
+    int rc = suf_report_no_market(run, id, &n, example, sizeof(example), err);
+
+    if (rc)
+        return rc;
+    printf("  phones with no market: %lld%s%s%s\n", (long long)n, n ? " (e.g. " : "",
+           n ? example : "", n ? ")" : "");
+    return SUF_OK;
 }
 
 static int print_campaign(struct suf_run *run, const char *id, const char *name,
@@ -66,7 +84,7 @@ static int print_campaign(struct suf_run *run, const char *id, const char *name,
                           "GROUP BY state ORDER BY state",
                           id, err)))
         return rc;
-    return SUF_OK;
+    return print_no_market(run, id, err);
 }
 
 static int print_runs(struct suf_run *run, struct suf_err *err)

@@ -345,8 +345,18 @@ static int first_prefix(const struct suf_money *m, const char *key)
 
 int suf_money_market(const struct suf_money *m, const char *phone, int32_t day)
 {
+    bool matched;
+
+    return suf_money_market_match(m, phone, day, &matched);
+}
+
+int suf_money_market_match(const struct suf_money *m, const char *phone, int32_t day,
+                           bool *matched)
+{
     char key[PREFIX_MAX];
     size_t n = phone ? strlen(phone) : 0;
+
+    *matched = true;
 
     if (n >= sizeof(key))
         n = sizeof(key) - 1;
@@ -366,6 +376,7 @@ int suf_money_market(const struct suf_money *m, const char *phone, int32_t day)
         if (best >= 0)
             return best;
     }
+    *matched = false;
     return m->other;
 }
 

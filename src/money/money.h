@@ -132,6 +132,12 @@ int suf_money_market_id(const struct suf_money *m, const char *name);
 /* The market of E.164 digits `phone` on `day`; -1 when nothing matches and
  * there is no "Other" market. */
 int suf_money_market(const struct suf_money *m, const char *phone, int32_t day);
+/* The same, and *matched says whether a prefix of the map matched: false
+ * when the phone fell in "Other" (or in no market) for want of one, which a
+ * report counts instead of passing over.  A prefix the map itself puts in
+ * "Other" is a match. */
+int suf_money_market_match(const struct suf_money *m, const char *phone, int32_t day,
+                           bool *matched);
 
 int suf_money_ncards(const struct suf_money *m);
 const struct suf_money_card *suf_money_card(const struct suf_money *m, int index);

@@ -188,45 +188,69 @@ static char *col_dup(sqlite3_stmt *s, int i)
     return v && *v ? suf_xstrdup((const char *)v) : NULL;
 }
 
-static int campaign_load(struct suf_store *st, const struct suf_config *cfg, const char *id,
-                         int64_t now, struct campaign *c, struct suf_err *err)
+int suf_plan_policy_load(struct suf_run *run, const char *campaign, int64_t now,
+                         struct suf_plan_policy *p, struct suf_err *err)
 {
-    static const char sql[] =
-        "SELECT name, fallback, max_auto_retries, retry_interval_hours, valid_until, "
-        "utility_template, utility_language FROM campaigns WHERE campaign_id = ?1";
-    sqlite3_stmt *s = suf_store_prepare(st, sql, err);
+    static const char sql[] = "SELECT fallback, max_auto_retries, retry_interval_hours, "
+                              "valid_until FROM campaigns WHERE campaign_id = ?1";
+    const struct suf_config *cfg = run->cfg;
+    sqlite3_stmt *s = suf_store_prepare(run->store, sql, err);
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    p->now = now;
+    p->cfg = cfg;
+    p->fallback = cfg->fallback;
+    p->max_auto_retries = cfg->max_auto_retries;
+    p->retry_interval_s = cfg->retry_interval_hours * 3600;
+    p->grace_s = cfg->grace_hours * 3600;
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, campaign);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+            p->fallback = sqlite3_column_int64(s, 0) != 0;
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            p->max_auto_retries = sqlite3_column_int64(s, 1);
+        if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+            p->retry_interval_s = sqlite3_column_int64(s, 2) * 3600;
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+            p->has_valid_until = true;
+            p->valid_until = sqlite3_column_int64(s, 3);
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SUF_OK
+                                                 : suf_store_fail(run->store, err, "campaigns");
+}
+
+static int campaign_load(struct suf_run *run, const char *id, int64_t now, struct campaign *c,
+                         struct suf_err *err)
+{
+    static const char sql[] = "SELECT name, utility_template, utility_language FROM campaigns "
+                              "WHERE campaign_id = ?1";
+    const struct suf_config *cfg = run->cfg;
+    sqlite3_stmt *s;
     int rc;
 
     memset(c, 0, sizeof(*c));
     c->id = id;
-    c->policy.now = now;
-    c->policy.cfg = cfg;
-    c->policy.fallback = cfg->fallback;
-    c->policy.max_auto_retries = cfg->max_auto_retries;
-    c->policy.retry_interval_s = cfg->retry_interval_hours * 3600;
-    c->policy.grace_s = cfg->grace_hours * 3600;
+    if ((rc = suf_plan_policy_load(run, id, now, &c->policy, err)))
+        return rc;
+    s = suf_store_prepare(run->store, sql, err);
     if (!s)
         return SUF_ERR_DB;
     suf_bind_text(s, 1, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         c->name = col_dup(s, 0);
-        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-            c->policy.fallback = sqlite3_column_int64(s, 1) != 0;
-        if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-            c->policy.max_auto_retries = sqlite3_column_int64(s, 2);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-            c->policy.retry_interval_s = sqlite3_column_int64(s, 3) * 3600;
-        if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-            c->policy.has_valid_until = true;
-            c->policy.valid_until = sqlite3_column_int64(s, 4);
-        }
-        c->utility_template = col_dup(s, 5);
-        c->utility_language = col_dup(s, 6);
+        c->utility_template = col_dup(s, 1);
+        c->utility_language = col_dup(s, 2);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return suf_store_fail(st, err, "campaigns");
+        return suf_store_fail(run->store, err, "campaigns");
     if (!c->utility_template)
         c->utility_template = suf_xstrdup(cfg->utility_template);
     if (!c->utility_language)
@@ -784,7 +808,7 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
     pl.st = run->store;
     pl.camp = &camp;
     pl.write = true;
-    rc = campaign_load(run->store, run->cfg, id, now, &camp, err);
+    rc = campaign_load(run, id, now, &camp, err);
     if (rc)
         goto out;
     if ((rc = suf_store_begin(run->store, err)))
@@ -934,7 +958,7 @@ int suf_plan_preview_open(struct suf_plan_preview **out, struct suf_run *run,
     pv->pl.st = run->store;
     pv->pl.camp = &pv->camp;
     pv->pl.write = false;
-    rc = campaign_load(run->store, run->cfg, campaign, now, &pv->camp, err);
+    rc = campaign_load(run, campaign, now, &pv->camp, err);
     if (rc) {
         suf_plan_preview_free(pv);
         pv = NULL;

@@ -111,6 +111,17 @@ struct suf_plan_policy {
 /* True while the broadcast's own auto-retries are not over (the failed
  * recipient waits). */
 bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
+/* When they are over by time: the latest attempt + the retry interval +
+ * grace.  An awaiting_retries recipient is decided by the exclusion rules
+ * (a fallback, or an exclusion) from then on, or as soon as its attempts
+ * reach 1 + max_auto_retries. */
+int64_t suf_plan_retries_end(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
+
+/* The settings of `campaign` (its campaigns row over run->cfg: fallback,
+ * max_auto_retries, retry_interval_hours, valid_until) for decisions at
+ * `now`, into *p: what suf_plan_run decides that campaign with. */
+int suf_plan_policy_load(struct suf_run *run, const char *campaign, int64_t now,
+                         struct suf_plan_policy *p, struct suf_err *err);
 
 /*
  * The pure rules (plan_rules.c: no store, no I/O, no clock).  A decision

@@ -49,10 +49,14 @@ const char *suf_plan_reason_name(enum suf_reason r)
     return (unsigned)r < SUF_REASON_COUNT ? reason_names[r] : "unknown";
 }
 
+int64_t suf_plan_retries_end(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
+{
+    return f->last_at + p->retry_interval_s + p->grace_s;
+}
+
 bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
 {
-    return f->attempts < 1 + p->max_auto_retries &&
-           p->now < f->last_at + p->retry_interval_s + p->grace_s;
+    return f->attempts < 1 + p->max_auto_retries && p->now < suf_plan_retries_end(f, p);
 }
 
 /* The error code as the rules read it: old exports reported the per-user
@@ -132,7 +136,7 @@ void suf_plan_detail(const struct suf_plan_facts *f, const struct suf_plan_polic
     if (reason >= SUF_REASON_UNKNOWN_TEMPLATE && reason <= SUF_REASON_UNSUPPORTED_TEMPLATE) {
         suf_strlcpy(buf, f->template_detail ? f->template_detail : "", size);
     } else if (outcome == SUF_OUTCOME_AWAITING) {
-        suf_time_format(f->last_at + p->retry_interval_s + p->grace_s, until, sizeof(until));
+        suf_time_format(suf_plan_retries_end(f, p), until, sizeof(until));
         snprintf(buf, size,
                  "auto-retries not over: %" PRId64 " of %" PRId64 " attempts; waits until %s",
                  f->attempts, 1 + p->max_auto_retries, until);

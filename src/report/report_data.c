@@ -101,6 +101,7 @@ void rep_campaign_trim(struct rep_campaign *c)
 void rep_campaign_release(struct rep_campaign *c)
 {
     rep_campaign_trim(c);
+    free(c->no_market_example);
     free(c->id);
     free(c->name);
     free(c->relpath);
@@ -267,6 +268,15 @@ static void add_reason(struct rep_campaign *c, const char *reason)
     c->nreasons++;
 }
 
+/* The reason of an excluded recipient: its `reason` column, or what an
+ * outcome written "excluded:<reason>" names. */
+static const char *excluded_reason(const char *outcome, const char *reason)
+{
+    if (reason && *reason)
+        return reason;
+    return outcome[8] == ':' ? outcome + 9 : "unknown";
+}
+
 static int cmp_reason(const void *a, const void *b)
 {
     return strcmp(((const struct rep_reason *)a)->reason, ((const struct rep_reason *)b)->reason);
@@ -299,11 +309,8 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
             c->funnel[REP_FAILED]++;
             m->failed++;
         }
-        if (excluded) {
-            if (!reason || !*reason)
-                reason = outcome[8] == ':' ? outcome + 9 : "unknown";
-            add_reason(c, reason);
-        }
+        if (excluded)
+            add_reason(c, excluded_reason(outcome, reason));
     }
     sqlite3_finalize(s);
     if (c->nreasons > REP_NREASONS) /* any others after plan's, sorted */
@@ -556,6 +563,102 @@ out:
     return rc;
 }
 
+/* --- the recipients left out ---------------------------------------------- */
+
+enum { L_PHONE, L_OUTCOME, L_REASON, L_DETAIL, L_ATTEMPTS, L_LAST_AT, L_ERROR, L_TEMPLATE };
+
+/* The latest attempt is the one plan recorded, or for a store planned
+ * before it recorded one, the last in plan's order (attempt, sent_at, id):
+ * an index seek either way.  The rows come in primary-key order, so
+ * nothing is sorted. */
+#define LEFT_COLUMNS                                                                       \
+    "SELECT r.phone, r.outcome, r.reason, r.detail, r.attempts, "                          \
+    "COALESCE(r.last_attempt_at, a.sent_at), a.error_code, a.template_name "                \
+    "FROM recipients r LEFT JOIN attempts a ON a.id = COALESCE(r.last_attempt_id, "        \
+    "(SELECT l.id FROM attempts l WHERE l.campaign_id = r.campaign_id AND l.phone = r.phone " \
+    "ORDER BY l.attempt DESC, l.sent_at DESC, l.id DESC LIMIT 1)) WHERE r.campaign_id = ?1 "
+
+static const char *const left_sql[] = {
+    [REP_LEFT_EXCLUDED] = LEFT_COLUMNS "AND (r.outcome = 'excluded' OR r.outcome LIKE "
+                                       "'excluded:%') ORDER BY r.phone",
+    [REP_LEFT_WAITING] = LEFT_COLUMNS "AND r.outcome IN ('awaiting_retries', 'in_flight') "
+                                      "ORDER BY r.phone",
+};
+
+int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum rep_left which,
+                      rep_left_fn fn, void *user, struct suf_err *err)
+{
+    struct suf_plan_policy policy;
+    sqlite3_stmt *s;
+    int rc, stop = SUF_OK;
+
+    /* The campaign's policy as plan decides with it: when the waiting
+     * become eligible is the plan's rule, not the report's. */
+    if ((rc = suf_plan_policy_load(ctx->run, c->id, ctx->as_of, &policy, err)))
+        return rc;
+    s = suf_store_prepare(ctx->run->store, left_sql[which], err);
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct rep_left_out r;
+        struct suf_plan_facts f;
+
+        memset(&r, 0, sizeof(r));
+        memset(&f, 0, sizeof(f));
+        r.phone = col_text(s, L_PHONE);
+        r.outcome = col_text(s, L_OUTCOME);
+        r.reason = which == REP_LEFT_EXCLUDED
+                       ? excluded_reason(r.outcome, (const char *)sqlite3_column_text(s, L_REASON))
+                       : "";
+        r.detail = col_text(s, L_DETAIL);
+        r.template_name = col_text(s, L_TEMPLATE);
+        r.market = suf_money_market(ctx->money, r.phone, ctx->as_of_day);
+        r.has_error = sqlite3_column_type(s, L_ERROR) != SQLITE_NULL;
+        r.error_code = sqlite3_column_int64(s, L_ERROR);
+        r.attempts = sqlite3_column_int64(s, L_ATTEMPTS);
+        r.max_attempts = 1 + policy.max_auto_retries;
+        r.last_attempt_at = col_time(s, L_LAST_AT);
+        if (!strcmp(r.outcome, "awaiting_retries") && r.last_attempt_at) {
+            f.attempts = r.attempts;
+            f.last_at = r.last_attempt_at;
+            r.eligible_at = suf_plan_retries_end(&f, &policy);
+        }
+        if ((stop = fn(user, &r, err)))
+            break;
+    }
+    if (!stop && rc != SQLITE_DONE)
+        stop = suf_store_fail(ctx->run->store, err, "recipients");
+    sqlite3_finalize(s);
+    return stop;
+}
+
+/* --- phones with no market -------------------------------------------------- */
+
+/* Every phone of the campaign's broadcast, once each, in the order of the
+ * attempts' index: no sort, and no memory but the count. */
+int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT DISTINCT phone FROM attempts WHERE campaign_id = ?1 ORDER BY phone", err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, c->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *phone = col_text(s, 0);
+        bool matched;
+
+        suf_money_market_match(ctx->money, phone, ctx->as_of_day, &matched);
+        if (!matched && !c->no_market++)
+            c->no_market_example = suf_xstrdup(phone);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "attempts");
+}
+
 /* --- the files behind the numbers ------------------------------------------ */
 
 /* The input files behind the campaign: the delivery exports that hold its
@@ -594,7 +697,8 @@ int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_er
     int rc;
 
     if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
-        (rc = scan_recipients(ctx, c, err)) || (rc = scan_files(ctx, c, err)))
+        (rc = scan_recipients(ctx, c, err)) || (rc = rep_scan_no_market(ctx, c, err)) ||
+        (rc = scan_files(ctx, c, err)))
         return rc;
     return SUF_OK;
 }

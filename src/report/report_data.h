@@ -16,6 +16,8 @@
  *  1. rep_ctx_init(&ctx, run, &err); its rep_ctx_release() comes last;
  *  2. for each campaign: rep_campaign_init(c, &ctx, id), then
  *     rep_scan_campaign() for everything but the fallbacks, then
+ *     rep_scan_left_out() for the excluded recipients and for those still
+ *     waiting, each with a callback per recipient, then
  *     rep_scan_fallbacks() with a callback for each fallback; the totals
  *     are complete once it returns;
  *  3. rep_campaign_trim(c) keeps only what the portfolio needs;
@@ -100,6 +102,8 @@ struct rep_campaign {
      * convert (an S8 whose second part failed): per_conversion does not
      * bill them; their session's cost in Meta's view. */
     int64_t unconverted_sessions, unconverted_session_meta;
+    int64_t no_market;       /* its phones that no prefix of the market map matches */
+    char *no_market_example; /* the first of them (digits), NULL when none */
     struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
     int nreasons;
     struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
@@ -127,6 +131,35 @@ struct rep_fallback {
  * and is returned. */
 typedef int (*rep_fallback_fn)(void *user, const struct rep_fallback *fb, struct suf_err *err);
 
+/* The recipients a left-out list holds. */
+enum rep_left {
+    REP_LEFT_EXCLUDED, /* excluded by a rule: never a fallback */
+    REP_LEFT_WAITING,  /* awaiting_retries or in_flight: decided at a later run */
+};
+
+/* One recipient without a fallback, as the Excluded recipients and Waiting
+ * recipients sheets show it.  Its strings live until the callback returns. */
+struct rep_left_out {
+    const char *phone;
+    const char *outcome;       /* "excluded", "awaiting_retries", "in_flight" */
+    const char *reason;        /* excluded: the rule's id ("opted_out"); else "" */
+    const char *detail;        /* plan's detail ("error 368"), "" when none */
+    const char *template_name; /* of the latest attempt, "" when none */
+    int market;                /* on the as-of day, as the recipients are counted */
+    bool has_error;
+    int64_t error_code;      /* of the latest attempt, when has_error */
+    int64_t attempts;        /* the broadcast's attempts so far */
+    int64_t max_attempts;    /* waiting: 1 + the campaign's auto-retries */
+    int64_t last_attempt_at; /* 0: unknown */
+    int64_t eligible_at;     /* awaiting_retries: when its retries are over (plan's
+                              * rule, suf_plan_retries_end); 0: not known, as for
+                              * in_flight, which waits for a final status */
+};
+
+/* Called for each recipient of a left-out list in phone order; a non-zero
+ * return stops the scan and is returned. */
+typedef int (*rep_left_fn)(void *user, const struct rep_left_out *r, struct suf_err *err);
+
 /* Fills ctx for `run`: loads the rate cards of the configured currency, and
  * takes the as-of time from the run's clock. */
 int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err);
@@ -146,8 +179,17 @@ int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, cha
                       int *out_len, struct suf_err *err);
 
 /* Everything of the campaign but its fallbacks: its name, the broadcast,
- * the recipients and exclusions, and the input files. */
+ * the recipients and exclusions, the phones with no market, and the input
+ * files. */
 int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
+/* Counts the distinct phones of campaign `c` that no prefix of the market
+ * map matches on the as-of day (suf_money_market_match) into c->no_market,
+ * and keeps the first, in phone order, in c->no_market_example. */
+int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
+/* The recipients of campaign `c` that `which` names, handed to `fn` one at
+ * a time, in phone order: a million of them cost no memory. */
+int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum rep_left which,
+                      rep_left_fn fn, void *user, struct suf_err *err);
 /* The fallbacks with their sends, costed, added to the campaign's sums and
  * handed to `fn` one at a time. */
 int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback_fn fn,

@@ -9,8 +9,9 @@
  *    still show the right figure;
  *  - text that comes from inputs goes through rep_write_text, which always
  *    writes a string: a template called "=HYPERLINK(...)" stays text;
- *  - money is int64 micros up to the cell; rep_cell_amount is the one place
- *    an amount becomes a floating-point number;
+ *  - money is int64 micros up to the sink: a cell's value is a struct
+ *    cell_value, and an amount in it (rep_cell_amount, rep_cell_per) reaches
+ *    the sink as a struct rep_amount, which the sink shows as it must;
  *  - a format is named (enum rep_fmt); what each looks like is decided once,
  *    in rep_formats_init.
  */
@@ -25,6 +26,7 @@
 #include "base/util.h"
 #include "base/version.h"
 #include "money/money.h"
+#include "plan/plan.h"
 #include "report/report.h"
 #include "report/report_sheets.h"
 #include "store/fsm.h"
@@ -32,10 +34,32 @@
 
 #define MAX_CELL_TEXT 32767 /* Excel's limit on a cell's characters */
 
-static double rep_cell_amount(int64_t micros)
+/* A cell's value on its way to the sink: a number, or an amount that stays
+ * integer micros until the sink shows it. */
+struct cell_value {
+    bool is_amount;
+    double number;
+    struct rep_amount amount;
+};
+
+static struct cell_value rep_cell_number(double v)
 {
-    /* The only conversion of money to floating point: a cell value. */
-    return (double)micros / (double)SUF_MICROS_PER_UNIT;
+    struct cell_value c = {false, v, {0, 1}};
+    return c;
+}
+
+static struct cell_value rep_cell_amount(int64_t micros)
+{
+    struct cell_value c = {true, 0.0, {micros, 1}};
+    return c;
+}
+
+/* `micros` per `count` (a cost per conversion); 0 when count is 0, as the
+ * cell's formula says. */
+static struct cell_value rep_cell_per(int64_t micros, int64_t count)
+{
+    struct cell_value c = {true, 0.0, {count ? micros : 0, count ? count : 1}};
+    return c;
 }
 
 static double ratio(int64_t num, int64_t den)
@@ -64,9 +88,12 @@ static void put_number(const struct rep_sheet *ws, uint32_t row, uint16_t col, d
 }
 
 static void put_formula(const struct rep_sheet *ws, uint32_t row, uint16_t col,
-                        const char *formula, double value, enum rep_fmt fmt)
+                        const char *formula, struct cell_value v, enum rep_fmt fmt)
 {
-    ws->sink->ops->formula(ws->sink->self, ws->ws, row, col, formula, value, fmt);
+    if (v.is_amount)
+        ws->sink->ops->formula_amount(ws->sink->self, ws->ws, row, col, formula, v.amount, fmt);
+    else
+        ws->sink->ops->formula(ws->sink->self, ws->ws, row, col, formula, v.number, fmt);
 }
 
 static void set_width(const struct rep_sheet *ws, uint16_t first, uint16_t last, double width)
@@ -112,7 +139,9 @@ static void rep_write_time(const struct rep_sheet *ws, uint32_t row, uint16_t co
 static void write_money(const struct rep_sheet *ws, uint32_t row, uint16_t col, int64_t micros,
                         enum rep_fmt fmt)
 {
-    put_number(ws, row, col, rep_cell_amount(micros), fmt);
+    struct rep_amount a = {micros, 1};
+
+    ws->sink->ops->amount(ws->sink->self, ws->ws, row, col, a, fmt);
 }
 
 static void write_count(const struct rep_sheet *ws, uint32_t row, uint16_t col, int64_t n,
@@ -130,12 +159,12 @@ static const char *cell(char *buf, uint32_t row, uint16_t col)
 
 /* Writes =SUM(col first:last) carrying `value`. */
 static void write_sum(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t first,
-                      uint32_t last, double value, enum rep_fmt fmt)
+                      uint32_t last, struct cell_value value, enum rep_fmt fmt)
 {
     char a[LXW_MAX_CELL_NAME_LENGTH], b[LXW_MAX_CELL_NAME_LENGTH], formula[64];
 
     if (last < first) {
-        put_formula(ws, row, col, "=0", 0.0, fmt);
+        put_formula(ws, row, col, "=0", value, fmt);
         return;
     }
     snprintf(formula, sizeof(formula), "=SUM(%s:%s)", cell(a, first, col), cell(b, last, col));
@@ -144,7 +173,8 @@ static void write_sum(const struct rep_sheet *ws, uint32_t row, uint16_t col, ui
 
 /* Writes =IF(den=0,0,num/den) carrying its value. */
 static void write_ratio(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t nr,
-                        uint16_t nc, uint32_t dr, uint16_t dc, double value, enum rep_fmt fmt)
+                        uint16_t nc, uint32_t dr, uint16_t dc, struct cell_value value,
+                        enum rep_fmt fmt)
 {
     char n[LXW_MAX_CELL_NAME_LENGTH], d[LXW_MAX_CELL_NAME_LENGTH], formula[96];
 
@@ -156,7 +186,8 @@ static void write_ratio(const struct rep_sheet *ws, uint32_t row, uint16_t col, 
 
 /* Writes =a+b carrying its value. */
 static void write_plus(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint32_t ar,
-                       uint16_t ac, uint32_t br, uint16_t bc, double value, enum rep_fmt fmt)
+                       uint16_t ac, uint32_t br, uint16_t bc, struct cell_value value,
+                       enum rep_fmt fmt)
 {
     char a[LXW_MAX_CELL_NAME_LENGTH], b[LXW_MAX_CELL_NAME_LENGTH], formula[64];
 
@@ -208,6 +239,70 @@ void rep_formats_init(struct rep_formats *f, const char *currency)
     f->spec[REP_FMT_RATE].num_format = f->money_format;
 }
 
+/* --- the lists: one row per recipient or fallback ------------------------ */
+
+/* Starts the next sheet of list `l`: its name, header row and frozen pane. */
+static void list_new_sheet(struct rep_book *b, struct rep_list *l)
+{
+    char name[32];
+
+    l->sheets++;
+    if (l->sheets == 1)
+        suf_strlcpy(name, l->name, sizeof(name));
+    else
+        snprintf(name, sizeof(name), "%s (%d)", l->name, l->sheets);
+    l->sheet = add_sheet(b->sink, name);
+    header_row(&l->sheet, 0, l->cols, l->widths, l->ncols);
+    freeze(&l->sheet, 1, 0);
+    l->row = 1;
+}
+
+static void list_close_sheet(struct rep_list *l)
+{
+    filter(&l->sheet, 0, 0, l->row > 1 ? l->row - 1 : 0, (uint16_t)(l->ncols - 1));
+}
+
+/* Closes list `l` for good, started first if no row came: an empty list is
+ * still a sheet with its header. */
+static void list_finish(struct rep_book *b, struct rep_list *l)
+{
+    if (l->done)
+        return;
+    if (!l->sheets)
+        list_new_sheet(b, l);
+    list_close_sheet(l);
+    l->done = true;
+}
+
+/* The row for the next entry of list `l`, on a new sheet past
+ * rows_per_sheet; the lists before `l` are finished first, so the sheets
+ * keep their order. */
+static uint32_t list_row(struct rep_book *b, struct rep_list *l)
+{
+    struct rep_list *const order[] = {&b->excluded, &b->waiting, &b->fallbacks};
+
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && order[i] != l; i++)
+        list_finish(b, order[i]);
+    if (!l->sheets) {
+        list_new_sheet(b, l);
+    } else if ((int64_t)l->row > b->rows_per_sheet) {
+        list_close_sheet(l);
+        list_new_sheet(b, l);
+    }
+    return l->row++;
+}
+
+/* A phone as the report shows it: masked as configured, or in full. */
+static const char *shown_phone(const struct suf_config *cfg, const char *digits, char *out,
+                               size_t size)
+{
+    if (cfg->mask_phones)
+        return suf_phone_mask(digits, (int)cfg->mask_keep_first, (int)cfg->mask_keep_last, out,
+                              size);
+    snprintf(out, size, "+%s", digits);
+    return out;
+}
+
 /* --- Fallbacks ----------------------------------------------------------- */
 
 static const char *const fb_cols[] = {
@@ -218,28 +313,7 @@ static const char *const fb_cols[] = {
 };
 static const double fb_widths[] = {10, 17, 24, 9, 24, 17, 19, 19, 19, 19, 19, 19, 19,
                                    19, 15, 15, 15, 15, 11, 9};
-#define FB_NCOLS ((int)(sizeof(fb_cols) / sizeof(fb_cols[0])))
-
-/* Adds the next Fallbacks sheet with its header row. */
-static void fb_new_sheet(struct rep_book *b)
-{
-    char name[32];
-
-    b->fb_sheets++;
-    if (b->fb_sheets == 1)
-        suf_strlcpy(name, "Fallbacks", sizeof(name));
-    else
-        snprintf(name, sizeof(name), "Fallbacks (%d)", b->fb_sheets);
-    b->fallbacks = add_sheet(b->sink, name);
-    header_row(&b->fallbacks, 0, fb_cols, fb_widths, FB_NCOLS);
-    freeze(&b->fallbacks, 1, 0);
-    b->fb_row = 1;
-}
-
-static void fb_close_sheet(struct rep_book *b)
-{
-    filter(&b->fallbacks, 0, 0, b->fb_row > 1 ? b->fb_row - 1 : 0, (uint16_t)(FB_NCOLS - 1));
-}
+#define NCOLS(cols) ((int)(sizeof(cols) / sizeof(cols[0])))
 
 int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err *err)
 {
@@ -253,19 +327,10 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
                              fb->converted_at, fb->state_at};
 
     (void)err;
-    if ((int64_t)b->fb_row > b->rows_per_sheet) {
-        fb_close_sheet(b);
-        fb_new_sheet(b);
-    }
-    ws = &b->fallbacks;
-    r = b->fb_row++;
-    if (cfg->mask_phones)
-        suf_phone_mask(fb->phone, (int)cfg->mask_keep_first, (int)cfg->mask_keep_last, phone,
-                       sizeof(phone));
-    else
-        snprintf(phone, sizeof(phone), "+%s", fb->phone);
+    r = list_row(b, &b->fallbacks);
+    ws = &b->fallbacks.sheet;
     put_number(ws, r, 0, (double)fb->id, REP_FMT_NONE);
-    rep_write_text(ws, r, 1, phone, REP_FMT_NONE);
+    rep_write_text(ws, r, 1, shown_phone(cfg, fb->phone, phone, sizeof(phone)), REP_FMT_NONE);
     rep_write_text(ws, r, 2, suf_money_market_name(b->ctx->money, fb->market), REP_FMT_NONE);
     rep_write_text(ws, r, 3, fb->scenario, REP_FMT_NONE);
     rep_write_text(ws, r, 4, fb->template_name, REP_FMT_NONE);
@@ -283,6 +348,109 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
                                                 : "estimated",
                  REP_FMT_NONE);
     put_number(ws, r, 19, (double)fb->resends, REP_FMT_COUNT);
+    return SUF_OK;
+}
+
+/* --- Excluded recipients, Waiting recipients ----------------------------- */
+
+/* Plan's reasons in words, by enum suf_reason. */
+static const char *const reason_words[SUF_REASON_COUNT] = {
+    [SUF_REASON_FALLBACK_OFF] = "Fallback is off for the campaign",
+    [SUF_REASON_CAMPAIGN_EXPIRED] = "The campaign is past its valid-until time",
+    [SUF_REASON_UNKNOWN_TEMPLATE] = "The broadcast's template is not in the catalog",
+    [SUF_REASON_NOT_MARKETING] = "The broadcast's template is not a marketing template",
+    [SUF_REASON_UNSUPPORTED_TEMPLATE] = "The template cannot be sent as a session message",
+    [SUF_REASON_OPTED_OUT] = "The customer opted out (STOP or error 131050)",
+    [SUF_REASON_UNDELIVERABLE] = "Not a WhatsApp user (error 131026)",
+    [SUF_REASON_INELIGIBLE_ERROR] = "The broadcast's error is not one a fallback recovers",
+    [SUF_REASON_INVALID_PHONE] = "The phone number is not valid",
+    [SUF_REASON_MISSING_CONTENT] = "The export lacks a value the message needs",
+};
+
+const char *rep_reason_words(const char *reason)
+{
+    for (int i = SUF_REASON_NONE + 1; i < SUF_REASON_COUNT; i++)
+        if (!strcmp(reason, suf_plan_reason_name((enum suf_reason)i)))
+            return reason_words[i];
+    return "A reason this version of suf does not have";
+}
+
+static const char *const excluded_cols[] = {
+    "Phone", "Market", "Reason", "Reason id", "Error code", "Template", "Detail",
+    "Attempts", "Last attempt (UTC)",
+};
+static const double excluded_widths[] = {17, 24, 48, 20, 10, 24, 48, 9, 19};
+
+static const char *const waiting_cols[] = {
+    "Phone", "Market", "Waiting for", "Outcome id", "Attempts", "Attempts allowed",
+    "Last attempt (UTC)", "Eligible from (UTC)", "Error code", "Template", "Detail",
+};
+static const double waiting_widths[] = {17, 24, 40, 18, 9, 9, 19, 19, 10, 24, 48};
+_Static_assert(NCOLS(excluded_widths) == NCOLS(excluded_cols) &&
+                   NCOLS(waiting_widths) == NCOLS(waiting_cols),
+               "every column of a list has its width");
+
+/* A text cell from inputs, or no cell at all for "": a blank, not an empty
+ * string, is what a filter calls "(Blanks)". */
+static void write_text_or_blank(const struct rep_sheet *ws, uint32_t r, uint16_t col,
+                                const char *s)
+{
+    if (*s)
+        rep_write_text(ws, r, col, s, REP_FMT_NONE);
+}
+
+/* The cells both lists open with: phone and market. */
+static void left_out_start(const struct rep_book *b, const struct rep_sheet *ws, uint32_t r,
+                           const struct rep_left_out *x)
+{
+    char phone[SUF_PHONE_MAX + 8];
+
+    rep_write_text(ws, r, 0, shown_phone(b->ctx->run->cfg, x->phone, phone, sizeof(phone)),
+                   REP_FMT_NONE);
+    rep_write_text(ws, r, 1, suf_money_market_name(b->ctx->money, x->market), REP_FMT_NONE);
+}
+
+int rep_book_excluded(void *book, const struct rep_left_out *x, struct suf_err *err)
+{
+    struct rep_book *b = book;
+    uint32_t r = list_row(b, &b->excluded);
+    const struct rep_sheet *ws = &b->excluded.sheet;
+
+    (void)err;
+    left_out_start(b, ws, r, x);
+    put_text(ws, r, 2, rep_reason_words(x->reason), REP_FMT_NONE);
+    rep_write_text(ws, r, 3, x->reason, REP_FMT_NONE);
+    if (x->has_error)
+        put_number(ws, r, 4, (double)x->error_code, REP_FMT_NONE);
+    write_text_or_blank(ws, r, 5, x->template_name);
+    write_text_or_blank(ws, r, 6, x->detail);
+    write_count(ws, r, 7, x->attempts, REP_FMT_COUNT);
+    rep_write_time(ws, r, 8, x->last_attempt_at, REP_FMT_DATETIME);
+    return SUF_OK;
+}
+
+int rep_book_waiting(void *book, const struct rep_left_out *x, struct suf_err *err)
+{
+    struct rep_book *b = book;
+    uint32_t r = list_row(b, &b->waiting);
+    const struct rep_sheet *ws = &b->waiting.sheet;
+    bool in_flight = !strcmp(x->outcome, "in_flight");
+
+    (void)err;
+    left_out_start(b, ws, r, x);
+    put_text(ws, r, 2,
+             in_flight ? "The latest attempt's final status (decided at the run after it)"
+                       : "The broadcast's own auto-retries",
+             REP_FMT_NONE);
+    rep_write_text(ws, r, 3, x->outcome, REP_FMT_NONE);
+    write_count(ws, r, 4, x->attempts, REP_FMT_COUNT);
+    write_count(ws, r, 5, x->max_attempts, REP_FMT_COUNT);
+    rep_write_time(ws, r, 6, x->last_attempt_at, REP_FMT_DATETIME);
+    rep_write_time(ws, r, 7, x->eligible_at, REP_FMT_DATETIME);
+    if (x->has_error)
+        put_number(ws, r, 8, (double)x->error_code, REP_FMT_NONE);
+    write_text_or_blank(ws, r, 9, x->template_name);
+    write_text_or_blank(ws, r, 10, x->detail);
     return SUF_OK;
 }
 
@@ -317,6 +485,24 @@ static void key_value(const struct rep_sheet *ws, uint32_t r, const char *key,
 {
     put_text(ws, r, 0, key, REP_FMT_BOLD);
     rep_write_text(ws, r, 1, value, REP_FMT_NONE);
+}
+
+/* The row of the phones that no prefix of the market map matches: their
+ * count, and one of them with what became of them. */
+static void no_market_row(const struct rep_sheet *ws, uint32_t r, const struct rep_ctx *ctx,
+                          const struct rep_campaign *c)
+{
+    char phone[SUF_PHONE_MAX + 8], note[160];
+
+    put_text(ws, r, 0, "Phones with no market", REP_FMT_BOLD);
+    write_count(ws, r, 1, c->no_market, REP_FMT_COUNT);
+    if (!c->no_market_example)
+        return;
+    snprintf(note, sizeof(note), "e.g. %s: no prefix of the market map matches; %s",
+             shown_phone(ctx->run->cfg, c->no_market_example, phone, sizeof(phone)),
+             suf_money_market_id(ctx->money, "Other") >= 0 ? "priced as Other"
+                                                           : "no market, so no rate");
+    rep_write_text(ws, r, 2, note, REP_FMT_NONE);
 }
 
 /* The billing policy, one row each from row `r`; returns the next row. */
@@ -360,9 +546,10 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
         put_text(ws, r, 0, funnel_names[i], REP_FMT_NONE);
         write_count(ws, r, 1, c->funnel[i], REP_FMT_COUNT);
         if (i > 0) {
-            write_ratio(ws, r, 2, r, 1, r - 1, 1, ratio(c->funnel[i], c->funnel[i - 1]),
+            write_ratio(ws, r, 2, r, 1, r - 1, 1,
+                        rep_cell_number(ratio(c->funnel[i], c->funnel[i - 1])), REP_FMT_PCT);
+            write_ratio(ws, r, 3, r, 1, f0, 1, rep_cell_number(ratio(c->funnel[i], c->funnel[0])),
                         REP_FMT_PCT);
-            write_ratio(ws, r, 3, r, 1, f0, 1, ratio(c->funnel[i], c->funnel[0]), REP_FMT_PCT);
         }
     }
     conv_row = r - 1;
@@ -384,7 +571,7 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
         states_total += c->states[st];
     }
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
-    write_sum(ws, r, 1, s0, r - 1, (double)states_total, REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, 1, s0, r - 1, rep_cell_number((double)states_total), REP_FMT_COUNT_TOTAL);
     r += 2;
     header_row(ws, r++, cost_cols, NULL, 4);
     c0 = r;
@@ -408,15 +595,9 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     r++;
     put_text(ws, r, 0, "Cost per conversion", REP_FMT_BOLD);
     write_ratio(ws, r, 1, r - 1, 1, conv_row, 1,
-                converted ? rep_cell_amount(c->utility.policy + c->session.policy) /
-                                (double)converted
-                          : 0.0,
-                REP_FMT_MONEY);
+                rep_cell_per(c->utility.policy + c->session.policy, converted), REP_FMT_MONEY);
     write_ratio(ws, r, 2, r - 1, 2, conv_row, 1,
-                converted ? rep_cell_amount(c->utility.meta + c->session.meta) /
-                                (double)converted
-                          : 0.0,
-                REP_FMT_MONEY);
+                rep_cell_per(c->utility.meta + c->session.meta, converted), REP_FMT_MONEY);
     r++;
     put_text(ws, r, 0, "Campaign and fallback total", REP_FMT_BOLD);
     write_plus(ws, r, 1, c0, 1, c0 + 3, 1,
@@ -451,6 +632,7 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     write_count(ws, r++, 1, c->unconverted_sessions, REP_FMT_COUNT);
     put_text(ws, r, 0, "Their session cost (Meta)", REP_FMT_BOLD);
     write_money(ws, r++, 1, c->unconverted_session_meta, REP_FMT_MONEY);
+    no_market_row(ws, r++, ctx, c);
     freeze(ws, 1, 0);
 
     snprintf(range_a, sizeof(range_a), "=Summary!$A$%u:$A$%u", (unsigned)f0 + 1,
@@ -543,7 +725,7 @@ static void sheet_markets(const struct rep_sheet *ws, const struct rep_ctx *ctx,
                                  tot.utility.policy + tot.session.policy, tot.utility.meta,
                                  tot.session.meta, tot.utility.meta + tot.session.meta};
         for (int i = 0; i < 6; i++)
-            write_sum(ws, r, (uint16_t)(1 + i), first, r - 1, (double)counts[i],
+            write_sum(ws, r, (uint16_t)(1 + i), first, r - 1, rep_cell_number((double)counts[i]),
                       REP_FMT_COUNT_TOTAL);
         for (int i = 0; i < 7; i++)
             write_sum(ws, r, (uint16_t)(11 + i), first, r - 1, rep_cell_amount(money[i]),
@@ -581,7 +763,8 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
             write_count(ws, r, (uint16_t)(1 + k), v[k], REP_FMT_COUNT);
             t[k] += v[k];
         }
-        write_ratio(ws, r, 7, r, 6, r, 1, ratio(s->converted, s->fallbacks), REP_FMT_PCT);
+        write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(s->converted, s->fallbacks)),
+                    REP_FMT_PCT);
         write_money(ws, r, 8, s->utility.policy, REP_FMT_MONEY);
         write_money(ws, r, 9, s->session.policy, REP_FMT_MONEY);
         write_plus(ws, r, 10, r, 8, r, 9,
@@ -596,8 +779,9 @@ static void sheet_scenarios(const struct rep_sheet *ws, const struct rep_campaig
     filter(ws, 0, 0, r - 1, 11);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, (double)t[k], REP_FMT_COUNT_TOTAL);
-    write_ratio(ws, r, 7, r, 6, r, 1, ratio(t[5], t[0]), REP_FMT_PCT);
+        write_sum(ws, r, (uint16_t)(1 + k), 1, r - 1, rep_cell_number((double)t[k]),
+                  REP_FMT_COUNT_TOTAL);
+    write_ratio(ws, r, 7, r, 6, r, 1, rep_cell_number(ratio(t[5], t[0])), REP_FMT_PCT);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 10, 1, r - 1, rep_cell_amount(tu.policy + ts.policy),
@@ -622,11 +806,11 @@ static void sheet_exclusions(const struct rep_sheet *ws, const struct rep_campai
         rep_write_text(ws, r, 0, c->reasons[i].reason, REP_FMT_NONE);
         write_count(ws, r, 1, c->reasons[i].count, REP_FMT_COUNT);
         write_ratio(ws, r, 2, r, 1, (uint32_t)(c->nreasons + 1), 1,
-                    ratio(c->reasons[i].count, total), REP_FMT_PCT);
+                    rep_cell_number(ratio(c->reasons[i].count, total)), REP_FMT_PCT);
     }
     filter(ws, 0, 0, r - 1, 2);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
-    write_sum(ws, r, 1, 1, r - 1, (double)total, REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, 1, 1, r - 1, rep_cell_number((double)total), REP_FMT_COUNT_TOTAL);
 }
 
 /* --- Inputs ------------------------------------------------------------------ */
@@ -669,6 +853,7 @@ static void sheet_inputs(const struct rep_sheet *ws, const struct rep_ctx *ctx,
     else
         suf_strlcpy(buf, "not masked", sizeof(buf));
     key_value(ws, r++, "Phones", buf);
+    no_market_row(ws, r++, ctx, c);
     r++;
     header_row(ws, r++, card_cols, NULL, 4);
     for (int i = 0; i < suf_money_ncards(ctx->money); i++) {
@@ -734,9 +919,7 @@ static void sheet_portfolio(const struct rep_sheet *ws, struct rep_campaign *con
         write_money(ws, r, 10, c->session.policy, REP_FMT_MONEY);
         write_plus(ws, r, 11, r, 9, r, 10, rep_cell_amount(fb_policy), REP_FMT_MONEY);
         write_money(ws, r, 12, c->utility.meta + c->session.meta, REP_FMT_MONEY);
-        write_ratio(ws, r, 13, r, 11, r, 7,
-                    converted ? rep_cell_amount(fb_policy) / (double)converted : 0.0,
-                    REP_FMT_MONEY);
+        write_ratio(ws, r, 13, r, 11, r, 7, rep_cell_per(fb_policy, converted), REP_FMT_MONEY);
         rep_write_text(ws, r, 14, c->relpath ? c->relpath : "", REP_FMT_NONE);
         tb += c->broadcast;
         tu.policy += c->utility.policy;
@@ -747,15 +930,15 @@ static void sheet_portfolio(const struct rep_sheet *ws, struct rep_campaign *con
     filter(ws, 0, 0, r > 1 ? r - 1 : 0, 14);
     put_text(ws, r, 0, "Total", REP_FMT_BOLD);
     for (int k = 0; k < 6; k++)
-        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, (double)tc[k], REP_FMT_COUNT_TOTAL);
+        write_sum(ws, r, (uint16_t)(2 + k), 1, r - 1, rep_cell_number((double)tc[k]),
+                  REP_FMT_COUNT_TOTAL);
     write_sum(ws, r, 8, 1, r - 1, rep_cell_amount(tb), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 9, 1, r - 1, rep_cell_amount(tu.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 10, 1, r - 1, rep_cell_amount(ts.policy), REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 11, 1, r - 1, rep_cell_amount(tu.policy + ts.policy),
               REP_FMT_MONEY_TOTAL);
     write_sum(ws, r, 12, 1, r - 1, rep_cell_amount(tu.meta + ts.meta), REP_FMT_MONEY_TOTAL);
-    write_ratio(ws, r, 13, r, 11, r, 7,
-                tc[5] ? rep_cell_amount(tu.policy + ts.policy) / (double)tc[5] : 0.0,
+    write_ratio(ws, r, 13, r, 11, r, 7, rep_cell_per(tu.policy + ts.policy, tc[5]),
                 REP_FMT_MONEY_TOTAL);
 }
 
@@ -791,14 +974,21 @@ void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct 
     b->markets = add_sheet(sink, "By market");
     b->scenarios = add_sheet(sink, "By scenario");
     b->exclusions = add_sheet(sink, "Exclusions");
-    fb_new_sheet(b);
+    b->excluded = (struct rep_list){.name = "Excluded recipients", .cols = excluded_cols,
+                                    .widths = excluded_widths, .ncols = NCOLS(excluded_cols)};
+    b->waiting = (struct rep_list){.name = "Waiting recipients", .cols = waiting_cols,
+                                   .widths = waiting_widths, .ncols = NCOLS(waiting_cols)};
+    b->fallbacks = (struct rep_list){.name = "Fallbacks", .cols = fb_cols, .widths = fb_widths,
+                                     .ncols = NCOLS(fb_cols)};
 }
 
 void rep_book_finish(struct rep_book *b, const struct rep_campaign *c)
 {
     struct rep_sheet inputs;
 
-    fb_close_sheet(b);
+    list_finish(b, &b->excluded);
+    list_finish(b, &b->waiting);
+    list_finish(b, &b->fallbacks);
     inputs = add_sheet(b->sink, "Inputs");
     sheet_inputs(&inputs, b->ctx, c);
     sheet_summary(&b->summary, b->ctx, c);

@@ -3,22 +3,26 @@
  * report_data.h into any sink (report_sink.h).
  *
  * A campaign's workbook has, in reading order: Summary, By market, By
- * scenario, Exclusions, Fallbacks (then "Fallbacks (2)"... past
- * rows_per_sheet data rows) and Inputs.  The portfolio's has Campaigns and
- * Inputs.  Rendering reads the figures and writes cells; it reads no store.
+ * scenario, Exclusions, Excluded recipients, Waiting recipients, Fallbacks
+ * and Inputs.  The three lists continue on "Fallbacks (2)"... past
+ * rows_per_sheet data rows.  The portfolio's has Campaigns and Inputs.
+ * Rendering reads the figures and writes cells; it reads no store.
  *
  * Steps for a campaign's workbook (constant-memory mode fills each sheet
  * top down, and the summary sheets need the totals, so the order is fixed):
  *  1. rep_formats_init(&f, currency), and make the sink with f.spec;
- *  2. rep_book_begin(&b, ctx, sink, rows): adds the sheets before Fallbacks
- *     and starts it;
- *  3. rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err): one row each;
+ *  2. rep_book_begin(&b, ctx, sink, rows): adds the sheets before the lists;
+ *  3. rep_scan_left_out(ctx, c, REP_LEFT_EXCLUDED, rep_book_excluded, &b,
+ *     err), then the same with REP_LEFT_WAITING and rep_book_waiting, then
+ *     rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err): one row each;
+ *     a list starts with its first row, or when a later one does;
  *  4. rep_book_finish(&b, c): adds Inputs and fills it and the summary
  *     sheets.
  */
 #ifndef SUF_REPORT_SHEETS_H
 #define SUF_REPORT_SHEETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "report/report_data.h"
@@ -33,21 +37,36 @@ struct rep_formats {
 /* Fills f; its specs point into f, so f must outlive the sink made of them. */
 void rep_formats_init(struct rep_formats *f, const char *currency);
 
+/* A list of one row per recipient or fallback, which continues on a new
+ * sheet ("Fallbacks (2)"...) past the book's rows_per_sheet data rows.  Each
+ * of its sheets has the header row, frozen, and a filter over its rows. */
+struct rep_list {
+    const char *name;         /* of its first sheet */
+    const char *const *cols;  /* the header row */
+    const double *widths;     /* of each column */
+    int ncols;
+    struct rep_sheet sheet;   /* the sheet being written */
+    int sheets;               /* sheets so far; 0 before the first row */
+    uint32_t row;             /* the next data row of `sheet` */
+    bool done;                /* its last sheet is closed */
+};
+
 /* A campaign's workbook being rendered. */
 struct rep_book {
     const struct rep_ctx *ctx;
     const struct rep_sink *sink;
     struct rep_sheet summary, markets, scenarios, exclusions;
-    struct rep_sheet fallbacks; /* the Fallbacks sheet being written */
-    int fb_sheets;              /* Fallbacks sheets so far */
-    uint32_t fb_row;            /* the next data row of `fallbacks` */
-    int64_t rows_per_sheet;     /* data rows per Fallbacks sheet */
+    struct rep_list excluded, waiting, fallbacks; /* in this order */
+    int64_t rows_per_sheet;                       /* data rows per list sheet */
 };
 
 /* Starts the workbook in `sink`; rows_per_sheet <= 0 means
  * SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must outlive b. */
 void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_sink *sink,
                     int64_t rows_per_sheet);
+/* rep_left_fns: one row of Excluded recipients, of Waiting recipients. */
+int rep_book_excluded(void *book, const struct rep_left_out *r, struct suf_err *err);
+int rep_book_waiting(void *book, const struct rep_left_out *r, struct suf_err *err);
 /* A rep_fallback_fn: writes one Fallbacks row into the book `book`. */
 int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err *err);
 /* Writes the rest, from the campaign's completed figures. */
@@ -57,6 +76,11 @@ void rep_book_finish(struct rep_book *b, const struct rep_campaign *c);
  * and the run's inputs. */
 void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
                           struct rep_campaign *const *cs, int n);
+
+/* An exclusion reason in words ("The customer opted out (STOP or error
+ * 131050)") from its id ("opted_out"); a reason plan does not have gets
+ * words that say so. */
+const char *rep_reason_words(const char *reason);
 
 /* A string cell of text that comes from inputs: cut to Excel's limit on a
  * character boundary, invalid UTF-8 shown as '?', never read as a formula. */

@@ -16,13 +16,18 @@
  *    different sheets may interleave;
  *  - a sink copies every string before the call returns;
  *  - times are seconds since the epoch, UTC; a formula comes with the value
- *    it computes, which viewers that never recalculate show.
+ *    it computes, which viewers that never recalculate show;
+ *  - money arrives as int64 micros (struct rep_amount, through `amount` and
+ *    `formula_amount`), never as a double: each sink decides how to show it,
+ *    so a CSV file can write the exact decimal a workbook cell rounds.
  */
 #ifndef SUF_REPORT_SINK_H
 #define SUF_REPORT_SINK_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "base/amount.h"
 
 /* The report's cell formats.  A format's look is its rep_format_spec. */
 enum rep_fmt {
@@ -52,6 +57,24 @@ struct rep_format_spec {
     uint32_t bg_color;      /* 0xRRGGBB; 0 is none */
     const char *num_format; /* Excel's number format; NULL is General */
 };
+
+/*
+ * An amount of the report's currency: `micros` millionths of a unit divided
+ * by `per` (> 0).  `per` is 1 for an amount, and a count for a per-unit
+ * figure such as the cost per conversion, which is then exact until a sink
+ * rounds it.
+ */
+struct rep_amount {
+    int64_t micros;
+    int64_t per;
+};
+
+/* The amount as a cell's floating-point number: the one place money becomes
+ * a double (the workbook sink and the tests' recording sink show it so). */
+static inline double rep_amount_value(struct rep_amount a)
+{
+    return (double)a.micros / (double)SUF_MICROS_PER_UNIT / (double)a.per;
+}
 
 /* A column chart of one series, with its values as labels and no legend. */
 struct rep_chart {
@@ -92,6 +115,13 @@ struct rep_sink_ops {
     void (*chart)(void *self, void *ws, uint32_t row, uint16_t col, const struct rep_chart *chart);
     /* Makes `ws` the sheet a reader sees on opening the workbook. */
     void (*activate)(void *self, void *ws);
+    /* An amount cell (money and rates: the formats money, money_total and
+     * rate come only through these two). */
+    void (*amount)(void *self, void *ws, uint32_t row, uint16_t col, struct rep_amount a,
+                   enum rep_fmt fmt);
+    /* `formula` carrying the amount `a`. */
+    void (*formula_amount)(void *self, void *ws, uint32_t row, uint16_t col,
+                           const char *formula, struct rep_amount a, enum rep_fmt fmt);
 };
 
 struct rep_sink {

@@ -180,8 +180,21 @@ static void activate(void *self, void *ws)
     worksheet_activate(ws);
 }
 
+static void amount(void *self, void *ws, uint32_t row, uint16_t col, struct rep_amount a,
+                   enum rep_fmt fmt)
+{
+    number(self, ws, row, col, rep_amount_value(a), fmt);
+}
+
+static void formula_amount(void *self, void *ws, uint32_t row, uint16_t col, const char *f,
+                           struct rep_amount a, enum rep_fmt fmt)
+{
+    formula(self, ws, row, col, f, rep_amount_value(a), fmt);
+}
+
 static const struct rep_sink_ops xlsx_ops = {
-    add_sheet, text, number, formula, datetime, width, freeze, filter, chart, activate,
+    add_sheet, text,     number,   formula, datetime,       width,
+    freeze,    filter,   chart,    activate, amount, formula_amount,
 };
 
 struct rep_sink rep_xlsx_sink(struct rep_xlsx *x)

@@ -12,13 +12,19 @@
                                          two runs gave the same cell values
   check_report.py split REPORTS ROWS     a campaign of ROWS fallbacks continued on
                                          'Fallbacks (2)'... (read from the XML parts)
+  check_report.py csv REPORTS            every workbook has its CSV folder, and each
+                                         CSV file equals its sheet, cell for cell
 
 Expected values are computed here from the fixture rate cards and market map
-with Decimal arithmetic, independently of suf's C code.
+with Decimal arithmetic, independently of suf's C code: `check` covers every
+sheet, the Excluded recipients and Waiting recipients lists (with the time
+each becomes eligible) and the phones with no market; `csv` reads each CSV
+file back and compares it with its sheet's cached values.
 """
 import csv
 import datetime as dt
 import hashlib
+import io
 import os
 import random
 import re
@@ -295,6 +301,10 @@ class Money:
                 return max(cands, key=lambda r: r[1])[2]
         return "Other"
 
+    def matches(self, phone, d):
+        """Whether a prefix of the map matches: "Other" by want of one is not."""
+        return any(r[0] == phone[:len(r[0])] and r[1] <= d for r in self.map)
+
     def card(self, d):
         best = None
         for eff, rates in self.cards:
@@ -506,6 +516,62 @@ def safe_name(cid):
     return s
 
 
+def utc(t):
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(tzinfo=None)
+
+
+def mask_phone(p):
+    return "+" + p[:2] + "*" * (len(p) - 6) + p[-4:]
+
+
+def check_left_out(money, g, cid, wbf, wbv, now_day):
+    """Excluded recipients and Waiting recipients: one row per recipient, in
+    phone order, with its latest attempt (plan's order: attempt, sent_at),
+    and for the awaiting ones the end of their retries under the default
+    policy (1 + 3 attempts, 24 h apart, 6 h grace)."""
+    latest = {}
+    for a in g["attempts"]:
+        if a[0] == cid:
+            key = (a[5], a[6])
+            if a[2] not in latest or key >= latest[a[2]][0]:
+                latest[a[2]] = (key, a)
+    seen, excluded, waiting = set(), [], []
+    for r in g["recipients"]:
+        if r[0] != cid or r[1] in seen:
+            continue
+        seen.add(r[1])
+        if r[2].startswith("excluded"):
+            excluded.append(r)
+        elif r[2] in ("awaiting_retries", "in_flight"):
+            waiting.append(r)
+    words = {}
+    for sheet, want in (("Excluded recipients", excluded), ("Waiting recipients", waiting)):
+        ws = wbf[sheet]
+        check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: %s frozen and filtered" % (cid, sheet))
+        rows = rows_of(wbv[sheet])
+        check(len(rows) - 1 == len(want), "%s: %s has %d rows, expected %d" % (cid, sheet, len(rows) - 1, len(want)))
+        for got, r in zip(rows[1:], sorted(want, key=lambda r: r[1])):
+            where = "%s: %s %s" % (cid, sheet, r[1])
+            a = latest[r[1]][1]
+            check(got[0] == mask_phone(r[1]) and r[1] not in str(got), "%s: phone %r" % (where, got[0]))
+            check(got[1] == money.market(r[1], now_day), "%s: market %r" % (where, got[1]))
+            if sheet == "Excluded recipients":
+                reason = r[3] or r[2].split(":", 1)[1]
+                check(got[3] == reason, "%s: reason id %r, expected %r" % (where, got[3], reason))
+                check(got[2] and got[2] != reason and words.setdefault(reason, got[2]) == got[2],
+                      "%s: reason in words %r" % (where, got[2]))
+                check(got[4] is None and got[5] == a[3] and got[6] is None and got[7] == r[4],
+                      "%s: detail %r" % (where, got[4:8]))
+                check(got[8] == utc(a[6]), "%s: last attempt %r" % (where, got[8]))
+            else:
+                check(got[3] == r[2] and got[4] == r[4] and got[5] == 4, "%s: %r" % (where, got[3:6]))
+                check(got[6] == utc(a[6]), "%s: last attempt %r" % (where, got[6]))
+                eligible = utc(a[6] + 30 * 3600) if r[2] == "awaiting_retries" else None
+                check(got[7] == eligible, "%s: eligible from %r, expected %r" % (where, got[7], eligible))
+                check(got[2] and got[9] == a[3], "%s: %r" % (where, got[2:]))
+    check(len(set(words.values())) == len(words), "%s: two reasons share their words: %r" % (cid, words))
+
+
 def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     e = Expect(money, g, cid, now_day, policy)
     safe = safe_name(cid)
@@ -516,7 +582,8 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     check(os.stat(path).st_mode & 0o777 == 0o640, "%s: mode %o" % (path, os.stat(path).st_mode & 0o777))
     wbf, wbv = load(path)
     names = wbv.sheetnames
-    check(names[:5] == ["Summary", "By market", "By scenario", "Exclusions", "Fallbacks"]
+    check(names[:7] == ["Summary", "By market", "By scenario", "Exclusions", "Excluded recipients",
+                        "Waiting recipients", "Fallbacks"]
           and names[-1] == "Inputs", "%s: sheets %r" % (cid, names))
     # Summary: funnel, rates, costs
     sv, sf = wbv["Summary"], wbf["Summary"]
@@ -622,6 +689,19 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     for reason in REASONS:
         check(got.get(reason) == e.reasons[reason], "%s: exclusion %s %r, expected %d" % (cid, reason, got.get(reason), e.reasons[reason]))
     check(rows[-1][0] == "Total" and rows[-1][1] == sum(e.reasons.values()), "%s: exclusions total" % cid)
+    check_left_out(money, g, cid, wbf, wbv, now_day)
+    # Phones with no market: on the Summary and on Inputs, with one of them.
+    lost = sorted({a[2] for a in g["attempts"] if a[0] == cid and not money.matches(a[2], now_day)})
+    for sheet in ("Summary", "Inputs"):
+        rows = rows_of(wbv[sheet])
+        i = find_row(rows, "Phones with no market")
+        check(i is not None and rows[i][1] == len(lost),
+              "%s: %s phones with no market %r, expected %d" % (cid, sheet, i is not None and rows[i][1], len(lost)))
+        if i is not None and lost:
+            check(str(rows[i][2]).startswith("e.g. %s: " % mask_phone(lost[0])) and "priced as Other" in rows[i][2],
+                  "%s: %s example %r, expected %s" % (cid, sheet, rows[i][2], mask_phone(lost[0])))
+        elif i is not None:
+            check(rows[i][2] is None, "%s: %s example %r with no such phone" % (cid, sheet, rows[i][2]))
     # Fallbacks
     ws = wbf["Fallbacks"]
     check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: Fallbacks frozen and filtered" % cid)
@@ -727,6 +807,9 @@ def cmd_same(a, b):
     fb = sorted(os.path.relpath(os.path.join(d, f), b) for d, _, fs in os.walk(b) for f in fs)
     check(fa == fb, "the two runs wrote different files: %r vs %r" % (fa, fb))
     for rel in fa:
+        if rel.endswith(".csv"):
+            check(open(os.path.join(a, rel), "rb").read() == open(os.path.join(b, rel), "rb").read(),
+                  "%s: the CSV bytes differ between two runs" % rel)
         if not rel.endswith(".xlsx"):
             continue
         wa = openpyxl.load_workbook(os.path.join(a, rel), data_only=True)
@@ -767,6 +850,107 @@ def cmd_split(reports, nrows):
         check(m is not None and int(m.group(3)) == rows_here + 1,
               "%s: dimension %r, expected %d rows" % (name, m and m.group(0), rows_here + 1))
     check(left == 0, "rows unaccounted for: %d" % left)
+
+
+# --- the CSV tables ------------------------------------------------------------
+
+AMOUNT = re.compile(r"^-?[0-9]+\.[0-9]{6}$")
+MICRO = Decimal("0.000001")
+
+
+def csv_file_name(sheet):
+    """The file of a sheet: "By market" -> by_market.csv (as report_csv.c)."""
+    out = ""
+    for ch in sheet:
+        if ch.isascii() and ch.isalnum():
+            out += ch.lower()
+        elif out and out[-1] != "_":
+            out += "_"
+    return (out.rstrip("_") or "_") + ".csv"
+
+
+def is_money_format(fmt):
+    return "0.0000" in (fmt or "") and "%" not in fmt
+
+
+def csv_cell(rel, sheet, ref, want, fmt, got):
+    """Checks one CSV field against the workbook's cell value."""
+    where = "%s/%s!%s" % (rel, sheet, ref)
+    if want is None:
+        check(got == "", "%s: CSV %r, workbook empty" % (where, got))
+    elif isinstance(want, dt.datetime):
+        check(got == want.strftime("%Y-%m-%dT%H:%M:%SZ"), "%s: CSV time %r, workbook %s" % (where, got, want))
+    elif isinstance(want, bool) or isinstance(want, str):
+        check(got == str(want), "%s: CSV %r, workbook %r" % (where, got, want))
+    elif is_money_format(fmt):
+        # An amount: six places from the micros.  A per-unit amount (a cost
+        # per conversion) is the exact ratio, rounded to the micro.
+        check(AMOUNT.match(got) is not None, "%s: CSV amount %r is not a decimal with six places" % (where, got))
+        if AMOUNT.match(got):
+            w = Decimal(repr(want))
+            if w == w.quantize(MICRO):
+                check(Decimal(got) == w, "%s: CSV amount %s, workbook %s" % (where, got, w))
+            else:
+                check(abs(Decimal(got) - w) <= MICRO / 2, "%s: CSV amount %s, workbook %s" % (where, got, w))
+    else:
+        try:
+            ok = Decimal(got) == Decimal(repr(want))
+        except Exception:
+            ok = False
+        check(ok, "%s: CSV number %r, workbook %r" % (where, got, want))
+
+
+def cmd_csv(reports):
+    """Each workbook's CSV folder holds one file per sheet, RFC 4180 with CRLF
+    ends and no BOM, as many fields on every line, and each field equal to its
+    cell's value (Decimal; amounts as decimals with six places)."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    books = sorted(os.path.join(d, f) for d, _, fs in os.walk(reports) for f in fs if f.endswith(".xlsx"))
+    check(books, "no workbooks under %s" % reports)
+    cells = 0
+    for path in books:
+        rel = os.path.relpath(path, reports)
+        folder = path[:-len(".xlsx")]
+        check(os.path.isdir(folder), "%s: no CSV folder %s" % (rel, folder))
+        if not os.path.isdir(folder):
+            continue
+        wbf = openpyxl.load_workbook(path)
+        wbv = openpyxl.load_workbook(path, data_only=True)
+        want_files = [csv_file_name(n) for n in wbv.sheetnames]
+        check(sorted(os.listdir(folder)) == sorted(want_files),
+              "%s: CSV files %r, sheets %r" % (rel, sorted(os.listdir(folder)), wbv.sheetnames))
+        for name in wbv.sheetnames:
+            fpath = os.path.join(folder, csv_file_name(name))
+            if not os.path.isfile(fpath):
+                continue
+            check(os.stat(fpath).st_mode & 0o777 == 0o640, "%s: mode %o" % (fpath, os.stat(fpath).st_mode & 0o777))
+            raw = open(fpath, "rb").read()
+            check(not raw.startswith(b"\xef\xbb\xbf"), "%s: a byte-order mark" % fpath)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                check(False, "%s: not UTF-8" % fpath)
+                continue
+            records = list(csv.reader(io.StringIO(text, newline="")))
+            # Every line ends in CRLF: no bare LF outside a quoted field.
+            unquoted = re.sub(r'"(?:[^"]|"")*"', "", text)
+            check(raw.endswith(b"\r\n") and "\n" not in unquoted.replace("\r\n", ""),
+                  "%s: records must end in CRLF" % fpath)
+            widths = {len(r) for r in records}
+            check(len(widths) <= 1, "%s: records of %r fields" % (fpath, sorted(widths)))
+            wsv, wsf = wbv[name], wbf[name]
+            nrows = max(wsv.max_row, len(records))
+            ncols = max([wsv.max_column] + [len(r) for r in records])
+            for r in range(1, nrows + 1):
+                rec = records[r - 1] if r <= len(records) else []
+                for c in range(1, ncols + 1):
+                    want = wsv.cell(r, c).value
+                    got = rec[c - 1] if c <= len(rec) else ""
+                    csv_cell(rel, name, "%s%d" % (get_column_letter(c), r), want,
+                             wsf.cell(r, c).number_format, got)
+                    cells += 1
+    print("csv: %d cells compared in %d workbooks" % (cells, len(books)))
 
 
 def cmd_pipeline(fixtures, db, reports, now):
@@ -833,6 +1017,8 @@ def main(argv):
         cmd_same(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "split":
         cmd_split(argv[2], argv[3])
+    elif len(argv) == 3 and argv[1] == "csv":
+        cmd_csv(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 64

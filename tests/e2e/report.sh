@@ -4,9 +4,9 @@
 # sqlite3 shell from a generated data set (check_report.py gen), so every
 # state, scenario, exclusion, market and pricing source is present.  The
 # workbooks are then read back with openpyxl and every figure is checked
-# against values computed from the fixtures; a second run with the same
-# --now must give the same cell values; a second policy must change the
-# money as computed.
+# against values computed from the fixtures, and the CSV tables against the
+# workbooks; a second run with the same --now must give the same cell
+# values; a second policy must change the money as computed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
@@ -23,11 +23,14 @@ $PY "$E2E_DIR/check_report.py" gen data.sql
 sqlite3 "$SUF_DATABASE" < data.sql
 
 mkdir -p box
-"$SUF" -q --now "$now" report --out box/reports
+"$SUF" -q --now "$now" report --out box/reports --csv
 $PY "$E2E_DIR/check_report.py" check "$fx" box/reports "$now"
+# The CSV tables: the workbooks' own, cell for cell.
+$PY "$E2E_DIR/check_report.py" csv box/reports
 
-# Determinism: the same store and --now give the same cell values.
-"$SUF" -q --now "$now" report --out again
+# Determinism: the same store and --now give the same cell values, and the
+# same CSV bytes.
+"$SUF" -q --now "$now" report --out again --csv
 $PY "$E2E_DIR/check_report.py" same box/reports again
 
 # A single campaign, and one that does not exist.

@@ -98,6 +98,48 @@ static void test_money__market_by_longest_prefix_and_date(void)
     }
 }
 
+/* A phone no prefix matches is told apart from one the map itself puts in
+ * "Other", with or without an "Other" market to fall in. */
+static void test_money__a_phone_no_prefix_matches_is_told_apart(void)
+{
+    static const struct {
+        bool with_other;
+        const char *phone, *day, *market;
+        bool matched;
+    } rows[] = {
+        {true, "919812344567", "2026-11-20", "India", true},
+        {true, "298123456", "2026-11-20", "Other", true}, /* the map says Other */
+        {true, "99912345678", "2026-11-20", "Other", false},
+        {true, "99123456789", "2026-11-20", "Other", false}, /* dated in the future */
+        {true, "99123456789", "2030-01-01", "Future", true},
+        {true, "", "2026-11-20", "Other", false},
+        {false, "919812344567", "2026-11-20", "India", true},
+        {false, "99912345678", "2026-11-20", "Unknown", false},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_money *m = suf_money_new("USD");
+        bool matched = !rows[i].matched;
+        int got;
+
+        suf_money_add_market(m, "India");
+        suf_money_add_market(m, "Future");
+        if (rows[i].with_other)
+            suf_money_add_market(m, "Other");
+        suf_money_markets_done(m);
+        suf_money_add_prefix(m, "91", "", "India");
+        suf_money_add_prefix(m, "99", "2030-01-01", "Future");
+        if (rows[i].with_other)
+            suf_money_add_prefix(m, "298", "", "Other");
+        suf_money_cards_done(m);
+        got = suf_money_market_match(m, rows[i].phone, d(rows[i].day), &matched);
+        CU_ASSERT_STRING_EQUAL(suf_money_market_name(m, got), rows[i].market);
+        CU_ASSERT_EQUAL(matched, rows[i].matched);
+        CU_ASSERT_EQUAL(suf_money_market(m, rows[i].phone, d(rows[i].day)), got);
+        suf_money_free(m);
+    }
+}
+
 static void test_money__card_in_effect_on_the_day(void)
 {
     CU_ASSERT_EQUAL(suf_money_ncards(money), 2); /* the EUR card is not loaded */
@@ -638,6 +680,8 @@ int main(void)
         {"load fixture", load_fixture},
         {"days are exact", test_money__days_are_exact},
         {"market by longest prefix and date", test_money__market_by_longest_prefix_and_date},
+        {"a phone no prefix matches is told apart",
+         test_money__a_phone_no_prefix_matches_is_told_apart},
         {"card in effect on the day", test_money__card_in_effect_on_the_day},
         {"policy and Meta views", test_money__policy_and_meta_views},
         {"webhook pricing wins before 2026-10-01",

@@ -829,6 +829,72 @@ static void test_plan__retry_window_edges(void)
     suf_config_release(&cfg);
 }
 
+/* The end of the retries is the edge of the wait: pending just before it,
+ * not at it, whatever the interval and grace. */
+static void test_plan__retries_end_is_where_waiting_stops(void)
+{
+    static const struct {
+        int64_t last_at, interval_h, grace_h, end;
+    } rows[] = {
+        {0, 24, 6, 30 * H},
+        {100, 24, 0, 100 + 24 * H},
+        {1795140000, 0, 6, 1795140000 + 6 * H},
+        {1795140000, 0, 0, 1795140000},
+    };
+    struct suf_config cfg;
+
+    suf_config_init(&cfg);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_plan_facts f = {0};
+        struct suf_plan_policy p = {0};
+
+        f.attempts = 1;
+        f.last_at = rows[i].last_at;
+        p.max_auto_retries = 3;
+        p.retry_interval_s = rows[i].interval_h * H;
+        p.grace_s = rows[i].grace_h * H;
+        p.cfg = &cfg;
+        CU_ASSERT_EQUAL(suf_plan_retries_end(&f, &p), rows[i].end);
+        p.now = rows[i].end - 1;
+        CU_ASSERT(suf_plan_retries_pending(&f, &p));
+        p.now = rows[i].end;
+        CU_ASSERT(!suf_plan_retries_pending(&f, &p));
+    }
+    suf_config_release(&cfg);
+}
+
+/* A campaign's settings override the config's, key by key; a campaign with
+ * no settings row takes the config's. */
+static void test_plan__policy_is_the_campaign_over_the_config(void)
+{
+    struct fx fx;
+    struct suf_plan_policy p;
+
+    fx_open(&fx, "policy.db",
+            "[plan]\nmax_auto_retries = 2\nretry_interval_hours = 12\ngrace_hours = 3\n");
+    add_campaign(&fx, "set", 0, 5, 48, 10 * H, NULL);
+    add_campaign(&fx, "half", -1, -1, 1, INT64_MIN, NULL);
+    CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "set", 77, &p, &fx.err), SUF_OK);
+    CU_ASSERT_EQUAL(p.now, 77);
+    CU_ASSERT(!p.fallback);
+    CU_ASSERT_EQUAL(p.max_auto_retries, 5);
+    CU_ASSERT_EQUAL(p.retry_interval_s, 48 * H);
+    CU_ASSERT_EQUAL(p.grace_s, 3 * H);
+    CU_ASSERT(p.has_valid_until);
+    CU_ASSERT_EQUAL(p.valid_until, t0() + 10 * H);
+    CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "half", 77, &p, &fx.err), SUF_OK);
+    CU_ASSERT(p.fallback);
+    CU_ASSERT_EQUAL(p.max_auto_retries, 2);
+    CU_ASSERT_EQUAL(p.retry_interval_s, 1 * H);
+    CU_ASSERT(!p.has_valid_until);
+    CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "none", 77, &p, &fx.err), SUF_OK);
+    CU_ASSERT(p.fallback);
+    CU_ASSERT_EQUAL(p.max_auto_retries, 2);
+    CU_ASSERT_EQUAL(p.retry_interval_s, 12 * H);
+    CU_ASSERT_EQUAL(p.grace_s, 3 * H);
+    fx_close(&fx);
+}
+
 /* --- the pure rules, from facts alone (no store) -------------------------------- */
 
 /* One recipient's facts and its campaign's switches, and what the rules say.
@@ -977,6 +1043,10 @@ int main(void)
         {"test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing",
          test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing},
         {"test_plan__retry_window_edges", test_plan__retry_window_edges},
+        {"test_plan__retries_end_is_where_waiting_stops",
+         test_plan__retries_end_is_where_waiting_stops},
+        {"test_plan__policy_is_the_campaign_over_the_config",
+         test_plan__policy_is_the_campaign_over_the_config},
         {"test_plan__rules_decide_from_facts_without_a_store",
          test_plan__rules_decide_from_facts_without_a_store},
         {"test_plan__names_of_outcomes_and_reasons", test_plan__names_of_outcomes_and_reasons},

@@ -44,7 +44,9 @@
 #include "base/util.h"
 #include "base/version.h"
 #include "money/money_builtin.h"
+#include "plan/plan.h"
 #include "report/report.h"
+#include "report/report_csv.h"
 #include "report/report_priv.h"
 #include "report/report_xlsx.h"
 #include "testutil.h"
@@ -260,10 +262,20 @@ static void rec_text(void *self, void *ws, uint32_t row, uint16_t col, const cha
     cell_end(self, ws, row, col, &b);
 }
 
+/* Money formats carry micros (struct rep_amount) to the sink: a number or
+ * formula of such a format came through a double, which the CSV sink could
+ * only round. */
+static bool money_format(enum rep_fmt fmt)
+{
+    return fmt == REP_FMT_MONEY || fmt == REP_FMT_MONEY_TOTAL || fmt == REP_FMT_RATE;
+}
+
 static void rec_number(void *self, void *ws, uint32_t row, uint16_t col, double v,
                        enum rep_fmt fmt)
 {
     struct suf_buf b = cell_start(self, ws, row, col, "number", fmt);
+
+    CU_ASSERT(!money_format(fmt));
 
     add_number(&b, v);
     cell_end(self, ws, row, col, &b);
@@ -274,6 +286,7 @@ static void rec_formula(void *self, void *ws, uint32_t row, uint16_t col, const 
 {
     struct suf_buf b = cell_start(self, ws, row, col, "formula", fmt);
 
+    CU_ASSERT(!money_format(fmt));
     add_escaped(&b, formula);
     suf_buf_addch(&b, '\t');
     add_number(&b, value);
@@ -287,6 +300,29 @@ static void rec_datetime(void *self, void *ws, uint32_t row, uint16_t col, int64
     char when[32];
 
     suf_buf_addstr(&b, suf_time_format(t, when, sizeof(when)));
+    cell_end(self, ws, row, col, &b);
+}
+
+/* An amount is recorded as the number the workbook's cell holds. */
+static void rec_amount(void *self, void *ws, uint32_t row, uint16_t col, struct rep_amount a,
+                       enum rep_fmt fmt)
+{
+    struct suf_buf b = cell_start(self, ws, row, col, "number", fmt);
+
+    CU_ASSERT(a.per > 0);
+    add_number(&b, rep_amount_value(a));
+    cell_end(self, ws, row, col, &b);
+}
+
+static void rec_formula_amount(void *self, void *ws, uint32_t row, uint16_t col,
+                               const char *formula, struct rep_amount a, enum rep_fmt fmt)
+{
+    struct suf_buf b = cell_start(self, ws, row, col, "formula", fmt);
+
+    CU_ASSERT(a.per > 0);
+    add_escaped(&b, formula);
+    suf_buf_addch(&b, '\t');
+    add_number(&b, rep_amount_value(a));
     cell_end(self, ws, row, col, &b);
 }
 
@@ -347,8 +383,8 @@ static void rec_activate(void *self, void *ws)
 }
 
 static const struct rep_sink_ops rec_ops = {
-    rec_add_sheet, rec_text,   rec_number, rec_formula, rec_datetime,
-    rec_width,     rec_freeze, rec_filter, rec_chart,   rec_activate,
+    rec_add_sheet, rec_text,     rec_number, rec_formula, rec_datetime,      rec_width,
+    rec_freeze,    rec_filter,   rec_chart,  rec_activate, rec_amount, rec_formula_amount,
 };
 
 /* --- tables ---------------------------------------------------------------------- */
@@ -378,24 +414,14 @@ static char *sheet_table(struct rec_sheet *sh)
     return suf_buf_detach(&b);
 }
 
-/* "By market" -> "by_market", "Fallbacks (2)" -> "fallbacks_2". */
+/* "By market" -> "by_market", "Fallbacks (2)" -> "fallbacks_2": a sheet's
+ * CSV file name (report_csv.h), without ".csv". */
 static void table_name(const char *sheet, char *out, size_t size)
 {
-    size_t o = 0;
+    size_t n = strlen(rep_csv_file_name(sheet, out, size));
 
-    for (; *sheet && o + 1 < size; sheet++) {
-        char ch = *sheet;
-
-        if (ch >= 'A' && ch <= 'Z')
-            out[o++] = (char)(ch - 'A' + 'a');
-        else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
-            out[o++] = ch;
-        else if (o && out[o - 1] != '_')
-            out[o++] = '_';
-    }
-    while (o && out[o - 1] == '_')
-        o--;
-    out[o] = '\0';
+    if (n >= 4)
+        out[n - 4] = '\0';
 }
 
 static char *read_text(const char *path)
@@ -576,6 +602,15 @@ static void test_report__campaign_sheets_match_golden(void)
     }
 }
 
+/* Whether `book` has a sheet called `name`. */
+static bool has_sheet(const struct rec_book *book, const char *name)
+{
+    for (int i = 0; i < book->nsheets; i++)
+        if (!strcmp(book->sheets[i].name, name))
+            return true;
+    return false;
+}
+
 static void test_report__fallbacks_continue_on_a_new_sheet(void)
 {
     struct rep_campaign c;
@@ -583,10 +618,43 @@ static void test_report__fallbacks_continue_on_a_new_sheet(void)
 
     fixture();
     render_campaign("camp_a", &c, &book, 2);
-    CU_ASSERT_STRING_EQUAL(book.sheets[6].name, "Fallbacks (3)");
+    CU_ASSERT(has_sheet(&book, "Fallbacks (3)"));
     check_book(&book, "camp_a_split", "Fallbacks");
     rec_release(&book);
     rep_campaign_release(&c);
+}
+
+/* The excluded recipients split like the fallbacks (3 rows, 2 a sheet),
+ * and the waiting ones (2 rows) fill one sheet; every list keeps its
+ * place in the workbook. */
+static void test_report__left_out_lists_continue_on_a_new_sheet(void)
+{
+    struct rep_campaign c;
+    struct rec_book book;
+
+    fixture();
+    render_campaign("camp_a", &c, &book, 2);
+    CU_ASSERT(has_sheet(&book, "Excluded recipients (2)"));
+    CU_ASSERT(!has_sheet(&book, "Excluded recipients (3)"));
+    CU_ASSERT(!has_sheet(&book, "Waiting recipients (2)"));
+    check_book(&book, "camp_a_split", "Excluded recipients");
+    check_book(&book, "camp_a_split", "Waiting recipients");
+    rec_release(&book);
+    rep_campaign_release(&c);
+}
+
+/* Every reason plan has is in words; a reason it does not have says so. */
+static void test_report__every_reason_has_words(void)
+{
+    const char *unknown = rep_reason_words("no_such_reason");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(unknown);
+    for (int i = SUF_REASON_NONE + 1; i < SUF_REASON_COUNT; i++) {
+        const char *w = rep_reason_words(suf_plan_reason_name((enum suf_reason)i));
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        CU_ASSERT(*w && strcmp(w, unknown));
+    }
 }
 
 static void test_report__portfolio_sheets_match_golden(void)
@@ -718,6 +786,179 @@ static void test_report__workbook_file_is_written(void)
     rep_campaign_release(&c);
 }
 
+/* --- the CSV sink ------------------------------------------------------------------ */
+
+static void test_report__csv_fields_follow_rfc4180(void)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"plain", "plain"},
+        {"", ""},
+        {" spaced ", " spaced "},
+        {"caf\xc3\xa9", "caf\xc3\xa9"},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"\"", "\"\"\"\""},
+        {"line\nbreak", "\"line\nbreak\""},
+        {"cr\rlf\r\n", "\"cr\rlf\r\n\""},
+        {"tab\tstays", "tab\tstays"},
+        {"=SUM(A1:A2)", "=SUM(A1:A2)"},
+        {"=HYPERLINK(\"http://x\",\"y\")", "\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_buf b = SUF_BUF_INIT;
+
+        rep_csv_field(&b, rows[i].in);
+        CU_ASSERT_STRING_EQUAL(suf_buf_str(&b), rows[i].want);
+        suf_buf_release(&b);
+    }
+}
+
+static void test_report__csv_amounts_have_six_places_from_micros(void)
+{
+    static const struct {
+        int64_t micros, per;
+        const char *want;
+    } rows[] = {
+        {0, 1, "0.000000"},
+        {11300, 1, "0.011300"},
+        {1234567890, 1, "1234.567890"},
+        {-5, 1, "-0.000005"},
+        /* past 2^53: a double would have lost the last digits */
+        {INT64_C(9007199254740993), 1, "9007199254.740993"},
+        {INT64_MAX, 1, "9223372036854.775807"},
+        /* per-unit figures: rounded to the micro, half away from zero */
+        {71766, 2, "0.035883"},
+        {10, 3, "0.000003"},
+        {20, 3, "0.000007"},
+        {5, 2, "0.000003"},
+        {7, 2, "0.000004"},
+        {-5, 2, "-0.000003"},
+        {1, 3, "0.000000"},
+        {0, 7, "0.000000"},
+        {INT64_MAX, INT64_MAX, "0.000001"},
+    };
+    char buf[32];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct rep_amount a = {rows[i].micros, rows[i].per};
+
+        CU_ASSERT_STRING_EQUAL(rep_csv_amount(a, buf, sizeof(buf)), rows[i].want);
+    }
+}
+
+static void test_report__csv_file_names_come_from_sheets(void)
+{
+    static const struct {
+        const char *sheet, *want;
+    } rows[] = {
+        {"Summary", "summary.csv"},
+        {"By market", "by_market.csv"},
+        {"Fallbacks (2)", "fallbacks_2.csv"},
+        {"Excluded recipients (12)", "excluded_recipients_12.csv"},
+        {"../x", "x.csv"},
+        {"", "_.csv"},
+    };
+    char out[64];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_STRING_EQUAL(rep_csv_file_name(rows[i].sheet, out, sizeof(out)), rows[i].want);
+}
+
+/* The sink's records: padded to the widest column, empty rows kept, cells
+ * of a row in any order, values instead of formulas, ISO times, CRLF. */
+static void test_report__csv_sink_writes_records(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    struct rep_csv *c;
+    struct rep_sink sink;
+    const struct rep_sink_ops *op;
+    void *ws, *other;
+    char dir[1024], path[1100];
+    char *got;
+    struct rep_amount cost = {1250000, 1}, per = {71766, 2};
+    struct stat sb;
+
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("csv_records"));
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    c = rep_csv_open(dir, 0640);
+    sink = rep_csv_sink(c);
+    op = sink.ops;
+    ws = op->add_sheet(c, "By market");
+    other = op->add_sheet(c, "Fallbacks (2)");
+    op->width(c, ws, 0, 3, 12);
+    op->text(c, ws, 0, 0, "Market", REP_FMT_HEADER);
+    op->text(c, ws, 0, 1, "Cost, policy", REP_FMT_HEADER);
+    op->freeze(c, ws, 1, 0);
+    op->text(c, other, 0, 0, "Fallback", REP_FMT_HEADER); /* sheets interleave */
+    op->text(c, ws, 2, 2, "later column first", REP_FMT_NONE);
+    op->text(c, ws, 2, 0, "India", REP_FMT_NONE);
+    op->amount(c, ws, 2, 1, cost, REP_FMT_MONEY);
+    op->datetime(c, ws, 3, 0, INT64_C(1795572000), REP_FMT_DATETIME);
+    op->formula(c, ws, 3, 1, "=IF(B2=0,0,B3/B2)", 0.25, REP_FMT_PCT);
+    op->formula_amount(c, ws, 3, 2, "=IF(H3=0,0,L3/H3)", per, REP_FMT_MONEY);
+    op->number(c, ws, 3, 3, 3.0, REP_FMT_COUNT);
+    op->number(c, ws, 4, 0, 1.0 / 3.0, REP_FMT_PCT);
+    op->number(c, ws, 4, 1, -0.0, REP_FMT_COUNT);
+    op->number(c, ws, 4, 2, 1e-7, REP_FMT_PCT);
+    op->filter(c, ws, 0, 0, 3, 3);
+    op->activate(c, ws);
+    CU_ASSERT_EQUAL(rep_csv_close(c, &err), SUF_OK);
+
+    snprintf(path, sizeof(path), "%s/by_market.csv", dir);
+    got = read_text(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, "Market,\"Cost, policy\",,\r\n"
+                                ",,,\r\n"
+                                "India,1.250000,later column first,\r\n"
+                                "2026-11-25T02:00:00Z,0.25,0.035883,3\r\n"
+                                "0.3333333333333333,0,1e-07,\r\n");
+    free(got);
+    CU_ASSERT_EQUAL(stat(path, &sb), 0);
+    CU_ASSERT_EQUAL(sb.st_mode & 0077 & ~0040, 0); /* 0640 less the umask */
+    snprintf(path, sizeof(path), "%s/fallbacks_2.csv", dir);
+    got = read_text(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, "Fallback\r\n");
+    free(got);
+}
+
+/* A sink that cannot write a file says which, and why. */
+static void test_report__csv_sink_failures_name_the_file(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    struct rep_csv *c;
+    void *ws;
+    char dir[1024];
+
+    /* A cell above a row already written. */
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("csv_upward"));
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    c = rep_csv_open(dir, 0640);
+    ws = rep_csv_sink(c).ops->add_sheet(c, "Summary");
+    rep_csv_sink(c).ops->text(c, ws, 3, 0, "below", REP_FMT_NONE);
+    rep_csv_sink(c).ops->text(c, ws, 1, 0, "above", REP_FMT_NONE);
+    CU_ASSERT_EQUAL(rep_csv_close(c, &err), SUF_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "summary.csv: cannot write CSV file: a cell above"));
+
+    /* Two sheets of one file: never one file for both. */
+    suf_err_clear(&err);
+    c = rep_csv_open(dir, 0640);
+    rep_csv_sink(c).ops->add_sheet(c, "Inputs");
+    rep_csv_sink(c).ops->add_sheet(c, "inputs");
+    CU_ASSERT_EQUAL(rep_csv_close(c, &err), SUF_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "inputs.csv: cannot write CSV file: File exists"));
+
+    /* A folder that is not there. */
+    suf_err_clear(&err);
+    c = rep_csv_open(suf_test_path("csv_missing/sub"), 0640);
+    rep_csv_sink(c).ops->add_sheet(c, "Summary");
+    CU_ASSERT_EQUAL(rep_csv_close(c, &err), SUF_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file or directory"));
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -725,10 +966,19 @@ int main(void)
         {"long ids are cut and kept apart", test_report__long_ids_are_cut_and_kept_apart},
         {"campaign sheets match golden", test_report__campaign_sheets_match_golden},
         {"fallbacks continue on a new sheet", test_report__fallbacks_continue_on_a_new_sheet},
+        {"left out lists continue on a new sheet",
+         test_report__left_out_lists_continue_on_a_new_sheet},
+        {"every reason has words", test_report__every_reason_has_words},
         {"portfolio sheets match golden", test_report__portfolio_sheets_match_golden},
         {"formats match golden", test_report__formats_match_golden},
         {"workbook file is written", test_report__workbook_file_is_written},
         {"inputs name the built-in map", test_report__inputs_name_the_built_in_map},
+        {"csv fields follow rfc4180", test_report__csv_fields_follow_rfc4180},
+        {"csv amounts have six places from micros",
+         test_report__csv_amounts_have_six_places_from_micros},
+        {"csv file names come from sheets", test_report__csv_file_names_come_from_sheets},
+        {"csv sink writes records", test_report__csv_sink_writes_records},
+        {"csv sink failures name the file", test_report__csv_sink_failures_name_the_file},
         {NULL, NULL},
     };
     int rc = suf_test_main("report", tests);

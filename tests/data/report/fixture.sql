@@ -137,3 +137,13 @@ INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_atte
 INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
                        scenario, state, state_at, created_at) VALUES
   (7, 'b/x', '919800000022', 22, 'winter_sale', 'en_US', 'S1', 'pending', 1795226400, 1795226400);
+
+-- The recipients left out (the Excluded recipients and Waiting recipients
+-- sheets): what plan wrote of them, and camp_a's own retry settings (2
+-- auto-retries, 12 h apart), so its awaiting recipient becomes eligible at
+-- its last attempt + 12 h + the default 6 h grace: 2026-11-20T20:00:00Z.
+UPDATE campaigns SET max_auto_retries = 2, retry_interval_hours = 12 WHERE campaign_id = 'camp_a';
+UPDATE recipients SET detail = 'a rule of an older suf, kept as it was' WHERE phone = '919800000007';
+UPDATE recipients SET last_attempt_at = 1795140000,
+  detail = 'auto-retries not over: 1 of 3 attempts; waits until 2026-11-20T20:00:00Z'
+  WHERE phone = '919800000013';
