@@ -307,6 +307,9 @@ static void test_import__phone_cells_are_kept_flagged_or_rejected(void)
         const char *reason; /* the reject's reason, or NULL */
     } rows[] = {
         {"+91 98123-44567", "919812344567 1", NULL},
+        /* a spreadsheet's no-break spaces and dashes, as ASCII ones */
+        {"+91\u00a098123\u201344567", "919812344567 1", NULL},
+        {"(+44)\u202f7700\u2212900\u2007023", "447700900023 1", NULL},
         {"+12", "12 0", NULL},
         {"(+1) 234-56", "123456 0", NULL},
         {"+1234567890123456", "1234567890123456 0", NULL},
