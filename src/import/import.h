@@ -4,7 +4,11 @@
  * A kind (deliveries, templates, campaigns, rates, markets) provides one
  * function that reads an open stream and stores rows.  suf_import_path()
  * does the rest, the same way for every kind:
- *  - a DIR argument means every regular file in it, sorted by name;
+ *  - a DIR argument means every regular file in it, sorted by name, as
+ *    input.h lists them: no symbolic links; a FILE argument is read even
+ *    as a link;
+ *  - what is read must be a regular file (input.h): a FIFO, a device or a
+ *    socket is refused at once;
  *  - the file's SHA-256 is computed first; a file already imported (same kind
  *    and hash) is skipped, and the log says so;
  *  - the kind's function runs inside one transaction per file, so a crash

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/context.h"
@@ -730,6 +731,89 @@ static void test_import__campaigns_with_another_header_are_refused(void)
     CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
 }
 
+/* --- files that are not plain ----------------------------------------------- */
+
+#define DELIVERIES_HEADER "campaign_id,message_id,phone,template_name,status,sent_at\n"
+#define DELIVERY_ROW(id) "c1," id ",+919812300001,t,failed,2026-11-20T10:00:00Z\n"
+
+/* Appends `text` to the file `path` (creating it). */
+static void append_text(const char *text, const char *path)
+{
+    FILE *f = fopen(path, "ab");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* In a folder, a symbolic link (here to a file outside it), a FIFO and a
+ * subfolder are skipped: none of their lines reach the store or the
+ * rejects, and the scan neither blocks nor fails.  The same link named on
+ * its own is followed: the operator chose it. */
+static void test_import__a_folder_scan_skips_links_and_fifos(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char dir[1024], outside[1024], p[1100];
+
+    setup();
+    snprintf(outside, sizeof(outside), "%s",
+             suf_test_write("outside.csv", DELIVERIES_HEADER DELIVERY_ROW("w-outside")
+                                           "not,a,row\n"));
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("links"));
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a-link.csv", dir);
+    CU_ASSERT_EQUAL(symlink(outside, p), 0);
+    snprintf(p, sizeof(p), "%s/b-fifo.csv", dir);
+    CU_ASSERT_EQUAL(mkfifo(p, 0600), 0);
+    snprintf(p, sizeof(p), "%s/c-sub", dir);
+    CU_ASSERT_EQUAL(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/d-real.csv", dir);
+    append_text(DELIVERIES_HEADER DELIVERY_ROW("w-real"), p);
+    alarm(20); /* a blocked open ends the test, not the suite's patience */
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_OK);
+    alarm(0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT group_concat(message_id) FROM attempts", NULL),
+                           "w-real");
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+    /* named, the link is followed */
+    snprintf(p, sizeof(p), "%s/a-link.csv", dir);
+    CU_ASSERT_EQUAL(import("deliveries", p, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE message_id = 'w-outside'",
+                           NULL),
+                    1);
+}
+
+/* Named as input, what is not a regular file is refused at once, with the
+ * path and what it is: a FIFO (whose open would wait for a writer) or a
+ * device. */
+static void test_import__a_fifo_or_device_named_as_input_is_refused(void)
+{
+    static const struct {
+        const char *path, *what;
+    } rows[] = {
+        {NULL, "is a FIFO, not a regular file"},
+        {"/dev/null", "is a character device, not a regular file"},
+    };
+    char fifo[1024];
+
+    setup();
+    snprintf(fifo, sizeof(fifo), "%s", suf_test_path("named.fifo"));
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *path = rows[i].path ? rows[i].path : fifo;
+        struct suf_err err = SUF_ERR_INIT;
+        char want[1200];
+
+        alarm(20);
+        CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_ERR_NOINPUT);
+        alarm(0);
+        snprintf(want, sizeof(want), "%s: %s", path, rows[i].what);
+        CU_ASSERT_STRING_EQUAL(err.msg, want);
+    }
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+}
+
 static void teardown(void)
 {
     if (st.db)
@@ -769,6 +853,9 @@ int main(void)
          test_import__campaign_rows_reject_bad_values_and_upsert},
         {"campaigns_with_another_header_are_refused",
          test_import__campaigns_with_another_header_are_refused},
+        {"a_folder_scan_skips_links_and_fifos", test_import__a_folder_scan_skips_links_and_fifos},
+        {"a_fifo_or_device_named_as_input_is_refused",
+         test_import__a_fifo_or_device_named_as_input_is_refused},
         {NULL, NULL},
     };
     int rc;
