@@ -1009,6 +1009,9 @@ int suf_import_events_path(struct suf_run *run, const char *path, struct suf_err
     return rc;
 }
 
+/* A folder's logs are all taken, however recent: a log is read up to its
+ * last complete line, and the rest waits for the next import, so one being
+ * written to is read safely (no inbox_settle_seconds). */
 static int import_path(struct suf_run *run, const char *path, struct suf_err *err)
 {
     struct suf_input_dir dir;
@@ -1019,7 +1022,7 @@ static int import_path(struct suf_run *run, const char *path, struct suf_err *er
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return import_file(run, path, SUF_INPUT_NAMED, err);
-    if ((rc = suf_input_list(path, &dir, err))) {
+    if ((rc = suf_input_list(path, 0, 0, &dir, err))) {
         suf_input_dir_release(&dir);
         return rc;
     }

@@ -87,6 +87,15 @@ int suf_input_open(const char *path, enum suf_input_origin origin, int *fd,
     return SUF_OK;
 }
 
+bool suf_input_unchanged(const struct stat *before, const struct stat *after)
+{
+    return before->st_size == after->st_size &&
+           before->st_mtim.tv_sec == after->st_mtim.tv_sec &&
+           before->st_mtim.tv_nsec == after->st_mtim.tv_nsec &&
+           before->st_ctim.tv_sec == after->st_ctim.tv_sec &&
+           before->st_ctim.tv_nsec == after->st_ctim.tv_nsec;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -94,8 +103,11 @@ static int cmp_names(const void *a, const void *b)
 
 /* Whether the folder entry `p` (lstat'ed into *sb) is to be read now; says
  * why not when it is worth saying. */
-static bool take_entry(const char *p, const struct stat *sb)
+static bool take_entry(const char *p, const struct stat *sb, int64_t settle, int64_t now,
+                       struct suf_input_dir *d)
 {
+    int64_t age = now - (int64_t)sb->st_mtim.tv_sec;
+
     if (S_ISDIR(sb->st_mode))
         return false; /* subfolders are not scanned: an archive may live there */
     if (S_ISLNK(sb->st_mode)) {
@@ -108,10 +120,22 @@ static bool take_entry(const char *p, const struct stat *sb)
         suf_warn("%s: skipped: %s, not a regular file", p, what_is(sb->st_mode));
         return false;
     }
+    /* Too recent, or stamped in the future by less than `settle`: maybe
+     * still being written.  Farther in the future means a wrong clock, not
+     * a writer: such a file is taken, and the importer still sees it if it
+     * changes while read. */
+    if (settle > 0 && age < settle && age > -settle) {
+        suf_info("%s: modified less than %lld s ago, left for the next run "
+                 "(inbox_settle_seconds)",
+                 p, (long long)settle);
+        d->unsettled++;
+        return false;
+    }
     return true;
 }
 
-int suf_input_list(const char *dir, struct suf_input_dir *d, struct suf_err *err)
+int suf_input_list(const char *dir, int64_t settle, int64_t now, struct suf_input_dir *d,
+                   struct suf_err *err)
 {
     DIR *dh;
     struct dirent *de;
@@ -132,7 +156,7 @@ int suf_input_list(const char *dir, struct suf_input_dir *d, struct suf_err *err
         if (fstatat(dirfd(dh), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         p = suf_xasprintf("%s/%s", dir, de->d_name);
-        if (!take_entry(p, &sb)) {
+        if (!take_entry(p, &sb, settle, now, d)) {
             free(p);
             continue;
         }

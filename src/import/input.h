@@ -3,7 +3,7 @@
  * suf reads is a plain file that stays put while it is read.
  *
  * Every input (delivery exports, campaign settings, template pages, rate
- * cards, the market map, webhook event logs) is opened here, for two
+ * cards, the market map, webhook event logs) is opened here, for three
  * reasons:
  *  - a FIFO, a device or a socket named as input would block the open or
  *    the read forever while the command holds the database lock: the open
@@ -14,7 +14,11 @@
  *    file would put its lines into `rejects`), so links found in a folder
  *    are skipped with a warning each, and are not followed even when one
  *    replaces a file between the listing and the open.  A path the operator
- *    names is followed: the operator chose it.
+ *    names is followed: the operator chose it;
+ *  - a file still being written must not be taken: a folder scan leaves
+ *    files modified in the last `settle` seconds for a later scan, and
+ *    suf_input_unchanged() lets the importer see a file that changed while
+ *    it was read.
  *
  * Ownership: suf_input_open hands the caller a descriptor to close;
  * suf_input_list fills a struct suf_input_dir that suf_input_dir_release
@@ -23,7 +27,9 @@
 #ifndef SUF_INPUT_H
 #define SUF_INPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "base/status.h"
@@ -46,10 +52,17 @@ enum suf_input_origin {
 int suf_input_open(const char *path, enum suf_input_origin origin, int *fd,
                    struct stat *sb, struct suf_err *err);
 
+/* True when `after` (an fstat of the same descriptor, taken later) shows
+ * the file as `before` did: the same size, modification and change times.
+ * The change time moves with every write, even one whose author sets the
+ * modification time back. */
+bool suf_input_unchanged(const struct stat *before, const struct stat *after);
+
 /* The files of a folder to read, sorted by name. */
 struct suf_input_dir {
-    char **paths; /* "DIR/NAME", each owned */
-    size_t n;     /* how many */
+    char **paths;     /* "DIR/NAME", each owned */
+    size_t n;         /* how many */
+    size_t unsettled; /* regular files left for a later scan (too recent) */
 };
 
 /*
@@ -57,10 +70,15 @@ struct suf_input_dir {
  * failure).  Left out:
  *  - names starting with "." (files being written, by convention) and
  *    subfolders, silently;
- *  - symbolic links, FIFOs, sockets and devices, with one warning each.
+ *  - symbolic links, FIFOs, sockets and devices, with one warning each;
+ *  - with `settle` > 0, regular files whose modification time is less than
+ *    `settle` seconds away from `now`, with an information line each.  Both
+ *    are the machine's wall clock (the kernel stamps files with it), never
+ *    a run's --now.
  * Returns SUF_ERR_NOINPUT when the folder cannot be read.
  */
-int suf_input_list(const char *dir, struct suf_input_dir *d, struct suf_err *err);
+int suf_input_list(const char *dir, int64_t settle, int64_t now, struct suf_input_dir *d,
+                   struct suf_err *err);
 void suf_input_dir_release(struct suf_input_dir *d);
 
 #endif /* SUF_INPUT_H */

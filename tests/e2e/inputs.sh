@@ -6,7 +6,10 @@
 #    instead of hanging the suite;
 #  - a symbolic link in a folder of inputs (here a link to a file outside
 #    the events inbox) is skipped with one warning, by `suf import events
-#    DIR` and by `suf run`: none of its lines reach `events` or `rejects`.
+#    DIR` and by `suf run`: none of its lines reach `events` or `rejects`;
+#  - a file in an inbox modified a moment ago (by the machine's clock, set
+#    with touch -d; --now plays no part) is left for the next run, which
+#    takes it.
 #
 # Env: SUF (the binary), SUF_SOURCE_DIR (the tree), SUF_SCRATCH (a folder).
 set -eu
@@ -82,5 +85,35 @@ check "run: one warning for the events link" 1 "$(grep -c 'b-link.jsonl: skipped
 check "run: one warning for the deliveries link" 1 "$(grep -c 'link.csv: skipped: a symbolic link' err.txt)"
 check "run: still no rejects" 0 "$(sql 'SELECT count(*) FROM rejects')"
 check "run: still the real log's events only" 2 "$(sql 'SELECT count(*) FROM events')"
+rm inbox/deliveries/link.csv
+
+# --- a file still being written is left for the next run -----------------
+# Modification times are the machine's: set with touch -d relative to the
+# real now (the --now above is in 2026 and plays no part).
+printf 'campaign_id,message_id,phone,template_name,status,sent_at\ns,w1,+919812300001,t,failed,2026-11-20T10:00:00Z\n' \
+  >inbox/deliveries/a-settled.csv
+printf 'campaign_id,message_id,phone,template_name,status,sent_at\ns,w2,+919812300002,t,failed,2026-11-20T10:00:00Z\n' \
+  >inbox/deliveries/b-fresh.csv
+touch -d '-1 minute' inbox/deliveries/a-settled.csv
+touch -d '-1 second' inbox/deliveries/b-fresh.csv
+check "run with a fresh file exits 0" 0 "$(run_rc runsuf)"
+check "the settled file imported" 1 "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 's'")"
+check "the fresh file not recorded" 0 "$(sql "SELECT count(*) FROM files WHERE path LIKE '%b-fresh.csv'")"
+grep -q "b-fresh.csv: modified less than 5 s ago, left for the next run" err.txt ||
+  fail -l err.txt "the fresh file is not said to wait"
+grep -q "deliveries.unsettled_files 1" err.txt || fail -l err.txt "no count of files left to settle"
+# the same with `suf import deliveries DIR`: a folder scan too
+check "import DIR with a fresh file exits 0" 0 "$(run_rc suf import deliveries inbox/deliveries)"
+check "import DIR: the fresh file still not recorded" 0 \
+  "$(sql "SELECT count(*) FROM files WHERE path LIKE '%b-fresh.csv'")"
+# once settled, the next run takes it
+touch -d '-10 seconds' inbox/deliveries/b-fresh.csv
+check "the next run exits 0" 0 "$(run_rc runsuf)"
+check "the next run takes it" 2 "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 's'")"
+# with inbox_settle_seconds = 0, a file written this instant is taken
+printf 'campaign_id,message_id,phone,template_name,status,sent_at\ns,w3,+919812300003,t,failed,2026-11-20T10:00:00Z\n' \
+  >inbox/deliveries/c-now.csv
+check "settle 0: the run exits 0" 0 "$(SUF_INBOX_SETTLE_SECONDS=0 run_rc runsuf)"
+check "settle 0: a fresh file is taken" 3 "$(sql "SELECT count(*) FROM attempts WHERE campaign_id = 's'")"
 
 finish inputs
