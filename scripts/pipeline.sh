@@ -46,6 +46,8 @@ inbox_templates = $d/inbox/templates
 inbox_events = $d/inbox/events
 inbox_campaigns = $d/inbox/campaigns
 inbox_rates = $d/inbox/rates
+# the fixtures were copied in a moment ago: take them at once
+inbox_settle_seconds = 0
 [api]
 base_url = http://127.0.0.1:$port
 phone_number_id = 1000000001

@@ -74,6 +74,9 @@ static const struct key keys[] = {
      "folder of campaign settings (CSV)"},
     {"inbox", "inbox_rates", T_STR, F(inbox_rates), "", 0, 0,
      "folder of rate cards (CSV, named <CUR>_<YYYY-MM-DD>.csv)"},
+    {"inbox", "inbox_settle_seconds", T_INT, F(inbox_settle_seconds), "5", 0, 86400,
+     "seconds a file in a folder must sit unmodified (machine clock, not --now) before it is "
+     "imported; event logs are exempt"},
     {"api", "base_url", T_URL, F(base_url), "https://graph.facebook.com", 0, 0,
      "Cloud API base URL: https, or plain http to 127.0.0.0/8, [::1] or localhost"},
     {"api", "api_version", T_STR, F(api_version), "v23.0", 0, 0, "Graph API version"},

@@ -30,6 +30,44 @@ static const char *const messages[SUF_PHONE_ERROR_COUNT] = {
     [SUF_PHONE_TOO_LONG] = "is too long for E.164",
 };
 
+/*
+ * Separators are more than ASCII: spreadsheets and word processors write a
+ * no-break space (U+00A0), a narrow no-break space (U+202F) or a figure
+ * space (U+2007) where someone typed a space, and a typographic dash
+ * (U+2010..U+2015) or a minus sign (U+2212) where someone typed a hyphen.
+ * Each counts as its ASCII twin.  The bytes are matched as UTF-8 one at a
+ * time, so a string ending early (a NUL) stops the match before the next.
+ */
+
+/* The length in bytes of the space (ASCII or Unicode) at p, or 0. */
+static size_t space_len(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    if (u[0] == ' ' || u[0] == '\t')
+        return 1;
+    if (u[0] == 0xc2 && u[1] == 0xa0) /* U+00A0 */
+        return 2;
+    if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0x87 || u[2] == 0xaf)) /* U+2007, U+202F */
+        return 3;
+    return 0;
+}
+
+/* The length in bytes of the separator between digit groups at p (a space,
+ * a dash, a dot or a bracket), or 0. */
+static size_t separator_len(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    if (u[0] == '-' || u[0] == '.' || u[0] == '(' || u[0] == ')')
+        return 1;
+    if (u[0] == 0xe2 && u[1] == 0x80 && u[2] >= 0x90 && u[2] <= 0x95) /* U+2010..U+2015 */
+        return 3;
+    if (u[0] == 0xe2 && u[1] == 0x88 && u[2] == 0x92) /* U+2212 */
+        return 3;
+    return space_len(p);
+}
+
 /* "9.19812E+11", "9.19812e11", "9E+11": what Excel makes of a long number. */
 static int looks_scientific(const char *s)
 {
@@ -53,8 +91,8 @@ static int looks_scientific(const char *s)
         return 0;
     while (isdigit((unsigned char)*p))
         p++;
-    while (*p == ' ')
-        p++;
+    while (space_len(p))
+        p += space_len(p);
     return *p == '\0';
 }
 
@@ -65,27 +103,31 @@ enum suf_phone_error suf_phone_parse(const char *in, const char *default_cc, cha
     int international = 0;
     const char *p = in;
 
-    while (*p == ' ' || *p == '\t')
-        p++;
+    while (space_len(p))
+        p += space_len(p);
     if (!*p)
         return SUF_PHONE_EMPTY;
     if (looks_scientific(p))
         return SUF_PHONE_SCIENTIFIC;
     {
         /* "+44 ...", "(+44) ...": a plus before the first digit. */
-        const char *q = p + strspn(p, " (");
+        const char *q = p;
+        while (*q == '(' || space_len(q))
+            q += *q == '(' ? 1 : space_len(q);
         if (*q == '+') {
             international = 1;
             p = q + 1;
         }
     }
-    for (; *p; p++) {
-        if (isdigit((unsigned char)*p)) {
+    while (*p) {
+        size_t sep = separator_len(p);
+
+        if (sep) {
+            p += sep;
+        } else if (isdigit((unsigned char)*p)) {
             if (n == sizeof(digits) - 1)
                 return SUF_PHONE_TOO_MANY_DIGITS;
-            digits[n++] = *p;
-        } else if (*p == ' ' || *p == '-' || *p == '.' || *p == '(' || *p == ')' || *p == '\t') {
-            continue;
+            digits[n++] = *p++;
         } else {
             return SUF_PHONE_NOT_A_NUMBER;
         }

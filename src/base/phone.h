@@ -28,6 +28,9 @@ enum suf_phone_error {
 /*
  * Parses `in` into E.164 digits in out[SUF_PHONE_MAX]:
  *  - spaces, dashes, dots, brackets and a leading "+" or "00" are dropped;
+ *    the spaces and dashes spreadsheets write count too: no-break, narrow
+ *    no-break and figure spaces (U+00A0, U+202F, U+2007), the dashes
+ *    U+2010..U+2015 and the minus sign U+2212;
  *  - Excel's scientific notation ("9.19812E+11") is refused as such;
  *  - a number written without an international prefix and of national length
  *    (10 digits or fewer, or starting with a trunk 0) takes `default_cc`

@@ -31,6 +31,7 @@ static const char *const status_messages[] = {
     "interrupted",
     "not available in this build",
     "internal error",
+    "an input file changed while it was read",
 };
 
 static const int status_exit_codes[] = {
@@ -52,6 +53,7 @@ static const int status_exit_codes[] = {
     130,            /* SUF_ERR_INTERRUPTED: as a shell reports SIGINT */
     EX_UNAVAILABLE, /* SUF_ERR_UNAVAILABLE */
     EX_SOFTWARE,    /* SUF_ERR_INTERNAL */
+    EX_TEMPFAIL,    /* SUF_ERR_CHANGED: a later run takes the file */
 };
 
 _Static_assert(sizeof(status_messages) / sizeof(status_messages[0]) == SUF_STATUS_COUNT,

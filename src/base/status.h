@@ -40,6 +40,7 @@ enum suf_status {
     SUF_ERR_INTERRUPTED, /* The run was interrupted by a signal after committing its work. */
     SUF_ERR_UNAVAILABLE, /* The feature is not available in this build. */
     SUF_ERR_INTERNAL,    /* A bug: an invariant did not hold. */
+    SUF_ERR_CHANGED,     /* An input file changed while it was read: not taken, try later. */
     SUF_STATUS_COUNT     /* Number of statuses; not a status. */
 };
 

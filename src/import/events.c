@@ -8,8 +8,6 @@
  * in batched transactions that also advance the offset.
  */
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +22,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "import/events.h"
+#include "import/input.h"
 #include "store/store.h"
 #include "base/banned.h"
 
@@ -937,7 +936,8 @@ static void report_file(struct evfile *ef)
              (long long)ef->rejects);
 }
 
-static int import_file(struct suf_run *run, const char *path, struct suf_err *err)
+static int import_file(struct suf_run *run, const char *path, enum suf_input_origin origin,
+                       struct suf_err *err)
 {
     struct evfile ef;
     struct pipe pp;
@@ -947,13 +947,8 @@ static int import_file(struct suf_run *run, const char *path, struct suf_err *er
     memset(&ef, 0, sizeof(ef));
     ef.run = run;
     ef.path = path;
-    ef.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (ef.fd < 0)
-        return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
-    if (fstat(ef.fd, &ef.sb) || !S_ISREG(ef.sb.st_mode)) {
-        close(ef.fd);
-        return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "not a regular file");
-    }
+    if ((rc = suf_input_open(path, origin, &ef.fd, &ef.sb, err)))
+        return rc;
     ef.key = suf_xstrdup(realpath(path, real) ? real : path);
     if ((rc = suf_store_begin(run->store, err)))
         goto out;
@@ -985,49 +980,6 @@ out:
     return rc;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The regular, non-hidden files of `dir`, sorted, into *out (the caller
- * frees each and the array); *n gets their number. */
-static int list_dir(const char *dir, char ***out, size_t *n, struct suf_err *err)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char **names = NULL;
-    size_t alloc = 0;
-
-    *n = 0;
-    *out = NULL;
-    if (!d)
-        return suf_err_at(err, SUF_ERR_NOINPUT, dir, 0, "cannot read folder: %s",
-                          strerror(errno));
-    while ((de = readdir(d)) != NULL) {
-        struct stat sb;
-        char *p;
-
-        if (de->d_name[0] == '.')
-            continue;
-        p = suf_xasprintf("%s/%s", dir, de->d_name);
-        if (stat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            free(p);
-            continue;
-        }
-        if (*n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            names = suf_xrealloc(names, alloc * sizeof(*names));
-        }
-        names[(*n)++] = p;
-    }
-    closedir(d);
-    if (*n)
-        qsort(names, *n, sizeof(*names), cmp_names);
-    *out = names;
-    return SUF_OK;
-}
-
 static bool fatal(int rc)
 {
     return rc == SUF_ERR_DB || rc == SUF_ERR_IO || rc == SUF_ERR_INTERRUPTED;
@@ -1057,23 +1009,27 @@ int suf_import_events_path(struct suf_run *run, const char *path, struct suf_err
     return rc;
 }
 
+/* A folder's logs are all taken, however recent: a log is read up to its
+ * last complete line, and the rest waits for the next import, so one being
+ * written to is read safely (no inbox_settle_seconds). */
 static int import_path(struct suf_run *run, const char *path, struct suf_err *err)
 {
+    struct suf_input_dir dir;
     struct stat sb;
-    char **names;
-    size_t n;
     int worst = SUF_OK, rc;
 
     if (stat(path, &sb) != 0)
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return import_file(run, path, err);
-    if ((rc = list_dir(path, &names, &n, err)))
+        return import_file(run, path, SUF_INPUT_NAMED, err);
+    if ((rc = suf_input_list(path, 0, 0, &dir, err))) {
+        suf_input_dir_release(&dir);
         return rc;
-    for (size_t i = 0; i < n; i++) {
+    }
+    for (size_t i = 0; i < dir.n; i++) {
         struct suf_err ferr = SUF_ERR_INIT;
 
-        rc = fatal(worst) ? SUF_OK : import_file(run, names[i], &ferr);
+        rc = fatal(worst) ? SUF_OK : import_file(run, dir.paths[i], SUF_INPUT_LISTED, &ferr);
         if (fatal(rc)) {
             *err = ferr;
             worst = rc;
@@ -1084,8 +1040,7 @@ static int import_path(struct suf_run *run, const char *path, struct suf_err *er
                 *err = ferr;
             }
         }
-        free(names[i]);
     }
-    free(names);
+    suf_input_dir_release(&dir);
     return worst;
 }

@@ -1,18 +1,18 @@
 /*
  * import.c: what every input kind shares (see import.h): folders, hashing,
- * skipping files seen before, one transaction per file, rejects and the
- * reject-ratio verdict.
+ * skipping files seen before, one transaction per file, a file written to
+ * while it was read, rejects and the reject-ratio verdict.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "import/import.h"
+#include "import/input.h"
 #include "store/store.h"
 #include "base/banned.h"
 
@@ -32,27 +32,93 @@ int suf_import_reject(struct suf_import_file *f, int64_t line, const char *reaso
                             f->run->id, err);
 }
 
-static int import_one(struct suf_run *run, const char *kind, suf_import_fn fn, const char *path,
-                      const struct suf_import_opts *opts, struct suf_err *err)
+/* What the files of one suf_import_path call share. */
+struct import_job {
+    struct suf_run *run;
+    const char *kind;
+    suf_import_fn fn;
+    const struct suf_import_opts *opts;
+    const struct suf_import_hook *hook;
+};
+
+static void count(struct suf_run *run, const char *kind, const char *what, int64_t n)
 {
+    char name[64];
+
+    snprintf(name, sizeof(name), "%s.%s", kind, what);
+    suf_run_count(run, name, n);
+}
+
+/*
+ * After the parse: SUF_OK when the file is as it was before the hash, else
+ * SUF_ERR_CHANGED saying so.  Any earlier failure of the parse (say, an
+ * "unterminated quoted field" at a half-written end) gives way to this
+ * one, which is its cause.  Unchanged times and size mean the bytes hashed
+ * are the bytes parsed, so the recorded SHA-256 is of what was imported.
+ *
+ * NEEDSWORK: a rewrite that keeps the size and lands within the same tick
+ * of the file system's clock as the first fstat (a few milliseconds) moves
+ * no time; hashing the bytes as the parser reads them would close that
+ * gap, but the kinds take a plain FILE * (templates fstat it).
+ */
+static int check_unchanged(FILE *in, const char *path, const struct stat *before,
+                           struct suf_err *err)
+{
+    struct stat after;
+
+    if (fstat(fileno(in), &after) != 0)
+        return suf_err_at(err, SUF_ERR_IO, path, 0, "cannot read: %s", strerror(errno));
+    if (suf_input_unchanged(before, &after))
+        return SUF_OK;
+    return suf_err_at(err, SUF_ERR_CHANGED, path, 0,
+                      "changed while being read (%lld bytes, then %lld): not imported, "
+                      "left for the next run",
+                      (long long)before->st_size, (long long)after.st_size);
+}
+
+static void verdict(struct suf_run *run, const struct suf_import_file *f)
+{
+    const char *path = f->path;
+
+    count(run, f->kind, "files", 1);
+    count(run, f->kind, "rows", f->rows);
+    count(run, f->kind, "rejects", f->rejects);
+    if (f->rejects && f->rows && (double)f->rejects > run->cfg->max_reject_ratio * (double)f->rows) {
+        suf_error("%s: %lld of %lld rows rejected, over max_reject_ratio %.4g",
+                  path, (long long)f->rejects, (long long)f->rows, run->cfg->max_reject_ratio);
+        suf_run_soft_fail(run, SUF_ERR_REJECTS, "%s: %lld of %lld rows rejected", path,
+                          (long long)f->rejects, (long long)f->rows);
+    } else if (f->rejects) {
+        suf_warn("%s: %lld of %lld rows rejected (see 'suf status')", path,
+                 (long long)f->rejects, (long long)f->rows);
+    }
+    suf_info("%s: imported %lld %s rows, %lld rejected", path,
+             (long long)(f->rows - f->rejects), f->kind, (long long)f->rejects);
+}
+
+static int import_one(const struct import_job *job, const char *path,
+                      enum suf_input_origin origin, struct suf_err *err)
+{
+    struct suf_run *run = job->run;
     struct suf_import_file f;
-    char sha[SUF_SHA256_HEX], counter[64];
+    char sha[SUF_SHA256_HEX];
     struct stat sb;
     bool seen = false;
     FILE *in;
-    int rc;
+    int fd, rc, changed;
 
     memset(&f, 0, sizeof(f));
     f.run = run;
-    f.kind = kind;
+    f.kind = job->kind;
     f.path = path;
-    f.opts = opts;
-    in = fopen(path, "rb");
-    if (!in)
-        return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
-    if (fstat(fileno(in), &sb) || !S_ISREG(sb.st_mode)) {
-        fclose(in);
-        return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "not a regular file");
+    f.opts = job->opts;
+    if ((rc = suf_input_open(path, origin, &fd, &sb, err)))
+        return rc;
+    in = fdopen(fd, "rb");
+    if (!in) {
+        rc = suf_err_at(err, SUF_ERR_IO, path, 0, "cannot read: %s", strerror(errno));
+        close(fd);
+        return rc;
     }
     f.size = (int64_t)sb.st_size;
     if ((rc = suf_sha256_stream(in, sha))) {
@@ -62,39 +128,27 @@ static int import_one(struct suf_run *run, const char *kind, suf_import_fn fn, c
     rewind(in);
     if ((rc = suf_store_begin(run->store, err)))
         goto out;
-    rc = suf_store_file_register(run->store, kind, path, sha, (int64_t)sb.st_size, run->id,
-                                 suf_run_now(run), &f.file_id, &seen, err);
+    rc = suf_store_file_register(run->store, job->kind, path, sha, (int64_t)sb.st_size,
+                                 run->id, suf_run_now(run), &f.file_id, &seen, err);
     if (rc)
         goto rollback;
     if (seen) {
         suf_store_rollback(run->store);
         suf_info("%s: imported before (same SHA-256), nothing to do", path);
-        snprintf(counter, sizeof(counter), "%s.skipped_files", kind);
-        suf_run_count(run, counter, 1);
+        count(run, job->kind, "skipped_files", 1);
         goto out;
     }
-    if ((rc = fn(&f, in, err)))
+    if (job->hook && job->hook->hashed)
+        job->hook->hashed(job->hook->ctx, path);
+    rc = job->fn(&f, in, err);
+    if (rc != SUF_ERR_DB && (changed = check_unchanged(in, path, &sb, err)))
+        rc = changed;
+    if (rc)
         goto rollback;
     if ((rc = suf_store_file_counts(run->store, f.file_id, f.rows, f.rejects, err)) ||
         (rc = suf_store_commit(run->store, err)))
         goto rollback;
-    snprintf(counter, sizeof(counter), "%s.files", kind);
-    suf_run_count(run, counter, 1);
-    snprintf(counter, sizeof(counter), "%s.rows", kind);
-    suf_run_count(run, counter, f.rows);
-    snprintf(counter, sizeof(counter), "%s.rejects", kind);
-    suf_run_count(run, counter, f.rejects);
-    if (f.rejects && f.rows && (double)f.rejects > run->cfg->max_reject_ratio * (double)f.rows) {
-        suf_error("%s: %lld of %lld rows rejected, over max_reject_ratio %.4g",
-                  path, (long long)f.rejects, (long long)f.rows, run->cfg->max_reject_ratio);
-        suf_run_soft_fail(run, SUF_ERR_REJECTS, "%s: %lld of %lld rows rejected", path,
-                          (long long)f.rejects, (long long)f.rows);
-    } else if (f.rejects) {
-        suf_warn("%s: %lld of %lld rows rejected (see 'suf status')", path,
-                 (long long)f.rejects, (long long)f.rows);
-    }
-    suf_info("%s: imported %lld %s rows, %lld rejected", path,
-             (long long)(f.rows - f.rejects), kind, (long long)f.rejects);
+    verdict(run, &f);
     goto out;
 rollback:
     suf_store_rollback(run->store);
@@ -105,47 +159,40 @@ out:
     return rc;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* The wall clock, which stamps files: --now moves the run's decisions, not
+ * the kernel's modification times, so the settle rule cannot use it. */
+static int64_t file_clock_now(void)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    struct suf_clock wall;
+
+    suf_clock_init(&wall, -1);
+    return suf_clock_now(&wall);
 }
 
-int suf_import_path(struct suf_run *run, const char *kind, suf_import_fn fn, const char *path,
-                    const struct suf_import_opts *opts, struct suf_err *err)
+int suf_import_path_hooked(struct suf_run *run, const char *kind, suf_import_fn fn,
+                           const char *path, const struct suf_import_opts *opts,
+                           const struct suf_import_hook *hook, struct suf_err *err)
 {
+    const struct import_job job = {run, kind, fn, opts, hook};
+    struct suf_input_dir dir;
     struct stat sb;
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, alloc = 0;
-    int worst = SUF_OK;
+    int worst = SUF_OK, rc;
 
     if (stat(path, &sb) != 0)
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return import_one(run, kind, fn, path, opts, err);
-    d = opendir(path);
-    if (!d)
-        return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read folder: %s",
-                          strerror(errno));
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == alloc) {
-            alloc = alloc ? alloc * 2 : 16;
-            names = suf_xrealloc(names, alloc * sizeof(*names));
-        }
-        names[n++] = suf_xasprintf("%s/%s", path, de->d_name);
+        return import_one(&job, path, SUF_INPUT_NAMED, err);
+    rc = suf_input_list(path, run->cfg->inbox_settle_seconds, file_clock_now(), &dir, err);
+    if (rc) {
+        suf_input_dir_release(&dir);
+        return rc;
     }
-    closedir(d);
-    qsort(names, n, sizeof(*names), cmp_names);
-    for (size_t i = 0; i < n; i++) {
+    if (dir.unsettled)
+        count(run, kind, "unsettled_files", (int64_t)dir.unsettled);
+    for (size_t i = 0; i < dir.n; i++) {
         struct suf_err ferr = SUF_ERR_INIT;
-        int rc;
 
-        if (stat(names[i], &sb) != 0 || !S_ISREG(sb.st_mode))
-            continue;
-        rc = import_one(run, kind, fn, names[i], opts, &ferr);
+        rc = import_one(&job, dir.paths[i], SUF_INPUT_LISTED, &ferr);
         if (rc == SUF_ERR_DB || rc == SUF_ERR_IO) {
             *err = ferr;
             worst = rc;
@@ -159,8 +206,12 @@ int suf_import_path(struct suf_run *run, const char *kind, suf_import_fn fn, con
             }
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    suf_input_dir_release(&dir);
     return worst;
+}
+
+int suf_import_path(struct suf_run *run, const char *kind, suf_import_fn fn, const char *path,
+                    const struct suf_import_opts *opts, struct suf_err *err)
+{
+    return suf_import_path_hooked(run, kind, fn, path, opts, NULL, err);
 }

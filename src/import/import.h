@@ -4,11 +4,21 @@
  * A kind (deliveries, templates, campaigns, rates, markets) provides one
  * function that reads an open stream and stores rows.  suf_import_path()
  * does the rest, the same way for every kind:
- *  - a DIR argument means every regular file in it, sorted by name;
+ *  - a DIR argument means every regular file in it, sorted by name, as
+ *    input.h lists them: no symbolic links, and none modified in the last
+ *    inbox_settle_seconds (those are left for the next run); a FILE
+ *    argument is read even as a link, and at once;
+ *  - what is read must be a regular file (input.h): a FIFO, a device or a
+ *    socket is refused at once;
  *  - the file's SHA-256 is computed first; a file already imported (same kind
  *    and hash) is skipped, and the log says so;
  *  - the kind's function runs inside one transaction per file, so a crash
  *    leaves a file wholly imported or not at all;
+ *  - a file whose size, modification or change time differs after the
+ *    parse from before the hash was written to meanwhile: its hash and rows
+ *    are not of one version of it, so nothing of it is kept, and the file
+ *    fails with SUF_ERR_CHANGED ("changed while being read"; exit 75) for a
+ *    later run to take;
  *  - bad rows are stored with suf_import_reject() and the import goes on;
  *  - when a file's rejects exceed max_reject_ratio, the run is marked
  *    SUF_ERR_REJECTS (exit non-zero after all other work); fewer rejects
@@ -61,6 +71,18 @@ int suf_import_reject(struct suf_import_file *f, int64_t line, const char *reaso
  * other files were tried; database errors stop at once. */
 int suf_import_path(struct suf_run *run, const char *kind, suf_import_fn fn, const char *path,
                     const struct suf_import_opts *opts, struct suf_err *err);
+
+/* The seam between hashing a file and parsing it: tests change the file
+ * there, to see a file written to during its import refused. */
+struct suf_import_hook {
+    void (*hashed)(void *ctx, const char *path); /* the file is hashed, not yet parsed */
+    void *ctx;
+};
+
+/* suf_import_path, calling `hook` (which may be NULL) for each file. */
+int suf_import_path_hooked(struct suf_run *run, const char *kind, suf_import_fn fn,
+                           const char *path, const struct suf_import_opts *opts,
+                           const struct suf_import_hook *hook, struct suf_err *err);
 
 /* The kinds of the import area. */
 int suf_import_deliveries(struct suf_import_file *f, FILE *in, struct suf_err *err);

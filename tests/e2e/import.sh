@@ -107,6 +107,8 @@ mkdir -p hard
 printf '\177ELF\002\001\001\000\000\000\377\376\n\000\000' >hard/a-binary.csv
 printf 'foo,bar\n1,2\n' >hard/b-noheader.csv
 printf 'campaign_id,message_id,phone,template_name,status,sent_at\nhard,w1,+919812399001,t,failed,2026-11-20T10:00:00Z\n' >hard/c-good.csv
+# written a moment ago: settled for the folder scan (inbox_settle_seconds)
+touch -d '-1 minute' hard/*
 rc=$(run_rc suf import deliveries hard)
 check "hard errors exit 65" 65 "$rc"
 grep -q "a-binary.csv" err.txt || fail "binary file not named"

@@ -72,6 +72,29 @@ static void test_phone__normalisation_table(void)
         {"+12", NULL, NULL, "too short"},
         {"+1234567890123456", NULL, NULL, "too long"},
         {"", NULL, NULL, "empty"},
+        /* the spaces and dashes of spreadsheets: as ASCII ones */
+        {"+91\u00a098123\u00a044567", NULL, "919812344567", NULL},
+        {"+91\u202f98123\u202f44567", NULL, "919812344567", NULL},
+        {"+91\u200798123\u200744567", NULL, "919812344567", NULL},
+        {"+91 98123\u201044567", NULL, "919812344567", NULL},
+        {"+91 98123\u201144567", NULL, "919812344567", NULL},
+        {"+91 98123\u201244567", NULL, "919812344567", NULL},
+        {"+91 98123\u201344567", NULL, "919812344567", NULL},
+        {"+91 98123\u201444567", NULL, "919812344567", NULL},
+        {"+91 98123\u201544567", NULL, "919812344567", NULL},
+        {"+91 98123\u221244567", NULL, "919812344567", NULL},
+        {"\u00a0(+44)\u00a07700\u2013900023\u202f", NULL, "447700900023", NULL},
+        {"\u00a0+44 7700 900023", NULL, "447700900023", NULL},
+        {"09812\u00a0344567", "91", "919812344567", NULL},
+        {"0091\u20119812344567", NULL, "919812344567", NULL},
+        {"9.19812E+11\u00a0", NULL, NULL, "Excel scientific notation"},
+        {"\u00a0\u202f", NULL, NULL, "empty"},
+        /* other characters near them are still not separators */
+        {"+91\u200898123 44567", NULL, NULL, "not a number"}, /* punctuation space */
+        {"+91 98123\u201644567", NULL, NULL, "not a number"}, /* double vertical line */
+        {"+91 98123\u221344567", NULL, NULL, "not a number"}, /* minus-or-plus */
+        {"+91\xc2", NULL, NULL, "not a number"},               /* cut after a lead byte */
+        {"+91\xe2\x80", NULL, NULL, "not a number"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char out[SUF_PHONE_MAX] = "";

@@ -7,13 +7,17 @@
  * Expected values come from the fixture files themselves (read here line by
  * line) and from fixtures/README.md's tables, never from suf's output.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/context.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "import/import.h"
@@ -307,6 +311,9 @@ static void test_import__phone_cells_are_kept_flagged_or_rejected(void)
         const char *reason; /* the reject's reason, or NULL */
     } rows[] = {
         {"+91 98123-44567", "919812344567 1", NULL},
+        /* a spreadsheet's no-break spaces and dashes, as ASCII ones */
+        {"+91\u00a098123\u201344567", "919812344567 1", NULL},
+        {"(+44)\u202f7700\u2212900\u2007023", "447700900023 1", NULL},
         {"+12", "12 0", NULL},
         {"(+1) 234-56", "123456 0", NULL},
         {"+1234567890123456", "1234567890123456 0", NULL},
@@ -426,8 +433,10 @@ static void test_import__unusable_files_are_hard_errors_and_others_still_import(
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
     }
     CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
-    /* the folder: the good files import, the bad ones are named */
+    /* the folder: the good files import, the bad ones are named (at once:
+     * they were written a moment ago) */
     suf_err_clear(&err);
+    cfg.inbox_settle_seconds = 0;
     CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_ERR_INPUT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "b-binary.csv"));
     CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 2);
@@ -727,6 +736,235 @@ static void test_import__campaigns_with_another_header_are_refused(void)
     CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
 }
 
+/* --- files that are not plain, or not still ------------------------------ */
+
+#define DELIVERIES_HEADER "campaign_id,message_id,phone,template_name,status,sent_at\n"
+#define DELIVERY_ROW(id) "c1," id ",+919812300001,t,failed,2026-11-20T10:00:00Z\n"
+
+/* Sets the modification time of `path` to `age` seconds before now, by the
+ * wall clock (the clock the kernel stamps files with). */
+static void set_age(const char *path, int64_t age)
+{
+    struct timespec t[2];
+
+    t[0].tv_sec = t[1].tv_sec = time(NULL) - (time_t)age;
+    t[0].tv_nsec = t[1].tv_nsec = 0;
+    CU_ASSERT_EQUAL(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* Appends `text` to the file `path` (creating it). */
+static void append_text(const char *text, const char *path)
+{
+    FILE *f = fopen(path, "ab");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The hook: appends the text in ctx to the file, as a writer still at work
+ * would, between the hash and the parse. */
+static void append_hook(void *ctx, const char *path)
+{
+    append_text(ctx, path);
+}
+
+/* A file that grows between its hash and its parse (here ending inside a
+ * quoted field, as a half-written one does) is not recorded, none of its
+ * rows or rejects stay, and the error says it changed; the next import,
+ * of the whole file, records the size and hash of what it parsed. */
+static void test_import__a_file_written_to_while_read_is_not_kept(void)
+{
+    static const char first[] = DELIVERIES_HEADER DELIVERY_ROW("w1") DELIVERY_ROW("w2");
+    static char more[] = DELIVERY_ROW("w3") "c1,w4,\"+91 98123";
+    const struct suf_import_hook hook = {append_hook, more};
+    struct suf_err err = SUF_ERR_INIT;
+    char path[1024], sha[SUF_SHA256_HEX];
+    struct stat sb;
+    FILE *f;
+
+    setup();
+    snprintf(path, sizeof(path), "%s", suf_test_write("growing.csv", first));
+    CU_ASSERT_EQUAL(suf_import_path_hooked(&run, "deliveries", suf_import_deliveries, path,
+                                           NULL, &hook, &err),
+                    SUF_ERR_CHANGED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "changed while being read"));
+    CU_ASSERT_EQUAL(suf_status_exit_code(err.status), 75);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+
+    /* the writer finishes its line; the next run takes the whole file */
+    append_text(" 44567\",t,failed,2026-11-20T10:00:00Z\n", path);
+    suf_err_clear(&err);
+    CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 4);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(stat(path, &sb), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT size FROM files", NULL), (int64_t)sb.st_size);
+    f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(suf_sha256_stream(f, sha), SUF_OK);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(text("SELECT sha256 FROM files", NULL), sha);
+}
+
+/* The hook: overwrites the file's first row in place with one of the same
+ * length, then sets the modification time back, as a copy tool keeping
+ * times does. */
+static void rewrite_in_place(void *ctx, const char *path)
+{
+    const char *row = ctx;
+    struct stat sb;
+    struct timespec t[2];
+    int fd = open(path, O_WRONLY);
+
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(fstat(fd, &sb), 0);
+    CU_ASSERT_EQUAL(pwrite(fd, row, strlen(row), (off_t)strlen(DELIVERIES_HEADER)),
+                    (ssize_t)strlen(row));
+    t[0] = sb.st_atim;
+    t[1] = sb.st_mtim;
+    CU_ASSERT_EQUAL(futimens(fd, t), 0);
+    close(fd);
+}
+
+/* Same size, same modification time: the change time still moves, and the
+ * file is refused as changed. */
+static void test_import__a_same_size_rewrite_while_read_is_seen(void)
+{
+    static char row[] = DELIVERY_ROW("w9");
+    const struct suf_import_hook hook = {rewrite_in_place, row};
+    const struct timespec pause = {0, 50 * 1000 * 1000};
+    struct suf_err err = SUF_ERR_INIT;
+    char path[1024];
+
+    setup();
+    snprintf(path, sizeof(path), "%s",
+             suf_test_write("rewritten.csv", DELIVERIES_HEADER DELIVERY_ROW("w1")));
+    /* past the file system's timestamp tick (at most 10 ms), so that the
+     * rewrite's change time differs from the creation's */
+    nanosleep(&pause, NULL);
+    CU_ASSERT_EQUAL(suf_import_path_hooked(&run, "deliveries", suf_import_deliveries, path,
+                                           NULL, &hook, &err),
+                    SUF_ERR_CHANGED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "changed while being read"));
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 0);
+}
+
+/* A folder scan leaves a file modified less than inbox_settle_seconds ago
+ * (by the wall clock, whatever the run's clock says) for the next scan,
+ * and takes it once it has settled; a file named alone is taken at once. */
+static void test_import__a_folder_scan_leaves_recent_files_for_later(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char dir[1024], old[1100], young[1100];
+
+    setup();
+    cfg.inbox_settle_seconds = 30;
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("settle"));
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    snprintf(old, sizeof(old), "%s/a-old.csv", dir);
+    snprintf(young, sizeof(young), "%s/b-young.csv", dir);
+    append_text(DELIVERIES_HEADER DELIVERY_ROW("w1"), old);
+    append_text(DELIVERIES_HEADER DELIVERY_ROW("w2"), young);
+    set_age(old, 31);
+    set_age(young, 20);
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files WHERE path LIKE '%a-old.csv'", NULL), 1);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files WHERE path LIKE '%b-young.csv'", NULL),
+                    0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "deliveries.unsettled_files"), 1);
+    /* stamped a little in the future (a clock a few seconds off): waits too */
+    set_age(young, -20);
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 1);
+    /* settled: the next scan takes it */
+    set_age(young, 31);
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files WHERE path LIKE '%b-young.csv'", NULL),
+                    1);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 2);
+    /* named alone, a just-written file is taken at once */
+    CU_ASSERT_EQUAL(import("deliveries", suf_test_write("named.csv", DELIVERIES_HEADER
+                                                        DELIVERY_ROW("w3")),
+                           &err),
+                    SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts", NULL), 3);
+}
+
+/* In a folder, a symbolic link (here to a file outside it), a FIFO and a
+ * subfolder are skipped: none of their lines reach the store or the
+ * rejects, and the scan neither blocks nor fails.  The same link named on
+ * its own is followed: the operator chose it. */
+static void test_import__a_folder_scan_skips_links_and_fifos(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char dir[1024], outside[1024], p[1100];
+
+    setup();
+    cfg.inbox_settle_seconds = 0;
+    snprintf(outside, sizeof(outside), "%s",
+             suf_test_write("outside.csv", DELIVERIES_HEADER DELIVERY_ROW("w-outside")
+                                           "not,a,row\n"));
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("links"));
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a-link.csv", dir);
+    CU_ASSERT_EQUAL(symlink(outside, p), 0);
+    snprintf(p, sizeof(p), "%s/b-fifo.csv", dir);
+    CU_ASSERT_EQUAL(mkfifo(p, 0600), 0);
+    snprintf(p, sizeof(p), "%s/c-sub", dir);
+    CU_ASSERT_EQUAL(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/d-real.csv", dir);
+    append_text(DELIVERIES_HEADER DELIVERY_ROW("w-real"), p);
+    alarm(20); /* a blocked open ends the test, not the suite's patience */
+    CU_ASSERT_EQUAL(import("deliveries", dir, &err), SUF_OK);
+    alarm(0);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 1);
+    CU_ASSERT_STRING_EQUAL(text("SELECT group_concat(message_id) FROM attempts", NULL),
+                           "w-real");
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM rejects", NULL), 0);
+    /* named, the link is followed */
+    snprintf(p, sizeof(p), "%s/a-link.csv", dir);
+    CU_ASSERT_EQUAL(import("deliveries", p, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM attempts WHERE message_id = 'w-outside'",
+                           NULL),
+                    1);
+}
+
+/* Named as input, what is not a regular file is refused at once, with the
+ * path and what it is: a FIFO (whose open would wait for a writer) or a
+ * device. */
+static void test_import__a_fifo_or_device_named_as_input_is_refused(void)
+{
+    static const struct {
+        const char *path, *what;
+    } rows[] = {
+        {NULL, "is a FIFO, not a regular file"},
+        {"/dev/null", "is a character device, not a regular file"},
+    };
+    char fifo[1024];
+
+    setup();
+    snprintf(fifo, sizeof(fifo), "%s", suf_test_path("named.fifo"));
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *path = rows[i].path ? rows[i].path : fifo;
+        struct suf_err err = SUF_ERR_INIT;
+        char want[1200];
+
+        alarm(20);
+        CU_ASSERT_EQUAL(import("deliveries", path, &err), SUF_ERR_NOINPUT);
+        alarm(0);
+        snprintf(want, sizeof(want), "%s: %s", path, rows[i].what);
+        CU_ASSERT_STRING_EQUAL(err.msg, want);
+    }
+    CU_ASSERT_EQUAL(scalar("SELECT count(*) FROM files", NULL), 0);
+}
+
 static void teardown(void)
 {
     if (st.db)
@@ -766,6 +1004,15 @@ int main(void)
          test_import__campaign_rows_reject_bad_values_and_upsert},
         {"campaigns_with_another_header_are_refused",
          test_import__campaigns_with_another_header_are_refused},
+        {"a_file_written_to_while_read_is_not_kept",
+         test_import__a_file_written_to_while_read_is_not_kept},
+        {"a_same_size_rewrite_while_read_is_seen",
+         test_import__a_same_size_rewrite_while_read_is_seen},
+        {"a_folder_scan_leaves_recent_files_for_later",
+         test_import__a_folder_scan_leaves_recent_files_for_later},
+        {"a_folder_scan_skips_links_and_fifos", test_import__a_folder_scan_skips_links_and_fifos},
+        {"a_fifo_or_device_named_as_input_is_refused",
+         test_import__a_fifo_or_device_named_as_input_is_refused},
         {NULL, NULL},
     };
     int rc;
