@@ -177,7 +177,8 @@ static void sort_printed(char *text, const char *name, char *reason, size_t size
 {
     char *save = NULL;
 
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         const char *msg = lib_message(line), *sys;
 
         if (!msg) {
@@ -196,7 +197,8 @@ static void sort_printed(char *text, const char *name, char *reason, size_t size
 }
 
 /* workbook_close(), its printing captured; *reason gets why it failed. */
-static lxw_error close_quietly(lxw_workbook *wb, const char *name, char *reason, size_t size)
+static lxw_error close_quietly(lxw_workbook *wb, const char *name, char *reason,
+                               size_t size)
 {
     struct suf_buf printed = SUF_BUF_INIT;
     struct capture c;

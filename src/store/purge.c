@@ -59,48 +59,55 @@ enum {
 
 /* A recipient older than the cutoff: ?3 is the cutoff, ?4 the batch size;
  * the next batch starts after (?1, ?2). */
-#define UNITS_SQL(after)                                                                        \
-    "SELECT r.campaign_id, r.phone, f.id FROM recipients r "                                   \
-    "LEFT JOIN fallbacks f ON f.campaign_id = r.campaign_id AND f.phone = r.phone "            \
-    "WHERE " after "r.last_attempt_at < ?3 AND r.outcome <> 'awaiting_retries' "               \
-    "AND NOT suf_is_pseudonym(r.phone) "                                                       \
-    "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = r.campaign_id "            \
-    "AND a.phone = r.phone AND a.sent_at >= ?3) "                                              \
-    "AND (f.id IS NULL OR (f.created_at < ?3 AND f.state_at < ?3)) "                           \
+#define UNITS_SQL(after)                                                                 \
+    "SELECT r.campaign_id, r.phone, f.id FROM recipients r "                             \
+    "LEFT JOIN fallbacks f ON f.campaign_id = r.campaign_id AND f.phone = r.phone "      \
+    "WHERE " after "r.last_attempt_at < ?3 AND r.outcome <> 'awaiting_retries' "         \
+    "AND NOT suf_is_pseudonym(r.phone) "                                                 \
+    "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = r.campaign_id "      \
+    "AND a.phone = r.phone AND a.sent_at >= ?3) "                                        \
+    "AND (f.id IS NULL OR (f.created_at < ?3 AND f.state_at < ?3)) "                     \
     "ORDER BY r.campaign_id, r.phone LIMIT ?4"
 
 static const char *const sql[Q_COUNT] = {
     [Q_UNITS_FIRST] = UNITS_SQL(""),
     [Q_UNITS_NEXT] = UNITS_SQL("(r.campaign_id, r.phone) > (?1, ?2) AND "),
-    [Q_TAKEN] = "SELECT EXISTS (SELECT 1 FROM recipients WHERE campaign_id = ?1 AND phone = ?2) "
-                "OR EXISTS (SELECT 1 FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2) "
-                "OR EXISTS (SELECT 1 FROM attempts WHERE campaign_id = ?1 AND phone = ?2)",
-    [Q_ATTEMPTS] = "UPDATE attempts SET phone = ?3, text = NULL, vars = NULL, "
-                   "header_media_url = NULL, url_suffixes = NULL, button_payloads = NULL, "
-                   "customer_name = NULL WHERE campaign_id = ?1 AND phone = ?2",
-    [Q_RECIPIENT] = "UPDATE recipients SET phone = ?3 WHERE campaign_id = ?1 AND phone = ?2",
+    [Q_TAKEN] =
+        "SELECT EXISTS (SELECT 1 FROM recipients WHERE campaign_id = ?1 AND phone = ?2) "
+        "OR EXISTS (SELECT 1 FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2) "
+        "OR EXISTS (SELECT 1 FROM attempts WHERE campaign_id = ?1 AND phone = ?2)",
+    [Q_ATTEMPTS] =
+        "UPDATE attempts SET phone = ?3, text = NULL, vars = NULL, "
+        "header_media_url = NULL, url_suffixes = NULL, button_payloads = NULL, "
+        "customer_name = NULL WHERE campaign_id = ?1 AND phone = ?2",
+    [Q_RECIPIENT] =
+        "UPDATE recipients SET phone = ?3 WHERE campaign_id = ?1 AND phone = ?2",
     /* without a phone nothing may send them, whatever their state */
-    [Q_CANCEL] = "UPDATE sends SET state = 'cancelled', updated_at = ?2 WHERE fallback_id = ?1 "
-                 "AND state IN ('held', 'queued', 'in_flight', 'unknown')",
+    [Q_CANCEL] =
+        "UPDATE sends SET state = 'cancelled', updated_at = ?2 WHERE fallback_id = ?1 "
+        "AND state IN ('held', 'queued', 'in_flight', 'unknown')",
     [Q_BODIES] = "UPDATE sends SET body = '', api_error = NULL WHERE fallback_id = ?1",
     [Q_FALLBACK] = "UPDATE fallbacks SET phone = ?2 WHERE id = ?1",
     /* events reconcile has not taken yet wait in event_queue: left alone */
-    [Q_EVENTS] = "UPDATE events SET recipient = suf_pseudonym(recipient), "
-                 "from_phone = suf_pseudonym(from_phone), profile_name = NULL, text = NULL, "
-                 "payload = NULL WHERE id >= ?1 AND id < ?2 AND ts < ?3 "
-                 "AND NOT EXISTS (SELECT 1 FROM event_queue q WHERE q.ts = events.ts "
-                 "AND q.id = events.id) "
-                 "AND (profile_name IS NOT NULL OR text IS NOT NULL OR payload IS NOT NULL "
-                 "OR NOT suf_is_pseudonym(recipient) OR NOT suf_is_pseudonym(from_phone))",
+    [Q_EVENTS] =
+        "UPDATE events SET recipient = suf_pseudonym(recipient), "
+        "from_phone = suf_pseudonym(from_phone), profile_name = NULL, text = NULL, "
+        "payload = NULL WHERE id >= ?1 AND id < ?2 AND coalesce(ts, 0) < ?3 "
+        "AND NOT EXISTS (SELECT 1 FROM event_queue q WHERE q.ts = coalesce(events.ts, 0) "
+        "AND q.id = events.id) "
+        "AND (profile_name IS NOT NULL OR text IS NOT NULL OR payload IS NOT NULL "
+        "OR NOT suf_is_pseudonym(recipient) OR NOT suf_is_pseudonym(from_phone))",
     /* a reject is as old as the run that stored it (or its file) */
-    [Q_REJECTS] = "UPDATE rejects SET raw = NULL, reason = suf_unquoted(reason) "
-                  "WHERE id >= ?1 AND id < ?2 AND coalesce("
-                  "(SELECT as_of FROM runs WHERE runs.id = rejects.run_id), "
-                  "(SELECT imported_at FROM files WHERE files.id = rejects.file_id), 0) < ?3 "
-                  "AND (raw IS NOT NULL OR reason IS NOT suf_unquoted(reason))",
+    [Q_REJECTS] =
+        "UPDATE rejects SET raw = NULL, reason = suf_unquoted(reason) "
+        "WHERE id >= ?1 AND id < ?2 AND coalesce("
+        "(SELECT as_of FROM runs WHERE runs.id = rejects.run_id), "
+        "(SELECT imported_at FROM files WHERE files.id = rejects.file_id), 0) < ?3 "
+        "AND (raw IS NOT NULL OR reason IS NOT suf_unquoted(reason))",
     /* ?2: the current run, whose row is its own */
-    [Q_RUNS] = "UPDATE runs SET args = NULL, message = NULL WHERE as_of < ?1 AND id <> ?2 "
-               "AND (args IS NOT NULL OR message IS NOT NULL)",
+    [Q_RUNS] =
+        "UPDATE runs SET args = NULL, message = NULL WHERE as_of < ?1 AND id <> ?2 "
+        "AND (args IS NOT NULL OR message IS NOT NULL)",
     [Q_WAITING] = "SELECT count(*) FROM recipients WHERE outcome = 'awaiting_retries' "
                   "AND last_attempt_at < ?1 AND NOT suf_is_pseudonym(phone)",
 };
@@ -129,8 +136,8 @@ int suf_purge_pseudonym(const unsigned char key[SUF_PURGE_KEY_BYTES], const char
     if (keep > len)
         keep = len;
     if (size < keep + 2 + HEX_DIGITS ||
-        !HMAC(EVP_sha256(), key, SUF_PURGE_KEY_BYTES, (const unsigned char *)phone, len, mac,
-              &maclen) ||
+        !HMAC(EVP_sha256(), key, SUF_PURGE_KEY_BYTES, (const unsigned char *)phone, len,
+              mac, &maclen) ||
         maclen * 2 < HEX_DIGITS)
         return SUF_ERR_INTERNAL;
     memcpy(out, phone, keep);
@@ -183,7 +190,8 @@ static size_t prefix_len(const struct purge *p, const char *phone)
     for (size_t len = n < PREFIX_KEEP_MAX ? n : PREFIX_KEEP_MAX; len > 0; len--) {
         memcpy(key, phone, len);
         key[len] = '\0';
-        if (p->nprefixes && bsearch(&k, p->prefixes, p->nprefixes, sizeof(*p->prefixes), cmp_str))
+        if (p->nprefixes &&
+            bsearch(&k, p->prefixes, p->nprefixes, sizeof(*p->prefixes), cmp_str))
             return len;
     }
     return 0;
@@ -217,7 +225,8 @@ static void fn_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_is_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    sqlite3_result_int(ctx, suf_purge_is_pseudonym((const char *)sqlite3_value_text(argv[0])));
+    sqlite3_result_int(ctx,
+                       suf_purge_is_pseudonym((const char *)sqlite3_value_text(argv[0])));
 }
 
 /* A reject's reason quotes what it refused ("phone '9.19E+11' looks like
@@ -263,11 +272,10 @@ static int functions(struct purge *p, bool on)
 
 /* --- set-up: the key, the market prefixes, the statements ---------------------- */
 
-static const char key_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS pseudonym_key ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  key BLOB NOT NULL CHECK (length(key) = 32),"
-    "  created_at INTEGER NOT NULL)";
+static const char key_table_sql[] = "CREATE TABLE IF NOT EXISTS pseudonym_key ("
+                                    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+                                    "  key BLOB NOT NULL CHECK (length(key) = 32),"
+                                    "  created_at INTEGER NOT NULL)";
 
 /* A pseudonym, as GLOB reads it (suf_purge_is_pseudonym is stricter). */
 #define HEX1 "[0-9a-f]"
@@ -283,7 +291,8 @@ static const char key_table_sql[] =
  * rest of the update (status, times, error codes) stands.
  */
 static const char stay_purged_sql[] =
-    "CREATE TRIGGER IF NOT EXISTS attempts_stay_purged AFTER UPDATE OF phone, text, vars, "
+    "CREATE TRIGGER IF NOT EXISTS attempts_stay_purged AFTER UPDATE OF phone, text, "
+    "vars, "
     "header_media_url, url_suffixes, button_payloads, customer_name ON attempts "
     "WHEN old.phone GLOB " PSEUDONYM_GLOB " AND (new.phone IS NOT old.phone "
     "OR coalesce(new.text, new.vars, new.header_media_url, new.url_suffixes, "
@@ -320,12 +329,12 @@ static int load_key(struct purge *p, struct suf_err *err)
         goto fail;
     }
     if (RAND_bytes(p->key, SUF_PURGE_KEY_BYTES) != 1) {
-        rc = suf_err_set(err, SUF_ERR_INTERNAL, "purge: no random bytes for the pseudonym key");
+        rc = suf_err_set(err, SUF_ERR_INTERNAL,
+                         "purge: no random bytes for the pseudonym key");
         goto fail;
     }
-    s = suf_store_prepare(p->st,
-                          "INSERT INTO pseudonym_key (id, key, created_at) VALUES (1, ?1, ?2)",
-                          err);
+    s = suf_store_prepare(
+        p->st, "INSERT INTO pseudonym_key (id, key, created_at) VALUES (1, ?1, ?2)", err);
     if (!s) {
         rc = SUF_ERR_DB;
         goto fail;
@@ -347,7 +356,8 @@ fail:
 static int load_prefixes(struct purge *p, struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
-        p->st, "SELECT DISTINCT prefix FROM markets WHERE prefix <> '' ORDER BY prefix", err);
+        p->st, "SELECT DISTINCT prefix FROM markets WHERE prefix <> '' ORDER BY prefix",
+        err);
     size_t alloc = 0;
     int src;
 
@@ -358,7 +368,8 @@ static int load_prefixes(struct purge *p, struct suf_err *err)
             alloc = alloc ? 2 * alloc : 64;
             p->prefixes = suf_xrealloc(p->prefixes, alloc * sizeof(*p->prefixes));
         }
-        p->prefixes[p->nprefixes++] = suf_xstrdup((const char *)sqlite3_column_text(s, 0));
+        p->prefixes[p->nprefixes++] =
+            suf_xstrdup((const char *)sqlite3_column_text(s, 0));
     }
     sqlite3_finalize(s);
     if (src != SQLITE_DONE)
@@ -431,8 +442,8 @@ static void bind_key(sqlite3_stmt *s, const struct unit *u)
 }
 
 /* Runs `s` (bound), leaves it reset; *changes gets the rows it wrote. */
-static int run_update(struct purge *p, sqlite3_stmt *s, int64_t *changes, const char *what,
-                      struct suf_err *err)
+static int run_update(struct purge *p, sqlite3_stmt *s, int64_t *changes,
+                      const char *what, struct suf_err *err)
 {
     int src = sqlite3_step(s);
 
@@ -619,7 +630,8 @@ static int by_ranges(struct purge *p, const char *table, int q, int64_t *changes
         sqlite3_bind_int64(s, 1, lo);
         sqlite3_bind_int64(s, 2, lo + ID_BATCH);
         sqlite3_bind_int64(s, 3, p->cutoff);
-        if ((rc = run_update(p, s, &n, table, err)) || (rc = suf_store_commit(p->st, err)))
+        if ((rc = run_update(p, s, &n, table, err)) ||
+            (rc = suf_store_commit(p->st, err)))
             suf_store_rollback(p->st);
         else
             *changes += n;
@@ -646,10 +658,10 @@ static void count_all(struct suf_run *run, const struct suf_purge_counts *c)
         const char *name;
         int64_t n;
     } v[] = {
-        {"purge.recipients", c->recipients}, {"purge.attempts", c->attempts},
-        {"purge.fallbacks", c->fallbacks},   {"purge.sends", c->sends},
-        {"purge.cancelled", c->cancelled},   {"purge.events", c->events},
-        {"purge.rejects", c->rejects},       {"purge.runs", c->runs},
+        {"purge.recipients", c->recipients},     {"purge.attempts", c->attempts},
+        {"purge.fallbacks", c->fallbacks},       {"purge.sends", c->sends},
+        {"purge.cancelled", c->cancelled},       {"purge.events", c->events},
+        {"purge.rejects", c->rejects},           {"purge.runs", c->runs},
         {"purge.kept_waiting", c->kept_waiting},
     };
 
@@ -666,11 +678,13 @@ static void checkpoint(struct suf_store *st)
     sqlite3_stmt *s;
 
     if (!suf_store_is_wal(st) ||
-        sqlite3_prepare_v2(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL) !=
+            SQLITE_OK)
         return;
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0))
-        suf_warn("purge: a reader kept the write-ahead log busy; the purged rows leave it at "
-                 "the next checkpoint");
+        suf_warn(
+            "purge: a reader kept the write-ahead log busy; the purged rows leave it at "
+            "the next checkpoint");
     sqlite3_finalize(s);
 }
 
@@ -711,14 +725,16 @@ int suf_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *coun
     count_all(run, counts);
     if (rc)
         return rc;
-    checkpoint(run->store);
+    if (counts->recipients || counts->events || counts->rejects || counts->runs)
+        checkpoint(run->store);
     suf_info("purge: before %s: %" PRId64 " recipients (%" PRId64 " attempts, %" PRId64
-             " fallbacks, %" PRId64 " sends, %" PRId64 " of them cancelled unsent), %" PRId64
-             " events, %" PRId64 " rejected rows, %" PRId64 " runs; %" PRId64
+             " fallbacks, %" PRId64 " sends, %" PRId64
+             " of them cancelled unsent), %" PRId64 " events, %" PRId64
+             " rejected rows, %" PRId64 " runs; %" PRId64
              " recipients still awaiting retries kept",
-             suf_time_format(cutoff, when, sizeof(when)), counts->recipients, counts->attempts,
-             counts->fallbacks, counts->sends, counts->cancelled, counts->events,
-             counts->rejects, counts->runs, counts->kept_waiting);
+             suf_time_format(cutoff, when, sizeof(when)), counts->recipients,
+             counts->attempts, counts->fallbacks, counts->sends, counts->cancelled,
+             counts->events, counts->rejects, counts->runs, counts->kept_waiting);
     return SUF_OK;
 }
 

@@ -18,8 +18,10 @@
 #define NEW 1796896800    /* 2026-12-10T10:00:00Z */
 #define NOW 1798675200    /* 2026-12-31T00:00:00Z */
 
-static const unsigned char key_a[SUF_PURGE_KEY_BYTES] = "0123456789abcdef0123456789abcdef";
-static const unsigned char key_b[SUF_PURGE_KEY_BYTES] = "fedcba9876543210fedcba9876543210";
+static const unsigned char key_a[SUF_PURGE_KEY_BYTES] =
+    "0123456789abcdef0123456789abcdef";
+static const unsigned char key_b[SUF_PURGE_KEY_BYTES] =
+    "fedcba9876543210fedcba9876543210";
 
 static void test_purge__pseudonym_keeps_prefix_and_hides_the_rest(void)
 {
@@ -78,7 +80,8 @@ static const char fill_sql[] =
     "INSERT INTO markets VALUES ('44', '', 'United Kingdom'), ('91', '', 'India'), "
     " ('1', '', 'North America'), ('1876', '', 'Rest of Latin America');"
     "INSERT INTO runs (id, command, args, started_at, as_of, status) VALUES "
-    " (1, 'plan', 'plan --explain 447700900001 --campaign c1', 1795168800, 1795168800, 'ok'),"
+    " (1, 'plan', 'plan --explain 447700900001 --campaign c1', 1795168800, 1795168800, "
+    "'ok'),"
     " (2, 'import', 'import deliveries y.csv', 1796896800, 1796896800, 'ok'),"
     " (3, 'purge', 'purge --before 2026-12-01', 1798675200, 1798675200, 'running');"
     "INSERT INTO files (id, kind, path, sha256, imported_at, run_id) VALUES "
@@ -88,7 +91,8 @@ static const char fill_sql[] =
     " (1, 1, 'x.csv', 7, 'phone ''9.19812E+11'' looks like Excel scientific notation', "
     "  'c1,w9,9.19812E+11,Bhavna', 1),"
     " (2, 2, 'y.csv', 9, 'unknown status ''lost''', 'c1,w8,447700900002,lost', 2);"
-    "INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name, "
+    "INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, "
+    "template_name, "
     " status, error_code, attempt, sent_at, text, vars, header_media_url, url_suffixes, "
     " button_payloads, customer_name, file_id, line) VALUES "
     " (1, 'c1', 'w1', '447700900001', 'Winter', 't', 'failed', 131049, 1, 1795168800, "
@@ -104,7 +108,8 @@ static const char fill_sql[] =
     "  'Hi Esha', NULL, NULL, NULL, NULL, 'Esha', 1, 5),"
     " (6, 'c2', 'w5', '447700900001', 'Spring', 't', 'delivered', NULL, 1, 1795168800, "
     "  'Hi Asha, spring', NULL, NULL, NULL, NULL, 'Asha', 1, 6);"
-    "INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id, "
+    "INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, "
+    "last_attempt_id, "
     " last_attempt_at, decided_at) VALUES "
     " ('c1', '447700900001', 'fallback', NULL, 2, 2, 1795172400, 1795168800),"
     " ('c1', '919812344567', 'delivered', NULL, 1, 3, 1795168800, 1795168800),"
@@ -113,27 +118,39 @@ static const char fill_sql[] =
     " ('c2', '447700900001', 'delivered', NULL, 1, 6, 1795168800, 1795168800);"
     "INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, scenario, "
     " state, state_at, created_at, utility_sent_at, utility_delivered_at) VALUES "
-    " (1, 'c1', '447700900001', 2, 't', 'S1', 'utility_delivered', 1795600800, 1795258800, "
+    " (1, 'c1', '447700900001', 2, 't', 'S1', 'utility_delivered', 1795600800, "
+    "1795258800, "
     "  1795258800, 1795262400);"
-    "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, api_error, wamid, "
+    "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, api_error, "
+    "wamid, "
     " delivery, pricing_category) VALUES "
-    " (1, 'u', 1, 1, 'suf:1:u1', '{\"to\":\"447700900001\",\"name\":\"Asha\"}', 'sent', NULL, "
+    " (1, 'u', 1, 1, 'suf:1:u1', '{\"to\":\"447700900001\",\"name\":\"Asha\"}', 'sent', "
+    "NULL, "
     "  'wamid.u1', 'delivered', 'utility'),"
-    " (1, 's', 1, 1, 'suf:1:s1', '{\"to\":\"447700900001\",\"text\":\"Hi Asha\"}', 'held', "
+    " (1, 's', 1, 1, 'suf:1:s1', '{\"to\":\"447700900001\",\"text\":\"Hi Asha\"}', "
+    "'held', "
     "  NULL, NULL, NULL, NULL),"
-    " (1, 'u', 1, 2, 'suf:1:u2', '{\"to\":\"447700900001\",\"name\":\"Asha\"}', 'queued', "
+    " (1, 'u', 1, 2, 'suf:1:u2', '{\"to\":\"447700900001\",\"name\":\"Asha\"}', "
+    "'queued', "
     "  'Recipient 447700900001 throttled', NULL, NULL, NULL);"
     "INSERT INTO events (id, kind, wamid, status, ts, recipient, callback, from_phone, "
     " context_id, msg_type, payload, text, profile_name) VALUES "
-    " (10, 'status', 'wamid.u1', 'delivered', 1795262400, '447700900001', 'suf:1:u1', NULL, "
+    " (10, 'status', 'wamid.u1', 'delivered', 1795262400, '447700900001', 'suf:1:u1', "
+    "NULL, "
     "  NULL, NULL, NULL, NULL, NULL),"
-    " (11, 'message', 'wamid.in1', NULL, 1795266000, NULL, NULL, '447700900001', 'wamid.u1', "
+    " (11, 'message', 'wamid.in1', NULL, 1795266000, NULL, NULL, '447700900001', "
+    "'wamid.u1', "
     "  'button', 'suf:1:yes', 'Yes please', 'Asha K'),"
     " (12, 'message', 'wamid.in2', NULL, 1795269600, NULL, NULL, '447700900001', NULL, "
     "  'text', NULL, 'STOP', 'Asha K'),"
     " (13, 'message', 'wamid.in3', NULL, 1796896800, NULL, NULL, '447700900002', NULL, "
-    "  'text', NULL, 'hello', 'Dev R');"
-    "INSERT INTO event_queue (ts, id) VALUES (1795269600, 12);"
+    "  'text', NULL, 'hello', 'Dev R'),"
+    /* no time (a store of version 1 allowed it): old, and queued as 0 */
+    " (14, 'message', 'wamid.in4', NULL, NULL, NULL, NULL, '447700900001', NULL, "
+    "  'text', NULL, 'no time', 'Asha K'),"
+    " (15, 'message', 'wamid.in5', NULL, NULL, NULL, NULL, '447700900001', NULL, "
+    "  'text', NULL, 'no time, queued', 'Asha K');"
+    "INSERT INTO event_queue (ts, id) VALUES (1795269600, 12), (0, 15);"
     "INSERT INTO optouts (phone, at, source, campaign_id) VALUES "
     " ('447700900009', 1795168800, 'stop', 'c1');";
 
@@ -169,8 +186,9 @@ static const char *text(struct suf_store *st, const char *sql)
 
     suf_strlcpy(buf, "(no row)", sizeof(buf));
     if (s && sqlite3_step(s) == SQLITE_ROW)
-        suf_strlcpy(buf, sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
-                                                   : "(null)",
+        suf_strlcpy(buf,
+                    sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
+                                              : "(null)",
                     sizeof(buf));
     sqlite3_finalize(s);
     return buf;
@@ -179,9 +197,9 @@ static const char *text(struct suf_store *st, const char *sql)
 /* Every table's row count, as one string. */
 static char *row_counts(struct suf_store *st)
 {
-    static const char *const tables[] = {"runs",   "files",    "rejects", "attempts",
-                                         "recipients", "fallbacks", "sends", "events",
-                                         "event_queue", "optouts",  "markets"};
+    static const char *const tables[] = {
+        "runs",  "files",  "rejects",     "attempts", "recipients", "fallbacks",
+        "sends", "events", "event_queue", "optouts",  "markets"};
     struct suf_buf b = SUF_BUF_INIT;
 
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
@@ -196,14 +214,17 @@ static char *row_counts(struct suf_store *st)
 static int64_t rows_holding(struct suf_store *st, const char *needle)
 {
     static const char sql[] =
-        "SELECT (SELECT count(*) FROM attempts WHERE instr(phone || coalesce(text, '') || "
-        " coalesce(vars, '') || coalesce(customer_name, '') || coalesce(header_media_url, '') "
+        "SELECT (SELECT count(*) FROM attempts WHERE instr(phone || coalesce(text, '') "
+        "|| "
+        " coalesce(vars, '') || coalesce(customer_name, '') || "
+        "coalesce(header_media_url, '') "
         " || coalesce(url_suffixes, ''), ?1)) "
         "+ (SELECT count(*) FROM recipients WHERE instr(phone, ?1)) "
         "+ (SELECT count(*) FROM fallbacks WHERE instr(phone, ?1)) "
         "+ (SELECT count(*) FROM sends WHERE instr(body || coalesce(api_error, ''), ?1)) "
         "+ (SELECT count(*) FROM events WHERE instr(coalesce(recipient, '') || "
-        " coalesce(from_phone, '') || coalesce(text, '') || coalesce(profile_name, ''), ?1)) "
+        " coalesce(from_phone, '') || coalesce(text, '') || coalesce(profile_name, ''), "
+        "?1)) "
         "+ (SELECT count(*) FROM rejects WHERE instr(coalesce(raw, '') || reason, ?1)) "
         "+ (SELECT count(*) FROM runs WHERE instr(coalesce(args, ''), ?1))";
     struct suf_err err = SUF_ERR_INIT;
@@ -230,7 +251,7 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
     CU_ASSERT_EQUAL(c.fallbacks, 1);
     CU_ASSERT_EQUAL(c.sends, 3);
     CU_ASSERT_EQUAL(c.cancelled, 2);
-    CU_ASSERT_EQUAL(c.events, 2);
+    CU_ASSERT_EQUAL(c.events, 3);
     CU_ASSERT_EQUAL(c.rejects, 1);
     CU_ASSERT_EQUAL(c.runs, 1);
     CU_ASSERT_EQUAL(c.kept_waiting, 1);
@@ -247,13 +268,15 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT group_concat(phone) FROM recipients WHERE "
                                      "attempts = 2"),
                            p1);
-    CU_ASSERT_EQUAL(strncmp(text(&st, "SELECT phone FROM attempts WHERE message_id = 'w2'"),
-                            "91#", 3),
-                    0);
-    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM attempts WHERE message_id IN ('w1', "
-                                "'w1b', 'w2', 'w5') AND coalesce(text, vars, customer_name, "
-                                "header_media_url, url_suffixes, button_payloads) IS NOT NULL"),
-                    0);
+    CU_ASSERT_EQUAL(
+        strncmp(text(&st, "SELECT phone FROM attempts WHERE message_id = 'w2'"), "91#",
+                3),
+        0);
+    CU_ASSERT_EQUAL(
+        scalar(&st, "SELECT count(*) FROM attempts WHERE message_id IN ('w1', "
+                    "'w1b', 'w2', 'w5') AND coalesce(text, vars, customer_name, "
+                    "header_media_url, url_suffixes, button_payloads) IS NOT NULL"),
+        0);
     /* what stays: counts, states, times, prices, error codes */
     CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM attempts WHERE error_code = 131049 "
                                 "AND status = 'failed' AND sent_at < 1796083200"),
@@ -261,40 +284,55 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT state || ' ' || utility_delivered_at FROM "
                                      "fallbacks"),
                            "utility_delivered 1795262400");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT group_concat(state || ':' || body || ':' || "
-                                     "coalesce(api_error, '-') || ':' || coalesce(delivery, '-') "
-                                     "|| ':' || coalesce(pricing_category, '-'), ' ') FROM "
-                                     "(SELECT * FROM sends ORDER BY id)"),
-                           "sent::-:delivered:utility cancelled::-:-:- cancelled::-:-:-");
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT group_concat(state || ':' || body || ':' || "
+                  "coalesce(api_error, '-') || ':' || coalesce(delivery, '-') "
+                  "|| ':' || coalesce(pricing_category, '-'), ' ') FROM "
+                  "(SELECT * FROM sends ORDER BY id)"),
+        "sent::-:delivered:utility cancelled::-:-:- cancelled::-:-:-");
     /* the new recipient, the one awaiting retries and the opt-out keep
      * their phone; the unprocessed and the new events keep everything */
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone || ' ' || text || ' ' || customer_name "
-                                     "FROM attempts WHERE message_id = 'w3'"),
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT phone || ' ' || text || ' ' || customer_name "
+                                "FROM attempts WHERE message_id = 'w3'"),
                            "447700900002 Hi Dev Dev");
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM recipients WHERE outcome = "
                                      "'awaiting_retries'"),
                            "18765550100");
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM optouts"), "447700900009");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT from_phone || ' ' || text || ' ' || profile_name "
-                                     "FROM events WHERE id = 12"),
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT from_phone || ' ' || text || ' ' || profile_name "
+                                "FROM events WHERE id = 12"),
                            "447700900001 STOP Asha K");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT from_phone || ' ' || text FROM events WHERE id = "
-                                     "13"),
+    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT from_phone || ' ' || text FROM events "
+                                     "WHERE id = 15"),
+                           "447700900001 no time, queued");
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT coalesce(text, '-') || ' ' || "
+                                "coalesce(profile_name, '-') FROM events WHERE id = 14"),
+                           "- -");
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT from_phone || ' ' || text FROM events WHERE id = "
+                                "13"),
                            "447700900002 hello");
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT recipient FROM events WHERE id = 10"), p1);
     snprintf(want, sizeof(want), "%s---wamid.u1", p1);
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT from_phone || coalesce(text, '-') || "
-                                     "coalesce(profile_name, '-') || coalesce(payload, '-') || "
-                                     "context_id FROM events WHERE id = 11"),
-                           want);
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT from_phone || coalesce(text, '-') || "
+                  "coalesce(profile_name, '-') || coalesce(payload, '-') || "
+                  "context_id FROM events WHERE id = 11"),
+        want);
     /* rejects keep their words, runs their command */
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT coalesce(raw, '-') || ' ' || reason FROM rejects "
-                                     "WHERE id = 1"),
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT coalesce(raw, '-') || ' ' || reason FROM rejects "
+                                "WHERE id = 1"),
                            "- phone '\xe2\x80\xa6' looks like Excel scientific notation");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT raw || ' ' || reason FROM rejects WHERE id = 2"),
-                           "c1,w8,447700900002,lost unknown status 'lost'");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT group_concat(command || ':' || coalesce(args, "
-                                     "'-'), ' ') FROM (SELECT * FROM runs ORDER BY id)"),
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT raw || ' ' || reason FROM rejects WHERE id = 2"),
+        "c1,w8,447700900002,lost unknown status 'lost'");
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT group_concat(command || ':' || coalesce(args, "
+                                "'-'), ' ') FROM (SELECT * FROM runs ORDER BY id)"),
                            "plan:- import:import deliveries y.csv "
                            "purge:purge --before 2026-12-01");
     CU_ASSERT_EQUAL(rows_holding(&st, "919812344567"), 0);
@@ -306,7 +344,6 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
     suf_store_close(&st);
 }
 
-
 /* A dump of every phone column, to compare two states of the store. */
 static char *phones(struct suf_store *st)
 {
@@ -314,23 +351,27 @@ static char *phones(struct suf_store *st)
 
     suf_buf_addstr(&b, text(st, "SELECT group_concat(phone, ',') FROM (SELECT phone FROM "
                                 "attempts ORDER BY id)"));
-    suf_buf_addstr(&b, text(st, "SELECT group_concat(phone, ',') FROM (SELECT phone FROM "
-                                "recipients ORDER BY campaign_id, attempts, last_attempt_id)"));
+    suf_buf_addstr(
+        &b, text(st, "SELECT group_concat(phone, ',') FROM (SELECT phone FROM "
+                     "recipients ORDER BY campaign_id, attempts, last_attempt_id)"));
     suf_buf_addstr(&b, text(st, "SELECT group_concat(phone, ',') FROM fallbacks"));
-    suf_buf_addstr(&b, text(st, "SELECT group_concat(coalesce(recipient, from_phone), ',') "
-                                "FROM (SELECT * FROM events ORDER BY id)"));
+    suf_buf_addstr(&b,
+                   text(st, "SELECT group_concat(coalesce(recipient, from_phone), ',') "
+                            "FROM (SELECT * FROM events ORDER BY id)"));
     return suf_buf_detach(&b);
 }
 
 /* A delivered attempt of 447700900001 in `campaign`, and its recipient, as
  * an import and a plan after the first purge would store them. */
-static void add_delivered(struct suf_store *st, const char *campaign, const char *message_id,
-                          int64_t at)
+static void add_delivered(struct suf_store *st, const char *campaign,
+                          const char *message_id, int64_t at)
 {
     struct suf_err err = SUF_ERR_INIT;
     char *sql = suf_xasprintf(
-        "INSERT INTO attempts (campaign_id, message_id, phone, template_name, status, sent_at, "
-        " customer_name) VALUES ('%s', '%s', '447700900001', 't', 'delivered', %lld, 'Asha');"
+        "INSERT INTO attempts (campaign_id, message_id, phone, template_name, status, "
+        "sent_at, "
+        " customer_name) VALUES ('%s', '%s', '447700900001', 't', 'delivered', %lld, "
+        "'Asha');"
         "INSERT INTO recipients (campaign_id, phone, outcome, attempts, last_attempt_at) "
         " VALUES ('%s', '447700900001', 'delivered', 1, %lld);",
         campaign, message_id, (long long)at, campaign, (long long)at);
@@ -353,8 +394,8 @@ static void test_purge__again_changes_nothing_and_keeps_the_key(void)
     CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
     second = phones(&st);
     CU_ASSERT_STRING_EQUAL(first, second);
-    CU_ASSERT_EQUAL(c.recipients + c.attempts + c.fallbacks + c.sends + c.events + c.rejects +
-                        c.runs,
+    CU_ASSERT_EQUAL(c.recipients + c.attempts + c.fallbacks + c.sends + c.events +
+                        c.rejects + c.runs,
                     0);
     CU_ASSERT_EQUAL(c.kept_waiting, 1);
     /* A later purge gives the same phone the same pseudonym: the key is
@@ -363,8 +404,8 @@ static void test_purge__again_changes_nothing_and_keeps_the_key(void)
     add_delivered(&st, "c3", "w7", OLD);
     CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
     CU_ASSERT_EQUAL(c.recipients, 1);
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM recipients WHERE campaign_id = 'c3'"),
-                           p1);
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT phone FROM recipients WHERE campaign_id = 'c3'"), p1);
     free(first);
     free(second);
     json_decref(run.counts);
@@ -387,13 +428,15 @@ static void test_purge__taken_pseudonym_gets_a_suffix(void)
     CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
     CU_ASSERT_EQUAL(c.recipients, 1);
     snprintf(want, sizeof(want), "%s:2", p1);
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM attempts WHERE message_id = 'w6'"),
-                           want);
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM recipients WHERE outcome = 'delivered' "
-                                     "AND campaign_id = 'c1' AND last_attempt_at = 1795900000"),
-                           want);
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT phone FROM attempts WHERE message_id = 'w6'"), want);
+    CU_ASSERT_STRING_EQUAL(
+        text(&st, "SELECT phone FROM recipients WHERE outcome = 'delivered' "
+                  "AND campaign_id = 'c1' AND last_attempt_at = 1795900000"),
+        want);
     CU_ASSERT_TRUE(suf_purge_is_pseudonym(want));
-    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM recipients WHERE campaign_id = 'c1'"), 5);
+    CU_ASSERT_EQUAL(
+        scalar(&st, "SELECT count(*) FROM recipients WHERE campaign_id = 'c1'"), 5);
     json_decref(run.counts);
     suf_store_close(&st);
 }
@@ -412,24 +455,26 @@ static void test_purge__reimported_attempts_stay_purged(void)
     CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
     suf_strlcpy(p1, text(&st, "SELECT phone FROM fallbacks WHERE id = 1"), sizeof(p1));
     snprintf(want, sizeof(want), "%s read - - -", p1);
-    CU_ASSERT_EQUAL(suf_store_exec(&st,
-                                   "INSERT INTO attempts (campaign_id, message_id, phone, "
-                                   " template_name, status, error_code, attempt, sent_at, text, "
-                                   " customer_name) VALUES "
-                                   " ('c1', 'w1b', '447700900001', 't', 'read', NULL, 2, "
-                                   "  1795172400, 'Hi Asha, again', 'Asha'),"
-                                   " ('c1', 'w3', '447700900099', 't', 'read', NULL, 1, "
-                                   "  1796896800, 'Hi Dev, again', 'Dev') "
-                                   "ON CONFLICT (campaign_id, message_id) DO UPDATE SET "
-                                   " phone = excluded.phone, status = excluded.status, "
-                                   " error_code = excluded.error_code, text = excluded.text, "
-                                   " customer_name = excluded.customer_name",
-                                   &err),
-                    SUF_OK);
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone || ' ' || status || ' ' || "
-                                     "coalesce(error_code, '-') || ' ' || coalesce(text, '-') "
-                                     "|| ' ' || coalesce(customer_name, '-') FROM attempts "
-                                     "WHERE message_id = 'w1b'"),
+    CU_ASSERT_EQUAL(
+        suf_store_exec(&st,
+                       "INSERT INTO attempts (campaign_id, message_id, phone, "
+                       " template_name, status, error_code, attempt, sent_at, text, "
+                       " customer_name) VALUES "
+                       " ('c1', 'w1b', '447700900001', 't', 'read', NULL, 2, "
+                       "  1795172400, 'Hi Asha, again', 'Asha'),"
+                       " ('c1', 'w3', '447700900099', 't', 'read', NULL, 1, "
+                       "  1796896800, 'Hi Dev, again', 'Dev') "
+                       "ON CONFLICT (campaign_id, message_id) DO UPDATE SET "
+                       " phone = excluded.phone, status = excluded.status, "
+                       " error_code = excluded.error_code, text = excluded.text, "
+                       " customer_name = excluded.customer_name",
+                       &err),
+        SUF_OK);
+    CU_ASSERT_STRING_EQUAL(text(&st,
+                                "SELECT phone || ' ' || status || ' ' || "
+                                "coalesce(error_code, '-') || ' ' || coalesce(text, '-') "
+                                "|| ' ' || coalesce(customer_name, '-') FROM attempts "
+                                "WHERE message_id = 'w1b'"),
                            want);
     /* an attempt that was not purged takes the update whole */
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone || ' ' || text FROM attempts WHERE "
@@ -527,7 +572,8 @@ static const struct suf_test tests[] = {
     {"purge: again changes nothing and keeps the key",
      test_purge__again_changes_nothing_and_keeps_the_key},
     {"purge: taken pseudonym gets a suffix", test_purge__taken_pseudonym_gets_a_suffix},
-    {"purge: reimported attempts stay purged", test_purge__reimported_attempts_stay_purged},
+    {"purge: reimported attempts stay purged",
+     test_purge__reimported_attempts_stay_purged},
     {"purge: refuses a cutoff after now", test_purge__refuses_a_cutoff_after_now},
     {"purge: leaves no bytes in the file", test_purge__leaves_no_bytes_in_the_file},
     {NULL, NULL},
