@@ -64,6 +64,8 @@ static const struct key keys[] = {
      "share of a file's rows that may be rejected before the exit status says so"},
     {"general", "umask", T_UMASK, F(umask), "0027", 0, 0,
      "umask for files suf creates, octal 0 to 0777 (database 0600 whatever this says)"},
+    {"general", "retention_days", T_INT, F(retention_days), "0", 0, 36500,
+     "days `suf run` keeps phones, names and message text; 0 = keep them; else 7 or more"},
     {"inbox", "inbox_deliveries", T_STR, F(inbox_deliveries), "", 0, 0,
      "folder of delivery exports (CSV) that `suf run` imports"},
     {"inbox", "inbox_templates", T_STR, F(inbox_templates), "", 0, 0,

@@ -40,6 +40,7 @@ struct suf_config {
     char *default_country_code;
     double max_reject_ratio; /* a ratio, not money */
     char *umask;
+    int64_t retention_days; /* 0: keep everything */
     /* [inbox] */
     char *inbox_deliveries;
     char *inbox_templates;

@@ -68,7 +68,8 @@ const struct suf_command suf_commands[] = {
     {"run", cmd_run, SUF_CMD_DB_WRITE, "the whole pipeline (what the scheduler runs)",
      "usage: suf run [--campaign ID] [--dry-run] [--skip STAGE,...] [--quiet-if-locked]\n"
      "\n"
-     "Stages: import, reconcile, session, plan, utility, events, report.\n"
+     "Stages: import, reconcile, session, plan, utility, events, report,\n"
+     "retention.\n"
      "`--skip report` is the light run of the every-10-minutes schedule.\n"},
     {"status", cmd_status, SUF_CMD_DB_READ, "counts per campaign; the last runs",
      "usage: suf status [--campaign ID] [--runs]\n"
@@ -76,6 +77,17 @@ const struct suf_command suf_commands[] = {
      "Only reads: takes no lock and is not recorded in runs.\n"},
     {"receive", cmd_receive, 0, "the webhook receiver",
      "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"},
+    {"purge", cmd_purge, SUF_CMD_DB_WRITE, "remove personal data older than a date",
+     "usage: suf purge --before DATE [--vacuum]\n"
+     "\n"
+     "Removes customers' phone numbers, names and message content older than\n"
+     "DATE (2026-01-31 is midnight in input_timezone; any time --now takes):\n"
+     "each phone becomes a keyed pseudonym that keeps its market, so every\n"
+     "count and cost stays.  Opt-outs keep their phone.  A purged fallback's\n"
+     "messages that had not gone out are cancelled.  --vacuum then rewrites\n"
+     "the database file so that no free page keeps old bytes (it needs as much\n"
+     "free disk as the database).  `suf run` purges the same way when\n"
+     "retention_days is set.\n"},
     {NULL, NULL, 0, NULL, NULL},
 };
 

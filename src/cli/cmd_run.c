@@ -11,6 +11,7 @@
  *              queued session message before the next utility batch
  *   events     import events and reconcile again
  *   report     the workbooks
+ *   retention  personal data older than retention_days purged (store/purge.h)
  *
  * Each stage logs one summary line with its counts and duration.  A stage
  * that fails on its input (a bad file, a refused template) is reported and
@@ -35,13 +36,23 @@
 #include "reconcile/reconcile.h"
 #include "report/report.h"
 #include "send/send.h"
+#include "store/purge.h"
 #include "store/store.h"
 #include "base/banned.h"
 
-enum stage_id { ST_IMPORT, ST_RECONCILE, ST_SESSION, ST_PLAN, ST_UTILITY, ST_EVENTS, ST_REPORT };
+enum stage_id {
+    ST_IMPORT,
+    ST_RECONCILE,
+    ST_SESSION,
+    ST_PLAN,
+    ST_UTILITY,
+    ST_EVENTS,
+    ST_REPORT,
+    ST_RETENTION
+};
 
-static const char *const stage_names[] = {"import", "reconcile", "session", "plan",
-                                          "utility", "events",    "report"};
+static const char *const stage_names[] = {"import",  "reconcile", "session", "plan",
+                                          "utility", "events",    "report",  "retention"};
 #define NSTAGES (sizeof(stage_names) / sizeof(stage_names[0]))
 
 /* The inbox folders, in the order their contents depend on each other. */
@@ -113,6 +124,29 @@ static int send_stage(struct suf_run *run, int what, struct suf_err *err)
     return suf_send_run(run, &o, err);
 }
 
+/* Last, once the report has counted everything: what is older than
+ * retention_days loses its personal data.  The purge is store-wide, so a
+ * single-campaign rerun leaves it to the full runs. */
+static int retention_stage(struct suf_run *run, struct suf_err *err)
+{
+    struct suf_purge_counts counts;
+    int64_t days = run->cfg->retention_days;
+
+    if (!days) {
+        suf_debug("retention: off (retention_days = 0)");
+        return SUF_OK;
+    }
+    if (days < SUF_PURGE_MIN_RETENTION_DAYS)
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "retention_days %lld is less than %d (0 keeps everything)",
+                           (long long)days, SUF_PURGE_MIN_RETENTION_DAYS);
+    if (run->campaign) {
+        suf_info("retention: skipped in a single-campaign run");
+        return SUF_OK;
+    }
+    return suf_purge(run, suf_run_now(run) - days * 86400, &counts, err);
+}
+
 static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)
 {
     int rc;
@@ -149,6 +183,8 @@ static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)
             return SUF_OK;
         }
         return suf_report_write(run, NULL, err);
+    case ST_RETENTION:
+        return retention_stage(run, err);
     }
     return suf_err_set(err, SUF_ERR_INTERNAL, "unknown stage %d", (int)id);
 }
@@ -194,7 +230,7 @@ static int parse_skip(const char *list, bool skip[NSTAGES], struct suf_err *err)
         if (i == NSTAGES) {
             rc = suf_err_set(err, SUF_ERR_USAGE,
                              "--skip: unknown stage '%s' (stages: import, reconcile, session, "
-                             "plan, utility, events, report)",
+                             "plan, utility, events, report, retention)",
                              tok);
             break;
         }

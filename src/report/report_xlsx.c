@@ -7,11 +7,17 @@
  * in memory and the rest in a temporary file in `tmpdir`, which is the
  * workbook's own folder so that the final rename stays on one file system.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <xlsxwriter.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "base/version.h"
 #include "report/report_xlsx.h"
@@ -77,24 +83,159 @@ struct rep_xlsx *rep_xlsx_open(const char *path, const char *tmpdir, const char 
     return x;
 }
 
+/* --- closing: where libxlsxwriter writes the file, and prints why not ------ */
+
+/*
+ * workbook_close() says why it failed only on stderr, in the library's own
+ * format ("[ERROR] workbook_close(): Zip ZIP_ERRNO error while creating
+ * xlsx file '...'. System error = No space left on device"), and the
+ * library has no switch for that.  Around the call, fd 2 goes into a pipe;
+ * afterwards the lines are read back and become suf's error, or its debug
+ * log.  A pipe needs no disk, which may be the full one; both its ends are
+ * non-blocking, so a library that prints more than the pipe holds loses
+ * the rest instead of hanging.  Lines that are not the library's (another
+ * thread's) go back to stderr as they were.
+ */
+struct capture {
+    int saved; /* the real fd 2, -1 when nothing is captured */
+    int rd;    /* the pipe's read end */
+};
+
+static void capture_begin(struct capture *c)
+{
+    int p[2];
+
+    c->saved = c->rd = -1;
+    fflush(stderr);
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+        return; /* then the library prints as it would */
+    c->saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (c->saved < 0 || dup2(p[1], STDERR_FILENO) < 0) {
+        if (c->saved >= 0)
+            close(c->saved);
+        c->saved = -1;
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    close(p[1]);
+    c->rd = p[0];
+}
+
+/* Gives fd 2 back and appends what was printed meanwhile to `out`. */
+static void capture_end(struct capture *c, struct suf_buf *out)
+{
+    char chunk[4096];
+    ssize_t n;
+
+    if (c->saved < 0)
+        return;
+    fflush(stderr);
+    dup2(c->saved, STDERR_FILENO); /* closes the pipe's last write end */
+    close(c->saved);
+    clearerr(stderr); /* a write the full pipe refused set it */
+    while ((n = read(c->rd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0)
+            suf_buf_add(out, chunk, (size_t)n);
+    close(c->rd);
+}
+
+/* The message of one of the library's lines ("[ERROR][file:12]: text",
+ * "[ERROR] fn(): text", "[WARNING]: text"), or NULL for another line. */
+static const char *lib_message(const char *line)
+{
+    const char *p;
+
+    if (strncmp(line, "[ERROR]", 7) && strncmp(line, "[WARNING]", 9))
+        return NULL;
+    p = strstr(line, ": ");
+    return p ? p + 2 : line;
+}
+
+/* Writes `s` as suf's messages read: a lowercase first letter and no final
+ * full stop. */
+static void as_reason(const char *s, char *out, size_t size)
+{
+    size_t n;
+
+    suf_strlcpy(out, s, size);
+    n = strlen(out);
+    while (n && (out[n - 1] == '.' || isspace((unsigned char)out[n - 1])))
+        out[--n] = '\0';
+    if (out[0] && isupper((unsigned char)out[0]) && !isupper((unsigned char)out[1]))
+        out[0] = (char)tolower((unsigned char)out[0]);
+}
+
+/*
+ * Sorts out what the library printed while closing: its last error's
+ * reason (the system's "System error = ..." where it gives one, which is
+ * what a user can act on) goes to `reason` (left alone when there is none);
+ * every line of the library goes to the debug log with `name` (may be
+ * NULL); other lines go back to stderr.
+ */
+static void sort_printed(char *text, const char *name, char *reason, size_t size)
+{
+    char *save = NULL;
+
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        const char *msg = lib_message(line), *sys;
+
+        if (!msg) {
+            fprintf(stderr, "%s\n", line);
+            continue;
+        }
+        if (name)
+            suf_debug("report: '%s': libxlsxwriter: %s", name, msg);
+        else
+            suf_debug("report: libxlsxwriter: %s", msg);
+        if (strncmp(line, "[ERROR]", 7))
+            continue;
+        sys = strstr(msg, "System error = ");
+        as_reason(sys ? sys + 15 : msg, reason, size);
+    }
+}
+
+/* workbook_close(), its printing captured; *reason gets why it failed. */
+static lxw_error close_quietly(lxw_workbook *wb, const char *name, char *reason,
+                               size_t size)
+{
+    struct suf_buf printed = SUF_BUF_INIT;
+    struct capture c;
+    lxw_error e;
+
+    capture_begin(&c);
+    e = workbook_close(wb);
+    capture_end(&c, &printed);
+    as_reason(lxw_strerror(e), reason, size);
+    if (printed.len)
+        sort_printed(printed.buf, name, reason, size);
+    suf_buf_release(&printed);
+    return e;
+}
+
 int rep_xlsx_close(struct rep_xlsx *x, const char *name, struct suf_err *err)
 {
-    lxw_error e = workbook_close(x->wb);
+    char reason[256];
+    lxw_error e = close_quietly(x->wb, name, reason, sizeof(reason));
 
     x->wb = NULL;
     rep_xlsx_discard(x);
     if (e != LXW_NO_ERROR)
-        return suf_err_at(err, SUF_ERR_IO, name, 0, "cannot write workbook: %s",
-                          lxw_strerror(e));
+        return suf_err_at(err, SUF_ERR_IO, name, 0, "cannot write workbook: %s", reason);
     return SUF_OK;
 }
 
 void rep_xlsx_discard(struct rep_xlsx *x)
 {
+    char reason[256];
+
     if (!x)
         return;
+    /* The only way to free it, which writes what it can; the caller has
+     * its own error and removes the file. */
     if (x->wb)
-        workbook_close(x->wb); /* the only way to free it; the caller removes the file */
+        close_quietly(x->wb, NULL, reason, sizeof(reason));
     free(x->tmpdir);
     free(x);
 }

@@ -9,7 +9,8 @@
 #  2. a read-only database (mode 0400, run as an unprivileged user);
 #  3. a database in a read-only folder (a tmpfs remounted read-only);
 #  4. a read-only reports folder for `suf report`;
-#  5. a full disk (a 2 MB tmpfs) under the database, then under the reports.
+#  5. a full disk (a 2 MB tmpfs) under the database, then under the reports
+#     (where libxlsxwriter's own error lines must become suf's one line).
 # Parts 3 to 5 need to mount a tmpfs: they are skipped, with a message, when
 # that is not permitted.  Every mount is undone by the exit trap.
 #
@@ -266,6 +267,16 @@ EOF
         expect_exit "disk full: report" 74 &&
             expect_text "disk full: report" "$mnt/reports" &&
             ok "disk full: report failed with exit 74 naming the workbook"
+        # libxlsxwriter's own "[ERROR] workbook_close(): ..." lines become
+        # suf's one error line, with the workbook and the system's reason.
+        if printf '%s\n' "$out" | grep -q '\[ERROR\]'; then
+            fail "disk full: libxlsxwriter printed: $(printf '%s\n' "$out" | grep '\[ERROR\]')"
+        elif printf '%s\n' "$out" |
+            grep -q "^suf: error: $mnt/reports/.*\.xlsx: cannot write workbook: no space left on device\$"; then
+            ok "disk full: one suf error line with the workbook and the reason, no [ERROR] line"
+        else
+            fail "disk full: no suf error line naming the workbook and the full disk: $out"
+        fi
         if bad=$(workbooks_whole "$mnt/reports"); then
             ok "disk full: every workbook left is whole, no partial file"
         else

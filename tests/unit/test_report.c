@@ -31,10 +31,12 @@
  * and review their diff before committing it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <xlsxwriter/utility.h>
 
@@ -959,6 +961,48 @@ static void test_report__csv_sink_failures_name_the_file(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file or directory"));
 }
 
+/* A full disk, without mounting one: /dev/full fails every write with
+ * ENOSPC.  libxlsxwriter prints its own "[ERROR] workbook_close(): ..."
+ * lines to stderr; none may reach it, and the error names the workbook and
+ * the reason, as suf's other errors do. */
+static void test_report__full_disk_is_one_suf_error(void)
+{
+    const char *name = "reports/camp_a/camp_a_2026-11-25.xlsx";
+    struct suf_err err = SUF_ERR_INIT;
+    struct rep_campaign c;
+    struct rep_xlsx *x;
+    struct rep_sink sink;
+    char said[8192];
+    int saved, fd, rc;
+    ssize_t n;
+
+    CU_ASSERT_EQUAL_FATAL(access("/dev/full", W_OK), 0);
+    fixture();
+    x = rep_xlsx_open("/dev/full", suf_test_scratch(), "suf report: camp_a", AS_OF, formats.spec);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    sink = rep_xlsx_sink(x);
+    rep_campaign_init(&c, &ctx, "camp_a");
+    CU_ASSERT_EQUAL(rep_render_campaign(&ctx, &c, &sink, 2, &err), SUF_OK);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(suf_test_path("stderr.txt"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CU_ASSERT_FATAL(saved >= 0 && fd >= 0 && dup2(fd, 2) == 2);
+    rc = rep_xlsx_close(x, name, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, said, sizeof(said) - 1, 0);
+    close(fd);
+    said[n > 0 ? n : 0] = '\0';
+    CU_ASSERT_EQUAL(rc, SUF_ERR_IO);
+    CU_ASSERT_STRING_EQUAL(err.msg, "reports/camp_a/camp_a_2026-11-25.xlsx: cannot write "
+                                    "workbook: no space left on device");
+    CU_ASSERT_PTR_NULL(strstr(said, "[ERROR]"));
+    if (strstr(said, "[ERROR]"))
+        fprintf(stderr, "printed while closing: %s\n", said);
+    rep_campaign_release(&c);
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -979,6 +1023,7 @@ int main(void)
         {"csv file names come from sheets", test_report__csv_file_names_come_from_sheets},
         {"csv sink writes records", test_report__csv_sink_writes_records},
         {"csv sink failures name the file", test_report__csv_sink_failures_name_the_file},
+        {"full disk is one suf error", test_report__full_disk_is_one_suf_error},
         {NULL, NULL},
     };
     int rc = suf_test_main("report", tests);
