@@ -36,6 +36,7 @@
 #include "plan/plan_priv.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
+#include "store/purge.h"
 #include "store/fsm.h"
 #include "store/store.h"
 #include "base/banned.h"
@@ -610,6 +611,11 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     int rc;
 
     decision_clear(d);
+    /* A purged recipient keeps the outcome it had when it was purged: its
+     * content and its phone are gone, so a new decision could only be a
+     * wrong one. */
+    if (suf_purge_is_pseudonym(suf_buf_str(&a->phone)))
+        return SUF_OK;
     if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
         /* The exclusion rules decide: they read the template's class. */
         rc = tpl_get(pl->st, &pl->tpls, suf_buf_str(&a->tpl_name),

@@ -139,9 +139,18 @@ for rel in files(a):
         if len(ra) != len(rb):
             bad.append("%s/%s: %d rows, then %d" % (rel, name, len(ra), len(rb)))
             continue
-        # The Fallbacks sheets show the phone, masked: the one cell a purge
-        # changes, and must change.
-        pc = ra[0].index("Phone") if name.startswith("Fallbacks") and ra else -1
+        # The lists of people (Fallbacks, Excluded and Waiting recipients)
+        # show the phone, masked: the one cell a purge changes, and must
+        # change.  The recipient lists run in phone order, so a pseudonym
+        # may move its row: compare those lists as sorted rows, phone aside.
+        lists = ("Fallbacks", "Excluded recipients", "Waiting recipients")
+        pc = ra[0].index("Phone") if name.startswith(lists) and ra and "Phone" in ra[0] else -1
+        if pc >= 0 and not name.startswith("Fallbacks"):
+            key = lambda r: [repr(c) for k, c in enumerate(r) if k != pc]
+            ra = ra[:1] + sorted(ra[1:], key=key)
+            rb = rb[:1] + sorted(rb[1:], key=key)
+            for x, y in zip(ra[1:], rb[1:]):
+                x[pc], y[pc] = ("old", "new") if x[pc] != y[pc] else (x[pc], y[pc])
         for i, (x, y) in enumerate(zip(ra, rb)):
             for j, (u, v) in enumerate(zip(x, y)):
                 if j == pc and i > 0:
