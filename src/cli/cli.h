@@ -56,6 +56,12 @@ struct suf_import_opts;
 int suf_cli_import_one(struct suf_run *run, const char *kind, const char *path,
                        const struct suf_import_opts *opts, struct suf_err *err);
 
+/* suf_purge() with suf's built-in market map for a store that imported
+ * none (cmd_purge.c): what `suf purge` and the run's retention stage call. */
+struct suf_purge_counts;
+int suf_cli_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *counts,
+                  struct suf_err *err);
+
 /* One command each, in src/cli/cmd_<name>.c. */
 int cmd_init(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err);

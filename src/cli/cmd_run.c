@@ -144,7 +144,7 @@ static int retention_stage(struct suf_run *run, struct suf_err *err)
         suf_info("retention: skipped in a single-campaign run");
         return SUF_OK;
     }
-    return suf_purge(run, suf_run_now(run) - days * 86400, &counts, err);
+    return suf_cli_purge(run, suf_run_now(run) - days * 86400, &counts, err);
 }
 
 static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)

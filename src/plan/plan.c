@@ -908,8 +908,15 @@ static int plan_all(struct suf_run *run, int64_t now, struct suf_err *err)
 {
     char **ids = NULL;
     size_t n = 0;
+    int64_t relinked = 0;
     int rc;
 
+    /* A number whose opt-out was purged, back in a later export, is still
+     * opted out: before anything is decided. */
+    if ((rc = suf_purge_relink_optouts(run, &relinked, err)))
+        return rc;
+    if (relinked)
+        suf_run_count(run, "plan.optouts_relinked", relinked);
     if (run->campaign) {
         rc = campaign_exists(run->store, run->campaign, err);
         if (!rc)

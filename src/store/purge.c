@@ -53,6 +53,7 @@ enum {
     Q_EVENTS,
     Q_REJECTS,
     Q_RUNS,
+    Q_OPTOUTS,
     Q_WAITING,
     Q_COUNT
 };
@@ -108,6 +109,11 @@ static const char *const sql[Q_COUNT] = {
     [Q_RUNS] =
         "UPDATE runs SET args = NULL, message = NULL WHERE as_of < ?1 AND id <> ?2 "
         "AND (args IS NOT NULL OR message IS NOT NULL)",
+    /* an opt-out must outlive the phone: its pseudonym keeps no prefix, so
+     * that suf_purge_relink_optouts can find it again from the phone alone;
+     * an opt-out already kept under that pseudonym gives way to the later */
+    [Q_OPTOUTS] = "UPDATE OR REPLACE optouts SET phone = suf_optout_pseudonym(phone) "
+                  "WHERE at < ?1 AND NOT suf_is_pseudonym(phone)",
     [Q_WAITING] = "SELECT count(*) FROM recipients WHERE outcome = 'awaiting_retries' "
                   "AND last_attempt_at < ?1 AND NOT suf_is_pseudonym(phone)",
 };
@@ -119,6 +125,7 @@ struct purge {
     unsigned char key[SUF_PURGE_KEY_BYTES];
     char **prefixes; /* the market map's distinct prefixes, sorted */
     size_t nprefixes;
+    const struct suf_purge_map *map; /* the map in use when none was imported */
     sqlite3_stmt *q[Q_COUNT];
     struct suf_purge_counts *c;
 };
@@ -222,6 +229,25 @@ static void fn_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
+/* An opt-out's pseudonym: the whole phone behind the key, no prefix. */
+static void fn_optout_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const struct purge *p = sqlite3_user_data(ctx);
+    const char *v = (const char *)sqlite3_value_text(argv[0]);
+    char out[SUF_PSEUDONYM_MAX];
+
+    (void)argc;
+    if (!v || suf_purge_is_pseudonym(v)) {
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    if (suf_purge_pseudonym(p->key, v, 0, out, sizeof(out))) {
+        sqlite3_result_error(ctx, "cannot compute a pseudonym", -1);
+        return;
+    }
+    sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+}
+
 static void fn_is_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -257,6 +283,7 @@ static int functions(struct purge *p, bool on)
         void (*fn)(sqlite3_context *, int, sqlite3_value **);
     } fns[] = {
         {"suf_pseudonym", fn_pseudonym},
+        {"suf_optout_pseudonym", fn_optout_pseudonym},
         {"suf_is_pseudonym", fn_is_pseudonym},
         {"suf_unquoted", fn_unquoted},
     };
@@ -374,6 +401,13 @@ static int load_prefixes(struct purge *p, struct suf_err *err)
     sqlite3_finalize(s);
     if (src != SQLITE_DONE)
         return suf_store_fail(p->st, err, "markets");
+    /* No map imported: prices come from suf's own, so pseudonyms keep its
+     * prefixes, or a purge would move phones to "Other" and change costs. */
+    if (!p->nprefixes && p->map && p->map->n) {
+        p->prefixes = suf_xcalloc(p->map->n, sizeof(*p->prefixes));
+        for (size_t i = 0; i < p->map->n; i++)
+            p->prefixes[p->nprefixes++] = suf_xstrdup(p->map->prefixes[i]);
+    }
     /* SQLite's order is memcmp's; bsearch wants strcmp's, which is the same
      * for strings without NUL, but sorting again costs nothing. */
     if (p->nprefixes)
@@ -394,12 +428,14 @@ static void purge_release(struct purge *p)
 }
 
 static int purge_init(struct purge *p, struct suf_run *run, int64_t cutoff,
-                      struct suf_purge_counts *c, struct suf_err *err)
+                      const struct suf_purge_map *map, struct suf_purge_counts *c,
+                      struct suf_err *err)
 {
     int rc;
 
     memset(p, 0, sizeof(*p));
     p->run = run;
+    p->map = map;
     p->st = run->store;
     p->cutoff = cutoff;
     p->c = c;
@@ -662,7 +698,7 @@ static void count_all(struct suf_run *run, const struct suf_purge_counts *c)
         {"purge.fallbacks", c->fallbacks},       {"purge.sends", c->sends},
         {"purge.cancelled", c->cancelled},       {"purge.events", c->events},
         {"purge.rejects", c->rejects},           {"purge.runs", c->runs},
-        {"purge.kept_waiting", c->kept_waiting},
+        {"purge.optouts", c->optouts},           {"purge.kept_waiting", c->kept_waiting},
     };
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -696,8 +732,72 @@ static void restore_secure_delete(struct suf_store *st, int64_t was)
     suf_store_exec(st, pragma, NULL);
 }
 
-int suf_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *counts,
-              struct suf_err *err)
+/* --- pass 4: opt-outs ---------------------------------------------------------- */
+
+static int purge_optouts(struct purge *p, struct suf_err *err)
+{
+    sqlite3_stmt *s = p->q[Q_OPTOUTS];
+    int rc;
+
+    if ((rc = suf_store_begin(p->st, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, p->cutoff);
+    if ((rc = run_update(p, s, &p->c->optouts, "optouts", err))) {
+        suf_store_rollback(p->st);
+        return rc;
+    }
+    return suf_store_commit(p->st, err);
+}
+
+/* A phone of `attempts` that is not an opt-out itself, but whose opt-out
+ * pseudonym is one: the opt-out is kept again under the phone. */
+static const char relink_sql[] =
+    "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id) "
+    "SELECT a.phone, o.at, o.source, o.campaign_id FROM "
+    "(SELECT DISTINCT phone FROM attempts WHERE NOT suf_is_pseudonym(phone) "
+    " AND phone NOT IN (SELECT phone FROM optouts)) a "
+    "JOIN optouts o ON o.phone = suf_optout_pseudonym(a.phone)";
+
+int suf_purge_relink_optouts(struct suf_run *run, int64_t *relinked, struct suf_err *err)
+{
+    struct purge p;
+    int64_t n = 0;
+    int rc;
+
+    *relinked = 0;
+    /* Only a store with opt-outs kept as pseudonyms has anything to do:
+     * two look-ups, whatever its size. */
+    if ((rc = suf_store_scalar(run->store,
+                               "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE "
+                               "name = 'pseudonym_key') AND EXISTS (SELECT 1 FROM optouts "
+                               "WHERE phone GLOB '*#*')",
+                               NULL, &n, err)) ||
+        !n)
+        return rc;
+    memset(&p, 0, sizeof(p));
+    p.run = run;
+    p.st = run->store;
+    if ((rc = load_key(&p, err)))
+        goto out;
+    if (functions(&p, true)) {
+        rc = suf_store_fail(p.st, err, "optouts");
+        goto out;
+    }
+    if ((rc = suf_store_begin(p.st, err)))
+        goto out;
+    if ((rc = suf_store_exec(p.st, relink_sql, err))) {
+        suf_store_rollback(p.st);
+        goto out;
+    }
+    *relinked = sqlite3_changes64(p.st->db);
+    rc = suf_store_commit(p.st, err);
+out:
+    purge_release(&p);
+    return rc;
+}
+
+int suf_purge(struct suf_run *run, int64_t cutoff, const struct suf_purge_map *map,
+              struct suf_purge_counts *counts, struct suf_err *err)
 {
     struct purge p;
     int64_t secure = 0;
@@ -711,9 +811,11 @@ int suf_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *coun
     if ((rc = suf_store_scalar(run->store, "PRAGMA secure_delete", NULL, &secure, err)) ||
         (rc = suf_store_exec(run->store, "PRAGMA secure_delete = 1", err)))
         return rc;
-    rc = purge_init(&p, run, cutoff, counts, err);
+    rc = purge_init(&p, run, cutoff, map, counts, err);
     if (!rc)
         rc = purge_units(&p, err);
+    if (!rc)
+        rc = purge_optouts(&p, err);
     if (!rc)
         rc = by_ranges(&p, "events", Q_EVENTS, &counts->events, err);
     if (!rc)
@@ -725,16 +827,18 @@ int suf_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *coun
     count_all(run, counts);
     if (rc)
         return rc;
-    if (counts->recipients || counts->events || counts->rejects || counts->runs)
+    if (counts->recipients || counts->events || counts->rejects || counts->runs ||
+        counts->optouts)
         checkpoint(run->store);
     suf_info("purge: before %s: %" PRId64 " recipients (%" PRId64 " attempts, %" PRId64
              " fallbacks, %" PRId64 " sends, %" PRId64
              " of them cancelled unsent), %" PRId64 " events, %" PRId64
-             " rejected rows, %" PRId64 " runs; %" PRId64
+             " rejected rows, %" PRId64 " runs, %" PRId64 " opt-outs; %" PRId64
              " recipients still awaiting retries kept",
              suf_time_format(cutoff, when, sizeof(when)), counts->recipients,
              counts->attempts, counts->fallbacks, counts->sends, counts->cancelled,
-             counts->events, counts->rejects, counts->runs, counts->kept_waiting);
+             counts->events, counts->rejects, counts->runs, counts->optouts,
+             counts->kept_waiting);
     return SUF_OK;
 }
 

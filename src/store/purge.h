@@ -80,6 +80,7 @@ struct suf_purge_counts {
     int64_t events;       /* webhook events */
     int64_t rejects;      /* rejected rows */
     int64_t runs;         /* runs whose arguments and message were removed */
+    int64_t optouts;      /* opt-outs now kept under a pseudonym */
     int64_t kept_waiting; /* older than the cutoff, but awaiting retries */
 };
 
@@ -96,14 +97,35 @@ int suf_purge_pseudonym(const unsigned char key[SUF_PURGE_KEY_BYTES], const char
  * ":<n>"); false for anything else, a phone included. */
 bool suf_purge_is_pseudonym(const char *s);
 
+/* The market prefixes a pseudonym may keep when the store has no imported
+ * map: suf's built-in map, which the store does not know (it is money's).
+ * The strings stay the caller's. */
+struct suf_purge_map {
+    const char *const *prefixes;
+    size_t n;
+};
+
 /*
  * Purges what is older than `cutoff` (epoch seconds, which must not be
- * after the run's now) in run->store, and fills *counts.  Commits in
+ * after the run's now) in run->store, and fills *counts.  `map` (may be
+ * NULL) gives the prefixes to keep when no map was imported.  Commits in
  * batches; stops early, keeping what it committed, when the run is
- * stopping.  The current run's own row is left alone.
+ * stopping.  The current run's own row is left alone.  Opt-outs older than
+ * the cutoff are kept under a pseudonym of the whole phone, which
+ * suf_purge_relink_optouts() finds again.
  */
-int suf_purge(struct suf_run *run, int64_t cutoff, struct suf_purge_counts *counts,
-              struct suf_err *err);
+int suf_purge(struct suf_run *run, int64_t cutoff, const struct suf_purge_map *map,
+              struct suf_purge_counts *counts, struct suf_err *err);
+
+/*
+ * An opt-out outlives its phone: a phone of `attempts` whose opt-out was
+ * purged (kept as a pseudonym) is an opt-out again, under the phone, with
+ * the old one's time and source.  Plan calls this before it decides, so a
+ * number that comes back in a later export still opted out is excluded.
+ * Costs two look-ups on a store without such opt-outs.  *relinked gets how
+ * many came back.
+ */
+int suf_purge_relink_optouts(struct suf_run *run, int64_t *relinked, struct suf_err *err);
 
 /* VACUUM: rewrites the database file so that no freed page keeps old
  * bytes.  It needs as much free disk as the database takes. */

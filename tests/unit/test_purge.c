@@ -243,7 +243,7 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
 
     open_filled(&st, "purge.db");
     before = row_counts(&st);
-    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     after = row_counts(&st);
     CU_ASSERT_STRING_EQUAL(before, after);
     CU_ASSERT_EQUAL(c.recipients, 3);
@@ -290,8 +290,8 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
                   "|| ':' || coalesce(pricing_category, '-'), ' ') FROM "
                   "(SELECT * FROM sends ORDER BY id)"),
         "sent::-:delivered:utility cancelled::-:-:- cancelled::-:-:-");
-    /* the new recipient, the one awaiting retries and the opt-out keep
-     * their phone; the unprocessed and the new events keep everything */
+    /* the new recipient and the one awaiting retries keep their phone; the
+     * unprocessed and the new events keep everything */
     CU_ASSERT_STRING_EQUAL(text(&st,
                                 "SELECT phone || ' ' || text || ' ' || customer_name "
                                 "FROM attempts WHERE message_id = 'w3'"),
@@ -299,7 +299,10 @@ static void test_purge__removes_old_personal_data_and_keeps_every_count(void)
     CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM recipients WHERE outcome = "
                                      "'awaiting_retries'"),
                            "18765550100");
-    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone FROM optouts"), "447700900009");
+    /* the opt-out is kept, under a pseudonym of the whole phone */
+    CU_ASSERT_TRUE(suf_purge_is_pseudonym(text(&st, "SELECT phone FROM optouts")));
+    CU_ASSERT_EQUAL(text(&st, "SELECT phone FROM optouts")[0], '#');
+    CU_ASSERT_EQUAL(c.optouts, 1);
     CU_ASSERT_STRING_EQUAL(text(&st,
                                 "SELECT from_phone || ' ' || text || ' ' || profile_name "
                                 "FROM events WHERE id = 12"),
@@ -388,10 +391,10 @@ static void test_purge__again_changes_nothing_and_keeps_the_key(void)
     char *first, *second, p1[SUF_PSEUDONYM_MAX];
 
     open_filled(&st, "again.db");
-    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     first = phones(&st);
     suf_strlcpy(p1, text(&st, "SELECT phone FROM fallbacks WHERE id = 1"), sizeof(p1));
-    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     second = phones(&st);
     CU_ASSERT_STRING_EQUAL(first, second);
     CU_ASSERT_EQUAL(c.recipients + c.attempts + c.fallbacks + c.sends + c.events +
@@ -402,7 +405,7 @@ static void test_purge__again_changes_nothing_and_keeps_the_key(void)
      * kept in the store. */
     CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM pseudonym_key"), 1);
     add_delivered(&st, "c3", "w7", OLD);
-    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     CU_ASSERT_EQUAL(c.recipients, 1);
     CU_ASSERT_STRING_EQUAL(
         text(&st, "SELECT phone FROM recipients WHERE campaign_id = 'c3'"), p1);
@@ -422,10 +425,10 @@ static void test_purge__taken_pseudonym_gets_a_suffix(void)
     char p1[SUF_PSEUDONYM_MAX], want[SUF_PSEUDONYM_MAX + 8];
 
     open_filled(&st, "taken.db");
-    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     suf_strlcpy(p1, text(&st, "SELECT phone FROM fallbacks WHERE id = 1"), sizeof(p1));
     add_delivered(&st, "c1", "w6", 1795900000);
-    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     CU_ASSERT_EQUAL(c.recipients, 1);
     snprintf(want, sizeof(want), "%s:2", p1);
     CU_ASSERT_STRING_EQUAL(
@@ -452,7 +455,7 @@ static void test_purge__reimported_attempts_stay_purged(void)
     char p1[SUF_PSEUDONYM_MAX], want[SUF_PSEUDONYM_MAX + 16];
 
     open_filled(&st, "again-import.db");
-    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     suf_strlcpy(p1, text(&st, "SELECT phone FROM fallbacks WHERE id = 1"), sizeof(p1));
     snprintf(want, sizeof(want), "%s read - - -", p1);
     CU_ASSERT_EQUAL(
@@ -492,7 +495,7 @@ static void test_purge__refuses_a_cutoff_after_now(void)
     struct suf_purge_counts c;
 
     open_filled(&st, "future.db");
-    CU_ASSERT_EQUAL(suf_purge(&run, NOW + 1, &c, &err), SUF_ERR_USAGE);
+    CU_ASSERT_EQUAL(suf_purge(&run, NOW + 1, NULL, &c, &err), SUF_ERR_USAGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'2026-12-31T00:00:01Z' is later than now"));
     CU_ASSERT_EQUAL(rows_holding(&st, "Chitra"), 1);
     json_decref(run.counts);
@@ -549,7 +552,7 @@ static void test_purge__leaves_no_bytes_in_the_file(void)
     CU_ASSERT_TRUE(file_holds(db, "Hi Chitra"));
     /* The purge zeroes what it removes, whatever the connection's setting,
      * and empties the write-ahead log; it gives the setting back. */
-    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
     CU_ASSERT_FALSE(file_holds(db, "Hi Chitra"));
     CU_ASSERT_FALSE(file_holds(db, "919812344567"));
     CU_ASSERT_FALSE(file_holds(db, "order-77"));
@@ -563,7 +566,70 @@ static void test_purge__leaves_no_bytes_in_the_file(void)
     suf_store_close(&st);
 }
 
+/* An opt-out outlives its phone: purged, it is kept as a pseudonym; the
+ * same number in a later export is an opt-out again before plan decides. */
+static void test_purge__an_opt_out_comes_back_with_its_number(void)
+{
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    struct suf_purge_counts c;
+    int64_t relinked = -1;
+
+    open_filled(&st, "optout.db");
+    /* nothing to relink before a purge: no key, no pseudonym */
+    CU_ASSERT_EQUAL(suf_purge_relink_optouts(&run, &relinked, &err), SUF_OK);
+    CU_ASSERT_EQUAL(relinked, 0);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, NULL, &c, &err), SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM optouts WHERE phone = '447700900009'"), 0);
+    /* no export holds the number yet: nothing comes back */
+    CU_ASSERT_EQUAL(suf_purge_relink_optouts(&run, &relinked, &err), SUF_OK);
+    CU_ASSERT_EQUAL(relinked, 0);
+    CU_ASSERT_EQUAL(suf_store_exec(&st,
+                                   "INSERT INTO attempts (campaign_id, message_id, phone, "
+                                   "template_name, status, sent_at) VALUES "
+                                   "('c2', 'n1', '447700900009', 't', 'failed', 1796896800), "
+                                   "('c2', 'n2', '447700900010', 't', 'failed', 1796896800)",
+                                   &err),
+                    SUF_OK);
+    CU_ASSERT_EQUAL(suf_purge_relink_optouts(&run, &relinked, &err), SUF_OK);
+    CU_ASSERT_EQUAL(relinked, 1);
+    CU_ASSERT_STRING_EQUAL(text(&st, "SELECT phone || ' ' || at || ' ' || source || ' ' || "
+                                     "campaign_id FROM optouts WHERE phone NOT GLOB '*#*'"),
+                           "447700900009 1795168800 stop c1");
+    /* again: nothing new */
+    CU_ASSERT_EQUAL(suf_purge_relink_optouts(&run, &relinked, &err), SUF_OK);
+    CU_ASSERT_EQUAL(relinked, 0);
+    suf_store_close(&st);
+}
+
+/* A store that imported no market map prices by suf's own: its pseudonyms
+ * keep the prefixes of the map the caller gives, so costs do not move. */
+static void test_purge__without_an_imported_map_the_given_one_keeps_prefixes(void)
+{
+    static const char *const builtin[] = {"91", "44"};
+    const struct suf_purge_map map = {builtin, 2};
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_err err = SUF_ERR_INIT;
+    struct suf_purge_counts c;
+    const char *phones_after;
+
+    open_filled(&st, "builtin.db");
+    suf_store_exec(&st, "DELETE FROM markets", &err);
+    CU_ASSERT_EQUAL_FATAL(suf_purge(&run, CUTOFF, &map, &c, &err), SUF_OK);
+    phones_after = text(&st, "SELECT group_concat(substr(phone, 1, instr(phone, '#')), ' ') "
+                             "FROM (SELECT DISTINCT phone FROM recipients WHERE phone GLOB "
+                             "'*#*' ORDER BY phone)");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(phones_after);
+    CU_ASSERT_PTR_NOT_NULL(strstr(phones_after, "44#"));
+    CU_ASSERT_PTR_NULL(strstr(phones_after, " #"));
+    CU_ASSERT_NOT_EQUAL(phones_after[0], '#');
+    suf_store_close(&st);
+}
+
 static const struct suf_test tests[] = {
+    {"purge: an opt-out comes back with its number", test_purge__an_opt_out_comes_back_with_its_number},
+    {"purge: without an imported map the given one keeps prefixes",
+     test_purge__without_an_imported_map_the_given_one_keeps_prefixes},
     {"purge: pseudonym keeps prefix and hides the rest",
      test_purge__pseudonym_keeps_prefix_and_hides_the_rest},
     {"purge: tells a pseudonym from a phone", test_purge__tells_a_pseudonym_from_a_phone},
