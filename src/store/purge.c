@@ -211,41 +211,36 @@ static int pseudonym_of(const struct purge *p, const char *phone, char *out, siz
 
 /* --- SQL functions, for the set-based passes ----------------------------------- */
 
-static void fn_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The pseudonym of argv[0], keeping its market prefix or not; a pseudonym
+ * or NULL stays as it is. */
+static void result_pseudonym(sqlite3_context *ctx, sqlite3_value **argv, bool prefix)
 {
     const struct purge *p = sqlite3_user_data(ctx);
     const char *v = (const char *)sqlite3_value_text(argv[0]);
     char out[SUF_PSEUDONYM_MAX];
 
-    (void)argc;
     if (!v || suf_purge_is_pseudonym(v)) {
         sqlite3_result_value(ctx, argv[0]);
         return;
     }
-    if (pseudonym_of(p, v, out, sizeof(out))) {
+    if (suf_purge_pseudonym(p->key, v, prefix ? prefix_len(p, v) : 0, out, sizeof(out))) {
         sqlite3_result_error(ctx, "cannot compute a pseudonym", -1);
         return;
     }
     sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
+static void fn_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    result_pseudonym(ctx, argv, true);
+}
+
 /* An opt-out's pseudonym: the whole phone behind the key, no prefix. */
 static void fn_optout_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const struct purge *p = sqlite3_user_data(ctx);
-    const char *v = (const char *)sqlite3_value_text(argv[0]);
-    char out[SUF_PSEUDONYM_MAX];
-
     (void)argc;
-    if (!v || suf_purge_is_pseudonym(v)) {
-        sqlite3_result_value(ctx, argv[0]);
-        return;
-    }
-    if (suf_purge_pseudonym(p->key, v, 0, out, sizeof(out))) {
-        sqlite3_result_error(ctx, "cannot compute a pseudonym", -1);
-        return;
-    }
-    sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+    result_pseudonym(ctx, argv, false);
 }
 
 static void fn_is_pseudonym(sqlite3_context *ctx, int argc, sqlite3_value **argv)
