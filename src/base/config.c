@@ -31,6 +31,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/version.h"
 #include "base/banned.h"
 
 /* T_URL and T_UMASK are strings checked before they are kept. */

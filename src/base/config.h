@@ -28,7 +28,6 @@
 
 #include "base/status.h"
 
-#define SUF_DEFAULT_CONFIG "/etc/suf/suf.conf"
 #define SUF_MAX_CODES 32
 
 struct suf_config {
@@ -113,8 +112,8 @@ void suf_config_init(struct suf_config *cfg);
 
 /*
  * Reads `path` (NULL: SUF_CONFIG from the environment, else
- * /etc/suf/suf.conf if it exists, else defaults only), then applies SUF_*
- * environment variables, then validates.  An explicit path that cannot be
+ * SUF_DEFAULT_CONFIG from base/version.h if it exists, else defaults only),
+ * then applies SUF_* environment variables, then validates.  An explicit path that cannot be
  * read, an unknown section or key, a bad value, or a line longer than inih
  * reads whole is SUF_ERR_CONFIG with "file:line: reason".
  */

@@ -30,8 +30,9 @@ const struct suf_command suf_commands[] = {
      "create the database and a commented sample config",
      "usage: suf init [--sample FILE]\n"
      "\n"
-     "Creates the database (0600).  With --sample FILE, also writes a commented\n"
-     "sample config with every key and its default to FILE (\"-\": stdout).\n"},
+     "Creates the database (0600).  With --sample FILE, writes instead a commented\n"
+     "sample config with every key and its default to FILE (\"-\": stdout), and\n"
+     "touches no database.\n"},
     {"import", cmd_import, SUF_CMD_DB_WRITE, "import input files into the database",
      "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...\n"
      "       suf import rates FILE --effective YYYY-MM-DD [--currency CUR]\n"
@@ -200,6 +201,10 @@ static int open_store(const struct suf_command *cmd, struct suf_run *run, struct
     if (cmd->flags & SUF_CMD_DB_READ)
         return suf_store_open(st, run->cfg->database, SUF_STORE_READONLY, err);
     if (!(cmd->flags & SUF_CMD_DB_WRITE))
+        return SUF_OK;
+    /* A sample config is written before the database's folder exists: on a
+     * fresh machine the operator writes it, edits the paths, then inits. */
+    if (cmd->fn == cmd_init && wants(argc, argv, "--sample"))
         return SUF_OK;
     rc = suf_store_open(st, run->cfg->database, SUF_STORE_CREATE | SUF_STORE_LOCK, err);
     if (rc)

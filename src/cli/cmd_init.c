@@ -1,8 +1,10 @@
 /*
  * cmd_init.c: `suf init`: create the database and a commented sample config.
  *
- * The dispatcher has already created and migrated the database (init is a
- * writing command); this writes the sample config and the output folders.
+ * Without --sample the dispatcher has already created and migrated the
+ * database (init is a writing command).  With --sample it opens none: this
+ * writes only the sample config, so it works on a fresh machine before the
+ * database's folder exists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +41,6 @@ static int write_sample(const char *path, struct suf_err *err)
 int cmd_init(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 {
     const char *sample = NULL;
-    int rc;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sample") && i + 1 < argc)
@@ -49,10 +50,11 @@ int cmd_init(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     }
     if (sample && !strcmp(sample, "-")) {
         suf_config_write_sample(stdout);
-        sample = NULL;
-    } else if (sample && (rc = write_sample(sample, err)))
-        return rc;
-    else if (!sample && !run->cfg->source)
+        return SUF_OK;
+    }
+    if (sample)
+        return write_sample(sample, err);
+    if (!run->cfg->source)
         suf_info("no config file; 'suf init --sample FILE' writes a commented one");
     suf_info("database '%s' is ready (schema version %d)", run->cfg->database,
              SUF_SCHEMA_VERSION);

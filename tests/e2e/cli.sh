@@ -27,6 +27,7 @@ expect_exit 66 "$SUF" --db missing.db status
 expect_exit 78 env SUF_THROUGHPUT=5000 "$SUF" --db x.db status
 grep -q "SUF_THROUGHPUT" err || fail "a bad environment override is not named"
 expect_exit 64 "$SUF" --db x.db import nonsense file
+"$SUF" --db x.db -q init
 "$SUF" --db x.db -q init --sample sample.conf
 [ "$(stat -c %a x.db)" = 600 ] || fail "the database is not 0600"
 # status only reads: it works while a writer holds the lock, and records no run.

@@ -9,10 +9,13 @@ set -eu
 scratch_fresh; mkdir -p "$SUF_SCRATCH/units"
 cd "$SUF_SCRATCH"
 
-# 1. systemd-analyze verify, with the binary path pointed at this build.
-for f in "$SUF_SOURCE_DIR"/schedules/*.service "$SUF_SOURCE_DIR"/schedules/*.timer; do
-  sed "s|/usr/bin/suf|$SUF|g" "$f" > "units/$(basename "$f")"
+# 1. systemd-analyze verify, with the units' templates configured for this
+#    build's binary (install.sh checks the units as installed).
+for f in "$SUF_SOURCE_DIR"/schedules/*.service.in "$SUF_SOURCE_DIR"/schedules/*.timer; do
+  sed -e "s|@CMAKE_INSTALL_FULL_BINDIR@/suf|$SUF|g" -e "s|@CMAKE_INSTALL_FULL_SYSCONFDIR@|/etc|g" \
+    "$f" > "units/$(basename "$f" .in)"
 done
+grep -l '@[A-Z_]*@' units/* && fail "a unit template has a placeholder left"
 cp units/suf@.service units/suf@camp_winter.service
 (cd units && systemd-analyze verify --man=no ./suf.service ./suf.timer ./suf-light.service \
    ./suf-light.timer ./suf-receive.service ./suf@camp_winter.service) > verify.log 2>&1 \
@@ -26,7 +29,7 @@ for u in suf.service suf-light.service suf@.service suf-receive.service; do
 done
 
 # 2. The crontab: environment lines or five valid time fields and a command.
-$PY - "$SUF_SOURCE_DIR/schedules/crontab" > cron.cmds <<'PY'
+$PY - "$SUF_SOURCE_DIR/schedules/crontab.in" > cron.cmds <<'PY'
 import re, sys
 ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 def field_ok(f, lo, hi):
