@@ -183,13 +183,17 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 static int open_store(const struct suf_command *cmd, struct suf_run *run, struct suf_store *st,
                       int argc, char **argv, struct suf_err *err)
 {
-    int rc;
+    int rc, create;
 
     if (cmd->flags & SUF_CMD_DB_READ)
         return suf_store_open(st, run->cfg->database, SUF_STORE_READONLY, err);
     if (!(cmd->flags & SUF_CMD_DB_WRITE))
         return SUF_OK;
-    rc = suf_store_open(st, run->cfg->database, SUF_STORE_CREATE | SUF_STORE_LOCK, err);
+    /* Only init creates a database: any other command on a missing one is
+     * a wrong path (a typo, a job started in another folder), never a new
+     * empty store. */
+    create = cmd->fn == cmd_init ? SUF_STORE_CREATE : 0;
+    rc = suf_store_open(st, run->cfg->database, create | SUF_STORE_LOCK, err);
     if (rc)
         return rc;
     {

@@ -23,11 +23,18 @@ expect_exit 64 "$SUF" frobnicate
 grep -q "unknown command 'frobnicate'" err || fail "unknown command message"
 expect_exit 64 "$SUF" --db x.db --now yesterday status
 grep -q -- "--now 'yesterday'" err || fail "bad --now message"
-expect_exit 66 "$SUF" --db missing.db status
+# Only init creates a database: every other command on a missing one exits
+# 66, names the path, and leaves no file behind (no database, lock or WAL).
+for c in status plan send reconcile report run "import deliveries none.csv"; do
+  # shellcheck disable=SC2086 # $c is a command and its arguments
+  expect_exit 66 "$SUF" --db missing.db $c
+  grep -q "no database at 'missing.db' (run 'suf init' first)" err || fail -l err "'$c' on a missing database"
+  for f in missing.db*; do [ ! -e "$f" ] || fail "'$c' on a missing database created '$f'"; done
+done
 expect_exit 78 env SUF_THROUGHPUT=5000 "$SUF" --db x.db status
 grep -q "SUF_THROUGHPUT" err || fail "a bad environment override is not named"
-expect_exit 64 "$SUF" --db x.db import nonsense file
 "$SUF" --db x.db -q init --sample sample.conf
+expect_exit 64 "$SUF" --db x.db import nonsense file
 [ "$(stat -c %a x.db)" = 600 ] || fail "the database is not 0600"
 # status only reads: it works while a writer holds the lock, and records no run.
 flock x.db.lock sleep 2 &
