@@ -59,4 +59,19 @@ done
 cp sample.conf edited.conf
 sed -i 's/^#throughput = 80/throughput = 1000/' edited.conf
 "$SUF" -c edited.conf --db x.db status > /dev/null || fail "the sample, uncommented, is not a valid config"
+# A relative path in a config file is taken from the config's folder, not
+# the current one: init run elsewhere creates conf/rel.db, a run from a third
+# folder imports conf/inbox, and --db stays relative to the current folder.
+mkdir -p conf/inbox elsewhere
+cp "$SUF_SOURCE_DIR/fixtures/campaigns.csv" conf/inbox/
+printf '[general]\ndatabase = rel.db\n[inbox]\ninbox_campaigns = inbox\ninbox_settle_seconds = 0\n' > conf/suf.conf
+(cd elsewhere && "$SUF" -c ../conf/suf.conf -q init) || fail "init with a relative database path"
+[ -f conf/rel.db ] || fail "a relative database path was not taken from the config's folder"
+[ ! -e elsewhere/rel.db ] || fail "a relative database path was taken from the current folder"
+(cd / && "$SUF" -c "$SUF_SCRATCH/conf/suf.conf" -q run --skip reconcile,session,plan,utility,events,report) ||
+  fail "run from another folder with relative config paths"
+[ "$(sqlite3 conf/rel.db "SELECT count(*) FROM files WHERE kind = 'campaigns'")" -eq 1 ] ||
+  fail "a relative inbox folder was not taken from the config's folder"
+(cd elsewhere && "$SUF" -c ../conf/suf.conf --db here.db -q init) || fail "init with --db"
+[ -f elsewhere/here.db ] || fail "--db was not taken from the current folder"
 echo "cli: ok"
