@@ -795,9 +795,11 @@ int suf_config_secret(const char *env, const char *path, char **out, struct suf_
         return suf_err_set(err, SUF_ERR_NOTFOUND, "no secret: set %s or its file",
                            env ? env : "it");
     f = fopen(path, "r");
+    /* A file that is not there is missing input (66); 77 is kept for
+     * permissions: a file suf may not read, or one others may. */
     if (!f)
-        return suf_err_at(err, SUF_ERR_PERM, path, 0, "cannot read secret file: %s",
-                          strerror(errno));
+        return suf_err_at(err, errno == ENOENT ? SUF_ERR_NOINPUT : SUF_ERR_PERM, path, 0,
+                          "cannot read secret file: %s", strerror(errno));
     if (fstat(fileno(f), &st)) {
         fclose(f);
         return suf_err_at(err, SUF_ERR_IO, path, 0, "cannot stat: %s", strerror(errno));

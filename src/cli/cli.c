@@ -143,7 +143,8 @@ static int parse_globals(int argc, char **argv, struct globals *g)
         {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
         {"now", required_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},      {"exit-codes", no_argument, NULL, 'E'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -170,6 +171,9 @@ static int parse_globals(int argc, char **argv, struct globals *g)
             exit(0);
         case 'V':
             printf("suf %s\n", SUF_VERSION);
+            exit(0);
+        case 'E': /* not in the help: for the test of the README's exit codes */
+            suf_status_print_exit_codes(stdout);
             exit(0);
         default:
             usage(stderr);
