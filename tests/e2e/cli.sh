@@ -74,4 +74,15 @@ printf '[general]\ndatabase = rel.db\n[inbox]\ninbox_campaigns = inbox\ninbox_se
   fail "a relative inbox folder was not taken from the config's folder"
 (cd elsewhere && "$SUF" -c ../conf/suf.conf --db here.db -q init) || fail "init with --db"
 [ -f elsewhere/here.db ] || fail "--db was not taken from the current folder"
+# The demo's last hint is a command that runs as printed, from where
+# `make demo` starts it (the binary given relative to the current folder),
+# with no suf on PATH.
+bindir=$(dirname "$SUF")
+(cd "$bindir/.." && SUF_DEMO_DIR="$SUF_SCRATCH/demo" "$SUF_SOURCE_DIR/scripts/demo" \
+  "$(basename "$bindir")/suf" > "$SUF_SCRATCH/demo.out" 2>&1) || fail -l demo.out "the demo failed"
+hint=$(sed -n 's/.*: try  //p' demo.out)
+[ -n "$hint" ] || fail -l demo.out "the demo gave no hint"
+(cd "$bindir/.." && env PATH=/usr/bin:/bin sh -c "$hint" > "$SUF_SCRATCH/hint.out" 2>&1) ||
+  fail -l hint.out "the demo's hint '$hint' does not run"
+grep -q "^campaign " hint.out || fail -l hint.out "the demo's hint shows no status"
 echo "cli: ok"
