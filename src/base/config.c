@@ -643,6 +643,48 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
     return SUF_OK;
 }
 
+/* Keys that name a file or folder.  A relative one in a config file is
+ * taken from the file's folder (see resolve_paths). */
+static const char *const path_keys[] = {
+    "database",        "reports_dir",       "outbox_dir",      "inbox_deliveries",
+    "inbox_templates", "inbox_events",      "inbox_campaigns", "inbox_rates",
+    "token_file",      "verify_token_file", "app_secret_file", "receive_inbox",
+};
+
+/*
+ * Makes each relative path key set in the config file `name` relative to
+ * that file's folder, made absolute: a scheduler starts suf in any folder,
+ * and "suf.db" in /etc/suf/suf.conf must not mean a new file wherever that
+ * is.  Values from the environment or the command line stay as given, as a
+ * shell user means them.  Keys left at their defaults are absolute already.
+ */
+static int resolve_paths(struct suf_config *cfg, const long *set_on, const char *name,
+                         struct suf_err *err)
+{
+    char *copy = suf_xstrdup(name), *slash = strrchr(copy, '/'), *dir;
+    int rc = SUF_OK;
+
+    if (slash)
+        *(slash == copy ? slash + 1 : slash) = '\0';
+    dir = realpath(slash ? copy : ".", NULL);
+    if (!dir)
+        rc = suf_err_at(err, SUF_ERR_CONFIG, name, 0, "cannot resolve its folder: %s",
+                        strerror(errno));
+    for (size_t i = 0; i < sizeof(path_keys) / sizeof(path_keys[0]) && !rc; i++) {
+        const struct key *k = find_key(NULL, path_keys[i]);
+        char **slot = (char **)((char *)cfg + k->offset);
+
+        if (!set_on[k - keys] || !**slot || **slot == '/')
+            continue;
+        char *abs = suf_xasprintf("%s%s%s", dir, strcmp(dir, "/") ? "/" : "", *slot);
+        free(*slot);
+        *slot = abs;
+    }
+    free(dir);
+    free(copy);
+    return rc;
+}
+
 static int load(struct suf_config *cfg, FILE *f, const char *text, const char *name,
                 struct suf_err *err)
 {
@@ -661,7 +703,7 @@ static int load(struct suf_config *cfg, FILE *f, const char *text, const char *n
         return suf_err_at(err, SUF_ERR_CONFIG, name, rc, "not a section, key = value or comment");
     if (rc < 0)
         return suf_err_at(err, SUF_ERR_CONFIG, name, 0, "cannot parse");
-    return SUF_OK;
+    return f ? resolve_paths(cfg, ctx.set_on, name, err) : SUF_OK;
 }
 
 static int finish(struct suf_config *cfg, struct suf_err *err)
@@ -726,6 +768,9 @@ void suf_config_write_sample(FILE *out)
                  "# variables SUF_<KEY> (SUF_THROUGHPUT, ...) override this file, and\n"
                  "# command-line flags override both.  Secrets never go here: the access\n"
                  "# token comes from SUF_ACCESS_TOKEN or token_file (mode 0600).\n");
+    fputs("# A relative path here (database, folders, secret files) is taken from\n"
+          "# this file's folder, never the folder suf is started in.\n",
+          out);
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(section, keys[i].section)) {
             section = keys[i].section;
@@ -753,9 +798,11 @@ int suf_config_secret(const char *env, const char *path, char **out, struct suf_
         return suf_err_set(err, SUF_ERR_NOTFOUND, "no secret: set %s or its file",
                            env ? env : "it");
     f = fopen(path, "r");
+    /* A file that is not there is missing input (66); 77 is kept for
+     * permissions: a file suf may not read, or one others may. */
     if (!f)
-        return suf_err_at(err, SUF_ERR_PERM, path, 0, "cannot read secret file: %s",
-                          strerror(errno));
+        return suf_err_at(err, errno == ENOENT ? SUF_ERR_NOINPUT : SUF_ERR_PERM, path, 0,
+                          "cannot read secret file: %s", strerror(errno));
     if (fstat(fileno(f), &st)) {
         fclose(f);
         return suf_err_at(err, SUF_ERR_IO, path, 0, "cannot stat: %s", strerror(errno));

@@ -75,6 +75,34 @@ int suf_status_exit_code(int status)
     return status_exit_codes[status];
 }
 
+/* The sysexits.h name of an exit code, or "" for 0 and 130. */
+static const char *exit_code_name(int code)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {
+        {EX_USAGE, "EX_USAGE"},       {EX_DATAERR, "EX_DATAERR"},
+        {EX_NOINPUT, "EX_NOINPUT"},   {EX_UNAVAILABLE, "EX_UNAVAILABLE"},
+        {EX_SOFTWARE, "EX_SOFTWARE"}, {EX_CANTCREAT, "EX_CANTCREAT"},
+        {EX_IOERR, "EX_IOERR"},       {EX_TEMPFAIL, "EX_TEMPFAIL"},
+        {EX_NOPERM, "EX_NOPERM"},     {EX_CONFIG, "EX_CONFIG"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].code == code)
+            return names[i].name;
+    return "";
+}
+
+void suf_status_print_exit_codes(FILE *out)
+{
+    for (int status = 0; status < SUF_STATUS_COUNT; status++) {
+        int code = suf_status_exit_code(status);
+        fprintf(out, "%d\t%s\t%s\n", code, exit_code_name(code), suf_strerror(status));
+    }
+}
+
 int suf_err_vset(struct suf_err *err, int status, const char *file, long line,
                  const char *fmt, va_list ap)
 {

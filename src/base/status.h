@@ -20,6 +20,7 @@
 #define SUF_STATUS_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 enum suf_status {
     SUF_OK = 0,          /* No error. */
@@ -50,6 +51,11 @@ const char *suf_strerror(int status);
 /* The process exit code for a status: sysexits.h codes, documented in the
  * README and suf(1). */
 int suf_status_exit_code(int status);
+
+/* Writes the status table to `out`, one status a line: its exit code, the
+ * code's sysexits.h name ("" for 0 and 130) and its message, tab-separated.
+ * `suf --exit-codes` prints it so a test can hold the README to it. */
+void suf_status_print_exit_codes(FILE *out);
 
 /*
  * Error context, owned by the caller (usually on the stack). `msg` holds the

@@ -156,7 +156,8 @@ static int parse_globals(int argc, char **argv, struct globals *g)
         {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
         {"now", required_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},      {"exit-codes", no_argument, NULL, 'E'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -184,6 +185,9 @@ static int parse_globals(int argc, char **argv, struct globals *g)
         case 'V':
             printf("suf %s\n", SUF_VERSION);
             exit(0);
+        case 'E': /* not in the help: for the test of the README's exit codes */
+            suf_status_print_exit_codes(stdout);
+            exit(0);
         default:
             usage(stderr);
             exit(EX_USAGE);
@@ -196,7 +200,7 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 static int open_store(const struct suf_command *cmd, struct suf_run *run, struct suf_store *st,
                       int argc, char **argv, struct suf_err *err)
 {
-    int rc;
+    int rc, create;
 
     if (cmd->flags & SUF_CMD_DB_READ)
         return suf_store_open(st, run->cfg->database, SUF_STORE_READONLY, err);
@@ -206,7 +210,11 @@ static int open_store(const struct suf_command *cmd, struct suf_run *run, struct
      * fresh machine the operator writes it, edits the paths, then inits. */
     if (cmd->fn == cmd_init && wants(argc, argv, "--sample"))
         return SUF_OK;
-    rc = suf_store_open(st, run->cfg->database, SUF_STORE_CREATE | SUF_STORE_LOCK, err);
+    /* Only init creates a database: any other command on a missing one is
+     * a wrong path (a typo, a job started in another folder), never a new
+     * empty store. */
+    create = cmd->fn == cmd_init ? SUF_STORE_CREATE : 0;
+    rc = suf_store_open(st, run->cfg->database, create | SUF_STORE_LOCK, err);
     if (rc)
         return rc;
     {

@@ -34,6 +34,7 @@
 #include "import/import.h"
 #include "plan/plan.h"
 #include "reconcile/reconcile.h"
+#include "report/report_data.h"
 #include "report/report.h"
 #include "send/send.h"
 #include "store/purge.h"
@@ -267,6 +268,25 @@ static int snapshot(struct suf_run *run, struct suf_store *snap, struct suf_err 
     return rc;
 }
 
+/* A mistyped --campaign stops the run before any stage: otherwise every
+ * inbox file is imported and every stage runs, and only the report says
+ * the campaign does not exist.  Known means what the report means. */
+static int check_campaign(struct suf_run *run, struct suf_err *err)
+{
+    struct rep_ctx ctx = {.run = run};
+    bool known = false;
+    int rc;
+
+    if (!run->campaign)
+        return SUF_OK;
+    if ((rc = rep_campaign_exists(&ctx, run->campaign, &known, err)))
+        return rc;
+    if (!known)
+        return suf_err_set(err, SUF_ERR_NOTFOUND,
+                           "campaign '%s' not found; no stage was run", run->campaign);
+    return SUF_OK;
+}
+
 int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 {
     bool skip[NSTAGES] = {false};
@@ -287,6 +307,8 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
             return suf_err_set(err, SUF_ERR_USAGE, "run: unexpected argument '%s'", argv[i]);
         }
     }
+    if ((rc = check_campaign(run, err)))
+        return rc;
     if (run->dry_run) {
         if ((rc = snapshot(run, &snap, err)))
             return rc;

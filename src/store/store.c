@@ -499,6 +499,16 @@ void suf_store_library_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The error for a database file stat(2) could not find, errno still set. */
+static int no_database(const char *path, struct suf_err *err)
+{
+    if (errno == ENOENT)
+        return suf_err_set(err, SUF_ERR_NOINPUT,
+                           "no database at '%s' (run 'suf init' first)", path);
+    return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot open database: %s",
+                      strerror(errno));
+}
+
 int suf_store_open(struct suf_store *st, const char *path, int flags, struct suf_err *err)
 {
     int oflags, rc;
@@ -507,12 +517,18 @@ int suf_store_open(struct suf_store *st, const char *path, int flags, struct suf
     st->db = NULL;
     st->lock_fd = -1;
     st->path = suf_xstrdup(path);
+    /* Without SUF_STORE_CREATE a missing file is refused before the lock is
+     * taken, so not even <database>.lock is left behind by a mistyped path;
+     * the second look covers a file removed while we waited for the lock. */
+    if (!(flags & SUF_STORE_CREATE) && stat(path, &sb) != 0) {
+        rc = no_database(path, err);
+        goto fail;
+    }
     if ((flags & SUF_STORE_LOCK) && (rc = suf_store_lock(st, err)))
         goto fail;
     if (stat(path, &sb) != 0) {
         if (!(flags & SUF_STORE_CREATE) || errno != ENOENT) {
-            rc = suf_err_at(err, SUF_ERR_NOINPUT, path, 0,
-                            "no database (run 'suf init' first): %s", strerror(errno));
+            rc = no_database(path, err);
             goto fail;
         }
         /* Create the file ourselves so it is 0600 whatever the umask; SQLite

@@ -23,12 +23,19 @@ expect_exit 64 "$SUF" frobnicate
 grep -q "unknown command 'frobnicate'" err || fail "unknown command message"
 expect_exit 64 "$SUF" --db x.db --now yesterday status
 grep -q -- "--now 'yesterday'" err || fail "bad --now message"
-expect_exit 66 "$SUF" --db missing.db status
+# Only init creates a database: every other command on a missing one exits
+# 66, names the path, and leaves no file behind (no database, lock or WAL).
+for c in status plan send reconcile report run "import deliveries none.csv"; do
+  # shellcheck disable=SC2086 # $c is a command and its arguments
+  expect_exit 66 "$SUF" --db missing.db $c
+  grep -q "no database at 'missing.db' (run 'suf init' first)" err || fail -l err "'$c' on a missing database"
+  for f in missing.db*; do [ ! -e "$f" ] || fail "'$c' on a missing database created '$f'"; done
+done
 expect_exit 78 env SUF_THROUGHPUT=5000 "$SUF" --db x.db status
 grep -q "SUF_THROUGHPUT" err || fail "a bad environment override is not named"
-expect_exit 64 "$SUF" --db x.db import nonsense file
 "$SUF" --db x.db -q init
 "$SUF" --db x.db -q init --sample sample.conf
+expect_exit 64 "$SUF" --db x.db import nonsense file
 [ "$(stat -c %a x.db)" = 600 ] || fail "the database is not 0600"
 # status only reads: it works while a writer holds the lock, and records no run.
 flock x.db.lock sleep 2 &
@@ -53,4 +60,30 @@ done
 cp sample.conf edited.conf
 sed -i 's/^#throughput = 80/throughput = 1000/' edited.conf
 "$SUF" -c edited.conf --db x.db status > /dev/null || fail "the sample, uncommented, is not a valid config"
+# A relative path in a config file is taken from the config's folder, not
+# the current one: init run elsewhere creates conf/rel.db, a run from a third
+# folder imports conf/inbox, and --db stays relative to the current folder.
+mkdir -p conf/inbox elsewhere
+cp "$SUF_SOURCE_DIR/fixtures/campaigns.csv" conf/inbox/
+printf '[general]\ndatabase = rel.db\n[inbox]\ninbox_campaigns = inbox\ninbox_settle_seconds = 0\n' > conf/suf.conf
+(cd elsewhere && "$SUF" -c ../conf/suf.conf -q init) || fail "init with a relative database path"
+[ -f conf/rel.db ] || fail "a relative database path was not taken from the config's folder"
+[ ! -e elsewhere/rel.db ] || fail "a relative database path was taken from the current folder"
+(cd / && "$SUF" -c "$SUF_SCRATCH/conf/suf.conf" -q run --skip reconcile,session,plan,utility,events,report) ||
+  fail "run from another folder with relative config paths"
+[ "$(sqlite3 conf/rel.db "SELECT count(*) FROM files WHERE kind = 'campaigns'")" -eq 1 ] ||
+  fail "a relative inbox folder was not taken from the config's folder"
+(cd elsewhere && "$SUF" -c ../conf/suf.conf --db here.db -q init) || fail "init with --db"
+[ -f elsewhere/here.db ] || fail "--db was not taken from the current folder"
+# The demo's last hint is a command that runs as printed, from where
+# `make demo` starts it (the binary given relative to the current folder),
+# with no suf on PATH.
+bindir=$(dirname "$SUF")
+(cd "$bindir/.." && SUF_DEMO_DIR="$SUF_SCRATCH/demo" "$SUF_SOURCE_DIR/scripts/demo" \
+  "$(basename "$bindir")/suf" > "$SUF_SCRATCH/demo.out" 2>&1) || fail -l demo.out "the demo failed"
+hint=$(sed -n 's/.*: try  //p' demo.out)
+[ -n "$hint" ] || fail -l demo.out "the demo gave no hint"
+(cd "$bindir/.." && env PATH=/usr/bin:/bin sh -c "$hint" > "$SUF_SCRATCH/hint.out" 2>&1) ||
+  fail -l hint.out "the demo's hint '$hint' does not run"
+grep -q "^campaign " hint.out || fail -l hint.out "the demo's hint shows no status"
 echo "cli: ok"

@@ -53,6 +53,18 @@ wait $locker
 grep -q "another suf command is running" "$D/locked.out" || fail "locked run did not say why"
 [ "$(dump)" = "$before" ] || fail "a locked run changed the store"
 
+# 1b. An unknown --campaign: exit 66 before any stage, so the inbox is not
+#     imported and the store is as it was.
+before=$(dump)
+set +e
+cron_suf --now $NIGHT1 run --campaign NO-SUCH-CAMPAIGN > "$D/nocamp.out" 2>&1; rc=$?
+set -e
+[ $rc -eq 66 ] || fail -l "$D/nocamp.out" "run with an unknown campaign exited $rc, want 66"
+grep -q "campaign 'NO-SUCH-CAMPAIGN' not found" "$D/nocamp.out" ||
+  fail -l "$D/nocamp.out" "run with an unknown campaign did not name it"
+! grep -Eq "stage [a-z]+:" "$D/nocamp.out" || fail -l "$D/nocamp.out" "run with an unknown campaign ran a stage"
+[ "$(dump)" = "$before" ] || fail "run with an unknown campaign changed the store"
+
 # 2. A dry run: every stage runs, the outbox shows what would be sent, and
 #    the store is exactly as it was.
 before=$(dump)
