@@ -61,6 +61,10 @@ char *suf_cloudapi_url(const struct suf_config *cfg);
  * messages[0].id; errors from error.code, error.message and
  * error.error_data.details.  A body that is not JSON leaves wamid empty and
  * says so in api_error.  retry_after_ms is left as the caller set it.
+ * api_error (also the transport's words the caller put there when `net` is
+ * not SUF_NET_OK) and wamid come from outside and are stored: every secret
+ * registered with suf_log_secret() is redacted from them, before they are
+ * cut to size.
  */
 void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
                         const char *body, size_t len);

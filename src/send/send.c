@@ -847,6 +847,31 @@ static FILE *outbox_open(struct suf_run *run, char **path, struct suf_err *err)
     return f;
 }
 
+/*
+ * The webhook's verify token and app secret belong to the receiver, but a
+ * reply from outside could quote them as well: reading them registers them
+ * with the redactor (suf_config_secret does), so that no API reply stores
+ * or prints them either.  One that cannot be read is the receiver's
+ * problem, not the send's: it is left out, and said at -v.
+ */
+static void know_receiver_secrets(const struct suf_config *cfg)
+{
+    const char *env[] = {"SUF_VERIFY_TOKEN", "SUF_APP_SECRET"};
+    const char *file[] = {cfg->verify_token_file, cfg->app_secret_file};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct suf_err ignored = SUF_ERR_INIT;
+        char *secret = NULL;
+
+        if (suf_config_secret(env[i], file[i], &secret, &ignored) == SUF_OK) {
+            explicit_bzero(secret, strlen(secret));
+            free(secret);
+        } else if (ignored.status != SUF_ERR_NOTFOUND) {
+            suf_debug("send: %s not known to the redactor: %s", env[i], ignored.msg);
+        }
+    }
+}
+
 static int open_transport(struct sender *s, struct suf_err *err)
 {
     const struct suf_config *cfg = s->cfg;
@@ -861,6 +886,7 @@ static int open_transport(struct sender *s, struct suf_err *err)
                         "no access token: set SUF_ACCESS_TOKEN or the token_file key");
         return err->status;
     }
+    know_receiver_secrets(cfg);
     url = suf_cloudapi_url(cfg);
     s->t = suf_transport_curl_new(cfg, url, token, err);
     explicit_bzero(token, strlen(token));
