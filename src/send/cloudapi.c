@@ -105,6 +105,22 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
     json_decref(root);
 }
 
+void suf_cloudapi_redirect(struct suf_api_result *r, const char *location)
+{
+    char *text;
+
+    if (r->net != SUF_NET_OK || r->http_status < 300 || r->http_status > 399)
+        return;
+    if (location && *location)
+        text = suf_xasprintf("HTTP %d: a redirect to '%s', which suf never follows",
+                             r->http_status, location);
+    else
+        text =
+            suf_xasprintf("HTTP %d: a redirect, which suf never follows", r->http_status);
+    set_error(r, text);
+    free(text);
+}
+
 bool suf_cloudapi_code_retryable(long code)
 {
     static const long transient[] = {130429, 131056, 131000, 131016};

@@ -126,6 +126,7 @@ static void on_reply(void *ctx, const struct suf_reply *r)
         snprintf(it->res.api_error, sizeof(it->res.api_error), "%s",
                  r->net_error ? r->net_error : "transport error");
     suf_cloudapi_parse(&it->res, r->net, r->http_status, r->body, r->len);
+    suf_cloudapi_redirect(&it->res, r->location);
     it->verdict = suf_cloudapi_classify(&it->res);
     s->inflight--;
     if (it->kind == 's')
@@ -162,9 +163,13 @@ static void count_outcome(struct sender *s, struct send_item *it)
     case SUF_API_PERMANENT:
         suf_run_count(run, "send.failed", 1);
         s->failed++;
-        suf_warn("send %lld (%s): failed permanently: %s%s%ld", (long long)it->id,
-                 it->kind == 's' ? "session" : "utility", it->res.api_error,
-                 it->res.api_code ? ", code " : "", it->res.api_code);
+        if (it->res.api_code)
+            suf_warn("send %lld (%s): failed permanently: %s, code %ld",
+                     (long long)it->id, it->kind == 's' ? "session" : "utility",
+                     it->res.api_error, it->res.api_code);
+        else
+            suf_warn("send %lld (%s): failed permanently: %s", (long long)it->id,
+                     it->kind == 's' ? "session" : "utility", it->res.api_error);
         break;
     default:
         suf_run_count(run, it->again ? "send.retried" : "send.deferred", 1);

@@ -6,7 +6,9 @@
  * Implementations:
  *  - suf_transport_curl_new(): libcurl's multi interface; many transfers at
  *    once, connections reused, HTTP/2 when the server offers it over TLS,
- *    connect and total timeouts, TLS verification always on;
+ *    connect and total timeouts, TLS verification always on; https only,
+ *    plain http only to a loopback address (never through a proxy); no
+ *    redirect is ever followed;
  *  - suf_transport_record_new(): no network at all; appends each body as
  *    one line to an outbox (when given) and keeps a copy, and answers with a
  *    canned reply (a synthetic success unless a responder says otherwise).
@@ -49,6 +51,7 @@ struct suf_reply {
     const char *body;          /* the reply body, NUL-terminated ("" when none) */
     size_t len;
     const char *retry_after;   /* the Retry-After header value, or NULL */
+    const char *location;      /* where a 3xx reply points (never followed), or NULL */
     const char *net_error;     /* transport error text when net != SUF_NET_OK */
 };
 
@@ -69,8 +72,11 @@ struct suf_transport {
 /*
  * The libcurl transport for `url` with the bearer `token` (copied, wiped at
  * close; never logged), cfg->concurrency transfers at once, and
- * cfg->connect_timeout_ms / cfg->request_timeout_ms.  Returns NULL and fills
- * `err` when libcurl cannot be set up.
+ * cfg->connect_timeout_ms / cfg->request_timeout_ms.  `url` is https, or
+ * plain http for a loopback host (the config's rule for base_url): then
+ * every connection must also go to a loopback address, and proxies are
+ * never used, since the token would cross them in clear.  Returns NULL and
+ * fills `err` when the URL has another scheme or libcurl cannot be set up.
  */
 struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
                                              const char *token, struct suf_err *err);

@@ -3,12 +3,14 @@
  *
  * One `struct suf_xfer` per easy handle, reused from request to request so
  * libcurl keeps its connections and buffers.  The libcurl callbacks live in
- * transport_curl_write.c, one concern each: the reply body, and the reply
- * headers (only Retry-After is kept).
+ * transport_curl_write.c, one concern each: the reply body, the reply
+ * headers (only Retry-After is kept), and the sockets of plain http
+ * (loopback addresses only).
  */
 #ifndef SUF_TRANSPORT_CURL_H
 #define SUF_TRANSPORT_CURL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -25,6 +27,7 @@ struct suf_xfer {
     char retry_after[128]; /* "" when the reply had none */
     char errbuf[CURL_ERROR_SIZE];
     void *tag;
+    char refused[64]; /* a non-loopback address plain http was refused, or "" */
     struct suf_xfer *next_free;
 };
 
@@ -32,5 +35,10 @@ struct suf_xfer {
 size_t suf_curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
 /* CURLOPT_HEADERFUNCTION: keeps Retry-After in xfer->retry_after. */
 size_t suf_curl_header_cb(char *buffer, size_t size, size_t nitems, void *userdata);
+/* CURLOPT_OPENSOCKETFUNCTION for plain http: opens the socket only for a
+ * loopback address (127.0.0.0/8, ::1, or 127/8 mapped into IPv6); for any
+ * other, notes it in xfer->refused (clientp = the xfer) and fails. */
+curl_socket_t suf_curl_loopback_socket_cb(void *clientp, curlsocktype purpose,
+                                          struct curl_sockaddr *address);
 
 #endif /* SUF_TRANSPORT_CURL_H */

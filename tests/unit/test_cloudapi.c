@@ -1,7 +1,7 @@
 /*
  * test_cloudapi.c: the Cloud API client's pure parts: the URL, the reply
  * parser, the one retry decision (table-driven), Retry-After and backoff,
- * and the redaction of every known secret from
+ * the words for a redirect, and the redaction of every known secret from
  * what a reply says (in the redactor itself, from a table, and through the
  * parser, where replies come in).
  */
@@ -322,6 +322,32 @@ static void test_cloudapi__replies_lose_every_known_secret(void)
     suf_log_secrets_clear();
 }
 
+static void test_cloudapi__a_redirect_says_so_and_is_permanent(void)
+{
+    struct suf_api_result r;
+
+    know_secrets();
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 307, "", 0);
+    suf_cloudapi_redirect(&r, "http://127.0.0.1:9/v23.0/1/messages?access_token=" TOKEN);
+    CU_ASSERT_STRING_EQUAL(r.api_error,
+                           "HTTP 307: a redirect to "
+                           "'http://127.0.0.1:9/v23.0/1/messages?access_token="
+                           "[redacted]', which suf never follows");
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 301, "<html>moved</html>", 18);
+    suf_cloudapi_redirect(&r, NULL);
+    CU_ASSERT_STRING_EQUAL(r.api_error, "HTTP 301: a redirect, which suf never follows");
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+    /* any other status keeps its own words */
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 404, "", 0);
+    suf_cloudapi_redirect(&r, "http://elsewhere.example/");
+    CU_ASSERT_STRING_EQUAL(r.api_error, "HTTP 404 with an empty reply");
+    suf_log_secrets_clear();
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -337,6 +363,8 @@ int main(void)
         {"redaction table", test_cloudapi__redaction_table},
         {"replies lose every known secret",
          test_cloudapi__replies_lose_every_known_secret},
+        {"a redirect says so and is permanent",
+         test_cloudapi__a_redirect_says_so_and_is_permanent},
         {NULL, NULL},
     };
     return suf_test_main("cloudapi", tests);
