@@ -16,6 +16,9 @@
  * Invariants:
  *  - submit() never blocks on the network; each submitted request is
  *    reported exactly once by a later poll(), whatever happened to it;
+ *  - a request's `leaving` hook runs, inside poll(), before the first byte
+ *    of that request is written (after its connection is made): a request
+ *    for which it never ran provably never left the process;
  *  - the request body and `tag` belong to the caller and must stay valid
  *    until that report;
  *  - the reply passed to the callback lives only during the callback.
@@ -38,10 +41,22 @@
 #include "base/status.h"
 #include "send/cloudapi.h"
 
+/*
+ * Called right before a request starts to go out: its connection is made,
+ * none of its bytes is written yet (libcurl: CURLOPT_PREREQFUNCTION).  It
+ * may run more than once for one request (libcurl replays a request whose
+ * reused connection turned out dead).  Returning false holds the request
+ * back: it never leaves, and is reported as a transport failure with
+ * `unsent` set.
+ */
+typedef bool (*suf_transport_leaving_fn)(void *ctx, void *tag);
+
 struct suf_request {
     const char *body; /* JSON, owned by the caller */
     size_t len;
     void *tag;        /* handed back with the reply */
+    suf_transport_leaving_fn leaving; /* may be NULL */
+    void *leaving_ctx;
 };
 
 struct suf_reply {
@@ -53,6 +68,10 @@ struct suf_reply {
     const char *retry_after;   /* the Retry-After header value, or NULL */
     const char *location;      /* where a 3xx reply points (never followed), or NULL */
     const char *net_error;     /* transport error text when net != SUF_NET_OK */
+    /* The request never started to go out (no connection, or `leaving`
+     * said no).  A recording transport's responder sets it to play a
+     * connection that could not be made: `leaving` is then not called. */
+    bool unsent;
 };
 
 typedef void (*suf_transport_done_fn)(void *ctx, const struct suf_reply *reply);
@@ -91,7 +110,9 @@ typedef void (*suf_record_respond_fn)(void *ctx, const char *body, size_t seq,
  * The recording transport.  `outbox` (may be NULL; not closed by us) gets
  * each body as one line, byte for byte, flushed as it goes.  `respond` (may
  * be NULL: every request then gets HTTP 200 and a synthetic wamid
- * "wamid.dryrun.<seq>") shapes the replies.  Nothing is sent, no token is
+ * "wamid.dryrun.<seq>") shapes the replies.  In poll, each request's reply
+ * is asked of `respond` first, then its `leaving` hook runs (unless the
+ * reply says `unsent`), then it is reported.  Nothing is sent, no token is
  * involved.
  */
 struct suf_transport *suf_transport_record_new(FILE *outbox, suf_record_respond_fn respond,

@@ -71,6 +71,10 @@ static int set_guards(struct curlt *c, CURL *e, struct suf_xfer *x, struct suf_e
         rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     if (!rc)
         rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, suf_curl_prereq_cb);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     if (!rc && c->plain)
         rc = curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     if (!rc && c->plain)
@@ -136,6 +140,9 @@ static int curl_submit(struct suf_transport *t, const struct suf_request *req,
         return err->status;
     x->next_free = NULL;
     x->tag = req->tag;
+    x->leaving = req->leaving;
+    x->leaving_ctx = req->leaving_ctx;
+    x->left = x->held = false;
     x->refused[0] = '\0';
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
@@ -176,6 +183,8 @@ static enum suf_net_outcome net_outcome(CURLcode rc)
 /* The words for a failed transfer: ours when a guard of ours stopped it. */
 static const char *failure_text(struct suf_xfer *x, CURLcode rc)
 {
+    if (x->held)
+        return "held back before it left: its departure could not be noted";
     if (x->refused[0]) {
         snprintf(x->errbuf, sizeof(x->errbuf),
                  "plain http goes only to a loopback address; refused to connect to %s",
@@ -204,6 +213,7 @@ static void report(struct curlt *c, CURLMsg *m, suf_transport_done_fn done, void
     r.retry_after = x->retry_after[0] ? x->retry_after : NULL;
     r.location = r.http_status >= 300 && r.http_status < 400 ? location : NULL;
     r.net_error = r.net == SUF_NET_OK ? NULL : failure_text(x, m->data.result);
+    r.unsent = !x->left;
     c->pending--;
     done(ctx, &r);
     /* the location belongs to the handle: only now may it be reused */

@@ -8,6 +8,11 @@
  * keeps only Retry-After; a redirect or an interim 1xx reply starts a new
  * header block, so the value is reset on each status line.
  *
+ * The pre-request callback is the one moment libcurl offers between "the
+ * connection is made" and "the first byte of the request is written": the
+ * send stage notes there, durably, that the request may reach the API, so
+ * that after a crash a request without that note provably never left.
+ *
  * The socket callback is the last word on where plain http goes: whatever
  * the URL said and whatever the resolver answered ("localhost" mapped to
  * another host, say), libcurl gets a socket only for a loopback address.
@@ -59,6 +64,23 @@ size_t suf_curl_header_cb(char *buffer, size_t size, size_t nitems, void *userda
     memcpy(x->retry_after, v, len);
     x->retry_after[len] = '\0';
     return n;
+}
+
+int suf_curl_prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                       int conn_primary_port, int conn_local_port)
+{
+    struct suf_xfer *x = clientp;
+
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    if (x->leaving && !x->leaving(x->leaving_ctx, x->tag)) {
+        x->held = true;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    x->left = true;
+    return CURL_PREREQFUNC_OK;
 }
 
 /* True for 127.0.0.0/8 and ::1, also written as ::ffff:127.x.y.z. */

@@ -1,6 +1,8 @@
 /*
  * test_transport.c: the libcurl transport against canned servers on
- * loopback, each checking what reached the server: a redirect is reported,
+ * loopback, each checking what reached the server: the `leaving` hook runs
+ * after the connection is made and before any byte of the request, and a
+ * request it holds back never reaches the server; a redirect is reported,
  * never followed; plain http connects to loopback addresses only and never
  * through a proxy from the environment; a URL of another scheme is refused.
  *
@@ -97,10 +99,25 @@ static void server_stop(struct server *sv)
 
 /* What a test saw of its one request. */
 struct seen {
+    int leaving_calls;
+    size_t server_bytes_then; /* what the server had when `leaving` ran */
+    bool hold;                /* `leaving` says no */
+    struct server *sv;
     bool done;
     struct suf_reply reply;
     char net_error[256], location[256];
 };
+
+static bool leaving(void *ctx, void *tag)
+{
+    struct seen *s = ctx;
+
+    (void)tag;
+    server_step(s->sv); /* take in whatever the client may have written */
+    s->server_bytes_then = s->sv->len;
+    s->leaving_calls++;
+    return !s->hold;
+}
 
 static void done(void *ctx, const struct suf_reply *r)
 {
@@ -135,9 +152,10 @@ static struct suf_transport *transport(const char *url)
 static void exchange(struct suf_transport *t, struct seen *s, struct server *sv,
                      struct server *other)
 {
-    struct suf_request req = {BODY, strlen(BODY), s};
+    struct suf_request req = {BODY, strlen(BODY), s, leaving, s};
     struct suf_err err = SUF_ERR_INIT;
 
+    s->sv = sv;
     CU_ASSERT_EQUAL_FATAL(t->submit(t, &req, &err), SUF_OK);
     for (int i = 0; i < 500 && !s->done; i++) {
         t->poll(t, 10, done, s);
@@ -161,7 +179,7 @@ static char *url_of(const char *host, int port)
 }
 
 /* One request to `host` on the port of `sv` (started already), through a
- * transport of its own; `s` gets what happened. */
+ * transport of its own; `s` (filled by the caller: hold) gets the rest. */
 static void round_trip(const char *host, struct server *sv, struct server *other,
                        struct seen *s)
 {
@@ -172,6 +190,37 @@ static void round_trip(const char *host, struct server *sv, struct server *other
     server_step(sv);
     t->close(t);
     suf_config_release(&cfg);
+}
+
+static void test_transport__a_request_leaves_only_after_its_leaving_hook(void)
+{
+    struct server sv;
+    struct seen s;
+
+    server_start(&sv, OK_REPLY);
+    memset(&s, 0, sizeof(s));
+    round_trip("127.0.0.1", &sv, NULL, &s);
+    CU_ASSERT_EQUAL(s.leaving_calls, 1);
+    CU_ASSERT_EQUAL(sv.conns, 1);            /* connected before the hook ran */
+    CU_ASSERT_EQUAL(s.server_bytes_then, 0); /* and not a byte written yet */
+    CU_ASSERT_PTR_NOT_NULL(memmem(sv.got, sv.len, BODY, strlen(BODY)));
+    CU_ASSERT_EQUAL(s.reply.net, SUF_NET_OK);
+    CU_ASSERT_EQUAL(s.reply.http_status, 200);
+    CU_ASSERT_FALSE(s.reply.unsent);
+    server_stop(&sv);
+
+    /* held back: the connection is made, the request never written */
+    server_start(&sv, OK_REPLY);
+    memset(&s, 0, sizeof(s));
+    s.hold = true;
+    round_trip("127.0.0.1", &sv, NULL, &s);
+    CU_ASSERT_EQUAL(s.leaving_calls, 1);
+    CU_ASSERT_EQUAL(sv.conns, 1);
+    CU_ASSERT_EQUAL(sv.len, 0);
+    CU_ASSERT_NOT_EQUAL(s.reply.net, SUF_NET_OK);
+    CU_ASSERT_TRUE(s.reply.unsent);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.net_error, "held back"));
+    server_stop(&sv);
 }
 
 static void test_transport__a_redirect_is_reported_never_followed(void)
@@ -211,7 +260,9 @@ static void test_transport__plain_http_connects_to_loopback_only(void)
     memset(&s, 0, sizeof(s));
     round_trip("0.0.0.0", &sv, NULL, &s);
     CU_ASSERT_EQUAL(sv.conns, 0);
+    CU_ASSERT_EQUAL(s.leaving_calls, 0);
     CU_ASSERT_EQUAL(s.reply.net, SUF_NET_CONNECT);
+    CU_ASSERT_TRUE(s.reply.unsent);
     CU_ASSERT_PTR_NOT_NULL(strstr(s.net_error, "only to a loopback address"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s.net_error, "0.0.0.0"));
     server_stop(&sv);
@@ -264,6 +315,8 @@ static void test_transport__only_https_and_plain_http_urls(void)
 int main(void)
 {
     static const struct suf_test tests[] = {
+        {"a request leaves only after its leaving hook",
+         test_transport__a_request_leaves_only_after_its_leaving_hook},
         {"a redirect is reported, never followed",
          test_transport__a_redirect_is_reported_never_followed},
         {"plain http connects to loopback only",
