@@ -54,7 +54,7 @@
 #define COMMIT_EVERY_MS 50 /* outcomes wait at most this long for company */
 #define MAX_CLAIM 256
 #define CLAIM_MS 250         /* the work a claim batch holds, at the run's rate */
-#define RATE_EVERY_MS 1000   /* how often the rate is measured, without a throughput */
+#define RATE_EVERY_MS 250    /* how often the claim batch follows the rate measured */
 #define SESSION_EVERY_MS 100 /* new session parts wait at most this long for a fetch */
 
 /* A FIFO of items: v[head..n). */
@@ -531,10 +531,12 @@ static size_t claim_batch_for(int64_t per_second)
 }
 
 /*
- * About every second, the claim batch follows the rate the run actually
+ * Every quarter second, the claim batch follows the rate the run actually
  * goes: what it submitted, never above the throughput.  Without a
  * throughput (0: no limit) the API's and the network's pace is the only
- * measure; with one, a slower API still shrinks the batch.
+ * measure; with one, a slower API still shrinks the batch.  A short window
+ * lets a fast run reach full batches soon (small ones cost a transaction
+ * each), and a stalled one shed them as soon.
  */
 static void tune_claim_batch(struct sender *s)
 {
