@@ -25,9 +25,14 @@ start() {
   bad=$!
   wait_file "$D/bad.port" "badserver $1"
   write_config "$D" "$(cat "$D/bad.port")"
+  # short waits for the server that never answers; the others do answer,
+  # and a wait cut short on a loaded machine, or a connection attempt
+  # dropped by a full accept queue (retried by the kernel after a second),
+  # would retry a request
+  case $1 in blackhole) wait_ms=1500 connect_ms=1000 ;; *) wait_ms=10000 connect_ms=5000 ;; esac
   cat >> "$D/suf.conf" <<CONF
-request_timeout_ms = 1500
-connect_timeout_ms = 1000
+request_timeout_ms = $wait_ms
+connect_timeout_ms = $connect_ms
 max_tries = 2
 retry_budget = 50
 CONF
