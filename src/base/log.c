@@ -5,6 +5,7 @@
  * start-up and only read afterwards, the one kind of global suf allows.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "base/banned.h"
 
 #define MAX_SECRETS 8
+#define REDACTED "[redacted]"
 
 static enum suf_log_level log_level = SUF_LOG_INFO;
 static int log_tty = -1;
@@ -43,7 +45,7 @@ void suf_log_secret(const char *secret)
 {
     size_t i;
 
-    if (!secret || strlen(secret) < 4 || nsecrets == MAX_SECRETS)
+    if (!secret || !*secret || nsecrets == MAX_SECRETS)
         return;
     for (i = 0; i < nsecrets; i++)
         if (!strcmp(secrets[i], secret))
@@ -57,32 +59,65 @@ void suf_log_secrets_clear(void)
         free(secrets[--nsecrets]);
 }
 
-char *suf_redact(char *s, size_t size)
+/*
+ * Marks in `hit` (len bytes, zeroed) every byte of `s` that lies inside an
+ * occurrence of a registered secret; returns whether any does.  Marking
+ * first and replacing after means that overlapping occurrences ("aXa" in
+ * "aXaXa"), and a secret found inside another or across the end of
+ * another, all go, and that no "[redacted]" is itself searched.
+ */
+static bool mark_secrets(const char *s, unsigned char *hit)
 {
-    static const char mark[] = "[redacted]";
-    size_t i;
+    bool any = false;
 
-    if (!s || !size)
-        return s;
-    for (i = 0; i < nsecrets; i++) {
+    for (size_t i = 0; i < nsecrets; i++) {
         size_t slen = strlen(secrets[i]);
-        char *from = s, *hit;
 
-        while ((hit = strstr(from, secrets[i])) != NULL) {
-            size_t tail = strlen(hit + slen);
-            size_t head = (size_t)(hit - s);
-            size_t mlen = sizeof(mark) - 1;
-
-            if (head + mlen >= size)
-                mlen = size - head - 1;
-            if (head + mlen + tail >= size)
-                tail = size - head - mlen - 1;
-            memmove(hit + mlen, hit + slen, tail);
-            memcpy(hit, mark, mlen);
-            hit[mlen + tail] = '\0';
-            from = hit + mlen;
+        for (const char *p = s; (p = strstr(p, secrets[i])) != NULL; p++) {
+            memset(hit + (p - s), 1, slen);
+            any = true;
         }
     }
+    return any;
+}
+
+char *suf_redact_dup(const char *s)
+{
+    size_t len = strlen(s), i = 0;
+    unsigned char *hit;
+    struct suf_buf out = SUF_BUF_INIT;
+
+    if (!nsecrets || !len)
+        return suf_xstrdup(s);
+    hit = suf_xcalloc(len, 1);
+    if (!mark_secrets(s, hit)) {
+        free(hit);
+        return suf_xstrdup(s);
+    }
+    while (i < len) {
+        size_t j = i;
+
+        while (j < len && hit[j] == hit[i])
+            j++;
+        if (hit[i])
+            suf_buf_addstr(&out, REDACTED); /* one mark per run of secret bytes */
+        else
+            suf_buf_add(&out, s + i, j - i);
+        i = j;
+    }
+    free(hit);
+    return suf_buf_detach(&out);
+}
+
+char *suf_redact(char *s, size_t size)
+{
+    char *clean;
+
+    if (!s || !size || !nsecrets)
+        return s;
+    clean = suf_redact_dup(s);
+    suf_strlcpy(s, clean, size);
+    free(clean);
     return s;
 }
 

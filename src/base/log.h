@@ -6,10 +6,13 @@
  * characters at all (cron mails and journald stay clean).
  *
  * Secrets: every string registered with suf_log_secret() is replaced by
- * "[redacted]" in every line this module prints, and suf_redact() does the
- * same for text that is about to leave the process by another way (error
- * messages, outboxes).  This is defence in depth: code must still never put
- * a secret in a message in the first place.
+ * "[redacted]" in every line this module prints, and suf_redact() /
+ * suf_redact_dup() do the same for text that came from outside (an API
+ * reply) or is about to leave the process by another way (error messages,
+ * the database).  Every occurrence goes, overlapping ones and those of
+ * secrets inside one another included, whatever the secret's length.  This
+ * is defence in depth: code must still never put a secret in a message in
+ * the first place.
  *
  * The level and the secrets are set once, at start-up, before any stage runs.
  */
@@ -31,15 +34,20 @@ enum suf_log_level suf_log_get_level(void);
 /* True when stderr is a terminal (progress bars, colour). */
 int suf_log_is_tty(void);
 
-/* Registers a secret (copied) to be redacted from all output. Empty strings
- * and strings shorter than 4 bytes are ignored (they would redact noise). */
+/* Registers a secret (copied) to be redacted from all output.  Every
+ * non-empty secret counts, however short: a short secret is a weak one, not
+ * one that may be printed. */
 void suf_log_secret(const char *secret);
 /* Forgets every registered secret (tests). */
 void suf_log_secrets_clear(void);
 
 /* Replaces every registered secret in the NUL-terminated `s` (of capacity
- * `size`) by "[redacted]", truncating if needed. Returns s. */
+ * `size`) by "[redacted]", cutting the result to fit. Returns s. */
 char *suf_redact(char *s, size_t size);
+/* `s` with every registered secret replaced by "[redacted]", as a new
+ * string the caller frees.  Use it before cutting outside text to a fixed
+ * size: a cut could leave the head of a secret that no longer matches. */
+char *suf_redact_dup(const char *s);
 
 void suf_log(enum suf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

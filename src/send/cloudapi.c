@@ -7,12 +7,14 @@
  * test covers every way a send can end.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "send/cloudapi.h"
 #include "base/banned.h"
@@ -29,8 +31,22 @@ char *suf_cloudapi_url(const struct suf_config *cfg)
                          cfg->phone_number_id ? cfg->phone_number_id : "");
 }
 
+/*
+ * Sets api_error to outside text, every secret suf knows redacted first
+ * (a Graph API token error, code 190, may quote the token): redacting
+ * before the text is cut to size means no head of a secret survives the cut.
+ */
+static void set_error(struct suf_api_result *r, const char *text)
+{
+    char *clean = suf_redact_dup(text);
+
+    suf_strlcpy(r->api_error, clean, sizeof(r->api_error));
+    free(clean);
+}
+
 static void parse_error(struct suf_api_result *r, json_t *error)
 {
+    char *text;
     json_t *code = json_object_get(error, "code");
     const char *msg = json_string_value(json_object_get(error, "message"));
     const char *details =
@@ -44,11 +60,13 @@ static void parse_error(struct suf_api_result *r, json_t *error)
             r->api_code = (long)v;
     }
     if (msg && details && *details)
-        snprintf(r->api_error, sizeof(r->api_error), "%s (%s)", msg, details);
+        text = suf_xasprintf("%s (%s)", msg, details);
     else if (msg || details)
-        snprintf(r->api_error, sizeof(r->api_error), "%s", msg ? msg : details);
+        text = suf_xstrdup(msg ? msg : details);
     else
-        snprintf(r->api_error, sizeof(r->api_error), "API error %ld", r->api_code);
+        text = suf_xasprintf("API error %ld", r->api_code);
+    set_error(r, text);
+    free(text);
 }
 
 void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
@@ -61,8 +79,10 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
     r->http_status = http_status;
     r->wamid[0] = '\0';
     r->api_code = 0;
-    if (net != SUF_NET_OK)
-        return; /* api_error already holds the transport's words */
+    if (net != SUF_NET_OK) { /* api_error already holds the transport's words */
+        suf_redact(r->api_error, sizeof(r->api_error));
+        return;
+    }
     r->api_error[0] = '\0';
     root = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!json_is_object(root)) {
@@ -81,7 +101,24 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
     else if (!r->api_error[0])
         snprintf(r->api_error, sizeof(r->api_error), "HTTP %d without a message id",
                  http_status);
+    suf_redact(r->wamid, sizeof(r->wamid)); /* stored, like the error text */
     json_decref(root);
+}
+
+void suf_cloudapi_redirect(struct suf_api_result *r, const char *location)
+{
+    char *text;
+
+    if (r->net != SUF_NET_OK || r->http_status < 300 || r->http_status > 399)
+        return;
+    if (location && *location)
+        text = suf_xasprintf("HTTP %d: a redirect to '%s', which suf never follows",
+                             r->http_status, location);
+    else
+        text =
+            suf_xasprintf("HTTP %d: a redirect, which suf never follows", r->http_status);
+    set_error(r, text);
+    free(text);
 }
 
 bool suf_cloudapi_code_retryable(long code)

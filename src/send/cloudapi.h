@@ -61,9 +61,22 @@ char *suf_cloudapi_url(const struct suf_config *cfg);
  * messages[0].id; errors from error.code, error.message and
  * error.error_data.details.  A body that is not JSON leaves wamid empty and
  * says so in api_error.  retry_after_ms is left as the caller set it.
+ * api_error (also the transport's words the caller put there when `net` is
+ * not SUF_NET_OK) and wamid come from outside and are stored: every secret
+ * registered with suf_log_secret() is redacted from them, before they are
+ * cut to size.
  */
 void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
                         const char *body, size_t len);
+
+/*
+ * After suf_cloudapi_parse, for a 3xx reply: api_error says it was a
+ * redirect, to `location` (the target libcurl read; may be NULL; redacted
+ * and cut like any outside text), and that suf never follows one: the token
+ * goes to base_url and nowhere else.  The verdict stays PERMANENT.  Does
+ * nothing for any other status.
+ */
+void suf_cloudapi_redirect(struct suf_api_result *r, const char *location);
 
 /* True for the API codes that mean "transient": 130429 (throughput),
  * 131056 (pair rate), 131000 (unknown), 131016 (service unavailable). */

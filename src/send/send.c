@@ -18,14 +18,20 @@
  *  4. waits for the transport, or the writer, or the next token or retry.
  * A row leaves only after the job that marked it is done, and its outcome is
  * written by a later job, so the exactly-once order is that of a single
- * thread.  Claiming ahead keeps commits rare and the wire busy; the price
- * is that a crash leaves up to one claim batch 'unknown' (a quarter
- * second's worth when rate-limited, at most 256 rows).  Session parts are
- * claimed only as slots free up.  A clean stop puts unsent claims back to
- * 'queued'.  Retries within the run are kept in memory with their due
- * time; the database says 'queued' with next_try_at meanwhile, so a crash
- * loses nothing.  Rows this run already tried are never fetched again
- * (run_id).
+ * thread.  Claiming ahead keeps commits rare and the wire busy.  Right
+ * before a request's first byte is written, the transport calls
+ * on_leaving, which notes the departure in the departure log (one
+ * write(2): it survives a crash) and for the next job, which records it in
+ * the store (left_at).  A crash thus leaves 'unknown' only rows whose
+ * request may have reached the API; rows claimed ahead, or still waiting
+ * for a connection, provably never left, and the next run queues them
+ * again.  The claim batch is about a quarter second of work at the rate
+ * the run goes (its throughput, or the rate measured without one), so few
+ * rows wait claimed at any time.  Session parts are claimed only as slots
+ * free up.  A clean stop puts unsent claims back to 'queued'.  Retries
+ * within the run are kept in memory with their due time; the database says
+ * 'queued' with next_try_at meanwhile, so a crash loses nothing.  Rows this
+ * run already tried are never fetched again (run_id).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +53,8 @@
 #define BETWEEN_MS 60000
 #define COMMIT_EVERY_MS 50 /* outcomes wait at most this long for company */
 #define MAX_CLAIM 256
+#define CLAIM_MS 250         /* the work a claim batch holds, at the run's rate */
+#define RATE_EVERY_MS 250    /* how often the claim batch follows the rate measured */
 #define SESSION_EVERY_MS 100 /* new session parts wait at most this long for a fetch */
 
 /* A FIFO of items: v[head..n). */
@@ -77,6 +85,12 @@ struct sender {
     bool job_busy;             /* handed to the writer, not collected yet */
     struct send_writer *writer;
     size_t claim_batch;     /* rows marked in_flight per transaction */
+    int64_t rate_since_ms;  /* the rate measured: submits since then */
+    int64_t rate_sent;
+    struct send_departures *departures; /* the log; NULL in a dry run */
+    struct send_departure *departed;    /* noted, not handed to a job yet */
+    size_t ndeparted, adeparted;
+    bool warned_departure;
     int64_t last_commit_ms;
     size_t inflight;
     size_t inflight_session; /* session parts among them */
@@ -114,6 +128,36 @@ static uint32_t random_jitter(void *ctx)
 
 /* --- outcomes ------------------------------------------------------------ */
 
+/*
+ * The transport's `leaving` hook: the request of `tag` is about to write
+ * its first byte.  The departure is noted in the log first; when it cannot
+ * be, the request is held back (it is retried, or left for the next run),
+ * since a crash would then tell it apart from one that never left.
+ */
+static bool on_leaving(void *ctx, void *tag)
+{
+    struct sender *s = ctx;
+    struct send_item *it = tag;
+
+    if (it->left)
+        return true; /* libcurl replays the request on a new connection */
+    if (s->departures && !suf_send_departures_note(s->departures, it->id, it->tries)) {
+        if (!s->warned_departure)
+            suf_warn("%s: cannot note a departure (%s); requests are held back until it "
+                     "can be written",
+                     suf_send_departures_path(s->departures), strerror(errno));
+        s->warned_departure = true;
+        return false;
+    }
+    it->left = true;
+    if (s->ndeparted == s->adeparted) {
+        s->adeparted = s->adeparted ? 2 * s->adeparted : 64;
+        s->departed = suf_xrealloc(s->departed, s->adeparted * sizeof(*s->departed));
+    }
+    s->departed[s->ndeparted++] = (struct send_departure){it->id, suf_run_now(s->run)};
+    return true;
+}
+
 static void on_reply(void *ctx, const struct suf_reply *r)
 {
     struct sender *s = ctx;
@@ -126,6 +170,7 @@ static void on_reply(void *ctx, const struct suf_reply *r)
         snprintf(it->res.api_error, sizeof(it->res.api_error), "%s",
                  r->net_error ? r->net_error : "transport error");
     suf_cloudapi_parse(&it->res, r->net, r->http_status, r->body, r->len);
+    suf_cloudapi_redirect(&it->res, r->location);
     it->verdict = suf_cloudapi_classify(&it->res);
     s->inflight--;
     if (it->kind == 's')
@@ -162,9 +207,13 @@ static void count_outcome(struct sender *s, struct send_item *it)
     case SUF_API_PERMANENT:
         suf_run_count(run, "send.failed", 1);
         s->failed++;
-        suf_warn("send %lld (%s): failed permanently: %s%s%ld", (long long)it->id,
-                 it->kind == 's' ? "session" : "utility", it->res.api_error,
-                 it->res.api_code ? ", code " : "", it->res.api_code);
+        if (it->res.api_code)
+            suf_warn("send %lld (%s): failed permanently: %s, code %ld",
+                     (long long)it->id, it->kind == 's' ? "session" : "utility",
+                     it->res.api_error, it->res.api_code);
+        else
+            suf_warn("send %lld (%s): failed permanently: %s", (long long)it->id,
+                     it->kind == 's' ? "session" : "utility", it->res.api_error);
         break;
     default:
         suf_run_count(run, it->again ? "send.retried" : "send.deferred", 1);
@@ -456,16 +505,52 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
         struct suf_request req;
 
         it->tries_run++;
+        it->left = false;
         req.body = it->body;
         req.len = it->len;
         req.tag = it;
+        req.leaving = on_leaving;
+        req.leaving_ctx = s;
         if (s->t->submit(s->t, &req, err))
             return err->status ? err->status : SUF_ERR_INTERNAL;
         s->inflight++;
+        s->rate_sent++;
         if (it->kind == 's')
             s->inflight_session++;
     }
     return SUF_OK;
+}
+
+/* Rows claimed per transaction: a quarter second's work at `per_second`,
+ * at least one, at most MAX_CLAIM. */
+static size_t claim_batch_for(int64_t per_second)
+{
+    int64_t n = (per_second * CLAIM_MS + 999) / 1000;
+
+    return n < 1 ? 1 : n > MAX_CLAIM ? MAX_CLAIM : (size_t)n;
+}
+
+/*
+ * Every quarter second, the claim batch follows the rate the run actually
+ * goes: what it submitted, never above the throughput.  Without a
+ * throughput (0: no limit) the API's and the network's pace is the only
+ * measure; with one, a slower API still shrinks the batch.  A short window
+ * lets a fast run reach full batches soon (small ones cost a transaction
+ * each), and a stalled one shed them as soon.
+ */
+static void tune_claim_batch(struct sender *s)
+{
+    int64_t now = suf_monotonic_ms(), elapsed = now - s->rate_since_ms, rate;
+    int64_t tp = s->cfg->throughput;
+
+    if (elapsed < RATE_EVERY_MS)
+        return;
+    rate = s->rate_sent * 1000 / elapsed;
+    if (tp > 0 && rate > tp)
+        rate = tp;
+    s->claim_batch = claim_batch_for(rate);
+    s->rate_since_ms = now;
+    s->rate_sent = 0;
 }
 
 /*
@@ -491,15 +576,32 @@ static int collect(struct sender *s, struct suf_err *err)
             suf_send_item_free(job->marks[i]);
     }
     job->nmarks = 0;
+    job->ndeparted = 0;
     settle_outcomes(s, job->outcomes, job->noutcomes);
     job->noutcomes = 0;
     s->last_commit_ms = suf_monotonic_ms();
     return SUF_OK;
 }
 
+/* Gives the job the departures noted so far (those of its outcomes among
+ * them), trading arrays with it: the job's, recorded already, are empty. */
+static void hand_departures(struct sender *s, struct send_job *job)
+{
+    struct send_departure *v = job->departed;
+    size_t alloc = job->adeparted;
+
+    job->departed = s->departed;
+    job->adeparted = s->adeparted;
+    job->ndeparted = s->ndeparted;
+    s->departed = v;
+    s->adeparted = alloc;
+    s->ndeparted = 0;
+}
+
 /*
- * Starts one unit of bookkeeping, one transaction: the outcomes that came
- * back, and the in_flight marks of up to `room` newly claimed rows.  A
+ * Starts one unit of bookkeeping, one transaction: the departures noted,
+ * the outcomes that came back, and the in_flight marks of up to `room`
+ * newly claimed rows.  A
  * claimed row leaves only after the writer committed its mark (collect).
  * The writer is idle.  Without a writer thread the job is done on return.
  */
@@ -513,6 +615,7 @@ static int launch(struct sender *s, size_t room, struct suf_err *err)
         return SUF_ERR_DB;
     if (!job->nmarks && !s->ndone)
         return SUF_OK;
+    hand_departures(s, job);
     for (size_t i = 0; i < s->ndone; i++) {
         if (s->done[i]->verdict == SUF_API_RETRY)
             plan_retry(s, s->done[i]);
@@ -602,6 +705,7 @@ static int loop(struct sender *s, struct suf_err *err)
                 next_retry = take_due_retries(s);
                 if (refill(s, err))
                     return err->status ? err->status : SUF_ERR_DB;
+                tune_claim_batch(s);
                 if (ready_count(s) && claimed_count(s) <= s->claim_batch / 2)
                     room = s->claim_batch - claimed_count(s);
             } else if (unclaim(s, err)) {
@@ -634,18 +738,27 @@ static int loop(struct sender *s, struct suf_err *err)
     }
 }
 
-/* Start-up: dead runs' in_flight rows, re-sends, expiry, opt-outs. */
+/* Start-up: dead runs' in_flight rows, re-sends, expiry, opt-outs; then
+ * this run's departure log (not in a dry run, which leaves no trace). */
 static int prepare(struct sender *s, struct suf_err *err)
 {
-    int64_t n;
+    int64_t n, requeued;
 
-    if (suf_send_db_recover(&s->db, &n, err))
-        return SUF_ERR_DB;
+    if (suf_send_db_recover(&s->db, &n, &requeued, err))
+        return err->status ? err->status : SUF_ERR_DB;
+    if (requeued)
+        suf_warn("%lld sends were in flight when a run died but provably never left: "
+                 "queued again",
+                 (long long)requeued);
     if (n)
-        suf_warn("%lld sends were in flight when a run died: now 'unknown' until a webhook "
-                 "resolves them or %lld h pass",
-                 (long long)n, (long long)s->cfg->unknown_resend_after_hours);
+        suf_warn(
+            "%lld sends were in flight when a run died and may have reached the API: "
+            "now 'unknown' until a webhook resolves them or %lld h pass",
+            (long long)n, (long long)s->cfg->unknown_resend_after_hours);
     suf_run_count(s->run, "send.unknown", n);
+    suf_run_count(s->run, "send.requeued", requeued);
+    if (!s->db.dry && suf_send_departures_open(&s->db, &s->departures, err))
+        return err->status;
     if (suf_send_db_resend_unknown(&s->db, &n, err))
         return SUF_ERR_DB;
     if (n)
@@ -736,6 +849,8 @@ static void release(struct sender *s)
         suf_send_item_free(s->job.outcomes[i]);
     free(s->job.marks);
     free(s->job.outcomes);
+    free(s->job.departed);
+    free(s->departed);
     free(s->claimed);
     free(s->ready_s.v);
     free(s->ready_u.v);
@@ -764,9 +879,13 @@ static int stage(struct sender *s, struct suf_err *err)
     if (!rc)
         rc = count_caps(s, err);
     if (rc && s->inflight)
-        suf_error("send stopped with %zu requests in flight; they stay 'in_flight' and the "
-                  "next run marks them 'unknown'",
-                  s->inflight);
+        suf_error(
+            "send stopped with %zu requests in flight; they stay 'in_flight', and the "
+            "next run marks those that may have left 'unknown'",
+            s->inflight);
+    /* the log is kept while rows of this run may be in flight */
+    suf_send_departures_close(s->departures, !rc);
+    s->departures = NULL;
     if (!rc)
         summary(s);
     if (!rc && s->failed)
@@ -791,17 +910,17 @@ static void sender_init(struct sender *s, struct suf_run *run, const struct suf_
     s->o = o;
     s->utility_cap = utility_cap(run, o);
     s->cost_cap = run->cfg->max_utility_cost_per_run > 0 ? run->cfg->max_utility_cost_per_run : 0;
-    /* Rows claimed per transaction: enough to keep the pipe full between
-     * commits, and at most a quarter second's worth when rate-limited, so
-     * that a crash leaves few of them 'unknown'. */
-    s->claim_batch = run->cfg->concurrency > 0 ? (size_t)run->cfg->concurrency : 1;
-    if (!run->cfg->throughput)
-        s->claim_batch = MAX_CLAIM;
-    else if ((size_t)run->cfg->throughput / 4 > s->claim_batch)
-        s->claim_batch = (size_t)run->cfg->throughput / 4;
-    if (s->claim_batch > MAX_CLAIM)
-        s->claim_batch = MAX_CLAIM;
-    s->last_between_ms = suf_monotonic_ms();
+    /* Rows claimed per transaction: a quarter second's work at the
+     * throughput, so that few rows wait claimed (tune_claim_batch then
+     * follows the rate measured).  Without a throughput the first batch
+     * fills the request slots, and the rate measured decides from then on. */
+    if (run->cfg->throughput > 0)
+        s->claim_batch = claim_batch_for(run->cfg->throughput);
+    else
+        s->claim_batch = run->cfg->concurrency > 0 && run->cfg->concurrency < MAX_CLAIM
+                             ? (size_t)run->cfg->concurrency
+                             : MAX_CLAIM;
+    s->last_between_ms = s->rate_since_ms = suf_monotonic_ms();
     suf_ratelimit_init(&s->rl, run->cfg->throughput, o->clock, o->clock_ctx);
 }
 
@@ -847,6 +966,31 @@ static FILE *outbox_open(struct suf_run *run, char **path, struct suf_err *err)
     return f;
 }
 
+/*
+ * The webhook's verify token and app secret belong to the receiver, but a
+ * reply from outside could quote them as well: reading them registers them
+ * with the redactor (suf_config_secret does), so that no API reply stores
+ * or prints them either.  One that cannot be read is the receiver's
+ * problem, not the send's: it is left out, and said at -v.
+ */
+static void know_receiver_secrets(const struct suf_config *cfg)
+{
+    const char *env[] = {"SUF_VERIFY_TOKEN", "SUF_APP_SECRET"};
+    const char *file[] = {cfg->verify_token_file, cfg->app_secret_file};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct suf_err ignored = SUF_ERR_INIT;
+        char *secret = NULL;
+
+        if (suf_config_secret(env[i], file[i], &secret, &ignored) == SUF_OK) {
+            explicit_bzero(secret, strlen(secret));
+            free(secret);
+        } else if (ignored.status != SUF_ERR_NOTFOUND) {
+            suf_debug("send: %s not known to the redactor: %s", env[i], ignored.msg);
+        }
+    }
+}
+
 static int open_transport(struct sender *s, struct suf_err *err)
 {
     const struct suf_config *cfg = s->cfg;
@@ -861,6 +1005,7 @@ static int open_transport(struct sender *s, struct suf_err *err)
                         "no access token: set SUF_ACCESS_TOKEN or the token_file key");
         return err->status;
     }
+    know_receiver_secrets(cfg);
     url = suf_cloudapi_url(cfg);
     s->t = suf_transport_curl_new(cfg, url, token, err);
     explicit_bzero(token, strlen(token));

@@ -13,11 +13,15 @@
  *  - in_flight (tries + 1, in_flight_at, run_id) is committed before the
  *    request leaves; the outcome is committed after it returns (both in
  *    groups);
+ *  - right before the request's first byte is written, its departure is
+ *    noted in the departure log (send_db.h), then recorded as left_at;
  *  - a row found in_flight when the stage starts belongs to a run that
- *    died: it becomes 'unknown', is never sent again as it is, and only
- *    when still unresolved (no webhook moved it) after
- *    unknown_resend_after_hours gets a NEW row (n + 1, resend_of, new
- *    callback data); the old row stays 'unknown';
+ *    died.  If its request of that try provably never left (no left_at,
+ *    and the log of its run does not name it) it is queued again, its try
+ *    undone.  Otherwise it may have reached the API: it becomes 'unknown',
+ *    is never sent again as it is, and only when still unresolved (no
+ *    webhook moved it) after unknown_resend_after_hours gets a NEW row
+ *    (n + 1, resend_of, new callback data); the old row stays 'unknown';
  *  - part 2 of a session goes only after part 1 is 'sent'; no session part
  *    goes at or past consented_at + 24 h - window_margin (the fallback
  *    becomes window_expired and its queued parts 'cancelled');
@@ -36,7 +40,7 @@
  *    post, byte for byte as stored.
  *
  * Counts (suf_run_count): send.sent, send.sent_session, send.sent_utility,
- * send.failed, send.retried, send.deferred, send.unknown, send.resent,
+ * send.failed, send.retried, send.deferred, send.unknown, send.requeued, send.resent,
  * send.cancelled_optout, send.window_expired, send.campaigns_blocked,
  * send.left_by_limit, send.left_by_cost_cap, send.left_unpriced.
  */

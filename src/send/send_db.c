@@ -25,7 +25,7 @@
 
 static const char sql_fetch_s[] =
     "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
-    "       f.consented_at"
+    "       f.consented_at, s.tries"
     "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
     " WHERE s.kind = 's' AND s.state = 'queued'"
     "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
@@ -39,7 +39,7 @@ static const char sql_fetch_s[] =
 
 static const char sql_fetch_u[] =
     "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
-    "       f.consented_at"
+    "       f.consented_at, s.tries"
     "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
     " WHERE s.kind = 'u' AND s.state = 'queued'"
     "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
@@ -70,10 +70,12 @@ static const struct {
     {offsetof(struct send_db, skip), "INSERT OR IGNORE INTO temp.send_skip (id) VALUES (?1)"},
     {offsetof(struct send_db, mark),
      "UPDATE sends SET state = 'in_flight', tries = tries + 1, in_flight_at = ?2,"
-     " run_id = ?3, updated_at = ?2 WHERE id = ?1 AND state = 'queued'"},
+     " left_at = NULL, run_id = ?3, updated_at = ?2 WHERE id = ?1 AND state = 'queued'"},
     {offsetof(struct send_db, unmark),
      "UPDATE sends SET state = 'queued', tries = tries - 1, updated_at = ?2"
      " WHERE id = ?1 AND state = 'in_flight'"},
+    {offsetof(struct send_db, departed),
+     "UPDATE sends SET left_at = ?2 WHERE id = ?1 AND state = 'in_flight'"},
     {offsetof(struct send_db, sent),
      "UPDATE sends SET state = 'sent', wamid = ?2, http_status = ?3, sent_at = ?4,"
      " updated_at = ?4, next_try_at = NULL, api_code = NULL, api_error = NULL"
@@ -171,6 +173,9 @@ int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *er
                                " (campaign_id TEXT PRIMARY KEY)", err) ||
         suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_skip"
                                " (id INTEGER PRIMARY KEY)", err) ||
+        suf_store_exec(db->st, "CREATE TEMP TABLE IF NOT EXISTS send_departed"
+                               " (id INTEGER, tries INTEGER, PRIMARY KEY (id, tries))",
+                       err) ||
         suf_store_exec(db->st, "DELETE FROM temp.send_skip", err))
         return SUF_ERR_DB;
     if (tune(db, err))
@@ -281,13 +286,54 @@ static int in_tx(struct send_db *db, const char *const *sqls, size_t nsql, size_
     return suf_send_db_commit(db, err);
 }
 
-int suf_send_db_recover(struct send_db *db, int64_t *n, struct suf_err *err)
+/*
+ * We hold the writer lock: any in_flight row belongs to a dead run.  Its
+ * request provably never left when no departure of its current try was
+ * recorded: none in the store (left_at, which each in_flight mark clears),
+ * and none in the departure log of its run (temp.send_departed, read by
+ * suf_send_departures_load; `log_run` -1 when there is no log to trust).
+ * Such a row goes back to 'queued', its try undone; every other may have
+ * reached the API and becomes 'unknown', for its webhook to resolve.
+ */
+static const char sql_requeue[] =
+    "UPDATE sends SET state = 'queued', tries = tries - 1, updated_at = ?1"
+    " WHERE state = 'in_flight' AND left_at IS NULL AND run_id = ?2"
+    "   AND NOT EXISTS (SELECT 1 FROM temp.send_departed d"
+    "                   WHERE d.id = sends.id AND d.tries = sends.tries)";
+
+int suf_send_db_recover(struct send_db *db, int64_t *n, int64_t *requeued,
+                        struct suf_err *err)
 {
-    /* We hold the writer lock: any in_flight row belongs to a dead run. */
     static const char *const sql[] = {
         "UPDATE sends SET state = 'unknown', updated_at = ?1 WHERE state = 'in_flight'",
     };
-    return in_tx(db, sql, 1, 0, n, err);
+    sqlite3_stmt *s;
+    int64_t log_run;
+    int changed;
+
+    *requeued = 0;
+    if (suf_send_departures_load(db, &log_run, err))
+        return err->status;
+    if (suf_send_db_begin(db, err))
+        return SUF_ERR_DB;
+    if (log_run >= 0) {
+        if (!(s = suf_store_prepare(db->st, sql_requeue, err)))
+            goto fail;
+        sqlite3_bind_int64(s, 1, now(db));
+        sqlite3_bind_int64(s, 2, log_run);
+        changed = step_done(db, s, err, "sends");
+        sqlite3_finalize(s);
+        if (changed < 0)
+            goto fail;
+        *requeued = changed;
+    }
+    if (exec_pass(db, sql[0], n, err))
+        goto fail;
+    return suf_send_db_commit(db, err);
+fail:
+    if (!db->dry)
+        suf_store_rollback(db->st);
+    return SUF_ERR_DB;
 }
 
 int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err)
@@ -551,6 +597,7 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         it->phone = col_dup(s, 6);
         it->campaign = col_dup(s, 7);
         it->consented_at = sqlite3_column_int64(s, 8);
+        it->tries = sqlite3_column_int(s, 9);
         it->res.retry_after_ms = -1;
         if (kind == 'u')
             db->u_after = it->id; /* rows come in id order */
@@ -579,6 +626,8 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
     if (n < 0)
         return SUF_ERR_DB;
     *marked = n == 1;
+    if (*marked)
+        it->tries++; /* as the row now says: the departure log names tries */
     return SUF_OK;
 }
 
@@ -703,6 +752,13 @@ void suf_send_db_job(struct send_db *db, struct send_job *job)
     job->rc = SUF_ERR_DB;
     if (suf_send_db_begin(db, err))
         return;
+    /* departures first: an outcome in this job moves its row on */
+    for (size_t i = 0; i < job->ndeparted; i++) {
+        sqlite3_bind_int64(db->departed, 1, job->departed[i].id);
+        sqlite3_bind_int64(db->departed, 2, job->departed[i].at);
+        if (step_done(db, db->departed, err, "sends") < 0)
+            goto fail;
+    }
     for (size_t i = 0; i < job->noutcomes; i++)
         if (suf_send_db_outcome(db, job->outcomes[i], err))
             goto fail;

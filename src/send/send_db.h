@@ -34,16 +34,26 @@ struct send_item {
     int64_t delay_ms;  /* backoff for a retry */
     bool again;        /* retry within this run (else: next run) */
     bool marked;       /* set by a job: its in_flight mark is committed */
+    int tries;         /* the row's tries, as its last in_flight mark set them */
+    bool left;         /* its request of this try started to go out */
+};
+
+/* A request that started to go out, for a job to record (left_at). */
+struct send_departure {
+    int64_t id, at;
 };
 
 /*
- * One unit of bookkeeping, one transaction: the outcomes of requests that
- * came back, then the in_flight marks of newly claimed rows (each gets
- * `marked`; false when the row was no longer queued).  While a job runs
+ * One unit of bookkeeping, one transaction: the departures of requests
+ * that started to go out, the outcomes of requests that came back, then the
+ * in_flight marks of newly claimed rows (each gets `marked`; false when the
+ * row was no longer queued).  While a job runs
  * (suf_send_db_job, possibly on the writer thread) its items belong to it:
  * the caller touches neither them nor the database until it is done.
  */
 struct send_job {
+    struct send_departure *departed;
+    size_t ndeparted, adeparted;
     struct send_item **outcomes;
     size_t noutcomes, aoutcomes;
     struct send_item **marks;
@@ -58,6 +68,7 @@ struct send_db {
     bool dry;
     int64_t margin_s; /* 24 h minus the window margin, in seconds */
     sqlite3_stmt *fetch_s, *fetch_u, *left_u, *skip, *mark, *unmark, *sent, *failed, *retry;
+    sqlite3_stmt *departed;
     sqlite3_stmt *fb_u_sent, *fb_u_failed, *fb_s_sent, *fb_s_failed, *cancel_parts;
     sqlite3_stmt *opt_ins, *opt_fb, *opt_cancel;
     int64_t u_after; /* utility fetches go on after this id */
@@ -72,7 +83,12 @@ int suf_send_db_begin(struct send_db *db, struct suf_err *err);
 int suf_send_db_commit(struct send_db *db, struct suf_err *err);
 
 /* Start-up passes, each in its own transaction; *n gets the rows changed. */
-int suf_send_db_recover(struct send_db *db, int64_t *n, struct suf_err *err);
+/* The in_flight rows a dead run left: a row whose request provably never
+ * left (no departure in the store, and a departure log of its run that
+ * does not name its try) goes back to 'queued' (*requeued); every other
+ * becomes 'unknown' (*n). */
+int suf_send_db_recover(struct send_db *db, int64_t *n, int64_t *requeued,
+                        struct suf_err *err);
 int suf_send_db_resend_unknown(struct send_db *db, int64_t *n, struct suf_err *err);
 int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err);
 int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err);
@@ -126,6 +142,30 @@ void suf_send_writer_submit(struct send_writer *w, struct send_job *job);
 /* True when no job is running; with `wait`, first waits for the running one. */
 bool suf_send_writer_idle(struct send_writer *w, bool wait);
 void suf_send_writer_stop(struct send_writer *w);
+
+/*
+ * The departure log, "<database>-departures" (send_departures.c): a line
+ * per request, written with one write(2) right before the request's first
+ * byte, so that it outlives a crash without a commit per request.
+ *
+ * Steps: suf_send_departures_load() reads the log a dead run left (before
+ * recovery); ..._open() starts this run's (after it); ..._note() per
+ * departure; ..._close(d, drop) at the end, dropping the file when nothing
+ * of this run can still be in flight.
+ */
+struct send_departures;
+/* Fills temp.send_departed (id, tries) from the log; *run gets the run it
+ * belongs to, or -1 when there is none or it cannot be trusted. */
+int suf_send_departures_load(struct send_db *db, int64_t *run, struct suf_err *err);
+/* Starts the log of db->run, replacing the old one; *out stays NULL for a
+ * store without a file. */
+int suf_send_departures_open(struct send_db *db, struct send_departures **out,
+                             struct suf_err *err);
+/* Notes that the request of send `id`, try `tries`, is leaving; false when
+ * the line could not be written (errno says why): the request must not go. */
+bool suf_send_departures_note(struct send_departures *d, int64_t id, int tries);
+const char *suf_send_departures_path(const struct send_departures *d);
+void suf_send_departures_close(struct send_departures *d, bool drop);
 
 /* True while the consent window of a session item is open. */
 bool suf_send_db_window_open(const struct send_db *db, const struct send_item *it);

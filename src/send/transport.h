@@ -6,7 +6,9 @@
  * Implementations:
  *  - suf_transport_curl_new(): libcurl's multi interface; many transfers at
  *    once, connections reused, HTTP/2 when the server offers it over TLS,
- *    connect and total timeouts, TLS verification always on;
+ *    connect and total timeouts, TLS verification always on; https only,
+ *    plain http only to a loopback address (never through a proxy); no
+ *    redirect is ever followed;
  *  - suf_transport_record_new(): no network at all; appends each body as
  *    one line to an outbox (when given) and keeps a copy, and answers with a
  *    canned reply (a synthetic success unless a responder says otherwise).
@@ -14,6 +16,9 @@
  * Invariants:
  *  - submit() never blocks on the network; each submitted request is
  *    reported exactly once by a later poll(), whatever happened to it;
+ *  - a request's `leaving` hook runs, inside poll(), before the first byte
+ *    of that request is written (after its connection is made): a request
+ *    for which it never ran provably never left the process;
  *  - the request body and `tag` belong to the caller and must stay valid
  *    until that report;
  *  - the reply passed to the callback lives only during the callback.
@@ -36,10 +41,22 @@
 #include "base/status.h"
 #include "send/cloudapi.h"
 
+/*
+ * Called right before a request starts to go out: its connection is made,
+ * none of its bytes is written yet (libcurl: CURLOPT_PREREQFUNCTION).  It
+ * may run more than once for one request (libcurl replays a request whose
+ * reused connection turned out dead).  Returning false holds the request
+ * back: it never leaves, and is reported as a transport failure with
+ * `unsent` set.
+ */
+typedef bool (*suf_transport_leaving_fn)(void *ctx, void *tag);
+
 struct suf_request {
     const char *body; /* JSON, owned by the caller */
     size_t len;
     void *tag;        /* handed back with the reply */
+    suf_transport_leaving_fn leaving; /* may be NULL */
+    void *leaving_ctx;
 };
 
 struct suf_reply {
@@ -49,7 +66,12 @@ struct suf_reply {
     const char *body;          /* the reply body, NUL-terminated ("" when none) */
     size_t len;
     const char *retry_after;   /* the Retry-After header value, or NULL */
+    const char *location;      /* where a 3xx reply points (never followed), or NULL */
     const char *net_error;     /* transport error text when net != SUF_NET_OK */
+    /* The request never started to go out (no connection, or `leaving`
+     * said no).  A recording transport's responder sets it to play a
+     * connection that could not be made: `leaving` is then not called. */
+    bool unsent;
 };
 
 typedef void (*suf_transport_done_fn)(void *ctx, const struct suf_reply *reply);
@@ -69,8 +91,11 @@ struct suf_transport {
 /*
  * The libcurl transport for `url` with the bearer `token` (copied, wiped at
  * close; never logged), cfg->concurrency transfers at once, and
- * cfg->connect_timeout_ms / cfg->request_timeout_ms.  Returns NULL and fills
- * `err` when libcurl cannot be set up.
+ * cfg->connect_timeout_ms / cfg->request_timeout_ms.  `url` is https, or
+ * plain http for a loopback host (the config's rule for base_url): then
+ * every connection must also go to a loopback address, and proxies are
+ * never used, since the token would cross them in clear.  Returns NULL and
+ * fills `err` when the URL has another scheme or libcurl cannot be set up.
  */
 struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
                                              const char *token, struct suf_err *err);
@@ -85,7 +110,9 @@ typedef void (*suf_record_respond_fn)(void *ctx, const char *body, size_t seq,
  * The recording transport.  `outbox` (may be NULL; not closed by us) gets
  * each body as one line, byte for byte, flushed as it goes.  `respond` (may
  * be NULL: every request then gets HTTP 200 and a synthetic wamid
- * "wamid.dryrun.<seq>") shapes the replies.  Nothing is sent, no token is
+ * "wamid.dryrun.<seq>") shapes the replies.  In poll, each request's reply
+ * is asked of `respond` first, then its `leaving` hook runs (unless the
+ * reply says `unsent`), then it is reported.  Nothing is sent, no token is
  * involved.
  */
 struct suf_transport *suf_transport_record_new(FILE *outbox, suf_record_respond_fn respond,

@@ -8,7 +8,17 @@
  * verification are set explicitly on every handle and no option turns them
  * off.  The bearer token is in one header list; it is never logged
  * (CURLOPT_VERBOSE is never set) and is wiped at close.
+ *
+ * Where the token may go is set here too, and a handle whose options
+ * libcurl refuses is never used: the protocols are https, plus http only
+ * when the URL is plain http (which the config allows for loopback hosts
+ * only); then proxies are off and the socket callback lets libcurl connect
+ * to loopback addresses only.  Redirects are never followed: following is
+ * off, the redirect limit is 0, and a redirect could only go to https (the
+ * narrowest list libcurl takes: it refuses an empty one).  A 3xx reply is
+ * reported as it is, with the place it points to.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +34,7 @@ struct curlt {
     CURLM *multi;
     struct curl_slist *headers;
     char *url;
+    bool plain; /* http://, to a loopback host */
     long connect_ms, total_ms;
     struct suf_xfer *free_list;
     struct suf_xfer **all; /* every xfer made, for close */
@@ -43,25 +54,61 @@ static int curl_ready(struct suf_err *err)
     return SUF_OK;
 }
 
+/* Sets the options where libcurl's refusal must stop us: those that say
+ * where the token may go. */
+static int set_guards(struct curlt *c, CURL *e, struct suf_xfer *x, struct suf_err *err)
+{
+    CURLcode rc =
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->plain ? "http,https" : "https");
+
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_MAXREDIRS, 0L);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, suf_curl_prereq_cb);
+    if (!rc)
+        rc = curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    if (!rc && c->plain)
+        rc = curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    if (!rc && c->plain)
+        rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, suf_curl_loopback_socket_cb);
+    if (!rc && c->plain)
+        rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    if (rc)
+        return suf_err_set(err, SUF_ERR_NETWORK,
+                           "libcurl refused a transport setting: %s",
+                           curl_easy_strerror(rc));
+    return SUF_OK;
+}
+
 /* A new easy handle with everything that does not change per request. */
-static struct suf_xfer *xfer_new(struct curlt *c)
+static struct suf_xfer *xfer_new(struct curlt *c, struct suf_err *err)
 {
     struct suf_xfer *x = suf_xcalloc(1, sizeof(*x));
     CURL *e = curl_easy_init();
 
     if (!e) {
         free(x);
+        suf_err_set(err, SUF_ERR_INTERNAL, "cannot create a libcurl handle");
         return NULL;
     }
     x->easy = e;
+    if (set_guards(c, e, x, err)) {
+        curl_easy_cleanup(e);
+        free(x);
+        return NULL;
+    }
     curl_easy_setopt(e, CURLOPT_URL, c->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
@@ -89,10 +136,14 @@ static int curl_submit(struct suf_transport *t, const struct suf_request *req,
 
     if (x)
         c->free_list = x->next_free;
-    else if (!(x = xfer_new(c)))
-        return suf_err_set(err, SUF_ERR_INTERNAL, "cannot create a libcurl handle");
+    else if (!(x = xfer_new(c, err)))
+        return err->status;
     x->next_free = NULL;
     x->tag = req->tag;
+    x->leaving = req->leaving;
+    x->leaving_ctx = req->leaving_ctx;
+    x->left = x->held = false;
+    x->refused[0] = '\0';
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
     suf_buf_reset(&x->reply);
@@ -129,15 +180,30 @@ static enum suf_net_outcome net_outcome(CURLcode rc)
     }
 }
 
+/* The words for a failed transfer: ours when a guard of ours stopped it. */
+static const char *failure_text(struct suf_xfer *x, CURLcode rc)
+{
+    if (x->held)
+        return "held back before it left: its departure could not be noted";
+    if (x->refused[0]) {
+        snprintf(x->errbuf, sizeof(x->errbuf),
+                 "plain http goes only to a loopback address; refused to connect to %s",
+                 x->refused);
+        return x->errbuf;
+    }
+    return x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+}
+
 static void report(struct curlt *c, CURLMsg *m, suf_transport_done_fn done, void *ctx)
 {
     struct suf_xfer *x = NULL;
     struct suf_reply r;
     long status = 0;
+    char *location = NULL;
 
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(c->multi, m->easy_handle);
+    curl_easy_getinfo(m->easy_handle, CURLINFO_REDIRECT_URL, &location);
     memset(&r, 0, sizeof(r));
     r.tag = x->tag;
     r.net = net_outcome(m->data.result);
@@ -145,13 +211,15 @@ static void report(struct curlt *c, CURLMsg *m, suf_transport_done_fn done, void
     r.body = suf_buf_str(&x->reply);
     r.len = x->reply.len;
     r.retry_after = x->retry_after[0] ? x->retry_after : NULL;
-    r.net_error = r.net == SUF_NET_OK ? NULL
-                  : x->errbuf[0]      ? x->errbuf
-                                      : curl_easy_strerror(m->data.result);
+    r.location = r.http_status >= 300 && r.http_status < 400 ? location : NULL;
+    r.net_error = r.net == SUF_NET_OK ? NULL : failure_text(x, m->data.result);
+    r.unsent = !x->left;
     c->pending--;
+    done(ctx, &r);
+    /* the location belongs to the handle: only now may it be reused */
+    curl_multi_remove_handle(c->multi, m->easy_handle);
     x->next_free = c->free_list;
     c->free_list = x;
-    done(ctx, &r);
 }
 
 static size_t drain(struct curlt *c, suf_transport_done_fn done, void *ctx)
@@ -212,16 +280,41 @@ static void curl_close_t(struct suf_transport *t)
     free(c);
 }
 
+/*
+ * Whether `url` is plain http, as libcurl reads it; false for https.  Any
+ * other scheme, or no URL at all, is refused: the config lets only those
+ * two through, so this is a broken caller, not a user's mistake.
+ */
+static int url_plain(const char *url, bool *plain, struct suf_err *err)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL;
+    int rc = SUF_OK;
+
+    if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+        (strcmp(scheme, "http") && strcmp(scheme, "https")))
+        rc = suf_err_set(err, SUF_ERR_CONFIG, "the API URL is not an https:// URL");
+    else
+        *plain = !strcmp(scheme, "http");
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
                                              const char *token, struct suf_err *err)
 {
     struct curlt *c;
     struct suf_buf auth = SUF_BUF_INIT;
     long conc = cfg->concurrency > 0 ? (long)cfg->concurrency : 1;
+    bool plain = false;
+    struct suf_xfer *x;
 
-    if (curl_ready(err))
+    if (curl_ready(err) || url_plain(url, &plain, err))
         return NULL;
     c = suf_xcalloc(1, sizeof(*c));
+    c->plain = plain;
     c->t.submit = curl_submit;
     c->t.poll = curl_poll;
     c->t.close = curl_close_t;
@@ -252,5 +345,12 @@ struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const
         suf_err_set(err, SUF_ERR_INTERNAL, "cannot build the request headers");
         return NULL;
     }
+    /* one handle now, so that a setting libcurl refuses stops the run
+     * before anything is claimed */
+    if (!(x = xfer_new(c, err))) {
+        curl_close_t(&c->t);
+        return NULL;
+    }
+    c->free_list = x;
     return &c->t;
 }

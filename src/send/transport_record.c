@@ -18,6 +18,8 @@
 struct pending {
     void *tag;
     size_t seq;
+    suf_transport_leaving_fn leaving;
+    void *leaving_ctx;
 };
 
 struct record {
@@ -54,9 +56,24 @@ static int record_submit(struct suf_transport *t, const struct suf_request *req,
     }
     r->pending[r->npending].tag = req->tag;
     r->pending[r->npending].seq = r->nbodies;
+    r->pending[r->npending].leaving = req->leaving;
+    r->pending[r->npending].leaving_ctx = req->leaving_ctx;
     r->npending++;
     r->nbodies++;
     return SUF_OK;
+}
+
+/* The reply of a request its `leaving` hook held back, as libcurl's
+ * transport reports one. */
+static void hold_back(struct suf_reply *reply)
+{
+    void *tag = reply->tag;
+
+    memset(reply, 0, sizeof(*reply));
+    reply->tag = tag;
+    reply->net = SUF_NET_OTHER;
+    reply->net_error = "held back before it left";
+    reply->unsent = true;
 }
 
 static size_t record_poll(struct suf_transport *t, int timeout_ms, suf_transport_done_fn done,
@@ -86,6 +103,9 @@ static size_t record_poll(struct suf_transport *t, int timeout_ms, suf_transport
             reply.body = r->wamid_reply;
         }
         reply.tag = batch[i].tag;
+        if (!reply.unsent && batch[i].leaving &&
+            !batch[i].leaving(batch[i].leaving_ctx, batch[i].tag))
+            hold_back(&reply);
         if (!reply.body)
             reply.body = "";
         reply.len = strlen(reply.body);

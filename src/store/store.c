@@ -338,6 +338,11 @@ static const char *const migrations[] = {
     "  WHERE processed = 0 AND id IN (SELECT id FROM events_v2);"
     "DROP TABLE events;"
     "ALTER TABLE events_v2 RENAME TO events;",
+    /* 3: when the request of a send's current try started to go out (the
+     * send stage's pre-request mark): a row a dead run left in flight
+     * without it never reached the API, and is queued again instead of
+     * waiting as 'unknown'. */
+    "ALTER TABLE sends ADD COLUMN left_at INTEGER;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -3,7 +3,8 @@
 
 usage: send_check.py faults DB MOCKLOG CASES MAX_TRIES   final states of every fault class
        send_check.py once DB MOCKLOG                     nothing accepted twice; sent = accepted
-       send_check.py settled DB MOCKLOG                  after a kill: every row sent or unknown
+       send_check.py settled DB MOCKLOG                  after a kill: every row sent or unknown,
+                                                         unknown only if the mock received it
        send_check.py exactly_once DB MOCKLOG             every fallback's utility accepted once
        send_check.py outbox OUTBOX MOCKLOG DB            dry-run outbox = what was posted
        send_check.py clean DB MARKER FILE...             the marker is nowhere
@@ -165,6 +166,10 @@ def check_settled(dbpath, logpath):
     states = collections.Counter(s["state"] for s in sends(db))
     if set(states) - {"sent", "unknown"}:
         fail("after the kill and a rerun, rows are %s; want only sent or unknown" % dict(states))
+    received = {r["callback"] for r in log_rows(logpath)}
+    for s in sends(db):
+        if s["state"] == "unknown" and s["callback"] not in received:
+            fail("%s is unknown, but its request never reached the mock" % s["callback"])
     print("after kill -9 and a rerun: %s" % dict(states))
 
 

@@ -32,6 +32,15 @@ accepted; ...061 always fails with 131026.
 Each line of the request log is {"seq", "to", "type", "callback", "body"
 (the raw request text), "status", "fault", "wamid", "accepted"}.
 
+With --echo-token N (and --token-file) the mock plays a Graph API that
+quotes the secret it was given, as token errors (code 190) can: every N-th
+message request is refused with HTTP 401, code 190, the token in
+error.message and in error.error_data.details (fault "echo_token"), and
+every reply carries it in a WWW-Authenticate header.  Each
+--echo-secret-file adds the secret in that file (the app secret, the
+verify token) to the details and the header.  The request log never holds
+any of them.
+
 With --post-events URL (and --app-secret-file) it posts each webhook body
 to a receiver instead, signed the way Meta signs them, so the demo can run
 `suf receive` between the mock and suf.
@@ -227,6 +236,14 @@ class State:
         if args.token_file:
             with open(args.token_file, encoding="utf-8") as f:
                 self.token = f.readline().strip()
+        self.echo = []
+        if args.echo_token:
+            if self.token is None:
+                raise SystemExit("--echo-token needs --token-file")
+            self.echo = [self.token]
+            for path in args.echo_secret_file or []:
+                with open(path, encoding="utf-8") as f:
+                    self.echo.append(f.readline().strip())
         self.events = events_sink(args.events, args.post_events, args.app_secret_file)
         self.clock = args.clock
 
@@ -268,9 +285,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, obj=None, raw=None, headers=None):
         data = raw if raw is not None else json.dumps(obj).encode()
+        echo = self.server.state.echo
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if echo:
+            self.send_header("WWW-Authenticate", 'OAuth "Facebook Platform" "invalid_token" '
+                             '"Malformed access token %s"' % " ".join(echo))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -318,6 +339,12 @@ class Handler(BaseHTTPRequestHandler):
         seq, nth = st.next(to)
         rec.update(seq=seq, to=to, type=body.get("type"),
                    callback=body.get("biz_opaque_callback_data"))
+        if st.echo and seq % st.args.echo_token == 0:
+            rec["fault"] = "echo_token"
+            rec["status"] = 401
+            st.log(rec)
+            return self.api_error(401, 190, "Malformed access token " + st.token,
+                                  "the session of %s has expired" % " and ".join(st.echo))
         fault = fault_for(to, nth)
         if fault is None or fault == "webhook_failed":
             return self.accept(st, rec, body, seq, fault)
@@ -398,6 +425,11 @@ def main(argv=None):
     p.add_argument("--read", action="store_true", help="also write read statuses")
     p.add_argument("--delay-ms", type=int, default=0,
                    help="wait this long between accepting a message and replying")
+    p.add_argument("--echo-token", type=int, default=0, metavar="N",
+                   help="refuse every N-th message quoting the token (code 190), and "
+                        "quote it in a header of every reply")
+    p.add_argument("--echo-secret-file", action="append", metavar="FILE",
+                   help="with --echo-token, quote this secret too (repeatable)")
     args = p.parse_args(argv)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,6 +1,9 @@
 /*
  * test_cloudapi.c: the Cloud API client's pure parts: the URL, the reply
- * parser, the one retry decision (table-driven), Retry-After and backoff.
+ * parser, the one retry decision (table-driven), Retry-After and backoff,
+ * the words for a redirect, and the redaction of every known secret from
+ * what a reply says (in the redactor itself, from a table, and through the
+ * parser, where replies come in).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/log.h"
 #include "send/cloudapi.h"
 #include "testutil.h"
 
@@ -213,6 +217,137 @@ static void test_cloudapi__retry_after_is_a_floor(void)
     CU_ASSERT_EQUAL(suf_cloudapi_backoff_ms(5, 500, 30000, 100, jitter_low, NULL), 4000);
 }
 
+/* The secrets of the redaction tests: an access token, an app secret, a
+ * verify token far too short to be a good one, and one that overlaps
+ * itself ("aXaXa" holds it twice). */
+#define TOKEN "EAAGm0PX4ZCpsBAKZBt0k3n"
+#define APP_SECRET "9f86d081884c7d65"
+#define SHORT_SECRET "Q9"
+#define SELF_OVERLAP "aXa"
+
+static void know_secrets(void)
+{
+    suf_log_secrets_clear();
+    suf_log_secret(TOKEN);
+    suf_log_secret(APP_SECRET);
+    suf_log_secret(SHORT_SECRET);
+    suf_log_secret(SELF_OVERLAP);
+}
+
+static const struct redact_row {
+    const char *what, *in, *want;
+} redact_rows[] = {
+    {"no secret", "Invalid parameter", "Invalid parameter"},
+    {"the whole text", TOKEN, "[redacted]"},
+    {"inside other text", "Malformed access token x" TOKEN "y (code 190)",
+     "Malformed access token x[redacted]y (code 190)"},
+    {"at the start and the end", TOKEN " was refused for " TOKEN,
+     "[redacted] was refused for [redacted]"},
+    {"repeated", "a " TOKEN " b " TOKEN " c " TOKEN " d",
+     "a [redacted] b [redacted] c [redacted] d"},
+    {"twice in a row", TOKEN TOKEN, "[redacted]"},
+    {"two secrets side by side", TOKEN APP_SECRET "!", "[redacted]!"},
+    {"a short secret", "proof Q9 failed", "proof [redacted] failed"},
+    {"a short secret at both ends", "Q9Q9 xQ9", "[redacted] x[redacted]"},
+    {"overlapping occurrences", "<aXaXa>", "<[redacted]>"},
+    {"the head of a secret only", "EAAGm0PX4 and 9f86d0", "EAAGm0PX4 and 9f86d0"},
+    {"the redaction mark is not searched again", "[redacted] " SHORT_SECRET,
+     "[redacted] [redacted]"},
+};
+
+static void test_cloudapi__redaction_table(void)
+{
+    know_secrets();
+    for (size_t i = 0; i < sizeof(redact_rows) / sizeof(redact_rows[0]); i++) {
+        const struct redact_row *row = &redact_rows[i];
+        char *got = suf_redact_dup(row->in);
+        char buf[256];
+
+        if (strcmp(got, row->want))
+            fprintf(stderr, "\nrow '%s': '%s', want '%s'\n", row->what, got, row->want);
+        CU_ASSERT_STRING_EQUAL(got, row->want);
+        free(got);
+        snprintf(buf, sizeof(buf), "%s", row->in); /* in place, as log lines are */
+        CU_ASSERT_STRING_EQUAL(suf_redact(buf, sizeof(buf)), row->want);
+    }
+    suf_log_secrets_clear();
+}
+
+/* A Graph API token error as the mock plays it: the token in the message
+ * and in the details. */
+#define TOKEN_ERROR                                                                      \
+    "{\"error\":{\"message\":\"Malformed access token " TOKEN "\","                      \
+    "\"type\":\"OAuthException\",\"code\":190,\"error_data\":"                           \
+    "{\"details\":\"token " TOKEN " is not valid\"},\"fbtrace_id\":\"x\"}}"
+
+static void test_cloudapi__replies_lose_every_known_secret(void)
+{
+    struct suf_api_result r;
+    char body[2048], *pad = malloc(600);
+
+    know_secrets();
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 401, TOKEN_ERROR, strlen(TOKEN_ERROR));
+    CU_ASSERT_STRING_EQUAL(
+        r.api_error, "Malformed access token [redacted] (token [redacted] is not valid)");
+    CU_ASSERT_EQUAL(r.api_code, 190);
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+
+    /* cut to fit after the redaction, so no head of the token is left */
+    memset(pad, 'x', 505);
+    pad[505] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"error\":{\"message\":\"%s " TOKEN "\",\"code\":190}}", pad);
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 401, body, strlen(body));
+    CU_ASSERT_EQUAL(strlen(r.api_error), sizeof(r.api_error) - 1);
+    CU_ASSERT_PTR_NULL(strstr(r.api_error, "EAA"));
+    free(pad);
+
+    /* the other secrets too, and the wamid, which is stored as well */
+    snprintf(body, sizeof(body),
+             "{\"messages\":[{\"id\":\"wamid." APP_SECRET "\"}],\"error\":{\"message\":"
+             "\"proof Q9\",\"code\":131000,\"error_data\":{\"details\":\"" APP_SECRET
+             "\"}}}");
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 500, body, strlen(body));
+    CU_ASSERT_STRING_EQUAL(r.api_error, "proof [redacted] ([redacted])");
+    CU_ASSERT_STRING_EQUAL(r.wamid, "wamid.[redacted]");
+
+    /* and the transport's words */
+    memset(&r, 0, sizeof(r));
+    snprintf(r.api_error, sizeof(r.api_error), "proxy said: Bearer %s", TOKEN);
+    suf_cloudapi_parse(&r, SUF_NET_OTHER, 0, NULL, 0);
+    CU_ASSERT_STRING_EQUAL(r.api_error, "proxy said: Bearer [redacted]");
+    suf_log_secrets_clear();
+}
+
+static void test_cloudapi__a_redirect_says_so_and_is_permanent(void)
+{
+    struct suf_api_result r;
+
+    know_secrets();
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 307, "", 0);
+    suf_cloudapi_redirect(&r, "http://127.0.0.1:9/v23.0/1/messages?access_token=" TOKEN);
+    CU_ASSERT_STRING_EQUAL(r.api_error,
+                           "HTTP 307: a redirect to "
+                           "'http://127.0.0.1:9/v23.0/1/messages?access_token="
+                           "[redacted]', which suf never follows");
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 301, "<html>moved</html>", 18);
+    suf_cloudapi_redirect(&r, NULL);
+    CU_ASSERT_STRING_EQUAL(r.api_error, "HTTP 301: a redirect, which suf never follows");
+    CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+    /* any other status keeps its own words */
+    memset(&r, 0, sizeof(r));
+    suf_cloudapi_parse(&r, SUF_NET_OK, 404, "", 0);
+    suf_cloudapi_redirect(&r, "http://elsewhere.example/");
+    CU_ASSERT_STRING_EQUAL(r.api_error, "HTTP 404 with an empty reply");
+    suf_log_secrets_clear();
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -225,6 +360,11 @@ int main(void)
         {"Retry-After seconds and dates", test_cloudapi__retry_after_seconds_and_dates},
         {"backoff grows within jitter bounds", test_cloudapi__backoff_grows_within_jitter_bounds},
         {"Retry-After is a floor", test_cloudapi__retry_after_is_a_floor},
+        {"redaction table", test_cloudapi__redaction_table},
+        {"replies lose every known secret",
+         test_cloudapi__replies_lose_every_known_secret},
+        {"a redirect says so and is permanent",
+         test_cloudapi__a_redirect_says_so_and_is_permanent},
         {NULL, NULL},
     };
     return suf_test_main("cloudapi", tests);

@@ -4,12 +4,16 @@
  * after part 1), retries and budgets, permanent errors and opt-outs, the
  * consent window, 'unknown' rows of dead runs and their re-sends, --limit,
  * the cost cap (rate cards and markets inserted by SQL), the
- * permission-template check (status, category, quick replies), and a dry
- * run that changes nothing.
+ * permission-template check (status, category, quick replies), a dry
+ * run that changes nothing, and runs that die mid-send (in a child process
+ * that ends as kill -9 would end it): only a request that started to go out
+ * waits as 'unknown', the rest are queued again, and the claim batch is a
+ * quarter second of work.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/context.h"
@@ -209,7 +213,7 @@ static const char *capture_end(void)
 
 struct canned {
     const char *phone;
-    int http; /* 0: a timeout */
+    int http; /* 0: a timeout; -1: the connection could not be made */
     const char *body;
     int times; /* < 0: always */
     int seen;
@@ -236,6 +240,12 @@ static void respond(void *ctx, const char *body, size_t seq, struct suf_reply *r
         if (!strstr(body, needle) || (c->times >= 0 && c->seen >= c->times))
             continue;
         c->seen++;
+        if (c->http < 0) {
+            r->net = SUF_NET_CONNECT;
+            r->net_error = "Failed to connect: Connection refused";
+            r->unsent = true;
+            return;
+        }
         r->net = c->http ? SUF_NET_OK : SUF_NET_TIMEOUT;
         r->http_status = c->http;
         r->body = c->body;
@@ -267,6 +277,17 @@ static struct suf_transport *send_with(const struct suf_send_opts *o, int want_r
         fprintf(stderr, "\nsend returned %d (%s)\n", rc, err.msg);
     CU_ASSERT_EQUAL(rc, want_rc);
     return t;
+}
+
+/* A new run at `at`, which must send nothing at all. */
+static void rerun_sends_nothing(int64_t at)
+{
+    struct suf_transport *t;
+
+    new_run(at);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    t->close(t);
 }
 
 static size_t count_bodies_with(struct suf_transport *t, const char *needle)
@@ -323,10 +344,7 @@ static void test_send__sessions_go_first_and_part_two_after_part_one(void)
     CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.sent_utility"), 2);
     t->close(t);
     /* a rerun has nothing left to send */
-    new_run(NOW + 60);
-    t = send_with(NULL, SUF_OK);
-    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
-    t->close(t);
+    rerun_sends_nothing(NOW + 60);
     teardown();
 }
 
@@ -865,6 +883,238 @@ static void test_send__dry_run_changes_nothing_and_records_stored_bodies(void)
     teardown();
 }
 
+/* --- runs that die ---------------------------------------------------------- */
+
+/* The request (by its 0-based sequence number) at which the child dies. */
+static size_t die_at;
+
+/* Answers as `respond` does, until request `die_at`: there the process
+ * ends at once, as kill -9 would end it, in the middle of a poll: the
+ * requests before it in the same poll were answered and left, that one and
+ * those after it never left. */
+static void respond_then_die(void *ctx, const char *body, size_t seq, struct suf_reply *r)
+{
+    if (seq == die_at)
+        _exit(0);
+    respond(ctx, body, seq, r);
+}
+
+static void reopen_store(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+
+    if (suf_store_open(&st, suf_test_path("send.db"), SUF_STORE_LOCK, &err)) {
+        fprintf(stderr, "cannot open the test store again: %s\n", err.msg);
+        exit(2);
+    }
+}
+
+/* Runs the stage in a child process that dies at request `at`.  A SQLite
+ * connection must not cross a fork, and the child needs the writer lock:
+ * the store is closed around it, and opened again after. */
+static void run_and_die(size_t at)
+{
+    int status = -1;
+    pid_t pid;
+
+    die_at = at;
+    fflush(NULL);
+    suf_store_close(&st);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        struct suf_transport *t;
+        struct suf_send_opts o;
+        struct suf_err err = SUF_ERR_INIT;
+
+        reopen_store();
+        t = suf_transport_record_new(NULL, respond_then_die, NULL);
+        suf_send_opts_init(&o);
+        suf_send_with(&run, t, &o, &err);
+        _exit(3); /* the stage ended before request `at`: it did not die */
+    }
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    reopen_store();
+}
+
+static int64_t add_utility(int i)
+{
+    char phone[32];
+
+    snprintf(phone, sizeof(phone), "4410000003%02d", i);
+    return add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "queued");
+}
+
+static void test_send__after_a_crash_only_what_may_have_left_waits(void)
+{
+    struct suf_transport *t;
+    int64_t ids[12];
+    const size_t n = sizeof(ids) / sizeof(ids[0]);
+
+    setup("APPROVED");
+    ncanned = 0;
+    cfg.throughput = 40; /* claims of 10: a quarter second */
+    cfg.concurrency = 2;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = add_utility((int)i);
+    /* requests 0 and 1 are polled together: 0 is answered, then the run
+     * dies before 1 leaves; 2..9 were claimed and never submitted */
+    run_and_die(1);
+    CU_ASSERT_EQUAL(q_int("SELECT COUNT(*) FROM sends WHERE state = 'in_flight'", 0), 10);
+    CU_ASSERT_EQUAL(q_int("SELECT COUNT(*) FROM sends WHERE state = 'sent'", 0), 0);
+
+    new_run(NOW + 60);
+    t = send_with(NULL, SUF_OK);
+    /* request 0 reached the API: it waits for its webhook, never re-sent */
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[0]), "unknown");
+    CU_ASSERT_EQUAL(q_int("SELECT tries FROM sends WHERE id = ?1", ids[0]), 1);
+    CU_ASSERT_EQUAL(count_bodies_with(t, "\"4410000003"
+                                         "00\""),
+                    0);
+    /* the rest provably never left: each goes now, exactly once */
+    for (size_t i = 1; i < n; i++) {
+        char needle[32];
+
+        snprintf(needle, sizeof(needle), "\"4410000003%02zu\"", i);
+        CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[i]), "sent");
+        CU_ASSERT_EQUAL(q_int("SELECT tries FROM sends WHERE id = ?1", ids[i]), 1);
+        CU_ASSERT_EQUAL(count_bodies_with(t, needle), 1);
+    }
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), n - 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.unknown"), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.requeued"), 9);
+    t->close(t);
+
+    /* and the next run sends nothing at all */
+    rerun_sends_nothing(NOW + 120);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ids[0]), "unknown");
+    teardown();
+}
+
+/* A fresh store of `rows` queued utility sends, and a run at `throughput`
+ * with `concurrency` slots that dies at its second request; returns how
+ * many rows that run left in flight.  The caller tears down. */
+static int64_t left_in_flight_by_a_death(int64_t throughput, int concurrency, int rows)
+{
+    setup("APPROVED");
+    ncanned = 0;
+    cfg.throughput = throughput;
+    cfg.concurrency = concurrency;
+    for (int i = 0; i < rows; i++)
+        add_utility(i);
+    run_and_die(1);
+    return q_int("SELECT COUNT(*) FROM sends WHERE state = 'in_flight'", 0);
+}
+
+static void test_send__the_claim_batch_is_a_quarter_second_of_work(void)
+{
+    struct suf_transport *t;
+
+    /* 10 messages a second, 16 slots: 3 claimed, not 16 (1.6 s of work) */
+    CU_ASSERT_EQUAL(left_in_flight_by_a_death(10, 16, 20), 3);
+    new_run(NOW + 60);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.unknown"), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.requeued"), 2);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 19);
+    t->close(t);
+    teardown();
+
+    /* no throughput (no limit): the first claim fills the slots, no more */
+    CU_ASSERT_EQUAL(left_in_flight_by_a_death(0, 2, 20), 2);
+    teardown();
+}
+
+static void test_send__departures_are_recorded_in_the_store(void)
+{
+    struct suf_transport *t;
+    int64_t ok, refused;
+
+    setup("APPROVED");
+    ncanned = 0;
+    can("441000000401", -1, NULL, -1); /* never connects */
+    ok = add_send(add_fallback("c1", "441000000400", "pending", 0), 'u', 1,
+                  "441000000400", "queued");
+    refused = add_send(add_fallback("c1", "441000000401", "pending", 0), 'u', 1,
+                       "441000000401", "queued");
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(ok), "sent");
+    CU_ASSERT(q_int("SELECT left_at FROM sends WHERE id = ?1", ok) >= NOW);
+    /* a connection never made: deferred, and nothing says it left */
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(refused), "queued");
+    CU_ASSERT_EQUAL(q_int("SELECT left_at FROM sends WHERE id = ?1", refused), -1);
+    CU_ASSERT_STRING_EQUAL(q_text("SELECT api_error FROM sends WHERE id = ?1", refused),
+                           "Failed to connect: Connection refused");
+    /* a clean end leaves no departure log behind */
+    CU_ASSERT_EQUAL(access(suf_test_path("send.db-departures"), F_OK), -1);
+    t->close(t);
+    teardown();
+}
+
+/* An in_flight row of dead run 7, its mark's try `tries`, left_at as given
+ * (0: none). */
+static int64_t add_dead(int i, int tries, int64_t left_at)
+{
+    int64_t id;
+    char phone[32];
+    sqlite3_stmt *s;
+
+    snprintf(phone, sizeof(phone), "4410000005%02d", i);
+    id = add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "in_flight");
+    s = suf_store_prepare(
+        &st, "UPDATE sends SET run_id = 7, tries = ?2, left_at = ?3 WHERE id = ?1", NULL);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, tries);
+    suf_bind_int64_or_null(s, 3, left_at, left_at == 0);
+    CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    return id;
+}
+
+static void test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes(void)
+{
+    struct suf_transport *t;
+    int64_t named, other_try, in_store, quiet, other_run;
+    char log[256];
+
+    setup("APPROVED");
+    ncanned = 0;
+    named = add_dead(0, 1, 0);          /* the log names it: it may have left */
+    other_try = add_dead(1, 2, 0);      /* the log names its first try only */
+    in_store = add_dead(2, 1, NOW - 5); /* the store says it left */
+    quiet = add_dead(3, 1, 0);          /* nothing says it left */
+    other_run = add_dead(4, 1, 0);
+    exec_sql("UPDATE sends SET run_id = 6 WHERE id = 5"); /* not the log's run */
+    CU_ASSERT_EQUAL(other_run, 5);
+    snprintf(log, sizeof(log), "suf departures run 7\n%lld 1\n%lld 1\n", (long long)named,
+             (long long)other_try);
+    suf_test_write("send.db-departures", log);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(named), "unknown");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(in_store), "unknown");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(other_run), "unknown");
+    /* requeued with their try undone, and sent by this run */
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(other_try), "sent");
+    CU_ASSERT_EQUAL(q_int("SELECT tries FROM sends WHERE id = ?1", other_try), 2);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(quiet), "sent");
+    CU_ASSERT_EQUAL(q_int("SELECT tries FROM sends WHERE id = ?1", quiet), 1);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 2);
+    t->close(t);
+    teardown();
+
+    /* a log with a line it cannot vouch for is not trusted at all */
+    setup("APPROVED");
+    ncanned = 0;
+    quiet = add_dead(3, 1, 0);
+    suf_test_write("send.db-departures", "suf departures run 7\n12 1\n13 1");
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(quiet), "unknown");
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    t->close(t);
+    teardown();
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -897,6 +1147,14 @@ int main(void)
          test_send__cost_cap_uses_the_card_in_effect_on_the_day},
         {"dry run changes nothing and records stored bodies",
          test_send__dry_run_changes_nothing_and_records_stored_bodies},
+        {"after a crash only what may have left waits",
+         test_send__after_a_crash_only_what_may_have_left_waits},
+        {"the claim batch is a quarter second of work",
+         test_send__the_claim_batch_is_a_quarter_second_of_work},
+        {"departures are recorded in the store",
+         test_send__departures_are_recorded_in_the_store},
+        {"recovery trusts the departure log only as far as it goes",
+         test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes},
         {NULL, NULL},
     };
     return suf_test_main("send", tests);
