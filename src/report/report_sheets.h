@@ -27,7 +27,8 @@
 /* The look of every format, for the report's currency. */
 struct rep_formats {
     struct rep_format_spec spec[REP_NFMT];
-    char money_format[64]; /* the number format of amounts and rates */
+    char money_format[64]; /* the number format of amounts */
+    char rate_format[64];  /* ... and of per-unit figures: six decimals */
 };
 
 /* Fills f; its specs point into f, so f must outlive the sink made of them. */
@@ -42,12 +43,14 @@ struct rep_book {
     int fb_sheets;              /* Fallbacks sheets so far */
     uint32_t fb_row;            /* the next data row of `fallbacks` */
     int64_t rows_per_sheet;     /* data rows per Fallbacks sheet */
+    char print_header[256];     /* atop every printed page: campaign, as-of */
 };
 
-/* Starts the workbook in `sink`; rows_per_sheet <= 0 means
- * SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must outlive b. */
-void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_sink *sink,
-                    int64_t rows_per_sheet);
+/* Starts the workbook of campaign `c` (its id and name read) in `sink`;
+ * rows_per_sheet <= 0 means SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must
+ * outlive b. */
+void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_campaign *c,
+                    const struct rep_sink *sink, int64_t rows_per_sheet);
 /* A rep_fallback_fn: writes one Fallbacks row into the book `book`. */
 int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err *err);
 /* Writes the rest, from the campaign's completed figures. */
@@ -57,6 +60,13 @@ void rep_book_finish(struct rep_book *b, const struct rep_campaign *c);
  * and the run's inputs. */
 void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
                           struct rep_campaign *const *cs, int n);
+
+/* A fallback state ("utility_delivered") in words, for a reader; unknown
+ * states are "Unknown state".  Static text. */
+const char *rep_state_words(const char *id);
+/* An exclusion reason ("opted_out") in words; a reason plan no longer
+ * has is "Reason no longer used by the plan".  Static text. */
+const char *rep_reason_words(const char *id);
 
 /* A string cell of text that comes from inputs: cut to Excel's limit on a
  * character boundary, invalid UTF-8 shown as '?', never read as a formula. */
