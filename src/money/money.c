@@ -497,7 +497,8 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
     if (!msg->delivered)
         return; /* Meta bills delivered messages only */
     out->billed = true;
-    if (policy_bills(b, msg)) {
+    out->policy_billed = policy_bills(b, msg);
+    if (out->policy_billed) {
         if (price(m, out->card, out->market, policy_category(b, msg), day, false, &v))
             out->policy = v;
         else
