@@ -142,45 +142,6 @@ static void add_charge(struct rep_money *to, const struct suf_charge *ch)
     to->meta += ch->meta;
 }
 
-/*
- * The category the policy bills a message as, and below the one Meta did:
- * only the labels of the rows of rates applied (their rates are the
- * charges' own amounts, so a row reconciles whatever its label).
- *
- * NEEDSWORK: these repeat money.c's policy_category() and meta_category(),
- * which are static there; suf_charge should say which category each view
- * billed at, and these two would go.
- */
-static int policy_billed_as(const struct suf_billing *b, const struct suf_msg *msg)
-{
-    switch (msg->kind) {
-    case SUF_MSG_UTILITY:
-        return b->utility_as;
-    case SUF_MSG_SESSION:
-        return b->session_as;
-    default:
-        return msg->tmpl_cat;
-    }
-}
-
-/* What Meta billed a message as: the webhook's word where the charge came
- * from it, else the message's own category. */
-static int meta_billed_as(const struct suf_msg *msg, const struct suf_charge *ch)
-{
-    if (ch->from_webhook) {
-        int cat = suf_category_parse(msg->pricing_category);
-        return msg->pricing_billable && cat >= 0 ? cat : REP_NOT_BILLABLE;
-    }
-    switch (msg->kind) {
-    case SUF_MSG_UTILITY:
-        return SUF_CAT_UTILITY;
-    case SUF_MSG_SESSION:
-        return SUF_CAT_SERVICE;
-    default:
-        return msg->tmpl_cat;
-    }
-}
-
 /* Counts one message into the row of rates applied that `key` names, making
  * the row when it is new.  The slots index rows by market, card, view and
  * kind, so a million charges cost a few comparisons each. */
@@ -239,12 +200,12 @@ static void count_charge(const struct rep_ctx *ctx, struct rep_campaign *c,
     row.unpriced = ch->unpriced;
     if (ch->policy_billed) {
         row.view = REP_VIEW_POLICY;
-        row.billed_as = policy_billed_as(&ctx->bill, msg);
+        row.billed_as = ch->policy_cat;
         row.rate = ch->unpriced ? 0 : ch->policy;
         add_rate(ctx, c, &row);
     }
     row.view = REP_VIEW_META;
-    row.billed_as = meta_billed_as(msg, ch);
+    row.billed_as = ch->meta_cat < 0 ? REP_NOT_BILLABLE : ch->meta_cat;
     row.rate = ch->unpriced ? 0 : ch->meta;
     add_rate(ctx, c, &row);
 }
