@@ -497,8 +497,10 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
     if (!msg->delivered)
         return; /* Meta bills delivered messages only */
     out->billed = true;
-    if (policy_bills(b, msg)) {
-        if (price(m, out->card, out->market, policy_category(b, msg), day, false, &v))
+    out->policy_billed = policy_bills(b, msg);
+    out->policy_cat = policy_category(b, msg);
+    if (out->policy_billed) {
+        if (price(m, out->card, out->market, out->policy_cat, day, false, &v))
             out->policy = v;
         else
             out->unpriced = true;
@@ -509,6 +511,7 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
 
         if (!msg->pricing_billable) {
             out->from_webhook = true;
+            out->meta_cat = -1;
             return; /* free entry point, free customer service... */
         }
         if (wcat >= 0) {
@@ -516,6 +519,7 @@ void suf_money_cost(const struct suf_money *m, const struct suf_billing *b,
             cat = wcat;
         }
     }
+    out->meta_cat = cat;
     /* Meta's word wins over the date rule: a webhook that says billable is
      * billed, before 2026-10-01 too. */
     if (price(m, out->card, out->market, cat, day, msg->has_pricing, &v))

@@ -177,6 +177,11 @@ struct suf_charge {
     int market;        /* -1 unknown */
     int card;          /* index of the card used, -1 none */
     bool billed;       /* delivered: a charge exists (it may still be 0) */
+    bool policy_billed; /* the policy view bills it (per_conversion: not every
+                         * session part) */
+    int policy_cat;     /* billed: the category the policy bills it as */
+    int meta_cat;       /* billed: the one Meta billed it as; -1 when a
+                         * webhook said it is not billable */
     bool from_webhook; /* Meta's view came from webhook pricing */
     bool unpriced;     /* billed, but no card or no rate: counted as 0 */
 };

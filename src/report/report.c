@@ -301,13 +301,28 @@ int rep_render_campaign(struct rep_ctx *ctx, struct rep_campaign *c, const struc
 
     if ((rc = rep_scan_campaign(ctx, c, err)))
         return rc;
-    rep_book_begin(&b, ctx, sink, rows_per_sheet);
+    rep_book_begin(&b, ctx, c, sink, rows_per_sheet);
     if ((rc = rep_scan_left_out(ctx, c, REP_LEFT_EXCLUDED, rep_book_excluded, &b, err)) ||
         (rc = rep_scan_left_out(ctx, c, REP_LEFT_WAITING, rep_book_waiting, &b, err)) ||
         (rc = rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err)))
         return rc;
     rep_book_finish(&b, c);
     return SUF_OK;
+}
+
+/* One warning per campaign with unpriced charges: a workbook that cannot
+ * give every cost is still written (and the run still succeeds), but the
+ * operator hears of it, as finance sees it on the Summary. */
+static void warn_unpriced(const struct rep_ctx *ctx, const struct rep_campaign *c)
+{
+    int64_t all = c->charges_webhook + c->charges_estimated + c->charges_unpriced;
+
+    if (!c->charges_unpriced)
+        return;
+    suf_warn("report: campaign '%s': %lld of %lld charges unpriced (no rate card for their "
+             "day, or n/a for their market and category); their cells are blank",
+             c->id, (long long)c->charges_unpriced, (long long)all);
+    suf_run_count(ctx->run, "report.unpriced_charges", c->charges_unpriced);
 }
 
 /* Writes one campaign's workbook, and its CSV tables when `csv`; fills `c`
@@ -350,6 +365,7 @@ static int write_campaign(struct rep_ctx *ctx, const struct rep_formats *f, cons
         suf_info("report: %s (%lld fallbacks)", final, (long long)c->funnel[REP_FALLBACKS]);
         suf_run_count(ctx->run, "report.workbooks", 1);
         suf_run_count(ctx->run, "report.fallbacks", c->funnel[REP_FALLBACKS]);
+        warn_unpriced(ctx, c);
     }
     if (!rc && csv) {
         suf_info("report: %s/ (CSV tables)", co.final);
@@ -495,7 +511,7 @@ int suf_report_write_opts(struct suf_run *run, const struct suf_report_opts *opt
         goto out;
     rep_formats_init(&f, suf_money_currency(ctx.money));
     if (!suf_money_ncards(ctx.money))
-        suf_warn("report: no %s rate card imported; every cost shows as 0 "
+        suf_warn("report: no %s rate card imported; every charge is unpriced "
                  "(suf import rates FILE --effective YYYY-MM-DD)",
                  run->cfg->currency);
     if ((rc = make_dirs(root, err)))

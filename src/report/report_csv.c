@@ -339,9 +339,20 @@ static void activate(void *self, void *ws)
     (void)ws;
 }
 
+/* A blank is an empty field, but the field is there: a shaded blank in the
+ * last column still counts toward the sheet's width, as in the workbook. */
+static void blank(void *self, void *ws, uint32_t row, uint16_t col, enum rep_fmt fmt)
+{
+    (void)self;
+    (void)fmt;
+    cell(ws, row, col);
+}
+
+/* A CSV file neither prints nor has row heights: print and height are
+ * NULL, which the sheets allow. */
 static const struct rep_sink_ops csv_ops = {
-    add_sheet, text,   number, formula,  datetime, width,
-    freeze,    filter, chart,  activate, amount,   formula_amount,
+    add_sheet, text,   number,         formula, datetime, width, freeze, filter,
+    chart,     activate, amount, formula_amount, blank,  NULL,  NULL,
 };
 
 /* --- the sink -------------------------------------------------------------- */

@@ -5,7 +5,8 @@
  * cell.  The store is read in a few sequential scans (delivered broadcast
  * attempts, recipients, input files, then fallbacks joined with their sends
  * in fallback-id order), each message is costed once with suf_money_cost(),
- * and the sums are kept per market and per scenario.  Fallbacks are handed
+ * and the sums are kept per scenario, and per market, card, view and
+ * category as rows of rates applied.  Fallbacks are handed
  * to a callback one at a time, already costed, so the Fallbacks sheet
  * streams and memory stays flat.
  */
@@ -66,9 +67,16 @@ void rep_ctx_release(struct rep_ctx *ctx)
 
 void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id)
 {
+    /* One slot per market (and none), card (and none), view and kind. */
+    size_t nslots = ((size_t)suf_money_nmarkets(ctx->money) + 1) *
+                    ((size_t)suf_money_ncards(ctx->money) + 1) * 2 * 3;
+
     memset(c, 0, sizeof(*c));
     c->id = suf_xstrdup(id);
     c->markets = suf_xcalloc((size_t)suf_money_nmarkets(ctx->money) + 1, sizeof(*c->markets));
+    c->rate_slots = suf_xmalloc(nslots * sizeof(*c->rate_slots));
+    for (size_t i = 0; i < nslots; i++)
+        c->rate_slots[i] = -1;
     c->card_charges = suf_xcalloc((size_t)suf_money_ncards(ctx->money) + 1,
                                   sizeof(*c->card_charges));
     c->reasons = suf_xcalloc(REP_NREASONS, sizeof(*c->reasons));
@@ -86,6 +94,11 @@ void rep_campaign_trim(struct rep_campaign *c)
     c->nreasons = 0;
     free(c->markets);
     c->markets = NULL;
+    free(c->rates);
+    c->rates = NULL;
+    c->nrates = c->rates_alloc = 0;
+    free(c->rate_slots);
+    c->rate_slots = NULL;
     free(c->card_charges);
     c->card_charges = NULL;
     for (int i = 0; i < c->nfiles; i++) {
@@ -114,18 +127,115 @@ static struct rep_market *market_of(const struct rep_ctx *ctx, struct rep_campai
     return &c->markets[m < 0 ? suf_money_nmarkets(ctx->money) : m];
 }
 
-static void count_charge(struct rep_campaign *c, const struct suf_charge *ch)
+/* --- charges ---------------------------------------------------------------- */
+
+/* Adds a charge to an amount: its money when it has a rate, else its count
+ * among the unpriced (see report_data.h). */
+static void add_charge(struct rep_money *to, const struct suf_charge *ch)
 {
+    to->charges++;
+    if (ch->unpriced) {
+        to->unpriced++;
+        return;
+    }
+    to->policy += ch->policy;
+    to->meta += ch->meta;
+}
+
+/* Counts one message into the row of rates applied that `key` names, making
+ * the row when it is new.  The slots index rows by market, card, view and
+ * kind, so a million charges cost a few comparisons each. */
+static void add_rate(const struct rep_ctx *ctx, struct rep_campaign *c,
+                     const struct rep_rate_row *key)
+{
+    size_t slot = (((size_t)(key->market + 1) * ((size_t)suf_money_ncards(ctx->money) + 1) +
+                    (size_t)(key->card + 1)) * 2 + (size_t)key->view) * 3 + (size_t)key->kind;
+    struct rep_rate_row *row;
+
+    for (int i = c->rate_slots[slot]; i >= 0; i = c->rates[i].next) {
+        row = &c->rates[i];
+        if (row->billed_as == key->billed_as && row->unpriced == key->unpriced &&
+            row->rate == key->rate) {
+            row->messages++;
+            return;
+        }
+    }
+    if (c->nrates == c->rates_alloc) {
+        c->rates_alloc = c->rates_alloc ? c->rates_alloc * 2 : 32;
+        c->rates = suf_xrealloc(c->rates, (size_t)c->rates_alloc * sizeof(*c->rates));
+    }
+    row = &c->rates[c->nrates];
+    *row = *key;
+    row->messages = 1;
+    row->next = c->rate_slots[slot];
+    c->rate_slots[slot] = c->nrates++;
+}
+
+/*
+ * Counts one costed message: where its price came from, its card, and its
+ * rows of rates applied, one per view that bills it.
+ *
+ * NEEDSWORK: suf_charge has one `unpriced` for both views, so a charge one
+ * view could price is unpriced in both here.  Left blank, never wrong.
+ */
+static void count_charge(const struct rep_ctx *ctx, struct rep_campaign *c,
+                         const struct suf_msg *msg, const struct suf_charge *ch)
+{
+    struct rep_rate_row row;
+
     if (!ch->billed)
         return;
     if (ch->unpriced)
         c->charges_unpriced++;
-    if (ch->from_webhook)
+    else if (ch->from_webhook)
         c->charges_webhook++;
     else
         c->charges_estimated++;
     if (ch->card >= 0 && !ch->unpriced)
         c->card_charges[ch->card]++;
+    memset(&row, 0, sizeof(row));
+    row.market = ch->market;
+    row.card = ch->card;
+    row.kind = msg->kind;
+    row.unpriced = ch->unpriced;
+    if (ch->policy_billed) {
+        row.view = REP_VIEW_POLICY;
+        row.billed_as = ch->policy_cat;
+        row.rate = ch->unpriced ? 0 : ch->policy;
+        add_rate(ctx, c, &row);
+    }
+    row.view = REP_VIEW_META;
+    row.billed_as = ch->meta_cat < 0 ? REP_NOT_BILLABLE : ch->meta_cat;
+    row.rate = ch->unpriced ? 0 : ch->meta;
+    add_rate(ctx, c, &row);
+}
+
+static int cmp_rate_row(const void *a, const void *b)
+{
+    const struct rep_rate_row *x = a, *y = b;
+    /* Market and card indexes are in name and date order; none (-1) last. */
+    const int64_t kx[] = {x->market < 0 ? INT32_MAX : x->market,
+                          x->card < 0 ? INT32_MAX : x->card, x->view, x->kind, x->billed_as,
+                          x->unpriced, x->rate};
+    const int64_t ky[] = {y->market < 0 ? INT32_MAX : y->market,
+                          y->card < 0 ? INT32_MAX : y->card, y->view, y->kind, y->billed_as,
+                          y->unpriced, y->rate};
+
+    for (size_t i = 0; i < sizeof(kx) / sizeof(kx[0]); i++)
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
+    return 0;
+}
+
+/* The rows of rates applied are complete: sort them, drop their index. */
+static void finish_rates(struct rep_campaign *c)
+{
+    if (c->nrates)
+        qsort(c->rates, (size_t)c->nrates, sizeof(*c->rates), cmp_rate_row);
+    for (int i = 0; i < c->nrates; i++)
+        c->rates[i].next = -1;
+    free(c->rate_slots);
+    c->rate_slots = NULL;
 }
 
 int rep_campaign_exists(struct rep_ctx *ctx, const char *id, bool *yes, struct suf_err *err)
@@ -240,14 +350,9 @@ static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct su
         msg.delivered = true;
         msg.delivered_at = sqlite3_column_int64(s, 1);
         suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
-        count_charge(c, &ch);
-        {
-            struct rep_market *m =
-                market_of(ctx, c, suf_money_market(ctx->money, phone, ctx->as_of_day));
-            m->broadcast += ch.policy;
-            m->broadcast_delivered++;
-        }
-        c->broadcast += ch.policy;
+        count_charge(ctx, c, &msg, &ch);
+        market_of(ctx, c, ch.market)->broadcast_delivered++;
+        add_charge(&c->broadcast, &ch);
         c->broadcast_delivered++;
     }
     sqlite3_finalize(s);
@@ -284,11 +389,14 @@ static int cmp_reason(const void *a, const void *b)
 
 /* Recipients: the funnel's first two steps and the exclusions.  An outcome
  * is "fallback", or "excluded" with its reason in `reason` (or written
- * "excluded:<reason>"). */
+ * "excluded:<reason>").  A recipient's market is its phone's on the day of
+ * its last broadcast attempt (the as-of day when that is unknown). */
 static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
-        ctx->run->store, "SELECT phone, outcome, reason FROM recipients WHERE campaign_id = ?1",
+        ctx->run->store,
+        "SELECT r.phone, r.outcome, r.reason, a.sent_at FROM recipients r "
+        "LEFT JOIN attempts a ON a.id = r.last_attempt_id WHERE r.campaign_id = ?1",
         err);
     int rc;
 
@@ -299,8 +407,10 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
         const char *phone = (const char *)sqlite3_column_text(s, 0);
         const char *outcome = (const char *)sqlite3_column_text(s, 1);
         const char *reason = (const char *)sqlite3_column_text(s, 2);
-        struct rep_market *m =
-            market_of(ctx, c, suf_money_market(ctx->money, phone, ctx->as_of_day));
+        int32_t day = sqlite3_column_type(s, 3) == SQLITE_NULL
+                          ? ctx->as_of_day
+                          : suf_day_of(sqlite3_column_int64(s, 3));
+        struct rep_market *m = market_of(ctx, c, suf_money_market(ctx->money, phone, day));
         bool excluded = !strncmp(outcome, "excluded", 8);
 
         c->funnel[REP_RECIPIENTS]++;
@@ -359,6 +469,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 struct fb_acc {
     struct rep_fallback fb;
     struct suf_buf phone, tmpl, scen, state;
+    int64_t first_at; /* the delivery time of its first charge */
 };
 
 /* A fallback converted when it has a converted_at (its last message was
@@ -387,8 +498,9 @@ static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *
     fb->template_name = suf_buf_str(&a->tmpl);
     fb->scenario = suf_buf_str(&a->scen);
     fb->state = suf_buf_str(&a->state);
-    fb->market = suf_money_market(ctx->money, fb->phone, ctx->as_of_day);
     fb->created_at = col_time(s, C_CREATED);
+    fb->market = suf_money_market(ctx->money, fb->phone,
+                                  fb->created_at ? suf_day_of(fb->created_at) : ctx->as_of_day);
     fb->state_at = col_time(s, C_STATE_AT);
     fb->utility_sent_at = col_time(s, C_USENT);
     fb->utility_delivered_at = col_time(s, C_UDELIV);
@@ -432,17 +544,19 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
     suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
     if (!ch.billed)
         return;
-    count_charge(c, &ch);
+    count_charge(ctx, c, &msg, &ch);
+    if (!fb->charges || at < a->first_at) {
+        fb->market = ch.market; /* the sends come by kind, not by time */
+        a->first_at = at;
+    }
     fb->charges++;
-    fb->from_webhook += ch.from_webhook;
+    fb->from_webhook += ch.from_webhook && !ch.unpriced;
     if (msg.kind == SUF_MSG_UTILITY) {
-        fb->utility.policy += ch.policy;
-        fb->utility.meta += ch.meta;
+        add_charge(&fb->utility, &ch);
         c->utility_delivered_msgs++;
     } else {
         fb->session_delivered++;
-        fb->session.policy += ch.policy;
-        fb->session.meta += ch.meta;
+        add_charge(&fb->session, &ch);
         c->session_delivered_msgs++;
     }
 }
@@ -454,10 +568,12 @@ static int scenario_index(const char *s)
     return REP_NSCEN;
 }
 
-static void add_money(struct rep_money *to, const struct rep_money *v)
+void rep_money_add(struct rep_money *to, const struct rep_money *v)
 {
     to->policy += v->policy;
     to->meta += v->meta;
+    to->charges += v->charges;
+    to->unpriced += v->unpriced;
 }
 
 /* Adds a finished fallback to the campaign's sums. */
@@ -481,21 +597,19 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
         c->unconverted_sessions++;
         c->unconverted_session_meta += fb->session.meta;
     }
-    add_money(&c->utility, &fb->utility);
-    add_money(&c->session, &fb->session);
+    rep_money_add(&c->utility, &fb->utility);
+    rep_money_add(&c->session, &fb->session);
     m->fallbacks++;
     m->utility_delivered += fb->utility_delivered_at != 0;
     m->converted += converted;
-    add_money(&m->utility, &fb->utility);
-    add_money(&m->session, &fb->session);
     sc->fallbacks++;
     sc->utility_sent += fb->utility_sent_at != 0;
     sc->utility_delivered += fb->utility_delivered_at != 0;
     sc->consented += fb->consented_at != 0;
     sc->session_sent += fb->session_sent_at != 0;
     sc->converted += converted;
-    add_money(&sc->utility, &fb->utility);
-    add_money(&sc->session, &fb->session);
+    rep_money_add(&sc->utility, &fb->utility);
+    rep_money_add(&sc->session, &fb->session);
 }
 
 static int choose_plan(struct rep_ctx *ctx, struct rep_campaign *c, const char **sql,
@@ -550,6 +664,7 @@ int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback
         goto out;
     }
     rc = SUF_OK;
+    finish_rates(c);
     if (have) {
         fb_finish(c, ctx, &a.fb);
         rc = fn(user, &a.fb, err);
@@ -613,12 +728,16 @@ int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum re
                        : "";
         r.detail = col_text(s, L_DETAIL);
         r.template_name = col_text(s, L_TEMPLATE);
-        r.market = suf_money_market(ctx->money, r.phone, ctx->as_of_day);
         r.has_error = sqlite3_column_type(s, L_ERROR) != SQLITE_NULL;
         r.error_code = sqlite3_column_int64(s, L_ERROR);
         r.attempts = sqlite3_column_int64(s, L_ATTEMPTS);
         r.max_attempts = 1 + policy.max_auto_retries;
         r.last_attempt_at = col_time(s, L_LAST_AT);
+        /* Its market on the day of its last attempt, as the funnel counts it
+         * (the as-of day when no attempt is known). */
+        r.market = suf_money_market(ctx->money, r.phone,
+                                    r.last_attempt_at ? suf_day_of(r.last_attempt_at)
+                                                      : ctx->as_of_day);
         if (!strcmp(r.outcome, "awaiting_retries") && r.last_attempt_at) {
             f.attempts = r.attempts;
             f.last_at = r.last_attempt_at;
@@ -636,12 +755,14 @@ int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum re
 /* --- phones with no market -------------------------------------------------- */
 
 /* Every phone of the campaign's broadcast, once each, in the order of the
- * attempts' index: no sort, and no memory but the count. */
+ * attempts' index: no sort, and no memory but the count.  A phone is
+ * matched on the day of its last attempt, the day the funnel places it. */
 int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        ctx->run->store,
-        "SELECT DISTINCT phone FROM attempts WHERE campaign_id = ?1 ORDER BY phone", err);
+    sqlite3_stmt *s = suf_store_prepare(ctx->run->store,
+                                        "SELECT phone, max(sent_at) FROM attempts "
+                                        "WHERE campaign_id = ?1 GROUP BY phone ORDER BY phone",
+                                        err);
     int rc;
 
     if (!s)
@@ -651,7 +772,11 @@ int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_e
         const char *phone = col_text(s, 0);
         bool matched;
 
-        suf_money_market_match(ctx->money, phone, ctx->as_of_day, &matched);
+        int32_t day = sqlite3_column_type(s, 1) == SQLITE_NULL
+                          ? ctx->as_of_day
+                          : suf_day_of(sqlite3_column_int64(s, 1));
+
+        suf_money_market_match(ctx->money, phone, day, &matched);
         if (!matched && !c->no_market++)
             c->no_market_example = suf_xstrdup(phone);
     }

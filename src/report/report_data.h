@@ -10,7 +10,15 @@
  *    handed to a callback one at a time, already costed, so that a million
  *    of them cost no memory: only their sums stay in struct rep_campaign;
  *  - the as-of time is the run clock's base, so the same store and the same
- *    --now give the same figures.
+ *    --now give the same figures;
+ *  - unknown is not zero: a charge without a rate (no card for its day, or
+ *    n/a for its market and category: suf_charge.unpriced) adds nothing to
+ *    any amount here, in either view, and is counted in the `unpriced` of
+ *    the amount it would have been part of;
+ *  - a charge belongs to the market of its phone on the day it was
+ *    delivered, the day that also chose its rate card; a recipient to the
+ *    market of its phone on the day of its broadcast; a fallback to the
+ *    market of its first charge (its creation day when it has none).
  *
  * Steps for a caller (report.c):
  *  1. rep_ctx_init(&ctx, run, &err); its rep_ctx_release() comes last;
@@ -59,16 +67,43 @@ struct rep_ctx {
     char *market_map;    /* owned: the market map in use, in words (Inputs) */
 };
 
-/* Both views of an amount, micros. */
+/* Both views of an amount, micros, and the charges behind it. */
 struct rep_money {
     int64_t policy;
     int64_t meta;
+    int64_t charges;  /* every charge, priced or not */
+    int64_t unpriced; /* charges without a rate, in neither sum */
 };
 
+/* Adds v to *to: both views and both counts. */
+void rep_money_add(struct rep_money *to, const struct rep_money *v);
+
+/* Funnel counts of one market. */
 struct rep_market {
     int64_t recipients, failed, fallbacks, utility_delivered, converted, broadcast_delivered;
-    int64_t broadcast; /* micros, both views */
-    struct rep_money utility, session;
+};
+
+/* Whose view a charge is counted in. */
+enum rep_view { REP_VIEW_POLICY, REP_VIEW_META };
+
+/* What Meta billed as, beyond the card's categories (enum suf_category). */
+#define REP_NOT_BILLABLE SUF_CAT_COUNT /* a status webhook said "not billable" */
+
+/*
+ * One row of rates applied: the messages of one market, priced with one
+ * card, in one view, of one kind, billed as one category at one rate.  Its
+ * cost is messages * rate, exactly; an unpriced row has no rate and no cost.
+ */
+struct rep_rate_row {
+    int market;          /* -1: no market matched */
+    int card;            /* -1: no card for the day */
+    int view;            /* enum rep_view */
+    int kind;            /* enum suf_msg_kind */
+    int billed_as;       /* enum suf_category, or REP_NOT_BILLABLE */
+    bool unpriced;
+    int64_t rate;        /* micros per message; 0 when unpriced */
+    int64_t messages;
+    int next;            /* report_data.c's chain while scanning */
 };
 
 struct rep_scenario {
@@ -95,8 +130,10 @@ struct rep_campaign {
     int64_t funnel[REP_NFUNNEL];
     int64_t states[SUF_FB_STATE_COUNT + 1]; /* by enum suf_fb_state; the last: any other */
     int64_t broadcast_delivered, utility_delivered_msgs, session_delivered_msgs;
-    int64_t broadcast; /* micros */
+    struct rep_money broadcast; /* the same in both views */
     struct rep_money utility, session;
+    /* Every charge is one of: priced from webhook pricing, priced from the
+     * card (estimated), or unpriced. */
     int64_t charges_webhook, charges_estimated, charges_unpriced, resends;
     /* Fallbacks whose session was delivered, in part or whole, that did not
      * convert (an S8 whose second part failed): per_conversion does not
@@ -107,6 +144,10 @@ struct rep_campaign {
     struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */
     int nreasons;
     struct rep_market *markets; /* nmarkets + 1: the last is "Unknown" */
+    struct rep_rate_row *rates; /* sorted by market name, card date, view, kind,
+                                   billed as, rate once rep_scan_fallbacks returns */
+    int nrates, rates_alloc;
+    int *rate_slots;            /* report_data.c's index into rates while scanning */
     struct rep_scenario scen[REP_NSCEN + 1]; /* the last: any other */
     int64_t *card_charges;                   /* charges priced per card */
     struct rep_file *files;                  /* the delivery exports that hold its
@@ -119,12 +160,12 @@ struct rep_campaign {
 struct rep_fallback {
     int64_t id;
     const char *phone, *template_name, *scenario, *state;
-    int market;
+    int market; /* of its first charge; of its creation day when none */
     int64_t created_at, state_at, utility_sent_at, utility_delivered_at, consented_at,
         declined_at, session_sent_at, converted_at; /* 0: none */
     struct rep_money utility, session;
-    int charges, from_webhook, resends;
-    int session_delivered; /* session parts delivered */
+    int charges, from_webhook, resends; /* from_webhook: priced charges only */
+    int session_delivered;              /* session parts delivered */
 };
 
 /* Called for each fallback in id order; a non-zero return stops the scan
@@ -145,7 +186,7 @@ struct rep_left_out {
     const char *reason;        /* excluded: the rule's id ("opted_out"); else "" */
     const char *detail;        /* plan's detail ("error 368"), "" when none */
     const char *template_name; /* of the latest attempt, "" when none */
-    int market;                /* on the as-of day, as the recipients are counted */
+    int market;                /* on its last attempt's day, as the funnel counts it */
     bool has_error;
     int64_t error_code;      /* of the latest attempt, when has_error */
     int64_t attempts;        /* the broadcast's attempts so far */
@@ -166,7 +207,8 @@ int rep_ctx_init(struct rep_ctx *ctx, struct suf_run *run, struct suf_err *err);
 void rep_ctx_release(struct rep_ctx *ctx);
 
 void rep_campaign_init(struct rep_campaign *c, const struct rep_ctx *ctx, const char *id);
-/* Frees what the portfolio does not need: reasons, markets, cards, files. */
+/* Frees what the portfolio does not need: reasons, markets, rates, cards,
+ * files. */
 void rep_campaign_trim(struct rep_campaign *c);
 void rep_campaign_release(struct rep_campaign *c);
 
@@ -183,7 +225,8 @@ int rep_next_campaign(struct rep_ctx *ctx, const char *after, int after_len, cha
  * files. */
 int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
 /* Counts the distinct phones of campaign `c` that no prefix of the market
- * map matches on the as-of day (suf_money_market_match) into c->no_market,
+ * map matches on the day of their last attempt (suf_money_market_match)
+ * into c->no_market,
  * and keeps the first, in phone order, in c->no_market_example. */
 int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err);
 /* The recipients of campaign `c` that `which` names, handed to `fn` one at
@@ -191,7 +234,8 @@ int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_e
 int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum rep_left which,
                       rep_left_fn fn, void *user, struct suf_err *err);
 /* The fallbacks with their sends, costed, added to the campaign's sums and
- * handed to `fn` one at a time. */
+ * handed to `fn` one at a time.  Once it returns, c->rates is complete and
+ * sorted. */
 int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback_fn fn,
                        void *user, struct suf_err *err);
 

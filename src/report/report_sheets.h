@@ -11,7 +11,8 @@
  * Steps for a campaign's workbook (constant-memory mode fills each sheet
  * top down, and the summary sheets need the totals, so the order is fixed):
  *  1. rep_formats_init(&f, currency), and make the sink with f.spec;
- *  2. rep_book_begin(&b, ctx, sink, rows): adds the sheets before the lists;
+ *  2. rep_book_begin(&b, ctx, c, sink, rows): adds the sheets before the
+ *     lists;
  *  3. rep_scan_left_out(ctx, c, REP_LEFT_EXCLUDED, rep_book_excluded, &b,
  *     err), then the same with REP_LEFT_WAITING and rep_book_waiting, then
  *     rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err): one row each;
@@ -31,19 +32,30 @@
 /* The look of every format, for the report's currency. */
 struct rep_formats {
     struct rep_format_spec spec[REP_NFMT];
-    char money_format[64]; /* the number format of amounts and rates */
+    char money_format[64]; /* the number format of amounts */
+    char rate_format[64];  /* ... and of per-unit figures: six decimals */
 };
 
 /* Fills f; its specs point into f, so f must outlive the sink made of them. */
 void rep_formats_init(struct rep_formats *f, const char *currency);
+
+/*
+ * A table's column: its name, and for an amount whose view it is ("policy",
+ * "Meta", "both views"...), which the header shows with the currency:
+ * "Total (policy, USD)".
+ */
+struct rep_col {
+    const char *name;
+    const char *view; /* NULL: not an amount */
+    double width;     /* the column's width, in characters */
+};
 
 /* A list of one row per recipient or fallback, which continues on a new
  * sheet ("Fallbacks (2)"...) past the book's rows_per_sheet data rows.  Each
  * of its sheets has the header row, frozen, and a filter over its rows. */
 struct rep_list {
     const char *name;         /* of its first sheet */
-    const char *const *cols;  /* the header row */
-    const double *widths;     /* of each column */
+    const struct rep_col *cols; /* the header row */
     int ncols;
     struct rep_sheet sheet;   /* the sheet being written */
     int sheets;               /* sheets so far; 0 before the first row */
@@ -58,12 +70,14 @@ struct rep_book {
     struct rep_sheet summary, markets, scenarios, exclusions;
     struct rep_list excluded, waiting, fallbacks; /* in this order */
     int64_t rows_per_sheet;                       /* data rows per list sheet */
+    char print_header[256]; /* atop every printed page: campaign, as-of */
 };
 
-/* Starts the workbook in `sink`; rows_per_sheet <= 0 means
- * SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must outlive b. */
-void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_sink *sink,
-                    int64_t rows_per_sheet);
+/* Starts the workbook of campaign `c` (its id and name read) in `sink`;
+ * rows_per_sheet <= 0 means SUF_REPORT_ROWS_PER_SHEET.  ctx and sink must
+ * outlive b. */
+void rep_book_begin(struct rep_book *b, const struct rep_ctx *ctx, const struct rep_campaign *c,
+                    const struct rep_sink *sink, int64_t rows_per_sheet);
 /* rep_left_fns: one row of Excluded recipients, of Waiting recipients. */
 int rep_book_excluded(void *book, const struct rep_left_out *r, struct suf_err *err);
 int rep_book_waiting(void *book, const struct rep_left_out *r, struct suf_err *err);
@@ -77,9 +91,12 @@ void rep_book_finish(struct rep_book *b, const struct rep_campaign *c);
 void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
                           struct rep_campaign *const *cs, int n);
 
+/* A fallback state ("utility_delivered") in words, for a reader; unknown
+ * states are "Unknown state".  Static text. */
+const char *rep_state_words(const char *id);
 /* An exclusion reason in words ("The customer opted out (STOP or error
  * 131050)") from its id ("opted_out"); a reason plan does not have gets
- * words that say so. */
+ * words that say so.  Static text. */
 const char *rep_reason_words(const char *reason);
 
 /* A string cell of text that comes from inputs: cut to Excel's limit on a

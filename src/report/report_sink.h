@@ -2,7 +2,7 @@
  * report_sink.h: where the report's cells go.
  *
  * The sheets (report_sheets.c) put every cell, column width, frozen pane,
- * filter and chart of a workbook through a struct rep_sink, a struct of
+ * filter, chart and print setting of a workbook through a struct rep_sink, a struct of
  * function pointers: report_xlsx.c writes them into an .xlsx file with
  * libxlsxwriter, and the unit tests record them to compare each sheet with
  * an expected table.  The rendering code is the same for both, so what the
@@ -39,9 +39,16 @@ enum rep_fmt {
     REP_FMT_COUNT_TOTAL, /* the total of counts */
     REP_FMT_MONEY,       /* an amount of the report's currency */
     REP_FMT_MONEY_TOTAL, /* the total of amounts */
-    REP_FMT_RATE,        /* a rate card's price */
+    REP_FMT_RATE,        /* a per-unit amount: a rate, a cost per conversion */
     REP_FMT_PCT,         /* a ratio, shown as a percentage */
     REP_FMT_DATETIME,    /* a time, UTC */
+    REP_FMT_DATE,        /* a UTC day: a rate card's effective date */
+    REP_FMT_RATE_TOTAL,  /* a per-unit amount on a totals row */
+    REP_FMT_UNPRICED,    /* an amount with unpriced charges: blank, or the
+                          * known part of a sum */
+    REP_FMT_UNPRICED_TOTAL, /* the same, on a totals row */
+    REP_FMT_UNPRICED_COUNT, /* how many charges are unpriced, when any */
+    REP_FMT_BANNER,      /* the Summary's warning line */
     REP_NFMT             /* number of formats; not a format */
 };
 
@@ -82,7 +89,17 @@ struct rep_chart {
     const char *series_name;
     const char *categories; /* "=Summary!$A$6:$A$13" */
     const char *values;     /* "=Summary!$B$6:$B$13" */
+    const char *x_title;    /* the category axis's title */
     double x_scale, y_scale;
+};
+
+/* How a sheet prints. */
+struct rep_print {
+    bool landscape;
+    uint16_t fit_wide, fit_tall; /* pages; 0 is "as many as it takes" */
+    uint32_t repeat_first, repeat_last; /* rows printed atop every page */
+    const char *header, *footer; /* Excel's codes (&L, &P...); a literal '&'
+                                    is "&&", at most 255 characters */
 };
 
 /*
@@ -115,13 +132,22 @@ struct rep_sink_ops {
     void (*chart)(void *self, void *ws, uint32_t row, uint16_t col, const struct rep_chart *chart);
     /* Makes `ws` the sheet a reader sees on opening the workbook. */
     void (*activate)(void *self, void *ws);
-    /* An amount cell (money and rates: the formats money, money_total and
-     * rate come only through these two). */
+    /* An amount cell (money and rates: the formats money, money_total,
+     * rate, rate_total, unpriced and unpriced_total come with a value only
+     * through these two, or as a blank). */
     void (*amount)(void *self, void *ws, uint32_t row, uint16_t col, struct rep_amount a,
                    enum rep_fmt fmt);
     /* `formula` carrying the amount `a`. */
     void (*formula_amount)(void *self, void *ws, uint32_t row, uint16_t col,
                            const char *formula, struct rep_amount a, enum rep_fmt fmt);
+    /* An empty cell with a format (a blank shaded as unpriced).  Optional:
+     * a sink with no looks (NULL) leaves the cell out. */
+    void (*blank)(void *self, void *ws, uint32_t row, uint16_t col, enum rep_fmt fmt);
+    /* How `ws` prints.  Optional: NULL for a sink that never prints. */
+    void (*print)(void *self, void *ws, const struct rep_print *p);
+    /* The height of `row`, in points, set before its first cell (a header
+     * whose names wrap).  Optional: NULL for a sink with no looks. */
+    void (*height)(void *self, void *ws, uint32_t row, double points);
 };
 
 struct rep_sink {

@@ -138,9 +138,44 @@ static void formula_amount(void *self, void *ws, uint32_t row, uint16_t col,
     t->b.ops->formula_amount(t->b.self, p->b, row, col, f, v, fmt);
 }
 
+/* blank, print and height are optional: each goes to the sinks that have
+ * it. */
+static void blank(void *self, void *ws, uint32_t row, uint16_t col, enum rep_fmt fmt)
+{
+    struct rep_tee *t = self;
+    struct pair *p = ws;
+
+    if (t->a.ops->blank)
+        t->a.ops->blank(t->a.self, p->a, row, col, fmt);
+    if (t->b.ops->blank)
+        t->b.ops->blank(t->b.self, p->b, row, col, fmt);
+}
+
+static void print(void *self, void *ws, const struct rep_print *pr)
+{
+    struct rep_tee *t = self;
+    struct pair *p = ws;
+
+    if (t->a.ops->print)
+        t->a.ops->print(t->a.self, p->a, pr);
+    if (t->b.ops->print)
+        t->b.ops->print(t->b.self, p->b, pr);
+}
+
+static void height(void *self, void *ws, uint32_t row, double points)
+{
+    struct rep_tee *t = self;
+    struct pair *p = ws;
+
+    if (t->a.ops->height)
+        t->a.ops->height(t->a.self, p->a, row, points);
+    if (t->b.ops->height)
+        t->b.ops->height(t->b.self, p->b, row, points);
+}
+
 static const struct rep_sink_ops tee_ops = {
-    add_sheet, text,   number, formula,  datetime, width,
-    freeze,    filter, chart,  activate, amount,   formula_amount,
+    add_sheet, text,   number, formula,  datetime, width,          freeze, filter,
+    chart,     activate, amount, formula_amount, blank,  print, height,
 };
 
 struct rep_tee *rep_tee_new(const struct rep_sink *a, const struct rep_sink *b)

@@ -308,6 +308,8 @@ static void chart(void *self, void *ws, uint32_t row, uint16_t col, const struct
     chart_series_set_name(series, ch->series_name);
     chart_series_set_labels(series);
     chart_title_set_name(c, ch->title);
+    if (ch->x_title)
+        chart_axis_set_name(c->x_axis, ch->x_title);
     chart_legend_set_position(c, LXW_CHART_LEGEND_NONE);
     memset(&opt, 0, sizeof(opt));
     opt.x_scale = ch->x_scale;
@@ -333,9 +335,41 @@ static void formula_amount(void *self, void *ws, uint32_t row, uint16_t col, con
     formula(self, ws, row, col, f, rep_amount_value(a), fmt);
 }
 
+static void blank(void *self, void *ws, uint32_t row, uint16_t col, enum rep_fmt fmt)
+{
+    struct rep_xlsx *x = self;
+
+    worksheet_write_blank(ws, row, col, x->fmt[fmt]);
+}
+
+static void print(void *self, void *ws, const struct rep_print *p)
+{
+    (void)self;
+    if (p->landscape)
+        worksheet_set_landscape(ws);
+    else
+        worksheet_set_portrait(ws);
+    if (p->fit_wide || p->fit_tall)
+        worksheet_fit_to_pages(ws, p->fit_wide, p->fit_tall);
+    if (p->repeat_first <= p->repeat_last)
+        worksheet_repeat_rows(ws, p->repeat_first, p->repeat_last);
+    /* The sheets keep both under Excel's 255 characters; libxlsxwriter
+     * refuses longer ones, and the sheet then prints without. */
+    if (p->header)
+        worksheet_set_header(ws, p->header);
+    if (p->footer)
+        worksheet_set_footer(ws, p->footer);
+}
+
+static void height(void *self, void *ws, uint32_t row, double points)
+{
+    (void)self;
+    worksheet_set_row(ws, row, points, NULL);
+}
+
 static const struct rep_sink_ops xlsx_ops = {
-    add_sheet, text,     number,   formula, datetime,       width,
-    freeze,    filter,   chart,    activate, amount, formula_amount,
+    add_sheet, text,   number,         formula, datetime, width, freeze, filter, chart,
+    activate,  amount, formula_amount, blank,   print,    height,
 };
 
 struct rep_sink rep_xlsx_sink(struct rep_xlsx *x)

@@ -3,9 +3,14 @@
 
   check_report.py gen OUT.sql            SQL for campaigns, attempts, recipients,
                                          fallbacks and sends (fed to sqlite3)
-  check_report.py check FIXTURES REPORTS NOW [--policy utility,marketing,per_conversion]
+  check_report.py check FIXTURES REPORTS NOW [--policy utility,marketing,per_conversion] [--bare]
                                          every figure of the workbooks against
                                          values computed here, from the fixtures
+                                         (--bare: the store had no rate card and
+                                         no market map: blanks and flags)
+  check_report.py warnings LOG REPORTS NOW
+                                         one warning per campaign with unpriced
+                                         charges, with its counts
   check_report.py pipeline FIXTURES DB REPORTS NOW
                                          workbooks after the real import and plan
   check_report.py same REPORTS_A REPORTS_B
@@ -212,6 +217,16 @@ def generate():
     return out
 
 
+def last_attempts(g):
+    """(campaign, phone) -> (attempts.id, sent_at) of the recipient's latest attempt."""
+    last = {}
+    for i, a in enumerate(g["attempts"], 1):
+        key = (a[0], a[2])
+        if key not in last or a[5] >= last[key][2]:
+            last[key] = (i, a[6], a[5])
+    return {k: v[:2] for k, v in last.items()}
+
+
 def emit_sql(path):
     g = generate()
     lines = ["BEGIN;",
@@ -226,9 +241,11 @@ def emit_sql(path):
                      "template_language, status, attempt, sent_at, campaign_name) VALUES "
                      "(%d, %s, %s, %s, %s, 'en_US', %s, %d, %d, %s);"
                      % (i, q(a[0]), q(a[1]), q(a[2]), q(a[3]), q(a[4]), a[5], a[6], q(a[7])))
+    last = last_attempts(g)
     for r in g["recipients"]:
-        lines.append("INSERT OR IGNORE INTO recipients (campaign_id, phone, outcome, reason, attempts) "
-                     "VALUES (%s, %s, %s, %s, %d);" % (q(r[0]), q(r[1]), q(r[2]), q(r[3]), r[4]))
+        lines.append("INSERT OR IGNORE INTO recipients (campaign_id, phone, outcome, reason, attempts, "
+                     "last_attempt_id) VALUES (%s, %s, %s, %s, %d, %d);"
+                     % (q(r[0]), q(r[1]), q(r[2]), q(r[3]), r[4], last[(r[0], r[1])][0]))
     for f in g["fallbacks"]:
         lines.append("INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, "
                      "template_language, scenario, state, state_at, created_at, utility_sent_at, "
@@ -286,15 +303,26 @@ def load_card(path):
 
 
 class Money:
-    def __init__(self, fixtures):
+    """The fixture rate cards and market map; with cards=False no card is
+    loaded (every charge is unpriced), with markets=False markets are not
+    checked (market() is None: whichever map suf used, the money is the
+    same without cards).  imported_map: the store imported the fixtures'
+    map (else suf used its built-in one, the same map, and Inputs lists no
+    markets.csv)."""
+
+    def __init__(self, fixtures, cards=True, markets=True):
         self.map = []
+        self.markets = markets
+        self.imported_map = True
         with open(os.path.join(fixtures, "markets.csv"), newline="") as fh:
             for row in csv.DictReader(fh):
                 self.map.append((row["prefix"], row["since"] or "", row["market"]))
         self.cards = sorted(load_card(os.path.join(fixtures, "rates", f))
-                            for f in os.listdir(os.path.join(fixtures, "rates")) if f.endswith(".csv"))
+                            for f in os.listdir(os.path.join(fixtures, "rates")) if f.endswith(".csv")) if cards else []
 
     def market(self, phone, d):
+        if not self.markets:
+            return None
         for n in range(len(phone), 0, -1):
             cands = [r for r in self.map if r[0] == phone[:n] and r[1] <= d]
             if cands:
@@ -314,16 +342,54 @@ class Money:
 
     def price(self, market, cat, d, billable=False):
         """billable: a webhook said Meta bills it, which wins over the rule
-        that service is free before 2026-10-01."""
+        that service is free before 2026-10-01 (card or not)."""
+        if cat == "service" and d < "2026-10-01" and not billable:
+            return Decimal(0)
         c = self.card(d)
         if c is None or market not in c[1]:
             return None
         r = c[1][market]
         if cat == "service":
-            if d < "2026-10-01" and not billable:
-                return Decimal(0)
             return r["service"] if r["service"] is not None else r["utility"]
         return r[cat]
+
+
+def known(amount, charges, unpriced):
+    """What a sum shows: None (blank) when every one of its charges is unpriced."""
+    return None if unpriced and unpriced == charges else amount
+
+
+class Sum:
+    """Both views of an amount and its charges, as the workbook sums them."""
+
+    def __init__(self):
+        self.v = [Decimal(0), Decimal(0)]
+        self.charges = 0
+        self.unpriced = 0
+
+    def add(self, other):
+        self.v[0] += other.v[0]
+        self.v[1] += other.v[1]
+        self.charges += other.charges
+        self.unpriced += other.unpriced
+
+    def add_charge(self, pol, meta, unpriced):
+        self.charges += 1
+        if unpriced:
+            self.unpriced += 1
+        else:
+            self.v[0] += pol
+            self.v[1] += meta
+
+    def shown(self, view):
+        return known(self.v[view], self.charges, self.unpriced)
+
+
+def plus(*sums):
+    t = Sum()
+    for x in sums:
+        t.add(x)
+    return t
 
 
 class Expect:
@@ -335,71 +401,82 @@ class Expect:
         self.states = {s: 0 for s in STATES}
         self.reasons = {r: 0 for r in REASONS}
         self.markets = {}
+        self.ledger = {}  # (market, card, view, kind, billed as, rate or None) -> messages
         self.scen = {}
         self.fb = {}
-        self.broadcast = Decimal(0)
+        self.broadcast = Sum()
         self.broadcast_n = 0
-        self.util = [Decimal(0), Decimal(0)]
-        self.sess = [Decimal(0), Decimal(0)]
+        self.util = Sum()
+        self.sess = Sum()
         self.webhook = self.estimated = self.unpriced = self.resends = 0
         self.unconverted = 0  # fallbacks with a session delivered that did not convert
         self.unconverted_meta = Decimal(0)
         self.cards_used = {}
+        last = last_attempts(g)
 
         def mk(m):
             return self.markets.setdefault(m, {"recipients": 0, "failed": 0, "fallbacks": 0,
-                                               "udel": 0, "conv": 0, "bdel": 0,
-                                               "broadcast": Decimal(0), "u": [Decimal(0)] * 2,
-                                               "s": [Decimal(0)] * 2})
+                                               "udel": 0, "conv": 0, "bdel": 0})
 
-        def charge(phone, at, policy_cat, meta_cat, billable, category, policy_billed=True):
+        def book(key):
+            self.ledger[key] = self.ledger.get(key, 0) + 1
+
+        def charge(phone, at, kind, policy_cat, meta_cat, billable, category, policy_billed=True):
+            """Costs one delivered message as suf does: returns (policy, Meta,
+            unpriced, from webhook, market); an unpriced charge is unknown in
+            both views (suf_charge has one flag)."""
             d = day(at)
             m = money.market(phone, d)
+            c = money.card(d)
             pol = Decimal(0)
             unpriced = False
             if policy_billed:
                 p = money.price(m, policy_cat, d)
                 unpriced |= p is None
-                pol = p or Decimal(0)
+                pol = p if p is not None else Decimal(0)
             webhook = False
+            label = meta_cat
+            meta = None
             said_billable = billable is not None or category is not None
             if said_billable:
                 if billable == 0:
                     webhook = True
+                    label = "not billable (webhook)"
                     meta = Decimal(0)
-                    self.webhook += 1
-                    self.unpriced += unpriced
-                    self._card(money, d, unpriced)
-                    return pol, meta
-                if category in CATS:
+                elif category in CATS:
                     webhook = True
-                    meta_cat = category
-            p = money.price(m, meta_cat, d, said_billable)
-            unpriced |= p is None
-            meta = p or Decimal(0)
-            if webhook:
+                    meta_cat = label = category
+            if meta is None:
+                p = money.price(m, meta_cat, d, said_billable)
+                unpriced |= p is None
+                meta = p if p is not None else Decimal(0)
+            if unpriced:
+                self.unpriced += 1
+            elif webhook:
                 self.webhook += 1
             else:
                 self.estimated += 1
-            self.unpriced += unpriced
-            self._card(money, d, unpriced)
-            return pol, meta
+            if c and not unpriced:
+                self.cards_used[c[0]] = self.cards_used.get(c[0], 0) + 1
+            card = c[0] if c else None
+            if policy_billed:
+                book((m, card, "policy", kind, policy_cat, None if unpriced else pol))
+            book((m, card, "Meta", kind, label, None if unpriced else meta))
+            return pol, meta, unpriced, webhook, m
 
         for a in g["attempts"]:
             if a[0] != cid or a[4] not in ("delivered", "read"):
                 continue
-            pol, _ = charge(a[2], a[6], "marketing", "marketing", None, None)
-            self.broadcast += pol
+            pol, meta, unp, _, m = charge(a[2], a[6], "broadcast", "marketing", "marketing", None, None)
+            self.broadcast.add_charge(pol, meta, unp)
             self.broadcast_n += 1
-            x = mk(money.market(a[2], now_day))
-            x["broadcast"] += pol
-            x["bdel"] += 1
+            mk(m)["bdel"] += 1
         seen = set()
         for r in g["recipients"]:
             if r[0] != cid or (r[0], r[1]) in seen:
                 continue
             seen.add((r[0], r[1]))
-            x = mk(money.market(r[1], now_day))
+            x = mk(money.market(r[1], day(last[(r[0], r[1])][1])))
             self.funnel[0] += 1
             x["recipients"] += 1
             if r[2] == "fallback" or r[2].startswith("excluded"):
@@ -413,13 +490,10 @@ class Expect:
         for f in g["fallbacks"]:
             if f["campaign_id"] != cid:
                 continue
-            m = money.market(f["phone"], now_day)
-            x = mk(m)
             sc = self.scen.setdefault(f["scenario"], {"n": 0, "us": 0, "ud": 0, "c": 0, "ss": 0,
-                                                      "conv": 0, "u": [Decimal(0)] * 2,
-                                                      "s": [Decimal(0)] * 2})
-            row = {"u": [Decimal(0), Decimal(0)], "s": [Decimal(0), Decimal(0)], "charges": 0,
-                   "webhook": 0, "resends": 0, "market": m, "f": f}
+                                                      "conv": 0, "u": Sum(), "s": Sum()})
+            row = {"u": Sum(), "s": Sum(), "charges": 0, "webhook": 0, "resends": 0,
+                   "market": money.market(f["phone"], day(f["created_at"])), "first": None, "f": f}
             # per_conversion bills a conversion once, at its first delivered
             # session part, and a fallback that did not convert not at all.
             conv = f["converted_at"] is not None or f["state"] == "converted"
@@ -430,48 +504,44 @@ class Expect:
                 if s["delivery"] not in ("delivered", "read"):
                     continue
                 at = s["delivered_at"] or s["read_at"] or s["sent_at"]
-                before = self.webhook
                 if s["kind"] == "u":
-                    pol, meta = charge(f["phone"], at, u_as, "utility", s["pricing_billable"],
-                                       s["pricing_category"])
-                    row["u"][0] += pol
-                    row["u"][1] += meta
+                    pol, meta, unp, wh, m = charge(f["phone"], at, "utility", u_as, "utility",
+                                                   s["pricing_billable"], s["pricing_category"])
+                    row["u"].add_charge(pol, meta, unp)
                 else:
                     billed = billing == "per_message" or (conv and not session_billed)
-                    pol, meta = charge(f["phone"], at, s_as, "service", s["pricing_billable"],
-                                       s["pricing_category"], billed)
+                    pol, meta, unp, wh, m = charge(f["phone"], at, "session", s_as, "service",
+                                                   s["pricing_billable"], s["pricing_category"], billed)
                     session_billed = True
-                    row["s"][0] += pol
-                    row["s"][1] += meta
+                    row["s"].add_charge(pol, meta, unp)
                 row["charges"] += 1
-                row["webhook"] += self.webhook - before
+                row["webhook"] += wh and not unp
+                if row["first"] is None or at < row["first"]:
+                    row["first"] = at
+                    row["market"] = m
             self.fb[f["id"]] = row
             if session_billed and not conv:
                 self.unconverted += 1
-                self.unconverted_meta += row["s"][1]
+                self.unconverted_meta += row["s"].v[1]
             flags = [True, f["utility_sent_at"] is not None, f["utility_delivered_at"] is not None,
                      f["consented_at"] is not None, f["session_sent_at"] is not None, conv]
             for k in range(6):
                 self.funnel[2 + k] += flags[k]
             self.states[f["state"]] += 1
             self.resends += row["resends"]
-            for v in range(2):
-                self.util[v] += row["u"][v]
-                self.sess[v] += row["s"][v]
-                x["u"][v] += row["u"][v]
-                x["s"][v] += row["s"][v]
-                sc["u"][v] += row["u"][v]
-                sc["s"][v] += row["s"][v]
+            self.util.add(row["u"])
+            self.sess.add(row["s"])
+            sc["u"].add(row["u"])
+            sc["s"].add(row["s"])
+            x = mk(row["market"])
             x["fallbacks"] += 1
             x["udel"] += flags[2]
             x["conv"] += conv
             for key, k in (("n", 0), ("us", 1), ("ud", 2), ("c", 3), ("ss", 4), ("conv", 5)):
                 sc[key] += flags[k]
 
-    def _card(self, money, d, unpriced):
-        c = money.card(d)
-        if c and not unpriced:
-            self.cards_used[c[0]] = self.cards_used.get(c[0], 0) + 1
+    def charges(self):
+        return self.webhook + self.estimated + self.unpriced
 
 
 # --- reading workbooks ----------------------------------------------------------
@@ -524,7 +594,7 @@ def mask_phone(p):
     return "+" + p[:2] + "*" * (len(p) - 6) + p[-4:]
 
 
-def check_left_out(money, g, cid, wbf, wbv, now_day):
+def check_left_out(money, g, cid, wbf, wbv):
     """Excluded recipients and Waiting recipients: one row per recipient, in
     phone order, with its latest attempt (plan's order: attempt, sent_at),
     and for the awaiting ones the end of their retries under the default
@@ -548,13 +618,17 @@ def check_left_out(money, g, cid, wbf, wbv, now_day):
     for sheet, want in (("Excluded recipients", excluded), ("Waiting recipients", waiting)):
         ws = wbf[sheet]
         check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: %s frozen and filtered" % (cid, sheet))
+        check_print(ws, cid, sheet)
+        check(all("(UTC)" in str(c.value) for c in ws[1] if "attempt" in str(c.value) or "from" in str(c.value)),
+              "%s: %s time headers say UTC" % (cid, sheet))
         rows = rows_of(wbv[sheet])
         check(len(rows) - 1 == len(want), "%s: %s has %d rows, expected %d" % (cid, sheet, len(rows) - 1, len(want)))
         for got, r in zip(rows[1:], sorted(want, key=lambda r: r[1])):
             where = "%s: %s %s" % (cid, sheet, r[1])
             a = latest[r[1]][1]
             check(got[0] == mask_phone(r[1]) and r[1] not in str(got), "%s: phone %r" % (where, got[0]))
-            check(got[1] == money.market(r[1], now_day), "%s: market %r" % (where, got[1]))
+            # its market on its last attempt's day, as the funnel places it
+            check(got[1] == money.market(r[1], day(a[6])), "%s: market %r" % (where, got[1]))
             if sheet == "Excluded recipients":
                 reason = r[3] or r[2].split(":", 1)[1]
                 check(got[3] == reason, "%s: reason id %r, expected %r" % (where, got[3], reason))
@@ -572,6 +646,45 @@ def check_left_out(money, g, cid, wbf, wbv, now_day):
     check(len(set(words.values())) == len(words), "%s: two reasons share their words: %r" % (cid, words))
 
 
+def same(a, b, what):
+    """A sum the workbook shows: blank where b is None (nothing known), else b."""
+    if b is None:
+        check(a is None, "%s: workbook %r, expected a blank (unpriced)" % (what, a))
+    else:
+        near(a, b, what)
+
+
+SHADE = "FCE4D6"
+
+
+def shaded(c):
+    return (c.fill.fgColor.rgb or "").upper().endswith(SHADE)
+
+
+def check_print(ws, cid, what, rows="1:1"):
+    """Landscape, one page wide, its header rows on every page, the campaign
+    and the as-of time atop, page numbers below."""
+    ps = ws.page_setup
+    check(ps.orientation == "landscape", "%s/%s: not landscape" % (cid, what))
+    check(ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage
+          and ps.fitToWidth in (1, "1", None) and ps.fitToHeight in (0, "0"),
+          "%s/%s: not fit to one page wide (%r x %r)" % (cid, what, ps.fitToWidth, ps.fitToHeight))
+    check((ws.print_title_rows or "").replace("$", "") == rows,
+          "%s/%s: repeated rows %r, expected %s" % (cid, what, ws.print_title_rows, rows))
+    head = ws.oddHeader.right.text or ""
+    check("As of %s %s UTC" % (NOW[:10], NOW[11:19]) in head, "%s/%s: print header %r" % (cid, what, head))
+    check("&P" in (ws.oddFooter.right.text or ""), "%s/%s: no page numbers" % (cid, what))
+
+
+def check_headers(ws, row, cid, what):
+    """Every money column of a table's header row names its view and the currency."""
+    for c in ws[row]:
+        below = ws.cell(row + 1, c.column)
+        if isinstance(below.value, (int, float)) and '"USD"' in (below.number_format or ""):
+            check(re.search(r"\((policy|Meta|both views|per message), USD\)$", str(c.value or "")),
+                  "%s/%s: money column %r does not say whose view and the currency" % (cid, what, c.value))
+
+
 def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     e = Expect(money, g, cid, now_day, policy)
     safe = safe_name(cid)
@@ -585,12 +698,19 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     check(names[:7] == ["Summary", "By market", "By scenario", "Exclusions", "Excluded recipients",
                         "Waiting recipients", "Fallbacks"]
           and names[-1] == "Inputs", "%s: sheets %r" % (cid, names))
-    # Summary: funnel, rates, costs
+    # Summary: the banner, funnel, states, costs
     sv, sf = wbv["Summary"], wbf["Summary"]
     rows = rows_of(sv)
-    check(rows[0][1] == cid, "%s: Summary names the campaign %r" % (cid, rows[0][1]))
-    check(isinstance(rows[1][1], dt.datetime) and rows[1][1].strftime("%Y-%m-%dT%H:%M:%SZ") == NOW,
-          "%s: as-of %r" % (cid, rows[1][1]))
+    top = 0
+    if e.unpriced:
+        want = "Unpriced: %d of %d charges have no rate" % (e.unpriced, e.charges())
+        check(str(rows[0][0]).startswith(want) and shaded(sf.cell(1, 1)),
+              "%s: Summary opens with %r, expected the banner %r" % (cid, rows[0][0], want))
+        top = 1
+    check(rows[top][0] == "Campaign" and rows[top][1] == cid, "%s: Summary names the campaign %r" % (cid, rows[top][:2]))
+    check(isinstance(rows[top + 1][1], dt.datetime) and rows[top + 1][1].strftime("%Y-%m-%dT%H:%M:%SZ") == NOW,
+          "%s: as-of %r" % (cid, rows[top + 1][1]))
+    check_print(sf, cid, "Summary", "1:%d" % (top + 1))
     f0 = find_row(rows, "Recipients")
     for k, name in enumerate(["Recipients", "Failed after retries", "Fallbacks", "Utility sent",
                               "Utility delivered", "Consented", "Session sent", "Converted"]):
@@ -603,16 +723,32 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     check(len(wbf["Summary"]._charts) == 1, "%s: Summary has the funnel chart" % cid)
     conv = e.funnel[7]
     c0 = find_row(rows, "Original campaign (delivered broadcast)")
-    near(rows[c0][1], e.broadcast, "%s: broadcast cost" % cid)
-    check(rows[c0][3] == e.broadcast_n, "%s: broadcast messages" % cid)
-    near(rows[c0 + 1][1], e.util[0], "%s: utility cost (policy)" % cid)
-    near(rows[c0 + 1][2], e.util[1], "%s: utility cost (Meta)" % cid)
-    near(rows[c0 + 2][1], e.sess[0], "%s: session cost (policy)" % cid)
-    near(rows[c0 + 2][2], e.sess[1], "%s: session cost (Meta)" % cid)
-    near(rows[c0 + 3][1], e.util[0] + e.sess[0], "%s: fallback total (policy)" % cid)
-    near(rows[c0 + 3][2], e.util[1] + e.sess[1], "%s: fallback total (Meta)" % cid)
-    check(str(sf.cell(c0 + 4, 2).value).startswith("="), "%s: fallback total is a formula" % cid)
-    near(rows[c0 + 4][1], (e.util[0] + e.sess[0]) / conv if conv else 0, "%s: cost per conversion" % cid)
+    check_headers(sf, c0, cid, "Summary costs")
+    fb = plus(e.util, e.sess)
+    every = plus(e.broadcast, fb)
+    for k, (label, x, n) in enumerate((("broadcast", e.broadcast, e.broadcast_n),
+                                       ("utility", e.util, None), ("session", e.sess, None),
+                                       ("fallback total", fb, None))):
+        r = rows[c0 + k]
+        same(r[1], x.shown(0), "%s: %s cost (policy)" % (cid, label))
+        same(r[2], x.shown(1), "%s: %s cost (Meta)" % (cid, label))
+        check(r[3] == x.unpriced, "%s: %s unpriced %r, expected %d" % (cid, label, r[3], x.unpriced))
+        check(shaded(sf.cell(c0 + k + 1, 2)) == bool(x.unpriced), "%s: %s cost shading" % (cid, label))
+        if n is not None:
+            check(r[4] == n, "%s: %s messages %r" % (cid, label, r[4]))
+    check(str(sf.cell(c0 + 4, 2).value).startswith("=") or fb.shown(0) is None,
+          "%s: fallback total is a formula" % cid)
+    r = rows[c0 + 4]
+    check(r[0] == "Fallback cost per conversion" and r[4] == conv and "conversions" in str(r[5]),
+          "%s: cost per conversion row %r" % (cid, r))
+    if fb.unpriced:
+        check(r[1] is None and r[2] is None, "%s: cost per conversion over unpriced charges %r" % (cid, r[1:3]))
+    else:
+        near(r[1], fb.v[0] / conv if conv else 0, "%s: cost per conversion" % cid, Decimal("0.0000000005"))
+        check("0.000000" in sf.cell(c0 + 5, 2).number_format, "%s: a per-unit figure has 6 decimals" % cid)
+    same(rows[c0 + 5][1], every.shown(0), "%s: campaign and fallback total" % cid)
+    check(rows[c0 + 5][3] == e.unpriced, "%s: campaign unpriced %r" % (cid, rows[c0 + 5][3]))
+    check("USD" in sf.cell(c0 + 2, 2).number_format, "%s: money has a currency format" % cid)
     # A session delivered without a conversion: counted, with Meta's cost,
     # and the rule stated where the policy is.
     i = find_row(rows, "Fallbacks with a session delivered, not converted")
@@ -625,73 +761,111 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     check(i is not None and ("not a conversion" in rows[i][1] if policy[2] == "per_conversion"
                              else "converted or not" in rows[i][1]),
           "%s: Summary states the session billing rule" % cid)
-    near(rows[c0 + 5][1], e.broadcast + e.util[0] + e.sess[0], "%s: campaign and fallback total" % cid)
-    check("USD" in sf.cell(c0 + 1, 2).number_format, "%s: money has a currency format" % cid)
     for label, want in (("Charges priced from webhook pricing", e.webhook),
-                        ("Charges estimated from delivery", e.estimated),
-                        ("Charges without a rate (counted as 0)", e.unpriced),
+                        ("Charges priced from the rate card (estimated)", e.estimated),
+                        ("Charges without a rate (unpriced)", e.unpriced),
                         ("Resends after unknown outcomes", e.resends),
                         ("Utility message billed as (policy)", policy[0]),
                         ("Session message billed as (policy)", policy[1]),
                         ("Session billing (policy)", policy[2])):
         i = find_row(rows, label)
         check(i is not None and rows[i][1] == want, "%s: %s %r, expected %r" % (cid, label, i is not None and rows[i][1], want))
-    s0 = find_row(rows, "Fallbacks by state")
+    h = find_row(rows, "How to read this")
+    text = " ".join(str(x[0]) for x in rows[h + 1:h + 6]) if h is not None else ""
+    for what in ("Policy view:", "Meta's view:", "Rate cards:", "Unpriced:", "Phones: masked"):
+        check(what in text, "%s: 'How to read this' says nothing of %r" % (cid, what))
+    s0 = find_row(rows, "Fallback state")
     for k, st in enumerate(STATES):
         r = rows[s0 + 1 + k]
-        check(r[0].split(" ")[0] == st and r[1] == e.states[st], "%s: state %s %r" % (cid, st, r))
-    # By market
+        check(r[1] == st and r[2] == e.states[st] and r[0] and r[0] != st,
+              "%s: state %s %r, expected its words, its id and %d" % (cid, st, r, e.states[st]))
+    # By market: the rates applied, each row its messages times its rate
     mv, mf = wbv["By market"], wbf["By market"]
     rows = rows_of(mv)
     check(mf.freeze_panes is not None and mf.auto_filter.ref, "%s: By market frozen and filtered" % cid)
-    got = {r[0]: r for r in rows[1:] if r[0] and r[0] != "Total"}
-    check(set(got) == set(e.markets), "%s: markets %r, expected %r" % (cid, sorted(got), sorted(e.markets)))
-    card = money.card(now_day)
-    tot = [Decimal(0)] * 7
-    for m, x in e.markets.items():
-        r = got.get(m)
-        if not r:
-            continue
-        check(tuple(r[1:7]) == (x["recipients"], x["failed"], x["fallbacks"], x["udel"], x["conv"], x["bdel"]),
-              "%s/%s: counts %r" % (cid, m, r[1:7]))
-        rates = card[1].get(m, {})
-        for k, cat in enumerate(["marketing", "utility", "service"]):
-            want = rates.get(cat)
-            if want is None:
-                check(r[8 + k] == "n/a", "%s/%s: %s rate %r, expected n/a" % (cid, m, cat, r[8 + k]))
-            else:
-                near(r[8 + k], want, "%s/%s: %s rate" % (cid, m, cat))
-        vals = [x["broadcast"], x["u"][0], x["s"][0], x["u"][0] + x["s"][0], x["u"][1], x["s"][1],
-                x["u"][1] + x["s"][1]]
-        for k, v in enumerate(vals):
-            near(r[11 + k], v, "%s/%s: cost column %d" % (cid, m, 11 + k))
-            tot[k] += v
-    ti = find_row(rows, "Total")
-    check(ti == len(rows) - 1, "%s: By market total is the last row" % cid)
-    for k in range(7):
-        near(rows[ti][11 + k], tot[k], "%s: By market total column %d (cached)" % (cid, 11 + k))
-        check(str(mf.cell(ti + 1, 12 + k).value).startswith("=SUM("), "%s: total is a SUM formula" % cid)
-    check(rows[ti][1] == e.funnel[0], "%s: By market recipients total" % cid)
+    check_print(mf, cid, "By market")
+    check_headers(mf, 1, cid, "By market")
+    got = {}
+    i = 1
+    while i < len(rows) and not str(rows[i][0]).startswith("Total"):
+        r = rows[i]
+        card = r[1].strftime("%Y-%m-%d") if isinstance(r[1], dt.datetime) else None
+        check(isinstance(r[1], dt.datetime) or r[1] == "none", "%s: card %r is not a date" % (cid, r[1]))
+        if isinstance(r[1], dt.datetime):
+            check(mf.cell(i + 1, 2).number_format == "yyyy-mm-dd", "%s: card date format" % cid)
+        rate = None if r[6] is None else Decimal(str(r[6])).quantize(Decimal("0.000001"))
+        market = r[0] if money.markets else None
+        key = (market, card, r[2], r[3], r[4], rate)
+        got[key] = got.get(key, 0) + r[5]
+        cost = r[7] if r[2] == "policy" else r[8]
+        if rate is None:
+            check(cost is None and r[9] == r[5] and shaded(mf.cell(i + 1, 7)),
+                  "%s: unpriced row %r: no rate, no cost, flagged" % (cid, r))
+        else:
+            check(cost is not None and abs(Decimal(str(cost)) - r[5] * rate) <= Decimal("0.0000005"),
+                  "%s: By market row %d: %r x %s != %r" % (cid, i + 1, r[5], rate, cost))
+            check(str(mf.cell(i + 1, 8 if r[2] == "policy" else 9).value) == "=F%d*G%d" % (i + 1, i + 1),
+                  "%s: By market row %d cost is not =F*G" % (cid, i + 1))
+            check("0.000000" in mf.cell(i + 1, 7).number_format, "%s: a rate has 6 decimals" % cid)
+        i += 1
+    want = {(k[0], k[1], k[2], k[3], k[4], None if k[5] is None else k[5].quantize(Decimal("0.000001"))): n
+            for k, n in e.ledger.items()}
+    check(got == want, "%s: rates applied differ:\n  workbook %r\n  expected %r"
+          % (cid, sorted(set(got.items()) - set(want.items()), key=str),
+             sorted(set(want.items()) - set(got.items()), key=str)))
+    for k, view in enumerate(("policy", "Meta")):
+        r = rows[i + k]
+        n = sum(v for key, v in e.ledger.items() if key[2] == view)
+        unp = sum(v for key, v in e.ledger.items() if key[2] == view and key[5] is None)
+        cost = sum((v * key[5] for key, v in e.ledger.items() if key[2] == view and key[5] is not None), Decimal(0))
+        check(r[5] == n and r[9] == unp, "%s: By market %s total %r" % (cid, view, r))
+        same(r[7 + k], known(cost, n, unp), "%s: By market %s total cost" % (cid, view))
+    # ... and the cost of each view is the Summary's
+    near(rows[i][7] or 0, every.v[0], "%s: By market policy total is the Summary's" % cid)
+    near(rows[i + 1][8] or 0, every.v[1], "%s: By market Meta total is the Summary's" % cid)
+    mi = find_row(rows, "Market (on the day of each event)")
+    got = {}
+    for r in rows[mi + 1:]:
+        if r[0] == "Total":
+            check(r[1] == e.funnel[0], "%s: By market recipients total" % cid)
+            break
+        got[r[0] if money.markets else None] = tuple(r[1:7])
+    if money.markets:
+        want = {m: (x["recipients"], x["failed"], x["fallbacks"], x["udel"], x["conv"], x["bdel"])
+                for m, x in e.markets.items()}
+        check(got == want, "%s: counts by market %r, expected %r" % (cid, got, want))
     # By scenario
     rows = rows_of(wbv["By scenario"])
+    check_print(wbf["By scenario"], cid, "By scenario")
+    check_headers(wbf["By scenario"], 1, cid, "By scenario")
     for k in range(1, 9):
         sc = e.scen.get("S%d" % k, {"n": 0, "us": 0, "ud": 0, "c": 0, "ss": 0, "conv": 0,
-                                    "u": [0, 0], "s": [0, 0]})
+                                    "u": Sum(), "s": Sum()})
         r = rows[k]
+        both = plus(sc["u"], sc["s"])
         check(r[0] == "S%d" % k and tuple(r[1:7]) == (sc["n"], sc["us"], sc["ud"], sc["c"], sc["ss"], sc["conv"]),
               "%s: scenario S%d %r" % (cid, k, r))
-        near(r[10], Decimal(sc["u"][0]) + sc["s"][0], "%s: S%d total (policy)" % (cid, k))
-        near(r[11], Decimal(sc["u"][1]) + sc["s"][1], "%s: S%d total (Meta)" % (cid, k))
+        same(r[10], both.shown(0), "%s: S%d total (policy)" % (cid, k))
+        same(r[11], both.shown(1), "%s: S%d total (Meta)" % (cid, k))
+        check(r[12] == both.unpriced, "%s: S%d unpriced %r" % (cid, k, r[12]))
     check(rows[9][0] == "Total" and rows[9][1] == e.funnel[2], "%s: scenario total %r" % (cid, rows[9]))
-    # Exclusions: every reason listed
+    check(rows[9][12] == fb.unpriced, "%s: scenario unpriced total" % cid)
+    # Exclusions: every reason listed, in words with its id
     rows = rows_of(wbv["Exclusions"])
-    got = {r[0]: r[1] for r in rows[1:] if r[0] != "Total"}
+    check_print(wbf["Exclusions"], cid, "Exclusions")
+    got = {r[1]: r[2] for r in rows[1:] if r[0] != "Total"}
     for reason in REASONS:
         check(got.get(reason) == e.reasons[reason], "%s: exclusion %s %r, expected %d" % (cid, reason, got.get(reason), e.reasons[reason]))
-    check(rows[-1][0] == "Total" and rows[-1][1] == sum(e.reasons.values()), "%s: exclusions total" % cid)
-    check_left_out(money, g, cid, wbf, wbv, now_day)
+    check(all(r[0] and r[0] != r[1] for r in rows[1:-1]), "%s: a reason without its words" % cid)
+    check(rows[-1][0] == "Total" and rows[-1][2] == sum(e.reasons.values()), "%s: exclusions total" % cid)
+    check_left_out(money, g, cid, wbf, wbv)
     # Phones with no market: on the Summary and on Inputs, with one of them.
-    lost = sorted({a[2] for a in g["attempts"] if a[0] == cid and not money.matches(a[2], now_day)})
+    # (each phone matched on the day of its last attempt)
+    last_at = {}
+    for a in g["attempts"]:
+        if a[0] == cid:
+            last_at[a[2]] = max(last_at.get(a[2], a[6]), a[6])
+    lost = sorted(p for p, at in last_at.items() if not money.matches(p, day(at)))
     for sheet in ("Summary", "Inputs"):
         rows = rows_of(wbv[sheet])
         i = find_row(rows, "Phones with no market")
@@ -705,6 +879,9 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
     # Fallbacks
     ws = wbf["Fallbacks"]
     check(ws.freeze_panes == "A2" and ws.auto_filter.ref, "%s: Fallbacks frozen and filtered" % cid)
+    check_print(ws, cid, "Fallbacks")
+    check_headers(ws, 1, cid, "Fallbacks")
+    check(all("(UTC)" in str(ws.cell(1, c).value) for c in range(8, 16)), "%s: time headers say UTC" % cid)
     rows = rows_of(wbv["Fallbacks"])
     check(len(rows) - 1 == len(e.fb), "%s: %d fallback rows, expected %d" % (cid, len(rows) - 1, len(e.fb)))
     for i, r in enumerate(rows[1:], start=2):
@@ -717,32 +894,48 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
         masked = "+" + p[:2] + "*" * (len(p) - 6) + p[-4:]
         check(r[1] == masked, "%s: phone %r, expected %r" % (cid, r[1], masked))
         check(p not in str(r), "%s: a full phone number leaked" % cid)
-        check(r[2] == x["market"] and r[3] == f["scenario"] and r[5] == f["state"], "%s: row %r" % (cid, r[:6]))
+        check((not money.markets or r[2] == x["market"]) and r[3] == f["scenario"] and r[6] == f["state"]
+              and r[5] and r[5] != f["state"], "%s: row %r (market %r)" % (cid, r[:7], x["market"]))
         check(ws.cell(i, 5).data_type == "s" and r[4] == f["template_name"], "%s: template cell %r is not text" % (cid, r[4]))
-        created = r[6]
+        created = r[7]
         check(isinstance(created, dt.datetime) and int(created.replace(tzinfo=dt.timezone.utc).timestamp()) == f["created_at"],
               "%s: created %r" % (cid, created))
-        near(r[14], x["u"][0], "%s: fallback %d utility (policy)" % (cid, r[0]))
-        near(r[15], x["s"][0], "%s: fallback %d session (policy)" % (cid, r[0]))
-        near(r[17], x["u"][1] + x["s"][1], "%s: fallback %d total (Meta)" % (cid, r[0]))
-        want = "" if not x["charges"] else "webhook" if x["webhook"] == x["charges"] else "mixed" if x["webhook"] else "estimated"
-        check((r[18] or "") == want, "%s: fallback %d priced from %r, expected %r" % (cid, r[0], r[18], want))
-        check(r[19] == x["resends"], "%s: fallback %d resends" % (cid, r[0]))
+        u, s = x["u"], x["s"]
+        unp = u.unpriced + s.unpriced
+        same(r[15], None if u.unpriced else u.v[0], "%s: fallback %d utility (policy)" % (cid, r[0]))
+        same(r[16], None if s.unpriced else s.v[0], "%s: fallback %d session (policy)" % (cid, r[0]))
+        same(r[17], None if unp else u.v[0] + s.v[0], "%s: fallback %d total (policy)" % (cid, r[0]))
+        same(r[18], None if unp else u.v[1] + s.v[1], "%s: fallback %d total (Meta)" % (cid, r[0]))
+        if unp:
+            check(all(shaded(ws.cell(i, c)) for c in (18, 19)), "%s: fallback %d unpriced cells not shaded" % (cid, r[0]))
+        want = ("" if not x["charges"] else "unpriced" if unp == x["charges"] else "partly unpriced" if unp
+                else "webhook" if x["webhook"] == x["charges"] else "mixed" if x["webhook"] else "estimated")
+        check((r[19] or "") == want, "%s: fallback %d priced from %r, expected %r" % (cid, r[0], r[19], want))
+        check(r[20] == (unp or None), "%s: fallback %d unpriced %r, expected %d" % (cid, r[0], r[20], unp))
+        check(r[21] == x["resends"], "%s: fallback %d resends" % (cid, r[0]))
     # Inputs
     rows = rows_of(wbv["Inputs"])
+    check_print(wbf["Inputs"], cid, "Inputs")
     flat = {r[0]: r[1] for r in rows if r and r[0]}
     check(flat.get("suf version"), "%s: Inputs has the version" % cid)
     check(flat.get("Session billing (policy)") == policy[2], "%s: Inputs states the policy" % cid)
     check_map_row(flat, fixtures, cid)
     hi = find_row(rows, "Kind")
     files = {os.path.basename(r[1]): r for r in rows[hi + 1:] if r[0]}
-    for rel in ("markets.csv", "rates/USD_2026-07-01.csv", "rates/USD_2026-10-01.csv"):
+    for rel in (["markets.csv"] if money.imported_map else []) + (
+            ["rates/USD_2026-07-01.csv", "rates/USD_2026-10-01.csv"] if money.cards else []):
         full = os.path.join(fixtures, rel)
         r = files.get(os.path.basename(rel))
         sha = hashlib.sha256(open(full, "rb").read()).hexdigest()
         check(r is not None and r[2] == sha and r[4] == 0, "%s: Inputs lists %s with its SHA-256" % (cid, rel))
     ci = find_row(rows, "Rate card")
-    used = {r[1]: r[3] for r in rows[ci + 1:] if r[0] and r[0].startswith("USD ")}
+    used = {}
+    for k, r in enumerate(rows[ci + 1:], start=ci + 2):
+        if not (r[0] and r[0].startswith("USD ")):
+            continue
+        check(isinstance(r[1], dt.datetime) and wbf["Inputs"].cell(k, 2).number_format == "yyyy-mm-dd",
+              "%s: rate card date %r is not a date" % (cid, r[1]))
+        used[r[1].strftime("%Y-%m-%d")] = r[3]
     check(used == e.cards_used, "%s: rate cards used %r, expected %r" % (cid, used, e.cards_used))
     return e
 
@@ -756,14 +949,19 @@ def check_map_row(flat, fixtures, cid):
           and got.endswith("SHA-256 " + sha), "%s: Inputs market map %r" % (cid, got))
 
 
-def cmd_check(fixtures, reports, now, policy):
-    money = Money(fixtures)
+def cmd_check(fixtures, reports, now, policy, bare=False):
+    """bare: the store had no rate card and no market map imported (suf
+    then uses its built-in map, the fixtures' own)."""
+    money = Money(fixtures, cards=not bare)
+    money.imported_map = not bare
     g = generate()
     now_day = now[:10]
     exp = {}
     for cid in ["camp_a"] + WEIRD:
         exp[cid] = check_campaign(money, g, cid, reports, now_day, policy, fixtures)
     check(exp["camp_a"].unconverted >= 1, "camp_a has no session delivered without a conversion")
+    if bare:
+        check(all(e.unpriced for e in exp.values()), "with no rate card, every campaign has unpriced charges")
     # formulas stay text
     safe = safe_name(WEIRD[0])
     wbf, _ = load(os.path.join(reports, safe, "%s_%s.xlsx" % (safe, now_day)))
@@ -785,6 +983,8 @@ def cmd_check(fixtures, reports, now, policy):
     if os.path.isfile(port):
         wbf, wbv = load(port)
         rows = rows_of(wbv["Campaigns"])
+        check_print(wbf["Campaigns"], "portfolio", "Campaigns")
+        check_headers(wbf["Campaigns"], 1, "portfolio", "Campaigns")
         got = {r[0]: r for r in rows[1:] if r[0] != "Total"}
         check(set(got) == set(exp), "portfolio campaigns %r" % sorted(got))
         tot = rows[-1]
@@ -792,13 +992,47 @@ def cmd_check(fixtures, reports, now, policy):
         for cid, e in exp.items():
             r = got.get(cid)
             if r:
+                fb = plus(e.util, e.sess)
                 check(r[2] == e.funnel[0] and r[4] == e.funnel[2] and r[7] == e.funnel[7], "portfolio counts of %s" % cid)
-                near(r[11], e.util[0] + e.sess[0], "portfolio fallback total of %s" % cid)
-                near(r[12], e.util[1] + e.sess[1], "portfolio Meta total of %s" % cid)
-        near(tot[11], sum((e.util[0] + e.sess[0] for e in exp.values()), Decimal(0)), "portfolio total (cached)")
-        near(tot[8], sum((e.broadcast for e in exp.values()), Decimal(0)), "portfolio broadcast total (cached)")
+                same(r[11], fb.shown(0), "portfolio fallback total of %s" % cid)
+                same(r[12], fb.shown(1), "portfolio Meta total of %s" % cid)
+                check(r[13] == e.unpriced, "portfolio unpriced of %s: %r, expected %d" % (cid, r[13], e.unpriced))
+                if fb.unpriced:
+                    check(r[14] is None, "portfolio cost per conversion of %s over unpriced charges" % cid)
+                else:
+                    near(r[14], fb.v[0] / e.funnel[7] if e.funnel[7] else 0, "portfolio cost per conversion of %s" % cid,
+                         Decimal("0.0000000005"))
+        fb_all = plus(*[plus(e.util, e.sess) for e in exp.values()])
+        same(tot[11], fb_all.shown(0), "portfolio total (cached)")
+        same(tot[8], plus(*[e.broadcast for e in exp.values()]).shown(0), "portfolio broadcast total (cached)")
+        check(tot[13] == sum(e.unpriced for e in exp.values()), "portfolio unpriced total")
         check(tot[2] == sum(e.funnel[0] for e in exp.values()), "portfolio recipients total")
-        check(str(wbf["Campaigns"].cell(len(rows), 12).value).startswith("=SUM("), "portfolio total is a formula")
+        if tot[11] is not None:
+            check(str(wbf["Campaigns"].cell(len(rows), 12).value).startswith("=SUM("), "portfolio total is a formula")
+
+
+def cmd_warnings(log, reports, now):
+    """`suf report` said, one line per campaign, how many charges it could not price."""
+    text = open(log, encoding="utf-8", errors="replace").read()
+    now_day = now[:10]
+    n = 0
+    for d, _, fs in os.walk(reports):
+        for f in fs:
+            if not f.endswith("_%s.xlsx" % now_day) or f.startswith("portfolio"):
+                continue
+            _, wbv = load(os.path.join(d, f))
+            rows = rows_of(wbv["Summary"])
+            top = 1 if str(rows[0][0]).startswith("Unpriced: ") else 0
+            cid = rows[top][1]
+            lines = [l for l in text.splitlines() if "report: campaign '%s': " % cid in l and "unpriced" in l]
+            m = re.match(r"Unpriced: (\d+) of (\d+) charges", str(rows[0][0]))
+            if m:
+                n += 1
+                check(len(lines) == 1 and "warning" in lines[0] and "%s of %s charges unpriced" % m.groups() in lines[0],
+                      "%s: one warning with the counts, got %r" % (cid, lines))
+            else:
+                check(not lines, "%s: warned of unpriced charges it has not: %r" % (cid, lines))
+    print("warnings: %d campaigns with unpriced charges" % n)
 
 
 def cmd_same(a, b):
@@ -992,17 +1226,18 @@ def cmd_pipeline(fixtures, db, reports, now):
                                            "AND outcome LIKE 'excluded%'", (cid,)):
             r = reason or outcome.split(":", 1)[1]
             want[r] = want.get(r, 0) + 1
-        got = {r[0]: r[1] for r in rows_of(wbv["Exclusions"])[1:] if r[0] != "Total"}
+        got = {r[1]: r[2] for r in rows_of(wbv["Exclusions"])[1:] if r[0] != "Total"}
         check(got == want, "%s: exclusions %r, expected %r" % (cid, got, want))
-        cost = Decimal(0)
+        cost = Sum()
         for phone, at, tname, lang in con.execute(
                 "SELECT phone, sent_at, template_name, template_language FROM attempts "
                 "WHERE campaign_id = ? AND status IN ('delivered', 'read')", (cid,)):
             cat = cats.get((tname, lang)) or "marketing"
             p = money.price(money.market(phone, day(at)), cat if cat in CATS else "marketing", day(at))
-            cost += p or 0
+            cost.add_charge(p, p, p is None)
         i = find_row(rows, "Original campaign (delivered broadcast)")
-        near(rows[i][1], cost, "%s: broadcast cost" % cid)
+        same(rows[i][1], cost.shown(0), "%s: broadcast cost" % cid)
+        check(rows[i][3] == cost.unpriced, "%s: broadcast unpriced %r" % (cid, rows[i][3]))
         check_map_row({r[0]: r[1] for r in rows_of(wbv["Inputs"]) if r and r[0]}, fixtures, cid)
 
 
@@ -1014,7 +1249,9 @@ def main(argv):
         policy = ("utility", "marketing", "per_conversion")
         if len(argv) >= 7 and argv[5] == "--policy":
             policy = tuple(argv[6].split(","))
-        cmd_check(argv[2], argv[3], argv[4], policy)
+        cmd_check(argv[2], argv[3], argv[4], policy, bare="--bare" in argv[5:])
+    elif len(argv) == 5 and argv[1] == "warnings":
+        cmd_warnings(argv[2], argv[3], argv[4])
     elif len(argv) == 6 and argv[1] == "pipeline":
         cmd_pipeline(argv[2], argv[3], argv[4], argv[5])
     elif len(argv) == 4 and argv[1] == "same":

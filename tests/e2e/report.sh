@@ -6,7 +6,8 @@
 # workbooks are then read back with openpyxl and every figure is checked
 # against values computed from the fixtures, and the CSV tables against the
 # workbooks; a second run with the same --now must give the same cell
-# values; a second policy must change the money as computed.
+# values; a second policy must change the money as computed; a store with
+# no rate card shows its charges unpriced.
 set -eu
 . "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
@@ -23,8 +24,10 @@ $PY "$E2E_DIR/check_report.py" gen data.sql
 sqlite3 "$SUF_DATABASE" < data.sql
 
 mkdir -p box
-"$SUF" -q --now "$now" report --out box/reports --csv
+"$SUF" -q --now "$now" report --out box/reports --csv 2>report.log ||
+    fail "report failed: $(cat report.log)"
 $PY "$E2E_DIR/check_report.py" check "$fx" box/reports "$now"
+$PY "$E2E_DIR/check_report.py" warnings report.log box/reports "$now"
 # The CSV tables: the workbooks' own, cell for cell.
 $PY "$E2E_DIR/check_report.py" csv box/reports
 
@@ -45,4 +48,15 @@ fi
 SUF_UTILITY_BILLED_AS=marketing SUF_SESSION_BILLED_AS=service SUF_SESSION_BILLING=per_message \
   "$SUF" -q --now "$now" report --out policy
 $PY "$E2E_DIR/check_report.py" check "$fx" policy "$now" --policy marketing,service,per_message
+
+# Unknown is not zero: with no rate card and no market map, every charge is
+# unpriced, shown blank and flagged, warned of once per campaign, and the
+# report still succeeds.
+export SUF_DATABASE="$SUF_SCRATCH/bare.db"
+"$SUF" -q init
+sqlite3 "$SUF_DATABASE" < data.sql
+"$SUF" -q --now "$now" report --out bare 2>bare.log || fail "report without rates failed: $(cat bare.log)"
+grep -q "no USD rate card imported; every charge is unpriced" bare.log || fail "no word of the missing card"
+$PY "$E2E_DIR/check_report.py" check "$fx" bare "$now" --bare
+$PY "$E2E_DIR/check_report.py" warnings bare.log bare "$now"
 echo "report.sh: ok"

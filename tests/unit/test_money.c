@@ -608,6 +608,57 @@ static void test_money__service_is_free_before_its_day_then_service_or_utility(v
     }
 }
 
+/* A charge says whether the policy bills it and at which category each
+ * view billed it, so a report labels its rows with money's own rules. */
+static void test_money__charge_says_what_each_view_billed(void)
+{
+    static const struct {
+        const char *what;
+        int kind;
+        bool converted, part_billed, has_pricing, billable;
+        const char *category;
+        bool policy_billed;
+        int policy_cat, meta_cat;
+    } rows[] = {
+        {"utility: both views bill it", SUF_MSG_UTILITY, false, false, false, false, NULL, true,
+         SUF_CAT_UTILITY, SUF_CAT_UTILITY},
+        {"session of a conversion: billed once", SUF_MSG_SESSION, true, false, false, false, NULL,
+         true, SUF_CAT_MARKETING, SUF_CAT_SERVICE},
+        {"its second part: not again", SUF_MSG_SESSION, true, true, false, false, NULL, false,
+         SUF_CAT_MARKETING, SUF_CAT_SERVICE},
+        {"session with no conversion: not billed", SUF_MSG_SESSION, false, false, false, false,
+         NULL, false, SUF_CAT_MARKETING, SUF_CAT_SERVICE},
+        {"webhook category wins for Meta", SUF_MSG_SESSION, true, false, true, true, "utility",
+         true, SUF_CAT_MARKETING, SUF_CAT_UTILITY},
+        {"webhook says not billable", SUF_MSG_UTILITY, false, false, true, false, NULL, true,
+         SUF_CAT_UTILITY, -1},
+    };
+
+    for (size_t i = 0; i < COUNT(rows); i++) {
+        struct suf_money *m = suf_money_new("USD");
+        struct suf_billing b = {SUF_CAT_UTILITY, SUF_CAT_MARKETING, true};
+        struct suf_msg msg = {.kind = rows[i].kind, .phone = "919800000001", .delivered = true,
+                              .delivered_at = noon("2026-11-20"),
+                              .converted = rows[i].converted, .part_billed = rows[i].part_billed,
+                              .has_pricing = rows[i].has_pricing,
+                              .pricing_billable = rows[i].billable,
+                              .pricing_category = rows[i].category};
+        struct suf_charge ch;
+
+        suf_money_markets_done(m);
+        suf_money_cards_done(m);
+        suf_money_cost(m, &b, &msg, &ch);
+        if (ch.policy_billed != rows[i].policy_billed || ch.policy_cat != rows[i].policy_cat ||
+            ch.meta_cat != rows[i].meta_cat)
+            fprintf(stderr, "%s: policy_billed %d policy_cat %d meta_cat %d\n", rows[i].what,
+                    ch.policy_billed, ch.policy_cat, ch.meta_cat);
+        CU_ASSERT_EQUAL(ch.policy_billed, rows[i].policy_billed);
+        CU_ASSERT_EQUAL(ch.policy_cat, rows[i].policy_cat);
+        CU_ASSERT_EQUAL(ch.meta_cat, rows[i].meta_cat);
+        suf_money_free(m);
+    }
+}
+
 /* A store where `suf import markets` never ran: the built-in map prices
  * by market, where an empty map priced every phone as "Other". */
 static void test_money__without_an_imported_map_the_built_in_one_prices(void)
@@ -695,6 +746,7 @@ int main(void)
         {"builder leaves out what cannot match", test_money__builder_leaves_out_what_cannot_match},
         {"service is free before its day, then Service or Utility",
          test_money__service_is_free_before_its_day_then_service_or_utility},
+        {"charge says what each view billed", test_money__charge_says_what_each_view_billed},
         {"without an imported map the built-in one prices",
          test_money__without_an_imported_map_the_built_in_one_prices},
         {"cleanup", test_money__cleanup},

@@ -5,7 +5,8 @@
  *
  * The sheets render through a rep_sink (report_sink.h).  Here a recording
  * sink keeps what each sheet receives, and the golden tests render the
- * store of tests/data/report/fixture.sql as of 2026-11-25T02:00:00Z, with
+ * store of tests/data/report/fixture.sql as of 2026-11-25T02:00:00Z (and
+ * the same store stripped of its rate cards and market map), with
  * the very steps `suf report` takes (rep_render_campaign,
  * rep_render_portfolio), then compare each sheet with its table in
  * tests/data/report/golden/<workbook>/<sheet>.tsv.  A table has one line
@@ -13,9 +14,11 @@
  *
  *     ref  kind  format  value  [computed value, for a formula]
  *
- * with kind text, number, formula or datetime, the format's name (the
- * looks of the formats are in golden/formats.tsv), then the sheet's column
- * widths, frozen panes, filter and chart, in the order they were set.
+ * with kind text, number, formula, datetime or blank (an empty cell with a
+ * format), the format's name (the looks of the formats are in
+ * golden/formats.tsv), then the sheet's column widths, frozen panes,
+ * filter, chart, print settings and row heights, in the order they were
+ * set.
  * Tabs, newlines and backslashes in values are written \t, \n and \\;
  * numbers in the fewest digits that read back exactly; times in UTC.  The
  * suf version is written @VERSION@, so a release changes no table; the
@@ -269,7 +272,8 @@ static void rec_text(void *self, void *ws, uint32_t row, uint16_t col, const cha
  * only round. */
 static bool money_format(enum rep_fmt fmt)
 {
-    return fmt == REP_FMT_MONEY || fmt == REP_FMT_MONEY_TOTAL || fmt == REP_FMT_RATE;
+    return fmt == REP_FMT_MONEY || fmt == REP_FMT_MONEY_TOTAL || fmt == REP_FMT_RATE ||
+           fmt == REP_FMT_RATE_TOTAL || fmt == REP_FMT_UNPRICED || fmt == REP_FMT_UNPRICED_TOTAL;
 }
 
 static void rec_number(void *self, void *ws, uint32_t row, uint16_t col, double v,
@@ -369,8 +373,8 @@ static void rec_chart(void *self, void *ws, uint32_t row, uint16_t col, const st
 
     (void)self;
     add_ref(&sh->layout, row, col);
-    suf_buf_addf(&sh->layout, "\tchart\tcolumn\t%s\t%s\t%s\t%s\t", ch->title, ch->series_name,
-                 ch->categories, ch->values);
+    suf_buf_addf(&sh->layout, "\tchart\tcolumn\t%s\t%s\t%s\t%s\t%s\t", ch->title,
+                 ch->series_name, ch->categories, ch->values, ch->x_title ? ch->x_title : "");
     add_number(&sh->layout, ch->x_scale);
     suf_buf_addch(&sh->layout, 'x');
     add_number(&sh->layout, ch->y_scale);
@@ -384,9 +388,42 @@ static void rec_activate(void *self, void *ws)
     book->active = ws;
 }
 
+static void rec_blank(void *self, void *ws, uint32_t row, uint16_t col, enum rep_fmt fmt)
+{
+    struct suf_buf b = cell_start(self, ws, row, col, "blank", fmt);
+
+    cell_end(self, ws, row, col, &b);
+}
+
+static void rec_print(void *self, void *ws, const struct rep_print *p)
+{
+    struct rec_sheet *sh = ws;
+
+    (void)self;
+    suf_buf_addf(&sh->layout, "print\t%s\tfit %ux%u\trepeat %u:%u\t",
+                 p->landscape ? "landscape" : "portrait", (unsigned)p->fit_wide,
+                 (unsigned)p->fit_tall, (unsigned)p->repeat_first + 1,
+                 (unsigned)p->repeat_last + 1);
+    add_escaped(&sh->layout, p->header ? p->header : "");
+    suf_buf_addch(&sh->layout, '\t');
+    add_escaped(&sh->layout, p->footer ? p->footer : "");
+    suf_buf_addch(&sh->layout, '\n');
+}
+
+static void rec_height(void *self, void *ws, uint32_t row, double points)
+{
+    struct rec_sheet *sh = ws;
+
+    (void)self;
+    suf_buf_addf(&sh->layout, "%u:%u\theight\t\t", (unsigned)row + 1, (unsigned)row + 1);
+    add_number(&sh->layout, points);
+    suf_buf_addch(&sh->layout, '\n');
+}
+
 static const struct rep_sink_ops rec_ops = {
-    rec_add_sheet, rec_text,     rec_number, rec_formula, rec_datetime,      rec_width,
-    rec_freeze,    rec_filter,   rec_chart,  rec_activate, rec_amount, rec_formula_amount,
+    rec_add_sheet, rec_text,   rec_number, rec_formula,        rec_datetime, rec_width,
+    rec_freeze,    rec_filter, rec_chart,  rec_activate,       rec_amount,   rec_formula_amount,
+    rec_blank,     rec_print,  rec_height,
 };
 
 /* --- tables ---------------------------------------------------------------------- */
@@ -565,8 +602,43 @@ static void fixture(void)
     rep_formats_init(&formats, suf_money_currency(ctx.money));
 }
 
+/* The same store with no rate card and no market map: every charge is
+ * unpriced. */
+static struct suf_store bare_st = SUF_STORE_INIT;
+static struct suf_run bare_run;
+static struct rep_ctx bare_ctx;
+static bool bare_made;
+
+static void fixture_bare(void)
+{
+    struct suf_err err = SUF_ERR_INIT;
+    char *sql;
+
+    fixture();
+    if (bare_made)
+        return;
+    bare_made = true;
+    suf_test_store(&bare_st, "report-bare.db");
+    sql = read_text(suf_test_source("tests/data/report/fixture.sql"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
+    if (suf_store_exec(&bare_st, sql, &err) ||
+        suf_store_exec(&bare_st, "DELETE FROM rates; DELETE FROM rate_cards; DELETE FROM markets",
+                       &err))
+        fprintf(stderr, "fixture.sql: %s\n", err.msg);
+    free(sql);
+    bare_run.cfg = &cfg;
+    bare_run.store = &bare_st;
+    suf_clock_init(&bare_run.clock, AS_OF);
+    CU_ASSERT_EQUAL_FATAL(rep_ctx_init(&bare_ctx, &bare_run, &err), SUF_OK);
+}
+
 static void fixture_release(void)
 {
+    if (bare_made) {
+        rep_ctx_release(&bare_ctx);
+        suf_store_close(&bare_st);
+        json_decref(bare_run.counts);
+    }
     if (!made)
         return;
     rep_ctx_release(&ctx);
@@ -575,22 +647,79 @@ static void fixture_release(void)
     suf_config_release(&cfg);
 }
 
-/* Renders campaign `id` into a recording; fills c. */
-static void render_campaign(const char *id, struct rep_campaign *c, struct rec_book *book,
-                            int64_t rows_per_sheet)
+/* Renders campaign `id` of the store behind `cx` into a recording; fills c. */
+static void render_campaign_in(struct rep_ctx *cx, const char *id, struct rep_campaign *c,
+                               struct rec_book *book, int64_t rows_per_sheet)
 {
     struct rep_sink sink = {&rec_ops, book};
     struct suf_err err = SUF_ERR_INIT;
 
     rec_init(book, formats.spec);
-    rep_campaign_init(c, &ctx, id);
-    rep_place_campaign(&ctx, c);
-    CU_ASSERT_EQUAL(rep_render_campaign(&ctx, c, &sink, rows_per_sheet, &err), SUF_OK);
+    rep_campaign_init(c, cx, id);
+    rep_place_campaign(cx, c);
+    CU_ASSERT_EQUAL(rep_render_campaign(cx, c, &sink, rows_per_sheet, &err), SUF_OK);
+}
+
+static void render_campaign(const char *id, struct rep_campaign *c, struct rec_book *book,
+                            int64_t rows_per_sheet)
+{
+    render_campaign_in(&ctx, id, c, book, rows_per_sheet);
+}
+
+/* The recorded line of cell `ref` on sheet `name` ("kind\tformat\tvalue"
+ * after the ref), or NULL when the cell was never written. */
+static const char *cell_of(const struct rec_book *book, const char *name, const char *ref)
+{
+    size_t n = strlen(ref);
+
+    for (int i = 0; i < book->nsheets; i++) {
+        const struct rec_sheet *sh = &book->sheets[i];
+
+        if (strcmp(sh->name, name))
+            continue;
+        for (int k = 0; k < sh->ncells; k++)
+            if (!strncmp(sh->cells[k].line, ref, n) && sh->cells[k].line[n] == '\t')
+                return sh->cells[k].line + n + 1;
+    }
+    return NULL;
+}
+
+/* Whether cell `ref` of sheet `name` is `kind`, in `format`, and (unless
+ * NULL) starts with `value`. */
+static bool cell_is(const struct rec_book *book, const char *name, const char *ref,
+                    const char *kind, const char *format, const char *value)
+{
+    const char *line = cell_of(book, name, ref);
+    char want[256];
+
+    snprintf(want, sizeof(want), "%s\t%s\t%s", kind, format, value ? value : "");
+    if (line && !strncmp(line, want, strlen(want)))
+        return true;
+    fprintf(stderr, "\n%s!%s: %s, expected %s\n", name, ref, line ? line : "(none)", want);
+    return false;
+}
+
+/* The number a cell holds (a formula's computed value), into *v. */
+static bool cell_number(const struct rec_book *book, const char *name, const char *ref,
+                        double *v)
+{
+    const char *line = cell_of(book, name, ref), *p;
+
+    if (!line || (strncmp(line, "number\t", 7) && strncmp(line, "formula\t", 8)))
+        return false;
+    p = strrchr(line, '\t');
+    *v = strtod(p + 1, NULL);
+    return true;
+}
+
+static int64_t micros_of(double v)
+{
+    return (int64_t)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
 }
 
 static void test_report__campaign_sheets_match_golden(void)
 {
-    static const char *const ids[] = {"camp_a", "b/x"};
+    static const char *const ids[] = {"camp_a", "b/x", "camp_mid"};
 
     fixture();
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -686,7 +815,7 @@ static void test_report__portfolio_sheets_match_golden(void)
         len = next_len;
     }
     free(id);
-    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(n, 3);
     rec_init(&book, formats.spec);
     sink = (struct rep_sink){&rec_ops, &book};
     rep_render_portfolio(&ctx, &sink, cs, n);
@@ -696,6 +825,149 @@ static void test_report__portfolio_sheets_match_golden(void)
         rep_campaign_release(cs[i]);
         free(cs[i]);
     }
+}
+
+/* With no rate card and no market map imported (the built-in map places
+ * the phones), every charge is unpriced: its
+ * cells are blank and shaded, the Summary opens with a banner, totals show
+ * the known part with the count beside it, and no cost reads 0. */
+static void test_report__unpriced_charges_are_blank_never_zero(void)
+{
+    struct rep_campaign c;
+    struct rec_book book;
+
+    fixture_bare();
+    render_campaign_in(&bare_ctx, "camp_a", &c, &book, 0);
+    check_book(&book, "camp_a_unpriced", "");
+    CU_ASSERT_EQUAL(c.charges_unpriced, 12);
+    CU_ASSERT_EQUAL(c.charges_webhook + c.charges_estimated, 0);
+    CU_ASSERT(cell_is(&book, "Summary", "A1", "text", "banner", "Unpriced: 12 of 12 charges"));
+    /* Fallback 1: two charges, once "priced from: webhook". */
+    for (const char *const *ref = (const char *const[]){"P2", "Q2", "R2", "S2", NULL}; *ref;
+         ref++)
+        CU_ASSERT(cell_is(&book, "Fallbacks", *ref, "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Fallbacks", "T2", "text", "unpriced_count", "unpriced"));
+    CU_ASSERT(cell_is(&book, "Fallbacks", "U2", "number", "unpriced_count", "2"));
+    /* Fallback 5 has no charge at all: nothing unknown, a true zero. */
+    CU_ASSERT(cell_is(&book, "Fallbacks", "P6", "number", "money", "0"));
+    CU_ASSERT_PTR_NULL(cell_of(&book, "Fallbacks", "U6"));
+    /* The costs: nothing is known, so nothing reads 0; the count beside. */
+    CU_ASSERT(cell_is(&book, "Summary", "A35", "text", "none", "Utility permission messages"));
+    CU_ASSERT(cell_is(&book, "Summary", "B35", "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "C35", "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "D35", "number", "unpriced_count", "6"));
+    CU_ASSERT(cell_is(&book, "Summary", "B37", "blank", "unpriced_total", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "B38", "blank", "unpriced", NULL));
+    /* Every row of rates applied is unpriced: no rate, no cost. */
+    CU_ASSERT(cell_is(&book, "By market", "A19", "text", "bold", "Total, policy view"));
+    CU_ASSERT(cell_is(&book, "By market", "H19", "blank", "unpriced_total", NULL));
+    for (int r = 2; r <= 18; r++) {
+        char g[16], j[16];
+
+        snprintf(g, sizeof(g), "G%d", r);
+        snprintf(j, sizeof(j), "J%d", r);
+        CU_ASSERT(cell_is(&book, "By market", g, "blank", "unpriced", NULL));
+        CU_ASSERT(cell_is(&book, "By market", j, "number", "unpriced_count", NULL));
+    }
+    rec_release(&book);
+    rep_campaign_release(&c);
+}
+
+/* Each row of By market is its messages times its rate, in the view it
+ * names; a card that changes mid-campaign gives a row per card. */
+static void test_report__by_market_rows_are_messages_times_rate(void)
+{
+    static const char *const ids[] = {"camp_a", "b/x", "camp_mid"};
+
+    fixture();
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct rep_campaign c;
+        struct rec_book book;
+        int rows = 0;
+
+        render_campaign(ids[i], &c, &book, 0);
+        for (int r = 2;; r++) {
+            char ref[4][16];
+            const char *a;
+            double n, rate, cost;
+
+            snprintf(ref[0], sizeof(ref[0]), "A%d", r);
+            a = cell_of(&book, "By market", ref[0]);
+            if (!a || strstr(a, "Total"))
+                break;
+            snprintf(ref[1], sizeof(ref[1]), "F%d", r);
+            snprintf(ref[2], sizeof(ref[2]), "G%d", r);
+            CU_ASSERT_FATAL(cell_number(&book, "By market", ref[1], &n));
+            if (!cell_number(&book, "By market", ref[2], &rate))
+                continue; /* unpriced: no rate, no cost */
+            snprintf(ref[3], sizeof(ref[3]), "H%d", r);
+            if (!cell_number(&book, "By market", ref[3], &cost)) {
+                snprintf(ref[3], sizeof(ref[3]), "I%d", r);
+                CU_ASSERT_FATAL(cell_number(&book, "By market", ref[3], &cost));
+            }
+            CU_ASSERT_EQUAL(micros_of(cost), (int64_t)n * micros_of(rate));
+            rows++;
+        }
+        CU_ASSERT(rows > 0);
+        if (!strcmp(ids[i], "camp_mid")) {
+            /* The India broadcasts: two on each card, each at its own rate. */
+            CU_ASSERT(cell_is(&book, "By market", "A6", "text", "none", "India"));
+            CU_ASSERT(cell_is(&book, "By market", "B6", "datetime", "date", "2026-10-01"));
+            CU_ASSERT(cell_is(&book, "By market", "D6", "text", "none", "broadcast"));
+            CU_ASSERT(cell_is(&book, "By market", "F6", "number", "count", "2"));
+            CU_ASSERT(cell_is(&book, "By market", "G6", "number", "rate", "0.0118"));
+            CU_ASSERT(cell_is(&book, "By market", "A10", "text", "none", "India"));
+            CU_ASSERT(cell_is(&book, "By market", "B10", "datetime", "date", "2026-11-22"));
+            CU_ASSERT(cell_is(&book, "By market", "D10", "text", "none", "broadcast"));
+            CU_ASSERT(cell_is(&book, "By market", "F10", "number", "count", "2"));
+            CU_ASSERT(cell_is(&book, "By market", "G10", "number", "rate", "0.013"));
+            /* Fallback 8 is charged in Bangladesh, its recipient counted in
+             * Rest of Asia Pacific: each on its own day. */
+            CU_ASSERT(cell_is(&book, "By market", "A2", "text", "none", "Bangladesh"));
+            CU_ASSERT(cell_is(&book, "Fallbacks", "C2", "text", "none", "Bangladesh"));
+        }
+        rec_release(&book);
+        rep_campaign_release(&c);
+    }
+}
+
+/* A campaign id is data in a print header too: Excel's codes ("&P",
+ * "&Z"...) are escaped, bad bytes shown as '?', and the header stays within
+ * Excel's 255 characters. */
+static void test_report__print_header_is_safe(void)
+{
+    struct rep_campaign c;
+    struct rec_book book;
+    struct rep_sink sink = {&rec_ops, &book};
+    struct rep_book b;
+    char name[400], id[] = "R&D &Z\nx";
+    const struct rep_left_out excluded = {.phone = "447700900123", .outcome = "excluded",
+                                          .reason = "opted_out", .detail = "",
+                                          .template_name = "", .market = -1};
+    const char *p, *h;
+
+    fixture();
+    memset(name, 'N', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    name[0] = '\xff';
+    memset(&c, 0, sizeof(c));
+    c.id = id;
+    c.name = name;
+    rec_init(&book, formats.spec);
+    rep_book_begin(&b, &ctx, &c, &sink, 0);
+    /* A list's sheet starts with its first row, with its print setup. */
+    CU_ASSERT_EQUAL(rep_book_excluded(&b, &excluded, NULL), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(book.nsheets, 5);
+    p = strstr(suf_buf_str(&book.sheets[4].layout), "print\tlandscape\tfit 1x0\trepeat 1:1\t");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    h = strchr(p, '\t');
+    for (int k = 0; k < 3; k++)
+        h = strchr(h + 1, '\t');
+    h++;
+    CU_ASSERT(!strncmp(h, "&LR&&D &&Z x: ?NNN", 18));
+    CU_ASSERT(strcspn(h, "\t") <= 255);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "&RAs of 2026-11-25 02:00:00 UTC\t&L&A&RPage &P of &N\n"));
+    rec_release(&book);
 }
 
 static void test_report__formats_match_golden(void)
@@ -1015,6 +1287,11 @@ int main(void)
         {"every reason has words", test_report__every_reason_has_words},
         {"portfolio sheets match golden", test_report__portfolio_sheets_match_golden},
         {"formats match golden", test_report__formats_match_golden},
+        {"unpriced charges are blank, never zero",
+         test_report__unpriced_charges_are_blank_never_zero},
+        {"by market rows are messages times rate",
+         test_report__by_market_rows_are_messages_times_rate},
+        {"print header is safe", test_report__print_header_is_safe},
         {"workbook file is written", test_report__workbook_file_is_written},
         {"inputs name the built-in map", test_report__inputs_name_the_built_in_map},
         {"csv fields follow rfc4180", test_report__csv_fields_follow_rfc4180},

@@ -1,7 +1,8 @@
 -- fixture.sql: the store behind test_report's golden tables (run into a
 -- fresh, migrated store).  As of 2026-11-25T02:00:00Z (1795572000).
 --
--- Two USD rate cards; five markets, one of them ("Rest of Asia Pacific")
+-- Two USD rate cards (a third, mid-campaign, comes with camp_mid at the
+-- end); five markets, one of them ("Rest of Asia Pacific")
 -- priced only on the July card, so its November charges are unpriced, and
 -- a phone that matches no market at all.  Campaign camp_a holds one of
 -- each kind of row the sheets treat differently: every outcome, plan's
@@ -147,3 +148,56 @@ UPDATE recipients SET detail = 'a rule of an older suf, kept as it was' WHERE ph
 UPDATE recipients SET last_attempt_at = 1795140000,
   detail = 'auto-retries not over: 1 of 3 attempts; waits until 2026-11-20T20:00:00Z'
   WHERE phone = '919800000013';
+
+-- camp_mid: a rate card that changes in the middle of a campaign.  A third
+-- card takes effect on 2026-11-22, and on that day '880' leaves "Rest of
+-- Asia Pacific" for "Bangladesh" (fixture dates, not Meta's): the India
+-- broadcasts of 11-20 cost 0.0118, those of 11-22 cost 0.0130, and each
+-- charge is placed in its market on its own delivery day, never the as-of
+-- day's (so camp_a's 11-21 charge of 8801700000005 stays in Rest of Asia
+-- Pacific).
+INSERT INTO markets (prefix, since, market) VALUES ('880', '2026-11-22', 'Bangladesh');
+INSERT INTO files (id, kind, path, sha256, size, rows, rejects, imported_at) VALUES
+  (8, 'rates', 'rates/USD_2026-11-22.csv', '8888', 200, 4, 0, 1795000300),
+  (9, 'deliveries', 'exports/camp_mid.csv', '9999', 600, 6, 0, 1795320000);
+INSERT INTO rate_cards (id, currency, effective, file_id) VALUES (3, 'USD', '2026-11-22', 8);
+INSERT INTO rates (card_id, market, marketing, utility, authentication, authentication_intl,
+                   service) VALUES
+  (3, 'North America', 25000, 3400, 3400, NULL, NULL),
+  (3, 'United Kingdom', 52900, 2200, 2200, NULL, 2200),
+  (3, 'India', 13000, 1600, 1600, 28000, 1500),
+  (3, 'Bangladesh', 36400, 5700, 5700, 50000, 5700);
+INSERT INTO campaigns (campaign_id, name, fallback) VALUES ('camp_mid', 'Mid-period card', 1);
+-- Broadcast on 11-20 (1795140000) and 11-22 (1795312800).
+INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name,
+                      template_language, status, error_code, attempt, sent_at, file_id) VALUES
+  (31, 'camp_mid', 'w.m1', '919800000031', 'Mid', 'winter_sale', 'en_US', 'delivered', NULL, 1, 1795140000, 9),
+  (32, 'camp_mid', 'w.m2', '919800000032', 'Mid', 'winter_sale', 'en_US', 'read', NULL, 1, 1795140000, 9),
+  (33, 'camp_mid', 'w.m3', '919800000033', 'Mid', 'winter_sale', 'en_US', 'delivered', NULL, 1, 1795312800, 9),
+  (34, 'camp_mid', 'w.m4', '919800000034', 'Mid', 'winter_sale', 'en_US', 'delivered', NULL, 1, 1795312800, 9),
+  (35, 'camp_mid', 'w.m5', '8801700000035', 'Mid', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 9),
+  (36, 'camp_mid', 'w.m6', '919800000036', 'Mid', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 9);
+INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id) VALUES
+  ('camp_mid', '919800000031', 'delivered', NULL, 1, 31),
+  ('camp_mid', '919800000032', 'delivered', NULL, 1, 32),
+  ('camp_mid', '919800000033', 'delivered', NULL, 1, 33),
+  ('camp_mid', '919800000034', 'delivered', NULL, 1, 34),
+  ('camp_mid', '8801700000035', 'fallback', NULL, 1, 35),
+  ('camp_mid', '919800000036', 'fallback', NULL, 1, 36);
+-- 8: its recipient was in Rest of Asia Pacific on 11-20, its charges are in
+-- Bangladesh on 11-22.  9: the utility message on the November card's eve
+-- (webhook-priced), the session on the new card.
+INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
+                       scenario, state, state_at, created_at, utility_sent_at,
+                       utility_delivered_at, consented_at, declined_at, session_sent_at,
+                       converted_at) VALUES
+  (8, 'camp_mid', '8801700000035', 35, 'winter_sale', 'en_US', 'S1', 'converted', 1795320000,
+   1795226400, 1795316300, 1795316400, 1795318000, NULL, 1795318100, 1795320000),
+  (9, 'camp_mid', '919800000036', 36, 'winter_sale', 'en_US', 'S3', 'converted', 1795313400,
+   1795226400, 1795226460, 1795226520, 1795300000, NULL, 1795300060, 1795313400);
+INSERT INTO sends (id, fallback_id, kind, part, n, callback, body, state, sent_at, resend_of,
+                   delivery, delivered_at, read_at, pricing_billable, pricing_category) VALUES
+  (31, 8, 'u', 1, 1, 'suf:8:u1', '{}', 'sent', 1795316300, NULL, 'delivered', 1795316400, NULL, NULL, NULL),
+  (32, 8, 's', 1, 1, 'suf:8:s1', '{}', 'sent', 1795318100, NULL, 'delivered', 1795320000, NULL, NULL, NULL),
+  (33, 9, 'u', 1, 1, 'suf:9:u1', '{}', 'sent', 1795226460, NULL, 'read', 1795226520, 1795226600, 1, 'utility'),
+  (34, 9, 's', 1, 1, 'suf:9:s1', '{}', 'sent', 1795300060, NULL, 'delivered', 1795313400, NULL, NULL, NULL);
