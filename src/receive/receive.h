@@ -26,6 +26,8 @@
  *  - a body is appended only after its signature matched; nothing is
  *    written for a request that gets anything but 200;
  *  - a 200 is answered only after the body's line was flushed;
+ *  - a refusal's answer is a short fixed reason ("bad signature"), never
+ *    bytes of the request;
  *  - every line in the inbox is one whole webhook body followed by "\n";
  *  - secrets (the verify token and the app secret) are only compared, never
  *    copied into logs or errors.
@@ -96,6 +98,18 @@ int suf_receive_handshake(const char *mode, const char *token, const char *chall
  */
 int suf_receive_content_length(const char *value, int64_t cap);
 
+/*
+ * Checks how a POST says its body is framed, before any byte of it is
+ * read: suf_receive_content_length's answer when there is a
+ * Content-Length; 0 for a body sent with a Transfer-Encoding (chunked,
+ * counted against the cap as it comes); 411 when there is neither (no
+ * body can follow).  On a refusal *why (when `why` is not NULL) gets its
+ * static reason: "body too large", "bad content-length" or "missing
+ * content-length"; on 0 it gets NULL.
+ */
+int suf_receive_framing(const char *content_length, const char *transfer_encoding,
+                        int64_t cap, const char **why);
+
 /* What suf_receive_post found in an accepted body. */
 struct suf_receive_body {
     bool consent;    /* holds a template button tap or an interactive reply */
@@ -103,13 +117,16 @@ struct suf_receive_body {
 };
 
 /*
- * Decides a POST whose whole body is in hand: 413 when len > cap, 401 when
- * the signature does not match, 400 when the body is not a JSON object,
- * else 200.  On 200 `line` (reset first) holds the line to append: the
- * body with each raw CR or LF replaced by a space, then "\n".  In valid
- * JSON a raw CR or LF can only be white space between tokens (jansson
- * refuses control characters inside strings), so the line is the same
- * JSON, byte for byte everywhere else.  `out` may be NULL.
+ * Decides a POST whose whole body is in hand: 413 when len > cap ("body
+ * too large"), 401 when the signature header is absent ("missing
+ * signature") or does not match ("bad signature"), 400 when the body is
+ * not a JSON object ("body is not a JSON object"), else 200.  The reason
+ * in quotes is out->why, a static string that the HTTP layer also sends
+ * as the answer's body.  On 200 `line` (reset first) holds the line to
+ * append: the body with each raw CR or LF replaced by a space, then "\n".
+ * In valid JSON a raw CR or LF can only be white space between tokens
+ * (jansson refuses control characters inside strings), so the line is the
+ * same JSON, byte for byte everywhere else.  `out` may be NULL.
  */
 int suf_receive_post(const char *sig_header, const char *body, size_t len, int64_t cap,
                      const char *secret, size_t secret_len, struct suf_buf *line,

@@ -41,6 +41,13 @@
  * chunked body is counted as it comes and dropped once over the cap; it is
  * answered 413 at its end, or the connection is closed once it passes twice
  * the cap.
+ *
+ * Answers: every refusal says why in its body, in a few fixed words
+ * ("bad signature", "body too large"), so whoever set up the sender can
+ * tell a wrong app secret from a proxy that drops a header.  The words
+ * come only from the table of canned answers below, looked up by the
+ * reason the checks gave: no byte of a request, and so no secret it
+ * carried, can reach an answer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,18 +70,6 @@
 
 #define PATH_LOG_MAX 120
 #define HASH_LOG_LEN 12
-
-enum canned {
-    RESP_OK,
-    RESP_400,
-    RESP_401,
-    RESP_403,
-    RESP_405,
-    RESP_413,
-    RESP_500,
-    RESP_503,
-    RESP_COUNT
-};
 
 #define MAX_WORKERS 16
 #define POLL_MS 100        /* a worker looks at the stop flag this often */
@@ -103,6 +98,31 @@ struct worker {
     bool stopping;            /* seen the stop flag: 503 to new requests */
     bool quiesced;            /* MHD gave the listening socket back */
 };
+
+/* The canned answers: every status the receiver gives, with the reasons
+ * it can give for it. The first row of a status is its answer for a
+ * reason not listed. */
+static const struct {
+    int status;
+    const char *why; /* the answer's body, without its "\n" */
+} canned_rows[] = {
+    {200, ""},
+    {400, "bad request"},
+    {400, "bad content-length"},
+    {400, "body is not a JSON object"},
+    {401, "bad signature"},
+    {401, "missing signature"},
+    {403, "handshake refused"},
+    {405, "method not allowed"},
+    {411, "missing content-length"},
+    {413, "body too large"},
+    {500, "internal error"},
+    {500, "could not store the event"},
+    {503, "shutting down"},
+};
+#define RESP_COUNT (sizeof(canned_rows) / sizeof(canned_rows[0]))
+#define WHY_STORE "could not store the event"
+#define WHY_STOPPING "shutting down"
 
 struct suf_receiver {
     const char *verify_token;
@@ -138,26 +158,21 @@ struct request {
     bool consent;
 };
 
-static const struct {
-    int status;
-    const char *text;
-} canned_rows[RESP_COUNT] = {
-    {200, ""},
-    {400, "bad request\n"},
-    {401, "bad signature\n"},
-    {403, "forbidden\n"},
-    {405, "method not allowed\n"},
-    {413, "body too large\n"},
-    {500, "could not store the event\n"},
-    {503, "shutting down\n"},
-};
-
-static struct MHD_Response *canned_for(struct suf_receiver *r, int status)
+/* The canned answer for `status` with reason `why` (NULL: none): the row
+ * of both, else the status's first row, else "internal error" (500). */
+static size_t canned_index(int status, const char *why)
 {
-    for (int i = 0; i < RESP_COUNT; i++)
-        if (canned_rows[i].status == status)
-            return r->canned[i];
-    return r->canned[RESP_500];
+    size_t first = RESP_COUNT;
+
+    for (size_t i = 0; i < RESP_COUNT; i++) {
+        if (canned_rows[i].status != status)
+            continue;
+        if (why && !strcmp(canned_rows[i].why, why))
+            return i;
+        if (first == RESP_COUNT)
+            first = i;
+    }
+    return first < RESP_COUNT ? first : canned_index(500, NULL);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *q, int status,
@@ -167,10 +182,15 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *q, in
     return MHD_queue_response(conn, (unsigned int)status, resp);
 }
 
-static enum MHD_Result answer_canned(struct suf_receiver *r, struct MHD_Connection *conn,
-                                     struct request *q, int status)
+/* Answers `status` with reason `why`, which is also what the request's
+ * log line says. */
+static enum MHD_Result answer_why(struct suf_receiver *r, struct MHD_Connection *conn,
+                                  struct request *q, int status, const char *why)
 {
-    return answer(conn, q, status, canned_for(r, status));
+    size_t i = canned_index(status, why);
+
+    q->why = why;
+    return answer(conn, q, canned_rows[i].status, r->canned[i]);
 }
 
 static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *conn,
@@ -185,10 +205,8 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (suf_receive_handshake(mode, token, challenge, r->verify_token) != 200) {
-        q->why = "handshake refused";
-        return answer_canned(r, conn, q, 403);
-    }
+    if (suf_receive_handshake(mode, token, challenge, r->verify_token) != 200)
+        return answer_why(r, conn, q, 403, "handshake refused");
     resp = MHD_create_response_from_buffer(
         strlen(challenge), (void *)(uintptr_t)challenge, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -205,10 +223,8 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
 static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
                                   struct request *q, const struct suf_buf *line)
 {
-    if (w->stopping) {
-        q->why = "shutting down";
-        return answer_canned(w->r, conn, q, 503);
-    }
+    if (w->stopping)
+        return answer_why(w->r, conn, q, 503, WHY_STOPPING);
     suf_buf_add(&w->batch, line->buf, line->len);
     w->batch_lines++;
     q->conn = conn;
@@ -250,13 +266,11 @@ static void flush_batch(struct worker *w)
 static enum MHD_Result on_post_flushed(struct suf_receiver *r,
                                        struct MHD_Connection *conn, struct request *q)
 {
-    if (q->flush_rc != SUF_OK) {
-        q->why = "append failed";
-        return answer_canned(r, conn, q, 500);
-    }
+    if (q->flush_rc != SUF_OK)
+        return answer_why(r, conn, q, 500, WHY_STORE);
     if (q->consent)
         suf_consent_tap(r->consent);
-    return answer_canned(r, conn, q, 200);
+    return answer_why(r, conn, q, 200, NULL);
 }
 
 /* The whole body is in: check it, then store it (or answer the refusal). */
@@ -273,20 +287,17 @@ static enum MHD_Result on_post_done(struct worker *w, struct MHD_Connection *con
         return on_post_flushed(r, conn, q);
     if (q->queued)
         return MHD_YES; /* not resumed yet; nothing to do */
-    if (q->over_cap) {
-        q->why = "body too large";
-        return answer_canned(r, conn, q, 413);
-    }
+    if (q->over_cap)
+        return answer_why(r, conn, q, 413, "body too large");
     suf_sha256_buf(suf_buf_str(&q->body), q->body.len, hex);
     suf_strlcpy(q->hash, hex, sizeof(q->hash));
     sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, SUF_RECEIVE_SIG_HEADER);
     status = suf_receive_post_mac(sig, suf_buf_str(&q->body), q->body.len, r->cap, w->mac,
                                   &w->line, &info);
-    q->why = info.why;
     q->consent = info.consent;
     if (status == 200)
         return queue_line(w, conn, q, &w->line);
-    return answer_canned(r, conn, q, status);
+    return answer_why(r, conn, q, status, info.why);
 }
 
 /* A chunk of the body: kept while under the cap, counted and dropped after. */
@@ -317,11 +328,12 @@ static enum MHD_Result on_headers(struct suf_receiver *r, struct MHD_Connection 
     if (!strcmp(q->method, MHD_HTTP_METHOD_POST)) {
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        int st = suf_receive_content_length(cl, r->cap);
-        if (st) {
-            q->why = st == 413 ? "body too large" : "bad content-length";
-            return answer_canned(r, conn, q, st);
-        }
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        const char *why;
+        int st = suf_receive_framing(cl, te, r->cap, &why);
+        if (st)
+            return answer_why(r, conn, q, st, why);
     }
     return MHD_YES; /* MHD sends 100 Continue if asked, then the body */
 }
@@ -336,8 +348,7 @@ static enum MHD_Result on_complete(struct worker *w, struct MHD_Connection *conn
         return on_post_done(w, conn, q);
     if (!strcmp(q->method, MHD_HTTP_METHOD_GET))
         return on_get(r, conn, q);
-    q->why = "method not allowed";
-    return answer_canned(r, conn, q, 405);
+    return answer_why(r, conn, q, 405, "method not allowed");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -432,10 +443,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int make_canned(struct suf_receiver *r, struct suf_err *err)
 {
-    for (int i = 0; i < RESP_COUNT; i++) {
-        const char *t = canned_rows[i].text;
-        r->canned[i] = MHD_create_response_from_buffer(strlen(t), (void *)(uintptr_t)t,
-                                                       MHD_RESPMEM_PERSISTENT);
+    char body[64];
+
+    for (size_t i = 0; i < RESP_COUNT; i++) {
+        int n = snprintf(body, sizeof(body), "%s%s", canned_rows[i].why,
+                         *canned_rows[i].why ? "\n" : "");
+        r->canned[i] =
+            MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
         if (!r->canned[i])
             return suf_err_set(err, SUF_ERR_INTERNAL, "cannot create the HTTP responses");
         MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
@@ -591,7 +605,7 @@ static void free_receiver(struct suf_receiver *r)
     }
     if (r->listen_fd >= 0 && listener_ours)
         close(r->listen_fd);
-    for (int i = 0; i < RESP_COUNT; i++)
+    for (size_t i = 0; i < RESP_COUNT; i++)
         if (r->canned[i])
             MHD_destroy_response(r->canned[i]);
     free(r);

@@ -2,7 +2,8 @@
 # e2e: `suf receive` on loopback, driven with curl and receive_client.py.
 #
 # The handshake (good and bad), signed, unsigned and wrongly signed bodies,
-# a replay, oversized bodies (Content-Length and chunked), a slow client,
+# a replay, oversized bodies (Content-Length and chunked), the reason each
+# refusal gives (and that it echoes nothing of the request), a slow client,
 # 1,000 concurrent posts (each on disk exactly once), --on-consent started
 # once for a burst, secrets kept out of the log, a bounded connection count,
 # SIGTERM, and a SIGKILL under load (every body that got a 200 is on disk
@@ -115,6 +116,28 @@ case "$st" in 413|closed) echo "ok: oversized chunked body refused ($st)" ;; *) 
 st=$($PY "$CLIENT" chunked "$port" "$SECRET" 2000)
 check "small chunked body: 200" 200 "$st"
 check "only the small chunked body was added" 4 "$(lines)"
+
+# --- what a refusal says ---------------------------------------------------
+# A short reason in the body, from a fixed list: never bytes of the request.
+# (receive_client.py request prints the status, Retry-After and the body.)
+req() { $PY "$CLIENT" request "$port" "$@"; }
+MARK=echo-marker-5e1b
+tab=$(printf '\t')
+check "unsigned body says why" "401${tab}-${tab}missing signature" "$(req POST /webhook "$B1" "Content-Length: ${#B1}")"
+check "wrongly signed body says why" "401${tab}-${tab}bad signature" \
+  "$(req POST /webhook "$B1" "Content-Length: ${#B1}" "X-Hub-Signature-256: sha256=$(hmac_hex wrong-secret "$B1")")"
+NJM="not json $MARK"
+check "signed non-JSON says why" "400${tab}-${tab}body is not a JSON object" \
+  "$(req POST /webhook "$NJM" "Content-Length: ${#NJM}" "X-Hub-Signature-256: sha256=$(sig "$NJM")")"
+check "no Content-Length says why" "411${tab}-${tab}missing content-length" \
+  "$(req POST /webhook "" "X-Hub-Signature-256: sha256=$(sig "")")"
+check "oversized body says why" "413${tab}-${tab}body too large" "$(req POST /webhook "$MARK" "Content-Length: 5000")"
+check "refused handshake says why" "403${tab}-${tab}handshake refused" \
+  "$(req GET "/webhook?hub.mode=subscribe&hub.verify_token=$MARK&hub.challenge=1" "")"
+check "a bad challenge with the right token: nothing echoed" "403${tab}-${tab}handshake refused" \
+  "$(req GET "/webhook?hub.mode=subscribe&hub.verify_token=$TOKEN&hub.challenge=%3C$MARK%3E" "")"
+check "PUT says why" "405${tab}-${tab}method not allowed" "$(req PUT /webhook "$MARK" "Content-Length: ${#MARK}")"
+check "nothing written for the refusals" 4 "$(lines)"
 
 # --- slow client -----------------------------------------------------------
 if $PY "$CLIENT" slow "$port" 2; then echo "ok: slow client timed out"; else fail "slow client kept its connection"; fi

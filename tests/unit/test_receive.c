@@ -185,6 +185,34 @@ static void test_receive__content_length_table(void)
                         rows[i].status);
 }
 
+static void test_receive__framing_table(void)
+{
+    static const struct {
+        const char *cl, *te;
+        int status;
+        const char *why;
+    } rows[] = {
+        {"42", NULL, 0, NULL},
+        {NULL, "chunked", 0, NULL},
+        {"42", "chunked", 0, NULL},
+        {"101", NULL, 413, "body too large"},
+        {"12a", NULL, 400, "bad content-length"},
+        {"", NULL, 400, "bad content-length"},
+        {NULL, NULL, 411, "missing content-length"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *why = "unset";
+        CU_ASSERT_EQUAL(suf_receive_framing(rows[i].cl, rows[i].te, 100, &why),
+                        rows[i].status);
+        if (rows[i].why) {
+            CU_ASSERT_STRING_EQUAL(why ? why : "(null)", rows[i].why);
+        } else {
+            CU_ASSERT_PTR_NULL(why);
+        }
+    }
+    CU_ASSERT_EQUAL(suf_receive_framing(NULL, NULL, 100, NULL), 411);
+}
+
 static int post(const char *body, int64_t cap, struct suf_buf *line,
                 struct suf_receive_body *out)
 {
@@ -197,20 +225,22 @@ static int post(const char *body, int64_t cap, struct suf_buf *line,
 
 static void test_receive__post_decisions_table(void)
 {
+#define NOT_OBJECT "body is not a JSON object"
     static const struct {
         const char *body;
         int64_t cap;
         int status;
+        const char *why;
     } rows[] = {
-        {"{\"object\":\"whatsapp_business_account\"}", 1024, 200},
-        {"{\"object\":\"whatsapp_business_account\"}", 10, 413},
-        {"not json", 1024, 400},
-        {"[1,2,3]", 1024, 400},
-        {"\"a string\"", 1024, 400},
-        {"{\"a\":1} trailing", 1024, 400},
-        {"{\"a\":\"\xff\"}", 1024, 400}, /* not UTF-8 */
-        {"{\"a\":\"x\ny\"}", 1024, 400}, /* raw newline inside a string */
-        {"", 1024, 400},
+        {"{\"object\":\"whatsapp_business_account\"}", 1024, 200, NULL},
+        {"{\"object\":\"whatsapp_business_account\"}", 10, 413, "body too large"},
+        {"not json", 1024, 400, NOT_OBJECT},
+        {"[1,2,3]", 1024, 400, NOT_OBJECT},
+        {"\"a string\"", 1024, 400, NOT_OBJECT},
+        {"{\"a\":1} trailing", 1024, 400, NOT_OBJECT},
+        {"{\"a\":\"\xff\"}", 1024, 400, NOT_OBJECT}, /* not UTF-8 */
+        {"{\"a\":\"x\ny\"}", 1024, 400, NOT_OBJECT}, /* raw newline inside a string */
+        {"", 1024, 400, NOT_OBJECT},
     };
     struct suf_buf line = SUF_BUF_INIT;
     struct suf_receive_body out;
@@ -223,6 +253,8 @@ static void test_receive__post_decisions_table(void)
         struct suf_buf line2 = SUF_BUF_INIT;
         CU_ASSERT_EQUAL(st, rows[i].status);
         CU_ASSERT_EQUAL(out.why == NULL, st == 200);
+        if (rows[i].why)
+            CU_ASSERT_STRING_EQUAL(out.why ? out.why : "(null)", rows[i].why);
         /* the prepared key decides the same, with the same line */
         expected_sig(rows[i].body, strlen(rows[i].body), SECRET, sig);
         CU_ASSERT_EQUAL(suf_receive_post_mac(sig, rows[i].body, strlen(rows[i].body),
@@ -237,8 +269,10 @@ static void test_receive__post_decisions_table(void)
     CU_ASSERT_EQUAL(suf_receive_post("sha256=00", "not json", 8, 1024, SECRET,
                                      strlen(SECRET), &line, &out),
                     401);
+    CU_ASSERT_STRING_EQUAL(out.why, "bad signature");
     CU_ASSERT_EQUAL(
         suf_receive_post(NULL, "{}", 2, 1024, SECRET, strlen(SECRET), &line, &out), 401);
+    CU_ASSERT_STRING_EQUAL(out.why, "missing signature");
     suf_buf_release(&line);
 }
 
@@ -1130,6 +1164,7 @@ static const struct suf_test tests[] = {
     {"handshake_table", test_receive__handshake_table},
     {"token_equal_table", test_receive__token_equal_table},
     {"content_length_table", test_receive__content_length_table},
+    {"framing_table", test_receive__framing_table},
     {"post_decisions_table", test_receive__post_decisions_table},
     {"multiline_body_becomes_one_equal_line",
      test_receive__multiline_body_becomes_one_equal_line},
