@@ -15,7 +15,10 @@
  *    workers gather the lines of many requests and flush them at once,
  *    each into its own lane (its own file).  Files rotate by size and
  *    age, are named so that their names sort in the order they were
- *    created, are opened O_APPEND and are never rewritten.
+ *    created, are opened O_APPEND and are never rewritten.  When the disk
+ *    cannot take a batch (full, failing), the lane keeps its file, refuses
+ *    batches at once for a retry interval and then tries again, and the
+ *    trouble is logged once per log interval, not once per batch.
  *  - the consent runner (receive_consent.c): starts the --on-consent
  *    command, detached, debounced, one at a time.
  *
@@ -24,8 +27,10 @@
  *
  * Invariants:
  *  - a body is appended only after its signature matched; nothing is
- *    written for a request that gets anything but 200;
- *  - a 200 is answered only after the body's line was flushed;
+ *    written for a request refused for what it is (4xx);
+ *  - a 200 is answered only after the body's line was flushed, and its
+ *    file's name too; a body that could not be stored is answered 503
+ *    with Retry-After, so the sender sends it again;
  *  - a refusal's answer is a short fixed reason ("bad signature"), never
  *    bytes of the request;
  *  - every line in the inbox is one whole webhook body followed by "\n";
@@ -39,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "base/status.h"
 #include "base/util.h"
@@ -159,13 +165,39 @@ int suf_receive_parse_listen(const char *spec, struct sockaddr_storage *sa,
 /* Seconds since the epoch: the receiver passes the run's clock. */
 typedef int64_t (*suf_receive_clock_fn)(void *ctx);
 
+/* The defaults of suf_inbox_opts.retry_seconds and log_seconds. */
+#define SUF_INBOX_RETRY_SECONDS 10
+#define SUF_INBOX_LOG_SECONDS 60
+
+/*
+ * The system calls the inbox makes on its files once they are open: a seam
+ * for the tests, which cannot fill a disk or fail a flush at will.  Each
+ * behaves as the call it is named for (-1 with errno set on failure) and
+ * gets `ctx` first.  A NULL member is the real call.
+ */
+struct suf_inbox_io {
+    ssize_t (*write)(void *ctx, int fd, const void *buf, size_t len);
+    int (*datasync)(void *ctx, int fd);   /* fdatasync of a file */
+    int (*dirsync)(void *ctx, int dirfd); /* fsync of the folder */
+    int (*truncate)(void *ctx, int fd, off_t len);
+    void *ctx;
+};
+
 struct suf_inbox_opts {
     const char *dir;          /* the folder; created (0750) when missing */
     int64_t rotate_bytes;     /* start a new file before one would pass this */
     int64_t rotate_seconds;   /* start a new file once one is this old */
-    suf_receive_clock_fn now; /* names files and ages them */
+    suf_receive_clock_fn now; /* names files, ages them, times the retries */
     void *now_ctx;
     int lanes; /* lanes side by side, each with its own file (1..16) */
+    /* After a batch failed, its lane refuses batches at once (no disk
+     * access) for this long, then tries again (0: SUF_INBOX_RETRY_SECONDS).
+     * The receiver sends it as Retry-After. */
+    int64_t retry_seconds;
+    /* While batches fail: one log line per this long at most
+     * (0: SUF_INBOX_LOG_SECONDS). */
+    int64_t log_seconds;
+    const struct suf_inbox_io *io; /* borrowed; NULL: the real calls */
 };
 
 struct suf_inbox;
@@ -185,10 +217,23 @@ int suf_inbox_open(struct suf_inbox **out, const struct suf_inbox_opts *o,
 /*
  * Writes `len` bytes (`lines` whole lines; the caller includes each "\n")
  * to lane `lane` (taken modulo the number of lanes) and flushes them, on
- * the calling thread; returns SUF_OK once they are on disk.  A failed
- * write or flush returns SUF_ERR_IO, and the lane's next lines go to a
- * new file, so a failed partial line never runs into a good one.
- * Thread-safe (callers of one lane take turns).
+ * the calling thread; returns SUF_OK once they are on disk, with the
+ * file's name.  Anything else is SUF_ERR_IO, and the caller must not
+ * acknowledge the lines:
+ *  - a failed write (a full disk): the lane keeps its file, and cuts off
+ *    the incomplete line the write left at its end, so the next batch
+ *    starts a line of its own in the same file (whole lines the failed
+ *    write left stay: import deduplicates them with the sender's retry);
+ *    a file that may not grow (EFBIG) is left for a new one;
+ *  - a failed flush of the file: the lane keeps the file, and its next
+ *    batch starts with an empty line, so that a tail the disk lost can
+ *    never run into an acknowledged line;
+ *  - a failed flush of the folder after creating a file: the lane keeps
+ *    the empty file and flushes the folder again before its next write;
+ *  - and in each case the lane then refuses batches at once, without
+ *    touching the disk, until retry_seconds have passed.
+ * So a disk that stays full gets no new file per batch.  Thread-safe
+ * (callers of one lane take turns).
  */
 int suf_inbox_write(struct suf_inbox *ib, unsigned lane, const char *data, size_t len,
                     uint64_t lines);
@@ -199,12 +244,17 @@ int suf_inbox_append(struct suf_inbox *ib, const char *data, size_t len);
 /* The number of lanes. */
 unsigned suf_inbox_lanes(struct suf_inbox *ib);
 
+/* How long a lane waits after a failure before it tries again (seconds):
+ * what the receiver answers in Retry-After. */
+int64_t suf_inbox_retry_seconds(struct suf_inbox *ib);
+
 /* Counters, for the shutdown summary and the tests. */
 struct suf_inbox_stats {
     uint64_t lines;   /* appended and flushed */
     uint64_t flushes; /* fdatasync calls */
     uint64_t files;   /* files created */
-    uint64_t errors;  /* failed batches */
+    uint64_t errors;  /* failed batches, tried or refused at once */
+    uint64_t refused; /* lines of those batches */
 };
 void suf_inbox_stats(struct suf_inbox *ib, struct suf_inbox_stats *st);
 

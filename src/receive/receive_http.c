@@ -20,8 +20,10 @@
  * queued in one pass and sent in the next), gathers a moment longer (see
  * gather), then itself writes the batch to its own inbox lane and flushes
  * it (group commit: one flush for every request gathered), and resumes
- * the batch's connections, which the next passes answer 200 (or 500 when
- * the write or the flush failed).  No request is handed to another
+ * the batch's connections, which the next passes answer 200 (or 503 with
+ * Retry-After when the inbox could not store them: the sender posts them
+ * again, and the inbox's lane tries again after that long; see
+ * receive_inbox.c).  No request is handed to another
  * thread on its way: on a machine where a context switch is dear, those
  * hand-offs (suspend, queue, wake a writer, wake MHD back) were what
  * limited the rate.  Idle and
@@ -117,11 +119,11 @@ static const struct {
     {411, "missing content-length"},
     {413, "body too large"},
     {500, "internal error"},
-    {500, "could not store the event"},
+    {503, "cannot store the event now"},
     {503, "shutting down"},
 };
 #define RESP_COUNT (sizeof(canned_rows) / sizeof(canned_rows[0]))
-#define WHY_STORE "could not store the event"
+#define WHY_STORE "cannot store the event now"
 #define WHY_STOPPING "shutting down"
 
 struct suf_receiver {
@@ -266,8 +268,9 @@ static void flush_batch(struct worker *w)
 static enum MHD_Result on_post_flushed(struct suf_receiver *r,
                                        struct MHD_Connection *conn, struct request *q)
 {
+    /* Not stored: the sender must post it again (the inbox logs why). */
     if (q->flush_rc != SUF_OK)
-        return answer_why(r, conn, q, 500, WHY_STORE);
+        return answer_why(r, conn, q, 503, WHY_STORE);
     if (q->consent)
         suf_consent_tap(r->consent);
     return answer_why(r, conn, q, 200, NULL);
@@ -413,7 +416,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (q->flushed)
         w->resumed--;
     ms = suf_monotonic_ms() - q->t0_ms;
-    if (q->status >= 500 || (end && !q->status))
+    /* A 503 is not a warning of its own: the inbox reports its trouble
+     * once per interval, and a stop is logged when it starts. */
+    if ((q->status >= 500 && q->status != 503) || (end && !q->status))
         suf_warn("receive: %s %s %d %lluB %lldms body=%s%s%s%s%s", q->method, q->path,
                  q->status, (unsigned long long)q->received, (long long)ms,
                  q->hash[0] ? q->hash : "-", q->why ? " " : "", q->why ? q->why : "",
@@ -441,10 +446,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     suf_warn("receive: http: %s", line);
 }
 
-static int make_canned(struct suf_receiver *r, struct suf_err *err)
+/* The canned answers; a 503 says Retry-After: the inbox's retry interval
+ * (a stopping receiver is usually back within it too). */
+static int make_canned(struct suf_receiver *r, int64_t retry_s, struct suf_err *err)
 {
-    char body[64];
+    char body[64], retry[24];
 
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
     for (size_t i = 0; i < RESP_COUNT; i++) {
         int n = snprintf(body, sizeof(body), "%s%s", canned_rows[i].why,
                          *canned_rows[i].why ? "\n" : "");
@@ -455,6 +463,8 @@ static int make_canned(struct suf_receiver *r, struct suf_err *err)
         MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
         if (canned_rows[i].status == 405)
             MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_ALLOW, "GET, POST");
+        if (canned_rows[i].status == 503)
+            MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_RETRY_AFTER, retry);
     }
     return SUF_OK;
 }
@@ -630,7 +640,7 @@ int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *
     r->inbox = o->inbox;
     r->consent = o->consent;
     r->listen_fd = -1;
-    rc = make_canned(r, err);
+    rc = make_canned(r, suf_inbox_retry_seconds(o->inbox), err);
     if (!rc)
         rc = open_listener(r, o->listen, err);
     for (int i = 0; !rc && i < n; i++) {

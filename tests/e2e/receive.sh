@@ -6,9 +6,11 @@
 # refusal gives (and that it echoes nothing of the request), a slow client,
 # 1,000 concurrent posts (each on disk exactly once), --on-consent started
 # once for a burst, secrets kept out of the log, a bounded connection count,
-# SIGTERM, and a SIGKILL under load (every body that got a 200 is on disk
-# whole).  Expected values are computed here (signatures with Python's hmac,
-# hashes with sha256sum), never taken from suf.  Every wait is bounded.
+# SIGTERM, a SIGKILL under load (every body that got a 200 is on disk
+# whole), and a full disk under the inbox (a small tmpfs: skipped, with a
+# message, where mounting is not permitted).  Expected values are computed
+# here (signatures with Python's hmac, hashes with sha256sum), never taken
+# from suf.  Every wait is bounded.
 set -eu
 . "$(dirname "$0")/lib.sh"
 keep_going
@@ -20,8 +22,13 @@ SECRET=e2e-app-secret-9d27ab
 export SUF_VERIFY_TOKEN=$TOKEN SUF_APP_SECRET=$SECRET
 INBOX=$S/inbox
 pid=
+mounted=
 
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; }
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$mounted" ] && { umount "$mounted" 2>/dev/null || umount -l "$mounted" 2>/dev/null; }
+  true
+}
 trap cleanup EXIT
 
 cat >"$S/suf.conf" <<EOF
@@ -223,5 +230,49 @@ for f in "$INBOX"/events-*; do
   m=$(stat -c %a "$f")
   [ "$m" = 640 ] || fail "$f has mode $m"
 done
+
+# --- a full disk under the inbox -------------------------------------------
+# One file per lane at most, not one per failed batch; 503 with Retry-After
+# while it cannot write; the trouble logged once, not once per request; and
+# the same receiver storing again once there is room (after Retry-After).
+mnt=$S/mnt-full
+mkdir -p "$mnt"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=256k,mode=0755 tmpfs "$mnt" 2>/dev/null; then
+  mounted=$mnt
+  sed "s#^receive_inbox = .*#receive_inbox = $mnt/inbox#" "$S/suf.conf" >"$S/full.conf"
+  "$SUF" -c "$S/full.conf" receive --listen 127.0.0.1:0 2>"$S/run5.log" &
+  pid=$!
+  wait_for 100 0.05 listening "$S/run5.log" || fail -x -l "$S/run5.log" "the receiver did not start"
+  base="http://127.0.0.1:$port/webhook"
+  # the rest of the disk taken (dd stops at ENOSPC)
+  dd if=/dev/zero of="$mnt/filler" bs=4096 2>/dev/null || true
+  : >"$S/ok-full.txt"
+  $PY "$CLIENT" load "$port" "$SECRET" 300 16 "$S/ok-full.txt" --offset 200000 >"$S/full-load.out"
+  check "a full disk: no post answered 200" 0 "$(wc -l <"$S/ok-full.txt" | tr -d ' ')"
+  got=$(curl -s -o "$S/resp" -D "$S/head" -w '%{http_code}' --max-time 10 \
+    -H "X-Hub-Signature-256: sha256=$(sig "$B1")" --data-binary "$B1" "$base")
+  check "a full disk: 503" 503 "$got"
+  check "a full disk: Retry-After" "Retry-After: 10" "$(grep -i '^retry-after:' "$S/head" | tr -d '\r')"
+  check "a full disk: the body says why" "cannot store the event now" "$(cat "$S/resp")"
+  nfiles=$(ls "$mnt/inbox" | wc -l | tr -d ' ')
+  echo "files in the full inbox after 301 posts: $nfiles"
+  [ "$nfiles" -ge 1 ] && [ "$nfiles" -le 4 ] && ok "a full disk: at most one file per lane" ||
+    fail "a full disk: $nfiles files"
+  n=$(grep -c "receive: cannot store events: .*No space left on device" "$S/run5.log" || true)
+  check "a full disk: logged once, not per request" 1 "$n"
+  check "a full disk: no other warning or error" 1 "$(grep -c 'suf: \(warning\|error\):' "$S/run5.log" || true)"
+  rm -f "$mnt/filler"
+  sleep 10 # Retry-After
+  check "room again: 200" 200 "$(code -H "X-Hub-Signature-256: sha256=$(sig "$B1")" --data-binary "$B1" "$base")"
+  check "room again: the same files" "$nfiles" "$(ls "$mnt/inbox" | wc -l | tr -d ' ')"
+  grep -q "receive: storing events again" "$S/run5.log" && ok "room again: logged" || fail "no recovery line"
+  if $PY "$CLIENT" inbox "$mnt/inbox" >"$S/full-inbox.out"; then ok "a full disk: whole lines only"; else fail -l "$S/full-inbox.out" "a full disk: a broken line"; fi
+  check "the body stored after the full disk" 1 "$(cat "$mnt/inbox"/events-* | grep -cxF "$B1")"
+  stop_term
+  check "SIGTERM after the full disk" 0 "$st"
+  umount "$mnt" && mounted=
+else
+  echo "skip: a full disk under the inbox: mounting a tmpfs is not permitted here"
+fi
 
 finish receive
