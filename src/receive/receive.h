@@ -286,6 +286,25 @@ void suf_consent_stop(struct suf_consent *c);
 
 /* ---- The HTTP server ---- */
 
+struct MHD_Daemon;
+
+/*
+ * One pass of a worker's daemon: MHD_run_wait(daemon, ms) by default.  A
+ * seam for the tests, which cannot make libmicrohttpd fail at will; true
+ * when the pass worked.
+ */
+typedef bool (*suf_receive_pass_fn)(struct MHD_Daemon *daemon, int32_t ms, void *ctx);
+
+/*
+ * How long a worker pauses after its `failures`-th failed pass in a row:
+ * 0 for none, then SUF_RECEIVE_BACKOFF_MIN_MS doubling up to
+ * SUF_RECEIVE_BACKOFF_MAX_MS, so a pass that keeps failing neither spins
+ * nor leaves the receiver deaf for long once it works again.
+ */
+#define SUF_RECEIVE_BACKOFF_MIN_MS 10
+#define SUF_RECEIVE_BACKOFF_MAX_MS 1000
+int64_t suf_receive_backoff_ms(unsigned failures);
+
 struct suf_receive_opts {
     const char *listen;       /* ADDR:PORT */
     const char *verify_token; /* borrowed; outlives the server */
@@ -296,6 +315,8 @@ struct suf_receive_opts {
     struct suf_inbox *inbox;     /* borrowed; one worker per lane, worker i
                                   * writing lane i */
     struct suf_consent *consent; /* borrowed; NULL without --on-consent */
+    suf_receive_pass_fn pass;    /* NULL: MHD_run_wait */
+    void *pass_ctx;
 };
 
 /* The number of lanes cmd_receive opens the inbox with, hence of the

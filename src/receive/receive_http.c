@@ -50,6 +50,12 @@
  * come only from the table of canned answers below, looked up by the
  * reason the checks gave: no byte of a request, and so no secret it
  * carried, can reach an answer.
+ *
+ * A failing daemon: a pass that fails (MHD_run_wait) is followed by a
+ * pause that doubles with each failure in a row, up to
+ * SUF_RECEIVE_BACKOFF_MAX_MS, with a warning when the failures start, one
+ * a minute while they go on, and a line when a pass works again; without
+ * it a worker would spin on the failure and fill the log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +81,7 @@
 
 #define MAX_WORKERS 16
 #define POLL_MS 100        /* a worker looks at the stop flag this often */
+#define PASS_LOG_MS 60000  /* while passes fail: a warning this often */
 #define STOP_GRACE_MS 5000 /* how long a stopping worker waits on answers */
 #define LISTEN_BACKLOG 1024
 #define ANSWER_PASSES 2    /* extra passes that send the answers of a flush */
@@ -99,6 +106,8 @@ struct worker {
     int64_t last_flush_us;    /* how long the last flush took */
     bool stopping;            /* seen the stop flag: 503 to new requests */
     bool quiesced;            /* MHD gave the listening socket back */
+    unsigned pass_failures;   /* failed passes in a row */
+    int64_t pass_log_ms;      /* when the last warning about them was */
 };
 
 /* The canned answers: every status the receiver gives, with the reasons
@@ -131,6 +140,8 @@ struct suf_receiver {
     int64_t cap;
     struct suf_inbox *inbox;
     struct suf_consent *consent;
+    suf_receive_pass_fn pass;
+    void *pass_ctx;
     struct MHD_Response *canned[RESP_COUNT]; /* shared, reference-counted by MHD */
     unsigned port;
     int listen_fd;
@@ -508,6 +519,73 @@ fail:
                        strerror(errno));
 }
 
+int64_t suf_receive_backoff_ms(unsigned failures)
+{
+    int64_t ms = SUF_RECEIVE_BACKOFF_MIN_MS;
+
+    if (!failures)
+        return 0;
+    for (unsigned i = 1; i < failures && ms < SUF_RECEIVE_BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    return ms < SUF_RECEIVE_BACKOFF_MAX_MS ? ms : SUF_RECEIVE_BACKOFF_MAX_MS;
+}
+
+static bool mhd_pass(struct MHD_Daemon *daemon, int32_t ms, void *ctx)
+{
+    (void)ctx;
+    return MHD_run_wait(daemon, ms) == MHD_YES;
+}
+
+static bool stop_asked(struct suf_receiver *r)
+{
+    return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Sleeps `ms`, in slices short enough to see the stop flag in time (a
+ * worker already stopping sleeps it all: its drain is bounded anyway, and
+ * must not spin either). */
+static void pause_ms(struct worker *w, int64_t ms)
+{
+    int64_t end = suf_monotonic_ms() + ms, left;
+
+    while ((w->stopping || !stop_asked(w->r)) && (left = end - suf_monotonic_ms()) > 0) {
+        int64_t slice = left < POLL_MS ? left : POLL_MS;
+        struct timespec ts = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* One pass of w's daemon, then, when it failed, the pause of the
+ * failures so far (see the top of the file); false when it failed. */
+static bool run_pass(struct worker *w, int32_t ms)
+{
+    int64_t now, pause;
+
+    if (w->r->pass(w->daemon, ms, w->r->pass_ctx)) {
+        if (w->pass_failures)
+            suf_info("receive: http: passes work again after %u failed in a row",
+                     w->pass_failures);
+        w->pass_failures = 0;
+        return true;
+    }
+    w->pass_failures++;
+    pause = suf_receive_backoff_ms(w->pass_failures);
+    now = suf_monotonic_ms();
+    if (w->pass_failures == 1 || now - w->pass_log_ms >= PASS_LOG_MS) {
+        if (w->pass_failures == 1)
+            suf_warn("receive: http: a pass of worker %u failed; pausing after each "
+                     "failure, from %d ms doubling up to %d ms, until one works",
+                     w->lane, SUF_RECEIVE_BACKOFF_MIN_MS, SUF_RECEIVE_BACKOFF_MAX_MS);
+        else
+            suf_warn("receive: http: passes of worker %u still fail (%u in a row); "
+                     "trying every %lld ms",
+                     w->lane, w->pass_failures, (long long)pause);
+        w->pass_log_ms = now;
+    }
+    pause_ms(w, pause);
+    return false;
+}
+
 /* Runs passes until every suspended request of w is answered (or the
  * grace period is over), with the listening socket given back. */
 static void worker_drain(struct worker *w)
@@ -518,7 +596,7 @@ static void worker_drain(struct worker *w)
     w->stopping = true;
     flush_batch(w);
     while (w->unanswered && suf_monotonic_ms() < deadline) {
-        MHD_run_wait(w->daemon, 50);
+        run_pass(w, 50);
         flush_batch(w);
     }
     if (w->unanswered)
@@ -542,10 +620,9 @@ static void gather(struct worker *w)
 
     for (;;) {
         info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || w->batch_lines >= info->num_connections || suf_monotonic_us() >= deadline ||
-            __atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE))
+        if (!info || w->batch_lines >= info->num_connections ||
+            suf_monotonic_us() >= deadline || stop_asked(w->r) || !run_pass(w, 1))
             break;
-        MHD_run_wait(w->daemon, 1);
     }
 }
 
@@ -553,13 +630,14 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
 
-    while (!__atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE)) {
-        if (MHD_run_wait(w->daemon, POLL_MS) != MHD_YES)
-            suf_warn("receive: http: a pass failed");
+    while (!stop_asked(w->r)) {
+        /* A failed pass may still have queued lines: they are flushed
+         * below all the same, after its pause. */
+        run_pass(w, POLL_MS);
         /* A resumed connection gets its answer queued in one pass and
          * sent in the next: send them before the next flush, not after. */
-        for (int i = 0; w->resumed && i < ANSWER_PASSES; i++)
-            MHD_run_wait(w->daemon, 0);
+        for (int i = 0; w->resumed && i < ANSWER_PASSES && !w->pass_failures; i++)
+            run_pass(w, 0);
         if (w->batch_lines)
             gather(w);
         flush_batch(w);
@@ -639,6 +717,8 @@ int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *
     r->cap = o->max_body_bytes;
     r->inbox = o->inbox;
     r->consent = o->consent;
+    r->pass = o->pass ? o->pass : mhd_pass;
+    r->pass_ctx = o->pass_ctx;
     r->listen_fd = -1;
     rc = make_canned(r, suf_inbox_retry_seconds(o->inbox), err);
     if (!rc)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -914,7 +915,8 @@ static int http_post(int fd, const char *body)
     return http_post_answer(fd, body, NULL);
 }
 
-static struct suf_receiver *start_server(struct suf_inbox *ib)
+static struct suf_receiver *start_server_with(struct suf_inbox *ib,
+                                              suf_receive_pass_fn pass, void *pass_ctx)
 {
     struct suf_receive_opts o;
     struct suf_receiver *r = NULL;
@@ -928,10 +930,17 @@ static struct suf_receiver *start_server(struct suf_inbox *ib)
     o.max_connections = 64;
     o.connection_timeout_s = 10;
     o.inbox = ib;
+    o.pass = pass;
+    o.pass_ctx = pass_ctx;
     CU_ASSERT_EQUAL(suf_receive_start(&r, &o, &err), SUF_OK);
     if (!r)
         fprintf(stderr, "server: %s\n", err.msg);
     return r;
+}
+
+static struct suf_receiver *start_server(struct suf_inbox *ib)
+{
+    return start_server_with(ib, NULL, NULL);
 }
 
 #define LOAD_CLIENTS 20
@@ -1594,6 +1603,75 @@ static void test_receive__file_too_big_answers_503_then_a_new_file(void)
     free_list(names, n);
 }
 
+static void test_receive__backoff_doubles_up_to_a_bound(void)
+{
+    static const struct {
+        unsigned failures;
+        int64_t ms;
+    } rows[] = {
+        {0, 0},     {1, 10},    {2, 20},     {3, 40},
+        {4, 80},    {7, 640},   {8, 1000},   {9, 1000},
+        {64, 1000}, {65, 1000}, {UINT32_MAX, 1000},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_EQUAL(suf_receive_backoff_ms(rows[i].failures), rows[i].ms);
+}
+
+/* A pass that fails while `failing` is set, counting its calls; works
+ * (libmicrohttpd's own) otherwise. */
+struct flaky_pass {
+    int failing;     /* atomic */
+    unsigned failed; /* atomic */
+};
+
+static bool flaky_pass(struct MHD_Daemon *daemon, int32_t ms, void *ctx)
+{
+    struct flaky_pass *f = ctx;
+
+    if (__atomic_load_n(&f->failing, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&f->failed, 1, __ATOMIC_SEQ_CST);
+        errno = EBADF;
+        return false;
+    }
+    return MHD_run_wait(daemon, ms) == MHD_YES;
+}
+
+static void test_receive__failing_pass_backs_off_and_recovers(void)
+{
+    char dir[512], body[128], *log;
+    struct fake_clock clk = {1795485600};
+    struct flaky_pass f = {1, 0};
+    struct suf_inbox *ib;
+    struct suf_receiver *r;
+    struct log_capture cap;
+    unsigned failed;
+
+    body_of(0, body);
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("server-flaky"));
+    ib = open_lanes(dir, &clk, 1 << 20, 3600, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    log_capture_start(&cap, "server-flaky.log");
+    r = start_server_with(ib, flaky_pass, &f);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    /* 1.5 s of failing passes: 10, 20, ... 640 ms pauses make about 8
+     * tries, where a worker without pauses would make millions. */
+    usleep(1500000);
+    failed = __atomic_load_n(&f.failed, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&f.failing, 0, __ATOMIC_SEQ_CST);
+    fprintf(stderr, "passes failed in 1.5 s: %u\n", failed);
+    CU_ASSERT(failed >= 4 && failed <= 12);
+    /* Working again (within the longest pause), and serving. */
+    CU_ASSERT_EQUAL(post_once(suf_receive_port(r), body), 200);
+    suf_receive_stop(r);
+    log = log_capture_end(&cap);
+    suf_inbox_close(ib);
+    CU_ASSERT_EQUAL(lines_with(log, "receive: http: a pass of worker 0 failed; pausing"),
+                    1);
+    CU_ASSERT_EQUAL(lines_with(log, "still fail"), 0); /* not a minute yet */
+    CU_ASSERT_EQUAL(lines_with(log, "receive: http: passes work again after"), 1);
+    free(log);
+}
+
 static const struct suf_test tests[] = {
     {"signature_table", test_receive__signature_table},
     {"sign_matches_independent_hmac", test_receive__sign_matches_independent_hmac},
@@ -1628,6 +1706,9 @@ static const struct suf_test tests[] = {
      test_receive__folder_not_flushed_is_not_acknowledged},
     {"file_too_big_answers_503_then_a_new_file",
      test_receive__file_too_big_answers_503_then_a_new_file},
+    {"backoff_doubles_up_to_a_bound", test_receive__backoff_doubles_up_to_a_bound},
+    {"failing_pass_backs_off_and_recovers",
+     test_receive__failing_pass_backs_off_and_recovers},
     {"consent_burst_starts_one_run", test_receive__consent_burst_starts_one_run},
     {"consent_tap_while_running_runs_once_more",
      test_receive__consent_tap_while_running_runs_once_more},
