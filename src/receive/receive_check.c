@@ -226,6 +226,27 @@ int suf_receive_content_length(const char *value, int64_t cap)
     return n > cap ? 413 : 0;
 }
 
+int suf_receive_framing(const char *content_length, const char *transfer_encoding,
+                        int64_t cap, const char **why)
+{
+    const char *reason = NULL;
+    int status = 0;
+
+    if (content_length) {
+        status = suf_receive_content_length(content_length, cap);
+        reason = status == 413 ? "body too large" : status ? "bad content-length" : NULL;
+    } else if (!transfer_encoding) {
+        /* Without either, HTTP/1.1 says there is no body; a webhook always
+         * has one, so the sender is told what it left out rather than the
+         * "missing signature" that an empty body would get. */
+        status = 411;
+        reason = "missing content-length";
+    }
+    if (why)
+        *why = reason;
+    return status;
+}
+
 /* True when `m` (one element of value.messages) is a tap or a reply. */
 static bool message_is_consent(const json_t *m)
 {
@@ -300,7 +321,7 @@ int suf_receive_post_mac(const char *sig_header, const char *body, size_t len, i
         return 413;
     }
     if (!sig_header) {
-        out->why = "no signature";
+        out->why = "missing signature";
         return 401;
     }
     if (!suf_receive_signature_ok_mac(sig_header, body, len, m)) {

@@ -20,8 +20,10 @@
  * queued in one pass and sent in the next), gathers a moment longer (see
  * gather), then itself writes the batch to its own inbox lane and flushes
  * it (group commit: one flush for every request gathered), and resumes
- * the batch's connections, which the next passes answer 200 (or 500 when
- * the write or the flush failed).  No request is handed to another
+ * the batch's connections, which the next passes answer 200 (or 503 with
+ * Retry-After when the inbox could not store them: the sender posts them
+ * again, and the inbox's lane tries again after that long; see
+ * receive_inbox.c).  No request is handed to another
  * thread on its way: on a machine where a context switch is dear, those
  * hand-offs (suspend, queue, wake a writer, wake MHD back) were what
  * limited the rate.  Idle and
@@ -41,6 +43,19 @@
  * chunked body is counted as it comes and dropped once over the cap; it is
  * answered 413 at its end, or the connection is closed once it passes twice
  * the cap.
+ *
+ * Answers: every refusal says why in its body, in a few fixed words
+ * ("bad signature", "body too large"), so whoever set up the sender can
+ * tell a wrong app secret from a proxy that drops a header.  The words
+ * come only from the table of canned answers below, looked up by the
+ * reason the checks gave: no byte of a request, and so no secret it
+ * carried, can reach an answer.
+ *
+ * A failing daemon: a pass that fails (MHD_run_wait) is followed by a
+ * pause that doubles with each failure in a row, up to
+ * SUF_RECEIVE_BACKOFF_MAX_MS, with a warning when the failures start, one
+ * a minute while they go on, and a line when a pass works again; without
+ * it a worker would spin on the failure and fill the log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,20 +79,9 @@
 #define PATH_LOG_MAX 120
 #define HASH_LOG_LEN 12
 
-enum canned {
-    RESP_OK,
-    RESP_400,
-    RESP_401,
-    RESP_403,
-    RESP_405,
-    RESP_413,
-    RESP_500,
-    RESP_503,
-    RESP_COUNT
-};
-
 #define MAX_WORKERS 16
 #define POLL_MS 100        /* a worker looks at the stop flag this often */
+#define PASS_LOG_MS 60000  /* while passes fail: a warning this often */
 #define STOP_GRACE_MS 5000 /* how long a stopping worker waits on answers */
 #define LISTEN_BACKLOG 1024
 #define ANSWER_PASSES 2    /* extra passes that send the answers of a flush */
@@ -102,13 +106,42 @@ struct worker {
     int64_t last_flush_us;    /* how long the last flush took */
     bool stopping;            /* seen the stop flag: 503 to new requests */
     bool quiesced;            /* MHD gave the listening socket back */
+    unsigned pass_failures;   /* failed passes in a row */
+    int64_t pass_log_ms;      /* when the last warning about them was */
 };
+
+/* The canned answers: every status the receiver gives, with the reasons
+ * it can give for it. The first row of a status is its answer for a
+ * reason not listed. */
+static const struct {
+    int status;
+    const char *why; /* the answer's body, without its "\n" */
+} canned_rows[] = {
+    {200, ""},
+    {400, "bad request"},
+    {400, "bad content-length"},
+    {400, "body is not a JSON object"},
+    {401, "bad signature"},
+    {401, "missing signature"},
+    {403, "handshake refused"},
+    {405, "method not allowed"},
+    {411, "missing content-length"},
+    {413, "body too large"},
+    {500, "internal error"},
+    {503, "cannot store the event now"},
+    {503, "shutting down"},
+};
+#define RESP_COUNT (sizeof(canned_rows) / sizeof(canned_rows[0]))
+#define WHY_STORE "cannot store the event now"
+#define WHY_STOPPING "shutting down"
 
 struct suf_receiver {
     const char *verify_token;
     int64_t cap;
     struct suf_inbox *inbox;
     struct suf_consent *consent;
+    suf_receive_pass_fn pass;
+    void *pass_ctx;
     struct MHD_Response *canned[RESP_COUNT]; /* shared, reference-counted by MHD */
     unsigned port;
     int listen_fd;
@@ -138,26 +171,21 @@ struct request {
     bool consent;
 };
 
-static const struct {
-    int status;
-    const char *text;
-} canned_rows[RESP_COUNT] = {
-    {200, ""},
-    {400, "bad request\n"},
-    {401, "bad signature\n"},
-    {403, "forbidden\n"},
-    {405, "method not allowed\n"},
-    {413, "body too large\n"},
-    {500, "could not store the event\n"},
-    {503, "shutting down\n"},
-};
-
-static struct MHD_Response *canned_for(struct suf_receiver *r, int status)
+/* The canned answer for `status` with reason `why` (NULL: none): the row
+ * of both, else the status's first row, else "internal error" (500). */
+static size_t canned_index(int status, const char *why)
 {
-    for (int i = 0; i < RESP_COUNT; i++)
-        if (canned_rows[i].status == status)
-            return r->canned[i];
-    return r->canned[RESP_500];
+    size_t first = RESP_COUNT;
+
+    for (size_t i = 0; i < RESP_COUNT; i++) {
+        if (canned_rows[i].status != status)
+            continue;
+        if (why && !strcmp(canned_rows[i].why, why))
+            return i;
+        if (first == RESP_COUNT)
+            first = i;
+    }
+    return first < RESP_COUNT ? first : canned_index(500, NULL);
 }
 
 static enum MHD_Result answer(struct MHD_Connection *conn, struct request *q, int status,
@@ -167,10 +195,15 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct request *q, in
     return MHD_queue_response(conn, (unsigned int)status, resp);
 }
 
-static enum MHD_Result answer_canned(struct suf_receiver *r, struct MHD_Connection *conn,
-                                     struct request *q, int status)
+/* Answers `status` with reason `why`, which is also what the request's
+ * log line says. */
+static enum MHD_Result answer_why(struct suf_receiver *r, struct MHD_Connection *conn,
+                                  struct request *q, int status, const char *why)
 {
-    return answer(conn, q, status, canned_for(r, status));
+    size_t i = canned_index(status, why);
+
+    q->why = why;
+    return answer(conn, q, canned_rows[i].status, r->canned[i]);
 }
 
 static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *conn,
@@ -185,10 +218,8 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (suf_receive_handshake(mode, token, challenge, r->verify_token) != 200) {
-        q->why = "handshake refused";
-        return answer_canned(r, conn, q, 403);
-    }
+    if (suf_receive_handshake(mode, token, challenge, r->verify_token) != 200)
+        return answer_why(r, conn, q, 403, "handshake refused");
     resp = MHD_create_response_from_buffer(
         strlen(challenge), (void *)(uintptr_t)challenge, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -205,10 +236,8 @@ static enum MHD_Result on_get(struct suf_receiver *r, struct MHD_Connection *con
 static enum MHD_Result queue_line(struct worker *w, struct MHD_Connection *conn,
                                   struct request *q, const struct suf_buf *line)
 {
-    if (w->stopping) {
-        q->why = "shutting down";
-        return answer_canned(w->r, conn, q, 503);
-    }
+    if (w->stopping)
+        return answer_why(w->r, conn, q, 503, WHY_STOPPING);
     suf_buf_add(&w->batch, line->buf, line->len);
     w->batch_lines++;
     q->conn = conn;
@@ -250,13 +279,12 @@ static void flush_batch(struct worker *w)
 static enum MHD_Result on_post_flushed(struct suf_receiver *r,
                                        struct MHD_Connection *conn, struct request *q)
 {
-    if (q->flush_rc != SUF_OK) {
-        q->why = "append failed";
-        return answer_canned(r, conn, q, 500);
-    }
+    /* Not stored: the sender must post it again (the inbox logs why). */
+    if (q->flush_rc != SUF_OK)
+        return answer_why(r, conn, q, 503, WHY_STORE);
     if (q->consent)
         suf_consent_tap(r->consent);
-    return answer_canned(r, conn, q, 200);
+    return answer_why(r, conn, q, 200, NULL);
 }
 
 /* The whole body is in: check it, then store it (or answer the refusal). */
@@ -273,20 +301,17 @@ static enum MHD_Result on_post_done(struct worker *w, struct MHD_Connection *con
         return on_post_flushed(r, conn, q);
     if (q->queued)
         return MHD_YES; /* not resumed yet; nothing to do */
-    if (q->over_cap) {
-        q->why = "body too large";
-        return answer_canned(r, conn, q, 413);
-    }
+    if (q->over_cap)
+        return answer_why(r, conn, q, 413, "body too large");
     suf_sha256_buf(suf_buf_str(&q->body), q->body.len, hex);
     suf_strlcpy(q->hash, hex, sizeof(q->hash));
     sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, SUF_RECEIVE_SIG_HEADER);
     status = suf_receive_post_mac(sig, suf_buf_str(&q->body), q->body.len, r->cap, w->mac,
                                   &w->line, &info);
-    q->why = info.why;
     q->consent = info.consent;
     if (status == 200)
         return queue_line(w, conn, q, &w->line);
-    return answer_canned(r, conn, q, status);
+    return answer_why(r, conn, q, status, info.why);
 }
 
 /* A chunk of the body: kept while under the cap, counted and dropped after. */
@@ -317,11 +342,12 @@ static enum MHD_Result on_headers(struct suf_receiver *r, struct MHD_Connection 
     if (!strcmp(q->method, MHD_HTTP_METHOD_POST)) {
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        int st = suf_receive_content_length(cl, r->cap);
-        if (st) {
-            q->why = st == 413 ? "body too large" : "bad content-length";
-            return answer_canned(r, conn, q, st);
-        }
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        const char *why;
+        int st = suf_receive_framing(cl, te, r->cap, &why);
+        if (st)
+            return answer_why(r, conn, q, st, why);
     }
     return MHD_YES; /* MHD sends 100 Continue if asked, then the body */
 }
@@ -336,8 +362,7 @@ static enum MHD_Result on_complete(struct worker *w, struct MHD_Connection *conn
         return on_post_done(w, conn, q);
     if (!strcmp(q->method, MHD_HTTP_METHOD_GET))
         return on_get(r, conn, q);
-    q->why = "method not allowed";
-    return answer_canned(r, conn, q, 405);
+    return answer_why(r, conn, q, 405, "method not allowed");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -402,7 +427,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (q->flushed)
         w->resumed--;
     ms = suf_monotonic_ms() - q->t0_ms;
-    if (q->status >= 500 || (end && !q->status))
+    /* A 503 is not a warning of its own: the inbox reports its trouble
+     * once per interval, and a stop is logged when it starts. */
+    if ((q->status >= 500 && q->status != 503) || (end && !q->status))
         suf_warn("receive: %s %s %d %lluB %lldms body=%s%s%s%s%s", q->method, q->path,
                  q->status, (unsigned long long)q->received, (long long)ms,
                  q->hash[0] ? q->hash : "-", q->why ? " " : "", q->why ? q->why : "",
@@ -430,17 +457,25 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     suf_warn("receive: http: %s", line);
 }
 
-static int make_canned(struct suf_receiver *r, struct suf_err *err)
+/* The canned answers; a 503 says Retry-After: the inbox's retry interval
+ * (a stopping receiver is usually back within it too). */
+static int make_canned(struct suf_receiver *r, int64_t retry_s, struct suf_err *err)
 {
-    for (int i = 0; i < RESP_COUNT; i++) {
-        const char *t = canned_rows[i].text;
-        r->canned[i] = MHD_create_response_from_buffer(strlen(t), (void *)(uintptr_t)t,
-                                                       MHD_RESPMEM_PERSISTENT);
+    char body[64], retry[24];
+
+    snprintf(retry, sizeof(retry), "%lld", (long long)retry_s);
+    for (size_t i = 0; i < RESP_COUNT; i++) {
+        int n = snprintf(body, sizeof(body), "%s%s", canned_rows[i].why,
+                         *canned_rows[i].why ? "\n" : "");
+        r->canned[i] =
+            MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
         if (!r->canned[i])
             return suf_err_set(err, SUF_ERR_INTERNAL, "cannot create the HTTP responses");
         MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
         if (canned_rows[i].status == 405)
             MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_ALLOW, "GET, POST");
+        if (canned_rows[i].status == 503)
+            MHD_add_response_header(r->canned[i], MHD_HTTP_HEADER_RETRY_AFTER, retry);
     }
     return SUF_OK;
 }
@@ -484,6 +519,73 @@ fail:
                        strerror(errno));
 }
 
+int64_t suf_receive_backoff_ms(unsigned failures)
+{
+    int64_t ms = SUF_RECEIVE_BACKOFF_MIN_MS;
+
+    if (!failures)
+        return 0;
+    for (unsigned i = 1; i < failures && ms < SUF_RECEIVE_BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    return ms < SUF_RECEIVE_BACKOFF_MAX_MS ? ms : SUF_RECEIVE_BACKOFF_MAX_MS;
+}
+
+static bool mhd_pass(struct MHD_Daemon *daemon, int32_t ms, void *ctx)
+{
+    (void)ctx;
+    return MHD_run_wait(daemon, ms) == MHD_YES;
+}
+
+static bool stop_asked(struct suf_receiver *r)
+{
+    return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Sleeps `ms`, in slices short enough to see the stop flag in time (a
+ * worker already stopping sleeps it all: its drain is bounded anyway, and
+ * must not spin either). */
+static void pause_ms(struct worker *w, int64_t ms)
+{
+    int64_t end = suf_monotonic_ms() + ms, left;
+
+    while ((w->stopping || !stop_asked(w->r)) && (left = end - suf_monotonic_ms()) > 0) {
+        int64_t slice = left < POLL_MS ? left : POLL_MS;
+        struct timespec ts = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* One pass of w's daemon, then, when it failed, the pause of the
+ * failures so far (see the top of the file); false when it failed. */
+static bool run_pass(struct worker *w, int32_t ms)
+{
+    int64_t now, pause;
+
+    if (w->r->pass(w->daemon, ms, w->r->pass_ctx)) {
+        if (w->pass_failures)
+            suf_info("receive: http: passes work again after %u failed in a row",
+                     w->pass_failures);
+        w->pass_failures = 0;
+        return true;
+    }
+    w->pass_failures++;
+    pause = suf_receive_backoff_ms(w->pass_failures);
+    now = suf_monotonic_ms();
+    if (w->pass_failures == 1 || now - w->pass_log_ms >= PASS_LOG_MS) {
+        if (w->pass_failures == 1)
+            suf_warn("receive: http: a pass of worker %u failed; pausing after each "
+                     "failure, from %d ms doubling up to %d ms, until one works",
+                     w->lane, SUF_RECEIVE_BACKOFF_MIN_MS, SUF_RECEIVE_BACKOFF_MAX_MS);
+        else
+            suf_warn("receive: http: passes of worker %u still fail (%u in a row); "
+                     "trying every %lld ms",
+                     w->lane, w->pass_failures, (long long)pause);
+        w->pass_log_ms = now;
+    }
+    pause_ms(w, pause);
+    return false;
+}
+
 /* Runs passes until every suspended request of w is answered (or the
  * grace period is over), with the listening socket given back. */
 static void worker_drain(struct worker *w)
@@ -494,7 +596,7 @@ static void worker_drain(struct worker *w)
     w->stopping = true;
     flush_batch(w);
     while (w->unanswered && suf_monotonic_ms() < deadline) {
-        MHD_run_wait(w->daemon, 50);
+        run_pass(w, 50);
         flush_batch(w);
     }
     if (w->unanswered)
@@ -518,10 +620,9 @@ static void gather(struct worker *w)
 
     for (;;) {
         info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || w->batch_lines >= info->num_connections || suf_monotonic_us() >= deadline ||
-            __atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE))
+        if (!info || w->batch_lines >= info->num_connections ||
+            suf_monotonic_us() >= deadline || stop_asked(w->r) || !run_pass(w, 1))
             break;
-        MHD_run_wait(w->daemon, 1);
     }
 }
 
@@ -529,13 +630,14 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
 
-    while (!__atomic_load_n(&w->r->stop, __ATOMIC_ACQUIRE)) {
-        if (MHD_run_wait(w->daemon, POLL_MS) != MHD_YES)
-            suf_warn("receive: http: a pass failed");
+    while (!stop_asked(w->r)) {
+        /* A failed pass may still have queued lines: they are flushed
+         * below all the same, after its pause. */
+        run_pass(w, POLL_MS);
         /* A resumed connection gets its answer queued in one pass and
          * sent in the next: send them before the next flush, not after. */
-        for (int i = 0; w->resumed && i < ANSWER_PASSES; i++)
-            MHD_run_wait(w->daemon, 0);
+        for (int i = 0; w->resumed && i < ANSWER_PASSES && !w->pass_failures; i++)
+            run_pass(w, 0);
         if (w->batch_lines)
             gather(w);
         flush_batch(w);
@@ -591,7 +693,7 @@ static void free_receiver(struct suf_receiver *r)
     }
     if (r->listen_fd >= 0 && listener_ours)
         close(r->listen_fd);
-    for (int i = 0; i < RESP_COUNT; i++)
+    for (size_t i = 0; i < RESP_COUNT; i++)
         if (r->canned[i])
             MHD_destroy_response(r->canned[i]);
     free(r);
@@ -615,8 +717,10 @@ int suf_receive_start(struct suf_receiver **out, const struct suf_receive_opts *
     r->cap = o->max_body_bytes;
     r->inbox = o->inbox;
     r->consent = o->consent;
+    r->pass = o->pass ? o->pass : mhd_pass;
+    r->pass_ctx = o->pass_ctx;
     r->listen_fd = -1;
-    rc = make_canned(r, err);
+    rc = make_canned(r, suf_inbox_retry_seconds(o->inbox), err);
     if (!rc)
         rc = open_listener(r, o->listen, err);
     for (int i = 0; !rc && i < n; i++) {

@@ -27,11 +27,30 @@
  * Files: events-<UTC time>-<n>.jsonl, opened O_APPEND|O_EXCL, 0640 (before
  * the umask), never reopened for writing once closed, so `suf import
  * events` can read them while they grow.  A lane starts a new file when its
- * current one would pass rotate_bytes or is rotate_seconds old, and after a
- * failed write or flush (whatever the failed batch left at the file's end
- * stays an incomplete last line there, which import ignores).  Names sort
+ * current one would pass rotate_bytes or is rotate_seconds old.  Names sort
  * in the order the files were created, across restarts too: a new name is
  * always greater than every events-* name already in the folder.
+ *
+ * A bad day (a full disk, a failing one): a new file per failed batch
+ * would fill the folder with empty files (a full 2 MB tmpfs got thousands
+ * in seconds), each of them a row for import to track.  So a lane keeps
+ * its file through a failed write: the write may have stopped inside a
+ * line, and that incomplete tail is cut off (ftruncate), so the next batch
+ * starts on a line of its own.  Cutting there is safe for a reader at
+ * work: import reads complete lines only, so none has read past the last
+ * newline.  The whole lines the failed write did leave are not cut: a
+ * reader may have taken them already, and they are only early copies of
+ * what the sender will post again (import deduplicates).  A failed flush
+ * of the file keeps it too, but what it failed to flush may be lost in a
+ * crash even after a later flush worked (Linux marks the pages clean), and
+ * could come back as zeros that run into the next line; so the next batch
+ * starts with an empty line (import skips it), and a lost tail can only
+ * ever spoil itself.  Only EFBIG (the file may not grow) leaves the file
+ * for a new one.  Then, whatever failed, the lane refuses batches at once
+ * for retry_seconds, without touching the disk: at most one try (and at
+ * most one new file) per interval, and the receiver answers 503 with
+ * Retry-After meanwhile.  The log gets a line when the trouble starts,
+ * one per log_seconds while it lasts, and one when it ends.
  *
  * Appends, not preallocation: overwriting blocks written beforehand (with
  * zeros) would spare each fdatasync the write of the inode, but readers
@@ -59,13 +78,18 @@
 #define NAME_MAX_SEQ 999999u
 #define MAX_LANES 16
 
+#define CAUSE_MAX (PATH_MAX + 160)
+
 /* One lane: its file, used by one writer at a time (mu). */
 struct lane {
     struct suf_inbox *ib;
     pthread_mutex_t mu;
     int fd;
-    int64_t size;
+    int64_t size; /* the file's length: whole lines only */
     int64_t opened_at;
+    bool dir_unsynced; /* the file's name is not yet flushed to the folder */
+    bool torn;         /* a flush failed: the next batch starts with "\n" */
+    int64_t retry_at;  /* after a failure: refuse batches until then */
     char path[PATH_MAX];
 };
 
@@ -75,18 +99,66 @@ struct suf_inbox {
     int dirfd;
     int64_t rotate_bytes;
     int64_t rotate_seconds;
+    int64_t retry_seconds;
+    int64_t log_seconds;
     suf_receive_clock_fn now;
     void *now_ctx;
+    struct suf_inbox_io io;
     unsigned nlanes;
     struct lane lanes[MAX_LANES];
 
     unsigned next_lane; /* atomic: the lane of the next caller */
 
-    pthread_mutex_t mu; /* names and stats */
+    pthread_mutex_t mu; /* names, stats and the trouble report */
     int64_t last_t;     /* time and sequence of the greatest name so far */
     unsigned last_seq;
     struct suf_inbox_stats stats;
+    bool failing;          /* a trouble line was logged, and no recovery since */
+    int64_t next_log_at;   /* no trouble line before this time */
+    uint64_t unreported;   /* lines refused since the last line */
+    char cause[CAUSE_MAX]; /* the last failure's reason */
 };
+
+static ssize_t sys_write(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx;
+    return write(fd, buf, len);
+}
+
+static int sys_datasync(void *ctx, int fd)
+{
+    (void)ctx;
+    return fdatasync(fd);
+}
+
+static int sys_dirsync(void *ctx, int dirfd)
+{
+    (void)ctx;
+    return fsync(dirfd);
+}
+
+static int sys_truncate(void *ctx, int fd, off_t len)
+{
+    (void)ctx;
+    return ftruncate(fd, len);
+}
+
+/* The caller's calls, with the real ones where it gave none. */
+static void set_io(struct suf_inbox_io *io, const struct suf_inbox_io *given)
+{
+    static const struct suf_inbox_io sys = {sys_write, sys_datasync, sys_dirsync,
+                                            sys_truncate, NULL};
+
+    *io = given ? *given : sys;
+    if (!io->write)
+        io->write = sys.write;
+    if (!io->datasync)
+        io->datasync = sys.datasync;
+    if (!io->dirsync)
+        io->dirsync = sys.dirsync;
+    if (!io->truncate)
+        io->truncate = sys.truncate;
+}
 
 void suf_inbox_file_name(int64_t t, unsigned seq, char *buf, size_t size)
 {
@@ -149,6 +221,8 @@ static void close_file(struct lane *l)
         close(l->fd);
     l->fd = -1;
     l->size = 0;
+    l->dir_unsynced = false;
+    l->torn = false;
     l->path[0] = '\0';
 }
 
@@ -164,8 +238,28 @@ static void next_name(struct suf_inbox *ib, int64_t now, int64_t *t, unsigned *s
     pthread_mutex_unlock(&ib->mu);
 }
 
-/* Creates the lane's next file. */
-static int open_file(struct lane *l, int64_t now)
+/*
+ * Flushes the folder, so the lane's new file survives a crash by its name
+ * too, not only by the lines in it.  Until that worked no line in the file
+ * may be acknowledged, so a failure keeps the file (empty: nothing is
+ * written before this) and the next try starts here again.
+ */
+static int sync_dir(struct lane *l, char *cause, size_t size)
+{
+    struct suf_inbox *ib = l->ib;
+
+    if (ib->io.dirsync(ib->io.ctx, ib->dirfd)) {
+        snprintf(cause, size, "%s: cannot flush the folder after creating %s: %s",
+                 ib->dir, l->path, strerror(errno));
+        l->dir_unsynced = true;
+        return SUF_ERR_IO;
+    }
+    l->dir_unsynced = false;
+    return SUF_OK;
+}
+
+/* Creates the lane's next file and flushes its name to the folder. */
+static int open_file(struct lane *l, int64_t now, char *cause, size_t size)
 {
     struct suf_inbox *ib = l->ib;
     char name[96];
@@ -185,67 +279,161 @@ static int open_file(struct lane *l, int64_t now)
         if (l->fd >= 0)
             break;
         if (errno != EEXIST) {
-            suf_error("%s: cannot create events file: %s", l->path, strerror(errno));
+            snprintf(cause, size, "%s: cannot create events file: %s", l->path,
+                     strerror(errno));
             l->path[0] = '\0';
             return SUF_ERR_IO;
         }
     }
     if (l->fd < 0) {
-        suf_error("%s: no free events file name", ib->dir);
+        snprintf(cause, size, "%s: no free events file name", ib->dir);
         l->path[0] = '\0';
         return SUF_ERR_IO;
     }
-    /* The new name must survive a crash too, not only the lines in it. */
-    if (fsync(ib->dirfd))
-        suf_warn("%s: cannot flush the folder: %s", ib->dir, strerror(errno));
     l->size = 0;
     l->opened_at = now;
     pthread_mutex_lock(&ib->mu);
     ib->stats.files++;
     pthread_mutex_unlock(&ib->mu);
     suf_info("receive: writing %s", l->path);
-    return SUF_OK;
+    return sync_dir(l, cause, size);
 }
 
-static int write_all(int fd, const char *p, size_t len)
+/* Writes all of p; returns how many bytes went out: `len`, or fewer with
+ * errno set. */
+static size_t write_all(const struct suf_inbox_io *io, int fd, const char *p, size_t len)
 {
-    while (len) {
-        ssize_t n = write(fd, p, len);
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = io->write(io->ctx, fd, p + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO; /* no progress and no reason: never loop on it */
+            break;
+        }
+        done += (size_t)n;
     }
-    return 0;
+    return done;
 }
 
-/* Writes and flushes one batch; called with the lane's mutex held. */
-static int write_batch(struct lane *l, const char *data, size_t len)
+/*
+ * After a write of `data` stopped at `written` bytes: keeps the whole
+ * lines it wrote and cuts off the incomplete one after them (see the top
+ * of the file), so the file still ends with a newline.  When the cut
+ * fails the file is left (the tail stays an incomplete last line, which
+ * import ignores) and the next try starts a new one.
+ */
+static void keep_whole_lines(struct lane *l, const char *data, size_t written)
 {
     struct suf_inbox *ib = l->ib;
-    int64_t now = ib->now(ib->now_ctx);
-    int rc;
+    size_t whole = written;
+
+    while (whole > 0 && data[whole - 1] != '\n')
+        whole--;
+    if (whole < written &&
+        ib->io.truncate(ib->io.ctx, l->fd, (off_t)(l->size + (int64_t)whole))) {
+        close_file(l);
+        return;
+    }
+    l->size += (int64_t)whole;
+}
+
+/* Writes and flushes one batch; called with the lane's mutex held.  On
+ * failure `cause` says what failed. */
+static int write_batch(struct lane *l, int64_t now, const char *data, size_t len,
+                       char *cause, size_t size)
+{
+    struct suf_inbox *ib = l->ib;
+    size_t written;
+    int rc, e;
 
     if (l->fd >= 0 && l->size > 0 &&
         (l->size + (int64_t)len > ib->rotate_bytes ||
          now - l->opened_at >= ib->rotate_seconds))
         close_file(l);
-    if (l->fd < 0 && (rc = open_file(l, now)) != SUF_OK)
+    if (l->fd < 0 && (rc = open_file(l, now, cause, size)) != SUF_OK)
         return rc;
-    if (write_all(l->fd, data, len)) {
-        suf_error("%s: cannot append: %s", l->path, strerror(errno));
-        close_file(l);
-        return SUF_ERR_IO;
+    if (l->dir_unsynced && (rc = sync_dir(l, cause, size)) != SUF_OK)
+        return rc;
+    if (l->torn && write_all(&ib->io, l->fd, "\n", 1) == 1) {
+        l->size++;
+        l->torn = false;
     }
-    if (fdatasync(l->fd)) {
-        suf_error("%s: cannot flush: %s", l->path, strerror(errno));
-        close_file(l);
+    written = l->torn ? 0 : write_all(&ib->io, l->fd, data, len);
+    if (written < len) {
+        e = errno;
+        snprintf(cause, size, "%s: cannot append: %s", l->path, strerror(e));
+        keep_whole_lines(l, data, written);
+        if (e == EFBIG)
+            close_file(l); /* this file may not grow: the next try starts another */
         return SUF_ERR_IO;
     }
     l->size += (int64_t)len;
+    if (ib->io.datasync(ib->io.ctx, l->fd)) {
+        snprintf(cause, size, "%s: cannot flush: %s", l->path, strerror(errno));
+        l->torn = true;
+        return SUF_ERR_IO;
+    }
     return SUF_OK;
+}
+
+/*
+ * Counts a batch's outcome and reports trouble: a line when batches start
+ * to fail, at most one per log_seconds while they go on (with how many
+ * lines were refused), and one when a batch is stored again after a
+ * reported failure.  `cause` is "" for a batch refused without a try.
+ * The line is formatted under the mutex and logged after it.
+ */
+static void account(struct suf_inbox *ib, int64_t now, int rc, uint64_t lines,
+                    const char *cause)
+{
+    char msg[CAUSE_MAX + 200];
+    enum suf_log_level level = SUF_LOG_INFO;
+
+    msg[0] = '\0';
+    pthread_mutex_lock(&ib->mu);
+    if (rc == SUF_OK) {
+        ib->stats.lines += lines;
+        ib->stats.flushes++;
+        if (ib->failing)
+            snprintf(msg, sizeof(msg),
+                     "receive: storing events again; %llu more refused (503) before it "
+                     "could",
+                     (unsigned long long)ib->unreported);
+        if (ib->failing)
+            ib->unreported = 0;
+        ib->failing = false;
+    } else {
+        ib->stats.errors++;
+        ib->stats.refused += lines;
+        ib->unreported += lines;
+        if (*cause)
+            suf_strlcpy(ib->cause, cause, sizeof(ib->cause));
+        /* (A deadline further off than an interval: the clock went back.) */
+        if (now >= ib->next_log_at || ib->next_log_at - now > ib->log_seconds) {
+            level = ib->failing ? SUF_LOG_WARN : SUF_LOG_ERROR;
+            if (ib->failing)
+                snprintf(msg, sizeof(msg),
+                         "receive: still cannot store events: %s; %llu refused (503) in "
+                         "the last %lld s",
+                         ib->cause, (unsigned long long)ib->unreported,
+                         (long long)ib->log_seconds);
+            else
+                snprintf(msg, sizeof(msg),
+                         "receive: cannot store events: %s; answering 503 with "
+                         "Retry-After: %lld until it can",
+                         ib->cause, (long long)ib->retry_seconds);
+            ib->failing = true;
+            ib->next_log_at = now + ib->log_seconds;
+            ib->unreported = 0;
+        }
+    }
+    pthread_mutex_unlock(&ib->mu);
+    if (msg[0])
+        suf_log(level, "%s", msg);
 }
 
 static int ensure_dir(const char *dir, struct suf_err *err)
@@ -287,8 +475,11 @@ int suf_inbox_open(struct suf_inbox **out, const struct suf_inbox_opts *o,
     ib->dir = suf_xstrdup(o->dir);
     ib->rotate_bytes = o->rotate_bytes > 0 ? o->rotate_bytes : INT64_MAX;
     ib->rotate_seconds = o->rotate_seconds > 0 ? o->rotate_seconds : INT64_MAX;
+    ib->retry_seconds = o->retry_seconds > 0 ? o->retry_seconds : SUF_INBOX_RETRY_SECONDS;
+    ib->log_seconds = o->log_seconds > 0 ? o->log_seconds : SUF_INBOX_LOG_SECONDS;
     ib->now = o->now;
     ib->now_ctx = o->now_ctx;
+    set_io(&ib->io, o->io);
     ib->nlanes = o->lanes < 1           ? 1u
                  : o->lanes > MAX_LANES ? MAX_LANES
                                         : (unsigned)o->lanes;
@@ -316,19 +507,23 @@ int suf_inbox_write(struct suf_inbox *ib, unsigned lane, const char *data, size_
                     uint64_t lines)
 {
     struct lane *l = &ib->lanes[lane % ib->nlanes];
+    char cause[CAUSE_MAX];
+    int64_t now;
     int rc;
 
+    cause[0] = '\0';
     pthread_mutex_lock(&l->mu);
-    rc = write_batch(l, data, len);
-    pthread_mutex_unlock(&l->mu);
-    pthread_mutex_lock(&ib->mu);
-    if (rc == SUF_OK) {
-        ib->stats.lines += lines;
-        ib->stats.flushes++;
+    now = ib->now(ib->now_ctx);
+    /* Refused at once while the lane waits to try again (a deadline
+     * further off than an interval means the clock went back: try). */
+    if (now < l->retry_at && l->retry_at - now <= ib->retry_seconds) {
+        rc = SUF_ERR_IO;
     } else {
-        ib->stats.errors++;
+        rc = write_batch(l, now, data, len, cause, sizeof(cause));
+        l->retry_at = rc == SUF_OK ? 0 : now + ib->retry_seconds;
     }
-    pthread_mutex_unlock(&ib->mu);
+    pthread_mutex_unlock(&l->mu);
+    account(ib, now, rc, lines, cause);
     return rc;
 }
 
@@ -342,6 +537,11 @@ int suf_inbox_append(struct suf_inbox *ib, const char *data, size_t len)
 unsigned suf_inbox_lanes(struct suf_inbox *ib)
 {
     return ib->nlanes;
+}
+
+int64_t suf_inbox_retry_seconds(struct suf_inbox *ib)
+{
+    return ib->retry_seconds;
 }
 
 void suf_inbox_stats(struct suf_inbox *ib, struct suf_inbox_stats *st)

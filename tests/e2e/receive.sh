@@ -2,12 +2,15 @@
 # e2e: `suf receive` on loopback, driven with curl and receive_client.py.
 #
 # The handshake (good and bad), signed, unsigned and wrongly signed bodies,
-# a replay, oversized bodies (Content-Length and chunked), a slow client,
+# a replay, oversized bodies (Content-Length and chunked), the reason each
+# refusal gives (and that it echoes nothing of the request), a slow client,
 # 1,000 concurrent posts (each on disk exactly once), --on-consent started
 # once for a burst, secrets kept out of the log, a bounded connection count,
-# SIGTERM, and a SIGKILL under load (every body that got a 200 is on disk
-# whole).  Expected values are computed here (signatures with Python's hmac,
-# hashes with sha256sum), never taken from suf.  Every wait is bounded.
+# SIGTERM, a SIGKILL under load (every body that got a 200 is on disk
+# whole), and a full disk under the inbox (a small tmpfs: skipped, with a
+# message, where mounting is not permitted).  Expected values are computed
+# here (signatures with Python's hmac, hashes with sha256sum), never taken
+# from suf.  Every wait is bounded.
 set -eu
 . "$(dirname "$0")/lib.sh"
 keep_going
@@ -19,8 +22,13 @@ SECRET=e2e-app-secret-9d27ab
 export SUF_VERIFY_TOKEN=$TOKEN SUF_APP_SECRET=$SECRET
 INBOX=$S/inbox
 pid=
+mounted=
 
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; }
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$mounted" ] && { umount "$mounted" 2>/dev/null || umount -l "$mounted" 2>/dev/null; }
+  true
+}
 trap cleanup EXIT
 
 cat >"$S/suf.conf" <<EOF
@@ -116,6 +124,28 @@ st=$($PY "$CLIENT" chunked "$port" "$SECRET" 2000)
 check "small chunked body: 200" 200 "$st"
 check "only the small chunked body was added" 4 "$(lines)"
 
+# --- what a refusal says ---------------------------------------------------
+# A short reason in the body, from a fixed list: never bytes of the request.
+# (receive_client.py request prints the status, Retry-After and the body.)
+req() { $PY "$CLIENT" request "$port" "$@"; }
+MARK=echo-marker-5e1b
+tab=$(printf '\t')
+check "unsigned body says why" "401${tab}-${tab}missing signature" "$(req POST /webhook "$B1" "Content-Length: ${#B1}")"
+check "wrongly signed body says why" "401${tab}-${tab}bad signature" \
+  "$(req POST /webhook "$B1" "Content-Length: ${#B1}" "X-Hub-Signature-256: sha256=$(hmac_hex wrong-secret "$B1")")"
+NJM="not json $MARK"
+check "signed non-JSON says why" "400${tab}-${tab}body is not a JSON object" \
+  "$(req POST /webhook "$NJM" "Content-Length: ${#NJM}" "X-Hub-Signature-256: sha256=$(sig "$NJM")")"
+check "no Content-Length says why" "411${tab}-${tab}missing content-length" \
+  "$(req POST /webhook "" "X-Hub-Signature-256: sha256=$(sig "")")"
+check "oversized body says why" "413${tab}-${tab}body too large" "$(req POST /webhook "$MARK" "Content-Length: 5000")"
+check "refused handshake says why" "403${tab}-${tab}handshake refused" \
+  "$(req GET "/webhook?hub.mode=subscribe&hub.verify_token=$MARK&hub.challenge=1" "")"
+check "a bad challenge with the right token: nothing echoed" "403${tab}-${tab}handshake refused" \
+  "$(req GET "/webhook?hub.mode=subscribe&hub.verify_token=$TOKEN&hub.challenge=%3C$MARK%3E" "")"
+check "PUT says why" "405${tab}-${tab}method not allowed" "$(req PUT /webhook "$MARK" "Content-Length: ${#MARK}")"
+check "nothing written for the refusals" 4 "$(lines)"
+
 # --- slow client -----------------------------------------------------------
 if $PY "$CLIENT" slow "$port" 2; then echo "ok: slow client timed out"; else fail "slow client kept its connection"; fi
 check "still serving after the slow client" 200 "$(code -H "X-Hub-Signature-256: sha256=$(sig "$B1")" --data-binary "$B1" "$base")"
@@ -200,5 +230,49 @@ for f in "$INBOX"/events-*; do
   m=$(stat -c %a "$f")
   [ "$m" = 640 ] || fail "$f has mode $m"
 done
+
+# --- a full disk under the inbox -------------------------------------------
+# One file per lane at most, not one per failed batch; 503 with Retry-After
+# while it cannot write; the trouble logged once, not once per request; and
+# the same receiver storing again once there is room (after Retry-After).
+mnt=$S/mnt-full
+mkdir -p "$mnt"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=256k,mode=0755 tmpfs "$mnt" 2>/dev/null; then
+  mounted=$mnt
+  sed "s#^receive_inbox = .*#receive_inbox = $mnt/inbox#" "$S/suf.conf" >"$S/full.conf"
+  "$SUF" -c "$S/full.conf" receive --listen 127.0.0.1:0 2>"$S/run5.log" &
+  pid=$!
+  wait_for 100 0.05 listening "$S/run5.log" || fail -x -l "$S/run5.log" "the receiver did not start"
+  base="http://127.0.0.1:$port/webhook"
+  # the rest of the disk taken (dd stops at ENOSPC)
+  dd if=/dev/zero of="$mnt/filler" bs=4096 2>/dev/null || true
+  : >"$S/ok-full.txt"
+  $PY "$CLIENT" load "$port" "$SECRET" 300 16 "$S/ok-full.txt" --offset 200000 >"$S/full-load.out"
+  check "a full disk: no post answered 200" 0 "$(wc -l <"$S/ok-full.txt" | tr -d ' ')"
+  got=$(curl -s -o "$S/resp" -D "$S/head" -w '%{http_code}' --max-time 10 \
+    -H "X-Hub-Signature-256: sha256=$(sig "$B1")" --data-binary "$B1" "$base")
+  check "a full disk: 503" 503 "$got"
+  check "a full disk: Retry-After" "Retry-After: 10" "$(grep -i '^retry-after:' "$S/head" | tr -d '\r')"
+  check "a full disk: the body says why" "cannot store the event now" "$(cat "$S/resp")"
+  nfiles=$(ls "$mnt/inbox" | wc -l | tr -d ' ')
+  echo "files in the full inbox after 301 posts: $nfiles"
+  [ "$nfiles" -ge 1 ] && [ "$nfiles" -le 4 ] && ok "a full disk: at most one file per lane" ||
+    fail "a full disk: $nfiles files"
+  n=$(grep -c "receive: cannot store events: .*No space left on device" "$S/run5.log" || true)
+  check "a full disk: logged once, not per request" 1 "$n"
+  check "a full disk: no other warning or error" 1 "$(grep -c 'suf: \(warning\|error\):' "$S/run5.log" || true)"
+  rm -f "$mnt/filler"
+  sleep 10 # Retry-After
+  check "room again: 200" 200 "$(code -H "X-Hub-Signature-256: sha256=$(sig "$B1")" --data-binary "$B1" "$base")"
+  check "room again: the same files" "$nfiles" "$(ls "$mnt/inbox" | wc -l | tr -d ' ')"
+  grep -q "receive: storing events again" "$S/run5.log" && ok "room again: logged" || fail "no recovery line"
+  if $PY "$CLIENT" inbox "$mnt/inbox" >"$S/full-inbox.out"; then ok "a full disk: whole lines only"; else fail -l "$S/full-inbox.out" "a full disk: a broken line"; fi
+  check "the body stored after the full disk" 1 "$(cat "$mnt/inbox"/events-* | grep -cxF "$B1")"
+  stop_term
+  check "SIGTERM after the full disk" 0 "$st"
+  umount "$mnt" && mounted=
+else
+  echo "skip: a full disk under the inbox: mounting a tmpfs is not permitted here"
+fi
 
 finish receive

@@ -15,6 +15,11 @@ checks the events inbox.  Every network wait is bounded.
       opens COUNT idle connections and keeps them for SECONDS
   receive_client.py chunked PORT SECRET SIZE
       posts a chunked body of SIZE bytes; prints the status, or "closed"
+  receive_client.py request PORT METHOD PATH BODY [HEADER...]
+      sends one request with exactly the HEADERs given ("Name: value"; no
+      Content-Length unless given) and BODY; prints the status, the
+      Retry-After header ("-" when absent) and the body, tab-separated, or
+      "closed"
   receive_client.py inbox DIR [IDFILE]
       counts the complete lines in DIR's events files (a last line without
       its newline is skipped, as import skips it), checks each is JSON, and
@@ -141,6 +146,37 @@ def cmd_chunked(port, secret, size):
     return 0
 
 
+def cmd_request(port, method, path, body, headers):
+    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" % (method, path)
+    head += "".join(h + "\r\n" for h in headers) + "\r\n"
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    data = b""
+    try:
+        s.sendall(head.encode() + body.encode())
+        s.shutdown(socket.SHUT_WR)
+        while len(data) < 1 << 20:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    top, _, rest = data.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/"):
+        print("closed")
+        return 0
+    retry = "-"
+    for h in lines[1:]:
+        name, _, value = h.partition(":")
+        if name.strip().lower() == "retry-after":
+            retry = value.strip()
+    print("%s\t%s\t%s" % (lines[0].split()[1], retry, rest.decode("latin-1").rstrip("\n")))
+    return 0
+
+
 def cmd_inbox(folder, idfile=None):
     lines, bad, ids = 0, 0, {}
     for name in sorted(os.listdir(folder)):
@@ -186,6 +222,8 @@ def main(argv):
         return cmd_hold(int(argv[2]), int(argv[3]), float(argv[4]))
     if cmd == "chunked":
         return cmd_chunked(int(argv[2]), argv[3], int(argv[4]))
+    if cmd == "request":
+        return cmd_request(int(argv[2]), argv[3], argv[4], argv[5], argv[6:])
     if cmd == "inbox":
         return cmd_inbox(argv[2], argv[3] if len(argv) > 3 else None)
     print("unknown command %r" % cmd, file=sys.stderr)

@@ -9,7 +9,10 @@
  *  - an accepted body becomes exactly one line, ending in "\n", with no CR
  *    or LF before it, that parses to the same JSON as the body;
  *  - a body that parses as a JSON object is accepted;
- *  - consent detection agrees with what suf_receive_post reported.
+ *  - consent detection agrees with what suf_receive_post reported;
+ *  - the framing check gives Content-Length's answer when there is one,
+ *    and a reason exactly when it refuses;
+ *  - a refusal's reason is one of the fixed words, never input bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +41,32 @@ static void handshake(const char *line)
         abort();
 }
 
+/* The reasons the checks may give; anything else could be input. */
+static void reason_is_fixed(const char *why)
+{
+    static const char *const known[] = {
+        "body too large",    "bad content-length", "missing content-length",
+        "missing signature", "bad signature",      "body is not a JSON object"};
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (why == known[i] || (why && !strcmp(why, known[i])))
+            return;
+    abort();
+}
+
+static void framing(const char *header)
+{
+    const char *why = NULL;
+    int st = suf_receive_framing(header, NULL, 4096, &why);
+
+    if (st != suf_receive_content_length(header, 4096) || (st != 0) != (why != NULL))
+        abort();
+    if (why)
+        reason_is_fixed(why);
+    if (suf_receive_framing(NULL, header, 4096, &why) != 0 || why)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -56,12 +85,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *want;
     int st;
 
-    (void)suf_receive_content_length(header, 4096);
+    framing(header);
     (void)suf_receive_parse_listen(header, &sa, &salen, NULL);
     (void)suf_receive_signature_ok(header, body, blen, SECRET, strlen(SECRET));
     handshake(header);
-    (void)suf_receive_post(header, body, blen, 1 << 20, SECRET, strlen(SECRET), &line,
-                           &out);
+    st = suf_receive_post(header, body, blen, 1 << 20, SECRET, strlen(SECRET), &line,
+                          &out);
+    if (st != 200)
+        reason_is_fixed(out.why);
 
     suf_receive_sign(body, blen, SECRET, strlen(SECRET), sig, sizeof(sig));
     st = suf_receive_post(sig, body, blen, 1 << 20, SECRET, strlen(SECRET), &line, &out);

@@ -11,6 +11,8 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -185,6 +188,34 @@ static void test_receive__content_length_table(void)
                         rows[i].status);
 }
 
+static void test_receive__framing_table(void)
+{
+    static const struct {
+        const char *cl, *te;
+        int status;
+        const char *why;
+    } rows[] = {
+        {"42", NULL, 0, NULL},
+        {NULL, "chunked", 0, NULL},
+        {"42", "chunked", 0, NULL},
+        {"101", NULL, 413, "body too large"},
+        {"12a", NULL, 400, "bad content-length"},
+        {"", NULL, 400, "bad content-length"},
+        {NULL, NULL, 411, "missing content-length"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *why = "unset";
+        CU_ASSERT_EQUAL(suf_receive_framing(rows[i].cl, rows[i].te, 100, &why),
+                        rows[i].status);
+        if (rows[i].why) {
+            CU_ASSERT_STRING_EQUAL(why ? why : "(null)", rows[i].why);
+        } else {
+            CU_ASSERT_PTR_NULL(why);
+        }
+    }
+    CU_ASSERT_EQUAL(suf_receive_framing(NULL, NULL, 100, NULL), 411);
+}
+
 static int post(const char *body, int64_t cap, struct suf_buf *line,
                 struct suf_receive_body *out)
 {
@@ -197,20 +228,22 @@ static int post(const char *body, int64_t cap, struct suf_buf *line,
 
 static void test_receive__post_decisions_table(void)
 {
+#define NOT_OBJECT "body is not a JSON object"
     static const struct {
         const char *body;
         int64_t cap;
         int status;
+        const char *why;
     } rows[] = {
-        {"{\"object\":\"whatsapp_business_account\"}", 1024, 200},
-        {"{\"object\":\"whatsapp_business_account\"}", 10, 413},
-        {"not json", 1024, 400},
-        {"[1,2,3]", 1024, 400},
-        {"\"a string\"", 1024, 400},
-        {"{\"a\":1} trailing", 1024, 400},
-        {"{\"a\":\"\xff\"}", 1024, 400}, /* not UTF-8 */
-        {"{\"a\":\"x\ny\"}", 1024, 400}, /* raw newline inside a string */
-        {"", 1024, 400},
+        {"{\"object\":\"whatsapp_business_account\"}", 1024, 200, NULL},
+        {"{\"object\":\"whatsapp_business_account\"}", 10, 413, "body too large"},
+        {"not json", 1024, 400, NOT_OBJECT},
+        {"[1,2,3]", 1024, 400, NOT_OBJECT},
+        {"\"a string\"", 1024, 400, NOT_OBJECT},
+        {"{\"a\":1} trailing", 1024, 400, NOT_OBJECT},
+        {"{\"a\":\"\xff\"}", 1024, 400, NOT_OBJECT}, /* not UTF-8 */
+        {"{\"a\":\"x\ny\"}", 1024, 400, NOT_OBJECT}, /* raw newline inside a string */
+        {"", 1024, 400, NOT_OBJECT},
     };
     struct suf_buf line = SUF_BUF_INIT;
     struct suf_receive_body out;
@@ -223,6 +256,8 @@ static void test_receive__post_decisions_table(void)
         struct suf_buf line2 = SUF_BUF_INIT;
         CU_ASSERT_EQUAL(st, rows[i].status);
         CU_ASSERT_EQUAL(out.why == NULL, st == 200);
+        if (rows[i].why)
+            CU_ASSERT_STRING_EQUAL(out.why ? out.why : "(null)", rows[i].why);
         /* the prepared key decides the same, with the same line */
         expected_sig(rows[i].body, strlen(rows[i].body), SECRET, sig);
         CU_ASSERT_EQUAL(suf_receive_post_mac(sig, rows[i].body, strlen(rows[i].body),
@@ -237,8 +272,10 @@ static void test_receive__post_decisions_table(void)
     CU_ASSERT_EQUAL(suf_receive_post("sha256=00", "not json", 8, 1024, SECRET,
                                      strlen(SECRET), &line, &out),
                     401);
+    CU_ASSERT_STRING_EQUAL(out.why, "bad signature");
     CU_ASSERT_EQUAL(
         suf_receive_post(NULL, "{}", 2, 1024, SECRET, strlen(SECRET), &line, &out), 401);
+    CU_ASSERT_STRING_EQUAL(out.why, "missing signature");
     suf_buf_release(&line);
 }
 
@@ -400,14 +437,20 @@ static void test_receive__file_names_sort_in_time_order(void)
     }
 }
 
-/* A clock the test moves by hand. */
+/* A clock the test moves by hand (with clock_add while a receiver's
+ * workers read it). */
 struct fake_clock {
     int64_t t;
 };
 
 static int64_t fake_now(void *ctx)
 {
-    return ((struct fake_clock *)ctx)->t;
+    return __atomic_load_n(&((struct fake_clock *)ctx)->t, __ATOMIC_SEQ_CST);
+}
+
+static void clock_add(struct fake_clock *clk, int64_t secs)
+{
+    __atomic_add_fetch(&clk->t, secs, __ATOMIC_SEQ_CST);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -464,7 +507,12 @@ static char *slurp(const char *path)
 static struct suf_inbox *open_lanes(const char *dir, struct fake_clock *clk,
                                     int64_t bytes, int64_t secs, int lanes)
 {
-    struct suf_inbox_opts o = {dir, bytes, secs, fake_now, clk, lanes};
+    struct suf_inbox_opts o = {.dir = dir,
+                               .rotate_bytes = bytes,
+                               .rotate_seconds = secs,
+                               .now = fake_now,
+                               .now_ctx = clk,
+                               .lanes = lanes};
     struct suf_inbox *ib = NULL;
     struct suf_err err = SUF_ERR_INIT;
 
@@ -778,12 +826,37 @@ static int http_connect(unsigned port)
     return fd;
 }
 
+/* What an answer said besides its status. */
+struct http_answer {
+    char retry_after[32]; /* "" when absent */
+    char body[256];       /* the start of the body */
+};
+
+/* The value of header `name` (with its ":") in the head `resp`, into out. */
+static void header_value(const char *resp, const char *name, char *out, size_t size)
+{
+    size_t n = strlen(name);
+
+    out[0] = '\0';
+    for (const char *p = resp; *p; p++) {
+        if (!strncmp(p, "\r\n", 2) && !strncasecmp(p + 2, name, n)) {
+            const char *v = p + 2 + n;
+            size_t k = strcspn(v, "\r");
+            while (*v == ' ')
+                v++, k--;
+            snprintf(out, size, "%.*s", (int)k, v);
+            return;
+        }
+    }
+}
+
 /* One signed POST on a keep-alive connection; returns the status, or -1
- * when the connection failed or the answer was not HTTP. */
-static int http_post(int fd, const char *body)
+ * when the connection failed or the answer was not HTTP.  `a` (may be
+ * NULL) gets the answer's Retry-After and body. */
+static int http_post_answer(int fd, const char *body, struct http_answer *a)
 {
     char sig[72], head[512], resp[4096];
-    size_t len = strlen(body), got = 0, need;
+    size_t len = strlen(body), got = 0, need, kept = 0;
     int hn, status = -1;
     char *end, *cl;
 
@@ -815,16 +888,35 @@ static int http_post(int fd, const char *body)
             break;
     need = *cl ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
     got -= (size_t)(end + 4 - resp);
+    if (a) {
+        header_value(resp, "retry-after:", a->retry_after, sizeof(a->retry_after));
+        kept = got < sizeof(a->body) - 1 ? got : sizeof(a->body) - 1;
+        memcpy(a->body, end + 4, kept);
+        a->body[kept] = '\0';
+    }
     while (got < need) { /* the rest of the body */
         ssize_t n = recv(fd, resp, sizeof(resp), 0);
         if (n <= 0)
             return -1;
+        if (a && kept < sizeof(a->body) - 1) {
+            size_t room = sizeof(a->body) - 1 - kept;
+            size_t k = (size_t)n < room ? (size_t)n : room;
+            memcpy(a->body + kept, resp, k);
+            kept += k;
+            a->body[kept] = '\0';
+        }
         got += (size_t)n;
     }
     return status;
 }
 
-static struct suf_receiver *start_server(struct suf_inbox *ib)
+static int http_post(int fd, const char *body)
+{
+    return http_post_answer(fd, body, NULL);
+}
+
+static struct suf_receiver *start_server_with(struct suf_inbox *ib,
+                                              suf_receive_pass_fn pass, void *pass_ctx)
 {
     struct suf_receive_opts o;
     struct suf_receiver *r = NULL;
@@ -838,10 +930,17 @@ static struct suf_receiver *start_server(struct suf_inbox *ib)
     o.max_connections = 64;
     o.connection_timeout_s = 10;
     o.inbox = ib;
+    o.pass = pass;
+    o.pass_ctx = pass_ctx;
     CU_ASSERT_EQUAL(suf_receive_start(&r, &o, &err), SUF_OK);
     if (!r)
         fprintf(stderr, "server: %s\n", err.msg);
     return r;
+}
+
+static struct suf_receiver *start_server(struct suf_inbox *ib)
+{
+    return start_server_with(ib, NULL, NULL);
 }
 
 #define LOAD_CLIENTS 20
@@ -1046,19 +1145,398 @@ static void test_receive__stop_under_load_answers_only_what_is_on_disk(void)
             CU_ASSERT(c[cl].ok[i] == 0 || c[cl].ok[i] == 2); /* 200 and on disk once */
 }
 
-/* A post on a connection of its own: its status. */
-static int post_once(unsigned port, const char *body)
+/* A post on a connection of its own: its status; `a` as in http_post_answer. */
+static int post_answer(unsigned port, const char *body, struct http_answer *a)
 {
     int fd = http_connect(port), st;
 
     if (fd < 0)
         return -1;
-    st = http_post(fd, body);
+    st = http_post_answer(fd, body, a);
     close(fd);
     return st;
 }
 
-static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(void)
+static int post_once(unsigned port, const char *body)
+{
+    return post_answer(port, body, NULL);
+}
+
+/* 100-byte lines once stored (99 bytes and "\n"), told apart by n. */
+static void body_of(int n, char out[128])
+{
+    snprintf(out, 128,
+             "{\"object\":\"whatsapp_business_account\",\"n\":%d,\"pad\":\"%046d\"}", n,
+             0);
+}
+
+/* The events files of dir: how many, and (when there is one) its text in
+ * *text (NULL otherwise; the caller frees it). */
+static size_t events_files(const char *dir, char **text)
+{
+    char **names, path[1024];
+    size_t n = list_events(dir, &names);
+
+    *text = NULL;
+    if (n == 1) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[0]);
+        *text = slurp(path);
+    }
+    free_list(names, n);
+    return n;
+}
+
+/*
+ * A disk for the inbox's io seam: free_bytes of room, beyond which a
+ * write stops short and then fails with ENOSPC, as on a full disk (a cut
+ * gives the room back); flushes of the file or of the folder that fail on
+ * demand; and a count of each call.  Shared with the receiver's workers.
+ */
+struct fake_disk {
+    pthread_mutex_t mu;
+    int64_t free_bytes;
+    bool fail_datasync, fail_dirsync;
+    unsigned writes, datasyncs, dirsyncs, truncates;
+};
+
+static ssize_t disk_write(void *ctx, int fd, const void *buf, size_t len)
+{
+    struct fake_disk *d = ctx;
+    ssize_t n = -1;
+
+    pthread_mutex_lock(&d->mu);
+    d->writes++;
+    if (d->free_bytes <= 0) {
+        errno = ENOSPC;
+    } else {
+        n = write(fd, buf, (int64_t)len < d->free_bytes ? len : (size_t)d->free_bytes);
+        if (n > 0)
+            d->free_bytes -= n;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+/* A flush on the fake disk: counted in *count, and failing with EIO
+ * while *fail is set, else the real one. */
+static int disk_sync(struct fake_disk *d, unsigned *count, const bool *fail,
+                     int (*real)(int), int fd)
+{
+    int rc;
+
+    pthread_mutex_lock(&d->mu);
+    (*count)++;
+    rc = *fail ? (errno = EIO, -1) : real(fd);
+    pthread_mutex_unlock(&d->mu);
+    return rc;
+}
+
+static int disk_datasync(void *ctx, int fd)
+{
+    struct fake_disk *d = ctx;
+
+    return disk_sync(d, &d->datasyncs, &d->fail_datasync, fdatasync, fd);
+}
+
+static int disk_dirsync(void *ctx, int dirfd)
+{
+    struct fake_disk *d = ctx;
+
+    return disk_sync(d, &d->dirsyncs, &d->fail_dirsync, fsync, dirfd);
+}
+
+static int disk_truncate(void *ctx, int fd, off_t len)
+{
+    struct fake_disk *d = ctx;
+    struct stat st;
+    int rc = -1;
+
+    pthread_mutex_lock(&d->mu);
+    d->truncates++;
+    if (!fstat(fd, &st) && !ftruncate(fd, len)) {
+        d->free_bytes += (int64_t)st.st_size - (int64_t)len;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return rc;
+}
+
+static void disk_init(struct fake_disk *d, struct suf_inbox_io *io, int64_t free_bytes)
+{
+    memset(d, 0, sizeof(*d));
+    pthread_mutex_init(&d->mu, NULL);
+    d->free_bytes = free_bytes;
+    *io =
+        (struct suf_inbox_io){disk_write, disk_datasync, disk_dirsync, disk_truncate, d};
+}
+
+static unsigned disk_count(struct fake_disk *d, const unsigned *counter)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&d->mu);
+    n = *counter;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+static void disk_set(struct fake_disk *d, int64_t add_free, int fail_datasync,
+                     int fail_dirsync)
+{
+    pthread_mutex_lock(&d->mu);
+    d->free_bytes += add_free;
+    if (fail_datasync >= 0)
+        d->fail_datasync = fail_datasync;
+    if (fail_dirsync >= 0)
+        d->fail_dirsync = fail_dirsync;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* One lane on a fake disk, retrying after 10 s, logging at most once a
+ * minute. */
+static struct suf_inbox *open_on_disk(const char *dir, struct fake_clock *clk,
+                                      const struct suf_inbox_io *io)
+{
+    struct suf_inbox_opts o = {.dir = dir,
+                               .rotate_bytes = 1 << 20,
+                               .rotate_seconds = 3600,
+                               .now = fake_now,
+                               .now_ctx = clk,
+                               .lanes = 1,
+                               .retry_seconds = 10,
+                               .log_seconds = 60,
+                               .io = io};
+    struct suf_inbox *ib = NULL;
+    struct suf_err err = SUF_ERR_INIT;
+
+    CU_ASSERT_EQUAL(suf_inbox_open(&ib, &o, &err), SUF_OK);
+    return ib;
+}
+
+/* stderr into a scratch file while a test runs, to count its log lines. */
+struct log_capture {
+    int saved;
+    char path[1024];
+};
+
+static void log_capture_start(struct log_capture *c, const char *name)
+{
+    int fd;
+
+    snprintf(c->path, sizeof(c->path), "%s", suf_test_path(name));
+    fflush(stderr);
+    c->saved = dup(STDERR_FILENO);
+    fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CU_ASSERT_FATAL(fd >= 0 && c->saved >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Stops capturing; returns what was logged (the caller frees it), and
+ * echoes it for a reader of the test's output. */
+static char *log_capture_end(struct log_capture *c)
+{
+    char *text;
+
+    fflush(stderr);
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    text = slurp(c->path);
+    fputs(text, stderr);
+    return text;
+}
+
+/* How many lines of `text` hold `what`. */
+static int lines_with(const char *text, const char *what)
+{
+    int n = 0;
+
+    for (const char *p = text; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char *line = suf_xstrndup(p, len);
+        n += strstr(line, what) != NULL;
+        free(line);
+        p = eol ? eol + 1 : NULL;
+    }
+    return n;
+}
+
+static void test_receive__full_disk_keeps_one_file_answers_503_and_recovers(void)
+{
+    char dir[512], body[5][128], want[1024], *text, *log;
+    struct fake_clock clk = {1795485600};
+    struct fake_disk disk;
+    struct suf_inbox_io io;
+    struct suf_inbox *ib;
+    struct suf_receiver *r;
+    struct suf_inbox_stats st;
+    struct http_answer a;
+    struct log_capture cap;
+    unsigned port, writes;
+    int ok = 1;
+
+    for (int i = 0; i < 5; i++)
+        body_of(i, body[i]);
+    CU_ASSERT_EQUAL_FATAL(strlen(body[0]), 99);
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("server-full"));
+    disk_init(&disk, &io, 250); /* room for two lines and half of a third */
+    ib = open_on_disk(dir, &clk, &io);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    log_capture_start(&cap, "server-full.log");
+    r = start_server(ib);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    port = suf_receive_port(r);
+
+    CU_ASSERT_EQUAL(post_answer(port, body[0], NULL), 200);
+    CU_ASSERT_EQUAL(post_answer(port, body[1], NULL), 200);
+    /* The disk fills half way through the third: 503, and when to retry. */
+    memset(&a, 0, sizeof(a));
+    CU_ASSERT_EQUAL(post_answer(port, body[2], &a), 503);
+    CU_ASSERT_STRING_EQUAL(a.retry_after, "10");
+    CU_ASSERT_STRING_EQUAL(a.body, "cannot store the event now\n");
+    /* Within the retry interval: refused at once, no write tried. */
+    writes = disk_count(&disk, &disk.writes);
+    for (int i = 0; i < 20; i++) {
+        memset(&a, 0, sizeof(a));
+        ok &= post_answer(port, body[2], &a) == 503 && !strcmp(a.retry_after, "10");
+    }
+    CU_ASSERT(ok);
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.writes), writes);
+    /* Each interval, one try, in the same file. */
+    for (int k = 0; k < 6; k++) {
+        clock_add(&clk, 10);
+        CU_ASSERT_EQUAL(post_answer(port, body[3], NULL), 503);
+        CU_ASSERT_EQUAL(post_answer(port, body[3], NULL), 503);
+    }
+    CU_ASSERT(disk_count(&disk, &disk.writes) >= writes + 6);
+    CU_ASSERT(disk_count(&disk, &disk.truncates) >= 1); /* the half lines were cut */
+    CU_ASSERT_EQUAL(events_files(dir, &text), 1);
+    free(text);
+
+    /* Space returns: the next try stores it, in the same file. */
+    disk_set(&disk, 1 << 20, -1, -1);
+    CU_ASSERT_EQUAL(post_answer(port, body[4], NULL), 503); /* still waiting */
+    clock_add(&clk, 10);
+    CU_ASSERT_EQUAL(post_answer(port, body[4], NULL), 200);
+    suf_receive_stop(r);
+    log = log_capture_end(&cap);
+    suf_inbox_stats(ib, &st);
+    suf_inbox_close(ib);
+
+    CU_ASSERT_EQUAL(st.files, 1);
+    CU_ASSERT_EQUAL(st.lines, 3);
+    CU_ASSERT_EQUAL(st.errors, 34);
+    CU_ASSERT_EQUAL(st.refused, 34);
+    /* One file, holding whole lines only: the three that were answered 200. */
+    CU_ASSERT_EQUAL_FATAL(events_files(dir, &text), 1);
+    snprintf(want, sizeof(want), "%s\n%s\n%s\n", body[0], body[1], body[4]);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    free(text);
+    /* The log: a line when it started, one a minute later (the clock went
+     * 60 s on), one when it ended; never a line per refused request. */
+    CU_ASSERT_EQUAL(lines_with(log, "receive: cannot store events:"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "No space left on device; answering 503 with "
+                                    "Retry-After: 10"),
+                    1);
+    CU_ASSERT_EQUAL(lines_with(log, "receive: still cannot store events:"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "; 31 refused (503) in the last 60 s"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "receive: storing events again; 2 more refused"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "warning"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "error"), 1);
+    CU_ASSERT_EQUAL(lines_with(log, "POST /webhook 503"), 34);
+    free(log);
+}
+
+static void test_receive__failed_flush_keeps_the_file_and_starts_a_fresh_line(void)
+{
+    char dir[512], body[4][128], want[1024], *text;
+    struct fake_clock clk = {1795485600};
+    struct fake_disk disk;
+    struct suf_inbox_io io;
+    struct suf_inbox *ib;
+    struct suf_inbox_stats st;
+    unsigned syncs;
+
+    for (int i = 0; i < 4; i++) {
+        body_of(i, body[i]);
+        strcat(body[i], "\n");
+    }
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("inbox-flush-fails"));
+    disk_init(&disk, &io, 1 << 20);
+    ib = open_on_disk(dir, &clk, &io);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, body[0], 100), SUF_OK);
+    disk_set(&disk, 0, 1, -1);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, body[1], 100), SUF_ERR_IO);
+    syncs = disk_count(&disk, &disk.datasyncs);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, body[2], 100), SUF_ERR_IO); /* refused at once */
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.datasyncs), syncs);
+    clock_add(&clk, 10);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, body[2], 100), SUF_ERR_IO); /* tried, failed */
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.datasyncs), syncs + 1);
+    disk_set(&disk, 0, 0, -1);
+    clock_add(&clk, 10);
+    CU_ASSERT_EQUAL(suf_inbox_append(ib, body[3], 100), SUF_OK);
+    suf_inbox_stats(ib, &st);
+    suf_inbox_close(ib);
+
+    CU_ASSERT_EQUAL(st.files, 1);
+    CU_ASSERT_EQUAL(st.lines, 2);
+    CU_ASSERT_EQUAL(st.errors, 3);
+    /* The lines whose flush failed stay (never acknowledged; the sender
+     * posts them again), each failure followed by an empty line, so a
+     * tail lost by the disk could not run into the next stored line. */
+    CU_ASSERT_EQUAL_FATAL(events_files(dir, &text), 1);
+    snprintf(want, sizeof(want), "%s%s\n%s\n%s", body[0], body[1], body[2], body[3]);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    free(text);
+}
+
+static void test_receive__folder_not_flushed_is_not_acknowledged(void)
+{
+    char dir[512], body[2][128], want[256], *text;
+    struct fake_clock clk = {1795485600};
+    struct fake_disk disk;
+    struct suf_inbox_io io;
+    struct suf_inbox *ib;
+    struct suf_receiver *r;
+    struct http_answer a;
+    unsigned port, dirsyncs;
+
+    body_of(0, body[0]);
+    body_of(1, body[1]);
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("server-dirsync"));
+    disk_init(&disk, &io, 1 << 20);
+    disk_set(&disk, 0, -1, 1);
+    ib = open_on_disk(dir, &clk, &io);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    r = start_server(ib);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    port = suf_receive_port(r);
+
+    /* The new file's name may not survive a crash: not a 200. */
+    memset(&a, 0, sizeof(a));
+    CU_ASSERT_EQUAL(post_answer(port, body[0], &a), 503);
+    CU_ASSERT_STRING_EQUAL(a.retry_after, "10");
+    dirsyncs = disk_count(&disk, &disk.dirsyncs);
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.writes), 0); /* nothing written in it */
+    CU_ASSERT_EQUAL(post_answer(port, body[0], NULL), 503);
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.dirsyncs), dirsyncs);
+    /* Once the folder flushes, the same (kept) file takes the body. */
+    disk_set(&disk, 0, -1, 0);
+    clock_add(&clk, 10);
+    CU_ASSERT_EQUAL(post_answer(port, body[1], NULL), 200);
+    CU_ASSERT_EQUAL(disk_count(&disk, &disk.dirsyncs), dirsyncs + 1);
+    suf_receive_stop(r);
+    suf_inbox_close(ib);
+    CU_ASSERT_EQUAL_FATAL(events_files(dir, &text), 1);
+    snprintf(want, sizeof(want), "%s\n", body[1]);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    free(text);
+}
+
+static void test_receive__file_too_big_answers_503_then_a_new_file(void)
 {
     char dir[512], path[1024], body[3][128];
     struct fake_clock clk = {1795485600};
@@ -1069,12 +1547,10 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     void (*old_xfsz)(int);
     char **names;
     size_t n;
-    int s1, s2, s3;
+    int s1, s2, s3, s4;
 
-    for (int i = 0; i < 3; i++) /* 100-byte lines (99 + "\n") */
-        snprintf(body[i], sizeof(body[i]), "{\"object\":\"whatsapp_business_account\","
-                 "\"n\":%d,\"pad\":\"%046d\"}", i, 0);
-    CU_ASSERT_EQUAL_FATAL(strlen(body[0]), 99);
+    for (int i = 0; i < 3; i++)
+        body_of(i, body[i]);
     snprintf(dir, sizeof(dir), "%s", suf_test_path("server-fail"));
     ib = open_lanes(dir, &clk, 1 << 20, 3600, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
@@ -1082,7 +1558,7 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 
     /* Files may not grow past 150 bytes: the second line's write fails
-     * half way (EFBIG instead of SIGXFSZ), like a full disk. */
+     * half way (EFBIG instead of SIGXFSZ). */
     getrlimit(RLIMIT_FSIZE, &old);
     lim = old;
     lim.rlim_cur = 150;
@@ -1090,7 +1566,9 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
     s1 = post_once(suf_receive_port(r), body[0]);
     s2 = post_once(suf_receive_port(r), body[1]);
-    s3 = post_once(suf_receive_port(r), body[2]); /* a new file: room again */
+    s3 = post_once(suf_receive_port(r), body[2]); /* within the retry interval */
+    clock_add(&clk, SUF_INBOX_RETRY_SECONDS);
+    s4 = post_once(suf_receive_port(r), body[2]); /* a new file: room again */
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_xfsz);
     suf_receive_stop(r);
@@ -1098,10 +1576,12 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     suf_inbox_close(ib);
 
     CU_ASSERT_EQUAL(s1, 200);
-    CU_ASSERT_EQUAL(s2, 500);
-    CU_ASSERT_EQUAL(s3, 200);
+    CU_ASSERT_EQUAL(s2, 503);
+    CU_ASSERT_EQUAL(s3, 503);
+    CU_ASSERT_EQUAL(s4, 200);
     CU_ASSERT_EQUAL(st.lines, 2);
-    CU_ASSERT_EQUAL(st.errors, 1);
+    CU_ASSERT_EQUAL(st.errors, 2);
+    CU_ASSERT_EQUAL(st.files, 2);
     n = list_events(dir, &names);
     CU_ASSERT_EQUAL_FATAL(n, 2);
     {
@@ -1110,12 +1590,11 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
         first = slurp(path);
         snprintf(path, sizeof(path), "%s/%s", dir, names[1]);
         second = slurp(path);
-        /* the first line whole, then the failed one cut short (no newline:
-         * import ignores it); the next post alone in the next file */
-        CU_ASSERT_EQUAL(strlen(first), 150);
+        /* the first line whole, the failed one cut off; the post after the
+         * interval alone in the next file */
+        CU_ASSERT_EQUAL(strlen(first), 100);
         CU_ASSERT_NSTRING_EQUAL(first, body[0], 99);
         CU_ASSERT_EQUAL(first[99], '\n');
-        CU_ASSERT_PTR_NULL(strchr(first + 100, '\n'));
         CU_ASSERT_EQUAL(strlen(second), 100);
         CU_ASSERT_NSTRING_EQUAL(second, body[2], 99);
         free(first);
@@ -1124,12 +1603,82 @@ static void test_receive__failed_flush_answers_500_and_next_post_starts_a_file(v
     free_list(names, n);
 }
 
+static void test_receive__backoff_doubles_up_to_a_bound(void)
+{
+    static const struct {
+        unsigned failures;
+        int64_t ms;
+    } rows[] = {
+        {0, 0},     {1, 10},    {2, 20},     {3, 40},
+        {4, 80},    {7, 640},   {8, 1000},   {9, 1000},
+        {64, 1000}, {65, 1000}, {UINT32_MAX, 1000},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CU_ASSERT_EQUAL(suf_receive_backoff_ms(rows[i].failures), rows[i].ms);
+}
+
+/* A pass that fails while `failing` is set, counting its calls; works
+ * (libmicrohttpd's own) otherwise. */
+struct flaky_pass {
+    int failing;     /* atomic */
+    unsigned failed; /* atomic */
+};
+
+static bool flaky_pass(struct MHD_Daemon *daemon, int32_t ms, void *ctx)
+{
+    struct flaky_pass *f = ctx;
+
+    if (__atomic_load_n(&f->failing, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&f->failed, 1, __ATOMIC_SEQ_CST);
+        errno = EBADF;
+        return false;
+    }
+    return MHD_run_wait(daemon, ms) == MHD_YES;
+}
+
+static void test_receive__failing_pass_backs_off_and_recovers(void)
+{
+    char dir[512], body[128], *log;
+    struct fake_clock clk = {1795485600};
+    struct flaky_pass f = {1, 0};
+    struct suf_inbox *ib;
+    struct suf_receiver *r;
+    struct log_capture cap;
+    unsigned failed;
+
+    body_of(0, body);
+    snprintf(dir, sizeof(dir), "%s", suf_test_path("server-flaky"));
+    ib = open_lanes(dir, &clk, 1 << 20, 3600, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ib);
+    log_capture_start(&cap, "server-flaky.log");
+    r = start_server_with(ib, flaky_pass, &f);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    /* 1.5 s of failing passes: 10, 20, ... 640 ms pauses make about 8
+     * tries, where a worker without pauses would make millions. */
+    usleep(1500000);
+    failed = __atomic_load_n(&f.failed, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&f.failing, 0, __ATOMIC_SEQ_CST);
+    fprintf(stderr, "passes failed in 1.5 s: %u\n", failed);
+    CU_ASSERT(failed >= 4 && failed <= 12);
+    /* Working again (within the longest pause), and serving. */
+    CU_ASSERT_EQUAL(post_once(suf_receive_port(r), body), 200);
+    suf_receive_stop(r);
+    log = log_capture_end(&cap);
+    suf_inbox_close(ib);
+    CU_ASSERT_EQUAL(lines_with(log, "receive: http: a pass of worker 0 failed; pausing"),
+                    1);
+    CU_ASSERT_EQUAL(lines_with(log, "still fail"), 0); /* not a minute yet */
+    CU_ASSERT_EQUAL(lines_with(log, "receive: http: passes work again after"), 1);
+    free(log);
+}
+
 static const struct suf_test tests[] = {
     {"signature_table", test_receive__signature_table},
     {"sign_matches_independent_hmac", test_receive__sign_matches_independent_hmac},
     {"handshake_table", test_receive__handshake_table},
     {"token_equal_table", test_receive__token_equal_table},
     {"content_length_table", test_receive__content_length_table},
+    {"framing_table", test_receive__framing_table},
     {"post_decisions_table", test_receive__post_decisions_table},
     {"multiline_body_becomes_one_equal_line",
      test_receive__multiline_body_becomes_one_equal_line},
@@ -1149,8 +1698,17 @@ static const struct suf_test tests[] = {
      test_receive__workers_store_concurrent_posts_once_each},
     {"stop_under_load_answers_only_what_is_on_disk",
      test_receive__stop_under_load_answers_only_what_is_on_disk},
-    {"failed_flush_answers_500_and_next_post_starts_a_file",
-     test_receive__failed_flush_answers_500_and_next_post_starts_a_file},
+    {"full_disk_keeps_one_file_answers_503_and_recovers",
+     test_receive__full_disk_keeps_one_file_answers_503_and_recovers},
+    {"failed_flush_keeps_the_file_and_starts_a_fresh_line",
+     test_receive__failed_flush_keeps_the_file_and_starts_a_fresh_line},
+    {"folder_not_flushed_is_not_acknowledged",
+     test_receive__folder_not_flushed_is_not_acknowledged},
+    {"file_too_big_answers_503_then_a_new_file",
+     test_receive__file_too_big_answers_503_then_a_new_file},
+    {"backoff_doubles_up_to_a_bound", test_receive__backoff_doubles_up_to_a_bound},
+    {"failing_pass_backs_off_and_recovers",
+     test_receive__failing_pass_backs_off_and_recovers},
     {"consent_burst_starts_one_run", test_receive__consent_burst_starts_one_run},
     {"consent_tap_while_running_runs_once_more",
      test_receive__consent_tap_while_running_runs_once_more},
