@@ -41,7 +41,8 @@ const struct suf_command suf_commands[] = {
      "imported before (same SHA-256) is skipped.  Bad rows go to `rejects`\n"
      "with the file, line and reason; the good rows import.  Exits non-zero\n"
      "when a file's rejects exceed max_reject_ratio.\n"},
-    {"plan", cmd_plan, SUF_CMD_DB_WRITE | SUF_CMD_EXPLAIN_READ, "decide who gets a fallback, and why not",
+    {"plan", cmd_plan, SUF_CMD_DB_WRITE | SUF_CMD_EXPLAIN_READ,
+     "decide who gets a fallback, and why not",
      "usage: suf plan [--campaign ID]\n"
      "       suf plan --explain PHONE --campaign ID\n"
      "       suf plan --explain --campaign ID --list [--csv]\n"
@@ -74,10 +75,14 @@ const struct suf_command suf_commands[] = {
      "\n"
      "Stages: import, reconcile, session, plan, utility, events, report.\n"
      "`--skip report` is the light run of the every-10-minutes schedule.\n"},
-    {"status", cmd_status, SUF_CMD_DB_READ, "counts per campaign; the last runs",
-     "usage: suf status [--campaign ID] [--runs]\n"
+    {"status", cmd_status, SUF_CMD_DB_READ, "what each campaign needs; the last runs",
+     "usage: suf status [--campaign ID] [--json] [--runs]\n"
      "\n"
-     "Only reads: takes no lock and is not recorded in runs.\n"},
+     "Per campaign: whether it is off or expired, fallbacks by state, the cost\n"
+     "so far (policy and Meta), unpriced charges, sends queued, deferred or\n"
+     "unknown, consents waiting with their deadlines.  --runs adds the last\n"
+     "runs as a table; --json prints the same as JSON (README.md).  Only\n"
+     "reads: takes no lock and is not recorded in runs.\n"},
     {"receive", cmd_receive, 0, "the webhook receiver",
      "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"},
     {NULL, NULL, 0, NULL, NULL},
