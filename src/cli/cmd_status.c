@@ -72,7 +72,7 @@ static int settings(struct suf_run *run, const char *id, json_t *c, struct suf_e
     struct suf_plan_policy p;
     const char *stopped = NULL;
     char why[96] = "", when[32];
-    int rc = suf_plan_policy_load(run, id, suf_run_now(run), &p, err);
+    int rc = suf_plan_policy_load(run, id, run->clock.base, &p, err);
 
     if (rc)
         return rc;
@@ -146,7 +146,7 @@ static int sends(struct suf_run *run, const char *id, json_t *c, struct suf_err 
     if (!s)
         return SUF_ERR_DB;
     suf_bind_text(s, 1, id);
-    sqlite3_bind_int64(s, 2, suf_run_now(run));
+    sqlite3_bind_int64(s, 2, run->clock.base);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *st = (const char *)sqlite3_column_text(s, 0);
         n[!strcmp(st, "queued")     ? 0
@@ -444,7 +444,7 @@ int cmd_status(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         rep_ctx_release(&ctx);
         return SUF_ERR_DB;
     }
-    out = json_pack("{s:o, s:[]}", "as_of", time_json(suf_run_now(run)), "campaigns");
+    out = json_pack("{s:o, s:[]}", "as_of", time_json(run->clock.base), "campaigns");
     list = json_object_get(out, "campaigns");
     suf_bind_text(s, 1, run->campaign);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
