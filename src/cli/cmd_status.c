@@ -293,11 +293,11 @@ static void print_campaign(json_t *c)
 
     printf("campaign %s%s%s%s\n", json_string_value(json_object_get(c, "id")),
            name && *name ? " (" : "", name ? name : "", name && *name ? ")" : "");
+    printf("  attempts %lld, recipients %lld, planned %lld\n", geti(c, "attempts"),
+           geti(c, "recipients"), geti(c, "planned"));
     if (stopped)
         printf("  stopped: %s: %s\n", json_string_value(json_object_get(c, "stopped")),
                stopped);
-    printf("  attempts %lld, recipients %lld, planned %lld\n", geti(c, "attempts"),
-           geti(c, "recipients"), geti(c, "planned"));
     print_pairs("  attempt statuses: ", json_object_get(c, "attempt_statuses"));
     print_pairs("  outcomes: ", json_object_get(c, "outcomes"));
     print_pairs("  fallbacks: ", json_object_get(c, "fallbacks"));
