@@ -42,14 +42,19 @@ const struct suf_command suf_commands[] = {
      "imported before (same SHA-256) is skipped.  Bad rows go to `rejects`\n"
      "with the file, line and reason; the good rows import.  Exits non-zero\n"
      "when a file's rejects exceed max_reject_ratio.\n"},
-    {"plan", cmd_plan, SUF_CMD_DB_WRITE, "decide who gets a fallback, and why not",
+    {"plan", cmd_plan, SUF_CMD_DB_WRITE | SUF_CMD_EXPLAIN_READ,
+     "decide who gets a fallback, and why not",
      "usage: suf plan [--campaign ID]\n"
      "       suf plan --explain PHONE --campaign ID\n"
+     "       suf plan --explain --campaign ID --list [--csv]\n"
      "\n"
      "Gives every recipient one outcome (delivered, in_flight,\n"
      "recovered_by_retry, awaiting_retries, excluded:<reason>, fallback) and\n"
      "builds the messages of each new fallback.  --explain prints one\n"
-     "recipient's attempts, the deciding rule, its scenario and the JSON.\n"},
+     "recipient's attempts, the deciding rule, its scenario and the JSON;\n"
+     "--list prints every planned recipient of the campaign with its outcome,\n"
+     "reason and scenario (--csv: as CSV).  --explain only reads: it takes no\n"
+     "lock and is not recorded in runs.\n"},
     {"send", cmd_send, SUF_CMD_DB_WRITE, "send queued messages through the Cloud API",
      "usage: suf send [--campaign ID] [--dry-run] [--limit N]\n"
      "\n"
@@ -72,10 +77,14 @@ const struct suf_command suf_commands[] = {
      "Stages: import, reconcile, session, plan, utility, events, report,\n"
      "retention.\n"
      "`--skip report` is the light run of the every-10-minutes schedule.\n"},
-    {"status", cmd_status, SUF_CMD_DB_READ, "counts per campaign; the last runs",
-     "usage: suf status [--campaign ID] [--runs]\n"
+    {"status", cmd_status, SUF_CMD_DB_READ, "what each campaign needs; the last runs",
+     "usage: suf status [--campaign ID] [--json] [--runs]\n"
      "\n"
-     "Only reads: takes no lock and is not recorded in runs.\n"},
+     "Per campaign: whether it is off or expired, fallbacks by state, the cost\n"
+     "so far (policy and Meta), unpriced charges, sends queued, deferred or\n"
+     "unknown, consents waiting with their deadlines.  --runs adds the last\n"
+     "runs as a table; --json prints the same as JSON (README.md).  Only\n"
+     "reads: takes no lock and is not recorded in runs.\n"},
     {"receive", cmd_receive, 0, "the webhook receiver",
      "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"},
     {"purge", cmd_purge, SUF_CMD_DB_WRITE, "remove personal data older than a date",
@@ -196,13 +205,26 @@ static int parse_globals(int argc, char **argv, struct globals *g)
     return optind;
 }
 
+/* Whether this call of the command only reads: no lock, no `runs` row. */
+static int reads_only(const struct suf_command *cmd, int argc, char **argv)
+{
+    if (cmd->flags & SUF_CMD_DB_READ)
+        return 1;
+    if (!(cmd->flags & SUF_CMD_EXPLAIN_READ))
+        return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--explain") || !strncmp(argv[i], "--explain=", 10))
+            return 1;
+    return 0;
+}
+
 /* Opens the store as the command needs it, and starts its `runs` row. */
 static int open_store(const struct suf_command *cmd, struct suf_run *run, struct suf_store *st,
                       int argc, char **argv, struct suf_err *err)
 {
     int rc, create;
 
-    if (cmd->flags & SUF_CMD_DB_READ)
+    if (reads_only(cmd, argc, argv))
         return suf_store_open(st, run->cfg->database, SUF_STORE_READONLY, err);
     if (!(cmd->flags & SUF_CMD_DB_WRITE))
         return SUF_OK;

@@ -22,6 +22,7 @@ enum suf_cmd_flags {
     SUF_CMD_DB_WRITE = 1,      /* opens the store read-write, locks, records a run */
     SUF_CMD_DB_READ = 2,       /* opens the store read-only; no lock, no run row */
     SUF_CMD_CONFIG_OPTIONAL = 4, /* a missing -c file is not an error (init) */
+    SUF_CMD_EXPLAIN_READ = 8,  /* with --explain, only reads: as SUF_CMD_DB_READ */
 };
 
 typedef int (*suf_cmd_fn)(struct suf_run *run, int argc, char **argv, struct suf_err *err);

@@ -13,7 +13,9 @@
  *   report     the workbooks
  *   retention  personal data older than retention_days purged (store/purge.h)
  *
- * Each stage logs one summary line with its counts and duration.  A stage
+ * Each stage logs one summary line with its counts and duration, and the
+ * run ends with a few lines (run_summary): this run's funnel and cost, what
+ * needs attention, the workbooks written.  A stage
  * that fails on its input (a bad file, a refused template) is reported and
  * the run goes on with the next; a failing database or disk, or a signal,
  * stops it, with everything already done committed.
@@ -22,13 +24,18 @@
  * temporary file), so every stage runs for real, sends go to the outbox, and
  * the store is exactly as it was; the report stage is skipped.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/amount.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "base/util.h"
 #include "cli/cli.h"
 #include "import/import.h"
@@ -36,6 +43,7 @@
 #include "reconcile/reconcile.h"
 #include "report/report_data.h"
 #include "report/report.h"
+#include "report/report_data.h"
 #include "send/send.h"
 #include "store/purge.h"
 #include "store/store.h"
@@ -287,12 +295,251 @@ static int check_campaign(struct suf_run *run, struct suf_err *err)
     return SUF_OK;
 }
 
+/*
+ * The end-of-run summary.  The funnel and the cost of this run are the
+ * difference of the store's totals before and after the stages, so that
+ * events of an earlier night reconciled now count here, whatever their
+ * timestamps; the cost is the report's model (report_data.h) in both
+ * views, so no pricing rule is repeated.
+ */
+enum { F_PLANNED, F_UTILITY_SENT, F_DELIVERED, F_CONSENTED, F_SESSION_SENT, F_CONVERTED, NF };
+
+static const char *const funnel_names[NF] = {"fallbacks planned", "utility sent",
+                                             "delivered",         "consented",
+                                             "session sent",      "converted"};
+
+/* The light run comes every 10 minutes (schedules/): a consented
+ * fallback whose window ends sooner may close before anything sends. */
+#define NEXT_LIGHT_RUN_S 600
+
+struct run_totals {
+    int64_t funnel[NF];
+    int64_t policy, meta, unpriced;
+};
+
+/* Adds one fallback's cost, as the report costs it, to the totals. */
+static int add_cost(void *user, const struct rep_fallback *fb, struct suf_err *err)
+{
+    struct run_totals *t = user;
+
+    (void)err;
+    t->policy += fb->utility.policy + fb->session.policy;
+    t->meta += fb->utility.meta + fb->session.meta;
+    return SUF_OK;
+}
+
+static int run_totals(struct suf_run *run, struct run_totals *t, struct suf_err *err)
+{
+    static const char fsql[] =
+        "SELECT count(*), sum(coalesce(utility_sent_at, 0) > 0), "
+        "sum(coalesce(utility_delivered_at, 0) > 0), sum(coalesce(consented_at, 0) > 0), "
+        "sum(coalesce(session_sent_at, 0) > 0), sum(coalesce(converted_at, 0) > 0) "
+        "FROM fallbacks WHERE ?1 IS NULL OR campaign_id = ?1";
+    sqlite3_stmt *s = suf_store_prepare(run->store, fsql, err);
+    struct rep_ctx ctx;
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, run->campaign);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        for (int i = 0; i < NF; i++)
+            t->funnel[i] = sqlite3_column_int64(s, i);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return suf_store_fail(run->store, err, "fallbacks");
+    if ((rc = rep_ctx_init(&ctx, run, err))) {
+        rep_ctx_release(&ctx);
+        return rc;
+    }
+    s = suf_store_prepare(run->store,
+                          "SELECT DISTINCT campaign_id FROM fallbacks "
+                          "WHERE ?1 IS NULL OR campaign_id = ?1 ORDER BY campaign_id",
+                          err);
+    if (!s) {
+        rep_ctx_release(&ctx);
+        return SUF_ERR_DB;
+    }
+    suf_bind_text(s, 1, run->campaign);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct rep_campaign c;
+        int crc;
+
+        rep_campaign_init(&c, &ctx, (const char *)sqlite3_column_text(s, 0));
+        crc = rep_scan_campaign(&ctx, &c, err);
+        if (!crc)
+            crc = rep_scan_fallbacks(&ctx, &c, add_cost, t, err);
+        t->unpriced += c.charges_unpriced;
+        rep_campaign_release(&c);
+        if (crc) {
+            sqlite3_finalize(s);
+            rep_ctx_release(&ctx);
+            return crc;
+        }
+    }
+    sqlite3_finalize(s);
+    rep_ctx_release(&ctx);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "fallbacks");
+}
+
+/* The workbooks under `dir` (and its campaign folders, `depth` levels)
+ * written since `since`. */
+static int64_t workbooks_written(const char *dir, time_t since, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int64_t n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        char *path;
+        struct stat sb;
+        size_t len = strlen(e->d_name);
+
+        if (e->d_name[0] == '.')
+            continue;
+        path = suf_xasprintf("%s/%s", dir, e->d_name);
+        if (!lstat(path, &sb)) {
+            if (S_ISDIR(sb.st_mode) && depth > 0) {
+                n += workbooks_written(path, since, depth - 1);
+            } else if (S_ISREG(sb.st_mode) && len > 5 &&
+                       !strcmp(e->d_name + len - 5, ".xlsx") && sb.st_mtime >= since) {
+                n++;
+            }
+        }
+        free(path);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Sends still queued after the run, per campaign, and why when its
+ * settings stop it (off, expired); sends left unknown; consented fallbacks
+ * whose window ends before the next light run. */
+static int attention(struct suf_run *run, const struct run_totals *t, struct suf_err *err)
+{
+    static const char csql[] =
+        "SELECT f.campaign_id, count(*), sum(coalesce(s.next_try_at, 0) > ?2) FROM sends s "
+        "JOIN fallbacks f ON f.id = s.fallback_id "
+        "WHERE s.state = 'queued' AND (?1 IS NULL OR f.campaign_id = ?1) "
+        "GROUP BY f.campaign_id ORDER BY f.campaign_id";
+    static const char usql[] =
+        "SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "
+        "WHERE s.state = 'unknown' AND (?1 IS NULL OR f.campaign_id = ?1)";
+    char wsql[320];
+    sqlite3_stmt *s = suf_store_prepare(run->store, csql, err);
+    int64_t unknown = 0, closing = 0, now = suf_run_now(run);
+    int rc, n = 0;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, run->campaign);
+    sqlite3_bind_int64(s, 2, now);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        long long queued = sqlite3_column_int64(s, 1), later = sqlite3_column_int64(s, 2);
+        struct suf_plan_policy p;
+        char why[96] = "", when[32];
+
+        if (suf_plan_policy_load(run, id, now, &p, err)) {
+            sqlite3_finalize(s);
+            return SUF_ERR_DB;
+        }
+        if (!p.fallback)
+            snprintf(why, sizeof(why), ": the campaign is off");
+        else if (p.has_valid_until && p.now > p.valid_until)
+            snprintf(why, sizeof(why), ": the campaign expired (valid_until %s)",
+                     suf_time_format(p.valid_until, when, sizeof(when)));
+        suf_info("summary: attention: campaign '%s': %lld sends still queued (%lld waiting "
+                 "for a retry)%s",
+                 id, queued, later, why);
+        n++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return suf_store_fail(run->store, err, "sends");
+    snprintf(wsql, sizeof(wsql),
+             "SELECT count(*) FROM fallbacks WHERE state = 'consented' "
+             "AND consented_at + %lld < %lld AND (?1 IS NULL OR campaign_id = ?1)",
+             (long long)(24 * 3600 - run->cfg->window_margin_minutes * 60),
+             (long long)(now + NEXT_LIGHT_RUN_S));
+    if ((rc = suf_store_scalar(run->store, usql, run->campaign, &unknown, err)) ||
+        (rc = suf_store_scalar(run->store, wsql, run->campaign, &closing, err)))
+        return rc;
+    if (unknown)
+        suf_info("summary: attention: %lld sends left unknown (a run stopped mid-request): "
+                 "their status webhooks settle them",
+                 (long long)unknown);
+    if (closing)
+        suf_info("summary: attention: %lld consents whose window ends before the next light "
+                 "run",
+                 (long long)closing);
+    if (t->unpriced)
+        suf_info("summary: attention: %lld charges without a price: import the rate card",
+                 (long long)t->unpriced);
+    if (!n && !unknown && !closing && !t->unpriced)
+        suf_info("summary: attention: nothing");
+    return SUF_OK;
+}
+
+/* What each stage did: ok, failed, skipped or not reached (stage_rc: -1
+ * for a stage that did not run). */
+static void stages_line(const bool skip[], const int stage_rc[])
+{
+    struct suf_buf b = SUF_BUF_INIT;
+
+    for (size_t i = 0; i < NSTAGES; i++)
+        suf_buf_addf(&b, "%s%s %s", i ? ", " : "", stage_names[i],
+                     skip[i]              ? "skipped"
+                     : stage_rc[i] < 0    ? "not reached"
+                     : stage_rc[i] == 0   ? "ok"
+                                          : "failed");
+    suf_info("summary: stages: %s", suf_buf_str(&b));
+    suf_buf_release(&b);
+}
+
+static int run_summary(struct suf_run *run, const struct run_totals *before, time_t started,
+                       struct suf_err *err)
+{
+    struct run_totals after;
+    struct suf_buf b = SUF_BUF_INIT;
+    char pol[40], meta[40];
+    int64_t books;
+    int rc;
+
+    if ((rc = run_totals(run, &after, err)))
+        return rc;
+    for (int i = 0; i < NF; i++)
+        suf_buf_addf(&b, "%s%s %lld", i ? ", " : "", funnel_names[i],
+                     (long long)(after.funnel[i] - before->funnel[i]));
+    suf_info("summary: this run: %s", suf_buf_str(&b));
+    suf_buf_release(&b);
+    suf_info("summary: this run's cost: %s %s (policy), %s %s (Meta)",
+             suf_amount_format(after.policy - before->policy, pol, sizeof(pol)),
+             run->cfg->currency, suf_amount_format(after.meta - before->meta, meta, sizeof(meta)),
+             run->cfg->currency);
+    if ((rc = attention(run, &after, err)))
+        return rc;
+    books = run->dry_run ? 0 : workbooks_written(run->cfg->reports_dir, started, 1);
+    if (books)
+        suf_info("summary: workbooks: %lld written in %s", (long long)books,
+                 run->cfg->reports_dir);
+    else
+        suf_info("summary: workbooks: none written");
+    return SUF_OK;
+}
+
 int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 {
     bool skip[NSTAGES] = {false};
     struct suf_store snap = SUF_STORE_INIT, *real = run->store;
     int rc, worst = SUF_OK;
     struct suf_err first = SUF_ERR_INIT;
+    struct run_totals totals;
+    time_t started = time(NULL);
+    int stage_rc[NSTAGES];
 
     if ((rc = suf_cli_common_opts(run, &argc, argv, NULL, err)))
         return rc;
@@ -315,6 +562,15 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         run->store = &snap;
         suf_info("dry run: working on a snapshot; nothing is sent or changed");
     }
+    for (size_t i = 0; i < NSTAGES; i++)
+        stage_rc[i] = -1;
+    if ((rc = run_totals(run, &totals, err))) {
+        if (run->dry_run) {
+            suf_store_close(&snap);
+            run->store = real;
+        }
+        return rc;
+    }
     for (size_t i = 0; i < NSTAGES; i++) {
         json_t *before;
         int64_t t0;
@@ -327,6 +583,7 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         before = run->counts ? json_deep_copy(run->counts) : json_object();
         t0 = suf_monotonic_ms();
         rc = run_stage(run, (enum stage_id)i, &serr);
+        stage_rc[i] = rc;
         log_summary(run, (enum stage_id)i, before, suf_monotonic_ms() - t0, rc);
         json_decref(before);
         if (rc == SUF_ERR_DB || rc == SUF_ERR_IO || rc == SUF_ERR_INTERRUPTED ||
@@ -342,6 +599,12 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
                 first = serr;
             }
         }
+    }
+    if (!suf_run_stopping(run) && worst != SUF_ERR_DB && worst != SUF_ERR_IO) {
+        struct suf_err serr = SUF_ERR_INIT;
+        stages_line(skip, stage_rc);
+        if (run_summary(run, &totals, started, &serr))
+            suf_warn("summary: %s", serr.msg);
     }
     if (run->dry_run) {
         suf_store_close(&snap);

@@ -173,4 +173,13 @@ int suf_plan_run_at(struct suf_run *run, int64_t now, struct suf_err *err);
 int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phone, FILE *out,
                      struct suf_err *err);
 
+/*
+ * Writes to `out` every recipient of `campaign` with its stored outcome,
+ * reason, scenario and detail, ordered by phone: an aligned table, or with
+ * `csv` RFC 4180 CSV with a header line.  Reads only.  SUF_ERR_NOTFOUND
+ * when the campaign has no planned recipient.
+ */
+int suf_plan_explain_list(struct suf_run *run, const char *campaign, int csv, FILE *out,
+                          struct suf_err *err);
+
 #endif /* SUF_PLAN_H */

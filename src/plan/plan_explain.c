@@ -8,10 +8,14 @@
  * preview, which writes nothing); and what the last plan stored, with the
  * bodies of its messages.  Before the first plan, the bodies a plan would
  * create are built and printed instead.  Reads only.
+ *
+ * The list form (suf_plan_explain_list) answers the same question for a
+ * whole campaign at once, from what the last plan stored.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -213,4 +217,62 @@ int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phon
 out:
     suf_plan_preview_free(pv);
     return rc;
+}
+
+/* One CSV field: quoted when it holds a comma, a quote or a line break. */
+static void put_csv_field(FILE *out, const char *v, const char *sep)
+{
+    if (v && v[strcspn(v, ",\"\r\n")]) {
+        fputc('"', out);
+        for (; *v; v++) {
+            if (*v == '"')
+                fputc('"', out);
+            fputc(*v, out);
+        }
+        fputc('"', out);
+    } else if (v) {
+        fputs(v, out);
+    }
+    fputs(sep, out);
+}
+
+int suf_plan_explain_list(struct suf_run *run, const char *campaign, int csv, FILE *out,
+                          struct suf_err *err)
+{
+    static const char sql[] =
+        "SELECT r.phone, r.outcome, r.reason, f.scenario, r.detail FROM recipients r "
+        "LEFT JOIN fallbacks f USING (campaign_id, phone) WHERE r.campaign_id = ?1 "
+        "ORDER BY r.phone";
+    sqlite3_stmt *s = suf_store_prepare(run->store, sql, err);
+    int64_t n = 0;
+    int src;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, campaign);
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *col[5];
+        for (int i = 0; i < 5; i++)
+            col[i] = (const char *)sqlite3_column_text(s, i);
+        if (n++ == 0 && csv)
+            fprintf(out, "phone,outcome,reason,scenario,detail\r\n");
+        else if (n == 1)
+            fprintf(out, "%-16s %-18s %-26s %-8s %s\n", "phone", "outcome", "reason",
+                    "scenario", "detail");
+        if (csv) {
+            for (int i = 0; i < 5; i++)
+                put_csv_field(out, col[i], i < 4 ? "," : "\r\n");
+        } else {
+            fprintf(out, "%-16s %-18s %-26s %-8s %s\n", col[0], col[1], col[2] ? col[2] : "-",
+                    col[3] ? col[3] : "-", col[4] ? col[4] : "");
+        }
+    }
+    sqlite3_finalize(s);
+    if (src != SQLITE_DONE)
+        return suf_store_fail(run->store, err, "recipients");
+    if (n == 0)
+        return suf_err_set(err, SUF_ERR_NOTFOUND,
+                           "campaign '%s' has no planned recipients (run 'suf plan' first)",
+                           campaign);
+    return SUF_OK;
 }

@@ -92,6 +92,48 @@ if suf --now $night1 plan --explain 440000000000 --campaign camp_winter > /dev/n
   fail "--explain of an unknown phone succeeded"
 fi
 
+# --explain takes no lock and leaves no trace: it works while a run holds
+# the lock, and adds no row to runs.
+runs_before=$($PY -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM runs').fetchone()[0])" "$PWD/suf.db")
+flock suf.db.lock sleep 3 &
+locker=$!
+sleep 0.5
+rc=0
+suf --now $night1 plan --explain '+44 7700 900023' --campaign camp_winter > locked.txt 2>&1 || rc=$?
+rcl=0
+suf --now $night1 plan --explain --campaign camp_winter --list > /dev/null 2>&1 || rcl=$?
+wait $locker
+[ $rc -eq 0 ] || fail -l locked.txt "--explain during a held lock exited $rc, want 0"
+[ $rcl -eq 0 ] || fail "--explain --list during a held lock exited $rcl, want 0"
+runs_after=$($PY -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM runs').fetchone()[0])" "$PWD/suf.db")
+[ "$runs_before" = "$runs_after" ] || fail "--explain added a row to runs ($runs_before, then $runs_after)"
+
+# The list form: one row per recipient of the campaign, as stored.
+suf plan --explain --campaign camp_winter --list --csv > list.csv
+suf plan --explain --campaign camp_winter --list > list.txt
+$PY - "$PWD/suf.db" list.csv list.txt <<'EOF2' || fail "--explain --list differs from the recipients table"
+import csv, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = """SELECT r.phone, r.outcome, coalesce(r.reason, ''), coalesce(f.scenario, ''),
+              coalesce(r.detail, '')
+       FROM recipients r LEFT JOIN fallbacks f USING (campaign_id, phone)
+       WHERE r.campaign_id = 'camp_winter' ORDER BY r.phone"""
+want = [list(map(str, r)) for r in db.execute(q)]
+with open(sys.argv[2], newline="") as f:
+    rows = list(csv.reader(f))
+assert rows[0] == ["phone", "outcome", "reason", "scenario", "detail"], rows[0]
+assert rows[1:] == want, (rows[1:], want)
+assert len(want) > 0 and any(w[1] == "fallback" for w in want) and any(w[2] for w in want)
+table = open(sys.argv[3]).read().splitlines()
+assert len(table) == len(want) + 1, (len(table), len(want))
+for line, w in zip(table[1:], want):
+    assert line.split()[:4] == [w[0], w[1], w[2] or "-", w[3] or "-"], (line, w)
+print(f"--explain --list: {len(want)} recipients as stored")
+EOF2
+if suf plan --explain --campaign no_such_campaign --list > /dev/null 2>&1; then
+  fail "--explain --list of an unknown campaign succeeded"
+fi
+
 # Night 2: waiting recipients move on; night 1's fallbacks stay as they were.
 $PY - "$PWD/suf.db" > fallbacks1.txt <<'EOF'
 import sqlite3, sys

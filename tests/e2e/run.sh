@@ -167,3 +167,67 @@ PY
 sent=$(sqlite3 "$D/suf.db" "SELECT count(*) FROM sends WHERE kind = 'u' AND state = 'sent'")
 [ "$accepted" -eq "$sent" ] || fail "the mock accepted $accepted utility messages, the store says $sent sent"
 echo "run: lock, dry run, first run, rerun, single campaign, SIGTERM: ok"
+
+# 7. The summary at the end of each run: what each stage did, this run's
+#    funnel and cost, what needs attention, the workbooks written.  The
+#    first store saw night 1, the rerun and the camp_winter run (the dry run
+#    worked on a snapshot): their funnels and costs add up to the store's
+#    totals, and to what `suf status` says the campaigns cost so far.
+D=$SUF_SCRATCH
+"$SUF" -c "$D/suf.conf" --now $NIGHT1 status --json > "$D/status-end.json"
+$PY - "$D/suf.db" "$D/status-end.json" "$D/reports" "$D/night1.out" "$D/rerun.out" "$D/one.out" "$D/dry.out" <<'PY' || fail "the run summaries are wrong"
+import glob, json, re, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+status = json.load(open(sys.argv[2]))
+names = ["fallbacks planned", "utility sent", "delivered", "consented", "session sent", "converted"]
+def summary(path):
+    text = open(path).read()
+    lines = [l.split("summary: ", 1)[1] for l in text.splitlines() if "suf: info: summary: " in l]
+    assert lines, f"{path}: no summary"
+    s = {"lines": lines}
+    st = next(l for l in lines if l.startswith("stages: "))
+    s["stages"] = dict(p.split(" ", 1) for p in st[len("stages: "):].split(", "))
+    fun = next(l for l in lines if l.startswith("this run: "))
+    s["funnel"] = {k: int(v) for k, v in re.findall(r"([a-z ]+?) (\d+)(?:, |$)", fun[len("this run: "):])}
+    cost = next(l for l in lines if l.startswith("this run's cost: "))
+    m = re.fullmatch(r"this run's cost: (-?\d+\.\d{6}) USD \(policy\), (-?\d+\.\d{6}) USD \(Meta\)", cost)
+    assert m, cost
+    s["cost"] = (round(float(m[1]) * 1e6), round(float(m[2]) * 1e6))
+    s["attention"] = [l for l in lines if l.startswith("attention: ")]
+    s["workbooks"] = next(l for l in lines if l.startswith("workbooks: "))
+    return s
+n1, rr, one, dry = (summary(p) for p in sys.argv[4:8])
+for s in (n1, rr, one, dry):
+    assert list(s["funnel"]) == names, s["funnel"]
+assert n1["stages"] == {k: "ok" for k in ["import", "reconcile", "session", "plan", "utility", "events", "report"]}, n1["stages"]
+assert dry["stages"]["report"] in ("skipped", "ok"), dry["stages"]
+# Night 1 planned every fallback of the store; the reruns planned none.
+total = db.execute("SELECT count(*), sum(utility_sent_at > 0), sum(utility_delivered_at > 0), "
+                   "sum(consented_at > 0), sum(session_sent_at > 0), sum(converted_at > 0) "
+                   "FROM fallbacks").fetchone()
+assert n1["funnel"]["fallbacks planned"] == total[0] > 0, (n1["funnel"], total)
+assert rr["funnel"]["fallbacks planned"] == one["funnel"]["fallbacks planned"] == 0
+for i, k in enumerate(names):
+    got = n1["funnel"][k] + rr["funnel"][k] + one["funnel"][k]
+    assert got == (total[i] or 0), (k, got, total[i])
+assert n1["funnel"]["utility sent"] > 0
+# The costs add up to what status says the campaigns cost so far.
+pol = sum(round(float(c["cost"]["policy"]) * 1e6) for c in status["campaigns"])
+meta = sum(round(float(c["cost"]["meta"]) * 1e6) for c in status["campaigns"])
+assert n1["cost"][0] + rr["cost"][0] + one["cost"][0] == pol > 0, (n1["cost"], pol)
+assert n1["cost"][1] + rr["cost"][1] + one["cost"][1] == meta, (n1["cost"], meta)
+# Attention, for the camp_winter run: its sends still queued, as stored.
+q = db.execute("SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "
+               "WHERE s.state = 'queued' AND f.campaign_id = 'camp_winter'").fetchone()[0]
+winter = [l for l in one["attention"] if "still queued" in l]
+assert (len(winter) == 1 and f"'camp_winter': {q} sends still queued" in winter[0]) if q else not winter, (q, winter)
+# Night 1 leaves queued sends of the refused templates: named.
+for c in ("camp_paused", "camp_recat"):
+    assert any(f"campaign '{c}':" in l for l in n1["attention"]), (c, n1["attention"])
+# Workbooks: night 1 wrote every one in the reports folder; a dry run none.
+books = len(glob.glob(sys.argv[3] + "/*.xlsx") + glob.glob(sys.argv[3] + "/*/*.xlsx"))
+assert n1["workbooks"] == f"workbooks: {books} written in {sys.argv[3]}", (n1["workbooks"], books)
+assert dry["workbooks"] == "workbooks: none written", dry["workbooks"]
+print(f"summaries: night 1 planned {total[0]}, sent {n1['funnel']['utility sent']}, {books} workbooks")
+PY
+echo "run: end-of-run summary: ok"
