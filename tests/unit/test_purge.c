@@ -599,6 +599,7 @@ static void test_purge__an_opt_out_comes_back_with_its_number(void)
     /* again: nothing new */
     CU_ASSERT_EQUAL(suf_purge_relink_optouts(&run, &relinked, &err), SUF_OK);
     CU_ASSERT_EQUAL(relinked, 0);
+    json_decref(run.counts);
     suf_store_close(&st);
 }
 
@@ -623,6 +624,7 @@ static void test_purge__without_an_imported_map_the_given_one_keeps_prefixes(voi
     CU_ASSERT_PTR_NOT_NULL(strstr(phones_after, "44#"));
     CU_ASSERT_PTR_NULL(strstr(phones_after, " #"));
     CU_ASSERT_NOT_EQUAL(phones_after[0], '#');
+    json_decref(run.counts);
     suf_store_close(&st);
 }
 
