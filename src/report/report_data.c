@@ -595,7 +595,7 @@ static void fb_finish(struct rep_campaign *c, const struct rep_ctx *ctx,
     c->resends += fb->resends;
     if (!converted && fb->session_delivered) {
         c->unconverted_sessions++;
-        c->unconverted_session_meta += fb->session.meta;
+        rep_money_add(&c->unconverted_session, &fb->session);
     }
     rep_money_add(&c->utility, &fb->utility);
     rep_money_add(&c->session, &fb->session);

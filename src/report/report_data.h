@@ -138,7 +138,8 @@ struct rep_campaign {
     /* Fallbacks whose session was delivered, in part or whole, that did not
      * convert (an S8 whose second part failed): per_conversion does not
      * bill them; their session's cost in Meta's view. */
-    int64_t unconverted_sessions, unconverted_session_meta;
+    int64_t unconverted_sessions;
+    struct rep_money unconverted_session; /* their session charges, both views */
     int64_t no_market;       /* its phones that no prefix of the market map matches */
     char *no_market_example; /* the first of them (digits), NULL when none */
     struct rep_reason *reasons; /* plan's, in its order, then any other seen, sorted */

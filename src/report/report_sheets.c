@@ -1049,7 +1049,15 @@ static void sheet_summary(const struct rep_sheet *ws, const struct rep_book *b,
     put_text(ws, r, 0, "Fallbacks with a session delivered, not converted", REP_FMT_BOLD);
     write_count(ws, r++, 1, c->unconverted_sessions, REP_FMT_COUNT);
     put_text(ws, r, 0, "Their session cost (Meta)", REP_FMT_BOLD);
-    write_money(ws, r++, 1, c->unconverted_session_meta, REP_FMT_MONEY);
+    write_known_sum(ws, r, 1, c->unconverted_session.meta, &c->unconverted_session);
+    if (c->unconverted_session.unpriced) {
+        char note[96];
+
+        snprintf(note, sizeof(note), "%lld of their charges have no rate",
+                 (long long)c->unconverted_session.unpriced);
+        put_text(ws, r, 2, note, REP_FMT_UNPRICED);
+    }
+    r++;
     no_market_row(ws, r++, ctx, c);
     r++;
     how_to_read(ws, r, ctx);

@@ -410,7 +410,7 @@ class Expect:
         self.sess = Sum()
         self.webhook = self.estimated = self.unpriced = self.resends = 0
         self.unconverted = 0  # fallbacks with a session delivered that did not convert
-        self.unconverted_meta = Decimal(0)
+        self.unconverted_s = Sum()  # their session charges, as the workbook sums them
         self.cards_used = {}
         last = last_attempts(g)
 
@@ -522,7 +522,7 @@ class Expect:
             self.fb[f["id"]] = row
             if session_billed and not conv:
                 self.unconverted += 1
-                self.unconverted_meta += row["s"].v[1]
+                self.unconverted_s.add(row["s"])
             flags = [True, f["utility_sent_at"] is not None, f["utility_delivered_at"] is not None,
                      f["consented_at"] is not None, f["session_sent_at"] is not None, conv]
             for k in range(6):
@@ -756,7 +756,13 @@ def check_campaign(money, g, cid, reports, now_day, policy, fixtures):
           "%s: unconverted sessions %r, expected %d" % (cid, i is not None and rows[i][1], e.unconverted))
     if i is not None:
         check(rows[i + 1][0] == "Their session cost (Meta)", "%s: their Meta cost row" % cid)
-        near(rows[i + 1][1], e.unconverted_meta, "%s: unconverted sessions' Meta cost" % cid)
+        # Unknown is not zero: the known part, blank when nothing is known,
+        # and beside it how many of the charges have no rate.
+        same(rows[i + 1][1], e.unconverted_s.shown(1), "%s: unconverted sessions' Meta cost" % cid)
+        want = ("%d of their charges have no rate" % e.unconverted_s.unpriced
+                if e.unconverted_s.unpriced else None)
+        check(rows[i + 1][2] == want, "%s: unconverted sessions' unpriced note %r, expected %r"
+              % (cid, rows[i + 1][2], want))
     i = find_row(rows, "Session billing rule (policy)")
     check(i is not None and ("not a conversion" in rows[i][1] if policy[2] == "per_conversion"
                              else "converted or not" in rows[i][1]),
