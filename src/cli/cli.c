@@ -60,7 +60,8 @@ const struct suf_command suf_commands[] = {
      "\n"
      "Sends queued session messages first, then utility permission messages.\n"
      "--dry-run writes the requests to an outbox JSONL file instead, and\n"
-     "changes nothing.  --limit caps the utility messages sent.\n"},
+     "changes nothing; it is not held to the throughput, as nothing is posted.\n"
+     "--limit caps the utility messages sent.\n"},
     {"reconcile", cmd_reconcile, SUF_CMD_DB_WRITE,
      "turn webhook events into consents, session sends and conversions",
      "usage: suf reconcile [--campaign ID]\n"},

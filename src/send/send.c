@@ -72,6 +72,7 @@ struct sender {
     bool own_transport;
     struct send_db db;
     struct suf_ratelimit rl;
+    int64_t throughput;   /* messages/s the run keeps to; 0: no limit */
     struct queue ready_s;     /* session parts that may go, in order */
     struct queue ready_u;     /* utility templates, fetched ahead of need */
     int64_t last_session_fetch_ms;
@@ -541,7 +542,7 @@ static size_t claim_batch_for(int64_t per_second)
 static void tune_claim_batch(struct sender *s)
 {
     int64_t now = suf_monotonic_ms(), elapsed = now - s->rate_since_ms, rate;
-    int64_t tp = s->cfg->throughput;
+    int64_t tp = s->throughput;
 
     if (elapsed < RATE_EVERY_MS)
         return;
@@ -910,18 +911,22 @@ static void sender_init(struct sender *s, struct suf_run *run, const struct suf_
     s->o = o;
     s->utility_cap = utility_cap(run, o);
     s->cost_cap = run->cfg->max_utility_cost_per_run > 0 ? run->cfg->max_utility_cost_per_run : 0;
+    /* Meta's throughput limits what is posted.  A dry run posts nothing
+     * (the recording transport writes the outbox), so it goes at the pace
+     * of the disk: previewing 125,000 messages at 80/s would take 26 min. */
+    s->throughput = run->dry_run ? 0 : run->cfg->throughput;
     /* Rows claimed per transaction: a quarter second's work at the
      * throughput, so that few rows wait claimed (tune_claim_batch then
      * follows the rate measured).  Without a throughput the first batch
      * fills the request slots, and the rate measured decides from then on. */
-    if (run->cfg->throughput > 0)
-        s->claim_batch = claim_batch_for(run->cfg->throughput);
+    if (s->throughput > 0)
+        s->claim_batch = claim_batch_for(s->throughput);
     else
         s->claim_batch = run->cfg->concurrency > 0 && run->cfg->concurrency < MAX_CLAIM
                              ? (size_t)run->cfg->concurrency
                              : MAX_CLAIM;
     s->last_between_ms = s->rate_since_ms = suf_monotonic_ms();
-    suf_ratelimit_init(&s->rl, run->cfg->throughput, o->clock, o->clock_ctx);
+    suf_ratelimit_init(&s->rl, s->throughput, o->clock, o->clock_ctx);
 }
 
 int suf_send_with(struct suf_run *run, struct suf_transport *t, const struct suf_send_opts *o,

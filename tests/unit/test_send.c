@@ -992,6 +992,49 @@ static void test_send__after_a_crash_only_what_may_have_left_waits(void)
     teardown();
 }
 
+/* The rate limiter's clock for the test below: each reading is a second
+ * after the one before, as if the run had waited out every refusal, so the
+ * seconds it shows are those a rate-limited run would spend. */
+static int64_t waited_out_clock(void *ctx)
+{
+    int64_t *ns = ctx;
+
+    *ns += INT64_C(1000000000);
+    return *ns;
+}
+
+/* The rate limiter's seconds for sending `rows` queued utility messages at
+ * one a second, dry or not; every message must reach the transport. */
+static int64_t limiter_seconds(bool dry, int rows)
+{
+    struct suf_transport *t;
+    struct suf_send_opts o;
+    int64_t ns = 0;
+
+    setup("APPROVED");
+    ncanned = 0;
+    cfg.throughput = 1;
+    for (int i = 0; i < rows; i++)
+        add_utility(i);
+    run.dry_run = dry;
+    suf_send_opts_init(&o);
+    o.clock = waited_out_clock;
+    o.clock_ctx = &ns;
+    t = send_with(&o, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), (size_t)rows);
+    t->close(t);
+    teardown();
+    return ns / INT64_C(1000000000);
+}
+
+static void test_send__a_dry_run_is_not_held_to_the_throughput(void)
+{
+    /* sending: 50 messages at 1/s take the limiter 50 s (the seam works) */
+    CU_ASSERT(limiter_seconds(false, 50) >= 49);
+    /* a dry run posts nothing: the limiter never makes it wait */
+    CU_ASSERT(limiter_seconds(true, 50) < 10);
+}
+
 /* A fresh store of `rows` queued utility sends, and a run at `throughput`
  * with `concurrency` slots that dies at its second request; returns how
  * many rows that run left in flight.  The caller tears down. */
@@ -1147,6 +1190,8 @@ int main(void)
          test_send__cost_cap_uses_the_card_in_effect_on_the_day},
         {"dry run changes nothing and records stored bodies",
          test_send__dry_run_changes_nothing_and_records_stored_bodies},
+        {"a dry run is not held to the throughput",
+         test_send__a_dry_run_is_not_held_to_the_throughput},
         {"after a crash only what may have left waits",
          test_send__after_a_crash_only_what_may_have_left_waits},
         {"the claim batch is a quarter second of work",
