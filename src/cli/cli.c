@@ -32,7 +32,9 @@ const struct suf_command suf_commands[] = {
      "\n"
      "Creates the database (0600).  With --sample FILE, writes instead a commented\n"
      "sample config with every key and its default to FILE (\"-\": stdout), and\n"
-     "touches no database.\n"},
+     "touches no database.\n"
+     "\n"
+     "  --sample FILE   write the sample config to FILE (\"-\": stdout), not a database\n"},
     {"import", cmd_import, SUF_CMD_DB_WRITE, "import input files into the database",
      "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...\n"
      "       suf import rates FILE --effective YYYY-MM-DD [--currency CUR]\n"
@@ -41,7 +43,12 @@ const struct suf_command suf_commands[] = {
      "Imports each FILE, or every file in each DIR (sorted by name).  A file\n"
      "imported before (same SHA-256) is skipped.  Bad rows go to `rejects`\n"
      "with the file, line and reason; the good rows import.  Exits non-zero\n"
-     "when a file's rejects exceed max_reject_ratio.\n"},
+     "when a file's rejects exceed max_reject_ratio.\n"
+     "\n"
+     "  --effective YYYY-MM-DD   rates: the card's first day (default: from a name like\n"
+     "                           USD_2026-10-01.csv)\n"
+     "  --currency CUR           rates: the card's currency (default: from the file name,\n"
+     "                           else the config's currency)\n"},
     {"plan", cmd_plan, SUF_CMD_DB_WRITE | SUF_CMD_EXPLAIN_READ,
      "decide who gets a fallback, and why not",
      "usage: suf plan [--campaign ID]\n"
@@ -54,30 +61,54 @@ const struct suf_command suf_commands[] = {
      "recipient's attempts, the deciding rule, its scenario and the JSON;\n"
      "--list prints every planned recipient of the campaign with its outcome,\n"
      "reason and scenario (--csv: as CSV).  --explain only reads: it takes no\n"
-     "lock and is not recorded in runs.\n"},
+     "lock and is not recorded in runs.\n"
+     "\n"
+     "  --campaign ID      only this campaign\n"
+     "  --explain [PHONE]  explain one recipient (with --list: every recipient)\n"
+     "  --list             with --explain: every planned recipient of the campaign\n"
+     "  --csv              with --list: print CSV instead of a table\n"},
     {"send", cmd_send, SUF_CMD_DB_WRITE, "send queued messages through the Cloud API",
      "usage: suf send [--campaign ID] [--dry-run] [--limit N]\n"
      "\n"
      "Sends queued session messages first, then utility permission messages.\n"
      "--dry-run writes the requests to an outbox JSONL file instead, and\n"
      "changes nothing; it is not held to the throughput, as nothing is posted.\n"
-     "--limit caps the utility messages sent.\n"},
+     "--limit caps the utility messages sent.\n"
+     "\n"
+     "  --campaign ID   only this campaign's messages\n"
+     "  --dry-run       write the requests to an outbox file; send nothing, at\n"
+     "                  disk speed\n"
+     "  --limit N       send at most N utility messages\n"},
     {"reconcile", cmd_reconcile, SUF_CMD_DB_WRITE,
      "turn webhook events into consents, session sends and conversions",
-     "usage: suf reconcile [--campaign ID]\n"},
+     "usage: suf reconcile [--campaign ID]\n"
+     "\n"
+     "Turns the imported webhook events into deliveries, consents, declines,\n"
+     "opt-outs, conversions and expiries.\n"
+     "\n"
+     "  --campaign ID   only this campaign's fallbacks\n"},
     {"report", cmd_report, SUF_CMD_DB_WRITE, "write the XLSX workbooks (and CSV tables)",
      "usage: suf report [--campaign ID] [--out DIR] [--csv]\n"
      "\n"
      "Writes reports/<campaign>/<campaign>_<as-of>.xlsx for each campaign and a\n"
      "portfolio workbook.  --csv (or [report] csv_export = on) also writes each\n"
      "workbook's sheets as CSV files (RFC 4180, UTF-8, ISO times, amounts with six\n"
-     "decimals) into a folder beside it: <campaign>_<as-of>/<sheet>.csv.\n"},
+     "decimals) into a folder beside it: <campaign>_<as-of>/<sheet>.csv.\n"
+     "\n"
+     "  --campaign ID   only this campaign's workbook (no portfolio)\n"
+     "  --out DIR       write into DIR instead of reports_dir\n"
+     "  --csv           also write each sheet as a CSV file\n"},
     {"run", cmd_run, SUF_CMD_DB_WRITE, "the whole pipeline (what the scheduler runs)",
      "usage: suf run [--campaign ID] [--dry-run] [--skip STAGE,...] [--quiet-if-locked]\n"
      "\n"
      "Stages: import, reconcile, session, plan, utility, events, report,\n"
      "retention.\n"
-     "`--skip report` is the light run of the every-10-minutes schedule.\n"},
+     "`--skip report` is the light run of the every-10-minutes schedule.\n"
+     "\n"
+     "  --campaign ID       only this campaign (exits 66 at once if it is unknown)\n"
+     "  --dry-run           send nothing: the send stages write outbox files\n"
+     "  --skip STAGE,...    leave out these stages\n"
+     "  --quiet-if-locked   exit 75 without a word when another suf holds the lock\n"},
     {"status", cmd_status, SUF_CMD_DB_READ, "what each campaign needs; the last runs",
      "usage: suf status [--campaign ID] [--json] [--runs]\n"
      "\n"
@@ -85,9 +116,20 @@ const struct suf_command suf_commands[] = {
      "so far (policy and Meta), unpriced charges, sends queued, deferred or\n"
      "unknown, consents waiting with their deadlines.  --runs adds the last\n"
      "runs as a table; --json prints the same as JSON (README.md).  Only\n"
-     "reads: takes no lock and is not recorded in runs.\n"},
+     "reads: takes no lock and is not recorded in runs.\n"
+     "\n"
+     "  --campaign ID   only this campaign (exits 66 if it is unknown)\n"
+     "  --json          print JSON instead of text\n"
+     "  --runs          add the last runs\n"},
     {"receive", cmd_receive, 0, "the webhook receiver",
-     "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"},
+     "usage: suf receive --listen ADDR:PORT [--on-consent CMD]\n"
+     "\n"
+     "The webhook receiver: answers Meta's verification handshake, checks each\n"
+     "POST's X-Hub-Signature-256 and appends the accepted bodies to the events\n"
+     "inbox (fsync before 200).\n"
+     "\n"
+     "  --listen ADDR:PORT   the address and port to listen on\n"
+     "  --on-consent CMD     run CMD (debounced) when a consent arrives\n"},
     {"purge", cmd_purge, SUF_CMD_DB_WRITE, "remove personal data older than a date",
      "usage: suf purge --before DATE [--vacuum]\n"
      "\n"
@@ -98,7 +140,10 @@ const struct suf_command suf_commands[] = {
      "messages that had not gone out are cancelled.  --vacuum then rewrites\n"
      "the database file so that no free page keeps old bytes (it needs as much\n"
      "free disk as the database).  `suf run` purges the same way when\n"
-     "retention_days is set.\n"},
+     "retention_days is set.\n"
+     "\n"
+     "  --before DATE   remove what is older than DATE (not after now)\n"
+     "  --vacuum        then rewrite the database file\n"},
     {NULL, NULL, 0, NULL, NULL},
 };
 
@@ -119,7 +164,19 @@ static void usage(FILE *out)
                  "Commands:\n");
     for (const struct suf_command *c = suf_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
-    fprintf(out, "\nRun 'suf COMMAND --help' for a command's options; see suf(1).\n");
+    fprintf(out, "\nOptions (before COMMAND):\n"
+                 "  -c, --config FILE   the config (default: $SUF_CONFIG, else the\n"
+                 "                      default config below, when it exists)\n"
+                 "  --db FILE           the database, instead of the config's database\n"
+                 "  --now TIME          act as of TIME (ISO-8601 or epoch seconds), not the clock\n"
+                 "  -q, --quiet         warnings and errors only\n"
+                 "  -v, --verbose       debug output\n"
+                 "  -h, --help          this help\n"
+                 "  --version           the version\n"
+                 "  --exit-codes        the table of exit codes and what each means\n"
+                 "\ndefault config: %s\n"
+                 "\nRun 'suf COMMAND --help' for a command's options; see suf(1).\n",
+            SUF_DEFAULT_CONFIG);
 }
 
 static const struct suf_command *find_command(const char *name)
@@ -195,7 +252,7 @@ static int parse_globals(int argc, char **argv, struct globals *g)
         case 'V':
             printf("suf %s\n", SUF_VERSION);
             exit(0);
-        case 'E': /* not in the help: for the test of the README's exit codes */
+        case 'E': /* also what the README's and the man page's tables are checked against */
             suf_status_print_exit_codes(stdout);
             exit(0);
         default:
