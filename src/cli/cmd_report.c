@@ -16,6 +16,9 @@ int cmd_report(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 
     if ((rc = suf_cli_common_opts(run, &argc, argv, NULL, err)))
         return rc;
+    /* It would be taken and ignored: a dry run of report is no run at all. */
+    if (run->dry_run)
+        return suf_err_set(err, SUF_ERR_USAGE, "report: --dry-run is not an option of report");
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--out")) {
             if (i + 1 >= argc)

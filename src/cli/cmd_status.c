@@ -418,6 +418,9 @@ int cmd_status(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 
     if ((rc = suf_cli_common_opts(run, &argc, argv, NULL, err)))
         return rc;
+    /* It would be taken and ignored: a dry run of status is no run at all. */
+    if (run->dry_run)
+        return suf_err_set(err, SUF_ERR_USAGE, "status: --dry-run is not an option of status");
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--runs"))
             runs = true;

@@ -36,6 +36,11 @@ grep -q "SUF_THROUGHPUT" err || fail "a bad environment override is not named"
 "$SUF" --db x.db -q init
 "$SUF" --db x.db -q init --sample sample.conf
 expect_exit 64 "$SUF" --db x.db import nonsense file
+# A dry run is refused where it would be taken and ignored.
+for c in report status; do
+  expect_exit 64 "$SUF" --db x.db $c --dry-run
+  grep -q -- "$c: --dry-run is not an option of $c" err || fail -l err "'$c --dry-run' is not refused"
+done
 [ "$(stat -c %a x.db)" = 600 ] || fail "the database is not 0600"
 # status only reads: it works while a writer holds the lock, and records no run.
 flock x.db.lock sleep 2 &

@@ -25,13 +25,11 @@ for c in $cmds; do
   opts=$(options_of "$src/cli/cmd_$c.c")
   # The shared options (cli_args.c) count for each command that calls their
   # parser, except where the command refuses one ("--dry-run is not ..."),
-  # or passes no limit (--limit is then refused).  report and status accept
-  # --dry-run and ignore it: left out here until they refuse it.
+  # or passes no limit (--limit is then refused).
   if grep -q 'suf_cli_common_opts(' "$src/cli/cmd_$c.c"; then
     for o in $(options_of "$src/cli/cli_args.c"); do
       grep -q -- "$o is not" "$src/cli/cmd_$c.c" && continue
       [ "$o" = --limit ] && ! grep -q 'suf_cli_common_opts(.*&limit' "$src/cli/cmd_$c.c" && continue
-      [ "$o" = --dry-run ] && { [ "$c" = report ] || [ "$c" = status ]; } && continue
       opts="$opts $o"
     done
   fi
