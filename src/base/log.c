@@ -3,6 +3,9 @@
  *
  * The state here (threshold, tty flag, secrets) is written once during
  * start-up and only read afterwards, the one kind of global suf allows.
+ * The status line is the exception: it is the terminal's own state (what
+ * is drawn on its last line), so it lives beside the only code that
+ * writes to stderr, under stderr's lock.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +25,8 @@ static enum suf_log_level log_level = SUF_LOG_INFO;
 static int log_tty = -1;
 static char *secrets[MAX_SECRETS];
 static size_t nsecrets;
+/* The status line drawn now ("" when none), guarded by stderr's own lock. */
+static char status_line[256];
 
 void suf_log_setup(enum suf_log_level level)
 {
@@ -121,6 +126,20 @@ char *suf_redact(char *s, size_t size)
     return s;
 }
 
+void suf_log_status(const char *line)
+{
+    flockfile(stderr);
+    if (line) {
+        suf_strlcpy(status_line, line, sizeof(status_line));
+        fprintf(stderr, "\r%s\033[K", status_line);
+    } else if (status_line[0]) {
+        status_line[0] = '\0';
+        fputs("\r\033[K", stderr);
+    }
+    fflush(stderr);
+    funlockfile(stderr);
+}
+
 void suf_log(enum suf_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -139,8 +158,15 @@ void suf_log(enum suf_log_level level, const char *fmt, ...)
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 0x20 && *p != '\t')
             *p = ' ';
+    flockfile(stderr); /* the status line and this one go out as one */
+    if (status_line[0])
+        fputs("\r\033[K", stderr);
     if (suf_log_is_tty())
         fprintf(stderr, "suf: %s%s\033[0m: %s\n", colours[level], names[level], line);
     else
         fprintf(stderr, "suf: %s: %s\n", names[level], line);
+    if (status_line[0])
+        fprintf(stderr, "%s\033[K", status_line);
+    fflush(stderr);
+    funlockfile(stderr);
 }

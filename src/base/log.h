@@ -49,6 +49,16 @@ char *suf_redact(char *s, size_t size);
  * size: a cut could leave the head of a secret that no longer matches. */
 char *suf_redact_dup(const char *s);
 
+/*
+ * The status line: one line kept at the bottom of a terminal (progress.h
+ * draws its bar with it).  suf_log_status(line) draws `line` (no control
+ * characters, shorter than the terminal) over the previous one;
+ * suf_log_status(NULL) erases it.  While it is shown, every log line
+ * erases it first and draws it again after, so neither is garbled.  Safe
+ * from several threads.
+ */
+void suf_log_status(const char *line);
+
 void suf_log(enum suf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define suf_error(...) suf_log(SUF_LOG_ERROR, __VA_ARGS__)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "base/version.h"
 #include "cli/cli.h"
@@ -158,7 +159,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: suf [-c FILE] [--db FILE] [--now TIME] [-q|-v] COMMAND [ARGS]\n\n"
+    fprintf(out, "usage: suf [-c FILE] [--db FILE] [--now TIME] [-q|-v] [--[no-]progress] COMMAND "
+                 "[ARGS]\n\n"
                  "Smart Utility Fallback: recovers marketing messages that failed after\n"
                  "a broadcast's retries, with a utility message that asks permission.\n\n"
                  "Commands:\n");
@@ -171,6 +173,9 @@ static void usage(FILE *out)
                  "  --now TIME          act as of TIME (ISO-8601 or epoch seconds), not the clock\n"
                  "  -q, --quiet         warnings and errors only\n"
                  "  -v, --verbose       debug output\n"
+                 "  --progress          draw progress lines on stderr, even off a terminal\n"
+                 "                      or with -q (default: on a terminal only)\n"
+                 "  --no-progress       never draw progress lines\n"
                  "  -h, --help          this help\n"
                  "  --version           the version\n"
                  "  --exit-codes        the table of exit codes and what each means\n"
@@ -215,6 +220,7 @@ struct globals {
     const char *db;
     const char *now;
     int verbosity;
+    enum suf_progress_mode progress;
 };
 
 static int parse_globals(int argc, char **argv, struct globals *g)
@@ -224,6 +230,7 @@ static int parse_globals(int argc, char **argv, struct globals *g)
         {"now", required_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {"exit-codes", no_argument, NULL, 'E'},
+        {"progress", no_argument, NULL, 'P'},     {"no-progress", no_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -245,6 +252,12 @@ static int parse_globals(int argc, char **argv, struct globals *g)
             break;
         case 'v':
             g->verbosity++;
+            break;
+        case 'P':
+            g->progress = SUF_PROGRESS_ON;
+            break;
+        case 'N':
+            g->progress = SUF_PROGRESS_OFF;
             break;
         case 'h':
             usage(stdout);
@@ -360,7 +373,7 @@ static void no_core_dumps(void)
 
 int suf_cli_main(int argc, char **argv)
 {
-    struct globals g = {NULL, NULL, NULL, 0};
+    struct globals g = {NULL, NULL, NULL, 0, SUF_PROGRESS_AUTO};
     struct suf_config cfg;
     struct suf_store st = SUF_STORE_INIT;
     struct suf_run run;
@@ -379,6 +392,7 @@ int suf_cli_main(int argc, char **argv)
     suf_store_library_init();
     first = parse_globals(argc, argv, &g);
     suf_log_setup(g.verbosity < 0 ? SUF_LOG_WARN : g.verbosity > 0 ? SUF_LOG_DEBUG : SUF_LOG_INFO);
+    suf_progress_setup(g.progress); /* AUTO: a terminal, and no -q */
     if (first >= argc) {
         usage(stderr);
         return EX_USAGE;

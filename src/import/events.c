@@ -19,6 +19,7 @@
 #include "base/handoff.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "import/events.h"
@@ -849,8 +850,11 @@ static int read_lines(struct evfile *ef, struct pipe *p, struct suf_err *err)
     char *longhead = NULL;
     size_t longlen = 0;
     int64_t in_batch = 0, pos = ef->offset;
+    const int64_t from = ef->offset;
+    struct suf_progress bar;
     int rc = SUF_OK;
 
+    suf_progress_start_bytes(&bar, "events", (int64_t)ef->sb.st_size - from);
     if (lseek(ef->fd, (off_t)ef->offset, SEEK_SET) < 0) {
         rc = suf_err_at(err, SUF_ERR_IO, ef->path, 0, "cannot seek: %s", strerror(errno));
         goto out;
@@ -904,10 +908,12 @@ static int read_lines(struct evfile *ef, struct pipe *p, struct suf_err *err)
         if (got == 0)
             break;
         end += (size_t)got;
+        suf_progress_set(&bar, pos - from);
     }
     if (!(rc = drain(ef, p, &in_batch, err)))
         rc = flush_batch(ef, false, err);
 out:
+    suf_progress_end(&bar);
     free(longhead);
     free(buf);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "import/import.h"
 #include "import/input.h"
@@ -39,6 +40,7 @@ struct import_job {
     suf_import_fn fn;
     const struct suf_import_opts *opts;
     const struct suf_import_hook *hook;
+    struct suf_progress *bar; /* by bytes, over all the files */
 };
 
 static void count(struct suf_run *run, const char *kind, const char *what, int64_t n)
@@ -112,6 +114,8 @@ static int import_one(const struct import_job *job, const char *path,
     f.kind = job->kind;
     f.path = path;
     f.opts = job->opts;
+    f.bar = job->bar;
+    f.bar_base = job->bar->done;
     if ((rc = suf_input_open(path, origin, &fd, &sb, err)))
         return rc;
     in = fdopen(fd, "rb");
@@ -121,6 +125,7 @@ static int import_one(const struct import_job *job, const char *path,
         return rc;
     }
     f.size = (int64_t)sb.st_size;
+    f.in = in;
     if ((rc = suf_sha256_stream(in, sha))) {
         fclose(in);
         return suf_err_at(err, rc, path, 0, "cannot read: %s", strerror(errno));
@@ -155,8 +160,30 @@ rollback:
     if (!strstr(err->msg, path)) /* the store's failure names the database */
         suf_error("%s: not imported: nothing of it is kept", path);
 out:
+    suf_progress_set(job->bar, f.bar_base + f.size);
     fclose(in);
     return rc;
+}
+
+void suf_import_progress(struct suf_import_file *f)
+{
+    off_t at;
+
+    if (f->bar && f->in && suf_progress_due(f->bar) && (at = ftello(f->in)) >= 0)
+        suf_progress_set(f->bar, f->bar_base + (int64_t)at);
+}
+
+/* The bytes of a folder's files, the progress line's total (0 when no line
+ * is shown: nothing to stat then). */
+static int64_t dir_bytes(const struct suf_input_dir *dir)
+{
+    int64_t total = 0;
+    struct stat sb;
+
+    for (size_t i = 0; suf_progress_wanted() && i < dir->n; i++)
+        if (stat(dir->paths[i], &sb) == 0)
+            total += (int64_t)sb.st_size;
+    return total;
 }
 
 /* The wall clock, which stamps files: --now moves the run's decisions, not
@@ -173,15 +200,20 @@ int suf_import_path_hooked(struct suf_run *run, const char *kind, suf_import_fn 
                            const char *path, const struct suf_import_opts *opts,
                            const struct suf_import_hook *hook, struct suf_err *err)
 {
-    const struct import_job job = {run, kind, fn, opts, hook};
+    struct suf_progress bar;
+    const struct import_job job = {run, kind, fn, opts, hook, &bar};
     struct suf_input_dir dir;
     struct stat sb;
     int worst = SUF_OK, rc;
 
     if (stat(path, &sb) != 0)
         return suf_err_at(err, SUF_ERR_NOINPUT, path, 0, "cannot read: %s", strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return import_one(&job, path, SUF_INPUT_NAMED, err);
+    if (!S_ISDIR(sb.st_mode)) {
+        suf_progress_start_bytes(&bar, kind, (int64_t)sb.st_size);
+        rc = import_one(&job, path, SUF_INPUT_NAMED, err);
+        suf_progress_end(&bar);
+        return rc;
+    }
     rc = suf_input_list(path, run->cfg->inbox_settle_seconds, file_clock_now(), &dir, err);
     if (rc) {
         suf_input_dir_release(&dir);
@@ -189,6 +221,7 @@ int suf_import_path_hooked(struct suf_run *run, const char *kind, suf_import_fn 
     }
     if (dir.unsettled)
         count(run, kind, "unsettled_files", (int64_t)dir.unsettled);
+    suf_progress_start_bytes(&bar, kind, dir_bytes(&dir));
     for (size_t i = 0; i < dir.n; i++) {
         struct suf_err ferr = SUF_ERR_INIT;
 
@@ -206,6 +239,7 @@ int suf_import_path_hooked(struct suf_run *run, const char *kind, suf_import_fn 
             }
         }
     }
+    suf_progress_end(&bar);
     suf_input_dir_release(&dir);
     return worst;
 }

@@ -39,6 +39,8 @@
 
 #include "base/context.h"
 
+struct suf_progress;
+
 /* Options a kind may take from the command line. */
 struct suf_import_opts {
     const char *effective; /* rates: YYYY-MM-DD the card takes effect */
@@ -56,7 +58,14 @@ struct suf_import_file {
     int64_t rows;    /* rows read, good and bad (the kind counts them) */
     int64_t rejects; /* rows rejected (suf_import_reject counts them) */
     int64_t warned;  /* reject warnings printed so far */
+    FILE *in;                 /* the stream being read */
+    struct suf_progress *bar; /* the import's progress line, in bytes */
+    int64_t bar_base;         /* bytes of the files before this one */
 };
+
+/* Moves the import's progress line to the bytes `f` has read; cheap when
+ * no line is due, so a kind calls it once per row. */
+void suf_import_progress(struct suf_import_file *f);
 
 typedef int (*suf_import_fn)(struct suf_import_file *f, FILE *in, struct suf_err *err);
 

@@ -440,6 +440,7 @@ static int on_record(void *vc, const struct suf_csv_record *rec)
     if (rec->index == 0)
         return map_header(c, rec);
     c->f->rows++;
+    suf_import_progress(c->f);
     memset(&r, 0, sizeof(r));
     if (parse_row(c, rec, &r, why, sizeof(why)))
         rc = suf_import_reject(c->f, rec->line, why, rec->raw, rec->rawlen, c->err);

@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
@@ -284,6 +285,7 @@ struct planner {
     int64_t new_fallbacks;
     sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send;
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
+    struct suf_progress bar;       /* by recipients; all zero (silent) for explain */
 };
 
 static const char upsert_sql[] =
@@ -683,7 +685,7 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
             if (n > 0 && (rc = finish_recipient(pl, &a, err)))
                 goto out;
             acc_start(&a, p);
-            n++;
+            suf_progress_set(&pl->bar, n++);
         }
         acc_add(&a, s);
     }
@@ -819,6 +821,11 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
         goto out;
     if ((rc = suf_store_begin(run->store, err)))
         goto out;
+    /* The total is one pass over the index the scan reads anyway. */
+    if (suf_progress_wanted())
+        suf_store_scalar(run->store, "SELECT count(DISTINCT phone) FROM attempts "
+                         "WHERE campaign_id = ?1", id, &n, NULL);
+    suf_progress_start(&pl.bar, "plan", n);
     if ((rc = planner_prepare(&pl, err)) || (rc = next_fallback_id(pl.st, &pl.next_id, err)) ||
         (rc = scan(&pl, NULL, &n, err)) || (rc = count_outcomes(&pl, err))) {
         suf_store_rollback(run->store);
@@ -829,6 +836,7 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
     if (rc)
         suf_store_rollback(run->store);
 out:
+    suf_progress_end(&pl.bar);
     planner_release(&pl);
     campaign_release(&camp);
     return rc;

@@ -20,6 +20,7 @@
 
 #include "base/handoff.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "reconcile/reconcile.h"
 #include "store/ckpt.h"
@@ -1189,7 +1190,12 @@ static int process_events(struct rec *r, struct suf_err *err)
     const struct evrow **deferred = suf_xcalloc(CHUNK, sizeof(*deferred));
     size_t ndeferred;
     int cur = 0, rc = SUF_OK;
+    struct suf_progress bar;
+    int64_t queued = 0;
 
+    if (suf_progress_wanted())
+        suf_store_scalar(r->st, "SELECT count(*) FROM event_queue", NULL, &queued, NULL);
+    suf_progress_start(&bar, "reconcile", queued);
     chunk_init(&cb[0]);
     chunk_init(&cb[1]);
     dirty_clear(r);
@@ -1226,8 +1232,10 @@ static int process_events(struct rec *r, struct suf_err *err)
             rc = suf_err_set(err, SUF_ERR_INTERRUPTED, "reconcile interrupted; run it again");
             break;
         }
+        suf_progress_set(&bar, bar.done + (int64_t)c->n);
         cur ^= 1;
     }
+    suf_progress_end(&bar);
     loader_stop(l);
     chunk_release(&cb[0]);
     chunk_release(&cb[1]);

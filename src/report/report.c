@@ -25,6 +25,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/phone.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "report/report.h"
 #include "report/report_csv.h"
@@ -293,19 +294,42 @@ void rep_place_campaign(const struct rep_ctx *ctx, struct rep_campaign *c)
     c->relpath = suf_xasprintf("%s/%s_%s.xlsx", c->safe, c->safe, ctx->as_of_date);
 }
 
+/* The book and the progress line that its Fallbacks rows move. */
+struct counted_book {
+    struct rep_book *b;
+    struct suf_progress bar;
+};
+
+static int book_fallback_counted(void *user, const struct rep_fallback *fb, struct suf_err *err)
+{
+    struct counted_book *cb = user;
+
+    suf_progress_set(&cb->bar, cb->bar.done + 1);
+    return rep_book_fallback(cb->b, fb, err);
+}
+
 int rep_render_campaign(struct rep_ctx *ctx, struct rep_campaign *c, const struct rep_sink *sink,
                         int64_t rows_per_sheet, struct suf_err *err)
 {
     struct rep_book b;
+    struct counted_book cb = {&b, {0}};
+    int64_t total = 0;
     int rc;
 
     if ((rc = rep_scan_campaign(ctx, c, err)))
         return rc;
     rep_book_begin(&b, ctx, c, sink, rows_per_sheet);
+    if (suf_progress_wanted())
+        suf_store_scalar(ctx->run->store, "SELECT count(*) FROM fallbacks WHERE campaign_id = ?1",
+                         c->id, &total, NULL);
+    suf_progress_start(&cb.bar, "report", total);
     if ((rc = rep_scan_left_out(ctx, c, REP_LEFT_EXCLUDED, rep_book_excluded, &b, err)) ||
         (rc = rep_scan_left_out(ctx, c, REP_LEFT_WAITING, rep_book_waiting, &b, err)) ||
-        (rc = rep_scan_fallbacks(ctx, c, rep_book_fallback, &b, err)))
+        (rc = rep_scan_fallbacks(ctx, c, book_fallback_counted, &cb, err))) {
+        suf_progress_end(&cb.bar);
         return rc;
+    }
+    suf_progress_end(&cb.bar);
     rep_book_finish(&b, c);
     return SUF_OK;
 }

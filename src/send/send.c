@@ -43,6 +43,7 @@
 
 #include "base/amount.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/util.h"
 #include "money/money.h"
 #include "send/send.h"
@@ -106,6 +107,7 @@ struct sender {
     bool utility_gated, utility_exhausted;
     enum { STOP_NONE, STOP_COUNT, STOP_COST } utility_stop;
     int64_t last_between_ms;
+    struct suf_progress bar; /* by messages done (sent, failed, deferred) */
 };
 
 static void push(struct send_item ***v, size_t *n, size_t *alloc, struct send_item *it)
@@ -238,15 +240,41 @@ static void count_outcome(struct sender *s, struct send_item *it)
 /* After the commit: counts, and retries kept for later in this run. */
 static void settle_outcomes(struct sender *s, struct send_item **v, size_t n)
 {
+    int64_t done = s->bar.done;
+
     for (size_t i = 0; i < n; i++) {
         struct send_item *it = v[i];
 
         count_outcome(s, it);
-        if (it->verdict == SUF_API_RETRY && it->again)
+        if (it->verdict == SUF_API_RETRY && it->again) {
             push(&s->retry, &s->nretry, &s->aretry, it);
-        else
+        } else {
             suf_send_item_free(it);
+            done++; /* sent, failed or deferred: done with, for this run */
+        }
     }
+    suf_progress_set(&s->bar, done);
+}
+
+/* The queued messages the stage may send: the progress line's total, an
+ * estimate (a gated campaign's stay queued), counted only when shown. */
+#define COUNT_QUEUED(kind)                                                                 \
+    "SELECT count(*) FROM sends q JOIN fallbacks f ON f.id = q.fallback_id WHERE q.state = " \
+    "'queued' AND q.kind = '" kind "' AND (?1 IS NULL OR f.campaign_id = ?1)"
+
+static int64_t queued_total(const struct sender *s)
+{
+    int64_t session = 0, utility = 0;
+
+    if (!suf_progress_wanted())
+        return 0;
+    if (s->o->what & SUF_SEND_SESSION)
+        suf_store_scalar(s->run->store, COUNT_QUEUED("s"), s->run->campaign, &session, NULL);
+    if (s->o->what & SUF_SEND_UTILITY)
+        suf_store_scalar(s->run->store, COUNT_QUEUED("u"), s->run->campaign, &utility, NULL);
+    if (s->utility_cap >= 0 && utility > s->utility_cap)
+        utility = s->utility_cap;
+    return session + utility;
 }
 
 /* --- the ready list ------------------------------------------------------ */
@@ -873,7 +901,10 @@ static int stage(struct sender *s, struct suf_err *err)
         rc = suf_money_load(&s->money, s->run->store, s->cfg->currency, err);
     if (!rc) {
         s->writer = suf_send_writer_start(&s->db, !s->db.dry);
+        suf_progress_start(&s->bar, s->o->what == SUF_SEND_SESSION ? "session" : "send",
+                           queued_total(s));
         rc = loop(s, err);
+        suf_progress_end(&s->bar);
         suf_send_writer_stop(s->writer); /* after the job it may still run */
         s->writer = NULL;
     }
