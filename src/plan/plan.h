@@ -59,7 +59,8 @@ enum suf_outcome {
 /* The exclusion reasons, in the order the rules are checked. */
 enum suf_reason {
     SUF_REASON_NONE = 0,
-    SUF_REASON_FALLBACK_OFF,
+    SUF_REASON_FALLBACK_OFF,          /* the campaign's settings say off */
+    SUF_REASON_FALLBACK_NOT_ENABLED,  /* they do not say, and [plan] fallback is off */
     SUF_REASON_CAMPAIGN_EXPIRED,
     SUF_REASON_UNKNOWN_TEMPLATE,
     SUF_REASON_NOT_MARKETING,
@@ -100,6 +101,7 @@ struct suf_plan_facts {
 struct suf_plan_policy {
     int64_t now;
     bool fallback;
+    bool fallback_set; /* the campaign's settings say `fallback` (else the config's) */
     int64_t max_auto_retries;
     int64_t retry_interval_s;
     int64_t grace_s;
