@@ -119,6 +119,12 @@ bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_p
  * reach 1 + max_auto_retries. */
 int64_t suf_plan_retries_end(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
 
+/* Whether the campaign's settings stop its fallbacks at p->now: "off" (its
+ * settings say fallback off), "not_enabled" (they do not say, and [plan]
+ * fallback is off), "expired" (now is past valid_until) or NULL; and why,
+ * in words, into buf (at most `size` bytes; "" when NULL is returned). */
+const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, size_t size);
+
 /* The settings of `campaign` (its campaigns row over run->cfg: fallback,
  * max_auto_retries, retry_interval_hours, valid_until) for decisions at
  * `now`, into *p: what suf_plan_run decides that campaign with. */

@@ -60,6 +60,31 @@ bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_p
     return f->attempts < 1 + p->max_auto_retries && p->now < suf_plan_retries_end(f, p);
 }
 
+const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, size_t size)
+{
+    char until[32];
+
+    if (size > 0)
+        buf[0] = '\0';
+    if (!p->fallback && p->fallback_set) {
+        suf_strlcpy(buf, "fallback is off for this campaign", size);
+        return "off";
+    }
+    if (!p->fallback) {
+        suf_strlcpy(buf,
+                    "fallback is not enabled for this campaign (no setting, and [plan] fallback "
+                    "is off): set fallback to on in its settings, or [plan] fallback = on",
+                    size);
+        return "not_enabled";
+    }
+    if (p->has_valid_until && p->now > p->valid_until) {
+        snprintf(buf, size, "valid_until %s has passed",
+                 suf_time_format(p->valid_until, until, sizeof(until)));
+        return "expired";
+    }
+    return NULL;
+}
+
 /* The error code as the rules read it: old exports reported the per-user
  * marketing limit as 131026, and a switch says so. */
 static int64_t effective_code(const struct suf_plan_facts *f, const struct suf_plan_policy *p)

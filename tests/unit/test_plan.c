@@ -1097,6 +1097,43 @@ static void test_plan__rules_decide_from_facts_without_a_store(void)
     suf_config_release(&cfg);
 }
 
+/* What stops a campaign, as status and the run summary say it: a setting
+ * of off, no setting with the key off, or valid_until past; the first of
+ * them, and nothing when fallback is on and the campaign is current. */
+static void test_plan__policy_says_what_stops_a_campaign(void)
+{
+    static const struct {
+        bool fallback, set, expired;
+        const char *stopped, *why;
+    } rows[] = {
+        {1, 1, 0, NULL, ""},
+        {1, 0, 0, NULL, ""},
+        {0, 1, 1, "off", "fallback is off for this campaign"},
+        {0, 0, 1, "not_enabled", "[plan] fallback = on"},
+        {1, 0, 1, "expired", "valid_until 1970-01-05T03:59:59Z has passed"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_plan_policy p = {0};
+        char why[192];
+        const char *got;
+
+        p.now = 100 * H;
+        p.fallback = rows[i].fallback;
+        p.fallback_set = rows[i].set;
+        p.has_valid_until = rows[i].expired;
+        p.valid_until = p.now - 1;
+        got = suf_plan_policy_stopped(&p, why, sizeof(why));
+        if (rows[i].stopped) {
+            CU_ASSERT_STRING_EQUAL(got ? got : "(null)", rows[i].stopped);
+            CU_ASSERT_PTR_NOT_NULL(strstr(why, rows[i].why));
+        } else {
+            CU_ASSERT_PTR_NULL(got);
+            CU_ASSERT_STRING_EQUAL(why, "");
+        }
+    }
+}
+
 static void test_plan__names_of_outcomes_and_reasons(void)
 {
     CU_ASSERT_STRING_EQUAL(suf_plan_outcome_name(SUF_OUTCOME_AWAITING), "awaiting_retries");
@@ -1138,6 +1175,8 @@ int main(void)
          test_plan__retries_end_is_where_waiting_stops},
         {"test_plan__policy_is_the_campaign_over_the_config",
          test_plan__policy_is_the_campaign_over_the_config},
+        {"test_plan__policy_says_what_stops_a_campaign",
+         test_plan__policy_says_what_stops_a_campaign},
         {"test_plan__rules_decide_from_facts_without_a_store",
          test_plan__rules_decide_from_facts_without_a_store},
         {"test_plan__names_of_outcomes_and_reasons", test_plan__names_of_outcomes_and_reasons},
