@@ -110,8 +110,9 @@ static const struct key keys[] = {
      "hours between auto-retries (campaign settings override)"},
     {"plan", "grace_hours", T_INT, F(grace_hours), "6", 0, 720,
      "extra wait after the last retry was due"},
-    {"plan", "fallback", T_BOOL, F(fallback), "on", 0, 0,
-     "fallback for campaigns without a setting"},
+    {"plan", "fallback", T_BOOL, F(fallback), "off", 0, 0,
+     "fallback for campaigns without a setting; on = a paid utility message per failed "
+     "recipient of each"},
     {"plan", "eligible_error_codes", T_CODES, F(eligible_error_codes),
      "131049,130472,131000,131016", 0, 0, "error codes that qualify for a fallback"},
     {"plan", "treat_131026_as_capping", T_BOOL, F(treat_131026_as_capping), "off", 0, 0,

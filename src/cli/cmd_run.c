@@ -415,9 +415,46 @@ static int64_t workbooks_written(const char *dir, time_t since, int depth)
     return n;
 }
 
+/* Campaigns whose failed recipients got no fallback because it is not
+ * enabled for them (no setting, and [plan] fallback off), in one line that
+ * names the first ten: that default would otherwise stop them without a
+ * word.  Adds one to *n when there are any. */
+static int not_enabled(struct suf_run *run, int *n, struct suf_err *err)
+{
+    static const char sql[] =
+        "SELECT campaign_id, count(*) FROM recipients WHERE reason = ?2 "
+        "AND (?1 IS NULL OR campaign_id = ?1) GROUP BY campaign_id ORDER BY campaign_id";
+    sqlite3_stmt *s = suf_store_prepare(run->store, sql, err);
+    struct suf_buf ids = SUF_BUF_INIT;
+    long long campaigns = 0, recipients = 0;
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, run->campaign);
+    suf_bind_text(s, 2, suf_plan_reason_name(SUF_REASON_FALLBACK_NOT_ENABLED));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (campaigns++ < 10)
+            suf_buf_addf(&ids, "%s'%s'", campaigns > 1 ? ", " : "",
+                         (const char *)sqlite3_column_text(s, 0));
+        recipients += sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE && campaigns) {
+        suf_info("summary: attention: %lld failed recipients of %lld campaigns get no fallback: "
+                 "it is not enabled for %s%s (set fallback to on in their campaign settings, "
+                 "or [plan] fallback = on)",
+                 recipients, campaigns, suf_buf_str(&ids), campaigns > 10 ? ", ..." : "");
+        (*n)++;
+    }
+    suf_buf_release(&ids);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "recipients");
+}
+
 /* Sends still queued after the run, per campaign, and why when its
- * settings stop it (off, expired); sends left unknown; consented fallbacks
- * whose window ends before the next light run. */
+ * settings stop it (off, not enabled, expired); campaigns not enabled;
+ * sends left unknown; consented fallbacks whose window ends before the next
+ * light run. */
 static int attention(struct suf_run *run, const struct run_totals *t, struct suf_err *err)
 {
     static const char csql[] =
@@ -441,25 +478,23 @@ static int attention(struct suf_run *run, const struct run_totals *t, struct suf
         const char *id = (const char *)sqlite3_column_text(s, 0);
         long long queued = sqlite3_column_int64(s, 1), later = sqlite3_column_int64(s, 2);
         struct suf_plan_policy p;
-        char why[96] = "", when[32];
+        char why[192];
 
         if (suf_plan_policy_load(run, id, now, &p, err)) {
             sqlite3_finalize(s);
             return SUF_ERR_DB;
         }
-        if (!p.fallback)
-            snprintf(why, sizeof(why), ": the campaign is off");
-        else if (p.has_valid_until && p.now > p.valid_until)
-            snprintf(why, sizeof(why), ": the campaign expired (valid_until %s)",
-                     suf_time_format(p.valid_until, when, sizeof(when)));
         suf_info("summary: attention: campaign '%s': %lld sends still queued (%lld waiting "
-                 "for a retry)%s",
-                 id, queued, later, why);
+                 "for a retry)%s%s",
+                 id, queued, later, suf_plan_policy_stopped(&p, why, sizeof(why)) ? ": " : "",
+                 why);
         n++;
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return suf_store_fail(run->store, err, "sends");
+    if ((rc = not_enabled(run, &n, err)))
+        return rc;
     snprintf(wsql, sizeof(wsql),
              "SELECT count(*) FROM fallbacks WHERE state = 'consented' "
              "AND consented_at + %lld < %lld AND (?1 IS NULL OR campaign_id = ?1)",

@@ -66,24 +66,18 @@ static json_t *time_json(int64_t t)
 }
 
 /* The campaign's settings as plan decides with them (plan.h's policy: its
- * row over the config), and whether they stop it: "off", "expired" or NULL. */
+ * row over the config), and whether they stop it: "off", "not_enabled",
+ * "expired" or NULL. */
 static int settings(struct suf_run *run, const char *id, json_t *c, struct suf_err *err)
 {
     struct suf_plan_policy p;
-    const char *stopped = NULL;
-    char why[96] = "", when[32];
+    const char *stopped;
+    char why[192];
     int rc = suf_plan_policy_load(run, id, run->clock.base, &p, err);
 
     if (rc)
         return rc;
-    if (!p.fallback) {
-        stopped = "off";
-        snprintf(why, sizeof(why), "fallback is off for this campaign");
-    } else if (p.has_valid_until && p.now > p.valid_until) {
-        stopped = "expired";
-        snprintf(why, sizeof(why), "valid_until %s has passed",
-                 suf_time_format(p.valid_until, when, sizeof(when)));
-    }
+    stopped = suf_plan_policy_stopped(&p, why, sizeof(why));
     json_object_set_new(c, "fallback", json_boolean(p.fallback));
     json_object_set_new(c, "valid_until",
                         p.has_valid_until ? time_json(p.valid_until) : json_null());

@@ -211,6 +211,7 @@ int suf_plan_policy_load(struct suf_run *run, const char *campaign, int64_t now,
     suf_bind_text(s, 1, campaign);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
+        p->fallback_set = sqlite3_column_type(s, 0) != SQLITE_NULL;
         if (sqlite3_column_type(s, 0) != SQLITE_NULL)
             p->fallback = sqlite3_column_int64(s, 0) != 0;
         if (sqlite3_column_type(s, 1) != SQLITE_NULL)

@@ -59,7 +59,8 @@ enum suf_outcome {
 /* The exclusion reasons, in the order the rules are checked. */
 enum suf_reason {
     SUF_REASON_NONE = 0,
-    SUF_REASON_FALLBACK_OFF,
+    SUF_REASON_FALLBACK_OFF,          /* the campaign's settings say off */
+    SUF_REASON_FALLBACK_NOT_ENABLED,  /* they do not say, and [plan] fallback is off */
     SUF_REASON_CAMPAIGN_EXPIRED,
     SUF_REASON_UNKNOWN_TEMPLATE,
     SUF_REASON_NOT_MARKETING,
@@ -100,6 +101,7 @@ struct suf_plan_facts {
 struct suf_plan_policy {
     int64_t now;
     bool fallback;
+    bool fallback_set; /* the campaign's settings say `fallback` (else the config's) */
     int64_t max_auto_retries;
     int64_t retry_interval_s;
     int64_t grace_s;
@@ -116,6 +118,12 @@ bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_p
  * (a fallback, or an exclusion) from then on, or as soon as its attempts
  * reach 1 + max_auto_retries. */
 int64_t suf_plan_retries_end(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
+
+/* Whether the campaign's settings stop its fallbacks at p->now: "off" (its
+ * settings say fallback off), "not_enabled" (they do not say, and [plan]
+ * fallback is off), "expired" (now is past valid_until) or NULL; and why,
+ * in words, into buf (at most `size` bytes; "" when NULL is returned). */
+const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, size_t size);
 
 /* The settings of `campaign` (its campaigns row over run->cfg: fallback,
  * max_auto_retries, retry_interval_hours, valid_until) for decisions at

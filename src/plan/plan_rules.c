@@ -28,6 +28,7 @@ static const char *const outcome_names[SUF_OUTCOME_COUNT] = {
 static const char *const reason_names[SUF_REASON_COUNT] = {
     "",
     "fallback_off",
+    "fallback_not_enabled",
     "campaign_expired",
     "unknown_template",
     "not_marketing",
@@ -59,6 +60,31 @@ bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_p
     return f->attempts < 1 + p->max_auto_retries && p->now < suf_plan_retries_end(f, p);
 }
 
+const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, size_t size)
+{
+    char until[32];
+
+    if (size > 0)
+        buf[0] = '\0';
+    if (!p->fallback && p->fallback_set) {
+        suf_strlcpy(buf, "fallback is off for this campaign", size);
+        return "off";
+    }
+    if (!p->fallback) {
+        suf_strlcpy(buf,
+                    "fallback is not enabled for this campaign (no setting, and [plan] fallback "
+                    "is off): set fallback to on in its settings, or [plan] fallback = on",
+                    size);
+        return "not_enabled";
+    }
+    if (p->has_valid_until && p->now > p->valid_until) {
+        snprintf(buf, size, "valid_until %s has passed",
+                 suf_time_format(p->valid_until, until, sizeof(until)));
+        return "expired";
+    }
+    return NULL;
+}
+
 /* The error code as the rules read it: old exports reported the per-user
  * marketing limit as 131026, and a switch says so. */
 static int64_t effective_code(const struct suf_plan_facts *f, const struct suf_plan_policy *p)
@@ -73,8 +99,11 @@ static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
 {
     int64_t code = effective_code(f, p);
 
+    /* Smart Utility Fallback applies when it is enabled: a campaign whose
+     * settings do not say is off by the config's default, and says so
+     * apart from one switched off on purpose. */
     if (!p->fallback)
-        return SUF_REASON_FALLBACK_OFF;
+        return p->fallback_set ? SUF_REASON_FALLBACK_OFF : SUF_REASON_FALLBACK_NOT_ENABLED;
     if (p->has_valid_until && p->now > p->valid_until)
         return SUF_REASON_CAMPAIGN_EXPIRED;
     if (!f->template_known)
@@ -140,6 +169,11 @@ void suf_plan_detail(const struct suf_plan_facts *f, const struct suf_plan_polic
         snprintf(buf, size,
                  "auto-retries not over: %" PRId64 " of %" PRId64 " attempts; waits until %s",
                  f->attempts, 1 + p->max_auto_retries, until);
+    } else if (reason == SUF_REASON_FALLBACK_NOT_ENABLED) {
+        suf_strlcpy(buf,
+                    "the campaign's settings do not enable fallback and [plan] fallback is "
+                    "off: set fallback to on in its campaign settings, or [plan] fallback = on",
+                    size);
     } else if (reason == SUF_REASON_INELIGIBLE_ERROR) {
         snprintf(buf, size, f->last_error ? "error %" PRId64 : "no error code", f->last_error);
     } else if (size > 0) {

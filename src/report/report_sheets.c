@@ -673,6 +673,8 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
 /* Plan's reasons in words, by enum suf_reason. */
 static const char *const reason_words[SUF_REASON_COUNT] = {
     [SUF_REASON_FALLBACK_OFF] = "Fallback is off for the campaign",
+    [SUF_REASON_FALLBACK_NOT_ENABLED] =
+        "Fallback is not enabled (no campaign setting; default off)",
     [SUF_REASON_CAMPAIGN_EXPIRED] = "The campaign is past its valid-until time",
     [SUF_REASON_UNKNOWN_TEMPLATE] = "The broadcast's template is not in the catalog",
     [SUF_REASON_NOT_MARKETING] = "The broadcast's template is not a marketing template",

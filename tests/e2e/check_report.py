@@ -39,8 +39,8 @@ from decimal import Decimal
 
 NOW = "2026-11-25T02:00:00Z"
 CATS = ["marketing", "utility", "authentication", "authentication_international", "service"]
-REASONS = ["fallback_off", "campaign_expired", "unknown_template", "not_marketing",
-           "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
+REASONS = ["fallback_off", "fallback_not_enabled", "campaign_expired", "unknown_template",
+           "not_marketing", "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
            "invalid_phone", "missing_content"]
 STATES = ["pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
           "declined", "no_response", "session_sent", "converted", "session_failed",

@@ -58,8 +58,8 @@ done
 for c in init import plan send reconcile report run status receive; do
   grep -q "^\.B $c" "$man" || fail "man page lacks command '$c'"
 done
-for r in fallback_off campaign_expired unknown_template not_marketing unsupported_template \
-         opted_out undeliverable ineligible_error invalid_phone missing_content; do
+for r in fallback_off fallback_not_enabled campaign_expired unknown_template not_marketing \
+         unsupported_template opted_out undeliverable ineligible_error invalid_phone missing_content; do
   grep -q "^\.B $r\$" "$man" || fail "man page lacks exclusion rule '$r'"
 done
 cp sample.conf edited.conf

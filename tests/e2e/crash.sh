@@ -79,6 +79,8 @@ trial() {
   pipeline_setup "$d"
   rm -f "$d"/inbox/deliveries/*
   cp "$SUF_SCRATCH/big.csv" "$d/inbox/deliveries/"
+  # Fallback is enabled per campaign: the generated one says so.
+  printf 'camp_big,Big crash campaign,on,,,,,\n' >> "$d/inbox/campaigns/campaigns.csv"
   mock_start "$d" $N1_EPOCH
   printf 'unknown_resend_after_hours = 1\n' >> "$d/suf.conf"
   "$SUF" -c "$d/suf.conf" -q init

@@ -15,6 +15,7 @@ import re
 import sys
 
 RETRIES, INTERVAL_H, GRACE_H = 3, 24, 6
+DEFAULT_FALLBACK = False  # [plan] fallback: a campaign without a setting is not enabled
 ELIGIBLE = {131049, 130472, 131000, 131016}
 IN_FLIGHT = {"sent", "accepted", "queued", "pending"}
 
@@ -133,7 +134,9 @@ def main():
             t = templates.get((last["template_name"], last["template_language"]))
             n, needed, needs_media, dyn_url = shape(t) if t else (0, set(), False, False)
             vars_ = [last.get(f"var{k}", "") for k in range(1, 11)]
-            if not on(s.get("fallback"), True):
+            if not (s.get("fallback") or "").strip() and not DEFAULT_FALLBACK:
+                out = "excluded:fallback_not_enabled"
+            elif not on(s.get("fallback"), DEFAULT_FALLBACK):
                 out = "excluded:fallback_off"
             elif s.get("valid_until") and now > parse_time(s["valid_until"]):
                 out = "excluded:campaign_expired"

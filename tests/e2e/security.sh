@@ -27,7 +27,8 @@ for r in rows[1:]:
     r[ni] = names.get(r[ci], r[ni])
 csv.writer(open(p, "w", newline="")).writerows(rows)
 PY
-sed -i '/^camp_s1,\|^camp_s2,\|^camp_s4,\|^camp_s6,/d' "$D/inbox/campaigns/campaigns.csv"
+# Their settings rows keep fallback on but leave the name to the export.
+sed -i 's/^\(camp_s1\|camp_s2\|camp_s4\|camp_s6\),[^,]*,/\1,,/' "$D/inbox/campaigns/campaigns.csv"
 mock_start "$D" 1795485600
 "$SUF" -c "$D/suf.conf" -v init > "$D/log" 2>&1
 "$SUF" -c "$D/suf.conf" -v import markets "$SUF_SOURCE_DIR/fixtures/markets.csv" >> "$D/log" 2>&1

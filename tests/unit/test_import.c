@@ -647,7 +647,7 @@ static void test_import__fixture_campaigns_store_settings_and_nulls(void)
                                 "|| quote(retry_interval_hours) || ' ' || quote(valid_until) || "
                                 "' ' || quote(utility_template) FROM campaigns "
                                 "WHERE campaign_id = ?1", "camp_s5"),
-                           "NULL NULL 48 NULL NULL");
+                           "1 NULL 48 NULL NULL");
     CU_ASSERT_EQUAL(scalar("SELECT fallback FROM campaigns WHERE campaign_id = 'camp_off'", NULL),
                     0);
     CU_ASSERT_EQUAL(scalar("SELECT fallback FROM campaigns WHERE campaign_id = 'camp_winter'",

@@ -39,13 +39,18 @@ struct fx {
     struct suf_err err;
 };
 
+/* The config of most tests here: fallback is off by default (a campaign
+ * must enable it), and these test the rules that come after that switch. */
+#define FALLBACK_ON "[plan]\nfallback = on\n"
+
+/* A store and a run with the config `ini` (NULL: FALLBACK_ON). */
 static void fx_open(struct fx *fx, const char *name, const char *ini)
 {
     memset(fx, 0, sizeof(*fx));
     fx->st.lock_fd = -1;
     suf_test_store(&fx->st, name);
     suf_config_init(&fx->cfg);
-    if (suf_config_load_string(&fx->cfg, ini ? ini : "", "test.conf", &fx->err)) {
+    if (suf_config_load_string(&fx->cfg, ini ? ini : FALLBACK_ON, "test.conf", &fx->err)) {
         fprintf(stderr, "config: %s\n", fx->err.msg);
         exit(2);
     }
@@ -473,6 +478,7 @@ static void test_plan__outcome_counts_add_up_to_recipients(void)
     CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.excluded"),
                     suf_run_get_count(&fx.run, "plan.excluded.opted_out") +
                         suf_run_get_count(&fx.run, "plan.excluded.fallback_off") +
+                        suf_run_get_count(&fx.run, "plan.excluded.fallback_not_enabled") +
                         suf_run_get_count(&fx.run, "plan.excluded.campaign_expired") +
                         suf_run_get_count(&fx.run, "plan.excluded.unknown_template") +
                         suf_run_get_count(&fx.run, "plan.excluded.not_marketing") +
@@ -670,7 +676,7 @@ static void test_plan__campaign_utility_template_overrides_config(void)
 {
     struct fx fx;
 
-    fx_open(&fx, "utility.db", "[utility]\nutility_template = fallback_permission\n");
+    fx_open(&fx, "utility.db", FALLBACK_ON "[utility]\nutility_template = fallback_permission\n");
     add_catalog(&fx);
     add_attempts(&fx, "paused", "447700900001", one_failure, NULL);
     add_attempts(&fx, "missing", "447700900001", one_failure, NULL);
@@ -695,7 +701,7 @@ static void test_plan__eligible_codes_are_configurable(void)
     char got[128];
     static const struct att e368[] = {{1, 0, "failed", 368}, {0}};
 
-    fx_open(&fx, "codes.db", "[plan]\neligible_error_codes = 368\n");
+    fx_open(&fx, "codes.db", FALLBACK_ON "eligible_error_codes = 368\n");
     add_catalog(&fx);
     add_attempts(&fx, "c", "447700900001", e368, NULL);
     add_attempts(&fx, "c", "447700900002", one_failure, NULL);
@@ -712,7 +718,7 @@ static void test_plan__131026_counts_as_capping_when_configured(void)
     char got[128];
     static const struct att e131026[] = {{1, 0, "failed", 131026}, {0}};
 
-    fx_open(&fx, "old.db", "[plan]\ntreat_131026_as_capping = on\n");
+    fx_open(&fx, "old.db", FALLBACK_ON "treat_131026_as_capping = on\n");
     add_catalog(&fx);
     add_attempts(&fx, "c", "447700900001", e131026, NULL);
     CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
@@ -752,6 +758,67 @@ static char *explain(struct fx *fx, const char *campaign, const char *phone, int
     *rc = suf_plan_explain(&fx->run, campaign, phone, out, &fx->err);
     fclose(out);
     return text;
+}
+
+/* Fallback applies when it is enabled: with [plan] fallback off (the
+ * default), a campaign whose settings do not say (no row, or an empty cell)
+ * is excluded as not enabled, apart from one switched off on purpose; with
+ * the key on, the same campaigns get their fallbacks.  `plan --explain`
+ * names the reason and says how to turn it on. */
+static void test_plan__default_off_is_not_enabled(void)
+{
+    static const struct {
+        const char *campaign;
+        int fallback; /* its settings row; -2: no row, -1: an empty cell */
+        const char *off, *on; /* the outcome with the key off, and on */
+    } rows[] = {
+        {"no_row", -2, "excluded:fallback_not_enabled", "fallback"},
+        {"empty_cell", -1, "excluded:fallback_not_enabled", "fallback"},
+        {"set_off", 0, "excluded:fallback_off", "excluded:fallback_off"},
+        {"set_on", 1, "fallback", "fallback"},
+    };
+    static const char *const ini[2] = {"", FALLBACK_ON};
+    struct fx fx;
+    char got[128], *text;
+    int rc;
+
+    for (int key = 0; key < 2; key++) {
+        fx_open(&fx, key ? "enabled_on.db" : "enabled_off.db", ini[key]);
+        add_catalog(&fx);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            add_attempts(&fx, rows[i].campaign, "447700900001", one_failure, NULL);
+            if (rows[i].fallback > -2)
+                add_campaign(&fx, rows[i].campaign, rows[i].fallback, -1, -1, INT64_MIN, NULL);
+        }
+        CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            const char *want = key ? rows[i].on : rows[i].off;
+            outcome_of(&fx, rows[i].campaign, "447700900001", got, sizeof(got));
+            if (strcmp(got, want))
+                fprintf(stderr, "\n  %s, key %s: got '%s'\n", rows[i].campaign,
+                        key ? "on" : "off", got);
+            CU_ASSERT_STRING_EQUAL(got, want);
+        }
+        CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.excluded.fallback_not_enabled"),
+                        key ? 0 : 2);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), key ? 3 : 1);
+        fx_close(&fx);
+    }
+    /* The operator sees why, and how to turn it on, in explain and in the
+     * stored detail that `plan --list` prints. */
+    fx_open(&fx, "enabled_explain.db", "");
+    add_catalog(&fx);
+    add_attempts(&fx, "no_row", "447700900001", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    text = explain(&fx, "no_row", "447700900001", t0() + 100 * H, &rc);
+    CU_ASSERT_EQUAL(rc, SUF_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "rule now (as of 2026-11-24T14:00:00Z): "
+                                        "excluded:fallback_not_enabled: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored outcome: excluded:fallback_not_enabled: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "set fallback to on in its campaign settings, or "
+                                        "[plan] fallback = on"));
+    free(text);
+    fx_close(&fx);
 }
 
 static void test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing(void)
@@ -871,12 +938,13 @@ static void test_plan__policy_is_the_campaign_over_the_config(void)
     struct suf_plan_policy p;
 
     fx_open(&fx, "policy.db",
-            "[plan]\nmax_auto_retries = 2\nretry_interval_hours = 12\ngrace_hours = 3\n");
+            FALLBACK_ON "max_auto_retries = 2\nretry_interval_hours = 12\ngrace_hours = 3\n");
     add_campaign(&fx, "set", 0, 5, 48, 10 * H, NULL);
     add_campaign(&fx, "half", -1, -1, 1, INT64_MIN, NULL);
     CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "set", 77, &p, &fx.err), SUF_OK);
     CU_ASSERT_EQUAL(p.now, 77);
     CU_ASSERT(!p.fallback);
+    CU_ASSERT(p.fallback_set);
     CU_ASSERT_EQUAL(p.max_auto_retries, 5);
     CU_ASSERT_EQUAL(p.retry_interval_s, 48 * H);
     CU_ASSERT_EQUAL(p.grace_s, 3 * H);
@@ -884,11 +952,13 @@ static void test_plan__policy_is_the_campaign_over_the_config(void)
     CU_ASSERT_EQUAL(p.valid_until, t0() + 10 * H);
     CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "half", 77, &p, &fx.err), SUF_OK);
     CU_ASSERT(p.fallback);
+    CU_ASSERT(!p.fallback_set);
     CU_ASSERT_EQUAL(p.max_auto_retries, 2);
     CU_ASSERT_EQUAL(p.retry_interval_s, 1 * H);
     CU_ASSERT(!p.has_valid_until);
     CU_ASSERT_EQUAL_FATAL(suf_plan_policy_load(&fx.run, "none", 77, &p, &fx.err), SUF_OK);
     CU_ASSERT(p.fallback);
+    CU_ASSERT(!p.fallback_set);
     CU_ASSERT_EQUAL(p.max_auto_retries, 2);
     CU_ASSERT_EQUAL(p.retry_interval_s, 12 * H);
     CU_ASSERT_EQUAL(p.grace_s, 3 * H);
@@ -904,7 +974,8 @@ struct fact_row {
     int64_t attempts, ago_h, code; /* ago_h: the last attempt, hours before now */
     bool first_ok, later_ok, failed, opted_out, phone_ok, known, marketing;
     int scenario;
-    bool off, expired;        /* fallback off; now past valid_until */
+    int off;     /* 1: the settings say fallback off, 0: on; or UNSET_OFF, UNSET_ON */
+    bool expired; /* now past valid_until */
     bool settled_by_attempts; /* step 1 decides: the template is never read */
     enum suf_outcome outcome;
     enum suf_reason reason;
@@ -913,6 +984,12 @@ struct fact_row {
 
 #define O(x) SUF_OUTCOME_##x
 #define R(x) SUF_REASON_##x
+/* The campaign's settings do not say, and [plan] fallback is off, or on. */
+#define UNSET_OFF 2
+#define UNSET_ON 3
+#define NOT_ENABLED_DETAIL                                                                       \
+    "the campaign's settings do not enable fallback and [plan] fallback is off: set fallback "   \
+    "to on in its campaign settings, or [plan] fallback = on"
 
 static const struct fact_row fact_rows[] = {
     /* what, attempts, ago_h, code, first_ok, later_ok, failed, opted_out, phone_ok, known,
@@ -947,10 +1024,22 @@ static const struct fact_row fact_rows[] = {
      R(INVALID_PHONE), ""},
     {"off and unknown: the first rule", 4, 99, 131049, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0,
      O(EXCLUDED), R(FALLBACK_OFF), ""},
+    /* No setting: the config's default decides, and off says how to enable. */
+    {"no setting, config off", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, UNSET_OFF, 0, 0,
+     O(EXCLUDED), R(FALLBACK_NOT_ENABLED), NOT_ENABLED_DETAIL},
+    {"no setting, config on", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, UNSET_ON, 0, 0,
+     O(FALLBACK), R(NONE), ""},
+    {"no setting, config off, expired: the first rule", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3,
+     UNSET_OFF, 1, 0, O(EXCLUDED), R(FALLBACK_NOT_ENABLED), NOT_ENABLED_DETAIL},
+    {"no setting, config on, expired", 4, 99, 131049, 0, 0, 1, 0, 1, 1, 1, 3, UNSET_ON, 1, 0,
+     O(EXCLUDED), R(CAMPAIGN_EXPIRED), ""},
+    {"no setting, config off, delivered", 1, 99, 0, 1, 0, 0, 0, 1, 0, 0, 0, UNSET_OFF, 0, 1,
+     O(DELIVERED), R(NONE), ""},
 };
 
 #undef O
 #undef R
+#undef NOT_ENABLED_DETAIL
 
 static void test_plan__rules_decide_from_facts_without_a_store(void)
 {
@@ -966,7 +1055,8 @@ static void test_plan__rules_decide_from_facts_without_a_store(void)
         char detail[512];
 
         p.now = 100 * H;
-        p.fallback = !r->off;
+        p.fallback = r->off == 0 || r->off == UNSET_ON;
+        p.fallback_set = r->off < UNSET_OFF;
         p.has_valid_until = r->expired;
         p.valid_until = p.now - 1;
         p.max_auto_retries = 3;
@@ -1007,6 +1097,43 @@ static void test_plan__rules_decide_from_facts_without_a_store(void)
     suf_config_release(&cfg);
 }
 
+/* What stops a campaign, as status and the run summary say it: a setting
+ * of off, no setting with the key off, or valid_until past; the first of
+ * them, and nothing when fallback is on and the campaign is current. */
+static void test_plan__policy_says_what_stops_a_campaign(void)
+{
+    static const struct {
+        bool fallback, set, expired;
+        const char *stopped, *why;
+    } rows[] = {
+        {1, 1, 0, NULL, ""},
+        {1, 0, 0, NULL, ""},
+        {0, 1, 1, "off", "fallback is off for this campaign"},
+        {0, 0, 1, "not_enabled", "[plan] fallback = on"},
+        {1, 0, 1, "expired", "valid_until 1970-01-05T03:59:59Z has passed"},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_plan_policy p = {0};
+        char why[192];
+        const char *got;
+
+        p.now = 100 * H;
+        p.fallback = rows[i].fallback;
+        p.fallback_set = rows[i].set;
+        p.has_valid_until = rows[i].expired;
+        p.valid_until = p.now - 1;
+        got = suf_plan_policy_stopped(&p, why, sizeof(why));
+        if (rows[i].stopped) {
+            CU_ASSERT_STRING_EQUAL(got ? got : "(null)", rows[i].stopped);
+            CU_ASSERT_PTR_NOT_NULL(strstr(why, rows[i].why));
+        } else {
+            CU_ASSERT_PTR_NULL(got);
+            CU_ASSERT_STRING_EQUAL(why, "");
+        }
+    }
+}
+
 static void test_plan__names_of_outcomes_and_reasons(void)
 {
     CU_ASSERT_STRING_EQUAL(suf_plan_outcome_name(SUF_OUTCOME_AWAITING), "awaiting_retries");
@@ -1022,6 +1149,7 @@ int main(void)
 {
     static const struct suf_test tests[] = {
         {"test_plan__every_rule_in_order", test_plan__every_rule_in_order},
+        {"test_plan__default_off_is_not_enabled", test_plan__default_off_is_not_enabled},
         {"test_plan__outcome_counts_add_up_to_recipients",
          test_plan__outcome_counts_add_up_to_recipients},
         {"test_plan__rerun_changes_nothing", test_plan__rerun_changes_nothing},
@@ -1047,6 +1175,8 @@ int main(void)
          test_plan__retries_end_is_where_waiting_stops},
         {"test_plan__policy_is_the_campaign_over_the_config",
          test_plan__policy_is_the_campaign_over_the_config},
+        {"test_plan__policy_says_what_stops_a_campaign",
+         test_plan__policy_says_what_stops_a_campaign},
         {"test_plan__rules_decide_from_facts_without_a_store",
          test_plan__rules_decide_from_facts_without_a_store},
         {"test_plan__names_of_outcomes_and_reasons", test_plan__names_of_outcomes_and_reasons},
