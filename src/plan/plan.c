@@ -22,6 +22,14 @@
  * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
  * look-up before building), and once created its recipient's outcome stays
  * `fallback`: the upsert never overwrites it.
+ *
+ * Plan stores decisions, not requests.  A new fallback's messages are built
+ * once (render.h), so that what the builders refuse excludes the recipient
+ * as missing_content, and dropped; what they were built from is stored
+ * instead (fallback_inputs, with the template's version and the permission
+ * settings, each stored once), with the utility row queued, its body empty
+ * until the send stage claims it.  Building and dropping costs less than a
+ * validator of its own would save, and cannot disagree with the builders.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,10 +38,12 @@
 
 #include <jansson.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
+#include "plan/render.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
 #include "store/purge.h"
@@ -56,6 +66,7 @@ static void tpl_cache_release(struct tpl_cache *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->v[i].name);
         free(c->v[i].lang);
+        free(c->v[i].json);
         suf_template_release(&c->v[i].t);
     }
     free(c->v);
@@ -108,7 +119,9 @@ static int tpl_load(struct suf_store *st, struct suf_plan_tpl *e, struct suf_err
         goto out;
     }
     e->known = true;
-    if (suf_template_parse(json, &e->t, &perr)) {
+    e->json = json;
+    json = NULL;
+    if (suf_template_parse(e->json, &e->t, &perr)) {
         e->marketing = category && suf_streq_fold(category, "MARKETING");
         snprintf(e->detail, sizeof(e->detail), "template '%s' (%s) cannot be read: %s", e->name,
                  lang, perr.msg);
@@ -158,6 +171,7 @@ static int tpl_get(struct suf_store *st, struct tpl_cache *c, const char *name, 
     if (rc) {
         free(e->name);
         free(e->lang);
+        free(e->json);
         suf_template_release(&e->t);
         return rc;
     }
@@ -174,6 +188,7 @@ struct campaign {
     char *utility_template;
     char *utility_language;
     struct suf_plan_policy policy;
+    int64_t settings_id; /* its message_settings row, once a fallback needed it */
 };
 
 static void campaign_release(struct campaign *c)
@@ -282,7 +297,8 @@ struct planner {
     bool write;           /* false for --explain */
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
-    sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send;
+    sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send, *ins_inputs;
+    sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
 };
 
@@ -311,9 +327,26 @@ static const char ins_fb_sql[] =
     "template_language, scenario, state, state_at, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
 
+/* run_id stays NULL: the send stage sets it when it tries the row. */
 static const char ins_send_sql[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
-    "updated_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "updated_at) VALUES (?1, 'u', 1, 1, ?2, '', 'queued', ?3, ?3)";
+
+static const char ins_inputs_sql[] =
+    "INSERT INTO fallback_inputs (fallback_id, template_version, settings, campaign_name, "
+    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+static const char find_version_sql[] = "SELECT id FROM template_versions WHERE sha256 = ?1";
+static const char ins_version_sql[] = "INSERT INTO template_versions (sha256, json) VALUES (?1, ?2)";
+
+#define SETTINGS_COLS \
+    "utility_template = ?1 AND utility_language = ?2 AND utility_params = ?3 AND " \
+    "utility_no_button = ?4 AND list_button_label = ?5"
+static const char find_settings_sql[] = "SELECT id FROM message_settings WHERE " SETTINGS_COLS;
+static const char ins_settings_sql[] =
+    "INSERT INTO message_settings (utility_template, utility_language, utility_params, "
+    "utility_no_button, list_button_label) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static void decision_clear(struct suf_plan_decision *d)
 {
@@ -329,7 +362,13 @@ static void planner_release(struct planner *pl)
     sqlite3_finalize(pl->content);
     sqlite3_finalize(pl->ins_fb);
     sqlite3_finalize(pl->ins_send);
-    pl->upsert = pl->find_fb = pl->content = pl->ins_fb = pl->ins_send = NULL;
+    sqlite3_finalize(pl->ins_inputs);
+    sqlite3_finalize(pl->find_version);
+    sqlite3_finalize(pl->ins_version);
+    sqlite3_finalize(pl->find_settings);
+    sqlite3_finalize(pl->ins_settings);
+    pl->upsert = pl->find_fb = pl->content = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
+    pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
 }
@@ -345,7 +384,12 @@ static int planner_prepare(struct planner *pl, struct suf_err *err)
     pl->upsert = suf_store_prepare(pl->st, upsert_sql, err);
     pl->ins_fb = pl->upsert ? suf_store_prepare(pl->st, ins_fb_sql, err) : NULL;
     pl->ins_send = pl->ins_fb ? suf_store_prepare(pl->st, ins_send_sql, err) : NULL;
-    return pl->ins_send ? SUF_OK : SUF_ERR_DB;
+    pl->ins_inputs = pl->ins_send ? suf_store_prepare(pl->st, ins_inputs_sql, err) : NULL;
+    pl->find_version = pl->ins_inputs ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
+    pl->ins_version = pl->find_version ? suf_store_prepare(pl->st, ins_version_sql, err) : NULL;
+    pl->find_settings = pl->ins_version ? suf_store_prepare(pl->st, find_settings_sql, err) : NULL;
+    pl->ins_settings = pl->find_settings ? suf_store_prepare(pl->st, ins_settings_sql, err) : NULL;
+    return pl->ins_settings ? SUF_OK : SUF_ERR_DB;
 }
 
 static bool status_ok(const char *s)
@@ -398,116 +442,171 @@ static void acc_add(struct acc *a, sqlite3_stmt *s)
     buf_set(&a->campaign_name, &a->campaign_name_null, s, C_CNAME);
 }
 
-static json_t *json_col(sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-    json_t *j;
-
-    if (!v || !*v)
-        return NULL;
-    j = json_loads(v, JSON_DECODE_ANY, NULL);
-    if (j && !json_is_array(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
-}
-
 static const char *opt_text(sqlite3_stmt *s, int i)
 {
     const char *v = (const char *)sqlite3_column_text(s, i);
     return v && *v ? v : NULL;
 }
 
+/* The columns of content_sql. */
+enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER };
+
+/* The name the permission message gives the campaign. */
+static const char *campaign_name(const struct planner *pl, const struct acc *a)
+{
+    return pl->camp->name            ? pl->camp->name
+           : !a->campaign_name_null ? suf_buf_str(&a->campaign_name)
+                                    : pl->camp->id;
+}
+
 /*
- * Builds the utility body and the session parts of fallback `id` into
- * d->bodies.  A hole in the content (or anything the builders refuse) is
- * SUF_ERR_INPUT with d->detail saying why.
+ * Builds the messages of fallback `id` from the latest attempt's content
+ * (pl->content, stepped on its row by the caller): plan refuses what the
+ * builders refuse.  A hole in the content (or anything the builders refuse)
+ * is SUF_ERR_INPUT with d->detail saying why.  The bodies go to d->bodies
+ * for --explain; a writing plan drops them (the frozen inputs are stored
+ * instead, and the bytes built again, by the same code, when sent).
  */
 static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
-                        int64_t id, struct suf_err *err)
+                        int64_t id)
 {
     const struct suf_config *cfg = pl->run->cfg;
-    struct suf_session_opts sopts = {cfg->list_button_label};
-    struct suf_utility_opts uopts = {pl->camp->utility_template, pl->camp->utility_language,
-                                     cfg->utility_params, cfg->utility_no_button};
-    struct suf_content c;
-    json_t *vars = NULL, *suffixes = NULL, *payloads = NULL, *parts[2] = {NULL, NULL};
-    const char *why = NULL, *cname;
+    struct suf_render_inputs in;
+    json_t *vars, *suffixes, *payloads, *parts[2] = {NULL, NULL};
     size_t nparts = 0;
-    int rc, src;
+    int rc;
 
-    sqlite3_reset(pl->content);
-    sqlite3_bind_int64(pl->content, 1, a->last_id);
-    src = sqlite3_step(pl->content);
-    if (src != SQLITE_ROW)
-        return suf_store_fail(pl->st, err, "attempt content");
-    vars = json_col(pl->content, 1);
-    suffixes = json_col(pl->content, 3);
-    payloads = json_col(pl->content, 4);
-    memset(&c, 0, sizeof(c));
-    c.to = suf_buf_str(&a->phone);
-    c.vars = vars;
-    c.text = opt_text(pl->content, 0);
-    c.header_media_url = opt_text(pl->content, 2);
-    c.url_suffixes = suffixes;
-    c.button_payloads = payloads;
-    c.customer_name = opt_text(pl->content, 5);
-    rc = suf_session_build(&d->tpl->t, d->tpl->scenario, &c, id, &sopts, parts, &nparts, &why);
+    vars = suf_render_array(opt_text(pl->content, K_VARS));
+    suffixes = suf_render_array(opt_text(pl->content, K_SUFFIXES));
+    payloads = suf_render_array(opt_text(pl->content, K_PAYLOADS));
+    memset(&in, 0, sizeof(in));
+    in.tpl = &d->tpl->t;
+    in.scenario = d->tpl->scenario;
+    in.content.to = suf_buf_str(&a->phone);
+    in.content.vars = vars;
+    in.content.text = opt_text(pl->content, K_TEXT);
+    in.content.header_media_url = opt_text(pl->content, K_MEDIA);
+    in.content.url_suffixes = suffixes;
+    in.content.button_payloads = payloads;
+    in.content.customer_name = opt_text(pl->content, K_CUSTOMER);
+    in.utility = (struct suf_utility_opts){pl->camp->utility_template,
+                                           pl->camp->utility_language, cfg->utility_params,
+                                           cfg->utility_no_button};
+    in.session.list_button_label = cfg->list_button_label;
+    in.campaign_name = campaign_name(pl, a);
+    rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
+    if (!rc)
+        rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
     if (rc) {
-        snprintf(d->detail, sizeof(d->detail), "session message: %s",
-                 why ? why : "cannot be built");
-        rc = SUF_ERR_INPUT;
-        goto out;
-    }
-    cname = pl->camp->name                ? pl->camp->name
-            : !a->campaign_name_null      ? suf_buf_str(&a->campaign_name)
-                                          : pl->camp->id;
-    why = NULL;
-    rc = suf_utility_build(&uopts, c.to, cname, c.customer_name, id, 1, &d->bodies[0], &why);
-    if (rc) {
-        snprintf(d->detail, sizeof(d->detail), "utility message: %s",
-                 why ? why : "cannot be built");
         rc = SUF_ERR_INPUT;
         for (size_t i = 0; i < nparts; i++)
             json_decref(parts[i]);
-        goto out;
+    } else {
+        d->nbodies = 1;
+        for (size_t i = 0; i < nparts && i < 2; i++)
+            d->bodies[d->nbodies++] = parts[i];
     }
-    d->nbodies = 1;
-    for (size_t i = 0; i < nparts && i < 2; i++)
-        d->bodies[d->nbodies++] = parts[i];
-out:
-    sqlite3_reset(pl->content);
     json_decref(vars);
     json_decref(suffixes);
     json_decref(payloads);
     return rc;
 }
 
-static int insert_send(struct planner *pl, int64_t id, char kind, int part, const json_t *body,
-                       struct suf_err *err)
+/* The id of the row `find` (bound already) names, after inserting it with
+ * `ins` (bound already) when there is none. */
+static int find_or_insert(struct planner *pl, sqlite3_stmt *find, sqlite3_stmt *ins,
+                          const char *what, int64_t *id, struct suf_err *err)
+{
+    int src = sqlite3_step(find);
+
+    if (src == SQLITE_DONE) {
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            sqlite3_reset(ins);
+            sqlite3_reset(find);
+            return suf_store_fail(pl->st, err, what);
+        }
+        sqlite3_reset(ins);
+        *id = sqlite3_last_insert_rowid(pl->st->db);
+        src = SQLITE_ROW;
+    } else if (src == SQLITE_ROW) {
+        *id = sqlite3_column_int64(find, 0);
+    }
+    sqlite3_reset(ins);
+    sqlite3_reset(find);
+    return src == SQLITE_ROW ? SUF_OK : suf_store_fail(pl->st, err, what);
+}
+
+/* The template_versions row of `tpl`'s catalog JSON, stored the first
+ * time a fallback uses it: identified by its SHA-256, never changed. */
+static int template_version(struct planner *pl, struct suf_plan_tpl *tpl, struct suf_err *err)
+{
+    char sha[SUF_SHA256_HEX];
+
+    if (tpl->version_id)
+        return SUF_OK;
+    suf_sha256_buf(tpl->json, strlen(tpl->json), sha);
+    suf_bind_text(pl->find_version, 1, sha);
+    suf_bind_text(pl->ins_version, 1, sha);
+    suf_bind_text_static(pl->ins_version, 2, tpl->json);
+    return find_or_insert(pl, pl->find_version, pl->ins_version, "template_versions",
+                          &tpl->version_id, err);
+}
+
+/* The message_settings row of the campaign's permission template and the
+ * config's builder settings, stored the first time a fallback uses it. */
+static int message_settings(struct planner *pl, struct suf_err *err)
+{
+    const struct suf_config *cfg = pl->run->cfg;
+    sqlite3_stmt *s[2] = {pl->find_settings, pl->ins_settings};
+
+    if (pl->camp->settings_id)
+        return SUF_OK;
+    for (int i = 0; i < 2; i++) {
+        suf_bind_text(s[i], 1, pl->camp->utility_template);
+        suf_bind_text(s[i], 2, pl->camp->utility_language);
+        suf_bind_text(s[i], 3, cfg->utility_params);
+        sqlite3_bind_int(s[i], 4, cfg->utility_no_button ? 1 : 0);
+        suf_bind_text(s[i], 5, cfg->list_button_label);
+    }
+    return find_or_insert(pl, pl->find_settings, pl->ins_settings, "message_settings",
+                          &pl->camp->settings_id, err);
+}
+
+/* The fallback's frozen inputs: the attempt's values are copied from
+ * pl->content (still on its row), so a later import cannot change them. */
+static int insert_inputs(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
+                         struct suf_err *err)
+{
+    sqlite3_stmt *s = pl->ins_inputs;
+    int rc;
+
+    if ((rc = template_version(pl, d->tpl, err)) ||
+        (rc = message_settings(pl, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, d->fallback_id);
+    sqlite3_bind_int64(s, 2, d->tpl->version_id);
+    sqlite3_bind_int64(s, 3, pl->camp->settings_id);
+    suf_bind_text(s, 4, campaign_name(pl, a));
+    for (int i = K_TEXT; i <= K_CUSTOMER; i++)
+        sqlite3_bind_value(s, 5 + i, sqlite3_column_value(pl->content, i));
+    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* The utility row, queued with an empty body: its bytes are built and
+ * stored when the send stage claims it. */
+static int insert_utility_send(struct planner *pl, int64_t id, struct suf_err *err)
 {
     char callback[64];
-    char *text = json_dumps(body, JSON_COMPACT);
     int64_t now = pl->camp->policy.now;
     sqlite3_stmt *s = pl->ins_send;
     int rc;
 
-    if (!text)
-        return suf_err_set(err, SUF_ERR_INTERNAL, "fallback %" PRId64 ": body cannot be written",
-                           id);
-    snprintf(callback, sizeof(callback), "suf:%" PRId64 ":%c%d", id, kind, part);
-    sqlite3_reset(s);
+    snprintf(callback, sizeof(callback), "suf:%" PRId64 ":u1", id);
     sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, kind == 'u' ? "u" : "s", 1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, part);
-    sqlite3_bind_int(s, 4, part);
-    sqlite3_bind_text(s, 5, callback, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, text, -1, free);
-    sqlite3_bind_text(s, 7, kind == 'u' ? "queued" : "held", -1, SQLITE_STATIC);
-    suf_bind_int64_or_null(s, 8, now, kind != 'u');
-    sqlite3_bind_int64(s, 9, now);
-    sqlite3_bind_null(s, 10); /* run_id: set by the send stage when it tries the row */
+    sqlite3_bind_text(s, 2, callback, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, now);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "sends");
     sqlite3_reset(s);
     return rc;
@@ -521,7 +620,6 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     int rc;
 
     snprintf(scenario, sizeof(scenario), "S%d", d->tpl->scenario);
-    sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, d->fallback_id);
     suf_bind_text(s, 2, pl->camp->id);
     suf_bind_text(s, 3, suf_buf_str(&a->phone));
@@ -533,16 +631,16 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
     sqlite3_reset(s);
-    if (rc)
-        return rc;
-    rc = insert_send(pl, d->fallback_id, 'u', 1, d->bodies[0], err);
-    for (size_t i = 1; !rc && i < d->nbodies; i++)
-        rc = insert_send(pl, d->fallback_id, 's', (int)i, d->bodies[i], err);
+    if (!rc)
+        rc = insert_inputs(pl, a, d, err);
+    if (!rc)
+        rc = insert_utility_send(pl, d->fallback_id, err);
     return rc;
 }
 
 /* For a recipient the rules let through: keeps its fallback if it has one,
- * else builds and (when writing) creates it, or excludes it for a hole. */
+ * else builds its messages and (when writing) creates it with its frozen
+ * inputs, or excludes it for a hole. */
 static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
                            struct suf_err *err)
 {
@@ -559,21 +657,30 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         return suf_store_fail(pl->st, err, "fallbacks");
     if (src == SQLITE_ROW)
         return SUF_OK;
-    rc = build_bodies(pl, a, d, pl->next_id, err);
+    sqlite3_reset(pl->content);
+    sqlite3_bind_int64(pl->content, 1, a->last_id);
+    if (sqlite3_step(pl->content) != SQLITE_ROW) {
+        rc = suf_store_fail(pl->st, err, "attempt content");
+        goto out;
+    }
+    rc = build_bodies(pl, a, d, pl->next_id);
     if (rc == SUF_ERR_INPUT) {
         d->outcome = SUF_OUTCOME_EXCLUDED;
         d->reason = SUF_REASON_MISSING_CONTENT;
-        return SUF_OK;
+        rc = SUF_OK;
+        goto out;
     }
     if (rc)
-        return rc;
+        goto out;
     d->fallback_id = pl->next_id++;
     d->fallback_new = true;
     if (!pl->write)
-        return SUF_OK;
+        goto out;
     rc = insert_fallback(pl, a, d, err);
     if (!rc)
         pl->new_fallbacks++;
+out:
+    sqlite3_reset(pl->content);
     return rc;
 }
 
@@ -634,7 +741,8 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         return rc;
     if (!pl->write)
         return SUF_OK;
-    /* Bodies were stored with the fallback; the writer does not keep them. */
+    /* The bodies only proved that the messages can be built: the frozen
+     * inputs were stored instead. */
     for (size_t i = 0; i < d->nbodies; i++)
         json_decref(d->bodies[i]);
     d->nbodies = 0;
