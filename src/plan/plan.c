@@ -4,7 +4,8 @@
  *
  * The work is one ordered scan per campaign: the attempts of the campaign,
  * in (phone, attempt, sent_at, id) order, which is the order of the
- * attempts_recipient index, so SQLite streams them without sorting.  Each
+ * attempts_recipient index, so SQLite streams them without sorting; the
+ * index carries every column the scan reads, so the table is not read.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
  * and the pure rules (plan_rules.c) name its outcome.  No query runs per
  * attempt; per recipient there is one upsert into `recipients` that writes
@@ -282,11 +283,6 @@ struct acc {
     struct suf_plan_facts f;
     int64_t last_id;
     bool last_any_131050;
-    struct suf_buf tpl_name;
-    struct suf_buf tpl_lang;
-    bool tpl_lang_null;
-    struct suf_buf campaign_name;
-    bool campaign_name_null;
 };
 
 struct planner {
@@ -297,7 +293,7 @@ struct planner {
     bool write;           /* false for --explain */
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
-    sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send, *ins_inputs;
+    sqlite3_stmt *upsert, *find_fb, *content, *names, *ins_fb, *ins_send, *ins_inputs;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
 };
@@ -318,8 +314,13 @@ static const char find_fb_sql[] =
     "SELECT id FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2";
 
 static const char content_sql[] =
-    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name "
-    "FROM attempts WHERE id = ?1";
+    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name, "
+    "campaign_name FROM attempts WHERE id = ?1";
+
+/* The template the latest attempt names: read only for the recipients the
+ * exclusion rules decide, so that the scan reads the index alone. */
+static const char names_sql[] = "SELECT template_name, template_language FROM attempts "
+                                "WHERE id = ?1";
 
 /* ?9 is the state: a new fallback starts in the state machine's first. */
 static const char ins_fb_sql[] =
@@ -360,6 +361,7 @@ static void planner_release(struct planner *pl)
     sqlite3_finalize(pl->upsert);
     sqlite3_finalize(pl->find_fb);
     sqlite3_finalize(pl->content);
+    sqlite3_finalize(pl->names);
     sqlite3_finalize(pl->ins_fb);
     sqlite3_finalize(pl->ins_send);
     sqlite3_finalize(pl->ins_inputs);
@@ -367,7 +369,7 @@ static void planner_release(struct planner *pl)
     sqlite3_finalize(pl->ins_version);
     sqlite3_finalize(pl->find_settings);
     sqlite3_finalize(pl->ins_settings);
-    pl->upsert = pl->find_fb = pl->content = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
+    pl->upsert = pl->find_fb = pl->content = pl->names = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
     pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
@@ -377,7 +379,8 @@ static int planner_prepare(struct planner *pl, struct suf_err *err)
 {
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
     pl->content = pl->find_fb ? suf_store_prepare(pl->st, content_sql, err) : NULL;
-    if (!pl->content)
+    pl->names = pl->content ? suf_store_prepare(pl->st, names_sql, err) : NULL;
+    if (!pl->names)
         return SUF_ERR_DB;
     if (!pl->write)
         return SUF_OK;
@@ -405,19 +408,8 @@ static void acc_start(struct acc *a, const char *phone)
     a->last_any_131050 = false;
 }
 
-static void buf_set(struct suf_buf *b, bool *is_null, sqlite3_stmt *s, int i)
-{
-    const unsigned char *v = sqlite3_column_text(s, i);
-
-    suf_buf_reset(b);
-    if (is_null)
-        *is_null = v == NULL || !*v;
-    if (v)
-        suf_buf_add(b, v, (size_t)sqlite3_column_bytes(s, i));
-}
-
 /* Columns of the scan: see scan_sql. */
-enum { C_PHONE, C_ID, C_STATUS, C_ERROR, C_SENT_AT, C_VALID, C_TNAME, C_TLANG, C_CNAME, C_OPTOUT };
+enum { C_PHONE, C_ID, C_STATUS, C_ERROR, C_SENT_AT, C_VALID, C_OPTOUT };
 
 static void acc_add(struct acc *a, sqlite3_stmt *s)
 {
@@ -437,9 +429,6 @@ static void acc_add(struct acc *a, sqlite3_stmt *s)
         a->last_any_131050 = true;
     a->f.opted_out = a->last_any_131050 || sqlite3_column_int64(s, C_OPTOUT) != 0;
     a->last_id = sqlite3_column_int64(s, C_ID);
-    buf_set(&a->tpl_name, NULL, s, C_TNAME);
-    buf_set(&a->tpl_lang, &a->tpl_lang_null, s, C_TLANG);
-    buf_set(&a->campaign_name, &a->campaign_name_null, s, C_CNAME);
 }
 
 static const char *opt_text(sqlite3_stmt *s, int i)
@@ -449,14 +438,15 @@ static const char *opt_text(sqlite3_stmt *s, int i)
 }
 
 /* The columns of content_sql. */
-enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER };
+enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME };
 
-/* The name the permission message gives the campaign. */
-static const char *campaign_name(const struct planner *pl, const struct acc *a)
+/* The name the permission message gives the campaign: its settings', the
+ * export's (pl->content on the latest attempt), or its id. */
+static const char *campaign_name(const struct planner *pl)
 {
-    return pl->camp->name            ? pl->camp->name
-           : !a->campaign_name_null ? suf_buf_str(&a->campaign_name)
-                                    : pl->camp->id;
+    const char *export_name = opt_text(pl->content, K_CNAME);
+
+    return pl->camp->name ? pl->camp->name : export_name ? export_name : pl->camp->id;
 }
 
 /*
@@ -493,7 +483,7 @@ static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan
                                            pl->camp->utility_language, cfg->utility_params,
                                            cfg->utility_no_button};
     in.session.list_button_label = cfg->list_button_label;
-    in.campaign_name = campaign_name(pl, a);
+    in.campaign_name = campaign_name(pl);
     rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
     if (!rc)
         rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
@@ -586,7 +576,7 @@ static int insert_inputs(struct planner *pl, const struct acc *a, struct suf_pla
     sqlite3_bind_int64(s, 1, d->fallback_id);
     sqlite3_bind_int64(s, 2, d->tpl->version_id);
     sqlite3_bind_int64(s, 3, pl->camp->settings_id);
-    suf_bind_text(s, 4, campaign_name(pl, a));
+    suf_bind_text(s, 4, campaign_name(pl));
     for (int i = K_TEXT; i <= K_CUSTOMER; i++)
         sqlite3_bind_value(s, 5 + i, sqlite3_column_value(pl->content, i));
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
@@ -708,13 +698,30 @@ static int upsert_recipient(struct planner *pl, const struct acc *a,
     return rc;
 }
 
+/* The template the latest attempt names, from the campaign's cache. */
+static int latest_template(struct planner *pl, const struct acc *a, struct suf_plan_tpl **tpl,
+                           struct suf_err *err)
+{
+    int rc;
+
+    sqlite3_bind_int64(pl->names, 1, a->last_id);
+    if (sqlite3_step(pl->names) != SQLITE_ROW) {
+        rc = suf_store_fail(pl->st, err, "attempts");
+    } else {
+        const char *name = (const char *)sqlite3_column_text(pl->names, 0);
+        rc = tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->names, 1), tpl, err);
+    }
+    sqlite3_reset(pl->names);
+    return rc;
+}
+
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
 static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *err)
 {
     const struct suf_plan_policy *policy = &pl->camp->policy;
     struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
-    struct suf_plan_tpl *tpl;
+    struct suf_plan_tpl *tpl = NULL;
     int rc;
 
     decision_clear(d);
@@ -725,8 +732,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         return SUF_OK;
     if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
         /* The exclusion rules decide: they read the template's class. */
-        rc = tpl_get(pl->st, &pl->tpls, suf_buf_str(&a->tpl_name),
-                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &tpl, err);
+        rc = latest_template(pl, a, &tpl, err);
         if (rc)
             return rc;
         f->template_known = tpl->known;
@@ -754,7 +760,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
  * per attempt. */
 #define SCAN_COLS(optout)                                                                  \
     "SELECT a.phone, a.id, a.status, a.error_code, a.sent_at, a.phone_valid, "             \
-    "a.template_name, a.template_language, a.campaign_name, " optout " FROM attempts a "
+    optout " FROM attempts a "
 #define OPTOUT_SEEK "EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)"
 #define SCAN_ALL "WHERE a.campaign_id = ?1 ORDER BY a.phone, a.attempt, a.sent_at, a.id"
 #define SCAN_ONE "WHERE a.campaign_id = ?1 AND a.phone = ?2 ORDER BY a.attempt, a.sent_at, a.id"
@@ -804,9 +810,6 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
 out:
     sqlite3_finalize(s);
     suf_buf_release(&a.phone);
-    suf_buf_release(&a.tpl_name);
-    suf_buf_release(&a.tpl_lang);
-    suf_buf_release(&a.campaign_name);
     *recipients = n;
     return rc;
 }
@@ -986,11 +989,12 @@ static int campaign_exists(struct suf_store *st, const char *id, struct suf_err 
 }
 
 /*
- * The scan reads attempts in index order, so the table rows it needs are
- * read out of order: a page cache larger than SQLite's default 2 MB and a
- * memory map turn those reads (and re-reads of the pages the inserts touch)
- * from system calls into memory accesses.  The connection's own settings
- * come back afterwards.
+ * The scan reads the recipient index alone (it carries every column the
+ * scan needs), in order; the table is read only by point look-ups for the
+ * recipients the rules decide.  A page cache a little larger than SQLite's
+ * default keeps the pages the inserts touch; it is bounded, and no memory
+ * map is used, so plan's memory stays the same whatever the size of the
+ * store.  The connection's own setting comes back afterwards.
  */
 static void tune(struct suf_store *st, int64_t *saved_cache)
 {
@@ -998,8 +1002,7 @@ static void tune(struct suf_store *st, int64_t *saved_cache)
 
     if (suf_store_scalar(st, "PRAGMA cache_size", NULL, saved_cache, &ignored))
         *saved_cache = -2000;
-    suf_store_exec(st, "PRAGMA cache_size = -131072", &ignored);
-    suf_store_exec(st, "PRAGMA mmap_size = 1073741824", &ignored);
+    suf_store_exec(st, "PRAGMA cache_size = -32768", &ignored);
 }
 
 static void untune(struct suf_store *st, int64_t saved_cache)
@@ -1009,7 +1012,6 @@ static void untune(struct suf_store *st, int64_t saved_cache)
 
     snprintf(sql, sizeof(sql), "PRAGMA cache_size = %" PRId64, saved_cache);
     suf_store_exec(st, sql, &ignored);
-    suf_store_exec(st, "PRAGMA mmap_size = 0", &ignored);
 }
 
 static int plan_all(struct suf_run *run, int64_t now, struct suf_err *err)

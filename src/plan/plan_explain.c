@@ -6,8 +6,11 @@
  * is printed from three sources: the recipient's attempts as stored; the
  * rules' decision now, taken by the same scan `suf plan` runs (plan.c's
  * preview, which writes nothing); and what the last plan stored, with the
- * bodies of its messages.  Before the first plan, the bodies a plan would
- * create are built and printed instead.  Reads only.
+ * bodies of its messages: those stored, and those not built yet rendered
+ * from the fallback's frozen inputs by render.h, the code that will build
+ * them.  Before the first plan, the bodies a plan would create are built
+ * and printed instead.  Each body is printed pretty, then as its exact
+ * bytes.  Reads only.
  *
  * The list form (suf_plan_explain_list) answers the same question for a
  * whole campaign at once, from what the last plan stored.
