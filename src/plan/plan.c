@@ -4,7 +4,8 @@
  *
  * The work is one ordered scan per campaign: the attempts of the campaign,
  * in (phone, attempt, sent_at, id) order, which is the order of the
- * attempts_recipient index, so SQLite streams them without sorting.  Each
+ * attempts_recipient index, so SQLite streams them without sorting; the
+ * index carries every column the scan reads, so the table is not read.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
  * and the pure rules (plan_rules.c) name its outcome.  No query runs per
  * attempt; per recipient there is one upsert into `recipients` that writes
@@ -22,6 +23,14 @@
  * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
  * look-up before building), and once created its recipient's outcome stays
  * `fallback`: the upsert never overwrites it.
+ *
+ * Plan stores decisions, not requests.  A new fallback's messages are built
+ * once (render.h), so that what the builders refuse excludes the recipient
+ * as missing_content, and dropped; what they were built from is stored
+ * instead (fallback_inputs, with the template's version and the permission
+ * settings, each stored once), with the utility row queued, its body empty
+ * until the send stage claims it.  Building and dropping costs less than a
+ * validator of its own would save, and cannot disagree with the builders.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,11 +39,13 @@
 
 #include <jansson.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/util.h"
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
+#include "plan/render.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
 #include "store/purge.h"
@@ -57,6 +68,7 @@ static void tpl_cache_release(struct tpl_cache *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->v[i].name);
         free(c->v[i].lang);
+        free(c->v[i].json);
         suf_template_release(&c->v[i].t);
     }
     free(c->v);
@@ -109,7 +121,9 @@ static int tpl_load(struct suf_store *st, struct suf_plan_tpl *e, struct suf_err
         goto out;
     }
     e->known = true;
-    if (suf_template_parse(json, &e->t, &perr)) {
+    e->json = json;
+    json = NULL;
+    if (suf_template_parse(e->json, &e->t, &perr)) {
         e->marketing = category && suf_streq_fold(category, "MARKETING");
         snprintf(e->detail, sizeof(e->detail), "template '%s' (%s) cannot be read: %s", e->name,
                  lang, perr.msg);
@@ -159,6 +173,7 @@ static int tpl_get(struct suf_store *st, struct tpl_cache *c, const char *name, 
     if (rc) {
         free(e->name);
         free(e->lang);
+        free(e->json);
         suf_template_release(&e->t);
         return rc;
     }
@@ -175,6 +190,7 @@ struct campaign {
     char *utility_template;
     char *utility_language;
     struct suf_plan_policy policy;
+    int64_t settings_id; /* its message_settings row, once a fallback needed it */
 };
 
 static void campaign_release(struct campaign *c)
@@ -269,11 +285,6 @@ struct acc {
     struct suf_plan_facts f;
     int64_t last_id;
     bool last_any_131050;
-    struct suf_buf tpl_name;
-    struct suf_buf tpl_lang;
-    bool tpl_lang_null;
-    struct suf_buf campaign_name;
-    bool campaign_name_null;
 };
 
 struct planner {
@@ -284,7 +295,8 @@ struct planner {
     bool write;           /* false for --explain */
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
-    sqlite3_stmt *upsert, *find_fb, *content, *ins_fb, *ins_send;
+    sqlite3_stmt *upsert, *find_fb, *content, *names, *ins_fb, *ins_send, *ins_inputs;
+    sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
     struct suf_progress bar;       /* by recipients; all zero (silent) for explain */
 };
@@ -305,8 +317,13 @@ static const char find_fb_sql[] =
     "SELECT id FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2";
 
 static const char content_sql[] =
-    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name "
-    "FROM attempts WHERE id = ?1";
+    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name, "
+    "campaign_name FROM attempts WHERE id = ?1";
+
+/* The template the latest attempt names: read only for the recipients the
+ * exclusion rules decide, so that the scan reads the index alone. */
+static const char names_sql[] = "SELECT template_name, template_language FROM attempts "
+                                "WHERE id = ?1";
 
 /* ?9 is the state: a new fallback starts in the state machine's first. */
 static const char ins_fb_sql[] =
@@ -314,9 +331,26 @@ static const char ins_fb_sql[] =
     "template_language, scenario, state, state_at, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
 
+/* run_id stays NULL: the send stage sets it when it tries the row. */
 static const char ins_send_sql[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
-    "updated_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "updated_at) VALUES (?1, 'u', 1, 1, ?2, '', 'queued', ?3, ?3)";
+
+static const char ins_inputs_sql[] =
+    "INSERT INTO fallback_inputs (fallback_id, template_version, settings, campaign_name, "
+    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+static const char find_version_sql[] = "SELECT id FROM template_versions WHERE sha256 = ?1";
+static const char ins_version_sql[] = "INSERT INTO template_versions (sha256, json) VALUES (?1, ?2)";
+
+#define SETTINGS_COLS \
+    "utility_template = ?1 AND utility_language = ?2 AND utility_params = ?3 AND " \
+    "utility_no_button = ?4 AND list_button_label = ?5"
+static const char find_settings_sql[] = "SELECT id FROM message_settings WHERE " SETTINGS_COLS;
+static const char ins_settings_sql[] =
+    "INSERT INTO message_settings (utility_template, utility_language, utility_params, "
+    "utility_no_button, list_button_label) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static void decision_clear(struct suf_plan_decision *d)
 {
@@ -330,9 +364,16 @@ static void planner_release(struct planner *pl)
     sqlite3_finalize(pl->upsert);
     sqlite3_finalize(pl->find_fb);
     sqlite3_finalize(pl->content);
+    sqlite3_finalize(pl->names);
     sqlite3_finalize(pl->ins_fb);
     sqlite3_finalize(pl->ins_send);
-    pl->upsert = pl->find_fb = pl->content = pl->ins_fb = pl->ins_send = NULL;
+    sqlite3_finalize(pl->ins_inputs);
+    sqlite3_finalize(pl->find_version);
+    sqlite3_finalize(pl->ins_version);
+    sqlite3_finalize(pl->find_settings);
+    sqlite3_finalize(pl->ins_settings);
+    pl->upsert = pl->find_fb = pl->content = pl->names = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
+    pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
 }
@@ -341,14 +382,20 @@ static int planner_prepare(struct planner *pl, struct suf_err *err)
 {
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
     pl->content = pl->find_fb ? suf_store_prepare(pl->st, content_sql, err) : NULL;
-    if (!pl->content)
+    pl->names = pl->content ? suf_store_prepare(pl->st, names_sql, err) : NULL;
+    if (!pl->names)
         return SUF_ERR_DB;
     if (!pl->write)
         return SUF_OK;
     pl->upsert = suf_store_prepare(pl->st, upsert_sql, err);
     pl->ins_fb = pl->upsert ? suf_store_prepare(pl->st, ins_fb_sql, err) : NULL;
     pl->ins_send = pl->ins_fb ? suf_store_prepare(pl->st, ins_send_sql, err) : NULL;
-    return pl->ins_send ? SUF_OK : SUF_ERR_DB;
+    pl->ins_inputs = pl->ins_send ? suf_store_prepare(pl->st, ins_inputs_sql, err) : NULL;
+    pl->find_version = pl->ins_inputs ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
+    pl->ins_version = pl->find_version ? suf_store_prepare(pl->st, ins_version_sql, err) : NULL;
+    pl->find_settings = pl->ins_version ? suf_store_prepare(pl->st, find_settings_sql, err) : NULL;
+    pl->ins_settings = pl->find_settings ? suf_store_prepare(pl->st, ins_settings_sql, err) : NULL;
+    return pl->ins_settings ? SUF_OK : SUF_ERR_DB;
 }
 
 static bool status_ok(const char *s)
@@ -364,19 +411,8 @@ static void acc_start(struct acc *a, const char *phone)
     a->last_any_131050 = false;
 }
 
-static void buf_set(struct suf_buf *b, bool *is_null, sqlite3_stmt *s, int i)
-{
-    const unsigned char *v = sqlite3_column_text(s, i);
-
-    suf_buf_reset(b);
-    if (is_null)
-        *is_null = v == NULL || !*v;
-    if (v)
-        suf_buf_add(b, v, (size_t)sqlite3_column_bytes(s, i));
-}
-
 /* Columns of the scan: see scan_sql. */
-enum { C_PHONE, C_ID, C_STATUS, C_ERROR, C_SENT_AT, C_VALID, C_TNAME, C_TLANG, C_CNAME, C_OPTOUT };
+enum { C_PHONE, C_ID, C_STATUS, C_ERROR, C_SENT_AT, C_VALID, C_OPTOUT };
 
 static void acc_add(struct acc *a, sqlite3_stmt *s)
 {
@@ -396,24 +432,6 @@ static void acc_add(struct acc *a, sqlite3_stmt *s)
         a->last_any_131050 = true;
     a->f.opted_out = a->last_any_131050 || sqlite3_column_int64(s, C_OPTOUT) != 0;
     a->last_id = sqlite3_column_int64(s, C_ID);
-    buf_set(&a->tpl_name, NULL, s, C_TNAME);
-    buf_set(&a->tpl_lang, &a->tpl_lang_null, s, C_TLANG);
-    buf_set(&a->campaign_name, &a->campaign_name_null, s, C_CNAME);
-}
-
-static json_t *json_col(sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-    json_t *j;
-
-    if (!v || !*v)
-        return NULL;
-    j = json_loads(v, JSON_DECODE_ANY, NULL);
-    if (j && !json_is_array(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
 }
 
 static const char *opt_text(sqlite3_stmt *s, int i)
@@ -422,95 +440,166 @@ static const char *opt_text(sqlite3_stmt *s, int i)
     return v && *v ? v : NULL;
 }
 
+/* The columns of content_sql. */
+enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME };
+
+/* The name the permission message gives the campaign: its settings', the
+ * export's (pl->content on the latest attempt), or its id. */
+static const char *campaign_name(const struct planner *pl)
+{
+    const char *export_name = opt_text(pl->content, K_CNAME);
+
+    return pl->camp->name ? pl->camp->name : export_name ? export_name : pl->camp->id;
+}
+
 /*
- * Builds the utility body and the session parts of fallback `id` into
- * d->bodies.  A hole in the content (or anything the builders refuse) is
- * SUF_ERR_INPUT with d->detail saying why.
+ * Builds the messages of fallback `id` from the latest attempt's content
+ * (pl->content, stepped on its row by the caller): plan refuses what the
+ * builders refuse.  A hole in the content (or anything the builders refuse)
+ * is SUF_ERR_INPUT with d->detail saying why.  The bodies go to d->bodies
+ * for --explain; a writing plan drops them (the frozen inputs are stored
+ * instead, and the bytes built again, by the same code, when sent).
  */
 static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
-                        int64_t id, struct suf_err *err)
+                        int64_t id)
 {
     const struct suf_config *cfg = pl->run->cfg;
-    struct suf_session_opts sopts = {cfg->list_button_label};
-    struct suf_utility_opts uopts = {pl->camp->utility_template, pl->camp->utility_language,
-                                     cfg->utility_params, cfg->utility_no_button};
-    struct suf_content c;
-    json_t *vars = NULL, *suffixes = NULL, *payloads = NULL, *parts[2] = {NULL, NULL};
-    const char *why = NULL, *cname;
+    struct suf_render_inputs in;
+    json_t *vars, *suffixes, *payloads, *parts[2] = {NULL, NULL};
     size_t nparts = 0;
-    int rc, src;
+    int rc;
 
-    sqlite3_reset(pl->content);
-    sqlite3_bind_int64(pl->content, 1, a->last_id);
-    src = sqlite3_step(pl->content);
-    if (src != SQLITE_ROW)
-        return suf_store_fail(pl->st, err, "attempt content");
-    vars = json_col(pl->content, 1);
-    suffixes = json_col(pl->content, 3);
-    payloads = json_col(pl->content, 4);
-    memset(&c, 0, sizeof(c));
-    c.to = suf_buf_str(&a->phone);
-    c.vars = vars;
-    c.text = opt_text(pl->content, 0);
-    c.header_media_url = opt_text(pl->content, 2);
-    c.url_suffixes = suffixes;
-    c.button_payloads = payloads;
-    c.customer_name = opt_text(pl->content, 5);
-    rc = suf_session_build(&d->tpl->t, d->tpl->scenario, &c, id, &sopts, parts, &nparts, &why);
+    vars = suf_render_array(opt_text(pl->content, K_VARS));
+    suffixes = suf_render_array(opt_text(pl->content, K_SUFFIXES));
+    payloads = suf_render_array(opt_text(pl->content, K_PAYLOADS));
+    memset(&in, 0, sizeof(in));
+    in.tpl = &d->tpl->t;
+    in.scenario = d->tpl->scenario;
+    in.content.to = suf_buf_str(&a->phone);
+    in.content.vars = vars;
+    in.content.text = opt_text(pl->content, K_TEXT);
+    in.content.header_media_url = opt_text(pl->content, K_MEDIA);
+    in.content.url_suffixes = suffixes;
+    in.content.button_payloads = payloads;
+    in.content.customer_name = opt_text(pl->content, K_CUSTOMER);
+    in.utility = (struct suf_utility_opts){pl->camp->utility_template,
+                                           pl->camp->utility_language, cfg->utility_params,
+                                           cfg->utility_no_button};
+    in.session.list_button_label = cfg->list_button_label;
+    in.campaign_name = campaign_name(pl);
+    rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
+    if (!rc)
+        rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
     if (rc) {
-        snprintf(d->detail, sizeof(d->detail), "session message: %s",
-                 why ? why : "cannot be built");
-        rc = SUF_ERR_INPUT;
-        goto out;
-    }
-    cname = pl->camp->name                ? pl->camp->name
-            : !a->campaign_name_null      ? suf_buf_str(&a->campaign_name)
-                                          : pl->camp->id;
-    why = NULL;
-    rc = suf_utility_build(&uopts, c.to, cname, c.customer_name, id, 1, &d->bodies[0], &why);
-    if (rc) {
-        snprintf(d->detail, sizeof(d->detail), "utility message: %s",
-                 why ? why : "cannot be built");
         rc = SUF_ERR_INPUT;
         for (size_t i = 0; i < nparts; i++)
             json_decref(parts[i]);
-        goto out;
+    } else {
+        d->nbodies = 1;
+        for (size_t i = 0; i < nparts && i < 2; i++)
+            d->bodies[d->nbodies++] = parts[i];
     }
-    d->nbodies = 1;
-    for (size_t i = 0; i < nparts && i < 2; i++)
-        d->bodies[d->nbodies++] = parts[i];
-out:
-    sqlite3_reset(pl->content);
     json_decref(vars);
     json_decref(suffixes);
     json_decref(payloads);
     return rc;
 }
 
-static int insert_send(struct planner *pl, int64_t id, char kind, int part, const json_t *body,
-                       struct suf_err *err)
+/* The id of the row `find` (bound already) names, after inserting it with
+ * `ins` (bound already) when there is none. */
+static int find_or_insert(struct planner *pl, sqlite3_stmt *find, sqlite3_stmt *ins,
+                          const char *what, int64_t *id, struct suf_err *err)
+{
+    int src = sqlite3_step(find);
+
+    if (src == SQLITE_DONE) {
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            sqlite3_reset(ins);
+            sqlite3_reset(find);
+            return suf_store_fail(pl->st, err, what);
+        }
+        sqlite3_reset(ins);
+        *id = sqlite3_last_insert_rowid(pl->st->db);
+        src = SQLITE_ROW;
+    } else if (src == SQLITE_ROW) {
+        *id = sqlite3_column_int64(find, 0);
+    }
+    sqlite3_reset(ins);
+    sqlite3_reset(find);
+    return src == SQLITE_ROW ? SUF_OK : suf_store_fail(pl->st, err, what);
+}
+
+/* The template_versions row of `tpl`'s catalog JSON, stored the first
+ * time a fallback uses it: identified by its SHA-256, never changed. */
+static int template_version(struct planner *pl, struct suf_plan_tpl *tpl, struct suf_err *err)
+{
+    char sha[SUF_SHA256_HEX];
+
+    if (tpl->version_id)
+        return SUF_OK;
+    suf_sha256_buf(tpl->json, strlen(tpl->json), sha);
+    suf_bind_text(pl->find_version, 1, sha);
+    suf_bind_text(pl->ins_version, 1, sha);
+    suf_bind_text_static(pl->ins_version, 2, tpl->json);
+    return find_or_insert(pl, pl->find_version, pl->ins_version, "template_versions",
+                          &tpl->version_id, err);
+}
+
+/* The message_settings row of the campaign's permission template and the
+ * config's builder settings, stored the first time a fallback uses it. */
+static int message_settings(struct planner *pl, struct suf_err *err)
+{
+    const struct suf_config *cfg = pl->run->cfg;
+    sqlite3_stmt *s[2] = {pl->find_settings, pl->ins_settings};
+
+    if (pl->camp->settings_id)
+        return SUF_OK;
+    for (int i = 0; i < 2; i++) {
+        suf_bind_text(s[i], 1, pl->camp->utility_template);
+        suf_bind_text(s[i], 2, pl->camp->utility_language);
+        suf_bind_text(s[i], 3, cfg->utility_params);
+        sqlite3_bind_int(s[i], 4, cfg->utility_no_button ? 1 : 0);
+        suf_bind_text(s[i], 5, cfg->list_button_label);
+    }
+    return find_or_insert(pl, pl->find_settings, pl->ins_settings, "message_settings",
+                          &pl->camp->settings_id, err);
+}
+
+/* The fallback's frozen inputs: the attempt's values are copied from
+ * pl->content (still on its row), so a later import cannot change them. */
+static int insert_inputs(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
+                         struct suf_err *err)
+{
+    sqlite3_stmt *s = pl->ins_inputs;
+    int rc;
+
+    if ((rc = template_version(pl, d->tpl, err)) ||
+        (rc = message_settings(pl, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, d->fallback_id);
+    sqlite3_bind_int64(s, 2, d->tpl->version_id);
+    sqlite3_bind_int64(s, 3, pl->camp->settings_id);
+    suf_bind_text(s, 4, campaign_name(pl));
+    for (int i = K_TEXT; i <= K_CUSTOMER; i++)
+        sqlite3_bind_value(s, 5 + i, sqlite3_column_value(pl->content, i));
+    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* The utility row, queued with an empty body: its bytes are built and
+ * stored when the send stage claims it. */
+static int insert_utility_send(struct planner *pl, int64_t id, struct suf_err *err)
 {
     char callback[64];
-    char *text = json_dumps(body, JSON_COMPACT);
     int64_t now = pl->camp->policy.now;
     sqlite3_stmt *s = pl->ins_send;
     int rc;
 
-    if (!text)
-        return suf_err_set(err, SUF_ERR_INTERNAL, "fallback %" PRId64 ": body cannot be written",
-                           id);
-    snprintf(callback, sizeof(callback), "suf:%" PRId64 ":%c%d", id, kind, part);
-    sqlite3_reset(s);
+    snprintf(callback, sizeof(callback), "suf:%" PRId64 ":u1", id);
     sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, kind == 'u' ? "u" : "s", 1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, part);
-    sqlite3_bind_int(s, 4, part);
-    sqlite3_bind_text(s, 5, callback, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, text, -1, free);
-    sqlite3_bind_text(s, 7, kind == 'u' ? "queued" : "held", -1, SQLITE_STATIC);
-    suf_bind_int64_or_null(s, 8, now, kind != 'u');
-    sqlite3_bind_int64(s, 9, now);
-    sqlite3_bind_null(s, 10); /* run_id: set by the send stage when it tries the row */
+    sqlite3_bind_text(s, 2, callback, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, now);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "sends");
     sqlite3_reset(s);
     return rc;
@@ -524,7 +613,6 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     int rc;
 
     snprintf(scenario, sizeof(scenario), "S%d", d->tpl->scenario);
-    sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, d->fallback_id);
     suf_bind_text(s, 2, pl->camp->id);
     suf_bind_text(s, 3, suf_buf_str(&a->phone));
@@ -536,16 +624,16 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
     sqlite3_reset(s);
-    if (rc)
-        return rc;
-    rc = insert_send(pl, d->fallback_id, 'u', 1, d->bodies[0], err);
-    for (size_t i = 1; !rc && i < d->nbodies; i++)
-        rc = insert_send(pl, d->fallback_id, 's', (int)i, d->bodies[i], err);
+    if (!rc)
+        rc = insert_inputs(pl, a, d, err);
+    if (!rc)
+        rc = insert_utility_send(pl, d->fallback_id, err);
     return rc;
 }
 
 /* For a recipient the rules let through: keeps its fallback if it has one,
- * else builds and (when writing) creates it, or excludes it for a hole. */
+ * else builds its messages and (when writing) creates it with its frozen
+ * inputs, or excludes it for a hole. */
 static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
                            struct suf_err *err)
 {
@@ -562,21 +650,30 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         return suf_store_fail(pl->st, err, "fallbacks");
     if (src == SQLITE_ROW)
         return SUF_OK;
-    rc = build_bodies(pl, a, d, pl->next_id, err);
+    sqlite3_reset(pl->content);
+    sqlite3_bind_int64(pl->content, 1, a->last_id);
+    if (sqlite3_step(pl->content) != SQLITE_ROW) {
+        rc = suf_store_fail(pl->st, err, "attempt content");
+        goto out;
+    }
+    rc = build_bodies(pl, a, d, pl->next_id);
     if (rc == SUF_ERR_INPUT) {
         d->outcome = SUF_OUTCOME_EXCLUDED;
         d->reason = SUF_REASON_MISSING_CONTENT;
-        return SUF_OK;
+        rc = SUF_OK;
+        goto out;
     }
     if (rc)
-        return rc;
+        goto out;
     d->fallback_id = pl->next_id++;
     d->fallback_new = true;
     if (!pl->write)
-        return SUF_OK;
+        goto out;
     rc = insert_fallback(pl, a, d, err);
     if (!rc)
         pl->new_fallbacks++;
+out:
+    sqlite3_reset(pl->content);
     return rc;
 }
 
@@ -604,13 +701,30 @@ static int upsert_recipient(struct planner *pl, const struct acc *a,
     return rc;
 }
 
+/* The template the latest attempt names, from the campaign's cache. */
+static int latest_template(struct planner *pl, const struct acc *a, struct suf_plan_tpl **tpl,
+                           struct suf_err *err)
+{
+    int rc;
+
+    sqlite3_bind_int64(pl->names, 1, a->last_id);
+    if (sqlite3_step(pl->names) != SQLITE_ROW) {
+        rc = suf_store_fail(pl->st, err, "attempts");
+    } else {
+        const char *name = (const char *)sqlite3_column_text(pl->names, 0);
+        rc = tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->names, 1), tpl, err);
+    }
+    sqlite3_reset(pl->names);
+    return rc;
+}
+
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
 static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *err)
 {
     const struct suf_plan_policy *policy = &pl->camp->policy;
     struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
-    struct suf_plan_tpl *tpl;
+    struct suf_plan_tpl *tpl = NULL;
     int rc;
 
     decision_clear(d);
@@ -621,8 +735,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         return SUF_OK;
     if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
         /* The exclusion rules decide: they read the template's class. */
-        rc = tpl_get(pl->st, &pl->tpls, suf_buf_str(&a->tpl_name),
-                     a->tpl_lang_null ? NULL : suf_buf_str(&a->tpl_lang), &tpl, err);
+        rc = latest_template(pl, a, &tpl, err);
         if (rc)
             return rc;
         f->template_known = tpl->known;
@@ -637,7 +750,8 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         return rc;
     if (!pl->write)
         return SUF_OK;
-    /* Bodies were stored with the fallback; the writer does not keep them. */
+    /* The bodies only proved that the messages can be built: the frozen
+     * inputs were stored instead. */
     for (size_t i = 0; i < d->nbodies; i++)
         json_decref(d->bodies[i]);
     d->nbodies = 0;
@@ -649,7 +763,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
  * per attempt. */
 #define SCAN_COLS(optout)                                                                  \
     "SELECT a.phone, a.id, a.status, a.error_code, a.sent_at, a.phone_valid, "             \
-    "a.template_name, a.template_language, a.campaign_name, " optout " FROM attempts a "
+    optout " FROM attempts a "
 #define OPTOUT_SEEK "EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)"
 #define SCAN_ALL "WHERE a.campaign_id = ?1 ORDER BY a.phone, a.attempt, a.sent_at, a.id"
 #define SCAN_ONE "WHERE a.campaign_id = ?1 AND a.phone = ?2 ORDER BY a.attempt, a.sent_at, a.id"
@@ -699,9 +813,6 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
 out:
     sqlite3_finalize(s);
     suf_buf_release(&a.phone);
-    suf_buf_release(&a.tpl_name);
-    suf_buf_release(&a.tpl_lang);
-    suf_buf_release(&a.campaign_name);
     *recipients = n;
     return rc;
 }
@@ -887,11 +998,12 @@ static int campaign_exists(struct suf_store *st, const char *id, struct suf_err 
 }
 
 /*
- * The scan reads attempts in index order, so the table rows it needs are
- * read out of order: a page cache larger than SQLite's default 2 MB and a
- * memory map turn those reads (and re-reads of the pages the inserts touch)
- * from system calls into memory accesses.  The connection's own settings
- * come back afterwards.
+ * The scan reads the recipient index alone (it carries every column the
+ * scan needs), in order; the table is read only by point look-ups for the
+ * recipients the rules decide.  A page cache a little larger than SQLite's
+ * default keeps the pages the inserts touch; it is bounded, and no memory
+ * map is used, so plan's memory stays the same whatever the size of the
+ * store.  The connection's own setting comes back afterwards.
  */
 static void tune(struct suf_store *st, int64_t *saved_cache)
 {
@@ -899,8 +1011,7 @@ static void tune(struct suf_store *st, int64_t *saved_cache)
 
     if (suf_store_scalar(st, "PRAGMA cache_size", NULL, saved_cache, &ignored))
         *saved_cache = -2000;
-    suf_store_exec(st, "PRAGMA cache_size = -131072", &ignored);
-    suf_store_exec(st, "PRAGMA mmap_size = 1073741824", &ignored);
+    suf_store_exec(st, "PRAGMA cache_size = -32768", &ignored);
 }
 
 static void untune(struct suf_store *st, int64_t saved_cache)
@@ -910,7 +1021,6 @@ static void untune(struct suf_store *st, int64_t saved_cache)
 
     snprintf(sql, sizeof(sql), "PRAGMA cache_size = %" PRId64, saved_cache);
     suf_store_exec(st, sql, &ignored);
-    suf_store_exec(st, "PRAGMA mmap_size = 0", &ignored);
 }
 
 static int plan_all(struct suf_run *run, int64_t now, struct suf_err *err)

@@ -13,8 +13,11 @@
  *   excluded            a rule said no; `reason` names the first one
  *                       (enum suf_reason, in the order they are checked)
  *   fallback            every rule passed: a `fallbacks` row with its fixed
- *                       scenario, and its `sends` (the utility template,
- *                       queued; the session parts, held until consent)
+ *                       scenario, the frozen inputs of its messages
+ *                       (`fallback_inputs`, see render.h) and its utility
+ *                       `sends` row, queued with an empty body (the bytes
+ *                       are built when it is claimed; the session parts
+ *                       when the customer consents)
  *
  * Attempts are ordered by (attempt, sent_at, id); `attempt` is 0 when the
  * export had no attempt column, and then sent_at alone ranks them.
@@ -24,8 +27,9 @@
  *    recipient of a campaign from its attempts and writes only what
  *    changed, so a second run with the same inputs and time changes nothing;
  *  - a recipient with a fallback keeps it: the fallback is never created
- *    twice, its scenario and bodies never change, and its outcome stays
- *    `fallback`;
+ *    twice, its scenario and the inputs of its messages never change (a
+ *    later catalog import or attempt update included), and its outcome
+ *    stays `fallback`;
  *  - one transaction per campaign; a campaign is planned wholly or not at all;
  *  - a content hole (a {{n}} value or the header link missing from the
  *    export) makes the recipient excluded:missing_content, with no fallback.
@@ -174,8 +178,10 @@ int suf_plan_run_at(struct suf_run *run, int64_t now, struct suf_err *err);
 
 /*
  * Writes to `out`, for one recipient: its attempts, the rule that decides it
- * now and the stored outcome, the scenario, and the JSON bodies (pretty) that
- * were or will be sent.  Reads only.  `phone` is normalised first.
+ * now and the stored outcome, the scenario, and the messages that were or
+ * will be sent: each as pretty JSON, then its exact bytes on a line
+ * "bytes: ..." (stored, or built from the frozen inputs by the code that
+ * will build them when sent).  Reads only.  `phone` is normalised first.
  * SUF_ERR_NOTFOUND when the recipient has no attempts.
  */
 int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phone, FILE *out,

@@ -6,8 +6,11 @@
  * is printed from three sources: the recipient's attempts as stored; the
  * rules' decision now, taken by the same scan `suf plan` runs (plan.c's
  * preview, which writes nothing); and what the last plan stored, with the
- * bodies of its messages.  Before the first plan, the bodies a plan would
- * create are built and printed instead.  Reads only.
+ * bodies of its messages: those stored, and those not built yet rendered
+ * from the fallback's frozen inputs by render.h, the code that will build
+ * them.  Before the first plan, the bodies a plan would create are built
+ * and printed instead.  Each body is printed pretty, then as its exact
+ * bytes.  Reads only.
  *
  * The list form (suf_plan_explain_list) answers the same question for a
  * whole campaign at once, from what the last plan stored.
@@ -23,14 +26,30 @@
 #include "base/timeutil.h"
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
+#include "plan/render.h"
 #include "store/store.h"
 #include "base/banned.h"
 
+/* A message: `title`, its body as pretty JSON for the reader, then its
+ * exact bytes (what is stored and posted) on a line of their own. */
+static void print_bytes(FILE *out, const char *title, const char *bytes)
+{
+    json_t *body = json_loads(bytes, 0, NULL);
+    char *pretty = body ? json_dumps(body, JSON_INDENT(2)) : NULL;
+
+    fprintf(out, "%s\n%s\nbytes: %s\n", title, pretty ? pretty : bytes, bytes);
+    free(pretty);
+    json_decref(body);
+}
+
 static void print_json(FILE *out, const char *title, const json_t *body)
 {
-    char *text = json_dumps(body, JSON_INDENT(2));
+    char *text = suf_render_text(body);
 
-    fprintf(out, "%s\n%s\n", title, text ? text : "(cannot be printed)");
+    if (text)
+        print_bytes(out, title, text);
+    else
+        fprintf(out, "%s\n(cannot be printed)\n", title);
     free(text);
 }
 
@@ -127,35 +146,92 @@ static int explain_stored(struct suf_store *st, const char *campaign, const char
     return SUF_OK;
 }
 
+/* One sends row: its stored bytes, or (a utility row not claimed yet) the
+ * bytes its claim will build and store. */
+static int explain_send(struct suf_render *r, sqlite3_stmt *s, int64_t fallback_id, FILE *out,
+                        struct suf_err *err)
+{
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    const char *body = (const char *)sqlite3_column_text(s, 4);
+    int n = sqlite3_column_int(s, 1);
+    char title[200], *built = NULL;
+    int rc;
+
+    snprintf(title, sizeof(title), "%s %d (%s, state %s%s):",
+             kind && *kind == 'u' ? "utility message" : "session message part", n,
+             sqlite3_column_text(s, 3), sqlite3_column_text(s, 2),
+             body && *body ? "" : "; built from the frozen inputs when claimed");
+    if (body && *body) {
+        print_bytes(out, title, body);
+        return SUF_OK;
+    }
+    rc = kind && *kind == 'u' ? suf_render_utility(r, fallback_id, n, &built, err)
+                              : suf_err_set(err, SUF_ERR_NOTFOUND, "no body");
+    if (rc == SUF_OK)
+        print_bytes(out, title, built);
+    else
+        fprintf(out, "%s\n(no body: %s)\n", title, err->msg);
+    free(built);
+    return rc == SUF_ERR_DB ? rc : SUF_OK;
+}
+
+/* The session parts a consent will build and store, while none is stored. */
+static int explain_session(struct suf_render *r, int64_t fallback_id, FILE *out,
+                           struct suf_err *err)
+{
+    char *parts[2], title[96];
+    size_t n = 0;
+    int rc = suf_render_session(r, fallback_id, parts, &n, err);
+
+    if (rc == SUF_ERR_NOTFOUND)
+        return SUF_OK; /* planned by an earlier release: its parts are rows */
+    if (rc == SUF_ERR_DB)
+        return rc;
+    if (rc) {
+        fprintf(out, "session message: cannot be built: %s\n", err->msg);
+        return SUF_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(title, sizeof(title),
+                 "session message part %zu (suf:%lld:s%zu; built when the customer consents):",
+                 i + 1, (long long)fallback_id, i + 1);
+        print_bytes(out, title, parts[i]);
+        free(parts[i]);
+    }
+    return SUF_OK;
+}
+
 static int explain_sends(struct suf_store *st, int64_t fallback_id, FILE *out,
                          struct suf_err *err)
 {
     static const char sql[] = "SELECT kind, n, state, callback, body FROM sends "
                               "WHERE fallback_id = ?1 ORDER BY kind DESC, n, id";
     sqlite3_stmt *s = suf_store_prepare(st, sql, err);
-    char title[160];
-    int src;
+    struct suf_render *r = NULL;
+    bool session = false;
+    int src = SQLITE_DONE, rc;
 
     if (!s)
         return SUF_ERR_DB;
+    if ((rc = suf_render_open(st, &r, err)))
+        goto out;
     sqlite3_bind_int64(s, 1, fallback_id);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(s, 0);
-        json_t *body = json_loads((const char *)sqlite3_column_text(s, 4), 0, NULL);
-        snprintf(title, sizeof(title), "%s %lld (%s, state %s):",
-                 kind && *kind == 'u' ? "utility message" : "session message part",
-                 (long long)sqlite3_column_int64(s, 1), sqlite3_column_text(s, 3),
-                 sqlite3_column_text(s, 2));
-        if (body)
-            print_json(out, title, body);
-        else
-            fprintf(out, "%s\n%s\n", title, sqlite3_column_text(s, 4));
-        json_decref(body);
+        session = session || (kind && *kind == 's');
+        if ((rc = explain_send(r, s, fallback_id, out, err)))
+            goto out;
     }
+    if (src != SQLITE_DONE) {
+        rc = suf_store_fail(st, err, "sends");
+        goto out;
+    }
+    if (!session)
+        rc = explain_session(r, fallback_id, out, err);
+out:
+    suf_render_free(r);
     sqlite3_finalize(s);
-    if (src != SQLITE_DONE)
-        return suf_store_fail(st, err, "sends");
-    return SUF_OK;
+    return rc;
 }
 
 static void explain_decision(const struct suf_plan_decision *d, int64_t now, FILE *out)
@@ -207,10 +283,12 @@ int suf_plan_explain(struct suf_run *run, const char *campaign, const char *phon
         fprintf(out, "not planned yet: 'suf plan' will create fallback %" PRId64
                      " with these messages:\n",
                 d->fallback_id);
-        print_json(out, "utility message 1 (queued when planned):", d->bodies[0]);
+        print_json(out, "utility message 1 (queued when planned; built when claimed):",
+                   d->bodies[0]);
         for (size_t i = 1; i < d->nbodies; i++) {
             char title[64];
-            snprintf(title, sizeof(title), "session message part %zu (held until consent):", i);
+            snprintf(title, sizeof(title),
+                     "session message part %zu (built when the customer consents):", i);
             print_json(out, title, d->bodies[i]);
         }
     }

@@ -38,6 +38,8 @@ struct suf_plan_tpl {
     int scenario;          /* 1..8, 0 unsupported */
     char detail[256];      /* why unknown, not marketing or unsupported */
     struct suf_template t; /* parsed when known */
+    char *json;            /* its catalog JSON when known, as stored */
+    int64_t version_id;    /* its template_versions row, once a fallback needed it */
 };
 
 /* What was decided for one recipient. */
@@ -47,10 +49,12 @@ struct suf_plan_decision {
     char detail[512];
     /* The template the exclusion rules read; NULL when the attempts alone
      * decided.  Owned by the planner's cache. */
-    const struct suf_plan_tpl *tpl;
+    struct suf_plan_tpl *tpl;
     int64_t fallback_id; /* existing or new; 0 when none */
     bool fallback_new;
-    json_t *bodies[3];   /* a new fallback: the utility body, then the session parts */
+    /* A new fallback (--explain only): the utility body, then the session
+     * parts, as they will be built from its frozen inputs. */
+    json_t *bodies[3];
     size_t nbodies;
 };
 

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/util.h"
+#include "plan/render.h"
 #include "reconcile/reconcile.h"
 #include "store/ckpt.h"
 #include "store/fsm.h"
@@ -125,6 +126,8 @@ enum {
     Q_FB_KEYWORD,
     Q_FB_BY_PHONE,
     Q_QUEUE_SESSION,
+    Q_HAS_SESSION,
+    Q_INSERT_SESSION,
     Q_CANCEL_SENDS,
     Q_MARK,
     Q_UNMARK,
@@ -202,6 +205,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_QUEUE_SESSION] = "UPDATE OR FAIL sends SET state = 'queued', queued_at = ?1, "
                         "updated_at = ?1 "
                         "WHERE fallback_id = ?2 AND +kind = 's' AND +state = 'held'",
+    /* a consent builds the session parts from the fallback's frozen inputs
+     * (plan/render.h) and stores them queued, unless it has parts already
+     * (held ones that an earlier release stored, queued by the statement
+     * above) */
+    [Q_HAS_SESSION] = "SELECT EXISTS (SELECT 1 FROM sends WHERE fallback_id = ?1 AND kind = 's')",
+    [Q_INSERT_SESSION] = "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, "
+                         "queued_at, updated_at) VALUES (?1, 's', ?2, ?2, ?3, ?4, 'queued', ?5, ?5)",
     [Q_CANCEL_SENDS] = "UPDATE OR FAIL sends SET state = 'cancelled', updated_at = ?1 "
                        "WHERE fallback_id = ?2 AND +state IN ('held', 'queued')",
     /* the chunk's keyset range (ts, id) in (?1 ?2, ?3 ?4]: exactly its rows
@@ -243,6 +253,7 @@ struct rec {
      * the one before it is applied, so their preloaded rows may be stale */
     struct idset dirty[2];
     int cur;
+    struct suf_render *render; /* builds the session parts of a consent */
 };
 
 /* --- the written fallbacks ---------------------------------------------------- */
@@ -501,6 +512,60 @@ static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, co
     return step_done(r, s, err, "fallbacks");
 }
 
+/*
+ * The session parts of consented fallback `id`, built from its frozen
+ * inputs and stored queued, in the chunk's transaction.  A fallback with
+ * session rows already (an earlier release stored them held) gets none.
+ * A message that cannot be built (the builders refused what plan let
+ * through: never expected) is logged and counted; the fallback then runs
+ * out of its window like one whose parts could not be sent.
+ */
+static int queue_built_session(struct rec *r, int64_t id, struct suf_err *err)
+{
+    sqlite3_stmt *has = r->q[Q_HAS_SESSION], *ins = r->q[Q_INSERT_SESSION];
+    struct suf_err berr = SUF_ERR_INIT;
+    char *parts[2], callback[64];
+    size_t n = 0;
+    int64_t exists = 0;
+    int rc, src;
+
+    sqlite3_bind_int64(has, 1, id);
+    src = sqlite3_step(has);
+    if (src == SQLITE_ROW)
+        exists = sqlite3_column_int64(has, 0);
+    sqlite3_reset(has);
+    if (src != SQLITE_ROW)
+        return db_fail(r, err, "sends");
+    if (exists)
+        return SUF_OK;
+    rc = suf_render_session(r->render, id, parts, &n, &berr);
+    if (rc == SUF_ERR_DB) {
+        *err = berr;
+        return rc;
+    }
+    if (rc) {
+        suf_error("reconcile: fallback %lld consented, but its session message cannot be "
+                  "built: %s",
+                  (long long)id, berr.msg);
+        count(r, "session_build_errors");
+        return SUF_OK;
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        snprintf(callback, sizeof(callback), "suf:%lld:s%zu", (long long)id, i + 1);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int(ins, 2, (int)i + 1);
+        sqlite3_bind_text(ins, 3, callback, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, parts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 5, suf_run_now(r->run));
+        rc = step_done(r, ins, err, "sends");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(parts[i]);
+    if (!rc)
+        suf_run_count(r->run, "reconcile.sessions_queued", (int64_t)n);
+    return rc;
+}
+
 static int sends_effect(struct rec *r, int q, int64_t fallback_id, struct suf_err *err)
 {
     sqlite3_stmt *s = r->q[q];
@@ -510,11 +575,14 @@ static int sends_effect(struct rec *r, int q, int64_t fallback_id, struct suf_er
     sqlite3_bind_int64(s, 2, fallback_id);
     dirty_add(r, fallback_id);
     rc = step_done(r, s, err, "sends");
-    if (!rc)
-        suf_run_count(r->run, q == Q_QUEUE_SESSION ? "reconcile.sessions_queued"
-                                                   : "reconcile.sends_cancelled",
-                      sqlite3_changes(r->st->db));
-    return rc;
+    if (rc)
+        return rc;
+    if (q == Q_QUEUE_SESSION && sqlite3_changes(r->st->db) == 0)
+        return queue_built_session(r, fallback_id, err);
+    suf_run_count(r->run, q == Q_QUEUE_SESSION ? "reconcile.sessions_queued"
+                                               : "reconcile.sends_cancelled",
+                  sqlite3_changes(r->st->db));
+    return SUF_OK;
 }
 
 /*
@@ -1282,6 +1350,7 @@ static void rec_release(struct rec *r)
     free(r->dirty[1].slot);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(r->q[i]);
+    suf_render_free(r->render);
 }
 
 /* PRAGMA cache_size takes no bound parameter: the value is ours, not data. */
@@ -1313,6 +1382,8 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         if (!r.q[i])
             rc = SUF_ERR_DB;
     }
+    if (!rc)
+        rc = suf_render_open(r.st, &r.render, err);
     ckpt = rc ? NULL : suf_ckpt_start(r.st);
     if (!rc)
         rc = process_events(&r, err);

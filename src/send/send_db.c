@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "plan/render.h"
 #include "plan/scenario.h"
 #include "send/send_db.h"
 #include "store/store.h"
@@ -41,7 +42,7 @@ static const char sql_fetch_u[] =
     "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
     "       f.consented_at, s.tries"
     "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
-    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    " WHERE s.kind = 'u' AND s.state = 'queued' AND f.state = 'pending'"
     "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
     "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
     "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
@@ -53,7 +54,7 @@ static const char sql_fetch_u[] =
  * aside (send_skip), in a campaign that may send. */
 static const char sql_left_u[] =
     "SELECT COUNT(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
-    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    " WHERE s.kind = 'u' AND s.state = 'queued' AND f.state = 'pending'"
     "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
     "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
     "   AND s.id NOT IN (SELECT id FROM temp.send_skip)"
@@ -68,9 +69,12 @@ static const struct {
     {offsetof(struct send_db, fetch_u), sql_fetch_u},
     {offsetof(struct send_db, left_u), sql_left_u},
     {offsetof(struct send_db, skip), "INSERT OR IGNORE INTO temp.send_skip (id) VALUES (?1)"},
+    /* ?4: the bytes built at this claim (a row plan queued without them),
+     * stored with the mark; NULL keeps the stored ones */
     {offsetof(struct send_db, mark),
      "UPDATE sends SET state = 'in_flight', tries = tries + 1, in_flight_at = ?2,"
-     " left_at = NULL, run_id = ?3, updated_at = ?2 WHERE id = ?1 AND state = 'queued'"},
+     " left_at = NULL, run_id = ?3, updated_at = ?2, body = coalesce(?4, body)"
+     " WHERE id = ?1 AND state = 'queued'"},
     {offsetof(struct send_db, unmark),
      "UPDATE sends SET state = 'queued', tries = tries - 1, updated_at = ?2"
      " WHERE id = ?1 AND state = 'in_flight'"},
@@ -189,6 +193,10 @@ int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *er
             return SUF_ERR_DB;
         }
     }
+    if (suf_render_open(db->st, &db->render, err)) {
+        suf_send_db_close(db);
+        return SUF_ERR_DB;
+    }
     return SUF_OK;
 }
 
@@ -200,6 +208,8 @@ void suf_send_db_close(struct send_db *db)
         sqlite3_finalize(*slot(db, i));
         *slot(db, i) = NULL;
     }
+    suf_render_free(db->render);
+    db->render = NULL;
     /* a dry run leaves no trace; otherwise nothing is open unless a write
      * failed */
     suf_store_rollback(db->st);
@@ -571,11 +581,38 @@ static char *col_dup(sqlite3_stmt *s, int i)
     return suf_xstrdup(v ? v : "");
 }
 
+/*
+ * A utility row plan queued without its bytes: builds them from the
+ * fallback's frozen inputs (render.h), to be stored by its in_flight mark.
+ * A row whose message cannot be built is set aside for the rest of the
+ * stage and said so (*ok false); it stays queued.
+ */
+static int build_body(struct send_db *db, struct send_item *it, bool *ok, struct suf_err *err)
+{
+    struct suf_err berr = SUF_ERR_INIT;
+    int rc = suf_render_utility(db->render, it->fallback_id, it->n, &it->body, &berr);
+
+    *ok = rc == SUF_OK;
+    if (rc == SUF_ERR_DB) {
+        *err = berr;
+        return rc;
+    }
+    if (rc) {
+        suf_error("send %lld: its utility message cannot be built: %s; not sent",
+                  (long long)it->id, berr.msg);
+        suf_run_count(db->run, "send.unbuildable", 1);
+        return suf_send_db_skip(db, it, err);
+    }
+    it->len = strlen(it->body);
+    it->built = true;
+    return SUF_OK;
+}
+
 int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
                       size_t *n, size_t *alloc, struct suf_err *err)
 {
     sqlite3_stmt *s = kind == 's' ? db->fetch_s : db->fetch_u;
-    int step;
+    int step, rc = SUF_OK;
 
     sqlite3_bind_int64(s, 1, now(db));
     sqlite3_bind_int64(s, 2, db->run->id);
@@ -593,7 +630,8 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         it->part = sqlite3_column_int(s, 3);
         it->n = sqlite3_column_int(s, 4);
         it->len = (size_t)sqlite3_column_bytes(s, 5);
-        it->body = suf_xstrndup((const char *)sqlite3_column_text(s, 5), it->len);
+        if (it->len)
+            it->body = suf_xstrndup((const char *)sqlite3_column_text(s, 5), it->len);
         it->phone = col_dup(s, 6);
         it->campaign = col_dup(s, 7);
         it->consented_at = sqlite3_column_int64(s, 8);
@@ -601,6 +639,20 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         it->res.retry_after_ms = -1;
         if (kind == 'u')
             db->u_after = it->id; /* rows come in id order */
+        if (!it->body) {
+            bool ok = false;
+
+            if (kind == 'u')
+                rc = build_body(db, it, &ok, err);
+            else
+                suf_error("send %lld: session part without a body; not sent", (long long)it->id);
+            if (rc || !ok) {
+                suf_send_item_free(it);
+                if (rc)
+                    break;
+                continue;
+            }
+        }
         if (*n == *alloc) {
             *alloc = *alloc ? 2 * *alloc : 64;
             *items = suf_xrealloc(*items, *alloc * sizeof(**items));
@@ -609,6 +661,8 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    if (rc)
+        return rc;
     if (step != SQLITE_DONE)
         return suf_store_fail(db->st, err, "sends");
     return SUF_OK;
@@ -622,12 +676,18 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
     sqlite3_bind_int64(db->mark, 1, it->id);
     sqlite3_bind_int64(db->mark, 2, now(db));
     sqlite3_bind_int64(db->mark, 3, db->run->id);
+    if (it->built)
+        sqlite3_bind_text(db->mark, 4, it->body, (int)it->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(db->mark, 4);
     n = step_done(db, db->mark, err, "sends");
     if (n < 0)
         return SUF_ERR_DB;
     *marked = n == 1;
-    if (*marked)
+    if (*marked) {
         it->tries++; /* as the row now says: the departure log names tries */
+        it->built = false; /* its bytes are the row's now */
+    }
     return SUF_OK;
 }
 

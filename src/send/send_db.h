@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "base/context.h"
+#include "plan/render.h"
 #include "send/cloudapi.h"
 
 /* One send row in memory, from fetch to its committed outcome. */
@@ -23,8 +24,10 @@ struct send_item {
     int64_t id, fallback_id;
     char kind; /* 'u' or 's' */
     int part, n;
-    char *body; /* exactly as stored */
+    char *body; /* exactly as stored, or built at this claim (`built`) */
     size_t len;
+    bool built; /* body was built from the frozen inputs and is not stored
+                 * yet: its in_flight mark stores it */
     char *phone, *campaign;
     int64_t consented_at; /* 0 when none */
     int tries_run;        /* tries in this run */
@@ -71,6 +74,7 @@ struct send_db {
     sqlite3_stmt *departed;
     sqlite3_stmt *fb_u_sent, *fb_u_failed, *fb_s_sent, *fb_s_failed, *cancel_parts;
     sqlite3_stmt *opt_ins, *opt_fb, *opt_cancel;
+    struct suf_render *render; /* builds the bodies of claimed utility rows */
     int64_t u_after; /* utility fetches go on after this id */
     bool tuned;      /* wal_autocheckpoint is to be restored at close */
     int64_t saved_ckpt;
@@ -97,12 +101,15 @@ int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err);
 int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err);
 
 /* Reads up to `max` sendable rows of `kind`, most urgent first (utility
- * rows: in id order, after the last one fetched before), into new items
- * appended to *items (grown as needed; the caller frees each with
- * suf_send_item_free and the array with free). */
+ * rows: in id order, after the last one fetched before, of pending
+ * fallbacks only), into new items appended to *items (grown as needed; the
+ * caller frees each with suf_send_item_free and the array with free).  A
+ * utility row queued by plan without its bytes gets them built here from
+ * the fallback's frozen inputs (item->built); its mark stores them. */
 int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
                       size_t *n, size_t *alloc, struct suf_err *err);
-/* queued -> in_flight; *marked is false when the row was no longer queued. */
+/* queued -> in_flight, storing the bytes built at the claim in the same
+ * statement; *marked is false when the row was no longer queued. */
 int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
                      struct suf_err *err);
 /* Sets a queued row aside for the rest of the stage (no price under a cost

@@ -49,6 +49,7 @@ enum {
     Q_RECIPIENT,
     Q_CANCEL,
     Q_BODIES,
+    Q_INPUTS,
     Q_FALLBACK,
     Q_EVENTS,
     Q_REJECTS,
@@ -88,6 +89,10 @@ static const char *const sql[Q_COUNT] = {
         "UPDATE sends SET state = 'cancelled', updated_at = ?2 WHERE fallback_id = ?1 "
         "AND state IN ('held', 'queued', 'in_flight', 'unknown')",
     [Q_BODIES] = "UPDATE sends SET body = '', api_error = NULL WHERE fallback_id = ?1",
+    /* the copy of the attempt's content plan froze for the fallback */
+    [Q_INPUTS] = "UPDATE fallback_inputs SET text = NULL, vars = NULL, header_media_url = NULL, "
+                 "url_suffixes = NULL, button_payloads = NULL, customer_name = NULL "
+                 "WHERE fallback_id = ?1",
     [Q_FALLBACK] = "UPDATE fallbacks SET phone = ?2 WHERE id = ?1",
     /* events reconcile has not taken yet wait in event_queue: left alone */
     [Q_EVENTS] =
@@ -542,6 +547,10 @@ static int purge_unit(struct purge *p, const struct unit *u, struct suf_purge_co
     s = p->q[Q_BODIES];
     sqlite3_bind_int64(s, 1, u->fallback);
     if ((rc = run_update(p, s, &c->sends, "sends", err)))
+        return rc;
+    s = p->q[Q_INPUTS];
+    sqlite3_bind_int64(s, 1, u->fallback);
+    if ((rc = run_update(p, s, NULL, "fallback_inputs", err)))
         return rc;
     s = p->q[Q_FALLBACK];
     sqlite3_bind_int64(s, 1, u->fallback);

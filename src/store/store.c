@@ -21,10 +21,22 @@
  *  recipients  the plan's outcome for each (campaign_id, phone).
  *  fallbacks   one per recipient whose outcome is `fallback`; its scenario is
  *              fixed at creation; `state` follows DESIGN.md's machine.
+ *  fallback_inputs  what a fallback's messages are built from, frozen when
+ *              it is planned: its template_versions row, its
+ *              message_settings row and the attempt's values.
+ *  template_versions  catalog entries as planned fallbacks use them,
+ *              immutable, unique by the SHA-256 of their JSON.
+ *  message_settings   the permission template's settings (name, language,
+ *              body parameters, "no" button, list label) fallbacks use.
  *  sends       every message suf sends or will send: the utility template
  *              (kind 'u') and the session parts (kind 's'), with the exact
  *              request body, its callback data `suf:<fallback>:<kind><n>`,
  *              the transport state and the webhook-reported delivery state.
+ *              Plan queues the utility row with an empty body; the bytes
+ *              are built and stored when the row is claimed (in the same
+ *              transaction that marks it in_flight).  Session parts are
+ *              inserted, built, when the customer consents ('held' is a
+ *              state of rows stored by an earlier release only).
  *  events      webhook statuses and inbound messages, deduplicated.
  *  event_queue the events not yet reconciled, by (ts, id).
  *  event_files how far each events log has been read.
@@ -343,6 +355,50 @@ static const char *const migrations[] = {
      * without it never reached the API, and is queued again instead of
      * waiting as 'unknown'. */
     "ALTER TABLE sends ADD COLUMN left_at INTEGER;",
+    /* 4: plan stores decisions, not requests.  A fallback keeps the frozen
+     * inputs of its messages (fallback_inputs): the version of the
+     * marketing template they are built from (template_versions, by the
+     * SHA-256 of its catalog JSON, so a later catalog import cannot change
+     * a planned message), the permission template's settings
+     * (message_settings, shared by every fallback planned with the same
+     * ones), and the attempt's values, copied (an import may update the
+     * attempt).  The bytes of a message are built from these when it is
+     * claimed (the utility template) or when the customer consents (the
+     * session parts) and stored in its sends row then; plan's utility row
+     * waits 'queued' with an empty body until its claim.  Rows of an
+     * earlier release keep the bodies they were stored with. */
+    "CREATE TABLE template_versions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  json TEXT NOT NULL);"
+    "CREATE TABLE message_settings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  utility_template TEXT NOT NULL,"
+    "  utility_language TEXT NOT NULL,"
+    "  utility_params TEXT NOT NULL,"
+    "  utility_no_button INTEGER NOT NULL,"
+    "  list_button_label TEXT NOT NULL,"
+    "  UNIQUE (utility_template, utility_language, utility_params, utility_no_button,"
+    "          list_button_label));"
+    "CREATE TABLE fallback_inputs ("
+    "  fallback_id INTEGER PRIMARY KEY,"
+    "  template_version INTEGER NOT NULL,"
+    "  settings INTEGER NOT NULL,"
+    "  campaign_name TEXT NOT NULL," /* as the permission message names the campaign */
+    "  text TEXT,"
+    "  vars TEXT,"
+    "  header_media_url TEXT,"
+    "  url_suffixes TEXT,"
+    "  button_payloads TEXT,"
+    "  customer_name TEXT);"
+    /* plan's scan reads a campaign's attempts in (phone, attempt, sent_at,
+     * id) order and, of each, its status, error code and phone check: the
+     * recipient index carries them, so the scan reads the index alone and
+     * never seeks into the table (bench/bench-plan prints what this costs
+     * the import) */
+    "DROP INDEX attempts_recipient;"
+    "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at, id, "
+    "status, error_code, phone_valid);",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -75,9 +75,9 @@ SQL
 # newline; one with a quote would read differently in a dump).
 sqlite3 -batch -noheader "$db" >"$D/texts" <<'SQL'
 WITH t(v) AS (SELECT text FROM attempts
-  UNION SELECT json_extract(body, '$.text.body') FROM sends
-  UNION SELECT json_extract(body, '$.interactive.body.text') FROM sends
-  UNION SELECT json_extract(body, '$.image.caption') FROM sends),
+  UNION SELECT json_extract(body, '$.text.body') FROM sends WHERE body <> ''
+  UNION SELECT json_extract(body, '$.interactive.body.text') FROM sends WHERE body <> ''
+  UNION SELECT json_extract(body, '$.image.caption') FROM sends WHERE body <> ''),
 l(v) AS (SELECT substr(v, 1, instr(v || char(10), char(10)) - 1) FROM t)
 SELECT DISTINCT v FROM l WHERE length(v) > 20 AND instr(v, char(39)) = 0;
 SQL

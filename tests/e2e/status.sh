@@ -28,7 +28,7 @@ suf -q --now $NIGHT1 report --csv --out "$D/csvrep" > /dev/null 2>&1 ||
 
 # A send its run left mid-request: status must show it as unknown.
 sqlite3 "$D/suf.db" "UPDATE sends SET state = 'unknown' WHERE id = (SELECT min(s.id) FROM sends s
-  JOIN fallbacks f ON f.id = s.fallback_id WHERE f.campaign_id = 'camp_winter' AND s.kind = 's')"
+  JOIN fallbacks f ON f.id = s.fallback_id WHERE f.campaign_id = 'camp_winter' AND s.kind = 'u')"
 
 suf --now $NIGHT1 status --json --runs > "$D/status.json" || fail "status --json failed"
 suf --now $NIGHT1 status --runs > "$D/status.txt" || fail "status failed"

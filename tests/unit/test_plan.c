@@ -19,6 +19,7 @@
 #include "base/timeutil.h"
 #include "base/util.h"
 #include "plan/plan.h"
+#include "plan/render.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -617,33 +618,55 @@ static void test_plan__fallback_gets_its_messages(void)
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT scenario = 'S8' FROM fallbacks WHERE phone = ?1",
                            "447700900024"),
                     1);
-    /* S8: the utility message queued, two session parts held. */
-    CU_ASSERT_EQUAL(scalar(&fx, "SELECT (SELECT group_concat(kind || n || state, ',') FROM "
-                                "(SELECT s.kind, s.n, s.state FROM sends s JOIN fallbacks f ON "
-                                "f.id = s.fallback_id WHERE f.phone = ?1 ORDER BY s.kind DESC, "
-                                "s.n)) = 'u1queued,s1held,s2held'",
+    /* Decisions, not requests: the utility message queued without its
+     * bytes, no session part, and the frozen inputs they are built from. */
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT (SELECT group_concat(kind || n || state || body, ',') "
+                                "FROM (SELECT s.kind, s.n, s.state, s.body FROM sends s JOIN "
+                                "fallbacks f ON f.id = s.fallback_id WHERE f.phone = ?1 ORDER BY "
+                                "s.kind DESC, s.n)) = 'u1queued'",
                            "447700900024"),
                     1);
-    st = suf_store_prepare(&fx.st,
-                           "SELECT (SELECT body FROM sends WHERE fallback_id = ?1 AND kind = 'u'), "
-                           "(SELECT body FROM sends WHERE fallback_id = ?1 AND kind = 's'), "
-                           "(SELECT group_concat(callback) FROM sends WHERE fallback_id = ?1)",
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallback_inputs", NULL), 2);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM template_versions", NULL), 2);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM message_settings", NULL), 1);
+    /* S8 builds two session parts. */
+    {
+        struct suf_render *r = NULL;
+        struct suf_err err = SUF_ERR_INIT;
+        char *parts[2], *ubody = NULL;
+        size_t nparts = 0;
+        int64_t s8 = scalar(&fx, "SELECT id FROM fallbacks WHERE phone = ?1", "447700900024");
+
+        CU_ASSERT_EQUAL_FATAL(suf_render_open(&fx.st, &r, &err), SUF_OK);
+        CU_ASSERT_EQUAL(suf_render_session(r, s8, parts, &nparts, &err), SUF_OK);
+        CU_ASSERT_EQUAL(nparts, 2);
+        for (size_t i = 0; i < nparts; i++)
+            free(parts[i]);
+        CU_ASSERT_EQUAL(suf_render_utility(r, id, 1, &ubody, &err), SUF_OK);
+        u = ubody ? json_loads(ubody, 0, NULL) : NULL;
+        free(ubody);
+        nparts = 0;
+        CU_ASSERT_EQUAL(suf_render_session(r, id, parts, &nparts, &err), SUF_OK);
+        CU_ASSERT_EQUAL(nparts, 1);
+        s = nparts ? json_loads(parts[0], 0, NULL) : NULL;
+        for (size_t i = 0; i < nparts; i++)
+            free(parts[i]);
+        suf_render_free(r);
+    }
+    st = suf_store_prepare(&fx.st, "SELECT group_concat(callback) FROM sends WHERE fallback_id = ?1",
                            NULL);
     sqlite3_bind_int64(st, 1, id);
     CU_ASSERT_EQUAL_FATAL(sqlite3_step(st), SQLITE_ROW);
-    u = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    s = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(u);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     {
         char want_u[64], want_s[64], want_yes[64], cbs[128];
-        const char *cb = (const char *)sqlite3_column_text(st, 2);
+        const char *cb = (const char *)sqlite3_column_text(st, 0);
         snprintf(want_u, sizeof(want_u), "suf:%" PRId64 ":u1", id);
         snprintf(want_s, sizeof(want_s), "suf:%" PRId64 ":s1", id);
         snprintf(want_yes, sizeof(want_yes), "suf:%" PRId64 ":yes", id);
         snprintf(cbs, sizeof(cbs), "%s", cb ? cb : "");
-        CU_ASSERT_PTR_NOT_NULL(strstr(cbs, want_u));
-        CU_ASSERT_PTR_NOT_NULL(strstr(cbs, want_s));
+        CU_ASSERT_STRING_EQUAL(cbs, want_u);
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(u, "biz_opaque_callback_data")),
                                want_u);
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(s, "biz_opaque_callback_data")),
@@ -687,9 +710,10 @@ static void test_plan__campaign_utility_template_overrides_config(void)
     /* Planned all the same; the refusal is counted once per campaign. */
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 3);
     CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.permission_template_errors"), 2);
-    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM sends s JOIN fallbacks f ON "
-                                "f.id = s.fallback_id WHERE f.campaign_id = 'paused' AND "
-                                "s.kind = 'u' AND s.body LIKE '%fallback_permission_paused%'",
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallback_inputs i JOIN fallbacks f ON "
+                                "f.id = i.fallback_id JOIN message_settings m ON m.id = i.settings "
+                                "WHERE f.campaign_id = 'paused' AND "
+                                "m.utility_template = 'fallback_permission_paused'",
                            NULL),
                     1);
     fx_close(&fx);
@@ -853,8 +877,9 @@ static void test_plan__explain_shows_rule_scenario_and_bodies_and_writes_nothing
     text = explain(&fx, "c", "447700900023", t0() + 100 * H, &rc);
     CU_ASSERT_EQUAL(rc, SUF_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "stored outcome: fallback"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "state queued"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "state held"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "state queued; built from the frozen inputs"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "built when the customer consents"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "bytes: {\"messaging_product\""));
     free(text);
     text = explain(&fx, "c", "447700900024", t0() + 100 * H, &rc);
     CU_ASSERT_EQUAL(rc, SUF_OK);
