@@ -9,7 +9,7 @@
  *      |           |                  |                 |              |
  *      +- failed   +- utility_failed  +- declined       +- window_expired
  *                                     +- no_response    session_failed
- *   (any state but converted) -> opted_out
+ *   (pending, utility_sent, utility_delivered, consented) -> opted_out
  *
  * Invariants:
  *  - a state never moves backwards: an event that arrives late (delivered
@@ -22,7 +22,16 @@
  *  - a consent counts only inside the consent window
  *    [utility_delivered_at, window end); a later tap only records
  *    late_consent_at;
- *  - timestamps are seconds since the epoch, 0 meaning "not yet".
+ *  - timestamps are seconds since the epoch, 0 meaning "not yet";
+ *  - an opt-out ends the fallbacks that could still send something
+ *    (pending, utility_sent, utility_delivered, consented): "no further
+ *    fallback goes to that phone".  A fallback that already ended keeps
+ *    the outcome it had (a decline stays a decline in the report), and one
+ *    whose session content has all left (session_sent) may still convert
+ *    when its delivery arrives: the opt-out itself is in `optouts`;
+ *  - every stage asks suf_fsm_can_move() which states an event can move
+ *    (batch updates render it as an SQL IN list, store/fsm_db.h), so no
+ *    list of states is written anywhere else.
  *
  * Delivery of a single message (sends.delivery) has its own, smaller order:
  * none < sent < delivered < read, and failed only from none or sent.
@@ -61,7 +70,8 @@ enum suf_fsm_kind {
     SUF_EV_SESSION_SENT,      /* "sent" of a session part */
     SUF_EV_SESSION_DELIVERED, /* "delivered"/"read" of a session part (last_part) */
     SUF_EV_SESSION_FAILED,    /* "failed" of a session part (error_code) */
-    SUF_EV_OPT_OUT,           /* STOP reply, or error 131050 on any message */
+    SUF_EV_OPT_OUT,           /* STOP reply, or error 131050 on any message
+                                 (error_code: kept when not 0) */
     SUF_EV_TICK,              /* time passed: `at` is now */
     SUF_EV_KIND_COUNT
 };
@@ -107,6 +117,14 @@ enum suf_fsm_verdict {
     SUF_FSM_NOOP,      /* out of order, duplicate or not applicable: nothing changed */
     SUF_FSM_LATE,      /* a consent after the window: late_consent_at recorded */
 };
+
+/* True when an event of `kind` can change a fallback in state `s` (at
+ * some time, with some payload): the states each rule starts from. */
+bool suf_fsm_can_move(enum suf_fsm_kind kind, enum suf_fb_state s);
+/* Writes the states suf_fsm_can_move() accepts for `kind` as an SQL list,
+ * "('pending', 'utility_sent')", into buf (always terminated); returns the
+ * length it needed, as snprintf does. */
+size_t suf_fsm_state_list(enum suf_fsm_kind kind, char *buf, size_t size);
 
 /* The state's stored name ("utility_delivered"). */
 const char *suf_fsm_state_name(enum suf_fb_state s);
