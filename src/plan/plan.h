@@ -69,6 +69,7 @@ enum suf_reason {
     SUF_REASON_INELIGIBLE_ERROR,
     SUF_REASON_INVALID_PHONE,
     SUF_REASON_MISSING_CONTENT,
+    SUF_REASON_CAMPAIGN_CANCELLED, /* `suf cancel`: checked before every other */
     SUF_REASON_COUNT
 };
 
@@ -105,6 +106,7 @@ struct suf_plan_policy {
     int64_t grace_s;
     bool has_valid_until;
     int64_t valid_until;
+    bool cancelled; /* the operator cancelled the campaign (`suf cancel`) */
     const struct suf_config *cfg; /* eligible codes, treat_131026_as_capping */
 };
 

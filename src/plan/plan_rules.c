@@ -37,6 +37,7 @@ static const char *const reason_names[SUF_REASON_COUNT] = {
     "ineligible_error",
     "invalid_phone",
     "missing_content",
+    "campaign_cancelled",
 };
 
 const char *suf_plan_outcome_name(enum suf_outcome o)
@@ -73,6 +74,8 @@ static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
 {
     int64_t code = effective_code(f, p);
 
+    if (p->cancelled)
+        return SUF_REASON_CAMPAIGN_CANCELLED;
     if (!p->fallback)
         return SUF_REASON_FALLBACK_OFF;
     if (p->has_valid_until && p->now > p->valid_until)

@@ -549,7 +549,7 @@ static int collect_ids(struct rec *r, sqlite3_stmt *s, int64_t **ids, size_t *n,
 static int opt_out(struct rec *r, const char *phone, int64_t at, const char *source,
                    const char *campaign, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, at, false, 0};
+    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, at, false, 0, SUF_FB_REASON_NONE, NULL};
     sqlite3_stmt *s = r->q[Q_OPTOUT];
     int64_t *ids;
     size_t n;
@@ -686,7 +686,7 @@ static int send_store(struct rec *r, const struct sendrow *sd, struct suf_err *e
 /* The machine event a delivery change of this send means. */
 static struct suf_fsm_event fallback_event(const struct sendrow *sd, const struct evrow *e)
 {
-    struct suf_fsm_event ev = {SUF_EV_TICK, e->ts, false, e->error_code};
+    struct suf_fsm_event ev = {SUF_EV_TICK, e->ts, false, e->error_code, SUF_FB_REASON_NONE, NULL};
     bool utility = sd->kind == 'u';
 
     switch (sd->delivery) {
@@ -823,7 +823,7 @@ static int utility_fallback(struct rec *r, const char *wamid, int64_t *id, struc
 static int answer(struct rec *r, const struct evrow *e, int64_t id, bool yes, const char *source,
                   bool *defer, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {yes ? SUF_EV_CONSENT : SUF_EV_DECLINE, e->ts, false, 0};
+    struct suf_fsm_event ev = {yes ? SUF_EV_CONSENT : SUF_EV_DECLINE, e->ts, false, 0, SUF_FB_REASON_NONE, NULL};
     struct fbrow f;
     bool found;
     int rc = fb_load(r, id, &f, &found, err);
@@ -1207,7 +1207,7 @@ static int process_events(struct rec *r, struct suf_err *err)
 
 static int process_time(struct rec *r, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0};
+    struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0, SUF_FB_REASON_NONE, NULL};
     sqlite3_stmt *s = r->q[Q_TICK];
     int64_t *ids;
     size_t n;

@@ -18,6 +18,8 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "base/timeutil.h"
+#include "plan/plan.h"
 #include "plan/scenario.h"
 #include "send/send_db.h"
 #include "store/store.h"
@@ -44,7 +46,7 @@ static const char sql_fetch_u[] =
     "SELECT s.id, s.fallback_id, s.kind, s.part, s.n, s.body, f.phone, f.campaign_id,"
     "       f.consented_at, s.tries"
     "  FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
-    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    " WHERE s.kind = 'u' AND s.state = 'queued' AND f.state = 'pending'"
     "   AND (s.next_try_at IS NULL OR s.next_try_at <= ?1)"
     "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
     "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
@@ -56,7 +58,7 @@ static const char sql_fetch_u[] =
  * aside (send_skip), in a campaign that may send. */
 static const char sql_left_u[] =
     "SELECT COUNT(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id"
-    " WHERE s.kind = 'u' AND s.state = 'queued'"
+    " WHERE s.kind = 'u' AND s.state = 'queued' AND f.state = 'pending'"
     "   AND (s.run_id IS NULL OR s.run_id <> ?2)"
     "   AND f.campaign_id IN (SELECT campaign_id FROM temp.send_ok)"
     "   AND s.id NOT IN (SELECT id FROM temp.send_skip)"
@@ -316,7 +318,7 @@ fail:
 static int step_pass(struct send_db *db, const char *sql, enum suf_fsm_kind kind, int64_t *n,
                      struct suf_err *err)
 {
-    struct suf_fsm_event ev = {kind, now(db), false, 0};
+    struct suf_fsm_event ev = {kind, now(db), false, 0, SUF_FB_REASON_NONE, NULL};
     sqlite3_stmt *s = suf_fsm_db_prepare(db->st, sql, kind, err);
     int rc;
 
@@ -496,10 +498,70 @@ static const char *template_refusal(const char *json, int no_button, char *why, 
     return why;
 }
 
+/*
+ * Whether campaign `campaign` may start fallbacks now, by the rules plan
+ * decided with (its settings over the config, as suf_plan_policy_load
+ * reads them) and its permission template; the reason and its words
+ * (into `why`) when it may not.
+ */
+static int campaign_refusal(struct send_db *db, const char *campaign, const char *tname,
+                            const char *tlang, const char *json, enum suf_fb_reason *reason,
+                            char *why, size_t size, struct suf_err *err)
+{
+    const struct suf_config *cfg = db->run->cfg;
+    struct suf_plan_policy p;
+    char t[40], buf[300];
+    const char *refusal;
+
+    *reason = SUF_FB_REASON_NONE;
+    if (suf_plan_policy_load(db->run, campaign, now(db), &p, err))
+        return SUF_ERR_DB;
+    if (!p.fallback) {
+        *reason = SUF_FB_REASON_CAMPAIGN_OFF;
+        snprintf(why, size, "fallback is switched off for the campaign");
+    } else if (p.has_valid_until && now(db) > p.valid_until) {
+        *reason = SUF_FB_REASON_CAMPAIGN_EXPIRED;
+        snprintf(why, size, "the campaign ended at %s (valid_until)",
+                 suf_time_format(p.valid_until, t, sizeof(t)));
+    } else if ((refusal = template_refusal(json, cfg->utility_no_button, buf, sizeof(buf)))) {
+        *reason = SUF_FB_REASON_TEMPLATE_UNUSABLE;
+        snprintf(why, size, "permission template '%s' (%s) %s", tname, tlang, refusal);
+    } else if (p.has_valid_until && now(db) + cfg->consent_wait_hours * 3600 > p.valid_until) {
+        *reason = SUF_FB_REASON_WINDOW_TOO_SHORT;
+        snprintf(why, size, "a consent window of %lld h started now would close after "
+                 "valid_until %s", (long long)cfg->consent_wait_hours,
+                 suf_time_format(p.valid_until, t, sizeof(t)));
+    }
+    return SUF_OK;
+}
+
+/* Blocks (reason != NONE) or unblocks the fallbacks of `campaign` that the
+ * machine can move so; *moved gets how many it moved. */
+static int block_campaign(struct send_db *db, sqlite3_stmt *block, sqlite3_stmt *unblock,
+                          const char *campaign, enum suf_fb_reason reason, const char *why,
+                          int64_t *moved, struct suf_err *err)
+{
+    struct suf_fsm_event ev = {reason ? SUF_EV_BLOCK : SUF_EV_UNBLOCK, now(db), false, 0,
+                               reason, why};
+    sqlite3_stmt *s = reason ? block : unblock;
+
+    suf_bind_text(s, 1, campaign);
+    return suf_fsm_db_step_all(&db->fsm, s, &ev, moved, err);
+}
+
+/*
+ * Every campaign with queued utility messages: one that may not start
+ * fallbacks now has its pending ones blocked, with the reason (a fallback
+ * whose utility message may have left, in_flight or unknown, stays as it
+ * is: its webhook decides); one that may has its blocked ones pending
+ * again, and goes into temp.send_ok, whose campaigns the utility fetch
+ * takes.
+ */
 int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
 {
     const struct suf_config *cfg = db->run->cfg;
-    sqlite3_stmt *s, *ok;
+    sqlite3_stmt *s, *ok, *block, *unblock;
+    int64_t n_blocked = 0, n_unblocked = 0, moved;
     int step, rc = SUF_ERR_DB;
 
     *blocked = 0;
@@ -518,37 +580,66 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
         " ORDER BY g.campaign_id",
         err);
     ok = suf_store_prepare(db->st, "INSERT OR IGNORE INTO temp.send_ok VALUES (?1)", err);
-    if (!s || !ok)
+    block = suf_fsm_db_prepare(db->st,
+                               "SELECT f.id FROM fallbacks f WHERE f.campaign_id = ?1"
+                               " AND f.state IN " SUF_FSM_DB_STATES
+                               " AND NOT EXISTS (SELECT 1 FROM sends s WHERE"
+                               " s.fallback_id = f.id AND s.state IN ('in_flight', 'unknown'))",
+                               SUF_EV_BLOCK, err);
+    unblock = suf_fsm_db_prepare(db->st,
+                                 "SELECT id FROM fallbacks WHERE campaign_id = ?1"
+                                 " AND state IN " SUF_FSM_DB_STATES,
+                                 SUF_EV_UNBLOCK, err);
+    if (!s || !ok || !block || !unblock || suf_send_db_begin(db, err))
         goto out;
     suf_bind_text(s, 1, cfg->utility_template);
     suf_bind_text(s, 2, cfg->utility_language);
     bind_campaign(db, s);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char buf[400];
+        char why[400];
         const char *campaign = (const char *)sqlite3_column_text(s, 0);
-        const char *why = template_refusal((const char *)sqlite3_column_text(s, 3),
-                                           cfg->utility_no_button, buf, sizeof(buf));
+        enum suf_fb_reason reason;
 
-        if (why) {
-            suf_warn("campaign '%s': permission template '%s' (%s) %s; no utility message "
-                     "sent for it",
-                     campaign, (const char *)sqlite3_column_text(s, 1),
-                     (const char *)sqlite3_column_text(s, 2), why);
+        if (campaign_refusal(db, campaign, (const char *)sqlite3_column_text(s, 1),
+                             (const char *)sqlite3_column_text(s, 2),
+                             (const char *)sqlite3_column_text(s, 3), &reason, why, sizeof(why),
+                             err) ||
+            block_campaign(db, block, unblock, campaign, reason, why, &moved, err))
+            goto fail;
+        if (reason) {
+            suf_warn("campaign '%s': %s; no utility message sent for it (%lld fallbacks "
+                     "blocked now)",
+                     campaign, why, (long long)moved);
             (*blocked)++;
+            n_blocked += moved;
             continue;
         }
+        n_unblocked += moved;
+        if (moved)
+            suf_info("campaign '%s': %lld blocked fallbacks are pending again", campaign,
+                     (long long)moved);
         suf_bind_text(ok, 1, campaign);
         if (step_done(db, ok, err, "send_ok") < 0)
-            goto out;
+            goto fail;
     }
     if (step != SQLITE_DONE) {
         suf_store_fail(db->st, err, "templates");
-        goto out;
+        goto fail;
     }
-    rc = SUF_OK;
+    sqlite3_reset(s);
+    suf_run_count(db->run, "send.fallbacks_blocked", n_blocked);
+    suf_run_count(db->run, "send.fallbacks_unblocked", n_unblocked);
+    rc = suf_send_db_commit(db, err);
+    goto out;
+fail:
+    sqlite3_reset(s);
+    if (!db->dry)
+        suf_store_rollback(db->st);
 out:
     sqlite3_finalize(s);
     sqlite3_finalize(ok);
+    sqlite3_finalize(block);
+    sqlite3_finalize(unblock);
     return rc;
 }
 
@@ -658,7 +749,7 @@ static void bind_error(sqlite3_stmt *s, const struct send_item *it, int64_t t)
 static int fallback_step(struct send_db *db, int64_t fb, enum suf_fsm_kind kind, int64_t t,
                          int64_t code, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {kind, t, false, code};
+    struct suf_fsm_event ev = {kind, t, false, code, SUF_FB_REASON_NONE, NULL};
 
     return suf_fsm_db_step(&db->fsm, fb, &ev, NULL, NULL, err);
 }
@@ -687,7 +778,7 @@ static int fallback_after_sent(struct send_db *db, struct send_item *it, int64_t
  * every other of the phone, in any campaign, that the machine can end. */
 static int opt_out(struct send_db *db, struct send_item *it, int64_t t, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, t, false, 0};
+    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, t, false, 0, SUF_FB_REASON_NONE, NULL};
     int64_t moved;
 
     suf_bind_text(db->opt_ins, 1, it->phone);

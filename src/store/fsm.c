@@ -28,15 +28,27 @@ static const char *const state_names[SUF_FB_STATE_COUNT] = {
     [SUF_FB_SESSION_FAILED] = "session_failed",
     [SUF_FB_CONVERTED] = "converted",
     [SUF_FB_OPTED_OUT] = "opted_out",
+    [SUF_FB_BLOCKED] = "blocked",
+    [SUF_FB_CANCELLED] = "cancelled",
+};
+
+static const char *const reason_names[SUF_FB_REASON_COUNT] = {
+    [SUF_FB_REASON_NONE] = "",
+    [SUF_FB_REASON_CAMPAIGN_OFF] = "campaign_off",
+    [SUF_FB_REASON_CAMPAIGN_EXPIRED] = "campaign_expired",
+    [SUF_FB_REASON_TEMPLATE_UNUSABLE] = "template_unusable",
+    [SUF_FB_REASON_WINDOW_TOO_SHORT] = "window_too_short",
+    [SUF_FB_REASON_CANCELLED] = "cancelled",
 };
 
 #define S(st) (UINT32_C(1) << (st))
 /* Before delivery is known: pending or utility_sent (a status may still be
  * on its way). */
 #define AWAITING_DELIVERY (S(SUF_FB_PENDING) | S(SUF_FB_UTILITY_SENT))
-/* The fallbacks that may still send something: what an opt-out ends. */
+/* The fallbacks that may still send something: what an opt-out or a
+ * cancellation ends. */
 #define STILL_SENDING                                                                          \
-    (AWAITING_DELIVERY | S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_CONSENTED))
+    (AWAITING_DELIVERY | S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_CONSENTED) | S(SUF_FB_BLOCKED))
 
 /* The states each event can move a fallback from: the one list of them.
  * The rules below test it first, then what the row's times decide. */
@@ -56,6 +68,10 @@ static const uint32_t moves_from[SUF_EV_KIND_COUNT] = {
     [SUF_EV_SESSION_FAILED] = S(SUF_FB_CONSENTED) | S(SUF_FB_SESSION_SENT),
     [SUF_EV_OPT_OUT] = STILL_SENDING,
     [SUF_EV_TICK] = S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_CONSENTED),
+    /* only before its utility message; blocked: when the reason changes */
+    [SUF_EV_BLOCK] = S(SUF_FB_PENDING) | S(SUF_FB_BLOCKED),
+    [SUF_EV_UNBLOCK] = S(SUF_FB_BLOCKED),
+    [SUF_EV_CANCEL] = STILL_SENDING,
 };
 
 static const char *const delivery_names[SUF_DLV_COUNT] = {
@@ -94,6 +110,22 @@ size_t suf_fsm_state_list(enum suf_fsm_kind kind, char *buf, size_t size)
     /* no state at all: an empty list that matches nothing */
     w = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, "%s", n ? ")" : "(NULL)");
     return n + (w > 0 ? (size_t)w : 0);
+}
+
+const char *suf_fsm_reason_name(enum suf_fb_reason r)
+{
+    return (unsigned)r < SUF_FB_REASON_COUNT ? reason_names[r] : "?";
+}
+
+bool suf_fsm_reason_parse(const char *name, enum suf_fb_reason *out)
+{
+    for (int i = 0; i < SUF_FB_REASON_COUNT; i++) {
+        if (!strcmp(reason_names[i], name ? name : "")) {
+            *out = (enum suf_fb_reason)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 bool suf_fsm_state_parse(const char *name, enum suf_fb_state *out)
@@ -249,6 +281,8 @@ static enum suf_fsm_verdict on_opt_out(struct suf_fsm_row *r, const struct suf_f
 {
     if (ev->error_code)
         r->error_code = ev->error_code;
+    r->reason = SUF_FB_REASON_NONE; /* a blocked one is no longer held: it is out */
+    r->detail = NULL;
     r->closed_at = ev->at;
     move_to(r, SUF_FB_OPTED_OUT, ev->at);
     *effects |= SUF_FSM_CANCEL_SENDS;
@@ -278,6 +312,39 @@ static enum suf_fsm_verdict on_tick(const struct suf_fsm_params *p, struct suf_f
         return SUF_FSM_APPLIED;
     }
     return SUF_FSM_NOOP;
+}
+
+static enum suf_fsm_verdict on_block(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (ev->reason == SUF_FB_REASON_NONE || ev->reason == SUF_FB_REASON_CANCELLED ||
+        (unsigned)ev->reason >= SUF_FB_REASON_COUNT)
+        return SUF_FSM_NOOP;
+    if (r->state == SUF_FB_BLOCKED && r->reason == ev->reason)
+        return SUF_FSM_NOOP;
+    r->reason = ev->reason;
+    r->detail = ev->detail;
+    move_to(r, SUF_FB_BLOCKED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+/* Back to pending: planned again, as if it had never been held. */
+static enum suf_fsm_verdict on_unblock(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    r->reason = SUF_FB_REASON_NONE;
+    r->detail = NULL;
+    move_to(r, SUF_FB_PENDING, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_cancel(struct suf_fsm_row *r, const struct suf_fsm_event *ev,
+                                      unsigned *effects)
+{
+    r->reason = SUF_FB_REASON_CANCELLED;
+    r->detail = ev->detail;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_CANCELLED, ev->at);
+    *effects |= SUF_FSM_CANCEL_SENDS;
+    return SUF_FSM_APPLIED;
 }
 
 enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm_row *row,
@@ -320,6 +387,15 @@ enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm
         break;
     case SUF_EV_TICK:
         v = on_tick(p, &r, ev->at, &fx);
+        break;
+    case SUF_EV_BLOCK:
+        v = on_block(&r, ev);
+        break;
+    case SUF_EV_UNBLOCK:
+        v = on_unblock(&r, ev);
+        break;
+    case SUF_EV_CANCEL:
+        v = on_cancel(&r, ev, &fx);
         break;
     case SUF_EV_KIND_COUNT:
         break;

@@ -22,7 +22,9 @@ static const char sql_store[] =
     "utility_delivered_at = ?4, consented_at = ?5, "
     "consent_source = COALESCE(?6, consent_source), late_consent_at = ?7, "
     "declined_at = ?8, session_sent_at = ?9, converted_at = ?10, "
-    "closed_at = ?11, error_code = ?12 WHERE id = ?13";
+    "closed_at = ?11, error_code = ?12, reason = ?14, "
+    "reason_detail = CASE WHEN ?14 IS NULL THEN NULL ELSE COALESCE(?15, reason_detail) END "
+    "WHERE id = ?13";
 
 /* "+state": by fallback, never by the sends' state index (see reconcile.c's
  * Q_CANCEL_SENDS) */
@@ -74,6 +76,9 @@ bool suf_fsm_db_read(sqlite3_stmt *s, int base, struct suf_fsm_row *row)
     row->closed_at = col_i64(s, base + 9);
     row->error_code = col_i64(s, base + 10);
     row->valid_until = col_i64(s, base + 11);
+    if (!suf_fsm_reason_parse((const char *)sqlite3_column_text(s, base + 12), &row->reason))
+        row->reason = SUF_FB_REASON_NONE;
+    row->detail = NULL;
     return known;
 }
 
@@ -126,6 +131,11 @@ int suf_fsm_db_store(struct suf_fsm_db *w, int64_t id, const struct suf_fsm_row 
     bind_time(s, 11, row->closed_at);
     bind_time(s, 12, row->error_code);
     sqlite3_bind_int64(s, 13, id);
+    if (row->reason == SUF_FB_REASON_NONE)
+        sqlite3_bind_null(s, 14);
+    else
+        sqlite3_bind_text(s, 14, suf_fsm_reason_name(row->reason), -1, SQLITE_STATIC);
+    suf_bind_text(s, 15, row->detail);
     return step_done(w, s, "fallbacks", err);
 }
 

@@ -37,8 +37,8 @@
 #define SUF_FSM_DB_COLS                                                                        \
     "f.state, f.state_at, f.utility_sent_at, f.utility_delivered_at, f.consented_at, "        \
     "f.late_consent_at, f.declined_at, f.session_sent_at, f.converted_at, f.closed_at, "      \
-    "f.error_code, c.valid_until "
-#define SUF_FSM_DB_NCOLS 12
+    "f.error_code, c.valid_until, f.reason "
+#define SUF_FSM_DB_NCOLS 13
 
 /* Where a query's SQL takes the states an event can move (see above). */
 #define SUF_FSM_DB_STATES "{states}"
@@ -63,7 +63,8 @@ bool suf_fsm_db_read(sqlite3_stmt *s, int base, struct suf_fsm_row *row);
 int suf_fsm_db_load(struct suf_fsm_db *w, int64_t id, struct suf_fsm_row *row, bool *found,
                     struct suf_err *err);
 /* Writes `row` back to fallback `id`; `consent_source` (may be NULL: kept
- * as it was) is recorded with a consent. */
+ * as it was) is recorded with a consent.  The reason's detail is
+ * row->detail, kept as stored when NULL, dropped with the reason. */
 int suf_fsm_db_store(struct suf_fsm_db *w, int64_t id, const struct suf_fsm_row *row,
                      const char *consent_source, struct suf_err *err);
 

@@ -25,6 +25,11 @@ static struct suf_fsm_row row_in(enum suf_fb_state state)
     memset(&r, 0, sizeof(r));
     r.state = state;
     r.state_at = T0;
+    if (state == SUF_FB_BLOCKED || state == SUF_FB_CANCELLED) {
+        /* held or stopped before its utility message */
+        r.reason = state == SUF_FB_BLOCKED ? SUF_FB_REASON_CAMPAIGN_OFF : SUF_FB_REASON_CANCELLED;
+        return r;
+    }
     if (state != SUF_FB_PENDING && state != SUF_FB_FAILED)
         r.utility_sent_at = T0 - 60;
     if (state >= SUF_FB_UTILITY_DELIVERED && state != SUF_FB_UTILITY_FAILED)
@@ -49,11 +54,46 @@ struct case_row {
     unsigned effects;
 };
 
-#define EV(k, at) {k, at, false, 0}
-#define EVL(k, at) {k, at, true, 0}
-#define EVC(k, at, code) {k, at, false, code}
+#define EV(k, at) {k, at, false, 0, SUF_FB_REASON_NONE, NULL}
+#define EVL(k, at) {k, at, true, 0, SUF_FB_REASON_NONE, NULL}
+#define EVC(k, at, code) {k, at, false, code, SUF_FB_REASON_NONE, NULL}
+
+#define EVB(k, at, why) {k, at, false, 0, why, "words"}
 
 static const struct case_row transitions[] = {
+    {"pending, blocked", SUF_FB_PENDING, 0, EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CAMPAIGN_EXPIRED),
+     SUF_FSM_APPLIED, SUF_FB_BLOCKED, 0},
+    {"pending, block without a reason", SUF_FB_PENDING, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_NONE), SUF_FSM_NOOP, SUF_FB_PENDING, 0},
+    {"pending, block as cancelled", SUF_FB_PENDING, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CANCELLED), SUF_FSM_NOOP, SUF_FB_PENDING, 0},
+    {"blocked, the same reason again", SUF_FB_BLOCKED, 0,
+     EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_CAMPAIGN_OFF), SUF_FSM_NOOP, SUF_FB_BLOCKED, 0},
+    {"blocked, another reason", SUF_FB_BLOCKED, 0,
+     EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_TEMPLATE_UNUSABLE), SUF_FSM_APPLIED,
+     SUF_FB_BLOCKED, 0},
+    {"blocked, unblocked", SUF_FB_BLOCKED, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_APPLIED,
+     SUF_FB_PENDING, 0},
+    {"pending, unblock", SUF_FB_PENDING, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_PENDING, 0},
+    {"utility_sent, block (its message left)", SUF_FB_UTILITY_SENT, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CAMPAIGN_OFF), SUF_FSM_NOOP, SUF_FB_UTILITY_SENT, 0},
+    {"blocked, utility sent", SUF_FB_BLOCKED, 0, EV(SUF_EV_UTILITY_SENT, T0), SUF_FSM_NOOP,
+     SUF_FB_BLOCKED, 0},
+    {"pending, cancelled", SUF_FB_PENDING, 0, EV(SUF_EV_CANCEL, T0), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"blocked, cancelled", SUF_FB_BLOCKED, 0, EV(SUF_EV_CANCEL, T0), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"consented, cancelled", SUF_FB_CONSENTED, 0, EV(SUF_EV_CANCEL, T0 + 2 * H), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"session_sent, cancel (nothing left to stop)", SUF_FB_SESSION_SENT, 0,
+     EV(SUF_EV_CANCEL, T0 + 2 * H), SUF_FSM_NOOP, SUF_FB_SESSION_SENT, 0},
+    {"cancelled, unblock", SUF_FB_CANCELLED, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_CANCELLED, 0},
+    {"cancelled, opt-out", SUF_FB_CANCELLED, 0, EV(SUF_EV_OPT_OUT, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_CANCELLED, 0},
+    {"blocked, opt-out", SUF_FB_BLOCKED, 0, EV(SUF_EV_OPT_OUT, T0 + H), SUF_FSM_APPLIED,
+     SUF_FB_OPTED_OUT, SUF_FSM_CANCEL_SENDS},
     {"pending, sent", SUF_FB_PENDING, 0, EV(SUF_EV_UTILITY_SENT, T0 - 30), SUF_FSM_APPLIED,
      SUF_FB_UTILITY_SENT, 0},
     {"pending, delivered (sent skipped)", SUF_FB_PENDING, 0, EV(SUF_EV_UTILITY_DELIVERED, T0),
@@ -247,7 +287,8 @@ static void test_fsm__opt_out_ends_only_what_may_still_send(void)
         unsigned fx;
         enum suf_fsm_verdict v = suf_fsm_step(&params, &r, &ev, &fx);
         bool open = s == SUF_FB_PENDING || s == SUF_FB_UTILITY_SENT ||
-                    s == SUF_FB_UTILITY_DELIVERED || s == SUF_FB_CONSENTED;
+                    s == SUF_FB_UTILITY_DELIVERED || s == SUF_FB_CONSENTED ||
+                    s == SUF_FB_BLOCKED;
 
         CU_ASSERT_EQUAL(suf_fsm_can_move(SUF_EV_OPT_OUT, (enum suf_fb_state)s), open);
         if (!open) {
@@ -284,7 +325,9 @@ static void test_fsm__can_move_agrees_with_the_rules(void)
             for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
                 for (int last = 0; last < 2; last++) {
                     struct suf_fsm_row r = row_in((enum suf_fb_state)s);
-                    struct suf_fsm_event ev = {(enum suf_fsm_kind)k, times[t], last != 0, 7};
+                    /* a reason the blocked row does not have yet */
+                    struct suf_fsm_event ev = {(enum suf_fsm_kind)k, times[t], last != 0, 7,
+                                               SUF_FB_REASON_TEMPLATE_UNUSABLE, "why"};
                     unsigned fx;
 
                     moved |= suf_fsm_step(&params, &r, &ev, &fx) != SUF_FSM_NOOP;
@@ -297,6 +340,38 @@ static void test_fsm__can_move_agrees_with_the_rules(void)
         }
     }
     CU_ASSERT_EQUAL(suf_fsm_state_list(SUF_EV_SESSION_SENT, NULL, 0), strlen("('consented')"));
+}
+
+/* A block keeps its reason and words; unblocking drops them; a cancel
+ * says so and closes the fallback. */
+static void test_fsm__block_and_cancel_carry_their_reason(void)
+{
+    struct suf_fsm_row r = row_in(SUF_FB_PENDING);
+    struct suf_fsm_event b = EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_WINDOW_TOO_SHORT);
+    struct suf_fsm_event u = EV(SUF_EV_UNBLOCK, T0 + 2 * H);
+    struct suf_fsm_event c = {SUF_EV_CANCEL, T0 + 3 * H, false, 0, SUF_FB_REASON_NONE, "stop"};
+    enum suf_fb_reason parsed;
+    unsigned fx;
+
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &b, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_WINDOW_TOO_SHORT);
+    CU_ASSERT_STRING_EQUAL(r.detail, "words");
+    CU_ASSERT_EQUAL(r.state_at, T0 + H);
+    CU_ASSERT_EQUAL(r.closed_at, 0);
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &u, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.state, SUF_FB_PENDING);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_NONE);
+    CU_ASSERT_PTR_NULL(r.detail);
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &c, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_CANCELLED);
+    CU_ASSERT_STRING_EQUAL(r.detail, "stop");
+    CU_ASSERT_EQUAL(r.closed_at, T0 + 3 * H);
+    for (int i = 0; i < SUF_FB_REASON_COUNT; i++) {
+        CU_ASSERT(suf_fsm_reason_parse(suf_fsm_reason_name((enum suf_fb_reason)i), &parsed));
+        CU_ASSERT_EQUAL(parsed, (enum suf_fb_reason)i);
+    }
+    CU_ASSERT(suf_fsm_reason_parse(NULL, &parsed) && parsed == SUF_FB_REASON_NONE);
+    CU_ASSERT_FALSE(suf_fsm_reason_parse("switched_off", &parsed));
 }
 
 static void test_fsm__failure_keeps_the_error_code(void)
@@ -410,6 +485,7 @@ int main(void)
         {"opt-out ends only what may still send",
          test_fsm__opt_out_ends_only_what_may_still_send},
         {"can_move agrees with the rules", test_fsm__can_move_agrees_with_the_rules},
+        {"block and cancel carry their reason", test_fsm__block_and_cancel_carry_their_reason},
         {"failure keeps the error code", test_fsm__failure_keeps_the_error_code},
         {"late consent then tick is no_response", test_fsm__late_consent_then_tick_is_no_response},
         {"windows are computed from the row", test_fsm__windows_are_computed_from_the_row},

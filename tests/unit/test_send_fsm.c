@@ -116,7 +116,7 @@ static int64_t add_send(int64_t fb, char kind, const char *state)
 /* The event the state machine gets for `c`, and the send row it needs. */
 static struct suf_fsm_event event_of(enum send_case c, char *kind, const char **send_state)
 {
-    struct suf_fsm_event ev = {SUF_EV_TICK, NOW, false, 0};
+    struct suf_fsm_event ev = {SUF_EV_TICK, NOW, false, 0, SUF_FB_REASON_NONE, NULL};
 
     *kind = 'u';
     *send_state = "in_flight";
