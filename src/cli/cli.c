@@ -131,6 +131,17 @@ const struct suf_command suf_commands[] = {
      "\n"
      "  --listen ADDR:PORT   the address and port to listen on\n"
      "  --on-consent CMD     run CMD (debounced) when a consent arrives\n"},
+    {"cancel", cmd_cancel, SUF_CMD_DB_WRITE, "stop a campaign's fallbacks and their spend",
+     "usage: suf cancel --campaign ID [--dry-run]\n"
+     "\n"
+     "Stops the campaign now: each of its fallbacks that still has a message to\n"
+     "send ends 'cancelled' (reason \"cancelled by the operator\"), its queued\n"
+     "and held messages are cancelled, and plan starts no new fallback for it\n"
+     "(reason campaign_cancelled).  What already went out stays, and its replies\n"
+     "are still reconciled.  Prints how many fallbacks it stopped.\n"
+     "\n"
+     "  --campaign ID   the campaign to stop (exits 66 if it is unknown)\n"
+     "  --dry-run       only say how many fallbacks it would stop\n"},
     {"purge", cmd_purge, SUF_CMD_DB_WRITE, "remove personal data older than a date",
      "usage: suf purge --before DATE [--vacuum]\n"
      "\n"

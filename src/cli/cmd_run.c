@@ -451,10 +451,37 @@ static int not_enabled(struct suf_run *run, int *n, struct suf_err *err)
     return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "recipients");
 }
 
+/* The campaigns whose fallbacks are blocked or cancelled, and why (the
+ * words the send stage or `suf cancel` stored); *n counts the lines. */
+static int held(struct suf_run *run, int *n, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        run->store,
+        "SELECT campaign_id, state, max(reason_detail), count(*) FROM fallbacks"
+        " WHERE reason IS NOT NULL AND (?1 IS NULL OR campaign_id = ?1)"
+        " GROUP BY 1, 2, reason ORDER BY 1, 2",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    suf_bind_text(s, 1, run->campaign);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(s, 2);
+
+        suf_info("summary: attention: campaign '%s': %lld fallbacks %s: %s",
+                 (const char *)sqlite3_column_text(s, 0), (long long)sqlite3_column_int64(s, 3),
+                 (const char *)sqlite3_column_text(s, 1), detail ? detail : "no reason given");
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "fallbacks");
+}
+
 /* Sends still queued after the run, per campaign, and why when its
  * settings stop it (off, not enabled, expired); campaigns not enabled;
- * sends left unknown; consented fallbacks whose window ends before the next
- * light run. */
+ * blocked and cancelled fallbacks and why; sends left unknown; consented
+ * fallbacks whose window ends before the next light run. */
 static int attention(struct suf_run *run, const struct run_totals *t, struct suf_err *err)
 {
     static const char csql[] =
@@ -493,7 +520,7 @@ static int attention(struct suf_run *run, const struct run_totals *t, struct suf
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return suf_store_fail(run->store, err, "sends");
-    if ((rc = not_enabled(run, &n, err)))
+    if ((rc = not_enabled(run, &n, err)) || (rc = held(run, &n, err)))
         return rc;
     snprintf(wsql, sizeof(wsql),
              "SELECT count(*) FROM fallbacks WHERE state = 'consented' "

@@ -66,18 +66,25 @@ static json_t *time_json(int64_t t)
 }
 
 /* The campaign's settings as plan decides with them (plan.h's policy: its
- * row over the config), and whether they stop it: "off", "not_enabled",
- * "expired" or NULL. */
+ * row over the config), and whether they stop it: "cancelled" (`suf
+ * cancel`), "off", "not_enabled", "expired" or NULL. */
 static int settings(struct suf_run *run, const char *id, json_t *c, struct suf_err *err)
 {
     struct suf_plan_policy p;
     const char *stopped;
-    char why[192];
+    char why[192], when[32];
+    int64_t cancelled_at = 0;
     int rc = suf_plan_policy_load(run, id, run->clock.base, &p, err);
 
-    if (rc)
+    if (rc || (rc = suf_store_scalar(run->store,
+                                     "SELECT coalesce(max(at), 0) FROM campaign_cancels"
+                                     " WHERE campaign_id = ?1",
+                                     id, &cancelled_at, err)))
         return rc;
     stopped = suf_plan_policy_stopped(&p, why, sizeof(why));
+    if (cancelled_at)
+        snprintf(why, sizeof(why), "cancelled by the operator at %s",
+                 suf_time_format(cancelled_at, when, sizeof(when)));
     json_object_set_new(c, "fallback", json_boolean(p.fallback));
     json_object_set_new(c, "valid_until",
                         p.has_valid_until ? time_json(p.valid_until) : json_null());
@@ -243,13 +250,45 @@ static int no_market(struct suf_run *run, const char *id, json_t *c, struct suf_
     return SUF_OK;
 }
 
+/* The fallbacks held back or stopped, by state and reason, with the words
+ * the send stage or `suf cancel` gave: [{state, reason, detail, fallbacks}]. */
+static int held(struct suf_run *run, const char *id, json_t *c, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        run->store,
+        "SELECT state, reason, max(reason_detail), count(*) FROM fallbacks"
+        " WHERE campaign_id = ?1 AND reason IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        err);
+    json_t *list = json_array();
+    int step;
+
+    if (!s) {
+        json_decref(list);
+        return SUF_ERR_DB;
+    }
+    suf_bind_text(s, 1, id);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(s, 2);
+
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:o, s:I}", "state", sqlite3_column_text(s, 0),
+                            "reason", sqlite3_column_text(s, 1), "detail",
+                            detail ? json_string(detail) : json_null(), "fallbacks",
+                            (json_int_t)sqlite3_column_int64(s, 3)));
+    }
+    sqlite3_finalize(s);
+    json_object_set_new(c, "held", list);
+    return step == SQLITE_DONE ? SUF_OK : suf_store_fail(run->store, err, "fallbacks");
+}
+
 static json_t *campaign_json(struct suf_run *run, struct rep_ctx *ctx, const char *id,
                              const char *name, struct suf_err *err)
 {
     json_t *c =
         json_pack("{s:s, s:o}", "id", id, "name", name ? json_string(name) : json_null());
 
-    if (counts(run, id, c, err) || settings(run, id, c, err) || costs(ctx, id, c, err) ||
+    if (counts(run, id, c, err) || settings(run, id, c, err) || held(run, id, c, err) ||
+        costs(ctx, id, c, err) ||
         sends(run, id, c, err) || consents(run, id, c, err) ||
         no_market(run, id, c, err)) {
         json_decref(c);
@@ -295,6 +334,12 @@ static void print_campaign(json_t *c)
     print_pairs("  attempt statuses: ", json_object_get(c, "attempt_statuses"));
     print_pairs("  outcomes: ", json_object_get(c, "outcomes"));
     print_pairs("  fallbacks: ", json_object_get(c, "fallbacks"));
+    json_array_foreach(json_object_get(c, "held"), i, e)
+        printf("  %s: %lld fallbacks (%s: %s)\n", json_string_value(json_object_get(e, "state")),
+               geti(e, "fallbacks"), json_string_value(json_object_get(e, "reason")),
+               json_string_value(json_object_get(e, "detail"))
+                   ? json_string_value(json_object_get(e, "detail"))
+                   : "");
     printf("  cost so far: %s %s (policy), %s %s (Meta); charges without a price: %lld\n",
            json_string_value(json_object_get(cost, "policy")),
            json_string_value(json_object_get(cost, "currency")),

@@ -74,6 +74,7 @@ enum suf_reason {
     SUF_REASON_INELIGIBLE_ERROR,
     SUF_REASON_INVALID_PHONE,
     SUF_REASON_MISSING_CONTENT,
+    SUF_REASON_CAMPAIGN_CANCELLED, /* `suf cancel`: checked before every other */
     SUF_REASON_COUNT
 };
 
@@ -111,6 +112,7 @@ struct suf_plan_policy {
     int64_t grace_s;
     bool has_valid_until;
     int64_t valid_until;
+    bool cancelled; /* the operator cancelled the campaign (`suf cancel`) */
     const struct suf_config *cfg; /* eligible codes, treat_131026_as_capping */
 };
 
@@ -123,10 +125,11 @@ bool suf_plan_retries_pending(const struct suf_plan_facts *f, const struct suf_p
  * reach 1 + max_auto_retries. */
 int64_t suf_plan_retries_end(const struct suf_plan_facts *f, const struct suf_plan_policy *p);
 
-/* Whether the campaign's settings stop its fallbacks at p->now: "off" (its
- * settings say fallback off), "not_enabled" (they do not say, and [plan]
- * fallback is off), "expired" (now is past valid_until) or NULL; and why,
- * in words, into buf (at most `size` bytes; "" when NULL is returned). */
+/* Whether the campaign's settings stop its fallbacks at p->now:
+ * "cancelled" (`suf cancel`), "off" (its settings say fallback off),
+ * "not_enabled" (they do not say, and [plan] fallback is off), "expired"
+ * (now is past valid_until) or NULL; and why, in words, into buf (at most
+ * `size` bytes; "" when NULL is returned). */
 const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, size_t size);
 
 /* The settings of `campaign` (its campaigns row over run->cfg: fallback,

@@ -38,6 +38,7 @@ static const char *const reason_names[SUF_REASON_COUNT] = {
     "ineligible_error",
     "invalid_phone",
     "missing_content",
+    "campaign_cancelled",
 };
 
 const char *suf_plan_outcome_name(enum suf_outcome o)
@@ -66,6 +67,10 @@ const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, 
 
     if (size > 0)
         buf[0] = '\0';
+    if (p->cancelled) {
+        suf_strlcpy(buf, "cancelled by the operator", size);
+        return "cancelled";
+    }
     if (!p->fallback && p->fallback_set) {
         suf_strlcpy(buf, "fallback is off for this campaign", size);
         return "off";
@@ -99,6 +104,8 @@ static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
 {
     int64_t code = effective_code(f, p);
 
+    if (p->cancelled)
+        return SUF_REASON_CAMPAIGN_CANCELLED;
     /* Smart Utility Fallback applies when it is enabled: a campaign whose
      * settings do not say is off by the config's default, and says so
      * apart from one switched off on purpose. */

@@ -12,7 +12,7 @@
  * loader), and WAL checkpoints run on a thread of their own (store/ckpt.h).
  * Every decision about a fallback's state is made by suf_fsm_step(); this
  * file only finds the rows, loads them, and writes back what the machine
- * returned.
+ * returned through its one writer (store/fsm_db.h).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@
 #include "reconcile/reconcile.h"
 #include "store/ckpt.h"
 #include "store/fsm.h"
+#include "store/fsm_db.h"
 #include "base/banned.h"
 
 #define CHUNK 20000
@@ -122,7 +123,6 @@ enum {
     Q_SEND_RESOLVE,
     Q_UTILITY_BY_WAMID,
     Q_FB_LOAD,
-    Q_FB_UPDATE,
     Q_FB_KEYWORD,
     Q_FB_BY_PHONE,
     Q_QUEUE_SESSION,
@@ -136,12 +136,9 @@ enum {
     Q_COUNT
 };
 
-/* A fallback's machine row: read by fb_from_row() in this order. */
-#define FB_COLS                                                                                \
-    "f.state, f.state_at, f.utility_sent_at, f.utility_delivered_at, f.consented_at, "        \
-    "f.late_consent_at, f.declined_at, f.session_sent_at, f.converted_at, f.closed_at, "      \
-    "f.error_code, c.valid_until "
-#define FB_NCOLS 12
+/* A fallback's machine row: read by fb_from_row(). */
+#define FB_COLS SUF_FSM_DB_COLS
+#define FB_NCOLS SUF_FSM_DB_NCOLS
 #define SEND_FB_BASE 19 /* where FB_COLS start in SEND_COLS */
 
 /* A send and its fallback; the last part's number is looked up for session
@@ -186,17 +183,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_UTILITY_BY_WAMID] = "SELECT fallback_id FROM sends WHERE wamid = ?1 AND kind = 'u' LIMIT 1",
     [Q_FB_LOAD] = "SELECT " FB_COLS ", f.phone, f.campaign_id FROM fallbacks f "
                   "LEFT JOIN campaigns c ON c.campaign_id = f.campaign_id WHERE f.id = ?1",
-    [Q_FB_UPDATE] = "UPDATE fallbacks SET state = ?1, state_at = ?2, utility_sent_at = ?3, "
-                    "utility_delivered_at = ?4, consented_at = ?5, "
-                    "consent_source = COALESCE(?6, consent_source), late_consent_at = ?7, "
-                    "declined_at = ?8, session_sent_at = ?9, converted_at = ?10, "
-                    "closed_at = ?11, error_code = ?12 WHERE id = ?13",
     /* the phone's most recently asked fallback still able to answer */
     [Q_FB_KEYWORD] = "SELECT id FROM fallbacks WHERE phone = ?1 AND state IN "
                      "('utility_delivered', 'no_response') "
                      "ORDER BY utility_delivered_at DESC, id DESC LIMIT 1",
+    /* the phone's fallbacks an opt-out can end (the machine's list) */
     [Q_FB_BY_PHONE] = "SELECT id FROM fallbacks WHERE phone = ?1 "
-                      "AND state NOT IN ('converted', 'opted_out')",
+                      "AND state IN " SUF_FSM_DB_STATES,
     /* "+kind", "+state": look the rows up by fallback, never by the state
      * index, which would scan every held send of every fallback.  OR FAIL:
      * a statement that may write several rows and may abort keeps a
@@ -243,6 +236,7 @@ struct rec {
     struct suf_store *st;
     struct suf_fsm_params p;
     sqlite3_stmt *q[Q_COUNT];
+    struct suf_fsm_db fsm; /* writes every fallback back */
     struct {
         const char *name;
         int64_t n;
@@ -344,7 +338,6 @@ struct evrow {
 struct fbrow {
     struct suf_fsm_row row;
     bool known_state;
-    char state_name[32];
     char *phone, *campaign;
 };
 
@@ -356,21 +349,7 @@ static int64_t col_i64(sqlite3_stmt *s, int i)
 /* Reads FB_COLS starting at column `base`. */
 static void fb_from_row(sqlite3_stmt *s, int base, struct fbrow *f)
 {
-    const unsigned char *state = sqlite3_column_text(s, base);
-
-    suf_strlcpy(f->state_name, state ? (const char *)state : "", sizeof(f->state_name));
-    f->known_state = suf_fsm_state_parse(f->state_name, &f->row.state);
-    f->row.state_at = col_i64(s, base + 1);
-    f->row.utility_sent_at = col_i64(s, base + 2);
-    f->row.utility_delivered_at = col_i64(s, base + 3);
-    f->row.consented_at = col_i64(s, base + 4);
-    f->row.late_consent_at = col_i64(s, base + 5);
-    f->row.declined_at = col_i64(s, base + 6);
-    f->row.session_sent_at = col_i64(s, base + 7);
-    f->row.converted_at = col_i64(s, base + 8);
-    f->row.closed_at = col_i64(s, base + 9);
-    f->row.error_code = col_i64(s, base + 10);
-    f->row.valid_until = col_i64(s, base + 11);
+    f->known_state = suf_fsm_db_read(s, base, &f->row);
 }
 
 /* A send found for a status, with its fallback's campaign and phone. */
@@ -493,23 +472,8 @@ static int fb_load(struct rec *r, int64_t id, struct fbrow *f, bool *found, stru
 static int fb_store(struct rec *r, int64_t id, const struct suf_fsm_row *row, const char *source,
                     struct suf_err *err)
 {
-    sqlite3_stmt *s = r->q[Q_FB_UPDATE];
-
-    sqlite3_bind_text(s, 1, suf_fsm_state_name(row->state), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, row->state_at);
-    bind_i64_or_null(s, 3, row->utility_sent_at);
-    bind_i64_or_null(s, 4, row->utility_delivered_at);
-    bind_i64_or_null(s, 5, row->consented_at);
-    suf_bind_text_static(s, 6, source);
-    bind_i64_or_null(s, 7, row->late_consent_at);
-    bind_i64_or_null(s, 8, row->declined_at);
-    bind_i64_or_null(s, 9, row->session_sent_at);
-    bind_i64_or_null(s, 10, row->converted_at);
-    bind_i64_or_null(s, 11, row->closed_at);
-    bind_i64_or_null(s, 12, row->error_code);
-    sqlite3_bind_int64(s, 13, id);
     dirty_add(r, id);
-    return step_done(r, s, err, "fallbacks");
+    return suf_fsm_db_store(&r->fsm, id, row, source, err);
 }
 
 /*
@@ -654,7 +618,7 @@ static int collect_ids(struct rec *r, sqlite3_stmt *s, int64_t **ids, size_t *n,
 static int opt_out(struct rec *r, const char *phone, int64_t at, const char *source,
                    const char *campaign, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, at, false, 0};
+    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, at, false, 0, SUF_FB_REASON_NONE, NULL};
     sqlite3_stmt *s = r->q[Q_OPTOUT];
     int64_t *ids;
     size_t n;
@@ -791,7 +755,7 @@ static int send_store(struct rec *r, const struct sendrow *sd, struct suf_err *e
 /* The machine event a delivery change of this send means. */
 static struct suf_fsm_event fallback_event(const struct sendrow *sd, const struct evrow *e)
 {
-    struct suf_fsm_event ev = {SUF_EV_TICK, e->ts, false, e->error_code};
+    struct suf_fsm_event ev = {SUF_EV_TICK, e->ts, false, e->error_code, SUF_FB_REASON_NONE, NULL};
     bool utility = sd->kind == 'u';
 
     switch (sd->delivery) {
@@ -804,7 +768,11 @@ static struct suf_fsm_event fallback_event(const struct sendrow *sd, const struc
         ev.last_part = sd->part >= sd->last_part;
         break;
     case SUF_DLV_FAILED:
-        ev.kind = utility ? SUF_EV_UTILITY_FAILED : SUF_EV_SESSION_FAILED;
+        /* 131050 is an opt-out, whichever message it failed, as in send */
+        if (e->error_code == OPTOUT_CODE)
+            ev.kind = SUF_EV_OPT_OUT;
+        else
+            ev.kind = utility ? SUF_EV_UTILITY_FAILED : SUF_EV_SESSION_FAILED;
         break;
     default:
         break;
@@ -924,7 +892,7 @@ static int utility_fallback(struct rec *r, const char *wamid, int64_t *id, struc
 static int answer(struct rec *r, const struct evrow *e, int64_t id, bool yes, const char *source,
                   bool *defer, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {yes ? SUF_EV_CONSENT : SUF_EV_DECLINE, e->ts, false, 0};
+    struct suf_fsm_event ev = {yes ? SUF_EV_CONSENT : SUF_EV_DECLINE, e->ts, false, 0, SUF_FB_REASON_NONE, NULL};
     struct fbrow f;
     bool found;
     int rc = fb_load(r, id, &f, &found, err);
@@ -1315,7 +1283,7 @@ static int process_events(struct rec *r, struct suf_err *err)
 
 static int process_time(struct rec *r, struct suf_err *err)
 {
-    struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0};
+    struct suf_fsm_event ev = {SUF_EV_TICK, suf_run_now(r->run), false, 0, SUF_FB_REASON_NONE, NULL};
     sqlite3_stmt *s = r->q[Q_TICK];
     int64_t *ids;
     size_t n;
@@ -1351,6 +1319,7 @@ static void rec_release(struct rec *r)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(r->q[i]);
     suf_render_free(r->render);
+    suf_fsm_db_close(&r->fsm);
 }
 
 /* PRAGMA cache_size takes no bound parameter: the value is ours, not data. */
@@ -1378,12 +1347,15 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         (rc = set_cache(&r, -CACHE_KIB, err)))
         return rc;
     for (int i = 0; i < Q_COUNT && !rc; i++) {
-        r.q[i] = suf_store_prepare(r.st, sql[i], err);
+        /* only Q_FB_BY_PHONE names states: those an opt-out can move */
+        r.q[i] = suf_fsm_db_prepare(r.st, sql[i], SUF_EV_OPT_OUT, err);
         if (!r.q[i])
             rc = SUF_ERR_DB;
     }
     if (!rc)
         rc = suf_render_open(r.st, &r.render, err);
+    if (!rc)
+        rc = suf_fsm_db_open(&r.fsm, r.st, &r.p, err);
     ckpt = rc ? NULL : suf_ckpt_start(r.st);
     if (!rc)
         rc = process_events(&r, err);

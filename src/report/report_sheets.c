@@ -501,6 +501,8 @@ static const char *const state_words[SUF_FB_STATE_COUNT] = {
     [SUF_FB_SESSION_FAILED] = "Content failed",
     [SUF_FB_CONVERTED] = "Converted: content delivered",
     [SUF_FB_OPTED_OUT] = "Opted out",
+    [SUF_FB_BLOCKED] = "Held back: its campaign may not send now",
+    [SUF_FB_CANCELLED] = "Cancelled by the operator",
 };
 
 const char *rep_state_words(const char *id)
@@ -684,6 +686,7 @@ static const char *const reason_words[SUF_REASON_COUNT] = {
     [SUF_REASON_INELIGIBLE_ERROR] = "The broadcast's error is not one a fallback recovers",
     [SUF_REASON_INVALID_PHONE] = "The phone number is not valid",
     [SUF_REASON_MISSING_CONTENT] = "The export lacks a value the message needs",
+    [SUF_REASON_CAMPAIGN_CANCELLED] = "The campaign was cancelled by the operator",
 };
 
 const char *rep_reason_words(const char *reason)
@@ -786,7 +789,7 @@ static const enum suf_fb_state state_order[] = {
     SUF_FB_PENDING, SUF_FB_UTILITY_SENT, SUF_FB_UTILITY_DELIVERED, SUF_FB_UTILITY_FAILED,
     SUF_FB_CONSENTED, SUF_FB_DECLINED, SUF_FB_NO_RESPONSE, SUF_FB_SESSION_SENT,
     SUF_FB_CONVERTED, SUF_FB_SESSION_FAILED, SUF_FB_WINDOW_EXPIRED, SUF_FB_OPTED_OUT,
-    SUF_FB_FAILED,
+    SUF_FB_FAILED,    SUF_FB_BLOCKED,       SUF_FB_CANCELLED,
 };
 _Static_assert(sizeof(state_order) / sizeof(state_order[0]) == SUF_FB_STATE_COUNT,
                "every state of the machine has its row on the Summary");

@@ -104,7 +104,7 @@ struct sender {
     int64_t unpriced;          /* utility rows set aside: no known price */
     int64_t unpriced_first;    /* the first of them (its send id), for the log */
     int64_t retries_used, failed;
-    bool utility_gated, utility_exhausted;
+    bool utility_exhausted;
     enum { STOP_NONE, STOP_COUNT, STOP_COST } utility_stop;
     int64_t last_between_ms;
     struct suf_progress bar; /* by messages done (sent, failed, deferred) */
@@ -342,14 +342,8 @@ static int maybe_between(struct sender *s, struct suf_err *err)
 /* Fetches up to `want` more utility rows, within the count cap. */
 static int fetch_utility(struct sender *s, int64_t want, struct suf_err *err)
 {
-    int64_t blocked, room, queued = (int64_t)queue_len(&s->ready_u);
+    int64_t room, queued = (int64_t)queue_len(&s->ready_u);
 
-    if (!s->utility_gated) {
-        if (suf_send_db_gate(&s->db, &blocked, err))
-            return SUF_ERR_DB;
-        suf_run_count(s->run, "send.campaigns_blocked", blocked);
-        s->utility_gated = true;
-    }
     room = s->utility_cap < 0 ? want : s->utility_cap - s->utility_taken - queued;
     if (room <= 0) {
         if (!queued) {
@@ -800,6 +794,12 @@ static int prepare(struct sender *s, struct suf_err *err)
     if (suf_send_db_optouts(&s->db, &n, err))
         return SUF_ERR_DB;
     suf_run_count(s->run, "send.cancelled_optout", n);
+    /* before any utility fetch, which takes pending fallbacks only */
+    if (s->o->what & SUF_SEND_UTILITY) {
+        if (suf_send_db_gate(&s->db, &n, err))
+            return SUF_ERR_DB;
+        suf_run_count(s->run, "send.campaigns_blocked", n);
+    }
     return SUF_OK;
 }
 

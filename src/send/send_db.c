@@ -3,9 +3,12 @@
  *
  * The statements are prepared once per stage and reset per row, because
  * the loop runs them for every message at up to a thousand messages a
- * second.  Set-based passes (recovery, window expiry, opt-outs) are single
- * UPDATEs.  The fallback's state follows its sends here, in the same
- * transaction as the send's own outcome, so the two never disagree.
+ * second.  Set-based passes over sends (recovery) are single UPDATEs.  A
+ * fallback's state follows its sends through the state machine's writer
+ * (store/fsm_db.h), in the same transaction as the send's own outcome, so
+ * the two never disagree; the passes over fallbacks (window expiry,
+ * opt-outs) find their rows with the machine's own list of states and step
+ * each one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,8 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "base/timeutil.h"
+#include "plan/plan.h"
 #include "plan/render.h"
 #include "plan/scenario.h"
 #include "send/send_db.h"
@@ -90,33 +95,13 @@ static const struct {
     {offsetof(struct send_db, retry),
      "UPDATE sends SET state = 'queued', http_status = ?2, api_code = ?3, api_error = ?4,"
      " updated_at = ?5, next_try_at = ?6 WHERE id = ?1 AND state = 'in_flight'"},
-    {offsetof(struct send_db, fb_u_sent),
-     "UPDATE fallbacks SET state = 'utility_sent', state_at = ?2, utility_sent_at = ?2"
-     " WHERE id = ?1 AND state = 'pending'"},
-    {offsetof(struct send_db, fb_u_failed),
-     "UPDATE fallbacks SET state = 'utility_failed', state_at = ?2, closed_at = ?2,"
-     " error_code = ?3 WHERE id = ?1 AND state = 'pending'"},
-    {offsetof(struct send_db, fb_s_sent),
-     "UPDATE fallbacks SET state = 'session_sent', state_at = ?2, session_sent_at = ?2"
-     " WHERE id = ?1 AND state = 'consented' AND NOT EXISTS (SELECT 1 FROM sends s"
-     " WHERE s.fallback_id = ?1 AND s.kind = 's' AND s.part > ?3)"},
-    {offsetof(struct send_db, fb_s_failed),
-     "UPDATE fallbacks SET state = 'session_failed', state_at = ?2, closed_at = ?2,"
-     " error_code = ?3 WHERE id = ?1 AND state = 'consented'"},
-    {offsetof(struct send_db, cancel_parts),
-     "UPDATE sends SET state = 'cancelled', updated_at = ?3 WHERE fallback_id = ?1"
-     " AND kind = 's' AND part > ?2 AND state IN ('queued', 'held')"},
+    {offsetof(struct send_db, last_part),
+     "SELECT MAX(part) FROM sends WHERE fallback_id = ?1 AND kind = 's'"},
     {offsetof(struct send_db, opt_ins),
      "INSERT OR IGNORE INTO optouts (phone, at, source, campaign_id)"
      " VALUES (?1, ?2, 'error_131050', ?3)"},
-    {offsetof(struct send_db, opt_fb),
-     "UPDATE fallbacks SET state = 'opted_out', state_at = ?2, closed_at = ?2,"
-     " error_code = CASE WHEN id = ?3 THEN 131050 ELSE error_code END"
-     " WHERE phone = ?1 AND (id = ?3 OR state IN ('pending', 'utility_sent',"
-     " 'utility_delivered', 'consented'))"},
-    {offsetof(struct send_db, opt_cancel),
-     "UPDATE sends SET state = 'cancelled', updated_at = ?2 WHERE state IN ('queued', 'held')"
-     " AND fallback_id IN (SELECT id FROM fallbacks WHERE phone = ?1)"},
+    {offsetof(struct send_db, opt_phone),
+     "SELECT id FROM fallbacks WHERE phone = ?1 AND state IN " SUF_FSM_DB_STATES},
 };
 
 #define NSTMTS (sizeof(stmts) / sizeof(stmts[0]))
@@ -167,6 +152,8 @@ static int tune(struct send_db *db, struct suf_err *err)
 int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *err)
 {
     const struct suf_config *cfg = run->cfg;
+    const struct suf_fsm_params params = {cfg->consent_wait_hours * 3600,
+                                          cfg->window_margin_minutes * 60};
 
     memset(db, 0, sizeof(*db));
     db->run = run;
@@ -187,13 +174,15 @@ int suf_send_db_open(struct send_db *db, struct suf_run *run, struct suf_err *er
     if (db->dry && suf_store_begin(db->st, err))
         return SUF_ERR_DB;
     for (size_t i = 0; i < NSTMTS; i++) {
-        *slot(db, i) = suf_store_prepare(db->st, stmts[i].sql, err);
+        /* only opt_phone names states: those an opt-out can move */
+        *slot(db, i) = suf_fsm_db_prepare(db->st, stmts[i].sql, SUF_EV_OPT_OUT, err);
         if (!*slot(db, i)) {
             suf_send_db_close(db);
             return SUF_ERR_DB;
         }
     }
-    if (suf_render_open(db->st, &db->render, err)) {
+    if (suf_render_open(db->st, &db->render, err) ||
+        suf_fsm_db_open(&db->fsm, db->st, &params, err)) {
         suf_send_db_close(db);
         return SUF_ERR_DB;
     }
@@ -210,6 +199,7 @@ void suf_send_db_close(struct send_db *db)
     }
     suf_render_free(db->render);
     db->render = NULL;
+    suf_fsm_db_close(&db->fsm);
     /* a dry run leaves no trace; otherwise nothing is open unless a write
      * failed */
     suf_store_rollback(db->st);
@@ -279,23 +269,6 @@ static int exec_pass(struct send_db *db, const char *sql, int64_t *changed, stru
     return SUF_OK;
 }
 
-/* Runs `sqls` in one transaction; *counted gets the rows changed by
- * sqls[which]. */
-static int in_tx(struct send_db *db, const char *const *sqls, size_t nsql, size_t which,
-                 int64_t *counted, struct suf_err *err)
-{
-    if (suf_send_db_begin(db, err))
-        return SUF_ERR_DB;
-    for (size_t i = 0; i < nsql; i++) {
-        if (exec_pass(db, sqls[i], i == which ? counted : NULL, err)) {
-            if (!db->dry)
-                suf_store_rollback(db->st);
-            return SUF_ERR_DB;
-        }
-    }
-    return suf_send_db_commit(db, err);
-}
-
 /*
  * We hold the writer lock: any in_flight row belongs to a dead run.  Its
  * request provably never left when no departure of its current try was
@@ -346,40 +319,54 @@ fail:
     return SUF_ERR_DB;
 }
 
+/* Steps `kind` at now on every fallback the query `sql` finds (its
+ * SUF_FSM_DB_STATES replaced by the states `kind` can move; ?9 = the
+ * campaign), in one transaction; *n gets the fallbacks moved. */
+static int step_pass(struct send_db *db, const char *sql, enum suf_fsm_kind kind, int64_t *n,
+                     struct suf_err *err)
+{
+    struct suf_fsm_event ev = {kind, now(db), false, 0, SUF_FB_REASON_NONE, NULL};
+    sqlite3_stmt *s = suf_fsm_db_prepare(db->st, sql, kind, err);
+    int rc;
+
+    *n = 0;
+    if (!s)
+        return SUF_ERR_DB;
+    bind_campaign(db, s);
+    rc = suf_send_db_begin(db, err);
+    if (!rc && (rc = suf_fsm_db_step_all(&db->fsm, s, &ev, n, err)) && !db->dry)
+        suf_store_rollback(db->st);
+    sqlite3_finalize(s);
+    if (rc)
+        return rc;
+    return suf_send_db_commit(db, err);
+}
+
+/* The fallbacks with a session part waiting, whose window the machine may
+ * close: found from the queued parts, which are few. */
 int suf_send_db_expire(struct send_db *db, int64_t *n, struct suf_err *err)
 {
-    static const char *const sql[] = {
-        "UPDATE fallbacks SET state = 'window_expired', state_at = ?1, closed_at = ?1"
-        " WHERE state = 'consented' AND consented_at IS NOT NULL AND consented_at + ?2 <= ?1"
-        "   AND (?9 IS NULL OR campaign_id = ?9)"
-        "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = fallbacks.id"
-        "               AND s.kind = 's' AND s.state = 'queued')",
-        "UPDATE sends SET state = 'cancelled', updated_at = ?1"
-        " WHERE kind = 's' AND state = 'queued' AND fallback_id IN"
-        " (SELECT id FROM fallbacks WHERE state = 'window_expired'"
-        "  AND (?9 IS NULL OR campaign_id = ?9))",
-    };
-    return in_tx(db, sql, 2, 0, n, err);
+    return step_pass(db,
+                     "SELECT DISTINCT s.fallback_id FROM sends s"
+                     " JOIN fallbacks f ON f.id = s.fallback_id"
+                     " WHERE s.state = 'queued' AND s.kind = 's'"
+                     "   AND f.state IN " SUF_FSM_DB_STATES " AND " CAMPAIGN_FILTER,
+                     SUF_EV_TICK, n, err);
 }
 
 int suf_send_db_optouts(struct send_db *db, int64_t *n, struct suf_err *err)
 {
     /* EXISTS (SELECT 1 FROM optouts) is constant: with no opt-outs SQLite
      * skips the scans of every pending row altogether */
-    static const char *const sql[] = {
-        "UPDATE fallbacks SET state = 'opted_out', state_at = ?1, closed_at = ?1"
-        " WHERE EXISTS (SELECT 1 FROM optouts)"
-        "   AND state IN ('pending', 'utility_sent', 'utility_delivered', 'consented')"
-        "   AND phone IN (SELECT phone FROM optouts)"
-        "   AND (?9 IS NULL OR campaign_id = ?9)"
-        "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = fallbacks.id"
-        "               AND s.state IN ('queued', 'held'))",
-        "UPDATE sends SET state = 'cancelled', updated_at = ?1"
-        " WHERE EXISTS (SELECT 1 FROM optouts) AND state IN ('queued', 'held') AND fallback_id IN"
-        " (SELECT f.id FROM fallbacks f JOIN optouts o ON o.phone = f.phone"
-        "  WHERE (?9 IS NULL OR f.campaign_id = ?9))",
-    };
-    return in_tx(db, sql, 2, 1, n, err);
+    return step_pass(db,
+                     "SELECT f.id FROM fallbacks f"
+                     " WHERE EXISTS (SELECT 1 FROM optouts)"
+                     "   AND f.state IN " SUF_FSM_DB_STATES
+                     "   AND f.phone IN (SELECT phone FROM optouts)"
+                     "   AND " CAMPAIGN_FILTER
+                     "   AND EXISTS (SELECT 1 FROM sends s WHERE s.fallback_id = f.id"
+                     "               AND s.state IN ('queued', 'held'))",
+                     SUF_EV_OPT_OUT, n, err);
 }
 
 /* The body of `old` with new callback data (suf_callback_set), whose text
@@ -518,10 +505,70 @@ static const char *template_refusal(const char *json, int no_button, char *why, 
     return why;
 }
 
+/*
+ * Whether campaign `campaign` may start fallbacks now, by the rules plan
+ * decided with (its settings over the config, as suf_plan_policy_load
+ * reads them) and its permission template; the reason and its words
+ * (into `why`) when it may not.
+ */
+static int campaign_refusal(struct send_db *db, const char *campaign, const char *tname,
+                            const char *tlang, const char *json, enum suf_fb_reason *reason,
+                            char *why, size_t size, struct suf_err *err)
+{
+    const struct suf_config *cfg = db->run->cfg;
+    struct suf_plan_policy p;
+    char t[40], buf[300];
+    const char *refusal;
+
+    *reason = SUF_FB_REASON_NONE;
+    if (suf_plan_policy_load(db->run, campaign, now(db), &p, err))
+        return SUF_ERR_DB;
+    if (!p.fallback) {
+        *reason = SUF_FB_REASON_CAMPAIGN_OFF;
+        snprintf(why, size, "fallback is switched off for the campaign");
+    } else if (p.has_valid_until && now(db) > p.valid_until) {
+        *reason = SUF_FB_REASON_CAMPAIGN_EXPIRED;
+        snprintf(why, size, "the campaign ended at %s (valid_until)",
+                 suf_time_format(p.valid_until, t, sizeof(t)));
+    } else if ((refusal = template_refusal(json, cfg->utility_no_button, buf, sizeof(buf)))) {
+        *reason = SUF_FB_REASON_TEMPLATE_UNUSABLE;
+        snprintf(why, size, "permission template '%s' (%s) %s", tname, tlang, refusal);
+    } else if (p.has_valid_until && now(db) + cfg->consent_wait_hours * 3600 > p.valid_until) {
+        *reason = SUF_FB_REASON_WINDOW_TOO_SHORT;
+        snprintf(why, size, "a consent window of %lld h started now would close after "
+                 "valid_until %s", (long long)cfg->consent_wait_hours,
+                 suf_time_format(p.valid_until, t, sizeof(t)));
+    }
+    return SUF_OK;
+}
+
+/* Blocks (reason != NONE) or unblocks the fallbacks of `campaign` that the
+ * machine can move so; *moved gets how many it moved. */
+static int block_campaign(struct send_db *db, sqlite3_stmt *block, sqlite3_stmt *unblock,
+                          const char *campaign, enum suf_fb_reason reason, const char *why,
+                          int64_t *moved, struct suf_err *err)
+{
+    struct suf_fsm_event ev = {reason ? SUF_EV_BLOCK : SUF_EV_UNBLOCK, now(db), false, 0,
+                               reason, why};
+    sqlite3_stmt *s = reason ? block : unblock;
+
+    suf_bind_text(s, 1, campaign);
+    return suf_fsm_db_step_all(&db->fsm, s, &ev, moved, err);
+}
+
+/*
+ * Every campaign with queued utility messages: one that may not start
+ * fallbacks now has its pending ones blocked, with the reason (a fallback
+ * whose utility message may have left, in_flight or unknown, stays as it
+ * is: its webhook decides); one that may has its blocked ones pending
+ * again, and goes into temp.send_ok, whose campaigns the utility fetch
+ * takes.
+ */
 int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
 {
     const struct suf_config *cfg = db->run->cfg;
-    sqlite3_stmt *s, *ok;
+    sqlite3_stmt *s, *ok, *block, *unblock;
+    int64_t n_blocked = 0, n_unblocked = 0, moved;
     int step, rc = SUF_ERR_DB;
 
     *blocked = 0;
@@ -540,37 +587,66 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
         " ORDER BY g.campaign_id",
         err);
     ok = suf_store_prepare(db->st, "INSERT OR IGNORE INTO temp.send_ok VALUES (?1)", err);
-    if (!s || !ok)
+    block = suf_fsm_db_prepare(db->st,
+                               "SELECT f.id FROM fallbacks f WHERE f.campaign_id = ?1"
+                               " AND f.state IN " SUF_FSM_DB_STATES
+                               " AND NOT EXISTS (SELECT 1 FROM sends s WHERE"
+                               " s.fallback_id = f.id AND s.state IN ('in_flight', 'unknown'))",
+                               SUF_EV_BLOCK, err);
+    unblock = suf_fsm_db_prepare(db->st,
+                                 "SELECT id FROM fallbacks WHERE campaign_id = ?1"
+                                 " AND state IN " SUF_FSM_DB_STATES,
+                                 SUF_EV_UNBLOCK, err);
+    if (!s || !ok || !block || !unblock || suf_send_db_begin(db, err))
         goto out;
     suf_bind_text(s, 1, cfg->utility_template);
     suf_bind_text(s, 2, cfg->utility_language);
     bind_campaign(db, s);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char buf[400];
+        char why[400];
         const char *campaign = (const char *)sqlite3_column_text(s, 0);
-        const char *why = template_refusal((const char *)sqlite3_column_text(s, 3),
-                                           cfg->utility_no_button, buf, sizeof(buf));
+        enum suf_fb_reason reason;
 
-        if (why) {
-            suf_warn("campaign '%s': permission template '%s' (%s) %s; no utility message "
-                     "sent for it",
-                     campaign, (const char *)sqlite3_column_text(s, 1),
-                     (const char *)sqlite3_column_text(s, 2), why);
+        if (campaign_refusal(db, campaign, (const char *)sqlite3_column_text(s, 1),
+                             (const char *)sqlite3_column_text(s, 2),
+                             (const char *)sqlite3_column_text(s, 3), &reason, why, sizeof(why),
+                             err) ||
+            block_campaign(db, block, unblock, campaign, reason, why, &moved, err))
+            goto fail;
+        if (reason) {
+            suf_warn("campaign '%s': %s; no utility message sent for it (%lld fallbacks "
+                     "blocked now)",
+                     campaign, why, (long long)moved);
             (*blocked)++;
+            n_blocked += moved;
             continue;
         }
+        n_unblocked += moved;
+        if (moved)
+            suf_info("campaign '%s': %lld blocked fallbacks are pending again", campaign,
+                     (long long)moved);
         suf_bind_text(ok, 1, campaign);
         if (step_done(db, ok, err, "send_ok") < 0)
-            goto out;
+            goto fail;
     }
     if (step != SQLITE_DONE) {
         suf_store_fail(db->st, err, "templates");
-        goto out;
+        goto fail;
     }
-    rc = SUF_OK;
+    sqlite3_reset(s);
+    suf_run_count(db->run, "send.fallbacks_blocked", n_blocked);
+    suf_run_count(db->run, "send.fallbacks_unblocked", n_unblocked);
+    rc = suf_send_db_commit(db, err);
+    goto out;
+fail:
+    sqlite3_reset(s);
+    if (!db->dry)
+        suf_store_rollback(db->st);
 out:
     sqlite3_finalize(s);
     sqlite3_finalize(ok);
+    sqlite3_finalize(block);
+    sqlite3_finalize(unblock);
     return rc;
 }
 
@@ -726,50 +802,61 @@ static void bind_error(sqlite3_stmt *s, const struct send_item *it, int64_t t)
     sqlite3_bind_int64(s, 5, t);
 }
 
+/* Feeds fallback `fb` one event of this send, at t. */
+static int fallback_step(struct send_db *db, int64_t fb, enum suf_fsm_kind kind, int64_t t,
+                         int64_t code, struct suf_err *err)
+{
+    struct suf_fsm_event ev = {kind, t, false, code, SUF_FB_REASON_NONE, NULL};
+
+    return suf_fsm_db_step(&db->fsm, fb, &ev, NULL, NULL, err);
+}
+
+/* A session part is the fallback's session_sent only when it is its last. */
 static int fallback_after_sent(struct send_db *db, struct send_item *it, int64_t t,
                                struct suf_err *err)
 {
-    sqlite3_stmt *s = it->kind == 'u' ? db->fb_u_sent : db->fb_s_sent;
+    sqlite3_stmt *s = db->last_part;
+    int step, last;
 
+    if (it->kind == 'u')
+        return fallback_step(db, it->fallback_id, SUF_EV_UTILITY_SENT, t, 0, err);
     sqlite3_bind_int64(s, 1, it->fallback_id);
-    sqlite3_bind_int64(s, 2, t);
-    if (it->kind == 's')
-        sqlite3_bind_int(s, 3, it->part);
-    return step_done(db, s, err, "fallbacks") < 0 ? SUF_ERR_DB : SUF_OK;
+    step = sqlite3_step(s);
+    last = step == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW)
+        return suf_store_fail(db->st, err, "sends");
+    if (it->part < last)
+        return SUF_OK;
+    return fallback_step(db, it->fallback_id, SUF_EV_SESSION_SENT, t, 0, err);
+}
+
+/* Error 131050: the phone is opted out, this fallback with the code, and
+ * every other of the phone, in any campaign, that the machine can end. */
+static int opt_out(struct send_db *db, struct send_item *it, int64_t t, struct suf_err *err)
+{
+    struct suf_fsm_event ev = {SUF_EV_OPT_OUT, t, false, 0, SUF_FB_REASON_NONE, NULL};
+    int64_t moved;
+
+    suf_bind_text(db->opt_ins, 1, it->phone);
+    sqlite3_bind_int64(db->opt_ins, 2, t);
+    suf_bind_text(db->opt_ins, 3, it->campaign);
+    if (step_done(db, db->opt_ins, err, "optouts") < 0)
+        return SUF_ERR_DB;
+    if (fallback_step(db, it->fallback_id, SUF_EV_OPT_OUT, t, it->res.api_code, err))
+        return SUF_ERR_DB;
+    suf_bind_text(db->opt_phone, 1, it->phone);
+    return suf_fsm_db_step_all(&db->fsm, db->opt_phone, &ev, &moved, err);
 }
 
 static int fallback_after_failed(struct send_db *db, struct send_item *it, int64_t t,
                                  struct suf_err *err)
 {
-    sqlite3_stmt *s = it->kind == 'u' ? db->fb_u_failed : db->fb_s_failed;
-
-    if (it->res.api_code == 131050) {
-        suf_bind_text(db->opt_ins, 1, it->phone);
-        sqlite3_bind_int64(db->opt_ins, 2, t);
-        suf_bind_text(db->opt_ins, 3, it->campaign);
-        if (step_done(db, db->opt_ins, err, "optouts") < 0)
-            return SUF_ERR_DB;
-        suf_bind_text(db->opt_fb, 1, it->phone);
-        sqlite3_bind_int64(db->opt_fb, 2, t);
-        sqlite3_bind_int64(db->opt_fb, 3, it->fallback_id);
-        if (step_done(db, db->opt_fb, err, "fallbacks") < 0)
-            return SUF_ERR_DB;
-        suf_bind_text(db->opt_cancel, 1, it->phone);
-        sqlite3_bind_int64(db->opt_cancel, 2, t);
-        return step_done(db, db->opt_cancel, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
-    }
-    sqlite3_bind_int64(s, 1, it->fallback_id);
-    sqlite3_bind_int64(s, 2, t);
-    suf_bind_int64_or_null(s, 3, it->res.api_code, it->res.api_code == 0);
-    if (step_done(db, s, err, "fallbacks") < 0)
-        return SUF_ERR_DB;
-    if (it->kind != 's')
-        return SUF_OK;
-    /* the rest of the content can never follow: cancel it */
-    sqlite3_bind_int64(db->cancel_parts, 1, it->fallback_id);
-    sqlite3_bind_int(db->cancel_parts, 2, it->part);
-    sqlite3_bind_int64(db->cancel_parts, 3, t);
-    return step_done(db, db->cancel_parts, err, "sends") < 0 ? SUF_ERR_DB : SUF_OK;
+    if (it->res.api_code == 131050)
+        return opt_out(db, it, t, err);
+    return fallback_step(db, it->fallback_id,
+                         it->kind == 'u' ? SUF_EV_UTILITY_FAILED : SUF_EV_SESSION_FAILED, t,
+                         it->res.api_code, err);
 }
 
 int suf_send_db_outcome(struct send_db *db, struct send_item *it, struct suf_err *err)

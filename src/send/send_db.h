@@ -18,6 +18,7 @@
 #include "base/context.h"
 #include "plan/render.h"
 #include "send/cloudapi.h"
+#include "store/fsm_db.h"
 
 /* One send row in memory, from fetch to its committed outcome. */
 struct send_item {
@@ -72,8 +73,8 @@ struct send_db {
     int64_t margin_s; /* 24 h minus the window margin, in seconds */
     sqlite3_stmt *fetch_s, *fetch_u, *left_u, *skip, *mark, *unmark, *sent, *failed, *retry;
     sqlite3_stmt *departed;
-    sqlite3_stmt *fb_u_sent, *fb_u_failed, *fb_s_sent, *fb_s_failed, *cancel_parts;
-    sqlite3_stmt *opt_ins, *opt_fb, *opt_cancel;
+    sqlite3_stmt *last_part, *opt_ins, *opt_phone;
+    struct suf_fsm_db fsm;     /* every fallback move: the state machine's writer */
     struct suf_render *render; /* builds the bodies of claimed utility rows */
     int64_t u_after; /* utility fetches go on after this id */
     bool tuned;      /* wal_autocheckpoint is to be restored at close */
@@ -120,8 +121,12 @@ int suf_send_db_skip(struct send_db *db, const struct send_item *it, struct suf_
 int suf_send_db_count_left(struct send_db *db, int64_t *n, struct suf_err *err);
 /* in_flight -> queued for a claimed row that never left (a clean stop). */
 int suf_send_db_unmark(struct send_db *db, struct send_item *it, struct suf_err *err);
-/* Commits what happened to `it` (verdict, res, delay_ms) and the fallback's
- * state that follows from it. */
+/* Commits what happened to `it` (verdict, res, delay_ms), and feeds its
+ * fallback the state machine's event for it: utility accepted
+ * (SUF_EV_UTILITY_SENT) or refused (SUF_EV_UTILITY_FAILED, with its code),
+ * last session part accepted (SUF_EV_SESSION_SENT), a part refused
+ * (SUF_EV_SESSION_FAILED), error 131050 (SUF_EV_OPT_OUT, for every
+ * fallback of the phone). */
 int suf_send_db_outcome(struct send_db *db, struct send_item *it, struct suf_err *err);
 /* Runs `job` (see struct send_job); fills job->rc and job->err. */
 void suf_send_db_job(struct send_db *db, struct send_job *job);

@@ -6,6 +6,7 @@
  * it on a copy and keeps the copy only when something changed, so a no-op
  * can never leave a half-updated row behind.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store/fsm.h"
@@ -27,6 +28,50 @@ static const char *const state_names[SUF_FB_STATE_COUNT] = {
     [SUF_FB_SESSION_FAILED] = "session_failed",
     [SUF_FB_CONVERTED] = "converted",
     [SUF_FB_OPTED_OUT] = "opted_out",
+    [SUF_FB_BLOCKED] = "blocked",
+    [SUF_FB_CANCELLED] = "cancelled",
+};
+
+static const char *const reason_names[SUF_FB_REASON_COUNT] = {
+    [SUF_FB_REASON_NONE] = "",
+    [SUF_FB_REASON_CAMPAIGN_OFF] = "campaign_off",
+    [SUF_FB_REASON_CAMPAIGN_EXPIRED] = "campaign_expired",
+    [SUF_FB_REASON_TEMPLATE_UNUSABLE] = "template_unusable",
+    [SUF_FB_REASON_WINDOW_TOO_SHORT] = "window_too_short",
+    [SUF_FB_REASON_CANCELLED] = "cancelled",
+};
+
+#define S(st) (UINT32_C(1) << (st))
+/* Before delivery is known: pending or utility_sent (a status may still be
+ * on its way). */
+#define AWAITING_DELIVERY (S(SUF_FB_PENDING) | S(SUF_FB_UTILITY_SENT))
+/* The fallbacks that may still send something: what an opt-out or a
+ * cancellation ends. */
+#define STILL_SENDING                                                                          \
+    (AWAITING_DELIVERY | S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_CONSENTED) | S(SUF_FB_BLOCKED))
+
+/* The states each event can move a fallback from: the one list of them.
+ * The rules below test it first, then what the row's times decide. */
+static const uint32_t moves_from[SUF_EV_KIND_COUNT] = {
+    [SUF_EV_UTILITY_SENT] = S(SUF_FB_PENDING),
+    [SUF_EV_UTILITY_DELIVERED] = AWAITING_DELIVERY,
+    [SUF_EV_UTILITY_FAILED] = AWAITING_DELIVERY,
+    /* no_response: only a late consent is recorded */
+    [SUF_EV_CONSENT] = AWAITING_DELIVERY | S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_NO_RESPONSE),
+    [SUF_EV_DECLINE] = AWAITING_DELIVERY | S(SUF_FB_UTILITY_DELIVERED),
+    [SUF_EV_SESSION_SENT] = S(SUF_FB_CONSENTED),
+    /* a delivered last part converts even a fallback that timed out or saw
+     * an earlier part fail: the customer got the content, which is what
+     * converted means */
+    [SUF_EV_SESSION_DELIVERED] = S(SUF_FB_CONSENTED) | S(SUF_FB_SESSION_SENT) |
+                                 S(SUF_FB_WINDOW_EXPIRED) | S(SUF_FB_SESSION_FAILED),
+    [SUF_EV_SESSION_FAILED] = S(SUF_FB_CONSENTED) | S(SUF_FB_SESSION_SENT),
+    [SUF_EV_OPT_OUT] = STILL_SENDING,
+    [SUF_EV_TICK] = S(SUF_FB_UTILITY_DELIVERED) | S(SUF_FB_CONSENTED),
+    /* only before its utility message; blocked: when the reason changes */
+    [SUF_EV_BLOCK] = S(SUF_FB_PENDING) | S(SUF_FB_BLOCKED),
+    [SUF_EV_UNBLOCK] = S(SUF_FB_BLOCKED),
+    [SUF_EV_CANCEL] = STILL_SENDING,
 };
 
 static const char *const delivery_names[SUF_DLV_COUNT] = {
@@ -40,6 +85,47 @@ static const char *const delivery_names[SUF_DLV_COUNT] = {
 const char *suf_fsm_state_name(enum suf_fb_state s)
 {
     return (unsigned)s < SUF_FB_STATE_COUNT ? state_names[s] : "?";
+}
+
+bool suf_fsm_can_move(enum suf_fsm_kind kind, enum suf_fb_state s)
+{
+    return (unsigned)kind < SUF_EV_KIND_COUNT && (unsigned)s < SUF_FB_STATE_COUNT &&
+           (moves_from[kind] & S(s));
+}
+
+size_t suf_fsm_state_list(enum suf_fsm_kind kind, char *buf, size_t size)
+{
+    size_t n = 0;
+    int w;
+
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; i < SUF_FB_STATE_COUNT; i++) {
+        if (!suf_fsm_can_move(kind, (enum suf_fb_state)i))
+            continue;
+        w = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, "%s'%s'",
+                     n ? ", " : "(", state_names[i]);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    /* no state at all: an empty list that matches nothing */
+    w = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, "%s", n ? ")" : "(NULL)");
+    return n + (w > 0 ? (size_t)w : 0);
+}
+
+const char *suf_fsm_reason_name(enum suf_fb_reason r)
+{
+    return (unsigned)r < SUF_FB_REASON_COUNT ? reason_names[r] : "?";
+}
+
+bool suf_fsm_reason_parse(const char *name, enum suf_fb_reason *out)
+{
+    for (int i = 0; i < SUF_FB_REASON_COUNT; i++) {
+        if (!strcmp(reason_names[i], name ? name : "")) {
+            *out = (enum suf_fb_reason)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 bool suf_fsm_state_parse(const char *name, enum suf_fb_state *out)
@@ -82,17 +168,13 @@ static void move_to(struct suf_fsm_row *r, enum suf_fb_state s, int64_t at)
     r->state_at = at;
 }
 
-/* Before delivery is known: pending or utility_sent (a status may still be
- * on its way). */
 static bool awaiting_delivery(enum suf_fb_state s)
 {
-    return s == SUF_FB_PENDING || s == SUF_FB_UTILITY_SENT;
+    return (AWAITING_DELIVERY & S(s)) != 0;
 }
 
 static enum suf_fsm_verdict on_utility_sent(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
 {
-    if (r->state != SUF_FB_PENDING)
-        return SUF_FSM_NOOP;
     set_if_zero(&r->utility_sent_at, ev->at);
     move_to(r, SUF_FB_UTILITY_SENT, ev->at);
     return SUF_FSM_APPLIED;
@@ -101,8 +183,6 @@ static enum suf_fsm_verdict on_utility_sent(struct suf_fsm_row *r, const struct 
 static enum suf_fsm_verdict on_utility_delivered(struct suf_fsm_row *r,
                                                  const struct suf_fsm_event *ev)
 {
-    if (!awaiting_delivery(r->state))
-        return SUF_FSM_NOOP;
     set_if_zero(&r->utility_sent_at, ev->at);
     set_if_zero(&r->utility_delivered_at, ev->at);
     move_to(r, SUF_FB_UTILITY_DELIVERED, ev->at);
@@ -111,8 +191,6 @@ static enum suf_fsm_verdict on_utility_delivered(struct suf_fsm_row *r,
 
 static enum suf_fsm_verdict on_utility_failed(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
 {
-    if (!awaiting_delivery(r->state))
-        return SUF_FSM_NOOP;
     r->error_code = ev->error_code;
     r->closed_at = ev->at;
     move_to(r, SUF_FB_UTILITY_FAILED, ev->at);
@@ -170,23 +248,15 @@ static enum suf_fsm_verdict on_decline(const struct suf_fsm_params *p, struct su
 
 static enum suf_fsm_verdict on_session_sent(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
 {
-    if (r->state != SUF_FB_CONSENTED)
-        return SUF_FSM_NOOP;
     set_if_zero(&r->session_sent_at, ev->at);
     move_to(r, SUF_FB_SESSION_SENT, ev->at);
     return SUF_FSM_APPLIED;
 }
 
-/* A delivered last part converts even a fallback that timed out or saw an
- * earlier part fail: the customer got the content, which is what converted
- * means. */
 static enum suf_fsm_verdict on_session_delivered(struct suf_fsm_row *r,
                                                  const struct suf_fsm_event *ev)
 {
     if (!ev->last_part)
-        return SUF_FSM_NOOP;
-    if (r->state != SUF_FB_CONSENTED && r->state != SUF_FB_SESSION_SENT &&
-        r->state != SUF_FB_WINDOW_EXPIRED && r->state != SUF_FB_SESSION_FAILED)
         return SUF_FSM_NOOP;
     set_if_zero(&r->session_sent_at, ev->at);
     r->converted_at = ev->at;
@@ -195,21 +265,24 @@ static enum suf_fsm_verdict on_session_delivered(struct suf_fsm_row *r,
     return SUF_FSM_APPLIED;
 }
 
-static enum suf_fsm_verdict on_session_failed(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+/* The rest of the content can never follow a part that failed. */
+static enum suf_fsm_verdict on_session_failed(struct suf_fsm_row *r, const struct suf_fsm_event *ev,
+                                              unsigned *effects)
 {
-    if (r->state != SUF_FB_CONSENTED && r->state != SUF_FB_SESSION_SENT)
-        return SUF_FSM_NOOP;
     r->error_code = ev->error_code;
     r->closed_at = ev->at;
     move_to(r, SUF_FB_SESSION_FAILED, ev->at);
+    *effects |= SUF_FSM_CANCEL_SENDS;
     return SUF_FSM_APPLIED;
 }
 
 static enum suf_fsm_verdict on_opt_out(struct suf_fsm_row *r, const struct suf_fsm_event *ev,
                                        unsigned *effects)
 {
-    if (r->state == SUF_FB_CONVERTED || r->state == SUF_FB_OPTED_OUT)
-        return SUF_FSM_NOOP;
+    if (ev->error_code)
+        r->error_code = ev->error_code;
+    r->reason = SUF_FB_REASON_NONE; /* a blocked one is no longer held: it is out */
+    r->detail = NULL;
     r->closed_at = ev->at;
     move_to(r, SUF_FB_OPTED_OUT, ev->at);
     *effects |= SUF_FSM_CANCEL_SENDS;
@@ -241,6 +314,39 @@ static enum suf_fsm_verdict on_tick(const struct suf_fsm_params *p, struct suf_f
     return SUF_FSM_NOOP;
 }
 
+static enum suf_fsm_verdict on_block(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    if (ev->reason == SUF_FB_REASON_NONE || ev->reason == SUF_FB_REASON_CANCELLED ||
+        (unsigned)ev->reason >= SUF_FB_REASON_COUNT)
+        return SUF_FSM_NOOP;
+    if (r->state == SUF_FB_BLOCKED && r->reason == ev->reason)
+        return SUF_FSM_NOOP;
+    r->reason = ev->reason;
+    r->detail = ev->detail;
+    move_to(r, SUF_FB_BLOCKED, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+/* Back to pending: planned again, as if it had never been held. */
+static enum suf_fsm_verdict on_unblock(struct suf_fsm_row *r, const struct suf_fsm_event *ev)
+{
+    r->reason = SUF_FB_REASON_NONE;
+    r->detail = NULL;
+    move_to(r, SUF_FB_PENDING, ev->at);
+    return SUF_FSM_APPLIED;
+}
+
+static enum suf_fsm_verdict on_cancel(struct suf_fsm_row *r, const struct suf_fsm_event *ev,
+                                      unsigned *effects)
+{
+    r->reason = SUF_FB_REASON_CANCELLED;
+    r->detail = ev->detail;
+    r->closed_at = ev->at;
+    move_to(r, SUF_FB_CANCELLED, ev->at);
+    *effects |= SUF_FSM_CANCEL_SENDS;
+    return SUF_FSM_APPLIED;
+}
+
 enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm_row *row,
                                   const struct suf_fsm_event *ev, unsigned *effects)
 {
@@ -248,6 +354,9 @@ enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm
     enum suf_fsm_verdict v = SUF_FSM_NOOP;
     unsigned fx = 0;
 
+    *effects = 0;
+    if (!suf_fsm_can_move(ev->kind, row->state))
+        return SUF_FSM_NOOP;
     switch (ev->kind) {
     case SUF_EV_UTILITY_SENT:
         v = on_utility_sent(&r, ev);
@@ -271,13 +380,22 @@ enum suf_fsm_verdict suf_fsm_step(const struct suf_fsm_params *p, struct suf_fsm
         v = on_session_delivered(&r, ev);
         break;
     case SUF_EV_SESSION_FAILED:
-        v = on_session_failed(&r, ev);
+        v = on_session_failed(&r, ev, &fx);
         break;
     case SUF_EV_OPT_OUT:
         v = on_opt_out(&r, ev, &fx);
         break;
     case SUF_EV_TICK:
         v = on_tick(p, &r, ev->at, &fx);
+        break;
+    case SUF_EV_BLOCK:
+        v = on_block(&r, ev);
+        break;
+    case SUF_EV_UNBLOCK:
+        v = on_unblock(&r, ev);
+        break;
+    case SUF_EV_CANCEL:
+        v = on_cancel(&r, ev, &fx);
         break;
     case SUF_EV_KIND_COUNT:
         break;

@@ -9,7 +9,13 @@
  *      |           |                  |                 |              |
  *      +- failed   +- utility_failed  +- declined       +- window_expired
  *                                     +- no_response    session_failed
- *   (any state but converted) -> opted_out
+ *   (pending, utility_sent, utility_delivered, consented, blocked) -> opted_out
+ *
+ *   pending <-> blocked (its campaign is off, expired, its permission
+ *                        template cannot be used, or its consent window
+ *                        could not close before valid_until; with a reason)
+ *   (pending, utility_sent, utility_delivered, consented, blocked) -> cancelled
+ *                       (`suf cancel`: terminal)
  *
  * Invariants:
  *  - a state never moves backwards: an event that arrives late (delivered
@@ -22,7 +28,16 @@
  *  - a consent counts only inside the consent window
  *    [utility_delivered_at, window end); a later tap only records
  *    late_consent_at;
- *  - timestamps are seconds since the epoch, 0 meaning "not yet".
+ *  - timestamps are seconds since the epoch, 0 meaning "not yet";
+ *  - an opt-out ends the fallbacks that could still send something
+ *    (pending, utility_sent, utility_delivered, consented, blocked): "no further
+ *    fallback goes to that phone".  A fallback that already ended keeps
+ *    the outcome it had (a decline stays a decline in the report), and one
+ *    whose session content has all left (session_sent) may still convert
+ *    when its delivery arrives: the opt-out itself is in `optouts`;
+ *  - every stage asks suf_fsm_can_move() which states an event can move
+ *    (batch updates render it as an SQL IN list, store/fsm_db.h), so no
+ *    list of states is written anywhere else.
  *
  * Delivery of a single message (sends.delivery) has its own, smaller order:
  * none < sent < delivered < read, and failed only from none or sent.
@@ -48,7 +63,20 @@ enum suf_fb_state {
     SUF_FB_SESSION_FAILED,
     SUF_FB_CONVERTED,
     SUF_FB_OPTED_OUT,
+    SUF_FB_BLOCKED,   /* held back before its utility message; reversible */
+    SUF_FB_CANCELLED, /* stopped by the operator; terminal */
     SUF_FB_STATE_COUNT /* number of states; not a state */
+};
+
+/* Why a fallback is blocked or cancelled (fallbacks.reason). */
+enum suf_fb_reason {
+    SUF_FB_REASON_NONE,
+    SUF_FB_REASON_CAMPAIGN_OFF,      /* its campaign's fallback setting is off */
+    SUF_FB_REASON_CAMPAIGN_EXPIRED,  /* now is past the campaign's valid_until */
+    SUF_FB_REASON_TEMPLATE_UNUSABLE, /* the permission template cannot ask */
+    SUF_FB_REASON_WINDOW_TOO_SHORT,  /* now + consent wait is past valid_until */
+    SUF_FB_REASON_CANCELLED,         /* `suf cancel` */
+    SUF_FB_REASON_COUNT
 };
 
 /* What happened to a fallback. */
@@ -61,8 +89,12 @@ enum suf_fsm_kind {
     SUF_EV_SESSION_SENT,      /* "sent" of a session part */
     SUF_EV_SESSION_DELIVERED, /* "delivered"/"read" of a session part (last_part) */
     SUF_EV_SESSION_FAILED,    /* "failed" of a session part (error_code) */
-    SUF_EV_OPT_OUT,           /* STOP reply, or error 131050 on any message */
+    SUF_EV_OPT_OUT,           /* STOP reply, or error 131050 on any message
+                                 (error_code: kept when not 0) */
     SUF_EV_TICK,              /* time passed: `at` is now */
+    SUF_EV_BLOCK,             /* the campaign may not send now (reason, detail) */
+    SUF_EV_UNBLOCK,           /* it may again */
+    SUF_EV_CANCEL,            /* the operator stopped the campaign (detail) */
     SUF_EV_KIND_COUNT
 };
 
@@ -86,6 +118,10 @@ struct suf_fsm_row {
     int64_t closed_at;
     int64_t error_code;
     int64_t valid_until; /* the campaign's; read only; 0 = no limit */
+    enum suf_fb_reason reason; /* blocked or cancelled: why; else NONE */
+    /* The reason's words for the operator; borrowed from the event that set
+     * them, NULL meaning "as stored" (a loaded row does not read them). */
+    const char *detail;
 };
 
 struct suf_fsm_event {
@@ -93,6 +129,8 @@ struct suf_fsm_event {
     int64_t at;         /* the event's time (TICK: now) */
     bool last_part;     /* SESSION_DELIVERED: the highest session part */
     int64_t error_code; /* *_FAILED: the error code, 0 when none */
+    enum suf_fb_reason reason; /* BLOCK: why */
+    const char *detail;        /* BLOCK, CANCEL: the words (borrowed) */
 };
 
 /* What the caller must do besides writing the row back. */
@@ -107,6 +145,19 @@ enum suf_fsm_verdict {
     SUF_FSM_NOOP,      /* out of order, duplicate or not applicable: nothing changed */
     SUF_FSM_LATE,      /* a consent after the window: late_consent_at recorded */
 };
+
+/* True when an event of `kind` can change a fallback in state `s` (at
+ * some time, with some payload): the states each rule starts from. */
+bool suf_fsm_can_move(enum suf_fsm_kind kind, enum suf_fb_state s);
+/* Writes the states suf_fsm_can_move() accepts for `kind` as an SQL list,
+ * "('pending', 'utility_sent')", into buf (always terminated); returns the
+ * length it needed, as snprintf does. */
+size_t suf_fsm_state_list(enum suf_fsm_kind kind, char *buf, size_t size);
+
+/* The reason's stored name ("campaign_off"); "" for NONE. */
+const char *suf_fsm_reason_name(enum suf_fb_reason r);
+/* Parses a stored name (NULL or "" is NONE); false for an unknown one. */
+bool suf_fsm_reason_parse(const char *name, enum suf_fb_reason *out);
 
 /* The state's stored name ("utility_delivered"). */
 const char *suf_fsm_state_name(enum suf_fb_state s);

@@ -399,6 +399,17 @@ static const char *const migrations[] = {
     "DROP INDEX attempts_recipient;"
     "CREATE INDEX attempts_recipient ON attempts (campaign_id, phone, attempt, sent_at, id, "
     "status, error_code, phone_valid);",
+    /* 5: spend stops when a campaign does.  A fallback held back (blocked)
+     * or stopped (cancelled) says why: a reason code and the words for
+     * the operator.  A campaign the operator cancelled is kept apart from
+     * its settings, which an import replaces, so that plan never starts it
+     * again. */
+    "ALTER TABLE fallbacks ADD COLUMN reason TEXT;"
+    "ALTER TABLE fallbacks ADD COLUMN reason_detail TEXT;"
+    "CREATE TABLE campaign_cancels ("
+    "  campaign_id TEXT PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  run_id INTEGER) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -39,12 +39,16 @@ from decimal import Decimal
 
 NOW = "2026-11-25T02:00:00Z"
 CATS = ["marketing", "utility", "authentication", "authentication_international", "service"]
-REASONS = ["fallback_off", "fallback_not_enabled", "campaign_expired", "unknown_template",
-           "not_marketing", "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
-           "invalid_phone", "missing_content"]
-STATES = ["pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
-          "declined", "no_response", "session_sent", "converted", "session_failed",
-          "window_expired", "opted_out", "failed"]
+# What the generator draws from; the report counts these and the rest of
+# REASONS and STATES (which no generated row has: they stay 0).
+GEN_REASONS = ["fallback_off", "fallback_not_enabled", "campaign_expired", "unknown_template",
+               "not_marketing", "unsupported_template", "opted_out", "undeliverable", "ineligible_error",
+               "invalid_phone", "missing_content"]
+GEN_STATES = ["pending", "utility_sent", "utility_delivered", "utility_failed", "consented",
+              "declined", "no_response", "session_sent", "converted", "session_failed",
+              "window_expired", "opted_out", "failed"]
+REASONS = GEN_REASONS + ["campaign_cancelled"]
+STATES = GEN_STATES + ["blocked", "cancelled"]
 PHONES = ["9198100", "4477009", "6281200", "5511900", "1415555", "1809555", "1876555",
           "8801700", "6140000", "9996543", "7701234", "7495123", "2348012", "9647801",
           "3531234"]
@@ -103,15 +107,15 @@ def gen_campaign(rnd, cid, name, template, n, fid0, sid0):
             recipients.append((cid, phone, "awaiting_retries", None, 1))
             continue
         if kind == "excluded":
-            recipients.append((cid, phone, "excluded", rnd.choice(REASONS[:7]), 1))
+            recipients.append((cid, phone, "excluded", rnd.choice(GEN_REASONS[:7]), 1))
             continue
         if kind == "excluded2":
-            recipients.append((cid, phone, "excluded:" + rnd.choice(REASONS[5:]), None, 1))
+            recipients.append((cid, phone, "excluded:" + rnd.choice(GEN_REASONS[5:]), None, 1))
             continue
         recipients.append((cid, phone, "fallback", None, 1))
         fid = fid0 + len(fallbacks)
         scen = "S%d" % rnd.randrange(1, 9)
-        state = rnd.choice(STATES)
+        state = rnd.choice(GEN_STATES)
         t = base + 3600
         f = {"id": fid, "campaign_id": cid, "phone": phone, "template_name": template,
              "scenario": scen, "state": state, "created_at": t, "state_at": t + 7200}

@@ -158,9 +158,11 @@ def main():
         for col, v in cols.items():
             if r[col] != v:
                 errors.append("fallback %d: %s = %s, expected %s" % (fid, col, r[col], v))
-    # Fallbacks whose utility message never went out stay out of the loop.
+    # Fallbacks whose utility message never went out stay out of the loop
+    # (blocked: their campaign's permission template cannot be used).
     for fid, r in rows.items():
-        if fid not in want and r["state"] not in ("pending", "utility_failed", "failed"):
+        if fid not in want and r["state"] not in ("pending", "blocked", "utility_failed",
+                                                  "failed"):
             errors.append("fallback %d: state %s without an accepted utility message"
                           % (fid, r["state"]))
     # Session messages went out exactly for the conversions.

@@ -46,7 +46,7 @@ def iso(t):
 assert set(st) == {"as_of", "campaigns", "rejects", "runs"}, sorted(st)
 assert st["as_of"] == iso(now)
 keys = {"id", "name", "attempts", "recipients", "planned", "attempt_statuses", "outcomes",
-        "fallbacks", "fallback", "valid_until", "stopped", "stopped_reason", "cost",
+        "fallbacks", "fallback", "valid_until", "stopped", "stopped_reason", "held", "cost",
         "charges_unpriced", "sends", "consents_waiting", "no_market", "no_market_example"}
 camps = {c["id"]: c for c in st["campaigns"]}
 for c in st["campaigns"]:

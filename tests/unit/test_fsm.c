@@ -3,6 +3,7 @@
  * every out-of-order pair, duplicates, the consent window's edges, and the
  * delivery order of a single message.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store/fsm.h"
@@ -24,6 +25,11 @@ static struct suf_fsm_row row_in(enum suf_fb_state state)
     memset(&r, 0, sizeof(r));
     r.state = state;
     r.state_at = T0;
+    if (state == SUF_FB_BLOCKED || state == SUF_FB_CANCELLED) {
+        /* held or stopped before its utility message */
+        r.reason = state == SUF_FB_BLOCKED ? SUF_FB_REASON_CAMPAIGN_OFF : SUF_FB_REASON_CANCELLED;
+        return r;
+    }
     if (state != SUF_FB_PENDING && state != SUF_FB_FAILED)
         r.utility_sent_at = T0 - 60;
     if (state >= SUF_FB_UTILITY_DELIVERED && state != SUF_FB_UTILITY_FAILED)
@@ -48,11 +54,46 @@ struct case_row {
     unsigned effects;
 };
 
-#define EV(k, at) {k, at, false, 0}
-#define EVL(k, at) {k, at, true, 0}
-#define EVC(k, at, code) {k, at, false, code}
+#define EV(k, at) {k, at, false, 0, SUF_FB_REASON_NONE, NULL}
+#define EVL(k, at) {k, at, true, 0, SUF_FB_REASON_NONE, NULL}
+#define EVC(k, at, code) {k, at, false, code, SUF_FB_REASON_NONE, NULL}
+
+#define EVB(k, at, why) {k, at, false, 0, why, "words"}
 
 static const struct case_row transitions[] = {
+    {"pending, blocked", SUF_FB_PENDING, 0, EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CAMPAIGN_EXPIRED),
+     SUF_FSM_APPLIED, SUF_FB_BLOCKED, 0},
+    {"pending, block without a reason", SUF_FB_PENDING, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_NONE), SUF_FSM_NOOP, SUF_FB_PENDING, 0},
+    {"pending, block as cancelled", SUF_FB_PENDING, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CANCELLED), SUF_FSM_NOOP, SUF_FB_PENDING, 0},
+    {"blocked, the same reason again", SUF_FB_BLOCKED, 0,
+     EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_CAMPAIGN_OFF), SUF_FSM_NOOP, SUF_FB_BLOCKED, 0},
+    {"blocked, another reason", SUF_FB_BLOCKED, 0,
+     EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_TEMPLATE_UNUSABLE), SUF_FSM_APPLIED,
+     SUF_FB_BLOCKED, 0},
+    {"blocked, unblocked", SUF_FB_BLOCKED, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_APPLIED,
+     SUF_FB_PENDING, 0},
+    {"pending, unblock", SUF_FB_PENDING, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_PENDING, 0},
+    {"utility_sent, block (its message left)", SUF_FB_UTILITY_SENT, 0,
+     EVB(SUF_EV_BLOCK, T0, SUF_FB_REASON_CAMPAIGN_OFF), SUF_FSM_NOOP, SUF_FB_UTILITY_SENT, 0},
+    {"blocked, utility sent", SUF_FB_BLOCKED, 0, EV(SUF_EV_UTILITY_SENT, T0), SUF_FSM_NOOP,
+     SUF_FB_BLOCKED, 0},
+    {"pending, cancelled", SUF_FB_PENDING, 0, EV(SUF_EV_CANCEL, T0), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"blocked, cancelled", SUF_FB_BLOCKED, 0, EV(SUF_EV_CANCEL, T0), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"consented, cancelled", SUF_FB_CONSENTED, 0, EV(SUF_EV_CANCEL, T0 + 2 * H), SUF_FSM_APPLIED,
+     SUF_FB_CANCELLED, SUF_FSM_CANCEL_SENDS},
+    {"session_sent, cancel (nothing left to stop)", SUF_FB_SESSION_SENT, 0,
+     EV(SUF_EV_CANCEL, T0 + 2 * H), SUF_FSM_NOOP, SUF_FB_SESSION_SENT, 0},
+    {"cancelled, unblock", SUF_FB_CANCELLED, 0, EV(SUF_EV_UNBLOCK, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_CANCELLED, 0},
+    {"cancelled, opt-out", SUF_FB_CANCELLED, 0, EV(SUF_EV_OPT_OUT, T0 + H), SUF_FSM_NOOP,
+     SUF_FB_CANCELLED, 0},
+    {"blocked, opt-out", SUF_FB_BLOCKED, 0, EV(SUF_EV_OPT_OUT, T0 + H), SUF_FSM_APPLIED,
+     SUF_FB_OPTED_OUT, SUF_FSM_CANCEL_SENDS},
     {"pending, sent", SUF_FB_PENDING, 0, EV(SUF_EV_UTILITY_SENT, T0 - 30), SUF_FSM_APPLIED,
      SUF_FB_UTILITY_SENT, 0},
     {"pending, delivered (sent skipped)", SUF_FB_PENDING, 0, EV(SUF_EV_UTILITY_DELIVERED, T0),
@@ -96,9 +137,10 @@ static const struct case_row transitions[] = {
     {"consented, last part delivered (sent skipped)", SUF_FB_CONSENTED, 0,
      EVL(SUF_EV_SESSION_DELIVERED, T0 + 3 * H), SUF_FSM_APPLIED, SUF_FB_CONVERTED, 0},
     {"session_sent, failed outside the window", SUF_FB_SESSION_SENT, 0,
-     EVC(SUF_EV_SESSION_FAILED, T0 + 3 * H, 131047), SUF_FSM_APPLIED, SUF_FB_SESSION_FAILED, 0},
+     EVC(SUF_EV_SESSION_FAILED, T0 + 3 * H, 131047), SUF_FSM_APPLIED, SUF_FB_SESSION_FAILED,
+     SUF_FSM_CANCEL_SENDS},
     {"consented, session failed", SUF_FB_CONSENTED, 0, EVC(SUF_EV_SESSION_FAILED, T0 + 3 * H, 131000),
-     SUF_FSM_APPLIED, SUF_FB_SESSION_FAILED, 0},
+     SUF_FSM_APPLIED, SUF_FB_SESSION_FAILED, SUF_FSM_CANCEL_SENDS},
     {"window_expired, last part delivered anyway", SUF_FB_WINDOW_EXPIRED, 0,
      EVL(SUF_EV_SESSION_DELIVERED, T0 + 30 * H), SUF_FSM_APPLIED, SUF_FB_CONVERTED, 0},
     {"session_failed, last part delivered", SUF_FB_SESSION_FAILED, 0,
@@ -235,24 +277,101 @@ static void test_fsm__a_skipped_step_arriving_late_changes_nothing(void)
     CU_ASSERT_EQUAL(r.state, SUF_FB_CONVERTED);
 }
 
-static void test_fsm__opt_out_closes_every_state_but_converted(void)
+/* An opt-out ends what may still send; an ended fallback keeps its outcome
+ * (fsm.h says why). */
+static void test_fsm__opt_out_ends_only_what_may_still_send(void)
 {
     for (int s = 0; s < SUF_FB_STATE_COUNT; s++) {
-        struct suf_fsm_row r = row_in((enum suf_fb_state)s);
-        struct suf_fsm_event ev = EV(SUF_EV_OPT_OUT, T0 + 7 * H);
+        struct suf_fsm_row r = row_in((enum suf_fb_state)s), before = r;
+        struct suf_fsm_event ev = EVC(SUF_EV_OPT_OUT, T0 + 7 * H, 131050);
         unsigned fx;
         enum suf_fsm_verdict v = suf_fsm_step(&params, &r, &ev, &fx);
+        bool open = s == SUF_FB_PENDING || s == SUF_FB_UTILITY_SENT ||
+                    s == SUF_FB_UTILITY_DELIVERED || s == SUF_FB_CONSENTED ||
+                    s == SUF_FB_BLOCKED;
 
-        if (s == SUF_FB_CONVERTED || s == SUF_FB_OPTED_OUT) {
+        CU_ASSERT_EQUAL(suf_fsm_can_move(SUF_EV_OPT_OUT, (enum suf_fb_state)s), open);
+        if (!open) {
             CU_ASSERT_EQUAL(v, SUF_FSM_NOOP);
-            CU_ASSERT_EQUAL(r.state, (enum suf_fb_state)s);
+            CU_ASSERT_EQUAL(memcmp(&r, &before, sizeof(r)), 0);
         } else {
             CU_ASSERT_EQUAL(v, SUF_FSM_APPLIED);
             CU_ASSERT_EQUAL(r.state, SUF_FB_OPTED_OUT);
             CU_ASSERT_EQUAL(fx, (unsigned)SUF_FSM_CANCEL_SENDS);
             CU_ASSERT_EQUAL(r.closed_at, T0 + 7 * H);
+            CU_ASSERT_EQUAL(r.error_code, 131050);
         }
     }
+}
+
+/* The predicate is the rules' own: an event moves (at some time) exactly
+ * the states it names, and its SQL list names exactly those. */
+static void test_fsm__can_move_agrees_with_the_rules(void)
+{
+    static const int64_t times[] = {T0 - H, T0 + H, T0 + 30 * H, T0 + 80 * H};
+
+    for (int k = 0; k < SUF_EV_KIND_COUNT; k++) {
+        char list[512];
+        size_t need = suf_fsm_state_list((enum suf_fsm_kind)k, list, sizeof(list));
+
+        CU_ASSERT(need < sizeof(list));
+        for (int s = 0; s < SUF_FB_STATE_COUNT; s++) {
+            char quoted[40];
+            bool moved = false;
+
+            snprintf(quoted, sizeof(quoted), "'%s'", suf_fsm_state_name((enum suf_fb_state)s));
+            CU_ASSERT_EQUAL(strstr(list, quoted) != NULL,
+                            suf_fsm_can_move((enum suf_fsm_kind)k, (enum suf_fb_state)s));
+            for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+                for (int last = 0; last < 2; last++) {
+                    struct suf_fsm_row r = row_in((enum suf_fb_state)s);
+                    /* a reason the blocked row does not have yet */
+                    struct suf_fsm_event ev = {(enum suf_fsm_kind)k, times[t], last != 0, 7,
+                                               SUF_FB_REASON_TEMPLATE_UNUSABLE, "why"};
+                    unsigned fx;
+
+                    moved |= suf_fsm_step(&params, &r, &ev, &fx) != SUF_FSM_NOOP;
+                }
+            }
+            if (moved != suf_fsm_can_move((enum suf_fsm_kind)k, (enum suf_fb_state)s))
+                fprintf(stderr, "event %d, state %s: moved %d\n", k,
+                        suf_fsm_state_name((enum suf_fb_state)s), moved);
+            CU_ASSERT_EQUAL(moved, suf_fsm_can_move((enum suf_fsm_kind)k, (enum suf_fb_state)s));
+        }
+    }
+    CU_ASSERT_EQUAL(suf_fsm_state_list(SUF_EV_SESSION_SENT, NULL, 0), strlen("('consented')"));
+}
+
+/* A block keeps its reason and words; unblocking drops them; a cancel
+ * says so and closes the fallback. */
+static void test_fsm__block_and_cancel_carry_their_reason(void)
+{
+    struct suf_fsm_row r = row_in(SUF_FB_PENDING);
+    struct suf_fsm_event b = EVB(SUF_EV_BLOCK, T0 + H, SUF_FB_REASON_WINDOW_TOO_SHORT);
+    struct suf_fsm_event u = EV(SUF_EV_UNBLOCK, T0 + 2 * H);
+    struct suf_fsm_event c = {SUF_EV_CANCEL, T0 + 3 * H, false, 0, SUF_FB_REASON_NONE, "stop"};
+    enum suf_fb_reason parsed;
+    unsigned fx;
+
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &b, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_WINDOW_TOO_SHORT);
+    CU_ASSERT_STRING_EQUAL(r.detail, "words");
+    CU_ASSERT_EQUAL(r.state_at, T0 + H);
+    CU_ASSERT_EQUAL(r.closed_at, 0);
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &u, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.state, SUF_FB_PENDING);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_NONE);
+    CU_ASSERT_PTR_NULL(r.detail);
+    CU_ASSERT_EQUAL(suf_fsm_step(&params, &r, &c, &fx), SUF_FSM_APPLIED);
+    CU_ASSERT_EQUAL(r.reason, SUF_FB_REASON_CANCELLED);
+    CU_ASSERT_STRING_EQUAL(r.detail, "stop");
+    CU_ASSERT_EQUAL(r.closed_at, T0 + 3 * H);
+    for (int i = 0; i < SUF_FB_REASON_COUNT; i++) {
+        CU_ASSERT(suf_fsm_reason_parse(suf_fsm_reason_name((enum suf_fb_reason)i), &parsed));
+        CU_ASSERT_EQUAL(parsed, (enum suf_fb_reason)i);
+    }
+    CU_ASSERT(suf_fsm_reason_parse(NULL, &parsed) && parsed == SUF_FB_REASON_NONE);
+    CU_ASSERT_FALSE(suf_fsm_reason_parse("switched_off", &parsed));
 }
 
 static void test_fsm__failure_keeps_the_error_code(void)
@@ -363,8 +482,10 @@ int main(void)
         {"every out-of-order pair is a no-op", test_fsm__every_out_of_order_pair_is_a_noop},
         {"a skipped step arriving late changes nothing",
          test_fsm__a_skipped_step_arriving_late_changes_nothing},
-        {"opt-out closes every state but converted",
-         test_fsm__opt_out_closes_every_state_but_converted},
+        {"opt-out ends only what may still send",
+         test_fsm__opt_out_ends_only_what_may_still_send},
+        {"can_move agrees with the rules", test_fsm__can_move_agrees_with_the_rules},
+        {"block and cancel carry their reason", test_fsm__block_and_cancel_carry_their_reason},
         {"failure keeps the error code", test_fsm__failure_keeps_the_error_code},
         {"late consent then tick is no_response", test_fsm__late_consent_then_tick_is_no_response},
         {"windows are computed from the row", test_fsm__windows_are_computed_from_the_row},

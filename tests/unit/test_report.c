@@ -852,12 +852,12 @@ static void test_report__unpriced_charges_are_blank_never_zero(void)
     CU_ASSERT(cell_is(&book, "Fallbacks", "P6", "number", "money", "0"));
     CU_ASSERT_PTR_NULL(cell_of(&book, "Fallbacks", "U6"));
     /* The costs: nothing is known, so nothing reads 0; the count beside. */
-    CU_ASSERT(cell_is(&book, "Summary", "A35", "text", "none", "Utility permission messages"));
-    CU_ASSERT(cell_is(&book, "Summary", "B35", "blank", "unpriced", NULL));
-    CU_ASSERT(cell_is(&book, "Summary", "C35", "blank", "unpriced", NULL));
-    CU_ASSERT(cell_is(&book, "Summary", "D35", "number", "unpriced_count", "6"));
-    CU_ASSERT(cell_is(&book, "Summary", "B37", "blank", "unpriced_total", NULL));
-    CU_ASSERT(cell_is(&book, "Summary", "B38", "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "A37", "text", "none", "Utility permission messages"));
+    CU_ASSERT(cell_is(&book, "Summary", "B37", "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "C37", "blank", "unpriced", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "D37", "number", "unpriced_count", "6"));
+    CU_ASSERT(cell_is(&book, "Summary", "B39", "blank", "unpriced_total", NULL));
+    CU_ASSERT(cell_is(&book, "Summary", "B40", "blank", "unpriced", NULL));
     /* Every row of rates applied is unpriced: no rate, no cost. */
     CU_ASSERT(cell_is(&book, "By market", "A19", "text", "bold", "Total, policy view"));
     CU_ASSERT(cell_is(&book, "By market", "H19", "blank", "unpriced_total", NULL));

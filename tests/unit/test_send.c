@@ -85,6 +85,7 @@ static void setup(const char *template_status)
 {
 
     suf_config_init(&cfg);
+    cfg.fallback = true; /* the campaigns here have no settings row */
     cfg.throughput = 0;
     cfg.backoff_base_ms = 1;
     cfg.backoff_max_ms = 4;
