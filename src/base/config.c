@@ -77,6 +77,8 @@ static const struct key keys[] = {
      "folder of campaign settings (CSV)"},
     {"inbox", "inbox_rates", T_STR, F(inbox_rates), "", 0, 0,
      "folder of rate cards (CSV, named <CUR>_<YYYY-MM-DD>.csv)"},
+    {"inbox", "inbox_billing", T_STR, F(inbox_billing), "", 0, 0,
+     "folder of Meta's pricing_analytics responses (JSON): what Meta billed"},
     {"inbox", "inbox_settle_seconds", T_INT, F(inbox_settle_seconds), "5", 0, 86400,
      "seconds a file in a folder must sit unmodified (machine clock, not --now) before it is "
      "imported; event logs are exempt"},
@@ -650,6 +652,7 @@ static const char *const path_keys[] = {
     "database",        "reports_dir",       "outbox_dir",      "inbox_deliveries",
     "inbox_templates", "inbox_events",      "inbox_campaigns", "inbox_rates",
     "token_file",      "verify_token_file", "app_secret_file", "receive_inbox",
+    "inbox_billing",
 };
 
 /*

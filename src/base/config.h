@@ -46,6 +46,7 @@ struct suf_config {
     char *inbox_events;
     char *inbox_campaigns;
     char *inbox_rates;
+    char *inbox_billing;
     int64_t inbox_settle_seconds;
     /* [api] */
     char *base_url;

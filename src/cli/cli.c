@@ -37,14 +37,16 @@ const struct suf_command suf_commands[] = {
      "\n"
      "  --sample FILE   write the sample config to FILE (\"-\": stdout), not a database\n"},
     {"import", cmd_import, SUF_CMD_DB_WRITE, "import input files into the database",
-     "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...\n"
+     "usage: suf import deliveries|templates|events|campaigns|rates|billing FILE|DIR...\n"
      "       suf import rates FILE --effective YYYY-MM-DD [--currency CUR]\n"
      "       suf import markets FILE\n"
      "\n"
      "Imports each FILE, or every file in each DIR (sorted by name).  A file\n"
      "imported before (same SHA-256) is skipped.  Bad rows go to `rejects`\n"
      "with the file, line and reason; the good rows import.  Exits non-zero\n"
-     "when a file's rejects exceed max_reject_ratio.\n"
+     "when a file's rejects exceed max_reject_ratio.  billing reads Meta's\n"
+     "pricing_analytics responses (JSON): what Meta billed, per day, country,\n"
+     "category and pricing type; a cost Meta did not give is kept as not given.\n"
      "\n"
      "  --effective YYYY-MM-DD   rates: the card's first day (default: from a name like\n"
      "                           USD_2026-10-01.csv)\n"

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "import/billing.h"
 #include "import/events.h"
 #include "import/import.h"
 #include "import/rates.h"
@@ -26,6 +27,7 @@ static const struct kind kinds[] = {
     {"rates", suf_import_rates},
     {"markets", suf_import_markets},
     {"templates", suf_import_templates},
+    {"billing", suf_import_billing},
     {NULL, NULL},
 };
 
@@ -70,7 +72,7 @@ int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 
     if (argc < 3)
         return suf_err_set(err, SUF_ERR_USAGE,
-                           "usage: suf import deliveries|templates|events|campaigns|rates FILE|DIR...");
+                           "usage: suf import deliveries|templates|events|campaigns|rates|billing FILE|DIR...");
     if (!strcmp(argv[1], "events"))
         return import_events(run, argc - 2, argv + 2, err);
     k = find_kind(argv[1]);

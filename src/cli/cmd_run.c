@@ -73,7 +73,7 @@ static int import_inbox(struct suf_run *run, bool events_only, struct suf_err *e
     } inboxes[] = {
         {"templates", run->cfg->inbox_templates}, {"campaigns", run->cfg->inbox_campaigns},
         {"rates", run->cfg->inbox_rates},         {"deliveries", run->cfg->inbox_deliveries},
-        {"events", run->cfg->inbox_events},
+        {"billing", run->cfg->inbox_billing},     {"events", run->cfg->inbox_events},
     };
     int worst = SUF_OK;
 

@@ -42,6 +42,8 @@
  *  event_files how far each events log has been read.
  *  optouts     phones that opted out (STOP or 131050), for every campaign.
  *  rate_cards, rates, markets   Meta's prices and the calling-code map.
+ *  meta_billing, meta_billing_periods   what Meta billed (pricing_analytics)
+ *              per bucket and dimensions, and the spans fetched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -410,6 +412,38 @@ static const char *const migrations[] = {
     "  campaign_id TEXT PRIMARY KEY,"
     "  at INTEGER NOT NULL,"
     "  run_id INTEGER) WITHOUT ROWID;",
+    /* 6: what Meta billed (import billing, billing.h).  A data point of a
+     * pricing_analytics response is one row, keyed by its bucket and its
+     * dimensions ('' when the file was not broken down by one); cost is
+     * NULL when Meta gave none (an account on a partner's credit line),
+     * never 0.  meta_billing_periods keeps the span each file covered, so
+     * a bucket inside one with no rows reads "Meta had nothing" and a
+     * bucket outside all of them reads "not fetched". */
+    "CREATE TABLE meta_billing ("
+    "  id INTEGER PRIMARY KEY,"
+    "  waba_id TEXT NOT NULL DEFAULT '',"
+    "  bucket_start INTEGER NOT NULL,"
+    "  bucket_end INTEGER NOT NULL,"
+    "  country TEXT NOT NULL DEFAULT '',"
+    "  phone_number TEXT NOT NULL DEFAULT '',"
+    "  pricing_category TEXT NOT NULL DEFAULT '',"
+    "  pricing_type TEXT NOT NULL DEFAULT '',"
+    "  tier TEXT NOT NULL DEFAULT '',"
+    "  volume INTEGER NOT NULL,"
+    "  cost INTEGER,"
+    "  currency TEXT,"
+    "  file_id INTEGER,"
+    "  UNIQUE (waba_id, bucket_start, bucket_end, country, phone_number, pricing_category,"
+    "          pricing_type, tier));"
+    "CREATE TABLE meta_billing_periods ("
+    "  waba_id TEXT NOT NULL DEFAULT '',"
+    "  since INTEGER NOT NULL,"
+    "  until INTEGER NOT NULL,"
+    "  currency TEXT,"
+    "  cost_given INTEGER NOT NULL,"
+    "  file_id INTEGER,"
+    "  imported_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (waba_id, since, until)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
