@@ -507,6 +507,7 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
 
         it->tries_run++;
         it->left = false;
+        memset(&req, 0, sizeof(req));
         req.body = it->body;
         req.len = it->len;
         req.tag = it;
