@@ -85,10 +85,17 @@ static const struct key keys[] = {
     {"api", "api_version", T_STR, F(api_version), "v23.0", 0, 0, "Graph API version"},
     {"api", "phone_number_id", T_STR, F(phone_number_id), "", 0, 0,
      "the business phone number id that sends"},
+    {"api", "waba_id", T_STR, F(waba_id), "", 0, 0,
+     "the WhatsApp Business Account id (digits): `suf run` and `import templates --from-api` "
+     "read its template catalog; empty = the catalog comes from inbox_templates only"},
     {"api", "token_file", T_STR, F(token_file), "", 0, 0,
      "file holding the access token (mode 0600); SUF_ACCESS_TOKEN wins"},
     {"api", "throughput", T_INT, F(throughput), "80", 0, 1000,
      "messages per second (Meta: 80 by default, 1000 upgraded); 0 = no limit"},
+    {"api", "graph_rate", T_INT, F(graph_rate), "5", 0, 1000,
+     "Graph management calls (catalog pages) per second; 0 = no limit"},
+    {"api", "page_size", T_INT, F(page_size), "100", 1, 1000,
+     "templates asked per catalog page (the server may send fewer)"},
     {"api", "concurrency", T_INT, F(concurrency), "16", 1, 256, "requests in flight at once"},
     {"api", "connect_timeout_ms", T_INT, F(connect_timeout_ms), "5000", 100, 600000,
      "connect timeout"},
@@ -633,6 +640,10 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
         return suf_err_set(err, SUF_ERR_CONFIG,
                            "session_billing '%s' is not per_conversion or per_message",
                            cfg->session_billing);
+    if (*cfg->waba_id && strspn(cfg->waba_id, "0123456789") != strlen(cfg->waba_id))
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "waba_id '%s' is not a WhatsApp Business Account id (digits)",
+                           cfg->waba_id);
     if (*cfg->default_country_code) {
         int64_t cc;
         if (suf_parse_i64(cfg->default_country_code, &cc) || cc < 1 || cc > 999)

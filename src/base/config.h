@@ -51,8 +51,11 @@ struct suf_config {
     char *base_url;
     char *api_version;
     char *phone_number_id;
+    char *waba_id; /* "" = no catalog from the API */
     char *token_file;
     int64_t throughput;
+    int64_t graph_rate; /* Graph management calls per second; 0 = no limit */
+    int64_t page_size;  /* catalog `limit` */
     int64_t concurrency;
     int64_t connect_timeout_ms;
     int64_t request_timeout_ms;
