@@ -14,6 +14,7 @@
 #     the fetch, and the token is in no log line, file or database row.
 set -eu
 . "$(dirname "$0")/lib.sh"
+. "$SUF_SOURCE_DIR/scripts/pipeline.sh"
 scratch_fresh; cd "$SUF_SCRATCH"
 keep_going
 TOKEN="suf-catalog-token-$$"
@@ -34,25 +35,11 @@ setup() {
     --catalog "$SUF_SOURCE_DIR/fixtures/templates-page2.json" "$@" 2> "$d/mock.err" &
   mock_pid=$!
   wait_file "$d/port" "the mock"
-  cat > "$d/suf.conf" <<CONF
-[general]
-database = $d/suf.db
-reports_dir = $d/reports
-outbox_dir = $d/outbox
-[inbox]
-inbox_templates = $d/inbox/templates
-inbox_settle_seconds = 0
-[api]
-base_url = http://127.0.0.1:$(cat "$d/port")
-phone_number_id = 1000000001
-waba_id = 2000000002
-token_file = $d/token
-page_size = 7
-backoff_base_ms = 50
-backoff_max_ms = 3000
-connect_timeout_ms = 2000
-request_timeout_ms = 5000
-CONF
+  # the pipeline's config, with the catalog's keys, and room for the mock's
+  # Retry-After of one second
+  write_config "$d" "$(cat "$d/port")"
+  sed -i 's/^backoff_max_ms = .*/backoff_max_ms = 3000/' "$d/suf.conf"
+  printf '[api]\nwaba_id = 2000000002\npage_size = 7\n' >> "$d/suf.conf"
   "$SUF" -c "$d/suf.conf" init > /dev/null 2>&1 || fail "init failed in $d"
 }
 
