@@ -7,7 +7,8 @@
 #     three files in the templates inbox and imports 20 templates; a second
 #     fetch imports nothing new (same pages, same hashes);
 #  2. `suf run` with waba_id set runs its catalog stage first and says so;
-#     without waba_id the summary says the stage was skipped;
+#     without waba_id the summary says the stage was skipped; a waba_id
+#     that is not digits is a config error;
 #  3. a cursor loop is refused; a 429 on page 2 is waited out and page 2 is
 #     asked again with the same cursor; a malformed page 2 stores nothing
 #     of itself (page 1 stays, whole); a token error quoting the token stops
@@ -80,6 +81,11 @@ sed -i '/^waba_id/d' "$d/suf.conf"
 grep -q "catalog: no waba_id in the config" "$d/run2" || fail -l "$d/run2" "no line says the catalog stage is off"
 grep -q "summary: stages: catalog skipped" "$d/run2" || fail -l "$d/run2" "the summary does not say catalog skipped"
 check "no request without waba_id" 9 "$(asked | wc -l | tr -d ' ')"
+printf '[api]\nwaba_id = 2000x02\n' >> "$d/suf.conf"
+rc=0; "$SUF" -c "$d/suf.conf" import templates --from-api 2> "$d/err3" || rc=$?
+check "a waba_id that is not digits: exit" 78 "$rc"
+grep -q "waba_id '2000x02' is not a WhatsApp Business Account id (digits)" "$d/err3" ||
+  fail -l "$d/err3" "no error names the bad waba_id"
 
 # 3a. a cursor loop
 setup loop --templates-loop
