@@ -78,6 +78,10 @@ struct suf_config {
     char *utility_language;
     char *utility_params;
     bool utility_no_button;
+    char *permission_body;    /* what ensure-permission creates; checked at load */
+    char *permission_example; /* example values, separated by | */
+    char *permission_yes;
+    char *permission_no;
     int64_t max_utility_per_run;
     int64_t max_utility_cost_per_run; /* micro-units of `currency`; 0 = no cap */
     /* [consent] */
