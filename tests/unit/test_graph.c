@@ -76,11 +76,18 @@ static void play_page_two(struct play *p, const char *second)
     p->body[1] = second;
 }
 
+/* Sleeps are counted, and move the fake clock of the rate limiter. */
 static int64_t slept;
 static void count_sleep(void *ctx, int64_t ms)
 {
     (void)ctx;
     slept += ms;
+}
+
+static int64_t fake_ns(void *ctx)
+{
+    (void)ctx;
+    return slept * 1000000;
 }
 
 static void setup(void)
@@ -129,6 +136,7 @@ static int fetch(struct play *p, int *pages, struct suf_err *err, const char *lo
     p->t = suf_transport_record_new(NULL, respond, p);
     suf_graph_init(&g, &run, p->t);
     g.sleep = count_sleep;
+    suf_ratelimit_init(&g.rl, cfg.graph_rate, fake_ns, NULL);
     if (log) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         fflush(stderr);
@@ -247,6 +255,24 @@ static void test_graph__three_pages_are_fetched_kept_and_imported(void)
     CU_ASSERT_EQUAL(suf_run_get_count(&run, "catalog.pages"), 3);
     CU_ASSERT_TRUE(file_has(suf_test_path("inbox1/api-2000000002-20261124T020000Z-run1-p002.json"),
                             "t_three"));
+    teardown(&p);
+}
+
+static void test_graph__pages_go_at_graph_rate(void)
+{
+    struct play p = {.n = 3};
+    struct suf_err err = SUF_ERR_INIT;
+    int pages = 0;
+
+    setup();
+    cfg.graph_rate = 2; /* a burst of two, then one every 500 ms */
+    for (size_t i = 0; i < 3; i++) {
+        p.status[i] = 200;
+        p.body[i] = three_pages[i];
+    }
+    CU_ASSERT_EQUAL(fetch(&p, &pages, &err, NULL), SUF_OK);
+    CU_ASSERT_EQUAL(pages, 3);
+    CU_ASSERT(slept >= 500 && slept < 1000);
     teardown(&p);
 }
 
@@ -413,6 +439,7 @@ int main(void)
     static const struct suf_test tests[] = {
         {"three pages are fetched, kept and imported",
          test_graph__three_pages_are_fetched_kept_and_imported},
+        {"pages go at graph_rate", test_graph__pages_go_at_graph_rate},
         {"a cursor seen twice is refused", test_graph__a_cursor_seen_twice_is_refused},
         {"a 429 mid-paging waits and asks the same cursor",
          test_graph__a_429_mid_paging_waits_and_asks_the_same_cursor},
