@@ -30,6 +30,7 @@
 #include "base/amount.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "base/util.h"
 #include "base/version.h"
 #include "base/banned.h"
@@ -87,10 +88,17 @@ static const struct key keys[] = {
     {"api", "api_version", T_STR, F(api_version), "v23.0", 0, 0, "Graph API version"},
     {"api", "phone_number_id", T_STR, F(phone_number_id), "", 0, 0,
      "the business phone number id that sends"},
+    {"api", "waba_id", T_STR, F(waba_id), "", 0, 0,
+     "the WhatsApp Business Account id (digits): `suf run` and `import templates --from-api` "
+     "read its template catalog; empty = the catalog comes from inbox_templates only"},
     {"api", "token_file", T_STR, F(token_file), "", 0, 0,
      "file holding the access token (mode 0600); SUF_ACCESS_TOKEN wins"},
     {"api", "throughput", T_INT, F(throughput), "80", 0, 1000,
      "messages per second (Meta: 80 by default, 1000 upgraded); 0 = no limit"},
+    {"api", "graph_rate", T_INT, F(graph_rate), "5", 0, 1000,
+     "Graph management calls (catalog pages) per second; 0 = no limit"},
+    {"api", "page_size", T_INT, F(page_size), "100", 1, 1000,
+     "templates asked per catalog page (the server may send fewer)"},
     {"api", "concurrency", T_INT, F(concurrency), "16", 1, 256, "requests in flight at once"},
     {"api", "connect_timeout_ms", T_INT, F(connect_timeout_ms), "5000", 100, 600000,
      "connect timeout"},
@@ -127,6 +135,17 @@ static const struct key keys[] = {
      "its body parameters in order: campaign_name, customer_name or text:LITERAL"},
     {"utility", "utility_no_button", T_BOOL, F(utility_no_button), "on", 0, 0,
      "the template has a second quick reply meaning no"},
+    {"utility", "permission_body", T_STR, F(permission_body),
+     "You missed a message from {{1}}. Would you like to see it?", 0, 0,
+     "body of a permission template `suf templates ensure-permission` creates: {{1}}, {{2}}... "
+     "(one per utility_params source), none first or last or next to another; 1024 characters "
+     "at most"},
+    {"utility", "permission_example", T_STR, F(permission_example), "Winter sale", 0, 0,
+     "an example value for each of the body's variables, in order, separated by |"},
+    {"utility", "permission_yes", T_STR, F(permission_yes), "Yes, show me", 0, 0,
+     "its quick reply meaning yes (25 characters at most)"},
+    {"utility", "permission_no", T_STR, F(permission_no), "No thanks", 0, 0,
+     "its quick reply meaning no, when utility_no_button is on (25 characters at most)"},
     {"utility", "max_utility_per_run", T_INT, F(max_utility_per_run), "0", 0, BIG,
      "utility messages per run at most; 0 = no cap"},
     {"utility", "max_utility_cost_per_run", T_MONEY, F(max_utility_cost_per_run), "0", 0, 0,
@@ -615,6 +634,79 @@ done:
     return rc;
 }
 
+/* The number of non-empty items of the `sep`-separated `list`. */
+static int count_items(const char *list, const char *sep)
+{
+    char *copy = suf_xstrdup(list), *save = NULL;
+    int n = 0;
+
+    for (char *tok = strtok_r(copy, sep, &save); tok; tok = strtok_r(NULL, sep, &save))
+        n += *suf_trim(tok) != '\0';
+    free(copy);
+    return n;
+}
+
+/*
+ * The permission template's body as Meta's review takes it: variables
+ * {{1}}..{{n}}, each of 1..n at least once; none at the very start or end,
+ * no two with only blanks between; 1024 characters at most.  Sets `*vars`
+ * to n.  NULL when it is fine, else why not.  (That n matches the
+ * utility_params sources is for the command that creates the template to
+ * check: a config that never creates one must not fail over it.)
+ */
+static const char *body_problem(const char *body, int *vars)
+{
+    const char *p = body, *last_end = NULL;
+    bool used[100] = {false};
+    int most = 0;
+
+    if (suf_utf8_chars(body) > 1024)
+        return "is longer than 1024 characters";
+    while ((p = strstr(p, "{{")) != NULL) {
+        char *end;
+        long v = strtol(p + 2, &end, 10);
+
+        if (!isdigit((unsigned char)p[2]) || strncmp(end, "}}", 2) || v < 1 || v > 99)
+            return "has a variable other than {{1}} to {{99}}";
+        if (last_end && p == last_end + strspn(last_end, " \t\n"))
+            return "has two variables next to each other";
+        if (p == body + strspn(body, " \t\n"))
+            return "starts with a variable";
+        used[v] = true;
+        most = (int)v > most ? (int)v : most;
+        p = last_end = end + 2;
+    }
+    if (last_end && !last_end[strspn(last_end, " \t\n")])
+        return "ends with a variable";
+    *vars = most;
+    for (int i = 1; i <= most; i++)
+        if (!used[i])
+            return "skips a variable number";
+    return NULL;
+}
+
+static int check_permission(const struct suf_config *cfg, struct suf_err *err)
+{
+    int want = 0;
+    const char *why = body_problem(cfg->permission_body, &want);
+
+    if (why)
+        return suf_err_set(err, SUF_ERR_CONFIG, "permission_body '%s' %s", cfg->permission_body,
+                           why);
+    if (count_items(cfg->permission_example, "|") != want)
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "permission_example '%s' does not give one value per variable "
+                           "(%d, separated by |)",
+                           cfg->permission_example, want);
+    if (!*cfg->permission_yes || suf_utf8_chars(cfg->permission_yes) > 25)
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "permission_yes '%s' is not 1 to 25 characters", cfg->permission_yes);
+    if (!*cfg->permission_no || suf_utf8_chars(cfg->permission_no) > 25)
+        return suf_err_set(err, SUF_ERR_CONFIG, "permission_no '%s' is not 1 to 25 characters",
+                           cfg->permission_no);
+    return SUF_OK;
+}
+
 static int validate(struct suf_config *cfg, struct suf_err *err)
 {
     static const char *const cats[] = {"utility", "marketing", "service", NULL};
@@ -636,6 +728,12 @@ static int validate(struct suf_config *cfg, struct suf_err *err)
         return suf_err_set(err, SUF_ERR_CONFIG,
                            "session_billing '%s' is not per_conversion or per_message",
                            cfg->session_billing);
+    if (check_permission(cfg, err))
+        return SUF_ERR_CONFIG;
+    if (*cfg->waba_id && strspn(cfg->waba_id, "0123456789") != strlen(cfg->waba_id))
+        return suf_err_set(err, SUF_ERR_CONFIG,
+                           "waba_id '%s' is not a WhatsApp Business Account id (digits)",
+                           cfg->waba_id);
     if (*cfg->default_country_code) {
         int64_t cc;
         if (suf_parse_i64(cfg->default_country_code, &cc) || cc < 1 || cc > 999)

@@ -52,8 +52,11 @@ struct suf_config {
     char *base_url;
     char *api_version;
     char *phone_number_id;
+    char *waba_id; /* "" = no catalog from the API */
     char *token_file;
     int64_t throughput;
+    int64_t graph_rate; /* Graph management calls per second; 0 = no limit */
+    int64_t page_size;  /* catalog `limit` */
     int64_t concurrency;
     int64_t connect_timeout_ms;
     int64_t request_timeout_ms;
@@ -76,6 +79,10 @@ struct suf_config {
     char *utility_language;
     char *utility_params;
     bool utility_no_button;
+    char *permission_body;    /* what ensure-permission creates; checked at load */
+    char *permission_example; /* example values, separated by | */
+    char *permission_yes;
+    char *permission_no;
     int64_t max_utility_per_run;
     int64_t max_utility_cost_per_run; /* micro-units of `currency`; 0 = no cap */
     /* [consent] */

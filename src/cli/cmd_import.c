@@ -4,6 +4,8 @@
  * The table below maps each kind to its importer.  Every kind but events goes
  * through suf_import_path (hash, skip if seen, one transaction per file,
  * rejects); events logs are read incrementally by their own entry point.
+ * `templates --from-api` fetches the catalog (meta_templates.h), which
+ * keeps each page in inbox_templates and imports it the same way.
  */
 #include <string.h>
 
@@ -14,6 +16,7 @@
 #include "import/import.h"
 #include "import/rates.h"
 #include "import/templates.h"
+#include "meta/meta_templates.h"
 #include "base/banned.h"
 
 struct kind {
@@ -72,9 +75,21 @@ int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 
     if (argc < 3)
         return suf_err_set(err, SUF_ERR_USAGE,
-                           "usage: suf import deliveries|templates|events|campaigns|rates|billing FILE|DIR...");
+                           "usage: suf import deliveries|templates|events|campaigns|rates|billing"
+                           " FILE|DIR... | templates --from-api");
     if (!strcmp(argv[1], "events"))
         return import_events(run, argc - 2, argv + 2, err);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--from-api"))
+            continue;
+        if (strcmp(argv[1], "templates"))
+            return suf_err_set(err, SUF_ERR_USAGE, "import %s: --from-api is for templates only",
+                               argv[1]);
+        if (argc > 3)
+            return suf_err_set(err, SUF_ERR_USAGE,
+                               "import templates --from-api takes no FILE, DIR or other option");
+        return suf_meta_templates_run(run, err);
+    }
     k = find_kind(argv[1]);
     if (!k)
         return suf_err_set(err, SUF_ERR_USAGE, "unknown input kind '%s'", argv[1]);

@@ -2,6 +2,8 @@
  * cmd_run.c: `suf run`, the whole pipeline, as the scheduler runs it.
  *
  * Stages, in order (consents first: the customer's window is closing):
+ *   catalog    the template catalog from the API, into inbox_templates
+ *              (only when waba_id is set; meta_templates.h)
  *   import     new files from the configured inbox folders
  *   reconcile  webhook events into deliveries, consents, opt-outs
  *   session    send the session messages consents queued
@@ -39,6 +41,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "import/import.h"
+#include "meta/meta_templates.h"
 #include "plan/plan.h"
 #include "reconcile/reconcile.h"
 #include "report/report_data.h"
@@ -50,6 +53,7 @@
 #include "base/banned.h"
 
 enum stage_id {
+    ST_CATALOG,
     ST_IMPORT,
     ST_RECONCILE,
     ST_SESSION,
@@ -60,8 +64,8 @@ enum stage_id {
     ST_RETENTION
 };
 
-static const char *const stage_names[] = {"import",  "reconcile", "session", "plan",
-                                          "utility", "events",    "report",  "retention"};
+static const char *const stage_names[] = {"catalog", "import", "reconcile", "session", "plan",
+                                          "utility", "events", "report",    "retention"};
 #define NSTAGES (sizeof(stage_names) / sizeof(stage_names[0]))
 
 /* The inbox folders, in the order their contents depend on each other. */
@@ -161,6 +165,12 @@ static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)
     int rc;
 
     switch (id) {
+    case ST_CATALOG:
+        if (run->dry_run) {
+            suf_info("catalog: skipped in a dry run (nothing is fetched)");
+            return SUF_OK;
+        }
+        return suf_meta_templates_run(run, err);
     case ST_IMPORT:
         return import_inbox(run, false, err);
     case ST_RECONCILE:
@@ -238,8 +248,8 @@ static int parse_skip(const char *list, bool skip[NSTAGES], struct suf_err *err)
                 break;
         if (i == NSTAGES) {
             rc = suf_err_set(err, SUF_ERR_USAGE,
-                             "--skip: unknown stage '%s' (stages: import, reconcile, session, "
-                             "plan, utility, events, report, retention)",
+                             "--skip: unknown stage '%s' (stages: catalog, import, reconcile, "
+                             "session, plan, utility, events, report, retention)",
                              tok);
             break;
         }
@@ -618,6 +628,10 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     }
     if ((rc = check_campaign(run, err)))
         return rc;
+    if (!*run->cfg->waba_id) { /* the summary then says "catalog skipped" */
+        skip[ST_CATALOG] = true;
+        suf_info("catalog: no waba_id in the config; the catalog comes from inbox_templates");
+    }
     if (run->dry_run) {
         if ((rc = snapshot(run, &snap, err)))
             return rc;

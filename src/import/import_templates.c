@@ -5,8 +5,11 @@
  * so it is loaded whole with jansson, behind a size cap that keeps a wrong
  * file from eating memory.  Every entry is kept as Meta sent it (compact
  * JSON): what the plan and the builders make of it can change without
- * re-importing anything.
+ * re-importing anything.  The entry's status and category (and its
+ * rejected_reason) are also its live state (templates.live_*), as of the
+ * import: the newest word on the template until a later webhook says more.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,6 +59,7 @@ static int upsert(struct suf_import_file *f, sqlite3_stmt *s, const json_t *entr
         suf_bind_text(s, 5, member(entry, "id")) || suf_bind_text(s, 6, json) ||
         sqlite3_bind_int64(s, 7, f->file_id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 8, suf_run_now(f->run)) != SQLITE_OK ||
+        suf_bind_text(s, 9, member(entry, "rejected_reason")) ||
         sqlite3_step(s) != SQLITE_DONE)
         rc = suf_store_fail(f->run->store, err, "store template");
     free(json);
@@ -66,10 +70,13 @@ static int import_entries(struct suf_import_file *f, const json_t *data, struct 
 {
     static const char sql[] =
         "INSERT INTO templates (name, language, status, category, meta_id, json, file_id,"
-        " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " updated_at, live_status, live_category, live_reason, live_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3, ?4, ?9, ?8)"
         " ON CONFLICT (name, language) DO UPDATE SET status = excluded.status,"
         " category = excluded.category, meta_id = excluded.meta_id, json = excluded.json,"
-        " file_id = excluded.file_id, updated_at = excluded.updated_at";
+        " file_id = excluded.file_id, updated_at = excluded.updated_at,"
+        " live_status = excluded.live_status, live_category = excluded.live_category,"
+        " live_reason = excluded.live_reason, live_at = excluded.live_at";
     sqlite3_stmt *s = suf_store_prepare(f->run->store, sql, err);
     const json_t *entry;
     size_t i;
@@ -94,7 +101,9 @@ static int import_entries(struct suf_import_file *f, const json_t *data, struct 
     return rc;
 }
 
-int suf_import_templates(struct suf_import_file *f, FILE *in, struct suf_err *err)
+/* A page saved by hand, or one the meta stage fetched (`api`): the same
+ * import, but a fetched page is not told to fetch its next page. */
+static int import_catalog(struct suf_import_file *f, FILE *in, bool api, struct suf_err *err)
 {
     struct stat sb;
     json_error_t jerr;
@@ -116,8 +125,18 @@ int suf_import_templates(struct suf_import_file *f, FILE *in, struct suf_err *er
                           "not a template catalog: no \"data\" array");
     }
     rc = import_entries(f, data, err);
-    if (!rc && json_is_string(json_object_get(json_object_get(root, "paging"), "next")))
+    if (!rc && !api && json_is_string(json_object_get(json_object_get(root, "paging"), "next")))
         suf_info("%s: the catalog has more pages (paging.next); import them too", f->path);
     json_decref(root);
     return rc;
+}
+
+int suf_import_templates(struct suf_import_file *f, FILE *in, struct suf_err *err)
+{
+    return import_catalog(f, in, false, err);
+}
+
+int suf_import_templates_api(struct suf_import_file *f, FILE *in, struct suf_err *err)
+{
+    return import_catalog(f, in, true, err);
 }

@@ -5,7 +5,9 @@
  * file: {"data":[...],"paging":{...}}.  Each entry is upserted into the
  * `templates` table by (name, language), with its status, category, Meta id
  * and the entry itself re-serialised compactly, so a later page or a newer
- * export of the catalog replaces what an older one said.  The scenario of a
+ * export of the catalog replaces what an older one said; its status and
+ * category are also the template's live state (live_status, live_category,
+ * live_reason from rejected_reason, live_at = the import's time).  The scenario of a
  * template is not stored: it is derived from the JSON (scenario.h) when the
  * plan needs it.
  */
@@ -27,5 +29,9 @@
  * are imported.
  */
 int suf_import_templates(struct suf_import_file *f, FILE *in, struct suf_err *err);
+
+/* The same, for a page the meta stage fetched from the API: it does not
+ * log that the catalog has more pages (the fetch takes them itself). */
+int suf_import_templates_api(struct suf_import_file *f, FILE *in, struct suf_err *err);
 
 #endif /* SUF_TEMPLATES_H */

@@ -44,21 +44,31 @@ static void set_error(struct suf_api_result *r, const char *text)
     free(clean);
 }
 
+/* An error code Graph gives as a number or as a string of digits; 0 when
+ * it is neither. */
+static long code_of(const json_t *code)
+{
+    int64_t v;
+
+    if (json_is_integer(code))
+        return (long)json_integer_value(code);
+    if (json_is_string(code) && !suf_parse_i64(json_string_value(code), &v))
+        return (long)v;
+    return 0;
+}
+
 static void parse_error(struct suf_api_result *r, json_t *error)
 {
     char *text;
-    json_t *code = json_object_get(error, "code");
     const char *msg = json_string_value(json_object_get(error, "message"));
     const char *details =
         json_string_value(json_object_get(json_object_get(error, "error_data"), "details"));
 
-    if (json_is_integer(code))
-        r->api_code = (long)json_integer_value(code);
-    else if (json_is_string(code)) {
-        int64_t v;
-        if (!suf_parse_i64(json_string_value(code), &v))
-            r->api_code = (long)v;
-    }
+    r->api_code = code_of(json_object_get(error, "code"));
+    r->api_subcode = code_of(json_object_get(error, "error_subcode"));
+    r->transient = json_is_true(json_object_get(error, "is_transient"));
+    if (!details || !*details) /* Graph's words for a person, when no details */
+        details = json_string_value(json_object_get(error, "error_user_msg"));
     if (msg && details && *details)
         text = suf_xasprintf("%s (%s)", msg, details);
     else if (msg || details)
@@ -69,8 +79,9 @@ static void parse_error(struct suf_api_result *r, json_t *error)
     free(text);
 }
 
-void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
-                        const char *body, size_t len)
+/* The parse of both kinds of call: `graph` expects no wamid. */
+static void parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
+                  const char *body, size_t len, bool graph)
 {
     json_t *root, *error, *id;
     json_error_t jerr;
@@ -78,7 +89,8 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
     r->net = net;
     r->http_status = http_status;
     r->wamid[0] = '\0';
-    r->api_code = 0;
+    r->api_code = r->api_subcode = 0;
+    r->transient = false;
     if (net != SUF_NET_OK) { /* api_error already holds the transport's words */
         suf_redact(r->api_error, sizeof(r->api_error));
         return;
@@ -98,11 +110,23 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
     if (json_is_string(id) && json_string_length(id) > 0 &&
         json_string_length(id) < sizeof(r->wamid))
         suf_strlcpy(r->wamid, json_string_value(id), sizeof(r->wamid));
-    else if (!r->api_error[0])
+    else if (!r->api_error[0] && !graph)
         snprintf(r->api_error, sizeof(r->api_error), "HTTP %d without a message id",
                  http_status);
     suf_redact(r->wamid, sizeof(r->wamid)); /* stored, like the error text */
     json_decref(root);
+}
+
+void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
+                        const char *body, size_t len)
+{
+    parse(r, net, http_status, body, len, false);
+}
+
+void suf_cloudapi_parse_graph(struct suf_api_result *r, enum suf_net_outcome net,
+                              int http_status, const char *body, size_t len)
+{
+    parse(r, net, http_status, body, len, true);
 }
 
 void suf_cloudapi_redirect(struct suf_api_result *r, const char *location)
@@ -131,15 +155,23 @@ bool suf_cloudapi_code_retryable(long code)
     return false;
 }
 
-enum suf_api_verdict suf_cloudapi_classify(const struct suf_api_result *r)
+bool suf_cloudapi_code_token(long code)
+{
+    return code == 190;
+}
+
+/* The ordered decision of both kinds of call; a Graph call (`graph`) is
+ * accepted without a wamid when its reply is a JSON object (parse left
+ * api_error empty), and believes error.is_transient. */
+static enum suf_api_verdict classify(const struct suf_api_result *r, bool graph)
 {
     bool ok2xx = r->http_status >= 200 && r->http_status < 300;
 
     if (r->net != SUF_NET_OK)
         return SUF_API_RETRY;
-    if (ok2xx && r->wamid[0] && !r->api_code)
+    if (ok2xx && (graph ? !r->api_error[0] : r->wamid[0] != '\0') && !r->api_code)
         return SUF_API_SENT;
-    if (r->api_code && suf_cloudapi_code_retryable(r->api_code))
+    if (r->api_code && (suf_cloudapi_code_retryable(r->api_code) || (graph && r->transient)))
         return SUF_API_RETRY;
     /* A server that says "later" by its status is believed whatever code
      * it adds (a 429 may carry Graph's generic rate-limit code 4 or 80007). */
@@ -148,6 +180,16 @@ enum suf_api_verdict suf_cloudapi_classify(const struct suf_api_result *r)
     if (r->api_code)
         return SUF_API_PERMANENT;
     return ok2xx ? SUF_API_RETRY : SUF_API_PERMANENT;
+}
+
+enum suf_api_verdict suf_cloudapi_classify(const struct suf_api_result *r)
+{
+    return classify(r, false);
+}
+
+enum suf_api_verdict suf_cloudapi_classify_graph(const struct suf_api_result *r)
+{
+    return classify(r, true);
 }
 
 int64_t suf_cloudapi_retry_after(const char *value, int64_t now)

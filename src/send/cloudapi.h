@@ -41,6 +41,8 @@ struct suf_api_result {
     int http_status;        /* 0 when no reply arrived */
     char wamid[160];        /* messages[0].id, "" when absent */
     long api_code;          /* error.code, 0 when none */
+    long api_subcode;       /* error.error_subcode, 0 when none */
+    bool transient;         /* error.is_transient is true (Graph calls) */
     char api_error[512];    /* "message (details)", or the transport error text */
     int64_t retry_after_ms; /* from the Retry-After header, -1 when absent */
 };
@@ -70,6 +72,16 @@ void suf_cloudapi_parse(struct suf_api_result *r, enum suf_net_outcome net, int 
                         const char *body, size_t len);
 
 /*
+ * As suf_cloudapi_parse, for a reply of a Graph call (the catalog, a
+ * template, analytics): there is no wamid to expect, so a 2xx without one
+ * is not an error; a reply that is not a JSON object still says so in
+ * api_error.  Also reads error.error_subcode, error.is_transient and
+ * error.error_user_msg (in api_error when the message has no details).
+ */
+void suf_cloudapi_parse_graph(struct suf_api_result *r, enum suf_net_outcome net,
+                              int http_status, const char *body, size_t len);
+
+/*
  * After suf_cloudapi_parse, for a 3xx reply: api_error says it was a
  * redirect, to `location` (the target libcurl read; may be NULL; redacted
  * and cut like any outside text), and that suf never follows one: the token
@@ -96,6 +108,19 @@ bool suf_cloudapi_code_retryable(long code);
  *  - any other status: PERMANENT.
  */
 enum suf_api_verdict suf_cloudapi_classify(const struct suf_api_result *r);
+
+/*
+ * The same decision for a Graph call, which has no wamid: SENT means "the
+ * server accepted it" (a 2xx JSON object without an error code, whose
+ * content the caller checks); a 2xx that is not a JSON object is RETRY;
+ * error.is_transient true is RETRY like a retryable code; the rest is as
+ * above.
+ */
+enum suf_api_verdict suf_cloudapi_classify_graph(const struct suf_api_result *r);
+
+/* True for the codes that mean the token itself is refused (190, Graph's
+ * OAuthException): every later call would fail alike, so a caller stops. */
+bool suf_cloudapi_code_token(long code);
 
 /*
  * Parses a Retry-After header value: delta-seconds ("3") or an HTTP-date

@@ -529,6 +529,7 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
 
         it->tries_run++;
         it->left = false;
+        memset(&req, 0, sizeof(req));
         req.body = it->body;
         req.len = it->len;
         req.tag = it;
@@ -1027,6 +1028,18 @@ static void know_receiver_secrets(const struct suf_config *cfg)
     }
 }
 
+int suf_send_token(const struct suf_config *cfg, char **token, struct suf_err *err)
+{
+    if (suf_config_secret("SUF_ACCESS_TOKEN", cfg->token_file, token, err)) {
+        if (err->status == SUF_ERR_NOTFOUND)
+            suf_err_set(err, SUF_ERR_CONFIG,
+                        "no access token: set SUF_ACCESS_TOKEN or the token_file key");
+        return err->status;
+    }
+    know_receiver_secrets(cfg);
+    return SUF_OK;
+}
+
 static int open_transport(struct sender *s, struct suf_err *err)
 {
     const struct suf_config *cfg = s->cfg;
@@ -1035,13 +1048,8 @@ static int open_transport(struct sender *s, struct suf_err *err)
     if (!cfg->phone_number_id || !*cfg->phone_number_id)
         return suf_err_set(err, SUF_ERR_CONFIG,
                            "no phone_number_id in the config: cannot send anything");
-    if (suf_config_secret("SUF_ACCESS_TOKEN", cfg->token_file, &token, err)) {
-        if (err->status == SUF_ERR_NOTFOUND)
-            suf_err_set(err, SUF_ERR_CONFIG,
-                        "no access token: set SUF_ACCESS_TOKEN or the token_file key");
+    if (suf_send_token(cfg, &token, err))
         return err->status;
-    }
-    know_receiver_secrets(cfg);
     url = suf_cloudapi_url(cfg);
     s->t = suf_transport_curl_new(cfg, url, token, err);
     explicit_bzero(token, strlen(token));

@@ -95,4 +95,12 @@ int suf_send_run(struct suf_run *run, const struct suf_send_opts *o, struct suf_
 int suf_send_with(struct suf_run *run, struct suf_transport *t, const struct suf_send_opts *o,
                   struct suf_err *err);
 
+/*
+ * Reads the access token (SUF_ACCESS_TOKEN, else token_file) into `*token`
+ * (the caller wipes and frees it) and registers it, and the receiver's
+ * secrets when they can be read, with the redactor: no API reply stores or
+ * prints any of them.  SUF_ERR_CONFIG when there is no token.
+ */
+int suf_send_token(const struct suf_config *cfg, char **token, struct suf_err *err);
+
 #endif /* SUF_SEND_H */

@@ -10,7 +10,8 @@
  *    plain http only to a loopback address (never through a proxy); no
  *    redirect is ever followed;
  *  - suf_transport_record_new(): no network at all; appends each body as
- *    one line to an outbox (when given) and keeps a copy, and answers with a
+ *    one line to an outbox (when given) and keeps a copy (and the method
+ *    and path of a request that names them), and answers with a
  *    canned reply (a synthetic success unless a responder says otherwise).
  *
  * Invariants:
@@ -52,11 +53,19 @@
 typedef bool (*suf_transport_leaving_fn)(void *ctx, void *tag);
 
 struct suf_request {
-    const char *body; /* JSON, owned by the caller */
+    const char *body; /* JSON, owned by the caller; "" with len 0 for a GET */
     size_t len;
     void *tag;        /* handed back with the reply */
     suf_transport_leaving_fn leaving; /* may be NULL */
     void *leaving_ctx;
+    /* Both NULL for the messages endpoint: POST to the transport's URL.
+     * Else "GET" or "POST" to the transport's URL with `path` (a path and
+     * query the caller built, starting with '/') appended: a request names
+     * a path, never a whole URL, so a link in a reply cannot send the token
+     * anywhere but the transport's host.  Last in the struct, so that a
+     * positional initialiser of the fields above leaves them NULL. */
+    const char *method;
+    const char *path;
 };
 
 struct suf_reply {
@@ -88,10 +97,15 @@ struct suf_transport {
     const char *name; /* "curl", "record": for log lines */
 };
 
+/* Replies larger than this are cut (a failed transfer): a Cloud API reply
+ * is a few hundred bytes, and a runaway proxy page must not eat memory. */
+#define SUF_TRANSPORT_MAX_REPLY (64 * 1024)
+
 /*
  * The libcurl transport for `url` with the bearer `token` (copied, wiped at
  * close; never logged), cfg->concurrency transfers at once, and
- * cfg->connect_timeout_ms / cfg->request_timeout_ms.  `url` is https, or
+ * cfg->connect_timeout_ms / cfg->request_timeout_ms; replies are capped at
+ * SUF_TRANSPORT_MAX_REPLY bytes.  `url` is https, or
  * plain http for a loopback host (the config's rule for base_url): then
  * every connection must also go to a loopback address, and proxies are
  * never used, since the token would cross them in clear.  Returns NULL and
@@ -99,6 +113,13 @@ struct suf_transport {
  */
 struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
                                              const char *token, struct suf_err *err);
+
+/* As suf_transport_curl_new, with replies capped at `max_reply` bytes
+ * instead (a catalog page of a hundred templates is larger than a send's
+ * cap). */
+struct suf_transport *suf_transport_curl_new_capped(const struct suf_config *cfg,
+                                                    const char *url, const char *token,
+                                                    size_t max_reply, struct suf_err *err);
 
 /* A canned reply for the recording transport: called once per request with
  * its body and its 0-based sequence number; fills `reply` (the strings must
@@ -120,6 +141,9 @@ struct suf_transport *suf_transport_record_new(FILE *outbox, suf_record_respond_
 
 /* The bodies a recording transport received, in submit order (tests). */
 const char *suf_transport_record_body(struct suf_transport *t, size_t i);
+/* "METHOD path" of request `i` when it named a path ("GET /v1/x?a=1"), else
+ * NULL (a messages request); a responder finds it by its sequence number. */
+const char *suf_transport_record_path(struct suf_transport *t, size_t i);
 size_t suf_transport_record_count(struct suf_transport *t);
 
 #endif /* SUF_TRANSPORT_H */

@@ -36,6 +36,7 @@ struct curlt {
     char *url;
     bool plain; /* http://, to a loopback host */
     long connect_ms, total_ms;
+    size_t max_reply;
     struct suf_xfer *free_list;
     struct suf_xfer **all; /* every xfer made, for close */
     size_t nall, aall;
@@ -100,14 +101,13 @@ static struct suf_xfer *xfer_new(struct curlt *c, struct suf_err *err)
         return NULL;
     }
     x->easy = e;
+    x->max_reply = c->max_reply;
     if (set_guards(c, e, x, err)) {
         curl_easy_cleanup(e);
         free(x);
         return NULL;
     }
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -126,6 +126,42 @@ static struct suf_xfer *xfer_new(struct curlt *c, struct suf_err *err)
     }
     c->all[c->nall++] = x;
     return x;
+}
+
+/*
+ * The request's URL and method on its handle.  A path is appended to the
+ * transport's URL only when it starts with '/': "@host/..." would make the
+ * text after the '@' the host, and the token would go there.
+ */
+static int set_target(struct curlt *c, struct suf_xfer *x, const struct suf_request *req,
+                      struct suf_err *err)
+{
+    bool get = req->method && !strcmp(req->method, "GET");
+    CURLcode rc;
+
+    if (req->method && !get && strcmp(req->method, "POST"))
+        return suf_err_set(err, SUF_ERR_INTERNAL, "unknown request method '%s'", req->method);
+    if (req->path) {
+        char *url;
+
+        if (req->path[0] != '/')
+            return suf_err_set(err, SUF_ERR_INTERNAL,
+                               "request path '%s' does not start with '/'", req->path);
+        url = suf_xasprintf("%s%s", c->url, req->path);
+        rc = curl_easy_setopt(x->easy, CURLOPT_URL, url); /* libcurl copies it */
+        free(url);
+    } else {
+        rc = curl_easy_setopt(x->easy, CURLOPT_URL, c->url);
+    }
+    if (rc)
+        return suf_err_set(err, SUF_ERR_INTERNAL, "libcurl refused the request URL: %s",
+                           curl_easy_strerror(rc));
+    if (get)
+        return curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L) ? SUF_ERR_INTERNAL : SUF_OK;
+    curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+    return SUF_OK;
 }
 
 static int curl_submit(struct suf_transport *t, const struct suf_request *req,
@@ -147,8 +183,11 @@ static int curl_submit(struct suf_transport *t, const struct suf_request *req,
     x->retry_after[0] = '\0';
     x->errbuf[0] = '\0';
     suf_buf_reset(&x->reply);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, req->body);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+    if (set_target(c, x, req, err)) {
+        x->next_free = c->free_list;
+        c->free_list = x;
+        return err->status ? err->status : SUF_ERR_INTERNAL;
+    }
     if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
         x->next_free = c->free_list;
         c->free_list = x;
@@ -305,6 +344,13 @@ static int url_plain(const char *url, bool *plain, struct suf_err *err)
 struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const char *url,
                                              const char *token, struct suf_err *err)
 {
+    return suf_transport_curl_new_capped(cfg, url, token, SUF_TRANSPORT_MAX_REPLY, err);
+}
+
+struct suf_transport *suf_transport_curl_new_capped(const struct suf_config *cfg,
+                                                    const char *url, const char *token,
+                                                    size_t max_reply, struct suf_err *err)
+{
     struct curlt *c;
     struct suf_buf auth = SUF_BUF_INIT;
     long conc = cfg->concurrency > 0 ? (long)cfg->concurrency : 1;
@@ -322,6 +368,7 @@ struct suf_transport *suf_transport_curl_new(const struct suf_config *cfg, const
     c->url = suf_xstrdup(url);
     c->connect_ms = (long)cfg->connect_timeout_ms;
     c->total_ms = (long)cfg->request_timeout_ms;
+    c->max_reply = max_reply;
     c->multi = curl_multi_init();
     if (!c->multi) {
         curl_close_t(&c->t);

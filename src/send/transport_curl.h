@@ -19,13 +19,10 @@
 #include "base/util.h"
 #include "send/transport.h"
 
-/* Replies larger than this are cut: a Cloud API reply is a few hundred
- * bytes, and a runaway proxy page must not eat memory. */
-#define SUF_CURL_MAX_REPLY (64 * 1024)
-
 struct suf_xfer {
     CURL *easy;
     struct suf_buf reply;
+    size_t max_reply; /* the transport's reply cap */
     char retry_after[128]; /* "" when the reply had none */
     char errbuf[CURL_ERROR_SIZE];
     void *tag;
@@ -37,7 +34,8 @@ struct suf_xfer {
     struct suf_xfer *next_free;
 };
 
-/* CURLOPT_WRITEFUNCTION: appends to xfer->reply (userdata = the xfer). */
+/* CURLOPT_WRITEFUNCTION: appends to xfer->reply (userdata = the xfer), at
+ * most xfer->max_reply bytes in all. */
 size_t suf_curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
 /* CURLOPT_HEADERFUNCTION: keeps Retry-After in xfer->retry_after. */
 size_t suf_curl_header_cb(char *buffer, size_t size, size_t nitems, void *userdata);

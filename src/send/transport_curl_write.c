@@ -2,7 +2,7 @@
  * transport_curl_write.c: the libcurl callbacks of the curl transport, one
  * concern each (see transport_curl.h).
  *
- * The body callback keeps at most SUF_CURL_MAX_REPLY bytes and then reports
+ * The body callback keeps at most the transport's cap of bytes and then reports
  * a short write, which libcurl turns into CURLE_WRITE_ERROR: an oversized
  * reply is a transport failure, not a parse surprise.  The header callback
  * keeps only Retry-After; a redirect or an interim 1xx reply starts a new
@@ -32,7 +32,7 @@ size_t suf_curl_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     struct suf_xfer *x = userdata;
     size_t n = size * nmemb;
 
-    if (x->reply.len + n > SUF_CURL_MAX_REPLY)
+    if (x->reply.len + n > x->max_reply)
         return 0;
     suf_buf_add(&x->reply, ptr, n);
     return n;

@@ -5,7 +5,9 @@
  * as stored, one per line, so an operator (or a test) can compare it with
  * what a real send posts.  No token is involved at all, so none can leak.
  * Unit tests use it to capture requests and to play canned replies, which
- * is how the send loop's state machine is tested without a network.
+ * is how the send loop's state machine is tested without a network.  A
+ * request that names a path (a Graph call) is kept with "METHOD path" and
+ * never written to the outbox, which holds message bodies only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ struct record {
     suf_record_respond_fn respond;
     void *ctx;
     char **bodies; /* every body received, in order */
+    char **paths;  /* "METHOD path" of each, or NULL */
     size_t nbodies, abodies;
     struct pending *pending;
     size_t npending, apending;
@@ -40,7 +43,7 @@ static int record_submit(struct suf_transport *t, const struct suf_request *req,
     struct record *r = (struct record *)t;
 
     (void)err;
-    if (r->outbox) {
+    if (r->outbox && !req->path) {
         fwrite(req->body, 1, req->len, r->outbox);
         fputc('\n', r->outbox);
         fflush(r->outbox);
@@ -48,8 +51,12 @@ static int record_submit(struct suf_transport *t, const struct suf_request *req,
     if (r->nbodies == r->abodies) {
         r->abodies = r->abodies ? 2 * r->abodies : 16;
         r->bodies = suf_xrealloc(r->bodies, r->abodies * sizeof(*r->bodies));
+        r->paths = suf_xrealloc(r->paths, r->abodies * sizeof(*r->paths));
     }
-    r->bodies[r->nbodies] = suf_xstrndup(req->body, req->len);
+    r->bodies[r->nbodies] = suf_xstrndup(req->body ? req->body : "", req->len);
+    r->paths[r->nbodies] =
+        req->path ? suf_xasprintf("%s %s", req->method ? req->method : "POST", req->path)
+                  : NULL;
     if (r->npending == r->apending) {
         r->apending = r->apending ? 2 * r->apending : 16;
         r->pending = suf_xrealloc(r->pending, r->apending * sizeof(*r->pending));
@@ -121,9 +128,12 @@ static void record_close(struct suf_transport *t)
 
     if (!r)
         return;
-    for (size_t i = 0; i < r->nbodies; i++)
+    for (size_t i = 0; i < r->nbodies; i++) {
         free(r->bodies[i]);
+        free(r->paths[i]);
+    }
     free(r->bodies);
+    free(r->paths);
     free(r->pending);
     free(r);
 }
@@ -148,6 +158,13 @@ const char *suf_transport_record_body(struct suf_transport *t, size_t i)
     struct record *r = (struct record *)t;
 
     return i < r->nbodies ? r->bodies[i] : NULL;
+}
+
+const char *suf_transport_record_path(struct suf_transport *t, size_t i)
+{
+    struct record *r = (struct record *)t;
+
+    return i < r->nbodies ? r->paths[i] : NULL;
 }
 
 size_t suf_transport_record_count(struct suf_transport *t)

@@ -17,7 +17,9 @@
  *              (message_id, campaign_id) (index attempts_key); phone is E.164
  *              digits.
  *  templates   Meta's message_templates entries, whole JSON kept, unique by
- *              (name, language).
+ *              (name, language); live_status/category/reason/at: the
+ *              template's state as last heard (catalog or webhook).
+ *  template_events  template webhooks (status, category changes), history.
  *  recipients  the plan's outcome for each (campaign_id, phone).
  *  fallbacks   one per recipient whose outcome is `fallback`; its scenario is
  *              fixed at creation; `state` follows DESIGN.md's machine.
@@ -444,6 +446,35 @@ static const char *const migrations[] = {
     "  file_id INTEGER,"
     "  imported_at INTEGER NOT NULL,"
     "  PRIMARY KEY (waba_id, since, until)) WITHOUT ROWID;",
+    /* 7: talking to Meta directly.  A template's live state (live_*), set
+     * by the catalog import and by newer template webhooks, and the
+     * history of those webhooks (message_template_status_update: kind
+     * 'status'; template_category_update: kind 'category'). */
+    "CREATE TABLE template_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  waba_id TEXT,"
+    "  meta_id TEXT,"
+    "  name TEXT NOT NULL,"
+    "  language TEXT NOT NULL,"
+    "  event TEXT,"
+    "  reason TEXT,"
+    "  category TEXT,"
+    "  previous_category TEXT,"
+    "  new_category TEXT,"
+    "  correct_category TEXT,"
+    "  effective_at INTEGER,"
+    "  detail TEXT,"
+    "  ts INTEGER NOT NULL,"
+    "  file_id INTEGER,"
+    "  line INTEGER);"
+    "CREATE UNIQUE INDEX template_events_identity ON template_events"
+    "  (coalesce(meta_id, name || '/' || language), kind, coalesce(event, new_category, ''),"
+    "   coalesce(correct_category, ''), ts);"
+    "ALTER TABLE templates ADD COLUMN live_status TEXT;"
+    "ALTER TABLE templates ADD COLUMN live_category TEXT;"
+    "ALTER TABLE templates ADD COLUMN live_reason TEXT;"
+    "ALTER TABLE templates ADD COLUMN live_at INTEGER;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

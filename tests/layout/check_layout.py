@@ -17,7 +17,7 @@ import sys
 
 # The stages, bottom up; a stage may use those before it.  receive stands
 # beside the pipeline: it may use base only, and only cli may use it.
-ORDER = ["base", "store", "money", "import", "plan", "send", "reconcile", "report", "cli"]
+ORDER = ["base", "store", "money", "import", "plan", "send", "meta", "reconcile", "report", "cli"]
 ALLOWED = {s: set(ORDER[:i]) for i, s in enumerate(ORDER)}
 ALLOWED["receive"] = {"base"}
 ALLOWED["cli"] = ALLOWED["cli"] | {"receive"}

@@ -48,19 +48,56 @@ to a receiver instead, signed the way Meta signs them, so the demo can run
 The events writers (status_event, envelope, EventsWriter, WebhookPoster,
 events_sink) are importable by other test scripts (customer simulation) that
 need the same envelope.
+
+Route modules.  Every other Graph endpoint lives in a module of its own,
+tests/mock/mock_<name>.py beside this file, loaded at start-up (sorted by
+name), so that each endpoint's author edits only their own file.  A module
+defines:
+
+    def routes(mock):
+        return [(method, path_regex, handler), ...]
+    def add_arguments(parser):      # optional: the module's own switches
+        parser.add_argument("--...")
+
+`method` is "GET" or "POST"; `path_regex` (a string or a compiled
+pattern) must match the whole path, without the query; its named groups
+reach the handler as `match`.  A handler is
+
+    handler(mock, req, match) -> (status, headers, body)
+
+with `status` an int, `headers` a dict, and `body` a dict or list (sent as
+JSON) or bytes (sent as they are).  `mock` is the server's State: `args`
+(every switch, the modules' too), `now(seq)` (the clock), `token`,
+`accepted` (the request-log records of accepted messages, in order),
+`emit(body)` (writes a webhook body the way message statuses go: to the
+events file or posted, signed, to a receiver), `log(rec)`, `lock`, and
+`graph_error(status, code, message, ...)` / `check_params(req, required,
+allowed)` for Graph's error shape.  `req` has `method`, `path`, `query`
+(a dict of lists), `headers`, `body` (bytes) and `json` (parsed, or None).
+
+The dispatcher checks the bearer token first (HTTP 401, code 190) and logs
+every module request to the request log ({"method", "path", "status",
+"fault"}, never the token; a handler names its fault with an
+"X-Mock-Fault" entry in `headers`, which is logged, not sent); a module calls `mock.check_params` to refuse
+an unknown or missing query parameter as Meta does: HTTP 400, Graph error
+code 100.
 """
 
 import argparse
+import glob
 import hashlib
 import hmac
+import importlib.util
 import json
 import os
+import re
 import socket
 import struct
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -246,6 +283,42 @@ class State:
                     self.echo.append(f.readline().strip())
         self.events = events_sink(args.events, args.post_events, args.app_secret_file)
         self.clock = args.clock
+        self.accepted = []
+        self.routes = []
+
+    def emit(self, body):
+        """Writes one webhook body where message statuses go (if anywhere)."""
+        if self.events:
+            self.events.write(body)
+
+    @staticmethod
+    def graph_error(status, code, message, subcode=None, transient=None, details=None,
+                    headers=None):
+        """A reply in Graph's error shape, for a route handler to return."""
+        err = {"message": message, "type": "OAuthException", "code": code,
+               "fbtrace_id": "AmockTrace"}
+        if subcode is not None:
+            err["error_subcode"] = subcode
+        if transient is not None:
+            err["is_transient"] = transient
+        if details is not None:
+            err["error_data"] = {"details": details}
+        return status, headers or {}, {"error": err}
+
+    def check_params(self, req, required=(), allowed=()):
+        """None, or the reply Meta gives to a missing or unknown query
+        parameter (HTTP 400, code 100)."""
+        for name in req.query:
+            if name not in allowed and name not in required:
+                return self.graph_error(400, 100, "(#100) Tried accessing nonexisting field "
+                                        "(%s)" % name)
+        for name in required:
+            if name not in req.query:
+                return self.graph_error(400, 100, "(#100) The parameter %s is required" % name)
+        for name, values in req.query.items():
+            if len(values) != 1:
+                return self.graph_error(400, 100, "(#100) Parameter %s given twice" % name)
+        return None
 
     def next(self, to):
         with self.lock:
@@ -258,6 +331,7 @@ class State:
         return (self.clock + seq) if self.clock else time.time()
 
     def log(self, rec):
+        """Appends one record to the request log."""
         line = json.dumps(rec, separators=(",", ":"), ensure_ascii=False) + "\n"
         with self.lock, open(self.args.log, "a", encoding="utf-8") as f:
             f.write(line)
@@ -273,6 +347,35 @@ def fault_for(to, nth):
     if times and nth > times:
         return None
     return f if f is not None else "webhook_failed"
+
+
+class Request:
+    """What a route handler gets of the HTTP request."""
+
+    def __init__(self, method, raw_path, headers, body):
+        url = urllib.parse.urlsplit(raw_path)
+        self.method = method
+        self.path = url.path
+        self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+
+def load_modules():
+    """The route modules beside this file, sorted by name."""
+    mods = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "mock_*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        mods.append(mod)
+    return mods
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -304,13 +407,44 @@ class Handler(BaseHTTPRequestHandler):
                          "fbtrace_id": "AmockTrace"}}
         self.reply(status, obj, headers=headers)
 
+    def route(self, method, raw):
+        """Serves the request through a module's route; False when none
+        matches its path."""
+        st = self.server.state
+        path = urllib.parse.urlsplit(self.path).path
+        for m, rx, handler in st.routes:
+            match = rx.fullmatch(path) if m == method else None
+            if not match:
+                continue
+            rec = {"seq": None, "to": None, "type": None, "callback": None, "body": None,
+                   "status": None, "fault": None, "wamid": None, "accepted": False,
+                   "method": method, "path": self.path}
+            if st.token is not None and self.headers.get("Authorization") != "Bearer " + st.token:
+                status, headers, body = st.graph_error(401, 190, "Invalid OAuth access token")
+                rec["fault"] = "bad_token"
+            else:
+                req = Request(method, self.path, self.headers, raw)
+                status, headers, body = handler(st, req, match)
+                rec["fault"] = headers.pop("X-Mock-Fault", None)
+            rec["status"] = status
+            st.log(rec)
+            if isinstance(body, (bytes, bytearray)):
+                self.reply(status, raw=bytes(body), headers=headers)
+            else:
+                self.reply(status, body, headers=headers)
+            return True
+        return False
+
     def do_GET(self):
-        self.reply(404, {"error": {"message": "no such endpoint", "code": 100}})
+        if not self.route("GET", b""):
+            self.reply(404, {"error": {"message": "no such endpoint", "code": 100}})
 
     def do_POST(self):
         st = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if self.route("POST", raw):
+            return None
         text = raw.decode("utf-8", "replace")
         parts = self.path.split("/")
         rec = {"seq": None, "to": None, "type": None, "callback": None, "body": text,
@@ -375,6 +509,8 @@ class Handler(BaseHTTPRequestHandler):
         rec.update(status=200, wamid=wamid, accepted=True,
                    fault="webhook_failed" if fault else None)
         st.log(rec)
+        with st.lock:
+            st.accepted.append(rec)
         # Meta's webhooks follow an accepted message whether or not the
         # client ever reads the reply.
         if st.events:
@@ -430,11 +566,19 @@ def main(argv=None):
                         "quote it in a header of every reply")
     p.add_argument("--echo-secret-file", action="append", metavar="FILE",
                    help="with --echo-token, quote this secret too (repeatable)")
+    modules = load_modules()
+    for mod in modules:
+        if hasattr(mod, "add_arguments"):
+            mod.add_arguments(p)
     args = p.parse_args(argv)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.state = State(args)
+    for mod in modules:
+        for method, rx, handler in mod.routes(server.state):
+            server.state.routes.append((method, re.compile(rx) if isinstance(rx, str) else rx,
+                                        handler))
     tmp = args.port_file + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("%d\n" % server.server_address[1])

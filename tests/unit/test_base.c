@@ -288,6 +288,50 @@ static void test_config__defaults_file_env_and_errors(void)
     }
 }
 
+static void test_config__permission_template_keys_are_checked(void)
+{
+    static const struct {
+        const char *text, *msg; /* msg NULL: accepted */
+    } rows[] = {
+        {"", NULL},
+        {"[utility]\npermission_body = Hi, {{1}} and {{2}} sent news.\n"
+         "permission_example = Winter sale|Ana\n",
+         NULL},
+        {"[utility]\npermission_body = {{1}} sent you news\n", "starts with a variable"},
+        {"[utility]\npermission_body =   {{1}} sent you news\n", "starts with a variable"},
+        {"[utility]\npermission_body = News from {{1}}\n", "ends with a variable"},
+        {"[utility]\npermission_body = News from {{1}} {{2}} here\n",
+         "has two variables next to each other"},
+        {"[utility]\npermission_body = News from {{1}}{{2}} here\n",
+         "has two variables next to each other"},
+        {"[utility]\npermission_body = News {{1}} and {{3}} here\npermission_example = a|b|c\n",
+         "skips a variable number"},
+        {"[utility]\npermission_body = News {{x}} here\n", "other than {{1}} to {{99}}"},
+        {"[utility]\npermission_body = News {{+1}} here\n", "other than {{1}} to {{99}}"},
+        {"[utility]\npermission_example = a|b\n",
+         "permission_example 'a|b' does not give one value per variable (1"},
+        {"[utility]\npermission_yes = Yes please show me that message now\n",
+         "permission_yes 'Yes please show me that message now' is not 1 to 25 characters"},
+        {"[utility]\npermission_no = \n", "permission_no '' is not 1 to 25 characters"},
+        {"[utility]\npermission_yes = S\xc3\xad, mu\xc3\xa9strame el mensaje\n", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_config cfg;
+        struct suf_err err = SUF_ERR_INIT;
+        int rc;
+
+        suf_config_init(&cfg);
+        rc = suf_config_load_string(&cfg, rows[i].text, "t.conf", &err);
+        if (rows[i].msg ? !strstr(err.msg, rows[i].msg) : rc != SUF_OK)
+            fprintf(stderr, "\nrow %zu: got %d '%s'\n", i, rc, err.msg);
+        CU_ASSERT_EQUAL(rc, rows[i].msg ? SUF_ERR_CONFIG : SUF_OK);
+        if (rows[i].msg)
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
+        suf_config_release(&cfg);
+    }
+}
+
 static void test_config__long_line_is_an_error_not_a_cut(void)
 {
     struct suf_config cfg;
@@ -603,6 +647,8 @@ static const struct suf_test tests[] = {
     {"time: input zone", test_time__input_zone_applies_to_zoneless_times},
     {"amount: parse and format", test_amount__parse_and_format},
     {"config: defaults, file, env, errors", test_config__defaults_file_env_and_errors},
+    {"config: permission template keys are checked",
+     test_config__permission_template_keys_are_checked},
     {"config: long line is an error", test_config__long_line_is_an_error_not_a_cut},
     {"config: NUL byte in a file line", test_config__nul_byte_in_a_file_line_is_an_error},
     {"config: base_url check table", test_config__base_url_check_table},

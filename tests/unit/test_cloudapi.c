@@ -78,27 +78,93 @@ static const struct classify_row {
     {"other transport error", SUF_NET_OTHER, 0, NULL, SUF_API_RETRY, 0},
 };
 
+/* Parses and classifies one row (as a Graph call when `graph`), checks the
+ * verdict and the code, and returns the verdict. */
+static enum suf_api_verdict check_row(const struct classify_row *row, bool graph,
+                                      struct suf_api_result *r)
+{
+    size_t len = row->body ? strlen(row->body) : 0;
+    enum suf_api_verdict got;
+
+    memset(r, 0, sizeof(*r));
+    r->retry_after_ms = -1;
+    if (graph)
+        suf_cloudapi_parse_graph(r, row->net, row->http, row->body, len);
+    else
+        suf_cloudapi_parse(r, row->net, row->http, row->body, len);
+    got = graph ? suf_cloudapi_classify_graph(r) : suf_cloudapi_classify(r);
+    if (got != row->want || r->api_code != row->code)
+        fprintf(stderr, "\nrow '%s': verdict %d (want %d), code %ld (want %ld)\n", row->what,
+                got, row->want, r->api_code, row->code);
+    CU_ASSERT_EQUAL(got, row->want);
+    CU_ASSERT_EQUAL(r->api_code, row->code);
+    return got;
+}
+
 static void test_cloudapi__classify_table(void)
 {
     for (size_t i = 0; i < sizeof(classify_rows) / sizeof(classify_rows[0]); i++) {
         const struct classify_row *row = &classify_rows[i];
         struct suf_api_result r;
-        enum suf_api_verdict got;
+        enum suf_api_verdict got = check_row(row, false, &r);
 
-        memset(&r, 0, sizeof(r));
-        r.retry_after_ms = -1;
-        suf_cloudapi_parse(&r, row->net, row->http, row->body, row->body ? strlen(row->body) : 0);
-        got = suf_cloudapi_classify(&r);
-        if (got != row->want || r.api_code != row->code)
-            fprintf(stderr, "\nrow '%s': verdict %d (want %d), code %ld (want %ld)\n", row->what,
-                    got, row->want, r.api_code, row->code);
-        CU_ASSERT_EQUAL(got, row->want);
-        CU_ASSERT_EQUAL(r.api_code, row->code);
         if (got == SUF_API_SENT) {
             CU_ASSERT_STRING_EQUAL(r.wamid, "wamid.HBgL");
         } else if (row->net == SUF_NET_OK) { /* transport errors: the caller's text */
             CU_ASSERT_STRING_NOT_EQUAL(r.api_error, "");
         }
+    }
+}
+
+/* Graph calls (the catalog): no wamid to expect; Meta's documented
+ * replies of GET /{WABA-ID}: 401 code 190, 403 code 200, 404 code 803,
+ * 429 code 4 subcode 2446079 is_transient, 500 code 2 is_transient. */
+#define GRAPH_ERR(code, sub, transient)                                                    \
+    "{\"error\":{\"message\":\"m\",\"type\":\"OAuthException\",\"code\":" #code            \
+    ",\"error_subcode\":" #sub ",\"is_transient\":" #transient                              \
+    ",\"error_user_msg\":\"u\",\"fbtrace_id\":\"x\"}}"
+
+static const struct classify_row graph_rows[] = {
+    {"200 with a catalog page", SUF_NET_OK, 200, "{\"data\":[],\"paging\":{}}", SUF_API_SENT, 0},
+    {"200 that is not JSON", SUF_NET_OK, 200, "{\"data\":[", SUF_API_RETRY, 0},
+    {"401 code 190", SUF_NET_OK, 401, GRAPH_ERR(190, 463, false), SUF_API_PERMANENT, 190},
+    {"403 code 200", SUF_NET_OK, 403, GRAPH_ERR(200, 0, false), SUF_API_PERMANENT, 200},
+    {"404 code 803", SUF_NET_OK, 404, GRAPH_ERR(803, 0, false), SUF_API_PERMANENT, 803},
+    {"429 code 4", SUF_NET_OK, 429, GRAPH_ERR(4, 2446079, true), SUF_API_RETRY, 4},
+    {"500 code 2", SUF_NET_OK, 500, GRAPH_ERR(2, 0, true), SUF_API_RETRY, 2},
+    {"400 code 1 said transient", SUF_NET_OK, 400, GRAPH_ERR(1, 99, true), SUF_API_RETRY, 1},
+    {"400 code 100", SUF_NET_OK, 400, GRAPH_ERR(100, 33, false), SUF_API_PERMANENT, 100},
+    {"timeout", SUF_NET_TIMEOUT, 0, NULL, SUF_API_RETRY, 0},
+};
+
+static void test_cloudapi__classify_graph_table(void)
+{
+    for (size_t i = 0; i < sizeof(graph_rows) / sizeof(graph_rows[0]); i++) {
+        const struct classify_row *row = &graph_rows[i];
+        struct suf_api_result r;
+        enum suf_api_verdict got = check_row(row, true, &r);
+
+        if (got == SUF_API_SENT)
+            CU_ASSERT_STRING_EQUAL(r.api_error, "");
+        if (row->code) /* no details: Graph's words for a person instead */
+            CU_ASSERT_STRING_EQUAL(r.api_error, "m (u)");
+    }
+    /* the subcode is read, and a messages call still wants its wamid */
+    {
+        struct suf_api_result r;
+        const char *body = GRAPH_ERR(4, 2446079, true);
+
+        memset(&r, 0, sizeof(r));
+        suf_cloudapi_parse_graph(&r, SUF_NET_OK, 429, body, strlen(body));
+        CU_ASSERT_EQUAL(r.api_subcode, 2446079);
+        CU_ASSERT_TRUE(r.transient);
+        body = GRAPH_ERR(1, 99, true);
+        suf_cloudapi_parse(&r, SUF_NET_OK, 400, body, strlen(body));
+        CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_PERMANENT);
+        suf_cloudapi_parse(&r, SUF_NET_OK, 200, "{}", 2);
+        CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), SUF_API_RETRY);
+        CU_ASSERT_TRUE(suf_cloudapi_code_token(190));
+        CU_ASSERT_FALSE(suf_cloudapi_code_token(100));
     }
 }
 
@@ -353,6 +419,7 @@ int main(void)
     static const struct suf_test tests[] = {
         {"url joins base, version and number", test_cloudapi__url_joins_base_version_and_number},
         {"classify table", test_cloudapi__classify_table},
+        {"classify Graph table", test_cloudapi__classify_graph_table},
         {"only the four throughput codes are retryable",
          test_cloudapi__only_the_four_throughput_codes_are_retryable},
         {"error text has message and details", test_cloudapi__error_text_has_message_and_details},

@@ -33,6 +33,7 @@ struct server {
     int lfd, cfd, port;
     int conns;
     char got[8192];
+    char *owned; /* a reply built at run time, freed at stop */
     size_t len;
     const char *reply; /* sent once a request has come in whole; NULL: never */
     bool replied;
@@ -56,12 +57,15 @@ static void server_start(struct server *sv, const char *reply)
     sv->port = ntohs(a.sin_port);
 }
 
-/* True once the bytes received hold a whole request (headers and body). */
+/* True once the bytes received hold a whole request (headers and body; a
+ * request without Content-Length, a GET, ends with its headers). */
 static bool request_complete(const struct server *sv)
 {
     const char *end = memmem(sv->got, sv->len, "\r\n\r\n", 4);
     const char *cl = memmem(sv->got, sv->len, "Content-Length: ", 16);
 
+    if (end && !cl)
+        return true;
     return end && cl &&
            (size_t)(end + 4 - sv->got) + strtoul(cl + 16, NULL, 10) <= sv->len;
 }
@@ -84,8 +88,17 @@ static void server_step(struct server *sv)
            (n = read(sv->cfd, sv->got + sv->len, sizeof(sv->got) - sv->len)) > 0)
         sv->len += (size_t)n;
     if (sv->reply && !sv->replied && request_complete(sv)) {
-        CU_ASSERT(write(sv->cfd, sv->reply, strlen(sv->reply)) ==
-                  (ssize_t)strlen(sv->reply));
+        size_t len = strlen(sv->reply), off = 0;
+
+        /* a large reply fills the socket: write it all, bounded */
+        for (int i = 0; i < 2000 && off < len; i++) {
+            n = write(sv->cfd, sv->reply + off, len - off);
+            if (n > 0)
+                off += (size_t)n;
+            else
+                usleep(1000);
+        }
+        CU_ASSERT_EQUAL(off, len);
         sv->replied = true;
     }
 }
@@ -95,6 +108,7 @@ static void server_stop(struct server *sv)
     if (sv->cfd >= 0)
         close(sv->cfd);
     close(sv->lfd);
+    free(sv->owned);
 }
 
 /* What a test saw of its one request. */
@@ -152,7 +166,7 @@ static struct suf_transport *transport(const char *url)
 static void exchange(struct suf_transport *t, struct seen *s, struct server *sv,
                      struct server *other)
 {
-    struct suf_request req = {BODY, strlen(BODY), s, leaving, s};
+    struct suf_request req = {BODY, strlen(BODY), s, leaving, s, NULL, NULL};
     struct suf_err err = SUF_ERR_INIT;
 
     s->sv = sv;
@@ -294,6 +308,115 @@ static void test_transport__plain_http_never_goes_through_a_proxy(void)
     server_stop(&proxy);
 }
 
+/* Sends `req` and serves `sv` until it is reported (five seconds at most). */
+static void exchange_req(struct suf_transport *t, struct suf_request *req, struct seen *s,
+                         struct server *sv)
+{
+    struct suf_err err = SUF_ERR_INIT;
+
+    s->sv = sv;
+    req->tag = s;
+    CU_ASSERT_EQUAL_FATAL(t->submit(t, req, &err), SUF_OK);
+    for (int i = 0; i < 500 && !s->done; i++) {
+        t->poll(t, 10, done, s);
+        server_step(sv);
+    }
+    CU_ASSERT_TRUE(s->done);
+}
+
+static void test_transport__a_get_goes_to_its_path_below_the_base(void)
+{
+    struct suf_request get = {"", 0, NULL, NULL, NULL, "GET",
+                              "/v23.0/2000000002/message_templates?limit=2&after=QQ%3D%3D"};
+    struct suf_request post = {BODY, strlen(BODY), NULL, NULL, NULL, NULL, NULL};
+    struct suf_err err = SUF_ERR_INIT;
+    struct server sv;
+    struct seen s;
+    char base[64];
+    struct suf_transport *t;
+
+    server_start(&sv, OK_REPLY);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", sv.port);
+    t = transport(base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    memset(&s, 0, sizeof(s));
+    exchange_req(t, &get, &s, &sv);
+    CU_ASSERT_EQUAL(s.reply.http_status, 200);
+    CU_ASSERT_EQUAL(strncmp(sv.got, "GET /v23.0/2000000002/message_templates?limit=2&after="
+                                    "QQ%3D%3D HTTP/1.1\r\n", 73), 0);
+    CU_ASSERT_PTR_NOT_NULL(memmem(sv.got, sv.len, "Bearer transport-test-token", 27));
+    CU_ASSERT_PTR_NULL(memmem(sv.got, sv.len, "Content-Length", 14));
+
+    /* a path that does not start with '/' could name another host */
+    get.path = "@127.0.0.2/x";
+    CU_ASSERT_EQUAL(t->submit(t, &get, &err), SUF_ERR_INTERNAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "does not start with '/'"));
+    /* the same handle again, for a messages request: a POST to the base */
+    sv.len = 0;
+    sv.replied = false;
+    memset(&s, 0, sizeof(s));
+    exchange_req(t, &post, &s, &sv);
+    CU_ASSERT_EQUAL(s.reply.http_status, 200);
+    CU_ASSERT_EQUAL(strncmp(sv.got, "POST / HTTP/1.1\r\n", 17), 0);
+    CU_ASSERT_PTR_NOT_NULL(memmem(sv.got, sv.len, BODY, strlen(BODY)));
+    t->close(t);
+    suf_config_release(&cfg);
+    server_stop(&sv);
+}
+
+/* A reply of `size` bytes of body, as an HTTP response (caller frees). */
+static char *big_reply(size_t size)
+{
+    char head[128];
+    int h = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     size);
+    char *r = malloc((size_t)h + size + 1);
+
+    memcpy(r, head, (size_t)h);
+    memset(r + h, ' ', size);
+    r[h + size] = '\0';
+    return r;
+}
+
+static void test_transport__the_reply_cap_is_the_transports(void)
+{
+    struct suf_request get = {"", 0, NULL, NULL, NULL, "GET", "/page"};
+    struct suf_err err = SUF_ERR_INIT;
+    size_t size = SUF_TRANSPORT_MAX_REPLY + 1000;
+    struct server sv;
+    struct seen s;
+    char base[64];
+    struct suf_transport *t;
+
+    /* the default cap: a larger reply is a failed transfer */
+    server_start(&sv, NULL);
+    sv.reply = sv.owned = big_reply(size);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", sv.port);
+    t = transport(base);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    memset(&s, 0, sizeof(s));
+    exchange_req(t, &get, &s, &sv);
+    CU_ASSERT_NOT_EQUAL(s.reply.net, SUF_NET_OK);
+    t->close(t);
+    server_stop(&sv);
+
+    /* a larger cap takes it whole */
+    server_start(&sv, NULL);
+    sv.reply = sv.owned = big_reply(size);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", sv.port);
+    t = suf_transport_curl_new_capped(&cfg, base, "tok", 4 * SUF_TRANSPORT_MAX_REPLY, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    memset(&s, 0, sizeof(s));
+    exchange_req(t, &get, &s, &sv);
+    CU_ASSERT_EQUAL(s.reply.net, SUF_NET_OK);
+    CU_ASSERT_EQUAL(s.reply.len, size);
+    t->close(t);
+    suf_config_release(&cfg);
+    server_stop(&sv);
+}
+
 static void test_transport__only_https_and_plain_http_urls(void)
 {
     static const char *const bad[] = {"ftp://127.0.0.1:21/x", "file:///etc/passwd",
@@ -323,6 +446,9 @@ int main(void)
          test_transport__plain_http_connects_to_loopback_only},
         {"plain http never goes through a proxy",
          test_transport__plain_http_never_goes_through_a_proxy},
+        {"a GET goes to its path below the base",
+         test_transport__a_get_goes_to_its_path_below_the_base},
+        {"the reply cap is the transport's", test_transport__the_reply_cap_is_the_transports},
         {"only https and plain http URLs",
          test_transport__only_https_and_plain_http_urls},
         {NULL, NULL},
