@@ -476,11 +476,13 @@ struct live_state {
     int64_t at; /* 0: unknown */
 };
 
-/* " (since <time>; <reason>)" of a refusal, or "" when neither is known. */
-static void live_since(const struct live_state *live, char *buf, size_t size)
+/* " (since <time>; <reason>)" of a refusal, or "" when neither is known;
+ * without the reason when `with_reason` is false (the reason is the last
+ * status event's, not the category's). */
+static void live_since(const struct live_state *live, bool with_reason, char *buf, size_t size)
 {
     char t[40];
-    bool reason = live->reason && *live->reason && strcmp(live->reason, "NONE");
+    bool reason = with_reason && live->reason && *live->reason && strcmp(live->reason, "NONE");
 
     if (!live->at && !reason)
         snprintf(buf, size, "%s", "");
@@ -506,12 +508,13 @@ static const char *template_refusal(const char *json, const struct live_state *l
     struct suf_template t;
     struct suf_err perr = SUF_ERR_INIT;
     const char *check = NULL;
-    char since[200];
+    char since[200], since_cat[80];
 
     if (!json)
         return "is not in the template catalog";
     memset(&t, 0, sizeof(t));
-    live_since(live, since, sizeof(since));
+    live_since(live, true, since, sizeof(since));
+    live_since(live, false, since_cat, sizeof(since_cat));
     if (suf_template_parse(json, &t, &perr)) {
         snprintf(why, size, "has a catalog entry that cannot be read (%s)", perr.msg);
         suf_template_release(&t);
@@ -532,7 +535,7 @@ static const char *template_refusal(const char *json, const struct live_state *l
                  since);
     } else if (!suf_streq_fold(t.category, "UTILITY")) {
         snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)%s",
-                 t.category ? t.category : "(none)", since);
+                 t.category ? t.category : "(none)", since_cat);
     } else {
         check = check ? check : "cannot ask permission";
         if (!strncmp(check, prefix, sizeof(prefix) - 1))
