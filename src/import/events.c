@@ -320,16 +320,11 @@ static const char *template_id(const struct parse *p, const json_t *value, char 
                                                       : NULL;
 }
 
-/* message_template_language as the catalog spells it: the webhook says
- * "en-US" where the catalog says "en_US".  NULL when absent or not a
- * language code (letters, '-' or '_', at most 15). */
-static const char *template_language(const struct parse *p, const json_t *value, char *buf,
-                                     size_t size)
+const char *suf_events_language(const char *s, char *buf, size_t size)
 {
-    const char *s = json_string_value(json_object_get(value, "message_template_language"));
     size_t n = s ? strlen(s) : 0;
 
-    if (!n || n >= size || n > 15)
+    if (n < 2 || n >= size || n > 15)
         return NULL;
     for (size_t i = 0; i <= n; i++) {
         char c = s[i];
@@ -337,7 +332,17 @@ static const char *template_language(const struct parse *p, const json_t *value,
             return NULL;
         buf[i] = c == '-' ? '_' : c;
     }
-    return made(p, buf);
+    return buf;
+}
+
+/* message_template_language as the catalog spells it: the webhook says
+ * "en-US" where the catalog says "en_US". */
+static const char *template_language(const struct parse *p, const json_t *value, char *buf,
+                                     size_t size)
+{
+    const char *s = json_string_value(json_object_get(value, "message_template_language"));
+
+    return suf_events_language(s, buf, size) ? made(p, buf) : NULL;
 }
 
 /* Why a status event says what it says, in words: the pause (other_info),

@@ -121,6 +121,13 @@ int suf_events_parse_line(const char *line, size_t len, const struct suf_events_
                           const char **why);
 
 /*
+ * A template language code as the catalog spells it, in `buf` ("en-US",
+ * as template webhooks say it, becomes "en_US"): letters, '-' and '_', 2
+ * to 15 of them.  Returns `buf`, or NULL when `s` is not such a code.
+ */
+const char *suf_events_language(const char *s, char *buf, size_t size);
+
+/*
  * Imports one events log, or every regular file of a folder (sorted by
  * name, dotfiles skipped), incrementally as described above.  Counts go to
  * the run ("events.lines", "events.new", "events.duplicates",
