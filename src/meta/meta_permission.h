@@ -67,10 +67,10 @@ int suf_meta_permission_targets(struct suf_run *run, const char *const *language
 
 /*
  * The body of the POST that creates template `name` in `language` from the
- * config (step 3), as a JSON text the caller frees; NULL with `err` filled
- * (SUF_ERR_CONFIG) when the config's body does not have one variable per
- * utility_params source, or the name is not one Meta takes (lowercase
- * letters, digits and '_').
+ * config (step 3), as a JSON text the caller frees; NULL with `err` filled:
+ * SUF_ERR_CONFIG when the config's body does not have one variable per
+ * utility_params source, SUF_ERR_TEMPLATE when the name is not one Meta
+ * takes (lowercase letters, digits and '_').
  */
 char *suf_meta_permission_request(const struct suf_config *cfg, const char *name,
                                   const char *language, struct suf_err *err);
