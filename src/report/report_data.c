@@ -319,19 +319,39 @@ static int scan_name(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err
     return rc == SQLITE_ROW ? SUF_OK : suf_store_fail(ctx->run->store, err, "campaigns");
 }
 
+/* A delivered broadcast attempt: its phone, its time and its template's
+ * category (marketing when the catalog does not know it).  The campaign's
+ * scan and the Meta billed scan read the same columns. */
+#define BROADCAST_COLUMNS                                                                  \
+    "SELECT a.phone, a.sent_at, COALESCE("                                                 \
+    " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
+    "  AND t.language = a.template_language),"                                             \
+    " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
+    "  ORDER BY t.language LIMIT 1))"                                                      \
+    " FROM attempts a WHERE a.status IN ('delivered', 'read') "
+
+/* The message of a BROADCAST_COLUMNS row, costed.  An attempt has no
+ * delivery time of its own: the export's time stands for it. */
+static void broadcast_charge(const struct rep_ctx *ctx, sqlite3_stmt *s, struct suf_msg *msg,
+                             struct suf_charge *ch)
+{
+    int cat = suf_category_parse((const char *)sqlite3_column_text(s, 2));
+
+    memset(msg, 0, sizeof(*msg));
+    msg->kind = SUF_MSG_BROADCAST;
+    msg->tmpl_cat = cat < 0 ? SUF_CAT_MARKETING : cat;
+    msg->phone = (const char *)sqlite3_column_text(s, 0);
+    msg->delivered = true;
+    msg->delivered_at = sqlite3_column_int64(s, 1);
+    suf_money_cost(ctx->money, &ctx->bill, msg, ch);
+}
+
 /* The broadcast itself: every delivered attempt is a billed template, at its
- * template's category (marketing when the catalog does not know it). */
+ * template's category. */
 static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        ctx->run->store,
-        "SELECT a.phone, a.sent_at, COALESCE("
-        " (SELECT category FROM templates t WHERE t.name = a.template_name"
-        "  AND t.language = a.template_language),"
-        " (SELECT category FROM templates t WHERE t.name = a.template_name"
-        "  ORDER BY t.language LIMIT 1))"
-        " FROM attempts a WHERE a.campaign_id = ?1 AND a.status IN ('delivered', 'read')",
-        err);
+    sqlite3_stmt *s =
+        suf_store_prepare(ctx->run->store, BROADCAST_COLUMNS "AND a.campaign_id = ?1", err);
     int rc;
 
     if (!s)
@@ -340,16 +360,8 @@ static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct su
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct suf_msg msg;
         struct suf_charge ch;
-        int cat = suf_category_parse((const char *)sqlite3_column_text(s, 2));
-        const char *phone = (const char *)sqlite3_column_text(s, 0);
 
-        memset(&msg, 0, sizeof(msg));
-        msg.kind = SUF_MSG_BROADCAST;
-        msg.tmpl_cat = cat < 0 ? SUF_CAT_MARKETING : cat;
-        msg.phone = phone;
-        msg.delivered = true;
-        msg.delivered_at = sqlite3_column_int64(s, 1);
-        suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
+        broadcast_charge(ctx, s, &msg, &ch);
         count_charge(ctx, c, &msg, &ch);
         market_of(ctx, c, ch.market)->broadcast_delivered++;
         add_charge(&c->broadcast, &ch);
@@ -510,11 +522,40 @@ static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *
     fb->converted_at = col_time(s, C_CONVERTED);
 }
 
+/* The message of one send row (FB_COLUMNS) of the fallback of `phone`, as
+ * Meta bills it: at its delivery (a read implies one; the send time, then
+ * the fallback's last change, stand in when no webhook said when).  Returns
+ * that time.  The fallbacks' scan and the Meta billed scan share it. */
+static int64_t send_msg(sqlite3_stmt *s, const char *phone, int64_t state_at,
+                        struct suf_msg *msg)
+{
+    const char *kind = col_text(s, C_KIND), *delivery = col_text(s, C_DELIVERY);
+    int64_t at;
+
+    memset(msg, 0, sizeof(*msg));
+    msg->kind = kind[0] == 'u' ? SUF_MSG_UTILITY : SUF_MSG_SESSION;
+    msg->phone = phone;
+    msg->delivered = !strcmp(delivery, "delivered") || !strcmp(delivery, "read");
+    at = col_time(s, C_DELIVERED_AT);
+    if (!at)
+        at = col_time(s, C_READ_AT);
+    if (!at)
+        at = col_time(s, C_SENT_AT);
+    if (!at)
+        at = state_at;
+    msg->delivered_at = at;
+    msg->has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
+                       sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
+    msg->pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
+                            sqlite3_column_int64(s, C_BILLABLE) != 0;
+    msg->pricing_category = (const char *)sqlite3_column_text(s, C_CATEGORY);
+    return at;
+}
+
 /* Costs one send row of the fallback in hand. */
 static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *c,
                     sqlite3_stmt *s)
 {
-    const char *kind = col_text(s, C_KIND), *delivery = col_text(s, C_DELIVERY);
     struct rep_fallback *fb = &a->fb;
     struct suf_msg msg;
     struct suf_charge ch;
@@ -522,25 +563,9 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
 
     if (sqlite3_column_type(s, C_RESEND_OF) != SQLITE_NULL)
         fb->resends++;
-    memset(&msg, 0, sizeof(msg));
-    msg.kind = kind[0] == 'u' ? SUF_MSG_UTILITY : SUF_MSG_SESSION;
-    msg.phone = fb->phone;
-    msg.delivered = !strcmp(delivery, "delivered") || !strcmp(delivery, "read");
-    at = col_time(s, C_DELIVERED_AT);
-    if (!at)
-        at = col_time(s, C_READ_AT);
-    if (!at)
-        at = col_time(s, C_SENT_AT);
-    if (!at)
-        at = fb->state_at;
-    msg.delivered_at = at;
+    at = send_msg(s, fb->phone, fb->state_at, &msg);
     msg.converted = fb_converted(fb);
     msg.part_billed = fb->session_delivered > 0;
-    msg.has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
-                      sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
-    msg.pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
-                           sqlite3_column_int64(s, C_BILLABLE) != 0;
-    msg.pricing_category = (const char *)sqlite3_column_text(s, C_CATEGORY);
     suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
     if (!ch.billed)
         return;
