@@ -1155,8 +1155,9 @@ static int billed_messages(struct rep_ctx *ctx, struct rep_billed *b, struct bil
         billed_message(b, sc, ctx, &msg, &ch, broadcast);
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SUF_OK
-                             : suf_store_fail(ctx->run->store, err, broadcast ? "attempts" : "sends");
+    if (rc != SQLITE_DONE)
+        return suf_store_fail(ctx->run->store, err, broadcast ? "attempts" : "sends");
+    return SUF_OK;
 }
 
 /* |v| > ratio * of, in micros or messages. */
