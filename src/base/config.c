@@ -176,6 +176,13 @@ static const struct key keys[] = {
      "digits kept at the end of a masked phone"},
     {"report", "csv_export", T_BOOL, F(csv_export), "off", 0, 0,
      "also write each workbook's tables as CSV files, for BI tools (suf report --csv)"},
+    {"report", "meta_diff_threshold", T_RATIO, F(meta_diff_threshold), "0.02", 0, 0,
+     "Meta billed vs estimate: a difference is flagged above this share of Meta's figure"},
+    {"report", "meta_diff_min", T_MONEY, F(meta_diff_min), "0.01", 0, 0,
+     "... and a cost difference only above this amount, in `currency`"},
+    {"report", "meta_phone_number", T_STR, F(meta_phone_number), "", 0, 0,
+     "the sending number's digits as Meta's billing shows them; its other numbers' traffic "
+     "is then left out (empty: every number of the account is compared)"},
     {"receive", "verify_token_file", T_STR, F(verify_token_file), "", 0, 0,
      "file with the webhook verify token; SUF_VERIFY_TOKEN wins"},
     {"receive", "app_secret_file", T_STR, F(app_secret_file), "", 0, 0,

@@ -101,6 +101,9 @@ struct suf_config {
     int64_t mask_keep_first;
     int64_t mask_keep_last;
     bool csv_export;
+    double meta_diff_threshold; /* a ratio, not money */
+    int64_t meta_diff_min;      /* micro-units of `currency` */
+    char *meta_phone_number;    /* "" = every number */
     /* [receive] */
     char *verify_token_file;
     char *app_secret_file;
