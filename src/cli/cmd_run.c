@@ -490,14 +490,16 @@ static int held(struct suf_run *run, int *n, struct suf_err *err)
 
 /* Sends still queued after the run, per campaign, and why when its
  * settings stop it (off, not enabled, expired); campaigns not enabled;
- * blocked and cancelled fallbacks and why; sends left unknown; consented
+ * blocked and cancelled fallbacks and why (their queued sends are counted
+ * there, not as still queued); sends left unknown; consented
  * fallbacks whose window ends before the next light run. */
 static int attention(struct suf_run *run, const struct run_totals *t, struct suf_err *err)
 {
     static const char csql[] =
         "SELECT f.campaign_id, count(*), sum(coalesce(s.next_try_at, 0) > ?2) FROM sends s "
         "JOIN fallbacks f ON f.id = s.fallback_id "
-        "WHERE s.state = 'queued' AND (?1 IS NULL OR f.campaign_id = ?1) "
+        "WHERE s.state = 'queued' AND f.state <> 'blocked' "
+        "AND (?1 IS NULL OR f.campaign_id = ?1) "
         "GROUP BY f.campaign_id ORDER BY f.campaign_id";
     static const char usql[] =
         "SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "
