@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,6 +245,23 @@ int suf_graph_keep(const char *dir, const char *final, const char *body, size_t 
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+int suf_graph_check_inbox(const struct suf_config *cfg, const char *key, const char *dir,
+                          const char *what, const char *kept, struct suf_err *err)
+{
+    struct stat sb;
+
+    if (!cfg->waba_id || !*cfg->waba_id)
+        return suf_err_set(err, SUF_ERR_CONFIG, "no waba_id in the config: cannot read %s",
+                           what);
+    if (!dir || !*dir)
+        return suf_err_set(err, SUF_ERR_CONFIG, "no %s in the config: %s are kept there", key,
+                           kept);
+    if (stat(dir, &sb) != 0 && mkdir(dir, 0750) != 0)
+        return suf_err_at(err, SUF_ERR_CANTCREAT, dir, 0, "cannot create the %s folder: %s",
+                          key, strerror(errno));
+    return SUF_OK;
 }
 
 bool suf_graph_quotes_secret(const char *body)

@@ -107,6 +107,15 @@ void suf_graph_close(struct suf_graph *g);
 int suf_graph_keep(const char *dir, const char *final, const char *body, size_t len,
                    const char *what, struct suf_err *err);
 
+/*
+ * Before a fetch that keeps its replies in the inbox folder `dir` (the
+ * config key `key`): SUF_ERR_CONFIG when waba_id is not set ("cannot read
+ * <what>") or `dir` is not ("<kept> are kept there"); the folder is
+ * created when missing (SUF_ERR_CANTCREAT when it cannot be).
+ */
+int suf_graph_check_inbox(const struct suf_config *cfg, const char *key, const char *dir,
+                          const char *what, const char *kept, struct suf_err *err);
+
 /* True when `body` (NUL-terminated) holds a secret the log redactor knows:
  * such a reply (one that quotes the token) is written nowhere. */
 bool suf_graph_quotes_secret(const char *body);

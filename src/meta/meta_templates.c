@@ -9,11 +9,9 @@
  * the check and the secret test, so a bad page leaves no trace but the
  * error.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -152,19 +150,8 @@ static int take_page(struct fetch *f, int n, const char *body, size_t len,
 
 static int check_setup(const struct suf_config *cfg, struct suf_err *err)
 {
-    struct stat sb;
-
-    if (!cfg->waba_id || !*cfg->waba_id)
-        return suf_err_set(err, SUF_ERR_CONFIG,
-                           "no waba_id in the config: cannot read the template catalog");
-    if (!cfg->inbox_templates || !*cfg->inbox_templates)
-        return suf_err_set(err, SUF_ERR_CONFIG,
-                           "no inbox_templates in the config: the catalog's pages are kept "
-                           "there");
-    if (stat(cfg->inbox_templates, &sb) != 0 && mkdir(cfg->inbox_templates, 0750) != 0)
-        return suf_err_at(err, SUF_ERR_CANTCREAT, cfg->inbox_templates, 0,
-                          "cannot create the templates inbox: %s", strerror(errno));
-    return SUF_OK;
+    return suf_graph_check_inbox(cfg, "inbox_templates", cfg->inbox_templates,
+                                 "the template catalog", "the catalog's pages", err);
 }
 
 int suf_meta_templates_fetch(struct suf_run *run, struct suf_graph *g, int *pages,
