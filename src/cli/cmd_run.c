@@ -652,8 +652,12 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
         skip[ST_CATALOG] = true;
         suf_info("catalog: no waba_id in the config; the catalog comes from inbox_templates");
     }
-    if (!run->cfg->billing_days || !*run->cfg->waba_id)
+    if (!run->cfg->billing_days || !*run->cfg->waba_id) {
         skip[ST_BILLING] = true; /* finance fetches it on demand */
+        if (run->cfg->billing_days)
+            suf_warn("billing: billing_days is set, but no waba_id: what Meta billed is not "
+                     "fetched");
+    }
     if (run->dry_run) {
         if ((rc = snapshot(run, &snap, err)))
             return rc;

@@ -129,7 +129,7 @@ static int check_reply(const struct suf_config *cfg, const char *body, size_t le
                          "billing %s: the reply says there is more (pricing_analytics.paging"
                          ".next), which Meta does not document: not kept",
                          what);
-    else if (id && !(json_is_string(id) && !strcmp(json_string_value(id), cfg->waba_id)))
+    else if (!json_is_string(id) || strcmp(json_string_value(id), cfg->waba_id))
         rc = suf_err_set(err, SUF_ERR_INPUT,
                          "billing %s: the reply is not of account '%s'", what, cfg->waba_id);
     else if (json_object_get(root, "asked"))

@@ -15,7 +15,8 @@
  *     checked: a JSON object with a "pricing_analytics" object holding a
  *     "data" array, no pricing_analytics.paging.next (Meta documents no
  *     paging here: a reply that says there is more is refused, not cut
- *     short), an "id", when there, that is the account asked; a reply that
+ *     short), an "id" that is the account asked (a Graph node read always
+ *     names its node: the import stores the rows under it); a reply that
  *     fails is an error naming its window, and nothing of it is kept;
  *  3. a reply that holds a registered secret is an error, written nowhere;
  *  4. it is kept in inbox_billing as "api-<waba>-<since>-<until>-run<id>

@@ -45,7 +45,9 @@ start_mock() {
   cleanup
   rm -f "$d/port" "$d/mock.jsonl"
   "$PY" "$SUF_SOURCE_DIR/tests/mock/cloudapi.py" --port-file "$d/port" --log "$d/mock.jsonl" \
-    --token-file "$d/token" --waba-id 2000000002 --clock "$CLOCK" "$@" 2> "$d/mock.err" &
+    --token-file "$d/token" --waba-id 2000000002 --clock "$CLOCK" \
+    --pricing-rates "$SUF_SOURCE_DIR/fixtures/rates/USD_2026-07-01.csv" \
+    --pricing-rates "$SUF_SOURCE_DIR/fixtures/rates/USD_2026-10-01.csv" "$@" 2> "$d/mock.err" &
   mock_pid=$!
   wait_file "$d/port" "the mock"
   write_config "$d" "$(cat "$d/port")"
@@ -151,6 +153,12 @@ suf run --skip catalog,reconcile,session,plan,utility,events,report,retention 2>
 grep -q "stage billing: done" "$d/run2" || fail -l "$d/run2" "billing_days 2: no billing stage"
 check "billing_days 2: the last two days and today" "start(1795478400).end(1795658400)" \
   "$(asked | sed -n '5s/.*\(start([0-9]*).end([0-9]*)\).*/\1/p')"
+sed -i '/^waba_id/d' "$d/suf.conf"
+suf run --skip catalog,reconcile,session,plan,utility,events,report,retention 2> "$d/run3" || fail -l "$d/run3" "suf run failed"
+grep -q "warning: billing: billing_days is set, but no waba_id: what Meta billed is not fetched" "$d/run3" ||
+  fail -l "$d/run3" "billing_days without waba_id: no warning"
+check "billing_days without waba_id: no request" 5 "$(asked | wc -l | tr -d ' ')"
+printf 'waba_id = 2000000002\n' >> "$d/suf.conf"
 
 # 4. refusals
 rc=0; suf import billing --from-api --since 2026-13-01 2> "$d/err4" || rc=$?

@@ -227,10 +227,12 @@ static void test_meta_billing__a_bad_reply_is_kept_nowhere(void)
          "no \"pricing_analytics\" object with a \"data\" array"},
         {"{\"pricing_analytics\":{\"data\":[]},\"id\":\"999\"}",
          "the reply is not of account '2000000002'"},
-        {"{\"asked\":{\"since\":1,\"until\":2},\"pricing_analytics\":{\"data\":[]}}",
+        {"{\"pricing_analytics\":{\"data\":[]}}", "the reply is not of account '2000000002'"},
+        {"{\"asked\":{\"since\":1,\"until\":2},\"pricing_analytics\":{\"data\":[]},"
+         "\"id\":\"2000000002\"}",
          "has an \"asked\" member of its own"},
         {"{\"pricing_analytics\":{\"data\":[{\"data_points\":[{\"start\":1,\"end\":2,"
-         "\"volume\":1,\"country\":\"" TOKEN "\"}]}]}}",
+         "\"volume\":1,\"country\":\"" TOKEN "\"}]}]},\"id\":\"2000000002\"}",
          "the reply quotes a secret"},
     };
 
