@@ -99,6 +99,10 @@ static const struct key keys[] = {
      "Graph management calls (catalog pages) per second; 0 = no limit"},
     {"api", "page_size", T_INT, F(page_size), "100", 1, 1000,
      "templates asked per catalog page (the server may send fewer)"},
+    {"api", "billing_days", T_INT, F(billing_days), "0", 0, 366,
+     "days of what Meta billed `suf run` fetches (pricing_analytics, needs waba_id and "
+     "inbox_billing); 0 = off: each fetch costs API calls, run `suf import billing --from-api` "
+     "on demand"},
     {"api", "concurrency", T_INT, F(concurrency), "16", 1, 256, "requests in flight at once"},
     {"api", "connect_timeout_ms", T_INT, F(connect_timeout_ms), "5000", 100, 600000,
      "connect timeout"},
