@@ -99,6 +99,10 @@ static const struct key keys[] = {
      "Graph management calls (catalog pages) per second; 0 = no limit"},
     {"api", "page_size", T_INT, F(page_size), "100", 1, 1000,
      "templates asked per catalog page (the server may send fewer)"},
+    {"api", "billing_days", T_INT, F(billing_days), "0", 0, 366,
+     "days of what Meta billed `suf run` fetches (pricing_analytics, needs waba_id and "
+     "inbox_billing); 0 = off: each fetch costs API calls, run `suf import billing --from-api` "
+     "on demand"},
     {"api", "concurrency", T_INT, F(concurrency), "16", 1, 256, "requests in flight at once"},
     {"api", "connect_timeout_ms", T_INT, F(connect_timeout_ms), "5000", 100, 600000,
      "connect timeout"},
@@ -176,6 +180,13 @@ static const struct key keys[] = {
      "digits kept at the end of a masked phone"},
     {"report", "csv_export", T_BOOL, F(csv_export), "off", 0, 0,
      "also write each workbook's tables as CSV files, for BI tools (suf report --csv)"},
+    {"report", "meta_diff_threshold", T_RATIO, F(meta_diff_threshold), "0.02", 0, 0,
+     "Meta billed vs estimate: a difference is flagged above this share of Meta's figure"},
+    {"report", "meta_diff_min", T_MONEY, F(meta_diff_min), "0.01", 0, 0,
+     "... and a cost difference only above this amount, in `currency`"},
+    {"report", "meta_phone_number", T_STR, F(meta_phone_number), "", 0, 0,
+     "the sending number's digits as Meta's billing shows them; its other numbers' traffic "
+     "is then left out (empty: every number of the account is compared)"},
     {"receive", "verify_token_file", T_STR, F(verify_token_file), "", 0, 0,
      "file with the webhook verify token; SUF_VERIFY_TOKEN wins"},
     {"receive", "app_secret_file", T_STR, F(app_secret_file), "", 0, 0,

@@ -57,6 +57,7 @@ struct suf_config {
     int64_t throughput;
     int64_t graph_rate; /* Graph management calls per second; 0 = no limit */
     int64_t page_size;  /* catalog `limit` */
+    int64_t billing_days; /* 0 = `suf run` fetches no billing */
     int64_t concurrency;
     int64_t connect_timeout_ms;
     int64_t request_timeout_ms;
@@ -101,6 +102,9 @@ struct suf_config {
     int64_t mask_keep_first;
     int64_t mask_keep_last;
     bool csv_export;
+    double meta_diff_threshold; /* a ratio, not money */
+    int64_t meta_diff_min;      /* micro-units of `currency` */
+    char *meta_phone_number;    /* "" = every number */
     /* [receive] */
     char *verify_token_file;
     char *app_secret_file;

@@ -5,7 +5,9 @@
  * through suf_import_path (hash, skip if seen, one transaction per file,
  * rejects); events logs are read incrementally by their own entry point.
  * `templates --from-api` fetches the catalog (meta_templates.h), which
- * keeps each page in inbox_templates and imports it the same way.
+ * keeps each page in inbox_templates and imports it the same way;
+ * `billing --from-api --since DATE [--until DATE]` fetches what Meta billed
+ * (meta_billing.h) into inbox_billing and the billing import.
  */
 #include <string.h>
 
@@ -16,6 +18,7 @@
 #include "import/import.h"
 #include "import/rates.h"
 #include "import/templates.h"
+#include "meta/meta_billing.h"
 #include "meta/meta_templates.h"
 #include "base/banned.h"
 
@@ -66,6 +69,37 @@ static int import_events(struct suf_run *run, int npaths, char **paths, struct s
     return worst;
 }
 
+/* `import billing --from-api --since DATE [--until DATE]`: argv[2..] are
+ * the options, --from-api among them. */
+static int billing_from_api(struct suf_run *run, int argc, char **argv, struct suf_err *err)
+{
+    const char *since = NULL, *until = NULL;
+    int64_t from, to;
+    int rc;
+
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--from-api"))
+            continue;
+        if (strcmp(argv[i], "--since") && strcmp(argv[i], "--until"))
+            return suf_err_set(err, SUF_ERR_USAGE,
+                               "import billing --from-api: unexpected argument '%s' (it takes "
+                               "--since DATE and --until DATE only)",
+                               argv[i]);
+        if (i + 1 >= argc)
+            return suf_err_set(err, SUF_ERR_USAGE, "option '%s' needs a value", argv[i]);
+        if (!strcmp(argv[i], "--since"))
+            since = argv[++i];
+        else
+            until = argv[++i];
+    }
+    if (!since)
+        return suf_err_set(err, SUF_ERR_USAGE,
+                           "import billing --from-api needs --since DATE (YYYY-MM-DD, UTC)");
+    if ((rc = suf_meta_billing_span(run, since, until, &from, &to, err)))
+        return rc;
+    return suf_meta_billing_run(run, from, to, err);
+}
+
 int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
 {
     struct suf_import_opts opts = {NULL, NULL};
@@ -76,15 +110,18 @@ int cmd_import(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     if (argc < 3)
         return suf_err_set(err, SUF_ERR_USAGE,
                            "usage: suf import deliveries|templates|events|campaigns|rates|billing"
-                           " FILE|DIR... | templates --from-api");
+                           " FILE|DIR... | templates --from-api"
+                           " | billing --from-api --since DATE [--until DATE]");
     if (!strcmp(argv[1], "events"))
         return import_events(run, argc - 2, argv + 2, err);
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--from-api"))
             continue;
+        if (!strcmp(argv[1], "billing"))
+            return billing_from_api(run, argc, argv, err);
         if (strcmp(argv[1], "templates"))
-            return suf_err_set(err, SUF_ERR_USAGE, "import %s: --from-api is for templates only",
-                               argv[1]);
+            return suf_err_set(err, SUF_ERR_USAGE,
+                               "import %s: --from-api is for templates and billing only", argv[1]);
         if (argc > 3)
             return suf_err_set(err, SUF_ERR_USAGE,
                                "import templates --from-api takes no FILE, DIR or other option");

@@ -12,6 +12,9 @@
  *              events and reconciles, and the sender then sends any newly
  *              queued session message before the next utility batch
  *   events     import events and reconcile again
+ *   billing    what Meta billed over the last billing_days days, from the
+ *              API into inbox_billing (only when billing_days and waba_id
+ *              are set: each fetch costs API calls; meta_billing.h)
  *   report     the workbooks
  *   retention  personal data older than retention_days purged (store/purge.h)
  *
@@ -41,6 +44,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "import/import.h"
+#include "meta/meta_billing.h"
 #include "meta/meta_templates.h"
 #include "plan/plan.h"
 #include "reconcile/reconcile.h"
@@ -60,12 +64,14 @@ enum stage_id {
     ST_PLAN,
     ST_UTILITY,
     ST_EVENTS,
+    ST_BILLING,
     ST_REPORT,
     ST_RETENTION
 };
 
-static const char *const stage_names[] = {"catalog", "import", "reconcile", "session", "plan",
-                                          "utility", "events", "report",    "retention"};
+static const char *const stage_names[] = {"catalog", "import",  "reconcile", "session",
+                                          "plan",    "utility", "events",    "billing",
+                                          "report",  "retention"};
 #define NSTAGES (sizeof(stage_names) / sizeof(stage_names[0]))
 
 /* The inbox folders, in the order their contents depend on each other. */
@@ -160,6 +166,18 @@ static int retention_stage(struct suf_run *run, struct suf_err *err)
     return suf_cli_purge(run, suf_run_now(run) - days * 86400, &counts, err);
 }
 
+/* The last billing_days UTC days, today's part included. */
+static int billing_stage(struct suf_run *run, struct suf_err *err)
+{
+    int64_t now = suf_run_now(run), days = run->cfg->billing_days;
+
+    if (run->dry_run) {
+        suf_info("billing: skipped in a dry run (nothing is fetched)");
+        return SUF_OK;
+    }
+    return suf_meta_billing_run(run, (now / 86400 - days) * 86400, now, err);
+}
+
 static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)
 {
     int rc;
@@ -196,6 +214,8 @@ static int run_stage(struct suf_run *run, enum stage_id id, struct suf_err *err)
             }
         }
         return rc;
+    case ST_BILLING:
+        return billing_stage(run, err);
     case ST_REPORT:
         if (run->dry_run) {
             suf_info("report: skipped in a dry run (workbooks are not written)");
@@ -249,7 +269,7 @@ static int parse_skip(const char *list, bool skip[NSTAGES], struct suf_err *err)
         if (i == NSTAGES) {
             rc = suf_err_set(err, SUF_ERR_USAGE,
                              "--skip: unknown stage '%s' (stages: catalog, import, reconcile, "
-                             "session, plan, utility, events, report, retention)",
+                             "session, plan, utility, events, billing, report, retention)",
                              tok);
             break;
         }
@@ -490,14 +510,16 @@ static int held(struct suf_run *run, int *n, struct suf_err *err)
 
 /* Sends still queued after the run, per campaign, and why when its
  * settings stop it (off, not enabled, expired); campaigns not enabled;
- * blocked and cancelled fallbacks and why; sends left unknown; consented
+ * blocked and cancelled fallbacks and why (their queued sends are counted
+ * there, not as still queued); sends left unknown; consented
  * fallbacks whose window ends before the next light run. */
 static int attention(struct suf_run *run, const struct run_totals *t, struct suf_err *err)
 {
     static const char csql[] =
         "SELECT f.campaign_id, count(*), sum(coalesce(s.next_try_at, 0) > ?2) FROM sends s "
         "JOIN fallbacks f ON f.id = s.fallback_id "
-        "WHERE s.state = 'queued' AND (?1 IS NULL OR f.campaign_id = ?1) "
+        "WHERE s.state = 'queued' AND f.state <> 'blocked' "
+        "AND (?1 IS NULL OR f.campaign_id = ?1) "
         "GROUP BY f.campaign_id ORDER BY f.campaign_id";
     static const char usql[] =
         "SELECT count(*) FROM sends s JOIN fallbacks f ON f.id = s.fallback_id "
@@ -631,6 +653,12 @@ int cmd_run(struct suf_run *run, int argc, char **argv, struct suf_err *err)
     if (!*run->cfg->waba_id) { /* the summary then says "catalog skipped" */
         skip[ST_CATALOG] = true;
         suf_info("catalog: no waba_id in the config; the catalog comes from inbox_templates");
+    }
+    if (!run->cfg->billing_days || !*run->cfg->waba_id) {
+        skip[ST_BILLING] = true; /* finance fetches it on demand */
+        if (run->cfg->billing_days)
+            suf_warn("billing: billing_days is set, but no waba_id: what Meta billed is not "
+                     "fetched");
     }
     if (run->dry_run) {
         if ((rc = snapshot(run, &snap, err)))

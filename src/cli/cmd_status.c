@@ -132,16 +132,19 @@ static int costs(struct rep_ctx *ctx, const char *id, json_t *c, struct suf_err 
 }
 
 /* Sends by what the operator has to know: queued (due now), deferred (a
- * retry waits for its time), unknown (a run died mid-request). */
+ * retry waits for its time), blocked (its fallback is blocked: it waits
+ * for the campaign to be switched back on or its template to be usable),
+ * unknown (a run died mid-request). */
 static int sends(struct suf_run *run, const char *id, json_t *c, struct suf_err *err)
 {
     static const char sql[] =
-        "SELECT CASE WHEN s.state = 'queued' AND s.next_try_at > ?2 THEN 'deferred' "
+        "SELECT CASE WHEN s.state = 'queued' AND f.state = 'blocked' THEN 'blocked' "
+        "WHEN s.state = 'queued' AND s.next_try_at > ?2 THEN 'deferred' "
         "ELSE s.state END AS st, count(*) FROM sends s JOIN fallbacks f ON f.id = "
         "s.fallback_id "
         "WHERE f.campaign_id = ?1 AND s.state IN ('queued', 'unknown') GROUP BY st";
     sqlite3_stmt *s = suf_store_prepare(run->store, sql, err);
-    int64_t n[3] = {0, 0, 0};
+    int64_t n[4] = {0, 0, 0, 0};
     int rc;
 
     if (!s)
@@ -152,15 +155,16 @@ static int sends(struct suf_run *run, const char *id, json_t *c, struct suf_err 
         const char *st = (const char *)sqlite3_column_text(s, 0);
         n[!strcmp(st, "queued")     ? 0
           : !strcmp(st, "deferred") ? 1
+          : !strcmp(st, "blocked")  ? 3
                                     : 2] += sqlite3_column_int64(s, 1);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return suf_store_fail(run->store, err, "sends");
     json_object_set_new(c, "sends",
-                        json_pack("{s:I, s:I, s:I}", "queued", (json_int_t)n[0],
-                                  "deferred", (json_int_t)n[1], "unknown",
-                                  (json_int_t)n[2]));
+                        json_pack("{s:I, s:I, s:I, s:I}", "queued", (json_int_t)n[0],
+                                  "deferred", (json_int_t)n[1], "blocked", (json_int_t)n[3],
+                                  "unknown", (json_int_t)n[2]));
     return SUF_OK;
 }
 
@@ -346,8 +350,9 @@ static void print_campaign(json_t *c)
            json_string_value(json_object_get(cost, "meta")),
            json_string_value(json_object_get(cost, "currency")),
            geti(c, "charges_unpriced"));
-    printf("  sends: queued %lld, deferred %lld, unknown %lld\n", geti(snd, "queued"),
-           geti(snd, "deferred"), geti(snd, "unknown"));
+    printf("  sends: queued %lld, deferred %lld, blocked %lld, unknown %lld\n",
+           geti(snd, "queued"), geti(snd, "deferred"), geti(snd, "blocked"),
+           geti(snd, "unknown"));
     printf("  consents waiting: %lld", geti(cw, "count"));
     json_array_foreach(json_object_get(cw, "earliest"), i, e)
         printf("%s#%lld until %s", i ? ", " : " (", geti(e, "fallback"),

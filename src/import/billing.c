@@ -97,11 +97,14 @@ struct point {
     const json_t *json;
 };
 
-/* The file's envelope: the account, its currency and the points' array. */
+/* The file's envelope: the account, its currency, the points' array, and
+ * the span asked when the file says (a reply kept by the API fetch). */
 struct response {
     const char *waba_id;  /* "" when the file does not say */
     const char *currency; /* NULL when the file does not say */
     const json_t *data;
+    bool asked;
+    int64_t since, until; /* the span asked, when `asked` */
 };
 
 /* The shortest decimal text that reads back as `d` (see the top). */
@@ -376,7 +379,8 @@ static int record_period(struct suf_import_file *f, const struct response *r, in
     return rc;
 }
 
-/* Replaces the span the good points cover with them, and records it. */
+/* Replaces the span asked and the span the good points cover (either may
+ * be missing, not both) with the points, and records it. */
 static int store_points(struct suf_import_file *f, const struct response *r,
                         const struct point *pts, size_t n, struct suf_err *err)
 {
@@ -385,12 +389,14 @@ static int store_points(struct suf_import_file *f, const struct response *r,
         " pricing_category, pricing_type, tier, volume, cost, currency, file_id)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT DO NOTHING";
-    int64_t since = pts[0].start, until = pts[0].end;
+    int64_t since = r->asked ? r->since : pts[0].start, until = r->asked ? r->until : pts[0].end;
     bool all_cost = true, dup = false;
     sqlite3_stmt *s;
     int rc;
 
-    for (size_t i = 1; i < n; i++) {
+    /* Meta's days may be the account's, not UTC's: a bucket can start before
+     * the span asked, and it is then covered too */
+    for (size_t i = 0; i < n; i++) {
         since = pts[i].start < since ? pts[i].start : since;
         until = pts[i].end > until ? pts[i].end : until;
     }
@@ -410,6 +416,27 @@ static int store_points(struct suf_import_file *f, const struct response *r,
     if (!rc)
         rc = record_period(f, r, since, until, all_cost, err);
     return rc;
+}
+
+/* The span asked, {"since": S, "until": U} in unix seconds, when the file
+ * carries one. */
+static int read_asked(struct suf_import_file *f, const json_t *asked, struct response *r,
+                      struct suf_err *err)
+{
+    const json_t *since = json_object_get(asked, "since"), *until = json_object_get(asked, "until");
+
+    if (!asked)
+        return SUF_OK;
+    if (!json_is_object(asked) || json_object_size(asked) != 2 || !json_is_integer(since) ||
+        !json_is_integer(until) || json_integer_value(since) < 0 ||
+        json_integer_value(since) >= json_integer_value(until))
+        return suf_err_at(err, SUF_ERR_INPUT, f->path, 0,
+                          "\"asked\" is not a span {\"since\": S, \"until\": U} in unix "
+                          "seconds with S before U");
+    r->asked = true;
+    r->since = (int64_t)json_integer_value(since);
+    r->until = (int64_t)json_integer_value(until);
+    return SUF_OK;
 }
 
 /* Finds the envelope's parts, or says why the file is not a response. */
@@ -445,12 +472,12 @@ static int read_envelope(struct suf_import_file *f, const json_t *root, struct r
                           "\"currency\" is not a currency code such as USD");
     r->waba_id = id ? json_string_value(id) : "";
     r->currency = cur ? json_string_value(cur) : NULL;
-    return SUF_OK;
+    return read_asked(f, json_object_get(root, "asked"), r, err);
 }
 
 int suf_import_billing(struct suf_import_file *f, FILE *in, struct suf_err *err)
 {
-    struct response r = {"", NULL, NULL};
+    struct response r = {"", NULL, NULL, false, 0, 0};
     struct point *pts = NULL;
     json_error_t jerr;
     json_t *root;
@@ -469,7 +496,9 @@ int suf_import_billing(struct suf_import_file *f, FILE *in, struct suf_err *err)
     rc = read_envelope(f, root, &r, err);
     if (!rc)
         rc = collect(f, r.data, &pts, &n, err);
-    if (!rc && n)
+    /* a span asked with no data point at all is Meta saying "nothing":
+     * recorded; rejects alone say nothing sure */
+    if (!rc && (n || (r.asked && !f->rejects)))
         rc = store_points(f, &r, pts, n, err);
     else if (!rc)
         suf_info("%s: no usable data point: nothing stored, no period recorded", f->path);

@@ -19,6 +19,15 @@
  *    recorded in `meta_billing_periods`, and the rows a file brings replace
  *    every row of the same account inside that span: a later fetch of a
  *    period is Meta's newer word on it;
+ *  - a reply kept by `suf import billing --from-api` (meta/meta_billing.h)
+ *    carries the span suf asked as a top-level member "asked":
+ *    {"since": S, "until": U} (unix seconds, S before U), since a response
+ *    does not say what was asked.  Then the span recorded and replaced is
+ *    the span asked, widened to any bucket that reaches outside it (Meta's
+ *    days may follow the account's time zone), and a reply with no data
+ *    point at all records it too: Meta had nothing then.  The member also
+ *    makes the replies of two spans differ, so an empty reply is never
+ *    skipped as a copy of another span's;
  *  - a bad data point (start not before end, a volume that is not a
  *    non-negative integer, a cost that is not an exact decimal, a field that
  *    is no known dimension) is rejected with its position

@@ -10,9 +10,12 @@
  * backoff_max_ms, the tries by max_tries and retry_budget.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -231,4 +234,70 @@ void suf_graph_close(struct suf_graph *g)
     if (g->own_transport && g->t)
         g->t->close(g->t);
     g->t = NULL;
+}
+
+/* The temporary file is a dot file: the inbox lister skips those, so a
+ * reader never sees half a reply. */
+int suf_graph_keep(const char *dir, const char *final, const char *body, size_t len,
+                   const char *what, struct suf_err *err)
+{
+    const char *base = strrchr(final, '/') ? strrchr(final, '/') + 1 : final;
+    char *tmp = suf_xasprintf("%s/.%s.tmp", dir, base);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    size_t off = 0;
+    int rc = SUF_OK;
+
+    if (fd < 0) {
+        rc = suf_err_at(err, SUF_ERR_CANTCREAT, tmp, 0, "cannot keep %s: %s", what,
+                        strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    while (off < len && !rc) {
+        ssize_t n = write(fd, body + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot write %s: %s", what,
+                            n < 0 ? strerror(errno) : "no progress");
+        else
+            off += (size_t)n;
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot sync %s: %s", what, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot write %s: %s", what, strerror(errno));
+    if (!rc && rename(tmp, final) != 0)
+        rc = suf_err_at(err, SUF_ERR_CANTCREAT, final, 0, "cannot keep %s: %s", what,
+                        strerror(errno));
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int suf_graph_check_inbox(const struct suf_config *cfg, const char *key, const char *dir,
+                          const char *what, const char *kept, struct suf_err *err)
+{
+    struct stat sb;
+
+    if (!cfg->waba_id || !*cfg->waba_id)
+        return suf_err_set(err, SUF_ERR_CONFIG, "no waba_id in the config: cannot read %s",
+                           what);
+    if (!dir || !*dir)
+        return suf_err_set(err, SUF_ERR_CONFIG, "no %s in the config: %s are kept there", key,
+                           kept);
+    if (stat(dir, &sb) != 0 && mkdir(dir, 0750) != 0)
+        return suf_err_at(err, SUF_ERR_CANTCREAT, dir, 0, "cannot create the %s folder: %s",
+                          key, strerror(errno));
+    return SUF_OK;
+}
+
+bool suf_graph_quotes_secret(const char *body)
+{
+    char *clean = suf_redact_dup(body);
+    bool differs = strcmp(clean, body) != 0;
+
+    free(clean);
+    return differs;
 }

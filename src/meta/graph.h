@@ -32,6 +32,7 @@
 #ifndef SUF_GRAPH_H
 #define SUF_GRAPH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,27 @@ void suf_graph_reply_release(struct suf_graph_reply *r);
 
 /* Closes the transport when the client opened it. */
 void suf_graph_close(struct suf_graph *g);
+
+/*
+ * Keeps a reply for audit: writes `len` bytes of `body` to `final` (a file
+ * in `dir`) through a synced temporary dot file in `dir` and a rename, so a
+ * reader never sees half of it.  `what` names it in errors ("a catalog
+ * page"): SUF_ERR_CANTCREAT or SUF_ERR_IO, the temporary file removed.
+ */
+int suf_graph_keep(const char *dir, const char *final, const char *body, size_t len,
+                   const char *what, struct suf_err *err);
+
+/*
+ * Before a fetch that keeps its replies in the inbox folder `dir` (the
+ * config key `key`): SUF_ERR_CONFIG when waba_id is not set ("cannot read
+ * <what>") or `dir` is not ("<kept> are kept there"); the folder is
+ * created when missing (SUF_ERR_CANTCREAT when it cannot be).
+ */
+int suf_graph_check_inbox(const struct suf_config *cfg, const char *key, const char *dir,
+                          const char *what, const char *kept, struct suf_err *err);
+
+/* True when `body` (NUL-terminated) holds a secret the log redactor knows:
+ * such a reply (one that quotes the token) is written nowhere. */
+bool suf_graph_quotes_secret(const char *body);
 
 #endif /* SUF_GRAPH_H */

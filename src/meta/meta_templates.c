@@ -9,13 +9,9 @@
  * the check and the secret test, so a bad page leaves no trace but the
  * error.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -93,58 +89,6 @@ static char *page_path(const struct suf_config *cfg, const char *after)
     return path;
 }
 
-/* Writes `body` to `final` through a synced temporary dot file (the inbox
- * lister skips dot files) and a rename. */
-static int keep_page(const char *dir, const char *final, const char *body, size_t len,
-                     struct suf_err *err)
-{
-    const char *base = strrchr(final, '/') ? strrchr(final, '/') + 1 : final;
-    char *tmp = suf_xasprintf("%s/.%s.tmp", dir, base);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-    size_t off = 0;
-    int rc = SUF_OK;
-
-    if (fd < 0) {
-        rc = suf_err_at(err, SUF_ERR_CANTCREAT, tmp, 0, "cannot keep a catalog page: %s",
-                        strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    while (off < len && !rc) {
-        ssize_t n = write(fd, body + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot write a catalog page: %s",
-                            n < 0 ? strerror(errno) : "no progress");
-        else
-            off += (size_t)n;
-    }
-    if (!rc && fsync(fd) != 0)
-        rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot sync a catalog page: %s",
-                        strerror(errno));
-    if (close(fd) != 0 && !rc)
-        rc = suf_err_at(err, SUF_ERR_IO, tmp, 0, "cannot write a catalog page: %s",
-                        strerror(errno));
-    if (!rc && rename(tmp, final) != 0)
-        rc = suf_err_at(err, SUF_ERR_CANTCREAT, final, 0, "cannot keep a catalog page: %s",
-                        strerror(errno));
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-/* True when `body` holds a secret the redactor knows. */
-static bool quotes_secret(const char *body)
-{
-    char *clean = suf_redact_dup(body);
-    bool differs = strcmp(clean, body) != 0;
-
-    free(clean);
-    return differs;
-}
-
 struct fetch {
     struct suf_run *run;
     struct suf_graph *g;
@@ -179,10 +123,10 @@ int suf_meta_templates_keep(struct suf_run *run, const char *what, const char *f
 {
     int rc;
 
-    if (quotes_secret(body))
+    if (suf_graph_quotes_secret(body))
         return suf_err_set(err, SUF_ERR_INPUT, "%s quotes a secret (the access token?): not kept",
                            what);
-    rc = keep_page(run->cfg->inbox_templates, file, body, len, err);
+    rc = suf_graph_keep(run->cfg->inbox_templates, file, body, len, "a catalog page", err);
     return rc ? rc : suf_import_path(run, "templates", suf_import_templates_api, file, NULL, err);
 }
 
@@ -213,19 +157,8 @@ static int take_page(struct fetch *f, int n, const char *body, size_t len,
 
 int suf_meta_templates_setup(const struct suf_config *cfg, struct suf_err *err)
 {
-    struct stat sb;
-
-    if (!cfg->waba_id || !*cfg->waba_id)
-        return suf_err_set(err, SUF_ERR_CONFIG,
-                           "no waba_id in the config: cannot read the template catalog");
-    if (!cfg->inbox_templates || !*cfg->inbox_templates)
-        return suf_err_set(err, SUF_ERR_CONFIG,
-                           "no inbox_templates in the config: the catalog's pages are kept "
-                           "there");
-    if (stat(cfg->inbox_templates, &sb) != 0 && mkdir(cfg->inbox_templates, 0750) != 0)
-        return suf_err_at(err, SUF_ERR_CANTCREAT, cfg->inbox_templates, 0,
-                          "cannot create the templates inbox: %s", strerror(errno));
-    return SUF_OK;
+    return suf_graph_check_inbox(cfg, "inbox_templates", cfg->inbox_templates,
+                                 "the template catalog", "the catalog's pages", err);
 }
 
 int suf_meta_templates_fetch(struct suf_run *run, struct suf_graph *g, int *pages,

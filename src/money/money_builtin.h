@@ -29,4 +29,24 @@ extern const size_t suf_money_builtin_map_rows;
  * generated from: the built-in map's version, as the Inputs sheet shows it. */
 extern const char suf_money_builtin_map_sha256[];
 
+/*
+ * The countries built into suf, from fixtures/countries.csv
+ * (scripts/countries-table.cmake writes countries_builtin.c): an ISO 3166-1
+ * alpha-2 code, as Meta's billing names a country, and one calling code of
+ * it, as the market map's prefixes name it.  A country with several codes
+ * (the Dominican Republic: 1809, 1829, 1849) has one whose market is the
+ * country's; a country of a shared code (the United States and Canada: 1)
+ * has that code.  The rows are sorted by country.
+ */
+struct suf_country_row {
+    const char *country, *code;
+};
+
+extern const struct suf_country_row suf_country_builtin[];
+extern const size_t suf_country_builtin_rows;
+
+/* The calling code of ISO alpha-2 `country` ("US" -> "1"), NULL when the
+ * table does not have it.  Static text. */
+const char *suf_country_code(const char *country);
+
 #endif /* SUF_MONEY_BUILTIN_H */

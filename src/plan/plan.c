@@ -31,6 +31,14 @@
  * settings, each stored once), with the utility row queued, its body empty
  * until the send stage claims it.  Building and dropping costs less than a
  * validator of its own would save, and cannot disagree with the builders.
+ *
+ * The building (a third of plan's work) runs on a builder thread
+ * (base/handoff.h) while the scan goes on: the main thread copies a new
+ * fallback's content off the store and hands it over by batches, a few
+ * batches held at most, and finishes each recipient (its fallback rows or
+ * its exclusion for a hole, then its recipients row) in scan order when
+ * its batch comes back, so the ids and every row are those a plan on one
+ * thread writes.  --explain builds at once, and keeps the bodies.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "base/handoff.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/progress.h"
@@ -58,19 +67,27 @@
 
 /* --- the campaign's templates, loaded and classified once ----------------- */
 
+/* Each entry is allocated on its own: a fallback being built on the worker
+ * (see "the builder thread") holds a pointer to its template while the
+ * cache grows. */
 struct tpl_cache {
-    struct suf_plan_tpl *v;
+    struct suf_plan_tpl **v;
     size_t n, alloc;
 };
 
+static void tpl_release(struct suf_plan_tpl *e)
+{
+    free(e->name);
+    free(e->lang);
+    free(e->json);
+    suf_template_release(&e->t);
+    free(e);
+}
+
 static void tpl_cache_release(struct tpl_cache *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].name);
-        free(c->v[i].lang);
-        free(c->v[i].json);
-        suf_template_release(&c->v[i].t);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        tpl_release(c->v[i]);
     free(c->v);
     memset(c, 0, sizeof(*c));
 }
@@ -156,8 +173,8 @@ static int tpl_get(struct suf_store *st, struct tpl_cache *c, const char *name, 
     int rc;
 
     for (size_t i = 0; i < c->n; i++) {
-        if (!strcmp(c->v[i].name, name) && same_opt(c->v[i].lang, lang)) {
-            *out = &c->v[i];
+        if (!strcmp(c->v[i]->name, name) && same_opt(c->v[i]->lang, lang)) {
+            *out = c->v[i];
             return SUF_OK;
         }
     }
@@ -165,19 +182,15 @@ static int tpl_get(struct suf_store *st, struct tpl_cache *c, const char *name, 
         c->alloc = c->alloc ? 2 * c->alloc : 4;
         c->v = suf_xrealloc(c->v, c->alloc * sizeof(*c->v));
     }
-    e = &c->v[c->n];
-    memset(e, 0, sizeof(*e));
+    e = suf_xcalloc(1, sizeof(*e));
     e->name = suf_xstrdup(name);
     e->lang = lang ? suf_xstrdup(lang) : NULL;
     rc = tpl_load(st, e, err);
     if (rc) {
-        free(e->name);
-        free(e->lang);
-        free(e->json);
-        suf_template_release(&e->t);
+        tpl_release(e);
         return rc;
     }
-    c->n++;
+    c->v[c->n++] = e;
     *out = e;
     return SUF_OK;
 }
@@ -307,6 +320,15 @@ struct acc {
     bool last_any_131050;
 };
 
+/* The builder thread takes new fallbacks by batches (one hand-over per
+ * batch, not per fallback), and holds a few batches at most: their
+ * recipients wait, built or not, to be finished in scan order. */
+#define BATCH_JOBS 64
+#define BUILD_QUEUE 4
+
+struct batch;
+static void batch_free(struct batch *b);
+
 struct planner {
     struct suf_run *run;
     struct suf_store *st;
@@ -315,9 +337,12 @@ struct planner {
     bool write;           /* false for --explain */
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
+    int64_t pending;      /* new fallbacks handed to the builder thread, not finished */
     sqlite3_stmt *upsert, *find_fb, *content, *names, *ins_fb, *ins_send, *ins_inputs;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
+    struct suf_handoff *builder;   /* the builder thread; NULL for --explain */
+    struct batch *filling;         /* the batch not handed over yet, or NULL */
     struct suf_progress bar;       /* by recipients; all zero (silent) for explain */
 };
 
@@ -394,6 +419,16 @@ static void planner_release(struct planner *pl)
     sqlite3_finalize(pl->ins_settings);
     pl->upsert = pl->find_fb = pl->content = pl->names = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
     pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
+    if (pl->builder) {
+        void *b;
+        suf_handoff_stop(pl->builder, SUF_HANDOFF_DROP);
+        while ((b = suf_handoff_take(pl->builder)))
+            batch_free(b);
+        suf_handoff_free(pl->builder);
+        pl->builder = NULL;
+    }
+    batch_free(pl->filling);
+    pl->filling = NULL;
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
 }
@@ -461,27 +496,67 @@ static const char *opt_text(sqlite3_stmt *s, int i)
 }
 
 /* The columns of content_sql. */
-enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME };
+enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME, K_COUNT };
+
+/* The latest attempt's content, copied off pl->content: the builders may
+ * run on the builder thread after the statement has moved on. */
+struct content {
+    char *text[K_COUNT];         /* each column as opt_text reads it */
+    sqlite3_value *raw[K_COUNT]; /* each column as stored, for fallback_inputs */
+};
+
+static void content_release(struct content *c)
+{
+    for (int i = 0; i < K_COUNT; i++) {
+        free(c->text[i]);
+        sqlite3_value_free(c->raw[i]);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+static int content_load(struct planner *pl, int64_t attempt_id, struct content *c,
+                        struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    memset(c, 0, sizeof(*c));
+    sqlite3_reset(pl->content);
+    sqlite3_bind_int64(pl->content, 1, attempt_id);
+    if (sqlite3_step(pl->content) != SQLITE_ROW) {
+        rc = suf_store_fail(pl->st, err, "attempt content");
+    } else {
+        for (int i = 0; i < K_COUNT; i++) {
+            const char *v = opt_text(pl->content, i);
+            c->text[i] = v ? suf_xstrdup(v) : NULL;
+            c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->content, i));
+            if (!c->raw[i] && !rc)
+                rc = suf_err_set(err, SUF_ERR_INTERNAL,
+                                 "out of memory copying the content of attempt %" PRId64,
+                                 attempt_id);
+        }
+    }
+    sqlite3_reset(pl->content);
+    return rc;
+}
 
 /* The name the permission message gives the campaign: its settings', the
- * export's (pl->content on the latest attempt), or its id. */
-static const char *campaign_name(const struct planner *pl)
+ * export's (on the latest attempt), or its id. */
+static const char *campaign_name(const struct campaign *camp, const struct content *c)
 {
-    const char *export_name = opt_text(pl->content, K_CNAME);
-
-    return pl->camp->name ? pl->camp->name : export_name ? export_name : pl->camp->id;
+    return camp->name ? camp->name : c->text[K_CNAME] ? c->text[K_CNAME] : camp->id;
 }
 
 /*
- * Builds the messages of fallback `id` from the latest attempt's content
- * (pl->content, stepped on its row by the caller): plan refuses what the
- * builders refuse.  A hole in the content (or anything the builders refuse)
+ * Builds the messages of fallback `id` from the latest attempt's content:
+ * plan refuses what the builders refuse.  Reads only what stays the same
+ * during the scan (the campaign, the config, the template), so that it can
+ * run on the builder thread.  A hole in the content (or anything the builders refuse)
  * is SUF_ERR_INPUT with d->detail saying why.  The bodies go to d->bodies
  * for --explain; a writing plan drops them (the frozen inputs are stored
  * instead, and the bytes built again, by the same code, when sent).
  */
-static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
-                        int64_t id)
+static int build_bodies(const struct planner *pl, const char *phone, const struct content *c,
+                        struct suf_plan_decision *d, int64_t id)
 {
     const struct suf_config *cfg = pl->run->cfg;
     struct suf_render_inputs in;
@@ -489,24 +564,24 @@ static int build_bodies(struct planner *pl, const struct acc *a, struct suf_plan
     size_t nparts = 0;
     int rc;
 
-    vars = suf_render_array(opt_text(pl->content, K_VARS));
-    suffixes = suf_render_array(opt_text(pl->content, K_SUFFIXES));
-    payloads = suf_render_array(opt_text(pl->content, K_PAYLOADS));
+    vars = suf_render_array(c->text[K_VARS]);
+    suffixes = suf_render_array(c->text[K_SUFFIXES]);
+    payloads = suf_render_array(c->text[K_PAYLOADS]);
     memset(&in, 0, sizeof(in));
     in.tpl = &d->tpl->t;
     in.scenario = d->tpl->scenario;
-    in.content.to = suf_buf_str(&a->phone);
+    in.content.to = phone;
     in.content.vars = vars;
-    in.content.text = opt_text(pl->content, K_TEXT);
-    in.content.header_media_url = opt_text(pl->content, K_MEDIA);
+    in.content.text = c->text[K_TEXT];
+    in.content.header_media_url = c->text[K_MEDIA];
     in.content.url_suffixes = suffixes;
     in.content.button_payloads = payloads;
-    in.content.customer_name = opt_text(pl->content, K_CUSTOMER);
+    in.content.customer_name = c->text[K_CUSTOMER];
     in.utility = (struct suf_utility_opts){pl->camp->utility_template,
                                            pl->camp->utility_language, cfg->utility_params,
                                            cfg->utility_no_button};
     in.session.list_button_label = cfg->list_button_label;
-    in.campaign_name = campaign_name(pl);
+    in.campaign_name = campaign_name(pl->camp, c);
     rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
     if (!rc)
         rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
@@ -585,9 +660,9 @@ static int message_settings(struct planner *pl, struct suf_err *err)
                           &pl->camp->settings_id, err);
 }
 
-/* The fallback's frozen inputs: the attempt's values are copied from
- * pl->content (still on its row), so a later import cannot change them. */
-static int insert_inputs(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
+/* The fallback's frozen inputs: the attempt's values, as stored, are
+ * copied, so a later import cannot change them. */
+static int insert_inputs(struct planner *pl, const struct content *c, struct suf_plan_decision *d,
                          struct suf_err *err)
 {
     sqlite3_stmt *s = pl->ins_inputs;
@@ -599,9 +674,9 @@ static int insert_inputs(struct planner *pl, const struct acc *a, struct suf_pla
     sqlite3_bind_int64(s, 1, d->fallback_id);
     sqlite3_bind_int64(s, 2, d->tpl->version_id);
     sqlite3_bind_int64(s, 3, pl->camp->settings_id);
-    suf_bind_text(s, 4, campaign_name(pl));
+    suf_bind_text(s, 4, campaign_name(pl->camp, c));
     for (int i = K_TEXT; i <= K_CUSTOMER; i++)
-        sqlite3_bind_value(s, 5 + i, sqlite3_column_value(pl->content, i));
+        sqlite3_bind_value(s, 5 + i, c->raw[i]);
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
     sqlite3_reset(s);
     return rc;
@@ -625,8 +700,8 @@ static int insert_utility_send(struct planner *pl, int64_t id, struct suf_err *e
     return rc;
 }
 
-static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
-                           struct suf_err *err)
+static int insert_fallback(struct planner *pl, const struct acc *a, const struct content *c,
+                           struct suf_plan_decision *d, struct suf_err *err)
 {
     sqlite3_stmt *s = pl->ins_fb;
     char scenario[4];
@@ -645,20 +720,158 @@ static int insert_fallback(struct planner *pl, const struct acc *a, struct suf_p
     rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
     sqlite3_reset(s);
     if (!rc)
-        rc = insert_inputs(pl, a, d, err);
+        rc = insert_inputs(pl, c, d, err);
     if (!rc)
         rc = insert_utility_send(pl, d->fallback_id, err);
     return rc;
 }
 
-/* For a recipient the rules let through: keeps its fallback if it has one,
- * else builds its messages and (when writing) creates it with its frozen
- * inputs, or excludes it for a hole. */
-static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
-                           struct suf_err *err)
+/* A new fallback's recipient whose messages are being built on the
+ * builder thread; the main thread finishes it in scan order. */
+struct job {
+    struct acc a;                /* its attempts (a.phone owned) */
+    struct suf_plan_decision d;  /* FALLBACK until the builders refuse */
+    struct content c;
+    int64_t id; /* for building only, the id it gets unless one before it
+                 * is refused: the bytes are dropped, and whether the
+                 * builders refuse does not depend on it */
+    int rc;     /* build_bodies' */
+};
+
+static void job_free(struct job *j)
 {
+    suf_buf_release(&j->a.phone);
+    content_release(&j->c);
+    free(j);
+}
+
+struct batch {
+    struct job *v[BATCH_JOBS];
+    size_t n;
+};
+
+static void batch_free(struct batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        job_free(b->v[i]);
+    free(b);
+}
+
+/* The builder thread's half: builds each, and drops the bytes. */
+static void batch_run(void *ctx, void *item)
+{
+    const struct planner *pl = ctx;
+    struct batch *b = item;
+
+    for (size_t i = 0; i < b->n; i++) {
+        struct job *j = b->v[i];
+        j->rc = build_bodies(pl, suf_buf_str(&j->a.phone), &j->c, &j->d, j->id);
+        for (size_t k = 0; k < j->d.nbodies; k++)
+            json_decref(j->d.bodies[k]);
+        j->d.nbodies = 0;
+    }
+}
+
+static int upsert_recipient(struct planner *pl, const struct acc *a,
+                            const struct suf_plan_decision *d, struct suf_err *err);
+
+/* The main thread's half, in scan order (so ids are given as a plan on one
+ * thread gives them): creates each fallback, or excludes its recipient for
+ * a hole in the content; then writes the recipient.  Frees b, also after
+ * a failure (the campaign then rolls back). */
+static int batch_finish(struct planner *pl, struct batch *b, struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    pl->pending -= (int64_t)b->n;
+    for (size_t i = 0; !rc && i < b->n; i++) {
+        struct job *j = b->v[i];
+        if (j->rc) {
+            j->d.outcome = SUF_OUTCOME_EXCLUDED;
+            j->d.reason = SUF_REASON_MISSING_CONTENT;
+        } else {
+            j->d.fallback_id = pl->next_id++;
+            j->d.fallback_new = true;
+            rc = insert_fallback(pl, &j->a, &j->c, &j->d, err);
+            if (!rc)
+                pl->new_fallbacks++;
+        }
+        if (!rc)
+            rc = upsert_recipient(pl, &j->a, &j->d, err);
+    }
+    batch_free(b);
+    return rc;
+}
+
+static int batch_put(struct planner *pl, struct suf_err *err);
+
+/* Finishes the batches already built, or all of them when `all` (the one
+ * filling handed over first). */
+static int batches_finish(struct planner *pl, bool all, struct suf_err *err)
+{
+    struct batch *b;
+    int rc = SUF_OK;
+
+    if (all && pl->filling)
+        rc = batch_put(pl, err);
+    while ((b = all ? suf_handoff_take(pl->builder) : suf_handoff_poll(pl->builder))) {
+        if (rc)
+            batch_free(b);
+        else
+            rc = batch_finish(pl, b, err);
+    }
+    return rc;
+}
+
+/* Hands the filling batch over once full: room first, which only a take
+ * makes. */
+static int batch_put(struct planner *pl, struct suf_err *err)
+{
+    int rc = batches_finish(pl, false, err);
+
+    if (!rc && suf_handoff_held(pl->builder) == BUILD_QUEUE)
+        rc = batch_finish(pl, suf_handoff_take(pl->builder), err);
+    if (rc)
+        return rc;
+    suf_handoff_put(pl->builder, pl->filling);
+    pl->filling = NULL;
+    return SUF_OK;
+}
+
+/* Adds a new fallback's recipient to the filling batch; takes c. */
+static int job_put(struct planner *pl, const struct acc *a, const struct suf_plan_decision *d,
+                   struct content *c, struct suf_err *err)
+{
+    struct job *j = suf_xcalloc(1, sizeof(*j));
+    struct batch *b = pl->filling;
+
+    if (!b)
+        b = pl->filling = suf_xcalloc(1, sizeof(*b));
+    suf_buf_addstr(&j->a.phone, suf_buf_str(&a->phone));
+    j->a.f = a->f;
+    j->a.last_id = a->last_id;
+    j->d = *d;
+    j->c = *c;
+    memset(c, 0, sizeof(*c));
+    j->id = pl->next_id + pl->pending++;
+    b->v[b->n++] = j;
+    return b->n == BATCH_JOBS ? batch_put(pl, err) : SUF_OK;
+}
+
+/* For a recipient the rules let through: keeps its fallback if it has one,
+ * else builds its messages and creates it with its frozen inputs, or
+ * excludes it for a hole.  A writing plan hands the building to the builder
+ * thread and finishes the recipient later (*deferred); --explain builds at
+ * once, keeping the bodies. */
+static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_plan_decision *d,
+                           bool *deferred, struct suf_err *err)
+{
+    struct content c;
     int rc, src;
 
+    *deferred = false;
     sqlite3_reset(pl->find_fb);
     suf_bind_text(pl->find_fb, 1, pl->camp->id);
     suf_bind_text(pl->find_fb, 2, suf_buf_str(&a->phone));
@@ -670,13 +883,14 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         return suf_store_fail(pl->st, err, "fallbacks");
     if (src == SQLITE_ROW)
         return SUF_OK;
-    sqlite3_reset(pl->content);
-    sqlite3_bind_int64(pl->content, 1, a->last_id);
-    if (sqlite3_step(pl->content) != SQLITE_ROW) {
-        rc = suf_store_fail(pl->st, err, "attempt content");
+    if ((rc = content_load(pl, a->last_id, &c, err)))
+        goto out;
+    if (pl->builder) {
+        *deferred = true;
+        rc = job_put(pl, a, d, &c, err);
         goto out;
     }
-    rc = build_bodies(pl, a, d, pl->next_id);
+    rc = build_bodies(pl, suf_buf_str(&a->phone), &c, d, pl->next_id);
     if (rc == SUF_ERR_INPUT) {
         d->outcome = SUF_OUTCOME_EXCLUDED;
         d->reason = SUF_REASON_MISSING_CONTENT;
@@ -687,13 +901,10 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         goto out;
     d->fallback_id = pl->next_id++;
     d->fallback_new = true;
-    if (!pl->write)
-        goto out;
-    rc = insert_fallback(pl, a, d, err);
-    if (!rc)
+    if (pl->write && !(rc = insert_fallback(pl, a, &c, d, err)))
         pl->new_fallbacks++;
 out:
-    sqlite3_reset(pl->content);
+    content_release(&c);
     return rc;
 }
 
@@ -745,6 +956,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
     struct suf_plan_tpl *tpl = NULL;
+    bool deferred = false;
     int rc;
 
     decision_clear(d);
@@ -766,9 +978,9 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
     }
     suf_plan_detail(f, policy, d->outcome, d->reason, d->detail, sizeof(d->detail));
-    if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, err)))
+    if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, &deferred, err)))
         return rc;
-    if (!pl->write)
+    if (!pl->write || deferred)
         return SUF_OK;
     /* The bodies only proved that the messages can be built: the frozen
      * inputs were stored instead. */
@@ -958,8 +1170,10 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
         suf_store_scalar(run->store, "SELECT count(DISTINCT phone) FROM attempts "
                          "WHERE campaign_id = ?1", id, &n, NULL);
     suf_progress_start(&pl.bar, "plan", n);
+    pl.builder = suf_handoff_start(1, BUILD_QUEUE, batch_run, &pl);
     if ((rc = planner_prepare(&pl, err)) || (rc = next_fallback_id(pl.st, &pl.next_id, err)) ||
-        (rc = scan(&pl, NULL, &n, err)) || (rc = count_outcomes(&pl, err))) {
+        (rc = scan(&pl, NULL, &n, err)) || (rc = batches_finish(&pl, true, err)) ||
+        (rc = count_outcomes(&pl, err))) {
         suf_store_rollback(run->store);
         goto out;
     }

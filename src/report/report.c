@@ -412,6 +412,7 @@ out:
 static int write_portfolio(struct rep_ctx *ctx, const struct rep_formats *f, const char *root,
                            bool csv, struct rep_campaign *const *cs, int n, struct suf_err *err)
 {
+    struct rep_billed mb;
     char *final = suf_xasprintf("%s/portfolio_%s.xlsx", root, ctx->as_of_date);
     char *tmp = suf_xasprintf("%s/.portfolio_%s.xlsx.tmp%ld", root, ctx->as_of_date,
                               (long)getpid());
@@ -422,6 +423,10 @@ static int write_portfolio(struct rep_ctx *ctx, const struct rep_formats *f, con
     int rc;
 
     memset(&co, 0, sizeof(co));
+    /* What Meta billed is read before the file is made: a failure leaves
+     * the last good portfolio in place. */
+    if ((rc = rep_scan_meta_billed(ctx, &mb, err)))
+        goto out;
     remove_stale(root, "portfolio_");
     x = rep_xlsx_open(tmp, root, "suf portfolio", ctx->as_of, f->spec);
     if (!x) {
@@ -434,7 +439,7 @@ static int write_portfolio(struct rep_ctx *ctx, const struct rep_formats *f, con
         unlink(tmp);
         goto out;
     }
-    rep_render_portfolio(ctx, &sink, cs, n);
+    rep_render_portfolio(ctx, &sink, cs, n, &mb);
     if (csv && (rc = csv_close_files(&co, err))) {
         rep_xlsx_discard(x);
         unlink(tmp);
@@ -452,6 +457,7 @@ static int write_portfolio(struct rep_ctx *ctx, const struct rep_formats *f, con
         suf_run_count(ctx->run, "report.csv_folders", 1);
     }
 out:
+    rep_billed_release(&mb);
     csv_end(&co);
     free(stem);
     free(tmp);

@@ -9,11 +9,20 @@
  * category as rows of rates applied.  Fallbacks are handed
  * to a callback one at a time, already costed, so the Fallbacks sheet
  * streams and memory stays flat.
+ *
+ * The portfolio's "Meta billed vs estimate" is read here too: Meta's
+ * buckets (meta_billing), and every billed message of suf's placed in the
+ * bucket that holds its delivery, costed by the same code as the campaigns'
+ * sheets.  Meta's countries reach suf's markets through their calling code
+ * (money_builtin.h) and the market map on the bucket's day.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
+#include "money/money_builtin.h"
 #include "plan/plan.h"
 #include "report/report_data.h"
 #include "store/fsm.h"
@@ -319,19 +328,39 @@ static int scan_name(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err
     return rc == SQLITE_ROW ? SUF_OK : suf_store_fail(ctx->run->store, err, "campaigns");
 }
 
+/* A delivered broadcast attempt: its phone, its time and its template's
+ * category (marketing when the catalog does not know it).  The campaign's
+ * scan and the Meta billed scan read the same columns. */
+#define BROADCAST_COLUMNS                                                                  \
+    "SELECT a.phone, a.sent_at, COALESCE("                                                 \
+    " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
+    "  AND t.language = a.template_language),"                                             \
+    " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
+    "  ORDER BY t.language LIMIT 1))"                                                      \
+    " FROM attempts a WHERE a.status IN ('delivered', 'read') "
+
+/* The message of a BROADCAST_COLUMNS row, costed.  An attempt has no
+ * delivery time of its own: the export's time stands for it. */
+static void broadcast_charge(const struct rep_ctx *ctx, sqlite3_stmt *s, struct suf_msg *msg,
+                             struct suf_charge *ch)
+{
+    int cat = suf_category_parse((const char *)sqlite3_column_text(s, 2));
+
+    memset(msg, 0, sizeof(*msg));
+    msg->kind = SUF_MSG_BROADCAST;
+    msg->tmpl_cat = cat < 0 ? SUF_CAT_MARKETING : cat;
+    msg->phone = (const char *)sqlite3_column_text(s, 0);
+    msg->delivered = true;
+    msg->delivered_at = sqlite3_column_int64(s, 1);
+    suf_money_cost(ctx->money, &ctx->bill, msg, ch);
+}
+
 /* The broadcast itself: every delivered attempt is a billed template, at its
- * template's category (marketing when the catalog does not know it). */
+ * template's category. */
 static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        ctx->run->store,
-        "SELECT a.phone, a.sent_at, COALESCE("
-        " (SELECT category FROM templates t WHERE t.name = a.template_name"
-        "  AND t.language = a.template_language),"
-        " (SELECT category FROM templates t WHERE t.name = a.template_name"
-        "  ORDER BY t.language LIMIT 1))"
-        " FROM attempts a WHERE a.campaign_id = ?1 AND a.status IN ('delivered', 'read')",
-        err);
+    sqlite3_stmt *s =
+        suf_store_prepare(ctx->run->store, BROADCAST_COLUMNS "AND a.campaign_id = ?1", err);
     int rc;
 
     if (!s)
@@ -340,16 +369,8 @@ static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct su
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct suf_msg msg;
         struct suf_charge ch;
-        int cat = suf_category_parse((const char *)sqlite3_column_text(s, 2));
-        const char *phone = (const char *)sqlite3_column_text(s, 0);
 
-        memset(&msg, 0, sizeof(msg));
-        msg.kind = SUF_MSG_BROADCAST;
-        msg.tmpl_cat = cat < 0 ? SUF_CAT_MARKETING : cat;
-        msg.phone = phone;
-        msg.delivered = true;
-        msg.delivered_at = sqlite3_column_int64(s, 1);
-        suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
+        broadcast_charge(ctx, s, &msg, &ch);
         count_charge(ctx, c, &msg, &ch);
         market_of(ctx, c, ch.market)->broadcast_delivered++;
         add_charge(&c->broadcast, &ch);
@@ -510,11 +531,40 @@ static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *
     fb->converted_at = col_time(s, C_CONVERTED);
 }
 
+/* The message of one send row (FB_COLUMNS) of the fallback of `phone`, as
+ * Meta bills it: at its delivery (a read implies one; the send time, then
+ * the fallback's last change, stand in when no webhook said when).  Returns
+ * that time.  The fallbacks' scan and the Meta billed scan share it. */
+static int64_t send_msg(sqlite3_stmt *s, const char *phone, int64_t state_at,
+                        struct suf_msg *msg)
+{
+    const char *kind = col_text(s, C_KIND), *delivery = col_text(s, C_DELIVERY);
+    int64_t at;
+
+    memset(msg, 0, sizeof(*msg));
+    msg->kind = kind[0] == 'u' ? SUF_MSG_UTILITY : SUF_MSG_SESSION;
+    msg->phone = phone;
+    msg->delivered = !strcmp(delivery, "delivered") || !strcmp(delivery, "read");
+    at = col_time(s, C_DELIVERED_AT);
+    if (!at)
+        at = col_time(s, C_READ_AT);
+    if (!at)
+        at = col_time(s, C_SENT_AT);
+    if (!at)
+        at = state_at;
+    msg->delivered_at = at;
+    msg->has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
+                       sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
+    msg->pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
+                            sqlite3_column_int64(s, C_BILLABLE) != 0;
+    msg->pricing_category = (const char *)sqlite3_column_text(s, C_CATEGORY);
+    return at;
+}
+
 /* Costs one send row of the fallback in hand. */
 static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *c,
                     sqlite3_stmt *s)
 {
-    const char *kind = col_text(s, C_KIND), *delivery = col_text(s, C_DELIVERY);
     struct rep_fallback *fb = &a->fb;
     struct suf_msg msg;
     struct suf_charge ch;
@@ -522,25 +572,9 @@ static void fb_send(struct fb_acc *a, struct rep_ctx *ctx, struct rep_campaign *
 
     if (sqlite3_column_type(s, C_RESEND_OF) != SQLITE_NULL)
         fb->resends++;
-    memset(&msg, 0, sizeof(msg));
-    msg.kind = kind[0] == 'u' ? SUF_MSG_UTILITY : SUF_MSG_SESSION;
-    msg.phone = fb->phone;
-    msg.delivered = !strcmp(delivery, "delivered") || !strcmp(delivery, "read");
-    at = col_time(s, C_DELIVERED_AT);
-    if (!at)
-        at = col_time(s, C_READ_AT);
-    if (!at)
-        at = col_time(s, C_SENT_AT);
-    if (!at)
-        at = fb->state_at;
-    msg.delivered_at = at;
+    at = send_msg(s, fb->phone, fb->state_at, &msg);
     msg.converted = fb_converted(fb);
     msg.part_billed = fb->session_delivered > 0;
-    msg.has_pricing = sqlite3_column_type(s, C_BILLABLE) != SQLITE_NULL ||
-                      sqlite3_column_type(s, C_CATEGORY) != SQLITE_NULL;
-    msg.pricing_billable = sqlite3_column_type(s, C_BILLABLE) == SQLITE_NULL ||
-                           sqlite3_column_int64(s, C_BILLABLE) != 0;
-    msg.pricing_category = (const char *)sqlite3_column_text(s, C_CATEGORY);
     suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
     if (!ch.billed)
         return;
@@ -826,4 +860,391 @@ int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_er
         (rc = scan_files(ctx, c, err)))
         return rc;
     return SUF_OK;
+}
+
+/* --- Meta billed vs estimate ------------------------------------------------ */
+
+/* Meta's buckets, sorted, and an index of the rows by bucket, market and
+ * category for the keys suf knows (a million messages cost a few
+ * comparisons each); rows of words only (an unknown country or category)
+ * are Meta's alone and found by a walk. */
+struct billed_scan {
+    struct rep_span *buckets;
+    int nbuckets;
+    int nmarkets; /* suf's markets; key nmarkets is "no market" */
+    int *slots;
+};
+
+static int billed_slot(const struct billed_scan *sc, int bucket, int market, int cat)
+{
+    return (bucket * (sc->nmarkets + 1) + market) * SUF_CAT_COUNT + cat;
+}
+
+/* The row of a bucket, market and category, made when new.  A key of -1
+ * means "known by its words only". */
+static struct rep_billed_row *billed_row(struct rep_billed *b, struct billed_scan *sc,
+                                         int bucket, int market, const char *market_words,
+                                         int cat, const char *cat_words)
+{
+    bool keyed = market >= 0 && cat >= 0;
+    struct rep_billed_row *row;
+    int i;
+
+    if (keyed) {
+        i = sc->slots[billed_slot(sc, bucket, market, cat)];
+        if (i >= 0)
+            return &b->rows[i];
+    } else {
+        for (i = 0; i < b->nrows; i++) {
+            row = &b->rows[i];
+            if (row->bucket == bucket && row->market_key == market && row->cat_key == cat &&
+                !strcmp(row->market, market_words) && !strcmp(row->category, cat_words))
+                return row;
+        }
+    }
+    if (b->nrows == b->alloc) {
+        b->alloc = b->alloc ? b->alloc * 2 : 64;
+        b->rows = suf_xrealloc(b->rows, (size_t)b->alloc * sizeof(*b->rows));
+    }
+    row = &b->rows[b->nrows];
+    memset(row, 0, sizeof(*row));
+    row->start = sc->buckets[bucket].start;
+    row->end = sc->buckets[bucket].end;
+    row->market = suf_xstrdup(market_words);
+    row->category = suf_xstrdup(cat_words);
+    row->compared = keyed && market < sc->nmarkets;
+    row->meta_cost_given = true;
+    row->bucket = bucket;
+    row->market_key = market;
+    row->cat_key = cat;
+    if (keyed)
+        sc->slots[billed_slot(sc, bucket, market, cat)] = b->nrows;
+    b->nrows++;
+    return row;
+}
+
+/* The bucket of Meta's that holds time t, -1 when none does. */
+static int billed_bucket(const struct billed_scan *sc, int64_t t)
+{
+    int lo = 0, hi = sc->nbuckets;
+
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (sc->buckets[mid].start <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && t < sc->buckets[lo - 1].end ? lo - 1 : -1;
+}
+
+static bool in_spans(const struct rep_span *sp, int n, int64_t t)
+{
+    for (int i = 0; i < n; i++)
+        if (sp[i].start <= t && t < sp[i].end)
+            return true;
+    return false;
+}
+
+static void add_span(struct rep_span **sp, int *n, int64_t start, int64_t end)
+{
+    *sp = suf_xrealloc(*sp, (size_t)(*n + 1) * sizeof(**sp));
+    (*sp)[*n].start = start;
+    (*sp)[(*n)++].end = end;
+}
+
+/* Meta's distinct buckets, in order. */
+static int billed_buckets(struct rep_ctx *ctx, struct billed_scan *sc, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT DISTINCT bucket_start, bucket_end FROM meta_billing ORDER BY 1, 2", err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        add_span(&sc->buckets, &sc->nbuckets, sqlite3_column_int64(s, 0),
+                 sqlite3_column_int64(s, 1));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "meta_billing");
+}
+
+/* The spans fetched, merged where they touch, and the gaps between them. */
+static int billed_periods(struct rep_ctx *ctx, struct rep_billed *b, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store, "SELECT since, until FROM meta_billing_periods ORDER BY 1, 2", err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t since = sqlite3_column_int64(s, 0), until = sqlite3_column_int64(s, 1);
+        struct rep_span *last = b->nfetched ? &b->fetched[b->nfetched - 1] : NULL;
+
+        if (last && since <= last->end) {
+            last->end = until > last->end ? until : last->end;
+            continue;
+        }
+        if (last)
+            add_span(&b->gaps, &b->ngaps, last->end, since);
+        add_span(&b->fetched, &b->nfetched, since, until);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK
+                             : suf_store_fail(ctx->run->store, err, "meta_billing_periods");
+}
+
+/* The market of a country of Meta's on `day`, through its calling code and
+ * the market map; -1 with words when there is none. */
+static int country_market(const struct rep_ctx *ctx, const char *country, int32_t day,
+                          char *words, size_t size)
+{
+    const char *code = suf_country_code(country);
+    int m;
+
+    if (!*country) {
+        suf_strlcpy(words, "No country given", size);
+        return -1;
+    }
+    if (!code) {
+        snprintf(words, size, "Unknown country '%s'", country);
+        return -1;
+    }
+    m = suf_money_market(ctx->money, code, day);
+    if (m < 0) {
+        snprintf(words, size, "No market for '%s'", country);
+        return -1;
+    }
+    suf_strlcpy(words, suf_money_market_name(ctx->money, m), size);
+    return m;
+}
+
+/* The digits of s ("+1 555 0100" -> "15550100") into out. */
+static void digits_of(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (; *s && n + 1 < size; s++)
+        if (*s >= '0' && *s <= '9')
+            out[n++] = *s;
+    out[n] = '\0';
+}
+
+enum { MB_START, MB_END, MB_COUNTRY, MB_PHONE, MB_CATEGORY, MB_TYPE, MB_VOLUME, MB_COST,
+       MB_CURRENCY };
+
+/* One data point of Meta's into its row, or into the counts of what is
+ * left out (free messages, other numbers). */
+static void billed_point(struct rep_ctx *ctx, struct rep_billed *b, struct billed_scan *sc,
+                         sqlite3_stmt *s, const char *ours)
+{
+    int64_t start = sqlite3_column_int64(s, MB_START), end = sqlite3_column_int64(s, MB_END);
+    int64_t volume = sqlite3_column_int64(s, MB_VOLUME);
+    const char *phone = col_text(s, MB_PHONE), *category = col_text(s, MB_CATEGORY);
+    const char *currency = (const char *)sqlite3_column_text(s, MB_CURRENCY);
+    char market_words[64];
+    struct rep_billed_row *row;
+    int market, cat;
+
+    if (*phone)
+        b->phone_dimension = true;
+    if (*phone && *ours && strcmp(phone, ours)) {
+        b->other_numbers += volume;
+        return;
+    }
+    if (!strncmp(col_text(s, MB_TYPE), "FREE", 4)) {
+        b->meta_free += volume;
+        return;
+    }
+    if (currency && !b->currency)
+        b->currency = suf_xstrdup(currency);
+    if (currency && strcmp(currency, suf_money_currency(ctx->money)))
+        b->currency_differs = true;
+    /* The bucket's day is its middle's: a bucket of the account's zone
+     * starts up to 14 hours off midnight UTC. */
+    market = country_market(ctx, col_text(s, MB_COUNTRY), suf_day_of(start + (end - start) / 2),
+                            market_words, sizeof(market_words));
+    cat = suf_category_parse(category);
+    row = billed_row(b, sc, billed_bucket(sc, start), market, market_words, cat,
+                     cat >= 0 ? suf_category_name(cat) : *category ? category
+                                                                   : "No category given");
+    row->meta_volume += volume;
+    if (sqlite3_column_type(s, MB_COST) == SQLITE_NULL)
+        row->meta_cost_given = false;
+    else
+        row->meta_cost += sqlite3_column_int64(s, MB_COST);
+}
+
+static int billed_meta(struct rep_ctx *ctx, struct rep_billed *b, struct billed_scan *sc,
+                       struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        "SELECT bucket_start, bucket_end, country, phone_number, pricing_category, "
+        "pricing_type, volume, cost, currency FROM meta_billing ORDER BY id",
+        err);
+    char ours[32];
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    digits_of(ctx->run->cfg->meta_phone_number ? ctx->run->cfg->meta_phone_number : "", ours,
+              sizeof(ours));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        billed_point(ctx, b, sc, s, ours);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SUF_OK : suf_store_fail(ctx->run->store, err, "meta_billing");
+}
+
+/* One of suf's costed messages into the row of the bucket that holds its
+ * delivery, in the market and category Meta's view billed it as. */
+static void billed_message(struct rep_billed *b, struct billed_scan *sc,
+                           const struct rep_ctx *ctx, const struct suf_msg *msg,
+                           const struct suf_charge *ch, bool broadcast)
+{
+    int bucket, market;
+    struct rep_billed_row *row;
+
+    if (!ch->billed)
+        return;
+    if (ch->meta_cat < 0) { /* Meta said it does not bill it */
+        b->suf_free++;
+        return;
+    }
+    bucket = billed_bucket(sc, msg->delivered_at);
+    if (bucket < 0) {
+        if (in_spans(b->fetched, b->nfetched, msg->delivered_at))
+            b->between++;
+        else
+            b->not_fetched++;
+        return;
+    }
+    market = ch->market < 0 ? sc->nmarkets : ch->market;
+    row = billed_row(b, sc, bucket, market,
+                     ch->market < 0 ? "No market" : suf_money_market_name(ctx->money, market),
+                     ch->meta_cat, suf_category_name(ch->meta_cat));
+    add_charge(broadcast ? &row->broadcast : &row->sent, ch);
+}
+
+/* suf's billed messages into their rows: its sends (FB_COLUMNS rows) or,
+ * with `broadcast`, the broadcasts' delivered attempts (BROADCAST_COLUMNS). */
+static int billed_messages(struct rep_ctx *ctx, struct rep_billed *b, struct billed_scan *sc,
+                           bool broadcast, struct suf_err *err)
+{
+    sqlite3_stmt *s = suf_store_prepare(
+        ctx->run->store,
+        broadcast ? BROADCAST_COLUMNS : FB_COLUMNS "WHERE s.delivery IN ('delivered', 'read')",
+        err);
+    int rc;
+
+    if (!s)
+        return SUF_ERR_DB;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct suf_msg msg;
+        struct suf_charge ch;
+
+        if (broadcast) {
+            broadcast_charge(ctx, s, &msg, &ch);
+        } else {
+            send_msg(s, col_text(s, C_PHONE), col_time(s, C_STATE_AT), &msg);
+            suf_money_cost(ctx->money, &ctx->bill, &msg, &ch);
+        }
+        billed_message(b, sc, ctx, &msg, &ch, broadcast);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return suf_store_fail(ctx->run->store, err, broadcast ? "attempts" : "sends");
+    return SUF_OK;
+}
+
+/* |v| > ratio * of, in micros or messages. */
+static bool over(int64_t v, double ratio, int64_t of)
+{
+    int64_t a = v < 0 ? -v : v;
+
+    return (double)a > ratio * (double)(of < 0 ? -of : of);
+}
+
+/* The differences and their flags, once every message is in. */
+static void billed_finish(const struct rep_ctx *ctx, struct rep_billed *b)
+{
+    const struct suf_config *cfg = ctx->run->cfg;
+
+    for (int i = 0; i < b->nrows; i++) {
+        struct rep_billed_row *r = &b->rows[i];
+
+        r->other = r->meta_volume - r->sent.charges - r->broadcast.charges;
+        r->diff_known = r->meta_cost_given && !b->currency_differs && !r->sent.unpriced &&
+                        !r->broadcast.unpriced;
+        r->diff = r->meta_cost - r->sent.meta - r->broadcast.meta;
+        r->flag_count = r->compared && r->other && over(r->other, cfg->meta_diff_threshold,
+                                                        r->meta_volume);
+        r->flag_cost = r->compared && r->diff_known && over(r->diff, 0, cfg->meta_diff_min) &&
+                       over(r->diff, cfg->meta_diff_threshold, r->meta_cost);
+    }
+}
+
+/* Bucket, then market (suf's in name order, then "No market", then words),
+ * then category (suf's in its order, then words). */
+static int cmp_billed(const void *a, const void *b)
+{
+    const struct rep_billed_row *x = a, *y = b;
+    const int64_t kx[] = {x->start, x->end, x->market_key < 0 ? INT32_MAX : x->market_key};
+    const int64_t ky[] = {y->start, y->end, y->market_key < 0 ? INT32_MAX : y->market_key};
+    int c;
+
+    for (size_t i = 0; i < sizeof(kx) / sizeof(kx[0]); i++)
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
+    if ((c = strcmp(x->market, y->market)))
+        return c;
+    if ((x->cat_key < 0) != (y->cat_key < 0))
+        return x->cat_key < 0 ? 1 : -1;
+    if (x->cat_key != y->cat_key)
+        return x->cat_key < y->cat_key ? -1 : 1;
+    return strcmp(x->category, y->category);
+}
+
+int rep_scan_meta_billed(struct rep_ctx *ctx, struct rep_billed *b, struct suf_err *err)
+{
+    struct billed_scan sc;
+    size_t nslots;
+    int rc;
+
+    memset(b, 0, sizeof(*b));
+    memset(&sc, 0, sizeof(sc));
+    sc.nmarkets = suf_money_nmarkets(ctx->money);
+    if ((rc = billed_buckets(ctx, &sc, err)) || !sc.nbuckets)
+        goto out;
+    nslots = (size_t)sc.nbuckets * ((size_t)sc.nmarkets + 1) * SUF_CAT_COUNT;
+    sc.slots = suf_xmalloc(nslots * sizeof(*sc.slots));
+    for (size_t i = 0; i < nslots; i++)
+        sc.slots[i] = -1;
+    if ((rc = billed_periods(ctx, b, err)) || (rc = billed_meta(ctx, b, &sc, err)) ||
+        (rc = billed_messages(ctx, b, &sc, false, err)) ||
+        (rc = billed_messages(ctx, b, &sc, true, err)))
+        goto out;
+    billed_finish(ctx, b);
+    if (b->nrows)
+        qsort(b->rows, (size_t)b->nrows, sizeof(*b->rows), cmp_billed);
+out:
+    free(sc.buckets);
+    free(sc.slots);
+    return rc;
+}
+
+void rep_billed_release(struct rep_billed *b)
+{
+    for (int i = 0; i < b->nrows; i++) {
+        free(b->rows[i].market);
+        free(b->rows[i].category);
+    }
+    free(b->rows);
+    free(b->currency);
+    free(b->fetched);
+    free(b->gaps);
+    memset(b, 0, sizeof(*b));
 }

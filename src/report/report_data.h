@@ -240,4 +240,64 @@ int rep_scan_left_out(struct rep_ctx *ctx, const struct rep_campaign *c, enum re
 int rep_scan_fallbacks(struct rep_ctx *ctx, struct rep_campaign *c, rep_fallback_fn fn,
                        void *user, struct suf_err *err);
 
+/* --- Meta billed vs estimate (the portfolio) -------------------------------- */
+
+/*
+ * One row of "Meta billed vs estimate": one of Meta's buckets (a day in the
+ * account's time zone, so not always from midnight UTC), one market, one
+ * category.  Meta's own figures beside what suf knows of the same messages:
+ * its own sends and the broadcasts it imported, each counted in the bucket
+ * that holds its delivery time (Meta bills a message when it is delivered)
+ * and costed in Meta's view.
+ */
+struct rep_billed_row {
+    int64_t start, end; /* Meta's bucket [start, end), UTC seconds */
+    char *market;       /* owned: a market's name, or words for none */
+    char *category;     /* owned: suf's name ("utility"), or Meta's own word
+                         * ("MARKETING_LITE") for a category suf does not know */
+    bool compared;      /* suf knows the market and the category: it could have
+                         * counted messages here */
+    int64_t meta_volume;
+    bool meta_cost_given; /* false: Meta gave no cost for some of it (an account
+                           * on a partner's credit line); never read as 0 */
+    int64_t meta_cost;    /* micros, when given */
+    struct rep_money sent;      /* suf's utility and session messages (.meta) */
+    struct rep_money broadcast; /* the broadcasts' delivered attempts (.meta) */
+    int64_t other;         /* meta_volume - sent - broadcast: Meta's other
+                            * traffic, and the count difference; below 0 when
+                            * suf counts more than Meta */
+    bool diff_known;       /* Meta gave a cost, in suf's currency, and every
+                            * charge of suf's was priced */
+    int64_t diff;          /* meta_cost - sent.meta - broadcast.meta, micros */
+    bool flag_count, flag_cost; /* above the config's thresholds */
+    int bucket, market_key, cat_key; /* report_data.c's, while scanning */
+};
+
+/* A span of time Meta's billing was fetched for, or was not. */
+struct rep_span {
+    int64_t start, end;
+};
+
+/* The sheet's figures, and what its note says. */
+struct rep_billed {
+    struct rep_billed_row *rows; /* sorted by bucket, market, category */
+    int nrows, alloc;
+    char *currency;        /* owned: Meta's, as the billing says (NULL: not said) */
+    bool currency_differs; /* ... and not suf's: costs are not compared */
+    bool phone_dimension;  /* Meta broke its figures down by business number */
+    int64_t other_numbers; /* Meta's messages of other numbers, left out */
+    int64_t meta_free;     /* Meta's messages of a FREE_ pricing type, left out */
+    int64_t suf_free;      /* suf's that a webhook said were not billable */
+    int64_t not_fetched;   /* suf's billed messages in no fetched span */
+    int64_t between;       /* ... in a fetched span but in no bucket of Meta's */
+    struct rep_span *fetched, *gaps; /* merged spans, and the gaps between them */
+    int nfetched, ngaps;
+};
+
+/* Reads meta_billing and meta_billing_periods, and every billed message of
+ * suf's, into b (which the caller releases with rep_billed_release, even on
+ * failure).  No billing rows: b->nrows is 0, and the sheet is not written. */
+int rep_scan_meta_billed(struct rep_ctx *ctx, struct rep_billed *b, struct suf_err *err);
+void rep_billed_release(struct rep_billed *b);
+
 #endif /* SUF_REPORT_DATA_H */

@@ -1454,27 +1454,270 @@ static void sheet_portfolio(const struct rep_sheet *ws, const struct rep_ctx *ct
                     REP_FMT_RATE_TOTAL);
 }
 
-static void sheet_portfolio_inputs(const struct rep_sheet *ws, const struct rep_ctx *ctx,
-                                   const char *header)
+/* --- Meta billed vs estimate ----------------------------------------------------- */
+
+enum { MB_DAY, MB_END, MB_MARKET, MB_CAT, MB_VOL, MB_COST, MB_SENT, MB_SENT_COST, MB_BC,
+       MB_BC_COST, MB_OTHER, MB_DIFF, MB_FLAG, MB_NCOLS };
+
+static const struct rep_col billed_cols[MB_NCOLS] = {
+    {"Day: Meta's bucket from (UTC)", NULL, 19},
+    {"Bucket to (UTC)", NULL, 19},
+    {"Market", NULL, 24},
+    {"Category", NULL, 16},
+    {"Meta: messages", NULL, 11},
+    {"Meta: cost", "Meta", 15},
+    {"suf sent: messages", NULL, 11},
+    {"suf sent: cost", "Meta view", 15},
+    {"Broadcasts: messages", NULL, 11},
+    {"Broadcasts: cost", "Meta view", 15},
+    {"Other traffic = difference (messages)", NULL, 14},
+    {"Difference: cost", "Meta view", 15},
+    {"Flag", NULL, 48},
+};
+
+/* Writes =a-b-c of one row's columns, carrying `value`. */
+static void write_less(const struct rep_sheet *ws, uint32_t row, uint16_t col, uint16_t a,
+                       uint16_t b, uint16_t c, struct cell_value value, enum rep_fmt fmt)
 {
+    char x[LXW_MAX_CELL_NAME_LENGTH], y[LXW_MAX_CELL_NAME_LENGTH], z[LXW_MAX_CELL_NAME_LENGTH];
+    char formula[64];
+
+    snprintf(formula, sizeof(formula), "=%s-%s-%s", cell(x, row, a), cell(y, row, b),
+             cell(z, row, c));
+    put_formula(ws, row, col, formula, value, fmt);
+}
+
+/* A time as the note says it: "2026-11-20 00:00 UTC". */
+static const char *note_time(int64_t t, char *buf, size_t size)
+{
+    char iso[32];
+
+    suf_time_format(t, iso, sizeof(iso));
+    snprintf(buf, size, "%.10s %.5s UTC", iso, iso + 11);
+    return buf;
+}
+
+/* The spans as "from A to B, from C to D", into out. */
+static void spans_words(struct suf_buf *out, const struct rep_span *sp, int n)
+{
+    char a[40], b[40];
+
+    for (int i = 0; i < n; i++)
+        suf_buf_addf(out, "%sfrom %s to %s", i ? ", " : "", note_time(sp[i].start, a, sizeof(a)),
+                     note_time(sp[i].end, b, sizeof(b)));
+}
+
+/* The note atop the sheet, one line a row from row 1; returns the next row. */
+static uint32_t billed_note(const struct rep_sheet *ws, const struct rep_ctx *ctx,
+                            const struct rep_billed *mb)
+{
+    const struct suf_config *cfg = ctx->run->cfg;
+    struct suf_buf b = SUF_BUF_INIT;
+    char min[32];
+    uint32_t r = 1;
+
+#define NOTE_LINE()                                                  \
+    do {                                                             \
+        rep_write_text(ws, r++, 0, suf_buf_str(&b), REP_FMT_NONE);   \
+        suf_buf_reset(&b);                                           \
+    } while (0)
+    suf_buf_addstr(&b, "Compared: Meta's own figures (pricing_analytics, approximate by Meta's "
+                       "own words) beside suf's messages in the same bucket, market and "
+                       "category: its utility and session messages, and the broadcasts it "
+                       "imported (Meta billed them, suf did not send them), each placed by its "
+                       "delivery time, when Meta bills it, and costed in Meta's view.");
+    NOTE_LINE();
+    suf_buf_addstr(&b, "Only the days Meta's billing covers and the categories and countries "
+                       "suf knows are compared; a row of any other is shown, not compared. "
+                       "\"not given\": Meta gave no cost for it (an account on a partner's "
+                       "credit line), never 0; totals add the costs given.");
+    NOTE_LINE();
+    if (!mb->phone_dimension)
+        suf_buf_addstr(&b, "Meta's figures are the whole account's: messages of its other "
+                           "business numbers are other traffic.");
+    else if (cfg->meta_phone_number && *cfg->meta_phone_number)
+        suf_buf_addf(&b, "Other business numbers' traffic is left out (not %s): %lld messages.",
+                     cfg->meta_phone_number, (long long)mb->other_numbers);
+    else
+        suf_buf_addstr(&b, "Meta broke its figures down by business number, but "
+                           "[report] meta_phone_number is not set: every number is compared, "
+                           "and the others' messages are other traffic.");
+    NOTE_LINE();
+    suf_buf_addf(&b, "Left out on both sides, as Meta does not charge them: %lld of Meta's "
+                     "messages of a FREE pricing type, %lld of suf's that a webhook said were "
+                     "not billable.",
+                 (long long)mb->meta_free, (long long)mb->suf_free);
+    NOTE_LINE();
+    suf_buf_addstr(&b, "Fetched: ");
+    spans_words(&b, mb->fetched, mb->nfetched);
+    suf_buf_addstr(&b, mb->nfetched ? ". Not fetched: every other day" : "nothing on record");
+    if (mb->ngaps) {
+        suf_buf_addstr(&b, ", among them ");
+        spans_words(&b, mb->gaps, mb->ngaps);
+    }
+    suf_buf_addf(&b, ". suf's billed messages not compared: %lld on days not fetched, %lld in a "
+                     "fetched span but in none of Meta's buckets.",
+                 (long long)mb->not_fetched, (long long)mb->between);
+    NOTE_LINE();
+    if (mb->currency_differs) {
+        suf_buf_addf(&b, "Meta billed in %s, suf estimates in %s: costs are not compared.",
+                     mb->currency, suf_money_currency(ctx->money));
+        NOTE_LINE();
+    }
+    suf_amount_format(cfg->meta_diff_min, min, sizeof(min));
+    suf_buf_addf(&b, "Flagged: a message difference above %g%% of Meta's messages; a cost "
+                     "difference above %g%% of Meta's cost and above %s %s "
+                     "([report] meta_diff_threshold, meta_diff_min). Other traffic below 0: "
+                     "suf counts more than Meta.",
+                 cfg->meta_diff_threshold * 100, cfg->meta_diff_threshold * 100, min,
+                 suf_money_currency(ctx->money));
+    NOTE_LINE();
+#undef NOTE_LINE
+    suf_buf_release(&b);
+    return r;
+}
+
+/* The words of a row's flags, into out. */
+static const char *billed_flags(const struct rep_billed_row *row, char *out, size_t size)
+{
+    const char *sep = "";
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!row->compared) {
+        suf_strlcpy(out, "not compared: suf does not know this market or category", size);
+        return out;
+    }
+    if (row->other < 0) {
+        n += (size_t)snprintf(out + n, size - n, "suf counts more than Meta");
+        sep = "; ";
+    }
+    if (row->flag_count && n < size) {
+        n += (size_t)snprintf(out + n, size - n, "%smessages differ", sep);
+        sep = "; ";
+    }
+    if (row->flag_cost && n < size)
+        snprintf(out + n, size - n, "%scost differs", sep);
+    return out;
+}
+
+/* A cost of Meta's, or of the difference: "not given" as text where Meta
+ * gave none, blank where suf could not price, else the amount. */
+static void billed_cost(const struct rep_sheet *ws, uint32_t r, uint16_t col,
+                        const struct rep_billed_row *row, bool difference)
+{
+    if (!row->meta_cost_given)
+        put_text(ws, r, col, "not given", REP_FMT_UNPRICED);
+    else if (!difference)
+        write_money(ws, r, col, row->meta_cost, REP_FMT_MONEY);
+    else if (!row->diff_known)
+        put_blank(ws, r, col, REP_FMT_UNPRICED);
+    else
+        write_less(ws, r, col, MB_COST, MB_SENT_COST, MB_BC_COST, rep_cell_amount(row->diff),
+                   REP_FMT_MONEY);
+}
+
+static void sheet_meta_billed(const struct rep_sheet *ws, const struct rep_ctx *ctx,
+                              const char *header, const struct rep_billed *mb)
+{
+    int64_t counts[4] = {0, 0, 0, 0}, meta = 0, diff = 0;
+    struct rep_money sent, bc;
+    bool meta_partial = false, diff_partial = false;
+    uint32_t r, first, head;
+    char flags[160];
+
+    memset(&sent, 0, sizeof(sent));
+    memset(&bc, 0, sizeof(bc));
+    put_text(ws, 0, 0, "Meta billed vs estimate", REP_FMT_TITLE);
+    head = billed_note(ws, ctx, mb) + 1;
+    header_cols(ws, head, billed_cols, MB_NCOLS, suf_money_currency(ctx->money), true);
+    freeze(ws, head + 1, 0);
+    print_setup(ws, header, head, head);
+    first = r = head + 1;
+    for (int i = 0; i < mb->nrows; i++, r++) {
+        const struct rep_billed_row *row = &mb->rows[i];
+
+        rep_write_time(ws, r, MB_DAY, row->start, REP_FMT_DATETIME);
+        rep_write_time(ws, r, MB_END, row->end, REP_FMT_DATETIME);
+        rep_write_text(ws, r, MB_MARKET, row->market, REP_FMT_NONE);
+        rep_write_text(ws, r, MB_CAT, row->category, REP_FMT_NONE);
+        write_count(ws, r, MB_VOL, row->meta_volume, REP_FMT_COUNT);
+        billed_cost(ws, r, MB_COST, row, false);
+        write_count(ws, r, MB_SENT, row->sent.charges, REP_FMT_COUNT);
+        write_known_sum(ws, r, MB_SENT_COST, row->sent.meta, &row->sent);
+        write_count(ws, r, MB_BC, row->broadcast.charges, REP_FMT_COUNT);
+        write_known_sum(ws, r, MB_BC_COST, row->broadcast.meta, &row->broadcast);
+        write_less(ws, r, MB_OTHER, MB_VOL, MB_SENT, MB_BC, rep_cell_number((double)row->other),
+                   REP_FMT_COUNT);
+        billed_cost(ws, r, MB_DIFF, row, true);
+        rep_write_text(ws, r, MB_FLAG, billed_flags(row, flags, sizeof(flags)), REP_FMT_NONE);
+        counts[0] += row->meta_volume;
+        counts[1] += row->sent.charges;
+        counts[2] += row->broadcast.charges;
+        counts[3] += row->other;
+        if (row->meta_cost_given)
+            meta += row->meta_cost;
+        meta_partial |= !row->meta_cost_given;
+        if (row->diff_known)
+            diff += row->diff;
+        diff_partial |= !row->diff_known;
+        rep_money_add(&sent, &row->sent);
+        rep_money_add(&bc, &row->broadcast);
+    }
+    filter(ws, head, 0, r > first ? r - 1 : head, MB_NCOLS - 1);
+    put_text(ws, r, 0, "Total", REP_FMT_BOLD);
+    write_sum(ws, r, MB_VOL, first, r - 1, rep_cell_number((double)counts[0]),
+              REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, MB_COST, first, r - 1, rep_cell_amount(meta),
+              meta_partial ? REP_FMT_UNPRICED_TOTAL : REP_FMT_MONEY_TOTAL);
+    write_sum(ws, r, MB_SENT, first, r - 1, rep_cell_number((double)counts[1]),
+              REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, MB_SENT_COST, first, r - 1, rep_cell_amount(sent.meta), sum_fmt(&sent, true));
+    write_sum(ws, r, MB_BC, first, r - 1, rep_cell_number((double)counts[2]),
+              REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, MB_BC_COST, first, r - 1, rep_cell_amount(bc.meta), sum_fmt(&bc, true));
+    write_sum(ws, r, MB_OTHER, first, r - 1, rep_cell_number((double)counts[3]),
+              REP_FMT_COUNT_TOTAL);
+    write_sum(ws, r, MB_DIFF, first, r - 1, rep_cell_amount(diff),
+              diff_partial ? REP_FMT_UNPRICED_TOTAL : REP_FMT_MONEY_TOTAL);
+}
+
+static void sheet_portfolio_inputs(const struct rep_sheet *ws, const struct rep_ctx *ctx,
+                                   const char *header, const struct rep_billed *mb)
+{
+    char buf[160];
+    uint32_t r;
+
     set_width(ws, 0, 0, 36);
     set_width(ws, 1, 1, 30);
     header_cols(ws, 0, item_cols, 2, "", false);
-    run_rows(ws, 1, ctx);
+    r = run_rows(ws, 1, ctx);
+    if (mb && mb->nrows)
+        snprintf(buf, sizeof(buf), "%d rows beside suf's estimate: see Meta billed vs estimate",
+                 mb->nrows);
+    else
+        suf_strlcpy(buf, "none imported (suf import billing FILE): no Meta billed vs estimate",
+                    sizeof(buf));
+    key_value(ws, r, "Meta billing", buf);
     freeze(ws, 1, 0);
     print_setup(ws, header, 0, 0);
 }
 
 void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
-                          struct rep_campaign *const *cs, int n)
+                          struct rep_campaign *const *cs, int n, const struct rep_billed *mb)
 {
     struct rep_sheet campaigns = add_sheet(sink, "Campaigns");
-    struct rep_sheet inputs = add_sheet(sink, "Inputs");
+    struct rep_sheet billed, inputs;
     char header[256];
 
     print_header(header, sizeof(header), "Portfolio", NULL, ctx);
     sheet_portfolio(&campaigns, ctx, header, cs, n);
-    sheet_portfolio_inputs(&inputs, ctx, header);
+    if (mb && mb->nrows) {
+        billed = add_sheet(sink, "Meta billed vs estimate");
+        sheet_meta_billed(&billed, ctx, header, mb);
+    }
+    inputs = add_sheet(sink, "Inputs");
+    sheet_portfolio_inputs(&inputs, ctx, header, mb);
 }
 
 /* --- a campaign's workbook ------------------------------------------------------ */

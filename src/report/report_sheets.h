@@ -5,7 +5,8 @@
  * A campaign's workbook has, in reading order: Summary, By market, By
  * scenario, Exclusions, Excluded recipients, Waiting recipients, Fallbacks
  * and Inputs.  The three lists continue on "Fallbacks (2)"... past
- * rows_per_sheet data rows.  The portfolio's has Campaigns and Inputs.
+ * rows_per_sheet data rows.  The portfolio's has Campaigns, Meta billed vs
+ * estimate (when Meta's billing was imported) and Inputs.
  * Rendering reads the figures and writes cells; it reads no store.
  *
  * Steps for a campaign's workbook (constant-memory mode fills each sheet
@@ -87,9 +88,11 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
 void rep_book_finish(struct rep_book *b, const struct rep_campaign *c);
 
 /* The portfolio's sheets: one row per campaign of cs (n of them), totals,
- * and the run's inputs. */
+ * then, when `mb` has rows, "Meta billed vs estimate" (one row per bucket,
+ * market and category, a note atop), then the run's inputs (which say when
+ * no billing was imported).  mb may be NULL. */
 void rep_render_portfolio(const struct rep_ctx *ctx, const struct rep_sink *sink,
-                          struct rep_campaign *const *cs, int n);
+                          struct rep_campaign *const *cs, int n, const struct rep_billed *mb);
 
 /* A fallback state ("utility_delivered") in words, for a reader; unknown
  * states are "Unknown state".  Static text. */

@@ -256,11 +256,14 @@ static void settle_outcomes(struct sender *s, struct send_item **v, size_t n)
     suf_progress_set(&s->bar, done);
 }
 
-/* The queued messages the stage may send: the progress line's total, an
- * estimate (a gated campaign's stay queued), counted only when shown. */
-#define COUNT_QUEUED(kind)                                                                 \
+/* The queued messages the stage may send: the progress line's total,
+ * counted only when shown.  The start-up passes have blocked the utility
+ * rows of stopped campaigns by then (their fallbacks are no longer
+ * pending); a session part waiting for its earlier part still counts. */
+#define COUNT_QUEUED(kind, fstate)                                                         \
     "SELECT count(*) FROM sends q JOIN fallbacks f ON f.id = q.fallback_id WHERE q.state = " \
-    "'queued' AND q.kind = '" kind "' AND (?1 IS NULL OR f.campaign_id = ?1)"
+    "'queued' AND q.kind = '" kind "' AND f.state = '" fstate "'"                            \
+    " AND (?1 IS NULL OR f.campaign_id = ?1)"
 
 static int64_t queued_total(const struct sender *s)
 {
@@ -269,9 +272,9 @@ static int64_t queued_total(const struct sender *s)
     if (!suf_progress_wanted())
         return 0;
     if (s->o->what & SUF_SEND_SESSION)
-        suf_store_scalar(s->run->store, COUNT_QUEUED("s"), s->run->campaign, &session, NULL);
+        suf_store_scalar(s->run->store, COUNT_QUEUED("s", "consented"), s->run->campaign, &session, NULL);
     if (s->o->what & SUF_SEND_UTILITY)
-        suf_store_scalar(s->run->store, COUNT_QUEUED("u"), s->run->campaign, &utility, NULL);
+        suf_store_scalar(s->run->store, COUNT_QUEUED("u", "pending"), s->run->campaign, &utility, NULL);
     if (s->utility_cap >= 0 && utility > s->utility_cap)
         utility = s->utility_cap;
     return session + utility;

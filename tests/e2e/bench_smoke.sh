@@ -38,6 +38,23 @@ for b in "$SUF_SOURCE_DIR"/bench/bench-*; do
     section "$name" | tail -15
   fi
 done
+# The night at two sizes: one line per stage, each with both verdicts, and
+# the database size per million rows.
+SUF_BENCH_DIR=$S BENCH_STAGE_LIMIT=120 "$SUF_SOURCE_DIR/bench/bench-run" --scale --small 2000 \
+  --big 4000 --no-targets > "$S/scale.out" 2>&1 || true
+for st in import plan send events reconcile report; do
+  grep -Eq "^  $st( +[0-9.]+){6} +(PASS|FAIL)( +[0-9.]+){3} +(PASS|FAIL)\$" "$S/scale.out" ||
+    fail "bench-run --scale: no line for stage $st"
+done
+grep -q '^  database per million export rows: after plan [0-9.]* MB' "$S/scale.out" ||
+  fail "bench-run --scale: no database size"
+grep -Eq '^scale: (PASS|FAIL)$' "$S/scale.out" || { fail "bench-run --scale: no verdict"; tail -15 "$S/scale.out"; }
+# The table of every stage's own target, from what bench/run printed above.
+"$SUF_SOURCE_DIR/bench/bench-run" --targets-from "$S/bench.out" > "$S/targets.out" 2>&1 || true
+for st in import plan send reconcile report receive run; do
+  grep -Eq "^  $st +\|.*\| (MET|NOT MET|MISSED)\$" "$S/targets.out" ||
+    { fail "bench-run --targets-from: no target of stage $st"; cat "$S/targets.out"; }
+done
 # The checks a bench makes of its own results (rows lost, bodies altered).
 if grep -E 'rows lost|not a body sent|FAILED' "$S/bench.out" | grep -v -E '^bench [a-z]+: FAILED$'; then
   fail "a bench reported a broken result"

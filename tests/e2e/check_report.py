@@ -19,6 +19,13 @@
                                          'Fallbacks (2)'... (read from the XML parts)
   check_report.py csv REPORTS            every workbook has its CSV folder, and each
                                          CSV file equals its sheet, cell for cell
+  check_report.py billing DB OUTDIR      two pricing_analytics files for the store's
+                                         delivery days (utc.json with cost, its last day
+                                         without; zone.json, a bucket from 03:00 UTC)
+  check_report.py billed FIXTURES DB REPORTS NOW
+                                         the portfolio's "Meta billed vs estimate":
+                                         Meta's cells from meta_billing, differences and
+                                         totals, all in Decimal; "not given" is text
 
 Expected values are computed here from the fixture rate cards and market map
 with Decimal arithmetic, independently of suf's C code: `check` covers every
@@ -1251,6 +1258,157 @@ def cmd_pipeline(fixtures, db, reports, now):
         check_map_row({r[0]: r[1] for r in rows_of(wbv["Inputs"]) if r and r[0]}, fixtures, cid)
 
 
+# --- Meta billed vs estimate ---------------------------------------------------
+
+MICRO = Decimal("0.000001")
+# Meta's pricing categories, as suf names them (suf_category_parse).
+META_CATS = {"MARKETING": "marketing", "MARKETING_LITE": "marketing", "UTILITY": "utility",
+             "AUTHENTICATION": "authentication", "SERVICE": "service",
+             "AUTHENTICATION_INTERNATIONAL": "authentication_international"}
+BILL_RATES = {"MARKETING": Decimal("0.0118"), "UTILITY": Decimal("0.0034"),
+              "SERVICE": Decimal("0.0022"), "REFERRAL_CONVERSION": Decimal("0.0009")}
+
+
+def cmd_billing_gen(db, outdir):
+    """Meta's figures for every UTC day the store delivered on: made up, with
+    a country and a category suf does not know, the last day without cost
+    (a credit line), then the day after in a UTC-03:00 account zone."""
+    import json
+    import sqlite3
+    con = sqlite3.connect(db)
+    ts_all = [r[0] for r in con.execute(
+        "SELECT delivered_at FROM sends WHERE delivered_at IS NOT NULL UNION ALL "
+        "SELECT sent_at FROM attempts WHERE status IN ('delivered', 'read')")]
+    first = min(ts_all) // 86400 * 86400
+    last = max(ts_all) // 86400 * 86400
+    rnd = random.Random(19)
+    points = []
+    for start in range(first, last + 86400, 86400):
+        for country in ("IN", "GB", "US", "CA", "BR", "ZZ"):
+            for cat in ("MARKETING", "UTILITY", "SERVICE", "REFERRAL_CONVERSION"):
+                vol = rnd.randint(0, 9)
+                p = {"start": start, "end": start + 86400, "volume": vol, "country": country,
+                     "pricing_category": cat, "pricing_type": "REGULAR"}
+                if start != last:
+                    p["cost"] = float(BILL_RATES[cat] * vol)
+                points.append(p)
+        points.append({"start": start, "end": start + 86400, "volume": 4, "country": "IN",
+                       "pricing_category": "SERVICE", "pricing_type": "FREE_CUSTOMER_SERVICE",
+                       "cost": 0})
+    with open(os.path.join(outdir, "utc.json"), "w") as f:
+        json.dump({"id": "111", "currency": "USD",
+                   "pricing_analytics": {"data": [{"data_points": points}]}}, f)
+    zone = last + 86400 + 3 * 3600
+    zp = [{"start": zone, "end": zone + 86400, "volume": 3, "country": "IN",
+           "pricing_category": "UTILITY", "pricing_type": "REGULAR", "cost": 0.0042}]
+    with open(os.path.join(outdir, "zone.json"), "w") as f:
+        json.dump({"id": "111", "currency": "USD",
+                   "pricing_analytics": {"data": [{"data_points": zp}]}}, f)
+
+
+def billed_market(fixtures, con, country, start, end):
+    """A country's market on its bucket's middle day, through
+    fixtures/countries.csv and the store's market map: the sheet's words."""
+    codes = {r["country"]: r["code"] for r in csv.DictReader(open(os.path.join(fixtures, "countries.csv")))}
+    if not country:
+        return "No country given"
+    if country not in codes:
+        return "Unknown country '%s'" % country
+    mid = day(start + (end - start) // 2)
+    best = None
+    for prefix, since, market in con.execute("SELECT prefix, since, market FROM markets"):
+        if codes[country].startswith(prefix) and (not since or since <= mid):
+            if best is None or (len(prefix), since or "") > best[0]:
+                best = ((len(prefix), since or ""), market)
+    if best:
+        return best[1]
+    other = con.execute("SELECT 1 FROM markets WHERE market = 'Other'").fetchone()
+    return "Other" if other else "No market for '%s'" % country
+
+
+def dec(v, what):
+    check(isinstance(v, (int, float)) and not isinstance(v, bool), "%s: %r is not a number" % (what, v))
+    return Decimal(str(v)).quantize(MICRO) if isinstance(v, (int, float)) else Decimal(0)
+
+
+def cmd_billed(fixtures, db, reports, now):
+    import sqlite3
+    import openpyxl
+    con = sqlite3.connect(db)
+    path = os.path.join(reports, "portfolio_%s.xlsx" % now[:10])
+    wbf = openpyxl.load_workbook(path)
+    wbv = openpyxl.load_workbook(path, data_only=True)
+    name = "Meta billed vs estimate"
+    check(name in wbv.sheetnames, "no sheet %r" % name)
+    if name not in wbv.sheetnames:
+        return
+    # Meta's side, from the database, in Decimal.
+    want = {}
+    for start, end, country, cat, ptype, vol, cost in con.execute(
+            "SELECT bucket_start, bucket_end, country, pricing_category, pricing_type, volume, cost "
+            "FROM meta_billing"):
+        if ptype.startswith("FREE"):
+            continue
+        key = (start, billed_market(fixtures, con, country, start, end), META_CATS.get(cat, cat))
+        w = want.setdefault(key, [0, Decimal(0), True])
+        w[0] += vol
+        if cost is None:
+            w[2] = False
+        else:
+            w[1] += Decimal(cost) / 1000000
+    ws, wf = wbv[name], wbf[name]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    frows = [list(r) for r in wf.iter_rows(values_only=True)]
+    head = next(i for i, r in enumerate(rows) if r and r[2] == "Market")
+    total = next(i for i, r in enumerate(rows) if r and r[0] == "Total")
+    seen = set()
+    sums = [Decimal(0)] * 13
+    buckets = {}
+    for i in range(head + 1, total):
+        r, fr = rows[i], frows[i]
+        start = int(r[0].replace(tzinfo=dt.timezone.utc).timestamp())
+        key = (start, r[2], r[3])
+        where = "row %d %r" % (i + 1, key)
+        check(key not in seen, "%s: twice" % where)
+        seen.add(key)
+        w = want.get(key, [0, Decimal(0), True])
+        check(r[4] == w[0], "%s: Meta's messages %r, expected %r" % (where, r[4], w[0]))
+        if w[2]:
+            check(dec(r[5], where) == w[1], "%s: Meta's cost %r, expected %s" % (where, r[5], w[1]))
+        else:
+            check(r[5] == "not given" and isinstance(r[5], str), "%s: Meta's cost %r, not 'not given' text" % (where, r[5]))
+            check(r[11] == "not given" and isinstance(r[11], str), "%s: difference %r, not 'not given' text" % (where, r[11]))
+        check(r[10] == r[4] - r[6] - r[8], "%s: other traffic %r" % (where, r[10]))
+        check(fr[10] == "=E%d-G%d-I%d" % (i + 1, i + 1, i + 1), "%s: formula %r" % (where, fr[10]))
+        if w[2] and r[7] is not None and r[9] is not None:
+            diff = w[1] - dec(r[7], where) - dec(r[9], where)
+            check(dec(r[11], where) == diff, "%s: difference %r, expected %s" % (where, r[11], diff))
+            check(fr[11] == "=F%d-H%d-J%d" % (i + 1, i + 1, i + 1), "%s: formula %r" % (where, fr[11]))
+        for c in (4, 5, 6, 7, 8, 9, 10, 11):
+            if isinstance(r[c], (int, float)):
+                sums[c] += Decimal(str(r[c])).quantize(MICRO)
+        b = buckets.setdefault(start, [int(r[1].replace(tzinfo=dt.timezone.utc).timestamp()), 0])
+        b[1] += r[6] + r[8]
+    check(set(want) <= seen, "Meta's rows missing from the sheet: %r" % sorted(set(want) - seen))
+    t, ft = rows[total], frows[total]
+    for c in (4, 5, 6, 7, 8, 9, 10, 11):
+        col = "EFGHIJKL"[c - 4]
+        check(ft[c] == "=SUM(%s%d:%s%d)" % (col, head + 2, col, total), "total %s: formula %r" % (col, ft[c]))
+        check(dec(t[c], "total " + col) == sums[c], "total %s: %r, expected %s" % (col, t[c], sums[c]))
+    # suf's side, counted here from the store: every billed message delivered
+    # in a bucket (sends by their delivery, broadcasts by their time).
+    for start, (end, got) in buckets.items():
+        n = con.execute(
+            "SELECT (SELECT count(*) FROM sends WHERE delivery IN ('delivered', 'read') AND "
+            "COALESCE(pricing_billable, 1) <> 0 AND COALESCE(delivered_at, read_at, sent_at) >= ?1 "
+            "AND COALESCE(delivered_at, read_at, sent_at) < ?2) + (SELECT count(*) FROM attempts "
+            "WHERE status IN ('delivered', 'read') AND sent_at >= ?1 AND sent_at < ?2)",
+            (start, end)).fetchone()[0]
+        check(got == n, "bucket %s: suf's messages %d, the store has %d" % (day(start), got, n))
+    inputs = {r[0]: r[1] for r in wbv["Inputs"].iter_rows(values_only=True) if r and r[0]}
+    check("Meta billed vs estimate" in str(inputs.get("Meta billing")), "Inputs: %r" % inputs.get("Meta billing"))
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "gen":
         emit_sql(argv[2])
@@ -1270,6 +1428,11 @@ def main(argv):
         cmd_split(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "csv":
         cmd_csv(argv[2])
+    elif len(argv) == 4 and argv[1] == "billing":
+        cmd_billing_gen(argv[2], argv[3])
+        return 0
+    elif len(argv) == 6 and argv[1] == "billed":
+        cmd_billed(argv[2], argv[3], argv[4], argv[5])
     else:
         print(__doc__, file=sys.stderr)
         return 64

@@ -7,7 +7,11 @@
 # against values computed from the fixtures, and the CSV tables against the
 # workbooks; a second run with the same --now must give the same cell
 # values; a second policy must change the money as computed; a store with
-# no rate card shows its charges unpriced.
+# no rate card shows its charges unpriced.  Then Meta's billing is imported
+# through the real binary (a file with cost and a credit-line day without,
+# and a bucket of an account zone off midnight UTC), and the portfolio's
+# "Meta billed vs estimate" is checked in Decimal against the database;
+# before that import, the sheet is absent and Inputs says why.
 set -eu
 . "$(dirname "$0")/lib.sh"
 fx="$SUF_SOURCE_DIR/fixtures"
@@ -30,6 +34,15 @@ $PY "$E2E_DIR/check_report.py" check "$fx" box/reports "$now"
 $PY "$E2E_DIR/check_report.py" warnings report.log box/reports "$now"
 # The CSV tables: the workbooks' own, cell for cell.
 $PY "$E2E_DIR/check_report.py" csv box/reports
+
+# No billing imported: no "Meta billed vs estimate", and Inputs says why.
+$PY - box/reports/portfolio_2026-11-25.xlsx <<'PY' || fail "a portfolio without billing"
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1], data_only=True)
+assert "Meta billed vs estimate" not in wb.sheetnames, wb.sheetnames
+rows = {r[0]: r[1] for r in wb["Inputs"].iter_rows(values_only=True) if r and r[0]}
+assert str(rows.get("Meta billing", "")).startswith("none imported"), rows.get("Meta billing")
+PY
 
 # Determinism: the same store and --now give the same cell values, and the
 # same CSV bytes.
@@ -60,3 +73,14 @@ grep -q "no USD rate card imported; every charge is unpriced" bare.log || fail "
 $PY "$E2E_DIR/check_report.py" check "$fx" bare "$now" --bare
 $PY "$E2E_DIR/check_report.py" warnings bare.log bare "$now"
 echo "report.sh: ok"
+
+# What Meta billed, beside suf's estimate.
+export SUF_DATABASE="$SUF_SCRATCH/suf.db"
+mkdir -p billing
+$PY "$E2E_DIR/check_report.py" billing "$SUF_DATABASE" billing
+"$SUF" -q import billing billing/utc.json billing/zone.json 2>import.log ||
+    fail "billing import failed: $(cat import.log)"
+test "$(sqlite3 "$SUF_DATABASE" 'SELECT count(*) FROM meta_billing WHERE cost IS NULL')" -gt 0 ||
+    fail "the credit-line day has no row without cost"
+"$SUF" -q --now "$now" report --out billed 2>billed.log || fail "report failed: $(cat billed.log)"
+$PY "$E2E_DIR/check_report.py" billed "$fx" "$SUF_DATABASE" billed "$now"

@@ -52,7 +52,7 @@ camps = {c["id"]: c for c in st["campaigns"]}
 for c in st["campaigns"]:
     assert set(c) == keys, (c["id"], sorted(set(c) ^ keys))
     assert set(c["cost"]) == {"currency", "policy", "meta"}
-    assert set(c["sends"]) == {"queued", "deferred", "unknown"}
+    assert set(c["sends"]) == {"queued", "deferred", "blocked", "unknown"}
     assert set(c["consents_waiting"]) == {"count", "earliest"}
 want_ids = sorted(r[0] for r in db.execute(
     "SELECT campaign_id FROM attempts UNION SELECT campaign_id FROM campaigns"))
@@ -71,10 +71,13 @@ for cid, c in camps.items():
     fb = dict(db.execute("SELECT state, count(*) FROM fallbacks WHERE campaign_id = ? "
                          "GROUP BY state", (cid,)).fetchall())
     assert c["fallbacks"] == fb, (cid, c["fallbacks"], fb)
-    q = {"queued": 0, "deferred": 0, "unknown": 0}
-    for state, nt in db.execute("SELECT s.state, s.next_try_at FROM sends s JOIN fallbacks f "
-                                "ON f.id = s.fallback_id WHERE f.campaign_id = ?", (cid,)):
-        if state == "queued":
+    q = {"queued": 0, "deferred": 0, "blocked": 0, "unknown": 0}
+    for state, nt, fstate in db.execute("SELECT s.state, s.next_try_at, f.state FROM sends s "
+                                        "JOIN fallbacks f ON f.id = s.fallback_id "
+                                        "WHERE f.campaign_id = ?", (cid,)):
+        if state == "queued" and fstate == "blocked":
+            q["blocked"] += 1
+        elif state == "queued":
             q["deferred" if nt is not None and nt > now else "queued"] += 1
         elif state == "unknown":
             q["unknown"] += 1
@@ -85,7 +88,8 @@ for cid, c in camps.items():
     assert c["consents_waiting"]["count"] == len(waiting), cid
     assert c["consents_waiting"]["earliest"] == [
         {"fallback": i, "deadline": iso(d)} for d, i in waiting[:10]], cid
-    line = f"  sends: queued {q['queued']}, deferred {q['deferred']}, unknown {q['unknown']}"
+    line = (f"  sends: queued {q['queued']}, deferred {q['deferred']}, "
+            f"blocked {q['blocked']}, unknown {q['unknown']}")
     assert line in text, (cid, line)
     # The cost equals the report's Summary sheet, both views.
     rows = {r[0]: r for r in csv.reader(open(glob.glob(f"{sys.argv[4]}/{cid}/*/summary.csv")[0]))}

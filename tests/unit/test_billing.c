@@ -319,6 +319,62 @@ static void test_billing__a_refetch_replaces_its_span(void)
     teardown(&fx);
 }
 
+/* A reply kept by the API fetch says the span asked: that span is recorded
+ * and replaced, even where Meta had nothing; a bucket of the account's own
+ * day that starts before it widens it. */
+static void test_billing__the_span_asked_is_recorded_and_replaced(void)
+{
+    struct fixture fx;
+    struct suf_err err = SUF_ERR_INIT;
+
+    setup(&fx, "asked.db");
+    CU_ASSERT_EQUAL_FATAL(
+        import_text(&fx, "before.json",
+                    "{\"data\":[{\"data_points\":[" POINT(",\"cost\":0.03") ","
+                    "{\"start\":1795564800,\"end\":1795651200,\"volume\":9,\"cost\":1.5}]}]}",
+                    &err),
+        SUF_OK);
+    /* 2026-11-24..26 asked, and Meta had nothing: both old rows go */
+    CU_ASSERT_EQUAL_FATAL(
+        import_text(&fx, "empty.json",
+                    "{\"asked\":{\"since\":1795478400,\"until\":1795651200},"
+                    "\"pricing_analytics\":{\"data\":[{\"data_points\":[]}]},\"id\":\"7\"}",
+                    &err),
+        SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing WHERE waba_id = '7'"), 0);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE waba_id = '7'"
+                                " AND since = 1795478400 AND until = 1795651200 AND cost_given = 1"),
+                    1);
+    /* an empty reply of another span is no copy of the first: recorded too */
+    CU_ASSERT_EQUAL_FATAL(
+        import_text(&fx, "empty2.json",
+                    "{\"asked\":{\"since\":1795651200,\"until\":1795737600},"
+                    "\"pricing_analytics\":{\"data\":[{\"data_points\":[]}]},\"id\":\"7\"}",
+                    &err),
+        SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE waba_id = '7'"),
+                    2);
+    /* a Pacific day (08:00Z) starting before the span asked widens it */
+    CU_ASSERT_EQUAL_FATAL(
+        import_text(&fx, "pacific.json",
+                    "{\"asked\":{\"since\":1795824000,\"until\":1795910400},"
+                    "\"pricing_analytics\":{\"data\":[{\"data_points\":[{\"start\":1795766400,"
+                    "\"end\":1795852800,\"volume\":1}]}]},\"id\":\"7\"}",
+                    &err),
+        SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE waba_id = '7'"
+                                " AND since = 1795766400 AND until = 1795910400"),
+                    1);
+    /* without "asked", a file with no point records nothing (as before) */
+    CU_ASSERT_EQUAL_FATAL(
+        import_text(&fx, "plain-empty.json",
+                    "{\"pricing_analytics\":{\"data\":[]},\"id\":\"8\"}", &err),
+        SUF_OK);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE waba_id = '8'"),
+                    0);
+    teardown(&fx);
+}
+
 /* A file that is no response: an error naming the file, nothing stored. */
 static void test_billing__a_malformed_file_stores_nothing(void)
 {
@@ -339,6 +395,15 @@ static void test_billing__a_malformed_file_stores_nothing(void)
          "\"id\" is not an account id"},
         {"bad-currency.json", "{\"pricing_analytics\":{\"data\":[]},\"currency\":\"usd\"}",
          "\"currency\" is not a currency code"},
+        {"asked-back.json",
+         "{\"asked\":{\"since\":5,\"until\":5},\"pricing_analytics\":{\"data\":[]}}",
+         "asked-back.json: \"asked\" is not a span"},
+        {"asked-text.json",
+         "{\"asked\":{\"since\":\"2026-11-24\",\"until\":9},\"pricing_analytics\":{\"data\":[]}}",
+         "\"asked\" is not a span"},
+        {"asked-more.json",
+         "{\"asked\":{\"since\":1,\"until\":9,\"tz\":0},\"pricing_analytics\":{\"data\":[]}}",
+         "\"asked\" is not a span"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct fixture fx;
@@ -365,6 +430,7 @@ static const struct suf_test tests[] = {
     {"bad points", test_billing__bad_points_are_rejected_with_their_position},
     {"top level, two groups", test_billing__top_level_object_and_two_groups},
     {"refetch", test_billing__a_refetch_replaces_its_span},
+    {"span asked", test_billing__the_span_asked_is_recorded_and_replaced},
     {"malformed", test_billing__a_malformed_file_stores_nothing},
     {NULL, NULL},
 };

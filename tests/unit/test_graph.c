@@ -5,7 +5,6 @@
  * the requests suf made (paths, cursors), what reached the store and the
  * templates inbox, and the error's words.  Sleeps are counted, not slept.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,31 +180,7 @@ static void only_page_one_kept(int pages)
 
 static int inbox_files(const char *needle, bool *found)
 {
-    DIR *d = opendir(inbox);
-    struct dirent *de;
-    int n = 0;
-
-    *found = false;
-    while (d && (de = readdir(d)) != NULL) {
-        char path[1024], buf[65536];
-        FILE *f;
-        size_t len;
-
-        if (de->d_name[0] == '.')
-            continue;
-        n++;
-        snprintf(path, sizeof(path), "%s/%s", inbox, de->d_name);
-        f = fopen(path, "r");
-        len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-        buf[len] = '\0';
-        if (f)
-            fclose(f);
-        if (needle && strstr(buf, needle))
-            *found = true;
-    }
-    if (d)
-        closedir(d);
-    return n;
+    return suf_test_dir_files(inbox, needle, found);
 }
 
 static bool file_has(const char *path, const char *needle)

@@ -718,6 +718,58 @@ static void test_money__without_an_imported_map_the_built_in_one_prices(void)
     suf_store_close(&fresh);
 }
 
+/* Meta's billing names countries: each has a calling code that the built-in
+ * map places in the country's own market, on the day asked, and a country
+ * the table does not have is told apart, never guessed. */
+static void test_money__countries_reach_their_market_through_the_map(void)
+{
+    static const struct {
+        const char *country, *day, *market;
+    } rows[] = {
+        {"US", "2026-11-20", "North America"},
+        {"CA", "2026-11-20", "North America"},
+        {"DO", "2026-11-20", "Rest of Latin America"},
+        {"PR", "2026-11-20", "Rest of Latin America"},
+        {"JM", "2026-11-20", "Rest of Latin America"},
+        {"RU", "2026-11-20", "Russia"},
+        {"KZ", "2026-09-30", "Rest of Central & Eastern Europe"},
+        {"KZ", "2026-10-01", "Kazakhstan"},
+        {"IN", "2026-11-20", "India"},
+        {"GB", "2026-11-20", "United Kingdom"},
+        {"BD", "2026-11-20", "Bangladesh"},
+    };
+    struct suf_store fresh = SUF_STORE_INIT;
+    struct suf_money *m = NULL;
+    bool matched;
+
+    suf_test_store(&fresh, "countries.db");
+    CU_ASSERT_EQUAL_FATAL(suf_money_load(&m, &fresh, "USD", NULL), SUF_OK);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *code = suf_country_code(rows[i].country);
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(code);
+        if (strcmp(suf_money_market_name(m, suf_money_market(m, code, d(rows[i].day))),
+                   rows[i].market))
+            CU_FAIL(rows[i].country);
+    }
+    CU_ASSERT_PTR_NULL(suf_country_code("ZZ"));
+    CU_ASSERT_PTR_NULL(suf_country_code("us"));
+    CU_ASSERT_PTR_NULL(suf_country_code(""));
+    /* Every country of the table has a market: its own prefix's, or
+     * "Other" where the map has none of its codes (Aruba's 297). */
+    for (size_t i = 0; i < suf_country_builtin_rows; i++) {
+        int market = suf_money_market_match(m, suf_country_builtin[i].code, d("2026-11-20"),
+                                            &matched);
+
+        if (market < 0 || (!matched && strcmp(suf_money_market_name(m, market), "Other")))
+            CU_FAIL(suf_country_builtin[i].country);
+        if (i && strcmp(suf_country_builtin[i - 1].country, suf_country_builtin[i].country) >= 0)
+            CU_FAIL("countries out of order");
+    }
+    suf_money_free(m);
+    suf_store_close(&fresh);
+}
+
 static void test_money__cleanup(void)
 {
     suf_money_free(money);
@@ -749,6 +801,8 @@ int main(void)
         {"charge says what each view billed", test_money__charge_says_what_each_view_billed},
         {"without an imported map the built-in one prices",
          test_money__without_an_imported_map_the_built_in_one_prices},
+        {"countries reach their market through the map",
+         test_money__countries_reach_their_market_through_the_map},
         {"cleanup", test_money__cleanup},
         {NULL, NULL},
     };

@@ -592,6 +592,51 @@ static void test_plan__fallback_is_never_created_twice_nor_changed(void)
     fx_close(&fx);
 }
 
+/* Plan builds new fallbacks' messages on a thread of its own, by batches,
+ * and finishes them in scan order: over many batches, with holes in the
+ * content between them, every eligible recipient gets its fallback, the ids
+ * follow the phones with no gap for an excluded one, and each has its
+ * inputs and its queued utility row. */
+static void test_plan__many_new_fallbacks_keep_scan_order(void)
+{
+    enum { N = 1001 };
+    struct fx fx;
+    struct att_opts hole = {NULL, NULL, "-", 0};
+    char phone[32], got[128], callback[64];
+    int64_t want_id = 0, excluded = 0;
+
+    fx_open(&fx, "many.db", NULL);
+    add_catalog(&fx);
+    sql(&fx, "BEGIN");
+    for (int i = 0; i < N; i++) {
+        snprintf(phone, sizeof(phone), "4477011%05d", i);
+        add_attempts(&fx, "c", phone, one_failure, i % 7 == 3 ? &hole : NULL);
+    }
+    sql(&fx, "COMMIT");
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(phone, sizeof(phone), "4477011%05d", i);
+        outcome_of(&fx, "c", phone, got, sizeof(got));
+        if (i % 7 == 3) {
+            CU_ASSERT_STRING_EQUAL(got, "excluded:missing_content");
+            excluded++;
+            continue;
+        }
+        CU_ASSERT_STRING_EQUAL(got, "fallback");
+        want_id++;
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT id FROM fallbacks WHERE phone = ?1", phone), want_id);
+        snprintf(callback, sizeof(callback), "suf:%" PRId64 ":u1", want_id);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM sends WHERE callback = ?1 AND "
+                                    "state = 'queued'", callback), 1);
+    }
+    CU_ASSERT_EQUAL(want_id + excluded, N);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), want_id);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallback_inputs", NULL), want_id);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.new_fallbacks"), want_id);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.excluded.missing_content"), excluded);
+    fx_close(&fx);
+}
+
 static void test_plan__fallback_gets_its_messages(void)
 {
     struct fx fx;
@@ -1185,6 +1230,8 @@ int main(void)
         {"test_plan__fallback_is_never_created_twice_nor_changed",
          test_plan__fallback_is_never_created_twice_nor_changed},
         {"test_plan__fallback_gets_its_messages", test_plan__fallback_gets_its_messages},
+        {"test_plan__many_new_fallbacks_keep_scan_order",
+         test_plan__many_new_fallbacks_keep_scan_order},
         {"test_plan__campaign_utility_template_overrides_config",
          test_plan__campaign_utility_template_overrides_config},
         {"test_plan__eligible_codes_are_configurable",

@@ -791,6 +791,7 @@ static void test_report__every_reason_has_words(void)
 static void test_report__portfolio_sheets_match_golden(void)
 {
     struct rep_campaign *cs[4];
+    struct rep_billed mb;
     struct rep_sink sink;
     struct rec_book book;
     struct suf_err err = SUF_ERR_INIT;
@@ -816,11 +817,18 @@ static void test_report__portfolio_sheets_match_golden(void)
     }
     free(id);
     CU_ASSERT_EQUAL(n, 3);
+    /* The account's own number, as an operator may write it. */
+    free(cfg.meta_phone_number);
+    cfg.meta_phone_number = suf_xstrdup("+1 555 000 1111");
+    CU_ASSERT_EQUAL(rep_scan_meta_billed(&ctx, &mb, &err), SUF_OK);
     rec_init(&book, formats.spec);
     sink = (struct rep_sink){&rec_ops, &book};
-    rep_render_portfolio(&ctx, &sink, cs, n);
+    rep_render_portfolio(&ctx, &sink, cs, n, &mb);
     check_book(&book, "portfolio", "");
     rec_release(&book);
+    rep_billed_release(&mb);
+    free(cfg.meta_phone_number);
+    cfg.meta_phone_number = suf_xstrdup("");
     for (int i = 0; i < n; i++) {
         rep_campaign_release(cs[i]);
         free(cs[i]);
@@ -1013,7 +1021,7 @@ static void test_report__inputs_name_the_built_in_map(void)
     suf_clock_init(&run2.clock, AS_OF);
     CU_ASSERT_EQUAL_FATAL(rep_ctx_init(&ctx2, &run2, &err), SUF_OK);
     rec_init(&book, formats.spec);
-    rep_render_portfolio(&ctx2, &sink, NULL, 0);
+    rep_render_portfolio(&ctx2, &sink, NULL, 0, NULL);
     snprintf(want, sizeof(want), "\ttext\tnone\tbuilt-in (fixtures/markets.csv), SHA-256 %s",
              suf_money_builtin_map_sha256);
     for (int i = 0; i < book.nsheets; i++) {

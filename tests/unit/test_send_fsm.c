@@ -194,7 +194,8 @@ static int64_t col(sqlite3_stmt *s, int i)
     return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, i);
 }
 
-/* Compares the stored fallback with `want`; says what differs. */
+/* Compares the stored fallback with `want`; says what differs, unless
+ * `what` is NULL. */
 static bool stored_is(int64_t fb, const struct suf_fsm_row *want, const char *what)
 {
     sqlite3_stmt *s = suf_store_prepare(
@@ -210,7 +211,7 @@ static bool stored_is(int64_t fb, const struct suf_fsm_row *want, const char *wh
            col(s, 1) == want->state_at && col(s, 2) == want->utility_sent_at &&
            col(s, 3) == want->session_sent_at && col(s, 4) == want->closed_at &&
            col(s, 5) == want->error_code;
-    if (!same)
+    if (!same && what)
         fprintf(stderr,
                 "%s: stored %s at %lld (sent %lld, session %lld, closed %lld, code %lld); the "
                 "machine says %s at %lld (sent %lld, session %lld, closed %lld, code %lld)\n",
@@ -235,7 +236,7 @@ static void test_send_fsm__send_moves_every_state_as_the_machine_says(void)
             const char *send_state;
             char kind, what[96];
             unsigned fx;
-            int64_t fb, id;
+            int64_t fb, id, t0, t1;
 
             suf_config_init(&cfg);
             suf_test_store(&st, "send_fsm.db");
@@ -250,10 +251,27 @@ static void test_send_fsm__send_moves_every_state_as_the_machine_says(void)
             ev = event_of((enum send_case)c, &kind, &send_state);
             fb = add_fallback(&want);
             id = add_send(fb, kind, send_state);
+            /* the run's clock moves on from NOW: send stamps its moves with
+             * the second it reads, which a slow machine may see tick */
+            t0 = suf_run_now(&run);
             run_case((enum send_case)c, fb, id, kind);
-            suf_fsm_step(&p, &want, &ev, &fx);
+            t1 = suf_run_now(&run);
             snprintf(what, sizeof(what), "%s, from %s", case_names[c],
                      suf_fsm_state_name((enum suf_fb_state)state));
+            /* the machine's answer at the second send read; a second that
+             * ticked during the call allows the later one */
+            ev.at += t0 - NOW;
+            {
+                struct suf_fsm_row later = want;
+                struct suf_fsm_event ev1 = ev;
+                unsigned fx1;
+
+                ev1.at += t1 - t0;
+                suf_fsm_step(&p, &want, &ev, &fx);
+                suf_fsm_step(&p, &later, &ev1, &fx1);
+                if (t1 != t0 && fx1 == fx && stored_is(fb, &later, NULL))
+                    want = later;
+            }
             CU_ASSERT(stored_is(fb, &want, what));
             /* cancelled sends follow the machine's effect */
             if (c == OPTED_OUT || c == OPTOUT_PASS || c == EXPIRY) {

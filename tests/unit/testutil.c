@@ -1,6 +1,7 @@
 /*
  * testutil.c: the shared CUnit runner and scratch helpers (see testutil.h).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,35 @@ const char *suf_test_write(const char *name, const char *text)
         exit(2);
     }
     return path;
+}
+
+int suf_test_dir_files(const char *dir, const char *needle, bool *found)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    *found = false;
+    while (d && (de = readdir(d)) != NULL) {
+        char path[1024], buf[65536];
+        FILE *f;
+        size_t len;
+
+        if (de->d_name[0] == '.')
+            continue;
+        n++;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        f = fopen(path, "r");
+        len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        buf[len] = '\0';
+        if (f)
+            fclose(f);
+        if (needle && strstr(buf, needle))
+            *found = true;
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
 
 void suf_test_store(struct suf_store *st, const char *name)

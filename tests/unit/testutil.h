@@ -11,6 +11,8 @@
 #ifndef SUF_TESTUTIL_H
 #define SUF_TESTUTIL_H
 
+#include <stdbool.h>
+
 #include <CUnit/CUnit.h>
 
 #include "store/store.h"
@@ -32,6 +34,9 @@ const char *suf_test_path(const char *name);
 const char *suf_test_source(const char *rel);
 /* Writes `text` to the scratch file `name`; returns its path (static). */
 const char *suf_test_write(const char *name, const char *text);
+/* The files of folder `dir` that are not dot files; *found (when `needle`
+ * is not NULL) says whether any of their first 64 KiB holds `needle`. */
+int suf_test_dir_files(const char *dir, const char *needle, bool *found);
 /* Opens a new, migrated, locked store in the scratch folder. */
 void suf_test_store(struct suf_store *st, const char *name);
 

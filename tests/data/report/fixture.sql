@@ -201,3 +201,41 @@ INSERT INTO sends (id, fallback_id, kind, part, n, callback, body, state, sent_a
   (32, 8, 's', 1, 1, 'suf:8:s1', '{}', 'sent', 1795318100, NULL, 'delivered', 1795320000, NULL, NULL, NULL),
   (33, 9, 'u', 1, 1, 'suf:9:u1', '{}', 'sent', 1795226460, NULL, 'read', 1795226520, 1795226600, 1, 'utility'),
   (34, 9, 's', 1, 1, 'suf:9:s1', '{}', 'sent', 1795300060, NULL, 'delivered', 1795313400, NULL, NULL, NULL);
+
+-- What Meta billed (meta_billing, the portfolio's "Meta billed vs estimate"),
+-- for the account's number 15550001111, with a row of another number.
+-- 11-20 (a UTC day, with cost): India's four broadcasts, and two marketing
+-- lite messages suf did not send (suf counts them as marketing: other
+-- traffic); a category suf does not know (REFERRAL_CONVERSION); a country
+-- the table does not know (ZZ); free customer service, left out.
+-- 11-21 (a UTC day, with cost): US and CA both North America, one more
+-- utility message than suf sent; one service message fewer than suf's (suf
+-- counts more); India exact; Bangladesh's 880 is still Rest of Asia Pacific,
+-- where suf has no rate (unpriced); France, a market the fixture map does
+-- not have; another business number, left out.
+-- 11-22 (the account's zone, UTC-03:00, so from 03:00 UTC; on a partner's
+-- credit line: no cost): Bangladesh.  Between the two spans, 11-22 00:00 to
+-- 03:00 UTC was not fetched.
+INSERT INTO meta_billing (waba_id, bucket_start, bucket_end, country, phone_number,
+                          pricing_category, pricing_type, volume, cost, currency) VALUES
+  ('111', 1795132800, 1795219200, 'IN', '15550001111', 'MARKETING', 'REGULAR', 4, 47200, 'USD'),
+  ('111', 1795132800, 1795219200, 'IN', '15550001111', 'MARKETING_LITE', 'REGULAR', 2, 5000, 'USD'),
+  ('111', 1795132800, 1795219200, 'IN', '15550001111', 'REFERRAL_CONVERSION', 'REGULAR', 1, 900, 'USD'),
+  ('111', 1795132800, 1795219200, 'ZZ', '15550001111', 'UTILITY', 'REGULAR', 1, 3000, 'USD'),
+  ('111', 1795132800, 1795219200, 'IN', '15550001111', 'SERVICE', 'FREE_CUSTOMER_SERVICE', 3, 0, 'USD'),
+  ('111', 1795219200, 1795305600, 'GB', '15550001111', 'UTILITY', 'REGULAR', 1, 2200, 'USD'),
+  ('111', 1795219200, 1795305600, 'GB', '15550001111', 'SERVICE', 'REGULAR', 1, 2200, 'USD'),
+  ('111', 1795219200, 1795305600, 'GB', '15550001111', 'MARKETING', 'REGULAR', 1, 52900, 'USD'),
+  ('111', 1795219200, 1795305600, 'US', '15550001111', 'UTILITY', 'REGULAR', 2, 6800, 'USD'),
+  ('111', 1795219200, 1795305600, 'CA', '15550001111', 'UTILITY', 'REGULAR', 1, 3400, 'USD'),
+  ('111', 1795219200, 1795305600, 'US', '15550001111', 'SERVICE', 'REGULAR', 1, 3400, 'USD'),
+  ('111', 1795219200, 1795305600, 'IN', '15550001111', 'UTILITY', 'REGULAR', 3, 4200, 'USD'),
+  ('111', 1795219200, 1795305600, 'IN', '15550001111', 'SERVICE', 'REGULAR', 1, 1300, 'USD'),
+  ('111', 1795219200, 1795305600, 'BD', '15550001111', 'UTILITY', 'REGULAR', 1, 11300, 'USD'),
+  ('111', 1795219200, 1795305600, 'FR', '15550001111', 'MARKETING', 'REGULAR', 2, 100000, 'USD'),
+  ('111', 1795219200, 1795305600, 'IN', '15550002222', 'MARKETING', 'REGULAR', 5, 59000, 'USD'),
+  ('111', 1795316400, 1795402800, 'BD', '15550001111', 'UTILITY', 'REGULAR', 1, NULL, NULL),
+  ('111', 1795316400, 1795402800, 'BD', '15550001111', 'SERVICE', 'REGULAR', 1, NULL, NULL);
+INSERT INTO meta_billing_periods (waba_id, since, until, currency, cost_given, imported_at) VALUES
+  ('111', 1795132800, 1795305600, 'USD', 1, 1795500000),
+  ('111', 1795316400, 1795402800, NULL, 0, 1795500000);
