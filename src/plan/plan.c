@@ -1098,13 +1098,80 @@ static int check_permission_template(struct planner *pl, struct suf_err *err)
     return SUF_OK;
 }
 
-/* Counts the campaign's outcomes as stored, and logs its summary line. */
+/* The campaign's counts by (outcome, reason): a handful of pairs, however
+ * many recipients. */
+struct pair_count {
+    char *outcome, *reason; /* reason NULL when the row has none */
+    int64_t n;
+};
+
+struct pair_counts {
+    struct pair_count *v;
+    size_t n, alloc;
+    size_t last; /* the pair the previous row counted: rows come in runs */
+};
+
+static bool pair_is(const struct pair_count *p, const char *o, const char *r)
+{
+    return !strcmp(p->outcome, o) && same_opt(p->reason, r);
+}
+
+static void pair_add(struct pair_counts *c, const char *o, const char *r)
+{
+    if (c->n > c->last && pair_is(&c->v[c->last], o, r)) {
+        c->v[c->last].n++;
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (pair_is(&c->v[i], o, r)) {
+            c->v[i].n++;
+            c->last = i;
+            return;
+        }
+    }
+    if (c->n == c->alloc) {
+        c->alloc = c->alloc ? 2 * c->alloc : 16;
+        c->v = suf_xrealloc(c->v, c->alloc * sizeof(*c->v));
+    }
+    c->v[c->n].outcome = suf_xstrdup(o);
+    c->v[c->n].reason = r ? suf_xstrdup(r) : NULL;
+    c->v[c->n].n = 1;
+    c->last = c->n++;
+}
+
+/* The order GROUP BY outcome, reason gave: by outcome, then by reason,
+ * none first. */
+static int pair_cmp(const void *x, const void *y)
+{
+    const struct pair_count *a = x, *b = y;
+    int d = strcmp(a->outcome, b->outcome);
+    if (d)
+        return d;
+    if (!a->reason || !b->reason)
+        return (a->reason != NULL) - (b->reason != NULL);
+    return strcmp(a->reason, b->reason);
+}
+
+static void pair_counts_release(struct pair_counts *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].outcome);
+        free(c->v[i].reason);
+    }
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Counts the campaign's outcomes as stored, and logs its summary line.  The
+ * rows are read in primary-key order and counted here: a GROUP BY would
+ * sort them in a temporary B-tree of one row per recipient, which grows
+ * with the campaign. */
 static int count_outcomes(struct planner *pl, struct suf_err *err)
 {
-    static const char sql[] = "SELECT outcome, reason, count(*) FROM recipients "
-                              "WHERE campaign_id = ?1 GROUP BY outcome, reason";
+    static const char sql[] = "SELECT outcome, reason FROM recipients WHERE campaign_id = ?1";
     sqlite3_stmt *s = suf_store_prepare(pl->st, sql, err);
     int64_t by[SUF_OUTCOME_COUNT] = {0}, total = 0;
+    struct pair_counts pairs = {0};
     struct suf_buf reasons = SUF_BUF_INIT;
     char name[96];
     int src, rc = SUF_OK;
@@ -1114,23 +1181,28 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
     suf_bind_text(s, 1, pl->camp->id);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *o = (const char *)sqlite3_column_text(s, 0);
-        const char *r = (const char *)sqlite3_column_text(s, 1);
-        int64_t n = sqlite3_column_int64(s, 2);
-        total += n;
-        for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
-            if (o && !strcmp(o, suf_plan_outcome_name(i)))
-                by[i] += n;
-        snprintf(name, sizeof(name), "plan.%s", o ? o : "unknown");
-        suf_run_count(pl->run, name, n);
-        if (r) {
-            snprintf(name, sizeof(name), "plan.excluded.%s", r);
-            suf_run_count(pl->run, name, n);
-            suf_buf_addf(&reasons, "%s%s %" PRId64, reasons.len ? ", " : "", r, n);
-        }
+        pair_add(&pairs, o ? o : "unknown", (const char *)sqlite3_column_text(s, 1));
     }
     sqlite3_finalize(s);
     if (src != SQLITE_DONE)
         rc = suf_store_fail(pl->st, err, "recipients");
+    if (pairs.n > 1)
+        qsort(pairs.v, pairs.n, sizeof(*pairs.v), pair_cmp);
+    for (size_t k = 0; !rc && k < pairs.n; k++) {
+        const struct pair_count *p = &pairs.v[k];
+        total += p->n;
+        for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
+            if (!strcmp(p->outcome, suf_plan_outcome_name(i)))
+                by[i] += p->n;
+        snprintf(name, sizeof(name), "plan.%s", p->outcome);
+        suf_run_count(pl->run, name, p->n);
+        if (p->reason) {
+            snprintf(name, sizeof(name), "plan.excluded.%s", p->reason);
+            suf_run_count(pl->run, name, p->n);
+            suf_buf_addf(&reasons, "%s%s %" PRId64, reasons.len ? ", " : "", p->reason, p->n);
+        }
+    }
+    pair_counts_release(&pairs);
     suf_run_count(pl->run, "plan.recipients", total);
     suf_run_count(pl->run, "plan.new_fallbacks", pl->new_fallbacks);
     if (!rc)
