@@ -24,15 +24,16 @@
  * look-up before building), and once created its recipient's outcome stays
  * `fallback`: the upsert never overwrites it.
  *
- * Plan stores decisions, not requests.  A new fallback's messages are built
- * once (render.h), so that what the builders refuse excludes the recipient
- * as missing_content, and dropped; what they were built from is stored
+ * Plan stores decisions, not requests.  A new fallback's messages go
+ * through the builders once, in their check mode (render.h): every rule
+ * that can refuse runs, no JSON is made, and what they refuse excludes the
+ * recipient as missing_content.  Being the builders' own path, the check
+ * cannot disagree with them.  What the messages are built from is stored
  * instead (fallback_inputs, with the template's version and the permission
  * settings, each stored once), with the utility row queued, its body empty
- * until the send stage claims it.  Building and dropping costs less than a
- * validator of its own would save, and cannot disagree with the builders.
+ * until the send stage claims it.
  *
- * The building (a third of plan's work) runs on a builder thread
+ * The checking runs on a builder thread
  * (base/handoff.h) while the scan goes on: the main thread copies a new
  * fallback's content off the store and hands it over by batches, a few
  * batches held at most, and finishes each recipient (its fallback rows or
@@ -547,16 +548,17 @@ static const char *campaign_name(const struct campaign *camp, const struct conte
 }
 
 /*
- * Builds the messages of fallback `id` from the latest attempt's content:
- * plan refuses what the builders refuse.  Reads only what stays the same
- * during the scan (the campaign, the config, the template), so that it can
- * run on the builder thread.  A hole in the content (or anything the builders refuse)
- * is SUF_ERR_INPUT with d->detail saying why.  The bodies go to d->bodies
- * for --explain; a writing plan drops them (the frozen inputs are stored
- * instead, and the bytes built again, by the same code, when sent).
+ * Runs the builders of fallback `id`'s messages on the latest attempt's
+ * content: plan refuses what the builders refuse.  Reads only what stays
+ * the same during the scan (the campaign, the config, the template), so
+ * that it can run on the builder thread.  A hole in the content (or
+ * anything the builders refuse) is SUF_ERR_INPUT with d->detail saying why.
+ * With `keep` (--explain) the bodies are built into d->bodies; a writing
+ * plan only checks, the builders making no JSON (the frozen inputs are
+ * stored instead, and the bytes built, by the same code, when sent).
  */
 static int build_bodies(const struct planner *pl, const char *phone, const struct content *c,
-                        struct suf_plan_decision *d, int64_t id)
+                        struct suf_plan_decision *d, int64_t id, bool keep)
 {
     const struct suf_config *cfg = pl->run->cfg;
     struct suf_render_inputs in;
@@ -582,14 +584,19 @@ static int build_bodies(const struct planner *pl, const char *phone, const struc
                                            cfg->utility_no_button};
     in.session.list_button_label = cfg->list_button_label;
     in.campaign_name = campaign_name(pl->camp, c);
+    if (!keep) {
+        rc = suf_render_check(&in, id, d->detail, sizeof(d->detail));
+        goto out;
+    }
     rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
     if (!rc)
         rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
+out:
     if (rc) {
         rc = SUF_ERR_INPUT;
         for (size_t i = 0; i < nparts; i++)
             json_decref(parts[i]);
-    } else {
+    } else if (keep) {
         d->nbodies = 1;
         for (size_t i = 0; i < nparts && i < 2; i++)
             d->bodies[d->nbodies++] = parts[i];
@@ -759,7 +766,7 @@ static void batch_free(struct batch *b)
     free(b);
 }
 
-/* The builder thread's half: builds each, and drops the bytes. */
+/* The builder thread's half: checks each. */
 static void batch_run(void *ctx, void *item)
 {
     const struct planner *pl = ctx;
@@ -767,10 +774,7 @@ static void batch_run(void *ctx, void *item)
 
     for (size_t i = 0; i < b->n; i++) {
         struct job *j = b->v[i];
-        j->rc = build_bodies(pl, suf_buf_str(&j->a.phone), &j->c, &j->d, j->id);
-        for (size_t k = 0; k < j->d.nbodies; k++)
-            json_decref(j->d.bodies[k]);
-        j->d.nbodies = 0;
+        j->rc = build_bodies(pl, suf_buf_str(&j->a.phone), &j->c, &j->d, j->id, false);
     }
 }
 
@@ -890,7 +894,7 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         rc = job_put(pl, a, d, &c, err);
         goto out;
     }
-    rc = build_bodies(pl, suf_buf_str(&a->phone), &c, d, pl->next_id);
+    rc = build_bodies(pl, suf_buf_str(&a->phone), &c, d, pl->next_id, !pl->write);
     if (rc == SUF_ERR_INPUT) {
         d->outcome = SUF_OUTCOME_EXCLUDED;
         d->reason = SUF_REASON_MISSING_CONTENT;
