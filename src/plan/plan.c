@@ -53,6 +53,7 @@
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/util.h"
+#include "plan/permission.h"
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
 #include "plan/render.h"
@@ -1062,39 +1063,14 @@ static int next_fallback_id(struct suf_store *st, int64_t *id, struct suf_err *e
  * counts a refusal (the send stage will not send these fallbacks). */
 static int check_permission_template(struct planner *pl, struct suf_err *err)
 {
-    static const char sql[] = "SELECT json FROM templates WHERE name = ?1 AND language = ?2";
-    sqlite3_stmt *s = suf_store_prepare(pl->st, sql, err);
-    struct suf_template t;
-    struct suf_err perr = SUF_ERR_INIT;
-    const char *why = NULL;
-    char whybuf[300];
-    int src;
+    const char *why;
+    char whybuf[400];
 
-    if (!s)
+    if (suf_permission_check(pl->st, pl->camp->utility_template, pl->camp->utility_language,
+                             pl->run->cfg->utility_no_button, &why, whybuf, sizeof(whybuf), err))
         return SUF_ERR_DB;
-    memset(&t, 0, sizeof(t));
-    suf_bind_text(s, 1, pl->camp->utility_template);
-    suf_bind_text(s, 2, pl->camp->utility_language);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        if (suf_template_parse((const char *)sqlite3_column_text(s, 0), &t, &perr)) {
-            snprintf(whybuf, sizeof(whybuf), "template cannot be read: %s", perr.msg);
-            why = whybuf;
-        } else if (suf_utility_check(&t, pl->run->cfg->utility_no_button, &why)) {
-            if (!why)
-                why = "is not an approved utility template";
-        } else {
-            why = NULL;
-        }
-    } else if (src == SQLITE_DONE) {
-        why = "not in the template catalog";
-    }
-    sqlite3_finalize(s);
-    suf_template_release(&t);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return suf_store_fail(pl->st, err, "templates");
     if (why) {
-        suf_error("plan: campaign '%s': permission template '%s' (%s) refused: %s; its fallbacks are "
+        suf_error("plan: campaign '%s': permission template '%s' (%s) %s; its fallbacks are "
                   "planned but the send stage will not send them",
                   pl->camp->id, pl->camp->utility_template, pl->camp->utility_language, why);
         suf_run_count(pl->run, "plan.permission_template_errors", 1);

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "base/timeutil.h"
+#include "plan/permission.h"
 #include "plan/plan.h"
 #include "plan/render.h"
 #include "plan/scenario.h"
@@ -469,83 +470,6 @@ out:
     return rc;
 }
 
-/* What suf last heard of a permission template (templates.live_*: the
- * catalog, or a newer webhook); NULL members when nothing was heard. */
-struct live_state {
-    const char *status, *category, *reason;
-    int64_t at; /* 0: unknown */
-};
-
-/* " (since <time>; <reason>)" of a refusal, or "" when neither is known;
- * without the reason when `with_reason` is false (the reason is the last
- * status event's, not the category's). */
-static void live_since(const struct live_state *live, bool with_reason, char *buf, size_t size)
-{
-    char t[40];
-    bool reason = with_reason && live->reason && *live->reason && strcmp(live->reason, "NONE");
-
-    if (!live->at && !reason)
-        snprintf(buf, size, "%s", "");
-    else
-        snprintf(buf, size, " (%s%s%s%s)", live->at ? "since " : "",
-                 live->at ? suf_time_format(live->at, t, sizeof(t)) : "",
-                 live->at && reason ? "; " : "", reason ? live->reason : "");
-}
-
-/*
- * Why a campaign's permission template cannot ask permission, or NULL when
- * it can.  suf_utility_check decides, on the catalog entry as Meta gave it
- * (so a template without its quick replies is refused too) with its status
- * and category as last heard (`live`: a webhook may have paused or
- * re-categorised it since the catalog was read); the words name the status
- * or category, as the user sees them in Meta's manager, and since when.
- * `json` is NULL when the catalog has no such template.
- */
-static const char *template_refusal(const char *json, const struct live_state *live,
-                                    int no_button, char *why, size_t size)
-{
-    static const char prefix[] = "utility template ";
-    struct suf_template t;
-    struct suf_err perr = SUF_ERR_INIT;
-    const char *check = NULL;
-    char since[200], since_cat[80];
-
-    if (!json)
-        return "is not in the template catalog";
-    memset(&t, 0, sizeof(t));
-    live_since(live, true, since, sizeof(since));
-    live_since(live, false, since_cat, sizeof(since_cat));
-    if (suf_template_parse(json, &t, &perr)) {
-        snprintf(why, size, "has a catalog entry that cannot be read (%s)", perr.msg);
-        suf_template_release(&t);
-        return why;
-    }
-    if (live->status) {
-        free(t.status);
-        t.status = suf_xstrdup(live->status);
-    }
-    if (live->category) {
-        free(t.category);
-        t.category = suf_xstrdup(live->category);
-    }
-    if (suf_utility_check(&t, no_button, &check) == SUF_OK) {
-        why = NULL;
-    } else if (!suf_streq_fold(t.status, "APPROVED")) {
-        snprintf(why, size, "is %s, not APPROVED%s", t.status ? t.status : "without a status",
-                 since);
-    } else if (!suf_streq_fold(t.category, "UTILITY")) {
-        snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)%s",
-                 t.category ? t.category : "(none)", since_cat);
-    } else {
-        check = check ? check : "cannot ask permission";
-        if (!strncmp(check, prefix, sizeof(prefix) - 1))
-            check += sizeof(prefix) - 1;
-        snprintf(why, size, "%s", check);
-    }
-    suf_template_release(&t);
-    return why;
-}
-
 /*
  * Whether campaign `campaign` may start fallbacks now, by the rules plan
  * decided with (its settings over the config, as suf_plan_policy_load
@@ -553,7 +477,7 @@ static const char *template_refusal(const char *json, const struct live_state *l
  * (into `why`) when it may not.
  */
 static int campaign_refusal(struct send_db *db, const char *campaign, const char *tname,
-                            const char *tlang, const char *json, const struct live_state *live,
+                            const char *tlang, const char *json, const struct suf_template_live *live,
                             enum suf_fb_reason *reason, char *why, size_t size,
                             struct suf_err *err)
 {
@@ -572,7 +496,7 @@ static int campaign_refusal(struct send_db *db, const char *campaign, const char
         *reason = SUF_FB_REASON_CAMPAIGN_EXPIRED;
         snprintf(why, size, "the campaign ended at %s (valid_until)",
                  suf_time_format(p.valid_until, t, sizeof(t)));
-    } else if ((refusal = template_refusal(json, live, cfg->utility_no_button, buf,
+    } else if ((refusal = suf_permission_refusal(json, live, cfg->utility_no_button, buf,
                                            sizeof(buf)))) {
         *reason = SUF_FB_REASON_TEMPLATE_UNUSABLE;
         snprintf(why, size, "permission template '%s' (%s) %s", tname, tlang, refusal);
@@ -649,7 +573,7 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         char why[600];
         const char *campaign = (const char *)sqlite3_column_text(s, 0);
-        const struct live_state live = {(const char *)sqlite3_column_text(s, 4),
+        const struct suf_template_live live = {(const char *)sqlite3_column_text(s, 4),
                                         (const char *)sqlite3_column_text(s, 5),
                                         (const char *)sqlite3_column_text(s, 6),
                                         sqlite3_column_int64(s, 7)};

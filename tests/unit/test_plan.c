@@ -18,6 +18,7 @@
 #include "base/context.h"
 #include "base/timeutil.h"
 #include "base/util.h"
+#include "plan/permission.h"
 #include "plan/plan.h"
 #include "plan/render.h"
 #include "store/store.h"
@@ -807,6 +808,52 @@ static void test_plan__campaign_utility_template_overrides_config(void)
     fx_close(&fx);
 }
 
+/* The permission template as suf last heard of it: a webhook's pause,
+ * approval or re-categorisation after the catalog was read decides, for
+ * plan's warning as for the send stage's gate (one decision). */
+static void test_plan__permission_template_is_read_as_last_heard(void)
+{
+    struct fx fx;
+    const char *why = NULL;
+    char buf[400];
+
+    fx_open(&fx, "live.db", FALLBACK_ON "[utility]\nutility_template = fallback_permission\n");
+    add_catalog(&fx);
+#define CHECK(name)                                                                        \
+    CU_ASSERT_EQUAL(suf_permission_check(&fx.st, name, "en_US", fx.cfg.utility_no_button,  \
+                                         &why, buf, sizeof(buf), &fx.err),                 \
+                    SUF_OK)
+    /* the catalog says PAUSED; a later webhook approved it */
+    sql(&fx, "UPDATE templates SET live_status = 'APPROVED', live_at = 1795000000"
+             " WHERE name = 'fallback_permission_paused'");
+    CHECK("fallback_permission_paused");
+    CU_ASSERT_PTR_NULL(why);
+    /* the catalog says APPROVED; a later webhook paused it */
+    sql(&fx, "UPDATE templates SET live_status = 'PAUSED', live_reason = 'FIRST_PAUSE',"
+             " live_at = 1795000000 WHERE name = 'fallback_permission'");
+    CHECK("fallback_permission");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_STRING_EQUAL(why, "is PAUSED, not APPROVED (since 2026-11-18T11:06:40Z; "
+                                "FIRST_PAUSE)");
+    add_attempts(&fx, "c", "447700900001", one_failure, NULL);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.permission_template_errors"), 1);
+    /* approved again, then re-categorised */
+    sql(&fx, "UPDATE templates SET live_status = 'APPROVED', live_category = 'MARKETING',"
+             " live_reason = NULL WHERE name = 'fallback_permission'");
+    CHECK("fallback_permission");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "is in category MARKETING, not UTILITY"));
+    sql(&fx, "UPDATE templates SET live_category = 'UTILITY' WHERE name = 'fallback_permission'");
+    CHECK("fallback_permission");
+    CU_ASSERT_PTR_NULL(why);
+    CHECK("no_such_permission");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_STRING_EQUAL(why, "is not in the template catalog");
+#undef CHECK
+    fx_close(&fx);
+}
+
 static void test_plan__eligible_codes_are_configurable(void)
 {
     struct fx fx;
@@ -1278,6 +1325,8 @@ int main(void)
         {"test_plan__counts_stream_without_sorting", test_plan__counts_stream_without_sorting},
         {"test_plan__campaign_utility_template_overrides_config",
          test_plan__campaign_utility_template_overrides_config},
+        {"test_plan__permission_template_is_read_as_last_heard",
+         test_plan__permission_template_is_read_as_last_heard},
         {"test_plan__eligible_codes_are_configurable",
          test_plan__eligible_codes_are_configurable},
         {"test_plan__131026_counts_as_capping_when_configured",
