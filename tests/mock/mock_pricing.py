@@ -33,6 +33,11 @@ dimensions([...]) and metric_types([...]), brackets optional.  A missing
 start, end or granularity, a bad number, start not before end, an unknown
 modifier, dimension, metric or granularity is HTTP 400, Graph error 100.
 
+A mock restarted with another --clock (the demo's second night) has lost
+what it delivered before; --pricing-earlier CLOCK LOG gives it back: the
+accepted messages of LOG, the request log of an earlier run alone, delivered
+at CLOCK + seq + 1 as that run's webhooks said.
+
 Switches:
   --credit-line              every data point comes without cost (an account
                              billed through a partner's credit line)
@@ -86,6 +91,10 @@ def add_arguments(p):
                    help="the market of each calling-code prefix (prefix,market,since)")
     p.add_argument("--pricing-utc-offset", type=int, default=0, metavar="HOURS",
                    help="the account's days start at this offset from UTC")
+    p.add_argument("--pricing-earlier", nargs=2, action="append", default=[],
+                   metavar=("CLOCK", "LOG"),
+                   help="also bill the accepted messages of an earlier run of the mock: its "
+                        "--clock and its request log (repeatable)")
     p.add_argument("--credit-line", action="store_true",
                    help="pricing analytics without cost (a partner's credit line)")
     p.add_argument("--pricing-token-error", action="store_true",
@@ -143,9 +152,24 @@ def market_of(mock, phone, day):
     return found
 
 
+def load_earlier(runs):
+    """[(delivered, record)] of the accepted messages of earlier runs."""
+    out = []
+    for clock, path in runs:
+        if not clock.isdigit():
+            raise SystemExit("--pricing-earlier %s: the clock is not epoch seconds" % clock)
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                if rec.get("accepted") and rec.get("fault") is None:
+                    out.append((int(clock) + rec["seq"] + 1, rec))
+    return out
+
+
 def routes(mock):
     mock.pricing_cards = load_cards(mock.args.pricing_rates)
     mock.pricing_markets = load_markets(mock.args.pricing_markets)
+    mock.pricing_earlier = load_earlier(mock.args.pricing_earlier)
     return [("GET", r"/v[0-9.]+/(?P<waba>[0-9]+)", analytics)]
 
 
@@ -273,10 +297,9 @@ def analytics(mock, req, match):
 def points(mock, start, end, size, dims, metrics):
     offset = mock.args.pricing_utc_offset * 3600
     with mock.lock:
-        accepted = [r for r in mock.accepted if r.get("fault") is None]
+        accepted = [(mock.now(r["seq"]) + 1, r) for r in mock.accepted if r.get("fault") is None]
     groups = {}
-    for rec in accepted:
-        delivered = mock.now(rec["seq"]) + 1
+    for delivered, rec in mock.pricing_earlier + accepted:
         if not start <= delivered < end:
             continue
         bucket = (delivered + offset) // size * size - offset
