@@ -65,6 +65,25 @@ const struct suf_command suf_commands[] = {
      "                           USD_2026-10-01.csv)\n"
      "  --currency CUR           rates: the card's currency (default: from the file name,\n"
      "                           else the config's currency)\n"},
+    {"templates", cmd_templates, SUF_CMD_DB_WRITE,
+     "make sure the permission templates exist at Meta",
+     "usage: suf templates ensure-permission [--language L]... [--campaign ID] [--dry-run]\n"
+     "\n"
+     "Looks up, by name in waba_id's catalog, each campaign's permission template\n"
+     "(its utility_template and utility_language, else the config's) and the\n"
+     "config's own, and creates each one Meta does not have: category UTILITY, the\n"
+     "body permission_body with permission_example, the quick replies\n"
+     "permission_yes and permission_no.  A campaign has one utility language: to\n"
+     "have a template in more, name them with --language.  Prints each template's\n"
+     "name, language, id, status and category, and what was done; what Meta said\n"
+     "is kept in inbox_templates and imported.  A created template is PENDING\n"
+     "until Meta approves it (by webhook); until then no utility message goes.\n"
+     "A lost reply to a creation is never simply sent again: the template is\n"
+     "looked up first.\n"
+     "\n"
+     "  --language L    also in language L (en_US, pt_BR; repeatable)\n"
+     "  --campaign ID   only the template of campaign ID\n"
+     "  --dry-run       only look up, and say what would be created\n"},
     {"plan", cmd_plan, SUF_CMD_DB_WRITE | SUF_CMD_EXPLAIN_READ,
      "decide who gets a fallback, and why not",
      "usage: suf plan [--campaign ID]\n"

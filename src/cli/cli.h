@@ -75,5 +75,6 @@ int cmd_status(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 int cmd_receive(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 int cmd_purge(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 int cmd_cancel(struct suf_run *run, int argc, char **argv, struct suf_err *err);
+int cmd_templates(struct suf_run *run, int argc, char **argv, struct suf_err *err);
 
 #endif /* SUF_CLI_H */

@@ -1,5 +1,7 @@
 /*
- * events.c: reading webhook event logs into `events` (see events.h).
+ * events.c: reading webhook event logs into `events`, and template
+ * webhooks into `template_events` and the template's live state (see
+ * events.h).
  *
  * Two halves: suf_events_parse_line() turns one webhook body into events
  * (jansson, no I/O, so it can be tested and fuzzed alone), and the importer
@@ -296,6 +298,116 @@ static int parse_value(const struct parse *p, const json_t *value)
     return SUF_OK;
 }
 
+/* A string the parse made (not read from the JSON): copied into the
+ * arena when there is one, else `buf` itself, valid during the parse. */
+static const char *made(const struct parse *p, const char *buf)
+{
+    return p->keep ? arena_dup(p->keep, buf, strlen(buf)) : buf;
+}
+
+/* message_template_id: an integer in Meta's webhooks, a string in the
+ * catalog; text either way, as the catalog keeps it. */
+static const char *template_id(const struct parse *p, const json_t *value, char *buf,
+                               size_t size)
+{
+    const json_t *v = json_object_get(value, "message_template_id");
+
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+        return made(p, buf);
+    }
+    return json_is_string(v) && json_string_length(v) ? jstr(p, value, "message_template_id")
+                                                      : NULL;
+}
+
+const char *suf_events_language(const char *s, char *buf, size_t size)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 2 || n >= size || n > 15)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c && c != '-' && c != '_' && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+            return NULL;
+        buf[i] = c == '-' ? '_' : c;
+    }
+    return buf;
+}
+
+/* message_template_language as the catalog spells it: the webhook says
+ * "en-US" where the catalog says "en_US". */
+static const char *template_language(const struct parse *p, const json_t *value, char *buf,
+                                     size_t size)
+{
+    const char *s = json_string_value(json_object_get(value, "message_template_language"));
+
+    return suf_events_language(s, buf, size) ? made(p, buf) : NULL;
+}
+
+/* Why a status event says what it says, in words: the pause (other_info),
+ * the rejection's detail, or the day it was disabled; NULL when none. */
+static const char *status_detail(const struct parse *p, const json_t *value, char *buf,
+                                 size_t size)
+{
+    const json_t *other = json_object_get(value, "other_info");
+    const json_t *rej = json_object_get(value, "rejection_info");
+    const json_t *dis = json_object_get(value, "disable_info");
+    const char *a = NULL, *b = NULL;
+    int64_t when;
+
+    if (json_is_object(other)) {
+        a = json_string_value(json_object_get(other, "title"));
+        b = json_string_value(json_object_get(other, "description"));
+    } else if (json_is_object(rej)) {
+        a = json_string_value(json_object_get(rej, "reason"));
+        b = json_string_value(json_object_get(rej, "recommendation"));
+    } else if (json_is_object(dis) && jtime(dis, "disable_date", &when)) {
+        char t[40];
+        snprintf(buf, size, "disabled on %s", suf_time_format(when, t, sizeof(t)));
+        return made(p, buf);
+    }
+    if (!a && !b)
+        return NULL;
+    snprintf(buf, size, "%s%s%s", a ? a : "", a && b ? ": " : "", b ? b : "");
+    return made(p, buf);
+}
+
+/* A message_template_status_update or template_category_update value. */
+static int parse_template(const struct parse *p, const json_t *entry, const json_t *value,
+                          enum suf_event_kind kind)
+{
+    struct suf_event ev;
+    char idbuf[32], langbuf[16], detail[512];
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = kind;
+    ev.pricing_billable = -1;
+    ev.waba_id = jstr(p, entry, "id");
+    ev.tpl_id = template_id(p, value, idbuf, sizeof(idbuf));
+    ev.tpl_name = jstr(p, value, "message_template_name");
+    ev.tpl_language = template_language(p, value, langbuf, sizeof(langbuf));
+    if (kind == SUF_EVENT_TEMPLATE_STATUS) {
+        ev.tpl_event = jstr(p, value, "event");
+        ev.tpl_reason = jstr(p, value, "reason"); /* null when scheduled for deletion */
+        ev.tpl_category = jstr(p, value, "message_template_category");
+        ev.detail = status_detail(p, value, detail, sizeof(detail));
+    } else {
+        ev.previous_category = jstr(p, value, "previous_category");
+        ev.new_category = jstr(p, value, "new_category");
+        ev.correct_category = jstr(p, value, "correct_category");
+        if (ev.correct_category && !jtime(value, "category_update_timestamp", &ev.effective_at))
+            ev.effective_at = 0;
+    }
+    if (!ev.tpl_name || !*ev.tpl_name || !ev.tpl_language || !jtime(entry, "time", &ev.ts) ||
+        (kind == SUF_EVENT_TEMPLATE_STATUS ? !ev.tpl_event || !*ev.tpl_event
+                                           : !ev.new_category || !*ev.new_category)) {
+        skip(p, "malformed");
+        return SUF_OK;
+    }
+    return p->sink->event(p->sink->ctx, &ev);
+}
+
 static int parse_entry(const struct parse *p, const json_t *entry)
 {
     const json_t *change;
@@ -303,14 +415,20 @@ static int parse_entry(const struct parse *p, const json_t *entry)
     int rc;
 
     json_array_foreach(json_object_get(entry, "changes"), i, change) {
-        const char *field = jstr(p, change, "field");
+        const char *field = json_string_value(json_object_get(change, "field"));
         const json_t *value = json_object_get(change, "value");
 
-        if (!field || strcmp(field, "messages") || !json_is_object(value)) {
-            skip(p, "field");
-            continue;
-        }
-        if ((rc = parse_value(p, value)))
+        if (!field || !json_is_object(value))
+            rc = (skip(p, "field"), SUF_OK);
+        else if (!strcmp(field, "messages"))
+            rc = parse_value(p, value);
+        else if (!strcmp(field, "message_template_status_update"))
+            rc = parse_template(p, entry, value, SUF_EVENT_TEMPLATE_STATUS);
+        else if (!strcmp(field, "template_category_update"))
+            rc = parse_template(p, entry, value, SUF_EVENT_TEMPLATE_CATEGORY);
+        else
+            rc = (skip(p, "field"), SUF_OK);
+        if (rc)
             return rc;
     }
     return SUF_OK;
@@ -370,6 +488,8 @@ struct evfile {
     int64_t cur_line;      /* the line being parsed */
     sqlite3_stmt *ins;     /* the event */
     sqlite3_stmt *enqueue; /* and its place in reconcile's queue */
+    sqlite3_stmt *tins;    /* a template event */
+    sqlite3_stmt *tlive;   /* and the template's live state */
     /* this import's tallies */
     int64_t new_lines, events, dups, rejects, warned;
     bool stopped; /* a stop was asked for: the lines after `offset` stay unread */
@@ -391,12 +511,138 @@ static const char insert_sql[] =
 /* A new event joins the queue of those reconcile has yet to take. */
 static const char enqueue_sql[] = "INSERT INTO event_queue (ts, id) VALUES (?1, ?2)";
 
+/* Template webhooks: their history, deduplicated by the unique index
+ * template_events_identity (store.c). */
+static const char template_insert_sql[] =
+    "INSERT OR IGNORE INTO template_events (kind, waba_id, meta_id, name, language, event, "
+    "reason, category, previous_category, new_category, correct_category, effective_at, "
+    "detail, ts, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "?15)";
+
+/* And the template's live state, unless it holds newer word (by time: a
+ * webhook redelivered late, or read from an old log, changes nothing). */
+static const char template_live_sql[] =
+    "UPDATE templates SET live_status = coalesce(?4, live_status),"
+    " live_reason = CASE WHEN ?4 IS NULL THEN live_reason ELSE ?5 END,"
+    " live_category = coalesce(?6, live_category), live_at = ?7"
+    " WHERE (meta_id = ?1 OR (name = ?2 AND language = ?3))"
+    " AND (live_at IS NULL OR live_at <= ?7)";
+
+/* The live status a status event sets, or NULL when it sets none:
+ * REINSTATED is approved again; FLAGGED (quality fell) and UNARCHIVED (back
+ * to a status the event does not name) leave it to the catalog. */
+static const char *live_status_of(const char *event)
+{
+    if (!strcmp(event, "REINSTATED"))
+        return "APPROVED";
+    if (!strcmp(event, "FLAGGED") || !strcmp(event, "UNARCHIVED"))
+        return NULL;
+    return event;
+}
+
+/* Applies a new template event to the template's live state; a category
+ * notice is only told. */
+static int apply_template_event(struct evfile *ef, const struct suf_event *ev)
+{
+    sqlite3_stmt *s = ef->tlive;
+    const char *status = NULL, *reason = NULL, *category = NULL;
+    char t[40];
+    int rc;
+
+    if (ev->kind == SUF_EVENT_TEMPLATE_STATUS) {
+        status = live_status_of(ev->tpl_event);
+        reason = ev->tpl_reason && strcmp(ev->tpl_reason, "NONE") ? ev->tpl_reason : ev->detail;
+        category = ev->tpl_category;
+    } else if (ev->correct_category) {
+        suf_warn("template '%s' (%s): Meta will change its category from %s to %s at %s",
+                 ev->tpl_name, ev->tpl_language, ev->new_category, ev->correct_category,
+                 ev->effective_at ? suf_time_format(ev->effective_at, t, sizeof(t))
+                                  : "a time it did not say");
+        return SUF_OK;
+    } else {
+        category = ev->new_category;
+    }
+    if (!status && !category)
+        return SUF_OK;
+    suf_bind_text_static(s, 1, ev->tpl_id);
+    suf_bind_text_static(s, 2, ev->tpl_name);
+    suf_bind_text_static(s, 3, ev->tpl_language);
+    suf_bind_text_static(s, 4, status);
+    suf_bind_text_static(s, 5, reason);
+    suf_bind_text_static(s, 6, category);
+    sqlite3_bind_int64(s, 7, ev->ts);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return SUF_ERR_DB;
+    if (!sqlite3_changes(ef->run->store->db))
+        return SUF_OK;
+    suf_time_format(ev->ts, t, sizeof(t));
+    if (status)
+        suf_info("template '%s' (%s) is %s as of %s%s%s%s", ev->tpl_name, ev->tpl_language,
+                 status, t, reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+    else
+        suf_info("template '%s' (%s) is in category %s as of %s", ev->tpl_name,
+                 ev->tpl_language, category, t);
+    suf_run_count(ef->run, "events.template_applied", 1);
+    return SUF_OK;
+}
+
+/* Runs the bound INSERT OR IGNORE `s` and counts its event as new or a
+ * duplicate; *is_new says which. */
+static int insert_new(struct evfile *ef, sqlite3_stmt *s, bool *is_new)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    *is_new = false;
+    if (rc != SQLITE_DONE)
+        return SUF_ERR_DB;
+    if (!sqlite3_changes(ef->run->store->db)) {
+        ef->dups++;
+        return SUF_OK;
+    }
+    ef->events++;
+    *is_new = true;
+    return SUF_OK;
+}
+
+static int store_template_event(struct evfile *ef, const struct suf_event *ev)
+{
+    sqlite3_stmt *s = ef->tins;
+    bool is_new;
+    int rc;
+
+    suf_bind_text_static(s, 1, ev->kind == SUF_EVENT_TEMPLATE_STATUS ? "status" : "category");
+    suf_bind_text_static(s, 2, ev->waba_id);
+    suf_bind_text_static(s, 3, ev->tpl_id);
+    suf_bind_text_static(s, 4, ev->tpl_name);
+    suf_bind_text_static(s, 5, ev->tpl_language);
+    suf_bind_text_static(s, 6, ev->tpl_event);
+    suf_bind_text_static(s, 7, ev->tpl_reason);
+    suf_bind_text_static(s, 8, ev->tpl_category);
+    suf_bind_text_static(s, 9, ev->previous_category);
+    suf_bind_text_static(s, 10, ev->new_category);
+    suf_bind_text_static(s, 11, ev->correct_category);
+    suf_bind_int64_or_null(s, 12, ev->effective_at, ev->effective_at == 0);
+    suf_bind_text_static(s, 13, ev->detail);
+    sqlite3_bind_int64(s, 14, ev->ts);
+    sqlite3_bind_int64(s, 15, ef->cur_line);
+    if ((rc = insert_new(ef, s, &is_new)) || !is_new)
+        return rc;
+    suf_run_count(ef->run, "events.template_events", 1);
+    return apply_template_event(ef, ev);
+}
+
 static int store_event(void *ctx, const struct suf_event *ev)
 {
     struct evfile *ef = ctx;
     sqlite3_stmt *s = ef->ins;
+    bool is_new;
     int rc;
 
+    if (ev->kind == SUF_EVENT_TEMPLATE_STATUS || ev->kind == SUF_EVENT_TEMPLATE_CATEGORY)
+        return store_template_event(ef, ev);
     suf_bind_text_static(s, 1, ev->kind == SUF_EVENT_STATUS ? "status" : "message");
     suf_bind_text_static(s, 2, ev->id);
     suf_bind_text_static(s, 3, ev->status);
@@ -416,15 +662,8 @@ static int store_event(void *ctx, const struct suf_event *ev)
     suf_bind_text_static(s, 17, ev->text);
     suf_bind_text_static(s, 18, ev->profile_name);
     sqlite3_bind_int64(s, 19, ef->cur_line);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return SUF_ERR_DB;
-    if (!sqlite3_changes(ef->run->store->db)) {
-        ef->dups++;
-        return SUF_OK;
-    }
-    ef->events++;
+    if ((rc = insert_new(ef, s, &is_new)) || !is_new)
+        return rc;
     s = ef->enqueue;
     sqlite3_bind_int64(s, 1, ev->ts);
     sqlite3_bind_int64(s, 2, sqlite3_last_insert_rowid(ef->run->store->db));
@@ -962,7 +1201,9 @@ static int import_file(struct suf_run *run, const char *path, enum suf_input_ori
         goto rollback;
     ef.ins = suf_store_prepare(run->store, insert_sql, err);
     ef.enqueue = ef.ins ? suf_store_prepare(run->store, enqueue_sql, err) : NULL;
-    if (!ef.enqueue) {
+    ef.tins = ef.enqueue ? suf_store_prepare(run->store, template_insert_sql, err) : NULL;
+    ef.tlive = ef.tins ? suf_store_prepare(run->store, template_live_sql, err) : NULL;
+    if (!ef.tlive) {
         rc = SUF_ERR_DB;
         goto rollback;
     }
@@ -979,6 +1220,8 @@ static int import_file(struct suf_run *run, const char *path, enum suf_input_ori
 rollback:
     suf_store_rollback(run->store);
 out:
+    sqlite3_finalize(ef.tlive);
+    sqlite3_finalize(ef.tins);
     sqlite3_finalize(ef.enqueue);
     sqlite3_finalize(ef.ins);
     free(ef.key);

@@ -23,6 +23,15 @@
  *    are read once, so re-reading never duplicates a reject;
  *  - events this job does not use (other webhook fields, group events,
  *    other message types, other statuses) are counted and skipped;
+ *  - template webhooks (message_template_status_update,
+ *    template_category_update) go to `template_events` instead, once each
+ *    (INSERT OR IGNORE on template_events_identity); a new one that is not
+ *    older than the template's live state (templates.live_at) becomes it:
+ *    a status event sets live_status (REINSTATED is APPROVED again;
+ *    FLAGGED and UNARCHIVED change nothing: the catalog says what follows)
+ *    and live_reason, a completed category change sets live_category; a
+ *    category notice (correct_category) changes nothing yet and is logged
+ *    as a warning naming when it takes effect;
  *  - lines are committed in batches of SUF_EVENTS_BATCH together with the
  *    file's new offset, so a kill neither loses nor double-counts a line;
  *  - memory stays flat whatever the file's size.
@@ -42,6 +51,11 @@
 enum suf_event_kind {
     SUF_EVENT_STATUS,  /* value.statuses[]: what happened to a message we sent */
     SUF_EVENT_MESSAGE, /* value.messages[]: a message a customer sent us */
+    /* field message_template_status_update: a template's review status */
+    SUF_EVENT_TEMPLATE_STATUS,
+    /* field template_category_update: a template's category changed, or
+     * will (correct_category set: the 24-hour notice) */
+    SUF_EVENT_TEMPLATE_CATEGORY,
 };
 
 /*
@@ -72,6 +86,19 @@ struct suf_event {
     const char *payload;      /* button.payload, or button_reply/list_reply id */
     const char *text;         /* text.body, button.text, or the reply's title */
     const char *profile_name; /* the contacts entry's profile.name */
+    /* template webhooks (their value has no timestamp: ts is entry.time) */
+    const char *waba_id;      /* entry.id */
+    const char *tpl_id;       /* message_template_id as text (Meta sends an integer) */
+    const char *tpl_name;     /* message_template_name */
+    const char *tpl_language; /* message_template_language, "en-US" made "en_US" */
+    const char *tpl_event;    /* status: event (APPROVED, PAUSED, ...) */
+    const char *tpl_reason;   /* status: reason; NULL when null */
+    const char *tpl_category; /* status: message_template_category */
+    const char *previous_category; /* category: the completed change's old one */
+    const char *new_category; /* category: the new one; in a notice, the CURRENT one */
+    const char *correct_category; /* category: a notice's coming category, else NULL */
+    int64_t effective_at;     /* category: a notice's category_update_timestamp, else 0 */
+    const char *detail;       /* status: other_info, rejection_info or disable_info, in words */
 };
 
 /* Where suf_events_parse_line() sends what it finds. */
@@ -92,6 +119,13 @@ struct suf_events_sink {
  */
 int suf_events_parse_line(const char *line, size_t len, const struct suf_events_sink *sink,
                           const char **why);
+
+/*
+ * A template language code as the catalog spells it, in `buf` ("en-US",
+ * as template webhooks say it, becomes "en_US"): letters, '-' and '_', 2
+ * to 15 of them.  Returns `buf`, or NULL when `s` is not such a code.
+ */
+const char *suf_events_language(const char *s, char *buf, size_t size);
 
 /*
  * Imports one events log, or every regular file of a folder (sorted by

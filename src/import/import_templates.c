@@ -7,7 +7,9 @@
  * JSON): what the plan and the builders make of it can change without
  * re-importing anything.  The entry's status and category (and its
  * rejected_reason) are also its live state (templates.live_*), as of the
- * import: the newest word on the template until a later webhook says more.
+ * page's time (when it was saved, not after the run's time): the newest
+ * word on the template until a later webhook says more, and no word at all
+ * when a webhook newer than the page already spoke.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ static int reject_entry(struct suf_import_file *f, size_t index, const json_t *e
 }
 
 static int upsert(struct suf_import_file *f, sqlite3_stmt *s, const json_t *entry,
-                  struct suf_err *err)
+                  int64_t as_of, struct suf_err *err)
 {
     char *json = json_dumps(entry, JSON_COMPACT);
     int rc = SUF_OK;
@@ -60,23 +62,31 @@ static int upsert(struct suf_import_file *f, sqlite3_stmt *s, const json_t *entr
         sqlite3_bind_int64(s, 7, f->file_id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 8, suf_run_now(f->run)) != SQLITE_OK ||
         suf_bind_text(s, 9, member(entry, "rejected_reason")) ||
-        sqlite3_step(s) != SQLITE_DONE)
+        sqlite3_bind_int64(s, 10, as_of) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
         rc = suf_store_fail(f->run->store, err, "store template");
     free(json);
     return rc;
 }
 
-static int import_entries(struct suf_import_file *f, const json_t *data, struct suf_err *err)
+/* The page says no less recent a word than the template's live state. */
+#define FRESHER "live_at IS NULL OR live_at <= excluded.live_at"
+
+static int import_entries(struct suf_import_file *f, const json_t *data, int64_t as_of,
+                          struct suf_err *err)
 {
     static const char sql[] =
         "INSERT INTO templates (name, language, status, category, meta_id, json, file_id,"
         " updated_at, live_status, live_category, live_reason, live_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3, ?4, ?9, ?8)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3, ?4, ?9, ?10)"
         " ON CONFLICT (name, language) DO UPDATE SET status = excluded.status,"
         " category = excluded.category, meta_id = excluded.meta_id, json = excluded.json,"
         " file_id = excluded.file_id, updated_at = excluded.updated_at,"
-        " live_status = excluded.live_status, live_category = excluded.live_category,"
-        " live_reason = excluded.live_reason, live_at = excluded.live_at";
+        /* the live state only when the page is not older than it: a page
+         * saved before a webhook paused the template must not approve it */
+        " live_status = iif(" FRESHER ", excluded.live_status, live_status),"
+        " live_category = iif(" FRESHER ", excluded.live_category, live_category),"
+        " live_reason = iif(" FRESHER ", excluded.live_reason, live_reason),"
+        " live_at = iif(" FRESHER ", excluded.live_at, live_at)";
     sqlite3_stmt *s = suf_store_prepare(f->run->store, sql, err);
     const json_t *entry;
     size_t i;
@@ -93,7 +103,7 @@ static int import_entries(struct suf_import_file *f, const json_t *data, struct 
         else if (!member(entry, "language"))
             rc = reject_entry(f, i, entry, "has no 'language'", err);
         else
-            rc = upsert(f, s, entry, err);
+            rc = upsert(f, s, entry, as_of, err);
         if (rc)
             break;
     }
@@ -108,6 +118,7 @@ static int import_catalog(struct suf_import_file *f, FILE *in, bool api, struct 
     struct stat sb;
     json_error_t jerr;
     json_t *root, *data;
+    int64_t as_of;
     int rc;
 
     if (fstat(fileno(in), &sb) == 0 && sb.st_size > SUF_TEMPLATES_MAX_BYTES)
@@ -124,7 +135,12 @@ static int import_catalog(struct suf_import_file *f, FILE *in, bool api, struct 
         return suf_err_at(err, SUF_ERR_INPUT, f->path, 0,
                           "not a template catalog: no \"data\" array");
     }
-    rc = import_entries(f, data, err);
+    /* What the page says is as of when it was saved (a fetched page: now),
+     * never later than the run's time */
+    as_of = suf_run_now(f->run);
+    if (fstat(fileno(in), &sb) == 0 && (int64_t)sb.st_mtime < as_of)
+        as_of = (int64_t)sb.st_mtime;
+    rc = import_entries(f, data, as_of, err);
     if (!rc && !api && json_is_string(json_object_get(json_object_get(root, "paging"), "next")))
         suf_info("%s: the catalog has more pages (paging.next); import them too", f->path);
     json_decref(root);

@@ -7,7 +7,9 @@
  * and the entry itself re-serialised compactly, so a later page or a newer
  * export of the catalog replaces what an older one said; its status and
  * category are also the template's live state (live_status, live_category,
- * live_reason from rejected_reason, live_at = the import's time).  The scenario of a
+ * live_reason from rejected_reason, live_at = the page's time: its
+ * modification time, not after the run's; a live state newer than the page
+ * stays).  The scenario of a
  * template is not stored: it is derived from the JSON (scenario.h) when the
  * plan needs it.
  */

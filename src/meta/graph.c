@@ -94,10 +94,12 @@ int suf_graph_open(struct suf_graph *g, struct suf_run *run, struct suf_err *err
     return SUF_OK;
 }
 
-/* One try: waits for the rate limiter, sends, and polls until the reply. */
-static int one_try(struct suf_graph *g, const char *path, struct outcome *o,
+/* One try: waits for the rate limiter, sends, and polls until the reply.
+ * `body` is NULL for a GET. */
+static int one_try(struct suf_graph *g, const char *path, const char *body, struct outcome *o,
                    struct suf_err *err)
 {
+    const char *method = body ? "POST" : "GET";
     const struct suf_config *cfg = g->run->cfg;
     struct suf_request req;
     /* libcurl ends a transfer at its own timeouts; this bounds the loop
@@ -106,13 +108,14 @@ static int one_try(struct suf_graph *g, const char *path, struct outcome *o,
 
     while (!suf_ratelimit_take(&g->rl)) {
         if (suf_run_stopping(g->run))
-            return suf_err_set(err, SUF_ERR_INTERRUPTED, "GET %s: interrupted", path);
+            return suf_err_set(err, SUF_ERR_INTERRUPTED, "%s %s: interrupted", method, path);
         g->sleep(g->sleep_ctx, suf_ratelimit_wait_ms(&g->rl));
     }
     memset(&req, 0, sizeof(req));
-    req.body = "";
+    req.body = body ? body : "";
+    req.len = body ? strlen(body) : 0;
     req.tag = g;
-    req.method = "GET";
+    req.method = method;
     req.path = path;
     memset(o, 0, sizeof(*o));
     if (g->t->submit(g->t, &req, err))
@@ -121,15 +124,15 @@ static int one_try(struct suf_graph *g, const char *path, struct outcome *o,
     while (!o->done && turns-- > 0)
         g->t->poll(g->t, POLL_MS, on_reply, o);
     if (!o->done)
-        return suf_err_set(err, SUF_ERR_INTERNAL, "GET %s: the transport never answered",
+        return suf_err_set(err, SUF_ERR_INTERNAL, "%s %s: the transport never answered", method,
                            path);
     return SUF_OK;
 }
 
 /* The error of a call that will not succeed, with the reply's redacted
  * words (parse redacted them). */
-static int refusal(const char *path, const struct outcome *o, int tries, bool gave_up,
-                   struct suf_err *err)
+static int refusal(const char *method, const char *path, const struct outcome *o, int tries,
+                   bool gave_up, struct suf_err *err)
 {
     const struct suf_api_result *r = &o->res;
     int status = suf_cloudapi_code_token(r->api_code) ? SUF_ERR_CONFIG
@@ -145,11 +148,21 @@ static int refusal(const char *path, const struct outcome *o, int tries, bool ga
         suf_buf_addf(&b, "HTTP %d, code %ld", r->http_status, r->api_code);
     else
         suf_buf_addf(&b, "HTTP %d", r->http_status);
-    suf_err_set(err, status, "GET %s: %s: %s", path, suf_buf_str(&b), r->api_error);
+    suf_err_set(err, status, "%s %s: %s: %s", method, path, suf_buf_str(&b), r->api_error);
     suf_buf_release(&b);
     err->http_status = r->http_status;
     err->api_code = r->api_code;
     return status;
+}
+
+/* A successful call's reply, handed to the caller. */
+static int take_reply(struct outcome *o, int tries, struct suf_graph_reply *out)
+{
+    out->body = o->body;
+    out->len = o->len;
+    out->http_status = o->res.http_status;
+    out->tries = tries;
+    return SUF_OK;
 }
 
 int suf_graph_get(struct suf_graph *g, const char *path, struct suf_graph_reply *out,
@@ -164,27 +177,22 @@ int suf_graph_get(struct suf_graph *g, const char *path, struct suf_graph_reply 
         enum suf_api_verdict v;
         int64_t delay;
 
-        if ((rc = one_try(g, path, &o, err)))
+        if ((rc = one_try(g, path, NULL, &o, err)))
             return rc;
         v = suf_cloudapi_classify_graph(&o.res);
-        if (v == SUF_API_SENT) {
-            out->body = o.body;
-            out->len = o.len;
-            out->http_status = o.res.http_status;
-            out->tries = tries;
-            return SUF_OK;
-        }
+        if (v == SUF_API_SENT)
+            return take_reply(&o, tries, out);
         free(o.body);
         o.body = NULL;
         if (v == SUF_API_PERMANENT)
-            return refusal(path, &o, tries, false, err);
+            return refusal("GET", path, &o, tries, false, err);
         /* no jitter by default: one client makes a few calls, there is no
          * crowd of retries to spread */
         delay = suf_cloudapi_backoff_ms(tries, cfg->backoff_base_ms, cfg->backoff_max_ms,
                                         o.res.retry_after_ms, g->jitter, g->jitter_ctx);
         if (tries >= cfg->max_tries || g->retries_used >= cfg->retry_budget ||
             delay > cfg->backoff_max_ms)
-            return refusal(path, &o, tries, true, err);
+            return refusal("GET", path, &o, tries, true, err);
         if (suf_run_stopping(g->run))
             return suf_err_set(err, SUF_ERR_INTERRUPTED, "GET %s: interrupted", path);
         suf_debug("GET %s: transient failure (%s); again in %lld ms", path, o.res.api_error,
@@ -192,6 +200,27 @@ int suf_graph_get(struct suf_graph *g, const char *path, struct suf_graph_reply 
         g->retries_used++;
         g->sleep(g->sleep_ctx, delay);
     }
+}
+
+int suf_graph_post(struct suf_graph *g, const char *path, const char *body,
+                   struct suf_graph_reply *out, struct suf_err *err)
+{
+    struct outcome o;
+    enum suf_api_verdict v;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = one_try(g, path, body, &o, err)))
+        return rc;
+    v = suf_cloudapi_classify_graph(&o.res);
+    if (v == SUF_API_SENT)
+        return take_reply(&o, 1, out);
+    free(o.body);
+    rc = refusal("POST", path, &o, 1, false, err);
+    /* not tried again here: the call may have been carried out */
+    if (v == SUF_API_RETRY && rc != SUF_ERR_CONFIG)
+        rc = err->status = SUF_ERR_NETWORK;
+    return rc;
 }
 
 void suf_graph_reply_release(struct suf_graph_reply *r)

@@ -24,7 +24,8 @@
  * The caller's steps:
  *  1. suf_graph_open(&g, run, err) (libcurl, the token from SUF_ACCESS_TOKEN
  *     or token_file), or suf_graph_init(&g, run, transport) in tests;
- *  2. suf_graph_get(&g, path, &reply, err) for each call; the reply's body
+ *  2. suf_graph_get(&g, path, &reply, err) for each call (suf_graph_post
+ *     for a call that creates something: one try only); the reply's body
  *     is the caller's, freed with suf_graph_reply_release();
  *  3. suf_graph_close(&g).
  */
@@ -92,6 +93,17 @@ int suf_graph_open(struct suf_graph *g, struct suf_run *run, struct suf_err *err
  */
 int suf_graph_get(struct suf_graph *g, const char *path, struct suf_graph_reply *out,
                   struct suf_err *err);
+
+/*
+ * POSTs `body` (JSON) to `path`, ONCE, with the rate limit: a POST that
+ * creates something is not idempotent, and one whose reply was lost may
+ * have been carried out, so the caller looks again before it tries again.
+ * The errors of suf_graph_get, except that SUF_ERR_NETWORK now means "may
+ * or may not have been done": no reply, or a failure that would have been
+ * retried.
+ */
+int suf_graph_post(struct suf_graph *g, const char *path, const char *body,
+                   struct suf_graph_reply *out, struct suf_err *err);
 
 void suf_graph_reply_release(struct suf_graph_reply *r);
 

@@ -118,37 +118,44 @@ static bool seen_cursor(const struct fetch *f, const char *after)
     return false;
 }
 
+int suf_meta_templates_keep(struct suf_run *run, const char *what, const char *file,
+                            const char *body, size_t len, struct suf_err *err)
+{
+    int rc;
+
+    if (suf_graph_quotes_secret(body))
+        return suf_err_set(err, SUF_ERR_INPUT, "%s quotes a secret (the access token?): not kept",
+                           what);
+    rc = suf_graph_keep(run->cfg->inbox_templates, file, body, len, "a catalog page", err);
+    return rc ? rc : suf_import_path(run, "templates", suf_import_templates_api, file, NULL, err);
+}
+
 /* Checks, keeps and imports page `n` (its reply in `body`); `pg` gets what
  * the check found. */
 static int take_page(struct fetch *f, int n, const char *body, size_t len,
                      struct suf_meta_page *pg, struct suf_err *err)
 {
     const struct suf_config *cfg = f->run->cfg;
-    char *file;
+    char *file, what[40];
     int rc;
 
     if ((rc = suf_meta_page_check(body, len, n, pg, err)))
         return rc;
-    if (suf_graph_quotes_secret(body))
-        return suf_err_set(err, SUF_ERR_INPUT,
-                           "catalog page %d quotes a secret (the access token?): not kept",
-                           n);
     if (pg->more && seen_cursor(f, pg->after))
         return suf_err_set(err, SUF_ERR_INPUT,
                            "catalog paging repeats cursor '%s' at page %d: not kept", pg->after,
                            n);
     file = suf_xasprintf("%s/api-%s-%s-run%lld-p%03d.json", cfg->inbox_templates, cfg->waba_id,
                          f->stamp, (long long)f->run->id, n);
-    rc = suf_graph_keep(cfg->inbox_templates, file, body, len, "a catalog page", err);
-    if (!rc)
-        rc = suf_import_path(f->run, "templates", suf_import_templates_api, file, NULL, err);
+    snprintf(what, sizeof(what), "catalog page %d", n);
+    rc = suf_meta_templates_keep(f->run, what, file, body, len, err);
     if (!rc)
         suf_info("catalog page %d: %zu templates, kept in '%s'", n, pg->entries, file);
     free(file);
     return rc;
 }
 
-static int check_setup(const struct suf_config *cfg, struct suf_err *err)
+int suf_meta_templates_setup(const struct suf_config *cfg, struct suf_err *err)
 {
     return suf_graph_check_inbox(cfg, "inbox_templates", cfg->inbox_templates,
                                  "the template catalog", "the catalog's pages", err);
@@ -163,7 +170,7 @@ int suf_meta_templates_fetch(struct suf_run *run, struct suf_graph *g, int *page
 
     if (pages)
         *pages = 0;
-    if ((rc = check_setup(run->cfg, err)))
+    if ((rc = suf_meta_templates_setup(run->cfg, err)))
         return rc;
     make_stamp(&f);
     for (n = 1; n <= SUF_META_MAX_PAGES; n++) {
@@ -212,7 +219,7 @@ int suf_meta_templates_run(struct suf_run *run, struct suf_err *err)
     struct suf_graph g;
     int pages = 0, rc;
 
-    if ((rc = check_setup(run->cfg, err)) || (rc = suf_graph_open(&g, run, err)))
+    if ((rc = suf_meta_templates_setup(run->cfg, err)) || (rc = suf_graph_open(&g, run, err)))
         return rc;
     rc = suf_meta_templates_fetch(run, &g, &pages, err);
     suf_graph_close(&g);

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/config.h"
 #include "base/context.h"
 #include "meta/graph.h"
 
@@ -59,6 +60,20 @@ struct suf_meta_page {
 int suf_meta_page_check(const char *body, size_t len, int page, struct suf_meta_page *out,
                         struct suf_err *err);
 void suf_meta_page_release(struct suf_meta_page *p);
+
+/* SUF_ERR_CONFIG unless waba_id and inbox_templates are set; creates the
+ * inbox when it is not there (SUF_ERR_CANTCREAT when it cannot). */
+int suf_meta_templates_setup(const struct suf_config *cfg, struct suf_err *err);
+
+/*
+ * Keeps `body` (`len` bytes, NUL-terminated: a catalog page suf fetched or
+ * made) as `file` in inbox_templates, and imports it from there, steps 3
+ * to 5 above: SUF_ERR_INPUT "<what> quotes a secret ..." when it holds a
+ * registered secret (then written nowhere), else the errors of writing and
+ * of the import.
+ */
+int suf_meta_templates_keep(struct suf_run *run, const char *what, const char *file,
+                            const char *body, size_t len, struct suf_err *err);
 
 /*
  * Fetches the whole catalog of cfg->waba_id through `g` and imports it

@@ -469,32 +469,73 @@ out:
     return rc;
 }
 
+/* What suf last heard of a permission template (templates.live_*: the
+ * catalog, or a newer webhook); NULL members when nothing was heard. */
+struct live_state {
+    const char *status, *category, *reason;
+    int64_t at; /* 0: unknown */
+};
+
+/* " (since <time>; <reason>)" of a refusal, or "" when neither is known;
+ * without the reason when `with_reason` is false (the reason is the last
+ * status event's, not the category's). */
+static void live_since(const struct live_state *live, bool with_reason, char *buf, size_t size)
+{
+    char t[40];
+    bool reason = with_reason && live->reason && *live->reason && strcmp(live->reason, "NONE");
+
+    if (!live->at && !reason)
+        snprintf(buf, size, "%s", "");
+    else
+        snprintf(buf, size, " (%s%s%s%s)", live->at ? "since " : "",
+                 live->at ? suf_time_format(live->at, t, sizeof(t)) : "",
+                 live->at && reason ? "; " : "", reason ? live->reason : "");
+}
+
 /*
  * Why a campaign's permission template cannot ask permission, or NULL when
  * it can.  suf_utility_check decides, on the catalog entry as Meta gave it
- * (so a template without its quick replies is refused too); the words name
- * the status or category the entry has, as the user sees them in Meta's
- * manager.  `json` is NULL when the catalog has no such template.
+ * (so a template without its quick replies is refused too) with its status
+ * and category as last heard (`live`: a webhook may have paused or
+ * re-categorised it since the catalog was read); the words name the status
+ * or category, as the user sees them in Meta's manager, and since when.
+ * `json` is NULL when the catalog has no such template.
  */
-static const char *template_refusal(const char *json, int no_button, char *why, size_t size)
+static const char *template_refusal(const char *json, const struct live_state *live,
+                                    int no_button, char *why, size_t size)
 {
     static const char prefix[] = "utility template ";
     struct suf_template t;
     struct suf_err perr = SUF_ERR_INIT;
     const char *check = NULL;
+    char since[200], since_cat[80];
 
     if (!json)
         return "is not in the template catalog";
     memset(&t, 0, sizeof(t));
+    live_since(live, true, since, sizeof(since));
+    live_since(live, false, since_cat, sizeof(since_cat));
     if (suf_template_parse(json, &t, &perr)) {
         snprintf(why, size, "has a catalog entry that cannot be read (%s)", perr.msg);
-    } else if (suf_utility_check(&t, no_button, &check) == SUF_OK) {
+        suf_template_release(&t);
+        return why;
+    }
+    if (live->status) {
+        free(t.status);
+        t.status = suf_xstrdup(live->status);
+    }
+    if (live->category) {
+        free(t.category);
+        t.category = suf_xstrdup(live->category);
+    }
+    if (suf_utility_check(&t, no_button, &check) == SUF_OK) {
         why = NULL;
     } else if (!suf_streq_fold(t.status, "APPROVED")) {
-        snprintf(why, size, "is %s, not APPROVED", t.status ? t.status : "without a status");
+        snprintf(why, size, "is %s, not APPROVED%s", t.status ? t.status : "without a status",
+                 since);
     } else if (!suf_streq_fold(t.category, "UTILITY")) {
-        snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)",
-                 t.category ? t.category : "(none)");
+        snprintf(why, size, "is in category %s, not UTILITY (re-categorised?)%s",
+                 t.category ? t.category : "(none)", since_cat);
     } else {
         check = check ? check : "cannot ask permission";
         if (!strncmp(check, prefix, sizeof(prefix) - 1))
@@ -512,12 +553,13 @@ static const char *template_refusal(const char *json, int no_button, char *why, 
  * (into `why`) when it may not.
  */
 static int campaign_refusal(struct send_db *db, const char *campaign, const char *tname,
-                            const char *tlang, const char *json, enum suf_fb_reason *reason,
-                            char *why, size_t size, struct suf_err *err)
+                            const char *tlang, const char *json, const struct live_state *live,
+                            enum suf_fb_reason *reason, char *why, size_t size,
+                            struct suf_err *err)
 {
     const struct suf_config *cfg = db->run->cfg;
     struct suf_plan_policy p;
-    char t[40], buf[300];
+    char t[40], buf[400];
     const char *refusal;
 
     *reason = SUF_FB_REASON_NONE;
@@ -530,7 +572,8 @@ static int campaign_refusal(struct send_db *db, const char *campaign, const char
         *reason = SUF_FB_REASON_CAMPAIGN_EXPIRED;
         snprintf(why, size, "the campaign ended at %s (valid_until)",
                  suf_time_format(p.valid_until, t, sizeof(t)));
-    } else if ((refusal = template_refusal(json, cfg->utility_no_button, buf, sizeof(buf)))) {
+    } else if ((refusal = template_refusal(json, live, cfg->utility_no_button, buf,
+                                           sizeof(buf)))) {
         *reason = SUF_FB_REASON_TEMPLATE_UNUSABLE;
         snprintf(why, size, "permission template '%s' (%s) %s", tname, tlang, refusal);
     } else if (p.has_valid_until && now(db) + cfg->consent_wait_hours * 3600 > p.valid_until) {
@@ -576,7 +619,8 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
         return SUF_ERR_DB;
     s = suf_store_prepare(
         db->st,
-        "SELECT g.campaign_id, g.tname, g.tlang, t.json FROM"
+        "SELECT g.campaign_id, g.tname, g.tlang, t.json, t.live_status, t.live_category,"
+        " t.live_reason, t.live_at FROM"
         " (SELECT DISTINCT f.campaign_id,"
         "   COALESCE(NULLIF(c.utility_template, ''), ?1) AS tname,"
         "   COALESCE(NULLIF(c.utility_language, ''), ?2) AS tlang"
@@ -603,14 +647,18 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err)
     suf_bind_text(s, 2, cfg->utility_language);
     bind_campaign(db, s);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        char why[400];
+        char why[600];
         const char *campaign = (const char *)sqlite3_column_text(s, 0);
+        const struct live_state live = {(const char *)sqlite3_column_text(s, 4),
+                                        (const char *)sqlite3_column_text(s, 5),
+                                        (const char *)sqlite3_column_text(s, 6),
+                                        sqlite3_column_int64(s, 7)};
         enum suf_fb_reason reason;
 
         if (campaign_refusal(db, campaign, (const char *)sqlite3_column_text(s, 1),
                              (const char *)sqlite3_column_text(s, 2),
-                             (const char *)sqlite3_column_text(s, 3), &reason, why, sizeof(why),
-                             err) ||
+                             (const char *)sqlite3_column_text(s, 3), &live, &reason, why,
+                             sizeof(why), err) ||
             block_campaign(db, block, unblock, campaign, reason, why, &moved, err))
             goto fail;
         if (reason) {

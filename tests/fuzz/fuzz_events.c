@@ -38,7 +38,7 @@ static int on_event(void *ctx, const struct suf_event *ev)
     struct counts *c = ctx;
 
     c->events++;
-    if (!ev->id || !*ev->id)
+    if ((ev->kind == SUF_EVENT_STATUS || ev->kind == SUF_EVENT_MESSAGE) && (!ev->id || !*ev->id))
         bad("an event without an id");
     if (ev->ts <= 0)
         bad("an event with a time <= 0");
@@ -55,6 +55,17 @@ static int on_event(void *ctx, const struct suf_event *ev)
             bad("a message event without from or type");
         if (!ev->payload && !ev->text)
             bad("a message event with neither payload nor text");
+    } else if (ev->kind == SUF_EVENT_TEMPLATE_STATUS || ev->kind == SUF_EVENT_TEMPLATE_CATEGORY) {
+        if (!ev->tpl_name || !*ev->tpl_name || !ev->tpl_language || strchr(ev->tpl_language, '-'))
+            bad("a template event without a name or a normalised language");
+        if (ev->kind == SUF_EVENT_TEMPLATE_STATUS ? !ev->tpl_event : !ev->new_category)
+            bad("a template event without its event or new category");
+        touch(c, ev->tpl_id);
+        touch(c, ev->tpl_name);
+        touch(c, ev->tpl_event);
+        touch(c, ev->tpl_reason);
+        touch(c, ev->detail);
+        touch(c, ev->correct_category);
     } else {
         bad("an event of no known kind");
     }

@@ -670,6 +670,68 @@ static void test_send__unusable_permission_template_blocks_utility_only(void)
 }
 
 
+/* The gate reads what suf last heard of the template (templates.live_*, set
+ * by the catalog and by newer webhooks), over the catalog entry's own
+ * status and category, and says since when. */
+static void test_send__the_live_state_of_the_permission_template_decides(void)
+{
+    struct suf_transport *t;
+    const char *log;
+    int64_t a, b, c;
+
+    setup("PENDING"); /* as suf created it: the webhook approves it later */
+    ncanned = 0;
+    exec_sql("UPDATE templates SET live_status = 'PAUSED', live_category = 'UTILITY',"
+             " live_reason = 'FIRST_PAUSE', live_at = 1795480000");
+    a = add_send(add_fallback("c1", "441000000120", "pending", 0), 'u', 1, "441000000120", "queued");
+    capture_start();
+    t = send_with(NULL, SUF_OK);
+    log = capture_end();
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(a), "queued");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "campaign 'c1': permission template 'fallback_permission'"
+                                       " (en_US) is PAUSED, not APPROVED (since "
+                                       "2026-11-24T00:26:40Z; FIRST_PAUSE)"));
+    CU_ASSERT_EQUAL(q_int("SELECT count(*) FROM fallbacks WHERE state = 'blocked' AND"
+                          " reason_detail LIKE '%is PAUSED, not APPROVED (since%'", 0), 1);
+    t->close(t);
+
+    /* approved by a webhook, though the catalog entry still says PENDING */
+    exec_sql("UPDATE templates SET live_status = 'APPROVED', live_reason = 'NONE',"
+             " live_at = 1795480100");
+    new_run(NOW + 60);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 1);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(a), "sent");
+    t->close(t);
+
+    /* re-categorised */
+    exec_sql("UPDATE templates SET live_category = 'MARKETING', live_at = 1795480200");
+    b = add_send(add_fallback("c1", "441000000121", "pending", 0), 'u', 1, "441000000121", "queued");
+    new_run(NOW + 120);
+    capture_start();
+    t = send_with(NULL, SUF_OK);
+    log = capture_end();
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(b), "queued");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "is in category MARKETING, not UTILITY (re-categorised?)"
+                                       " (since 2026-11-24T00:30:00Z)"));
+    t->close(t);
+
+    /* no live state (an older store's row): the entry decides, as before */
+    exec_sql("UPDATE templates SET live_status = NULL, live_category = NULL, live_at = NULL,"
+             " json = json_set(json, '$.status', 'APPROVED')");
+    c = add_send(add_fallback("c2", "441000000122", "pending", 0), 'u', 1, "441000000122", "queued");
+    new_run(NOW + 180);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 2);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(b), "sent");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(c), "sent");
+    t->close(t);
+    teardown();
+}
+
+
 static void test_send__permission_template_needs_its_quick_replies(void)
 {
     struct suf_transport *t;
@@ -1185,6 +1247,8 @@ int main(void)
          test_send__unusable_permission_template_blocks_utility_only},
         {"permission template needs its quick replies",
          test_send__permission_template_needs_its_quick_replies},
+        {"the live state of the permission template decides",
+         test_send__the_live_state_of_the_permission_template_decides},
         {"cost cap stops utility before the next would pass it",
          test_send__cost_cap_stops_utility_before_the_next_would_pass_it},
         {"cost cap uses the card in effect on the day",
