@@ -7,14 +7,16 @@
 #                           fixtures, a 0600 token, an empty database.  With
 #                           "api" suf talks to the mock as to Meta's Graph
 #                           API: waba_id is set, the template catalog is the
-#                           mock's (not copied into the inbox), and the mock
-#                           bills what it delivered with the fixtures' rate
-#                           cards and market map, the ones suf imports
+#                           mock's (not copied into the inbox; without
+#                           fallback_permission, which the mock approves as
+#                           soon as suf creates it), and the mock bills what
+#                           it delivered with the fixtures' rate cards and
+#                           market map, the ones suf imports
 #   mock_start DIR CLOCK    starts tests/mock/cloudapi.py on a free loopback
 #                           port (status webhooks timed from CLOCK, epoch s)
 #                           and writes DIR/suf.conf pointing at it; with
 #                           "api", the mock also bills what its earlier runs
-#                           in DIR delivered
+#                           in DIR delivered, and keeps their catalog
 #   mock_stop DIR           stops it (also on exit, through a trap)
 #   receiver_start DIR      starts `suf receive` on a free loopback port, its
 #                           inbox the events folder; from then on the mock
@@ -91,9 +93,20 @@ mock_start() {
     set -- --events "$d/inbox/events/status-$clock.jsonl"
   fi
   if [ -n "$PIPELINE_WABA_ID" ]; then
-    set -- "$@" --waba-id "$PIPELINE_WABA_ID" \
-      --catalog "$SUF_SOURCE_DIR/fixtures/templates.json" \
+    # The fixtures' catalog but for the permission template, which suf
+    # creates (templates ensure-permission) and the mock's Meta approves at
+    # once; the catalog, created template and all, outlives a restart.
+    [ -s "$d/mock-catalog.json" ] || "$PY" - "$SUF_SOURCE_DIR/fixtures/templates.json" \
+      "$d/mock-catalog.json" <<'PY'
+import json, sys
+page = json.load(open(sys.argv[1], encoding="utf-8"))
+page["data"] = [t for t in page["data"] if t["name"] != "fallback_permission"]
+json.dump(page, open(sys.argv[2], "w", encoding="utf-8"))
+PY
+    set -- "$@" --waba-id "$PIPELINE_WABA_ID" --approve-created \
+      --catalog "$d/mock-catalog.json" \
       --catalog "$SUF_SOURCE_DIR/fixtures/templates-page2.json" \
+      --catalog-state "$d/mock-catalog-state.json" \
       --pricing-markets "$SUF_SOURCE_DIR/fixtures/markets.csv"
     for f in "$d"/inbox/rates/*.csv; do set -- "$@" --pricing-rates "$f"; done
     # The mock keeps what it delivered in memory: each earlier run's part

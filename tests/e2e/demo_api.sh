@@ -3,6 +3,9 @@
 # the mock's own traffic is what suf estimated:
 #  1. the template catalog is fetched (pages from the mock kept in the
 #     templates inbox, none of the fixture files copied there) and imported;
+#     the mock's catalog has no fallback_permission: suf creates it (one
+#     POST), the mock's approval webhook makes it APPROVED before night 1
+#     sends with it, and the restarted mock of night 2 still has it;
 #  2. what Meta billed for both nights is fetched once, after night 2, and
 #     imported: rows in meta_billing for each night's day, though the mock
 #     was restarted between the nights;
@@ -23,7 +26,7 @@ timeout -k 5 180 env SUF_DEMO_DIR="$D" "$SUF_SOURCE_DIR/scripts/demo" "$SUF" \
 q() { sqlite3 -batch -noheader "$D/suf.db" "$1"; }
 
 # 1. the catalog
-pages=$(find "$D/inbox/templates" -name 'api-2000000002-*-p*.json' | wc -l | tr -d ' ')
+pages=$(find "$D/inbox/templates" -name 'api-2000000002-*-p[0-9][0-9][0-9].json' | wc -l | tr -d ' ')
 [ "$pages" -ge 1 ] && ok "$pages catalog pages kept in the templates inbox" ||
   fail "no catalog page in the templates inbox"
 check "no fixture catalog copied into the inbox" 0 \
@@ -35,6 +38,21 @@ print(sum(1 for l in open(sys.argv[1]) for r in [json.loads(l)]
 [ "$asked" -ge 1 ] && ok "the mock served the catalog $asked times" ||
   fail "the mock was never asked for the catalog"
 check "the catalog imported" 20 "$(q 'SELECT count(*) FROM templates')"
+check "the mock's catalog had no fallback_permission" 0 \
+  "$(grep -c '"fallback_permission"' "$D/mock-catalog.json" || true)"
+created=$($PY -c 'import json, sys
+print(sum(1 for l in open(sys.argv[1]) for r in [json.loads(l)]
+          if r.get("method") == "POST" and r["path"] == "/v23.0/2000000002/message_templates"
+          and r["status"] == 200))' "$D/mock-requests.jsonl")
+check "one creation posted" 1 "$created"
+grep -q '^   fallback_permission (en_US): id [0-9]*, PENDING, UTILITY, created$' "$SUF_SCRATCH/demo.out" &&
+  ok "the demo shows it created" || fail "the demo does not show the permission template created"
+check "approved by webhook" "APPROVED|UTILITY" \
+  "$(q "SELECT live_status, live_category FROM templates WHERE name = 'fallback_permission' AND language = 'en_US'")"
+check "night 1 sent with it" 1 \
+  "$(sed -n '/^== night 1/,/^== night 2/p' "$SUF_SCRATCH/demo.out" | grep -c 'stage utility: done.*send.sent_utility [1-9]')"
+check "the restarted mock still lists it" "catalog.templates 20" \
+  "$(sed -n '/^== night 2/,/^== the morning/s/.*stage catalog: done.*\(catalog.templates [0-9]*\).*/\1/p' "$SUF_SCRATCH/demo.out")"
 
 # 2. the billing
 check "one span fetched: both nights' days" "2000000002|1795478400|1795651200|1" \
