@@ -38,6 +38,14 @@
  * of 37 MB. */
 #define UPSERT_CACHE "PRAGMA cache_size = -81920"
 #define BULK_CACHE "PRAGMA cache_size = -8192"
+/* While the indexes are built, cache_size is the size of each sorted run
+ * the sorter keeps in memory before it spills it.  A run of 2 MiB sorts
+ * within the processor's own cache; the merge of more, smaller runs costs
+ * less than the cache misses of sorting big ones.  Measured on 1M and 4M
+ * rows (median CPU, CREATE INDEX attempts_key): 8 MiB 1.04 s and 4.4 s,
+ * 2 MiB 0.91 s and 3.7 s; the recipient index about the same at both
+ * sizes.  Peak RSS falls from 37 MB to 25 MB. */
+#define BUILD_CACHE "PRAGMA cache_size = -2048"
 #define BULK_ROW_BYTES 256
 
 static const char insert_sql[] =
@@ -227,14 +235,16 @@ int suf_attempts_load_finish(struct suf_attempts_load *l, struct suf_err *err)
 {
     bool folded = false;
     size_t off = 0;
+    int rc;
 
     if (!l->bulk)
         return SUF_OK;
+    if ((rc = suf_store_exec(l->st, BUILD_CACHE, err)))
+        return rc;
     /* Unique indexes come first (save_indexes' order): the first one that
      * finds a key twice makes us fold, once, and try again. */
     while (off < l->indexes.len) {
         const char *sql = l->indexes.buf + off;
-        int rc;
 
         if (sqlite3_exec(l->st->db, sql, NULL, NULL, NULL) == SQLITE_OK) {
             off += strlen(sql) + 1;

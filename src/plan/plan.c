@@ -24,15 +24,16 @@
  * look-up before building), and once created its recipient's outcome stays
  * `fallback`: the upsert never overwrites it.
  *
- * Plan stores decisions, not requests.  A new fallback's messages are built
- * once (render.h), so that what the builders refuse excludes the recipient
- * as missing_content, and dropped; what they were built from is stored
+ * Plan stores decisions, not requests.  A new fallback's messages go
+ * through the builders once, in their check mode (render.h): every rule
+ * that can refuse runs, no JSON is made, and what they refuse excludes the
+ * recipient as missing_content.  Being the builders' own path, the check
+ * cannot disagree with them.  What the messages are built from is stored
  * instead (fallback_inputs, with the template's version and the permission
  * settings, each stored once), with the utility row queued, its body empty
- * until the send stage claims it.  Building and dropping costs less than a
- * validator of its own would save, and cannot disagree with the builders.
+ * until the send stage claims it.
  *
- * The building (a third of plan's work) runs on a builder thread
+ * The checking runs on a builder thread
  * (base/handoff.h) while the scan goes on: the main thread copies a new
  * fallback's content off the store and hands it over by batches, a few
  * batches held at most, and finishes each recipient (its fallback rows or
@@ -547,16 +548,17 @@ static const char *campaign_name(const struct campaign *camp, const struct conte
 }
 
 /*
- * Builds the messages of fallback `id` from the latest attempt's content:
- * plan refuses what the builders refuse.  Reads only what stays the same
- * during the scan (the campaign, the config, the template), so that it can
- * run on the builder thread.  A hole in the content (or anything the builders refuse)
- * is SUF_ERR_INPUT with d->detail saying why.  The bodies go to d->bodies
- * for --explain; a writing plan drops them (the frozen inputs are stored
- * instead, and the bytes built again, by the same code, when sent).
+ * Runs the builders of fallback `id`'s messages on the latest attempt's
+ * content: plan refuses what the builders refuse.  Reads only what stays
+ * the same during the scan (the campaign, the config, the template), so
+ * that it can run on the builder thread.  A hole in the content (or
+ * anything the builders refuse) is SUF_ERR_INPUT with d->detail saying why.
+ * With `keep` (--explain) the bodies are built into d->bodies; a writing
+ * plan only checks, the builders making no JSON (the frozen inputs are
+ * stored instead, and the bytes built, by the same code, when sent).
  */
 static int build_bodies(const struct planner *pl, const char *phone, const struct content *c,
-                        struct suf_plan_decision *d, int64_t id)
+                        struct suf_plan_decision *d, int64_t id, bool keep)
 {
     const struct suf_config *cfg = pl->run->cfg;
     struct suf_render_inputs in;
@@ -582,14 +584,19 @@ static int build_bodies(const struct planner *pl, const char *phone, const struc
                                            cfg->utility_no_button};
     in.session.list_button_label = cfg->list_button_label;
     in.campaign_name = campaign_name(pl->camp, c);
+    if (!keep) {
+        rc = suf_render_check(&in, id, d->detail, sizeof(d->detail));
+        goto out;
+    }
     rc = suf_render_session_json(&in, id, parts, &nparts, d->detail, sizeof(d->detail));
     if (!rc)
         rc = suf_render_utility_json(&in, id, 1, &d->bodies[0], d->detail, sizeof(d->detail));
+out:
     if (rc) {
         rc = SUF_ERR_INPUT;
         for (size_t i = 0; i < nparts; i++)
             json_decref(parts[i]);
-    } else {
+    } else if (keep) {
         d->nbodies = 1;
         for (size_t i = 0; i < nparts && i < 2; i++)
             d->bodies[d->nbodies++] = parts[i];
@@ -759,7 +766,7 @@ static void batch_free(struct batch *b)
     free(b);
 }
 
-/* The builder thread's half: builds each, and drops the bytes. */
+/* The builder thread's half: checks each. */
 static void batch_run(void *ctx, void *item)
 {
     const struct planner *pl = ctx;
@@ -767,10 +774,7 @@ static void batch_run(void *ctx, void *item)
 
     for (size_t i = 0; i < b->n; i++) {
         struct job *j = b->v[i];
-        j->rc = build_bodies(pl, suf_buf_str(&j->a.phone), &j->c, &j->d, j->id);
-        for (size_t k = 0; k < j->d.nbodies; k++)
-            json_decref(j->d.bodies[k]);
-        j->d.nbodies = 0;
+        j->rc = build_bodies(pl, suf_buf_str(&j->a.phone), &j->c, &j->d, j->id, false);
     }
 }
 
@@ -890,7 +894,7 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         rc = job_put(pl, a, d, &c, err);
         goto out;
     }
-    rc = build_bodies(pl, suf_buf_str(&a->phone), &c, d, pl->next_id);
+    rc = build_bodies(pl, suf_buf_str(&a->phone), &c, d, pl->next_id, !pl->write);
     if (rc == SUF_ERR_INPUT) {
         d->outcome = SUF_OUTCOME_EXCLUDED;
         d->reason = SUF_REASON_MISSING_CONTENT;
@@ -1098,13 +1102,80 @@ static int check_permission_template(struct planner *pl, struct suf_err *err)
     return SUF_OK;
 }
 
-/* Counts the campaign's outcomes as stored, and logs its summary line. */
+/* The campaign's counts by (outcome, reason): a handful of pairs, however
+ * many recipients. */
+struct pair_count {
+    char *outcome, *reason; /* reason NULL when the row has none */
+    int64_t n;
+};
+
+struct pair_counts {
+    struct pair_count *v;
+    size_t n, alloc;
+    size_t last; /* the pair the previous row counted: rows come in runs */
+};
+
+static bool pair_is(const struct pair_count *p, const char *o, const char *r)
+{
+    return !strcmp(p->outcome, o) && same_opt(p->reason, r);
+}
+
+static void pair_add(struct pair_counts *c, const char *o, const char *r)
+{
+    if (c->n > c->last && pair_is(&c->v[c->last], o, r)) {
+        c->v[c->last].n++;
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (pair_is(&c->v[i], o, r)) {
+            c->v[i].n++;
+            c->last = i;
+            return;
+        }
+    }
+    if (c->n == c->alloc) {
+        c->alloc = c->alloc ? 2 * c->alloc : 16;
+        c->v = suf_xrealloc(c->v, c->alloc * sizeof(*c->v));
+    }
+    c->v[c->n].outcome = suf_xstrdup(o);
+    c->v[c->n].reason = r ? suf_xstrdup(r) : NULL;
+    c->v[c->n].n = 1;
+    c->last = c->n++;
+}
+
+/* The order GROUP BY outcome, reason gave: by outcome, then by reason,
+ * none first. */
+static int pair_cmp(const void *x, const void *y)
+{
+    const struct pair_count *a = x, *b = y;
+    int d = strcmp(a->outcome, b->outcome);
+    if (d)
+        return d;
+    if (!a->reason || !b->reason)
+        return (a->reason != NULL) - (b->reason != NULL);
+    return strcmp(a->reason, b->reason);
+}
+
+static void pair_counts_release(struct pair_counts *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].outcome);
+        free(c->v[i].reason);
+    }
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Counts the campaign's outcomes as stored, and logs its summary line.  The
+ * rows are read in primary-key order and counted here: a GROUP BY would
+ * sort them in a temporary B-tree of one row per recipient, which grows
+ * with the campaign. */
 static int count_outcomes(struct planner *pl, struct suf_err *err)
 {
-    static const char sql[] = "SELECT outcome, reason, count(*) FROM recipients "
-                              "WHERE campaign_id = ?1 GROUP BY outcome, reason";
+    static const char sql[] = "SELECT outcome, reason FROM recipients WHERE campaign_id = ?1";
     sqlite3_stmt *s = suf_store_prepare(pl->st, sql, err);
     int64_t by[SUF_OUTCOME_COUNT] = {0}, total = 0;
+    struct pair_counts pairs = {0};
     struct suf_buf reasons = SUF_BUF_INIT;
     char name[96];
     int src, rc = SUF_OK;
@@ -1114,23 +1185,28 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
     suf_bind_text(s, 1, pl->camp->id);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *o = (const char *)sqlite3_column_text(s, 0);
-        const char *r = (const char *)sqlite3_column_text(s, 1);
-        int64_t n = sqlite3_column_int64(s, 2);
-        total += n;
-        for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
-            if (o && !strcmp(o, suf_plan_outcome_name(i)))
-                by[i] += n;
-        snprintf(name, sizeof(name), "plan.%s", o ? o : "unknown");
-        suf_run_count(pl->run, name, n);
-        if (r) {
-            snprintf(name, sizeof(name), "plan.excluded.%s", r);
-            suf_run_count(pl->run, name, n);
-            suf_buf_addf(&reasons, "%s%s %" PRId64, reasons.len ? ", " : "", r, n);
-        }
+        pair_add(&pairs, o ? o : "unknown", (const char *)sqlite3_column_text(s, 1));
     }
     sqlite3_finalize(s);
     if (src != SQLITE_DONE)
         rc = suf_store_fail(pl->st, err, "recipients");
+    if (pairs.n > 1)
+        qsort(pairs.v, pairs.n, sizeof(*pairs.v), pair_cmp);
+    for (size_t k = 0; !rc && k < pairs.n; k++) {
+        const struct pair_count *p = &pairs.v[k];
+        total += p->n;
+        for (int i = 0; i < SUF_OUTCOME_COUNT; i++)
+            if (!strcmp(p->outcome, suf_plan_outcome_name(i)))
+                by[i] += p->n;
+        snprintf(name, sizeof(name), "plan.%s", p->outcome);
+        suf_run_count(pl->run, name, p->n);
+        if (p->reason) {
+            snprintf(name, sizeof(name), "plan.excluded.%s", p->reason);
+            suf_run_count(pl->run, name, p->n);
+            suf_buf_addf(&reasons, "%s%s %" PRId64, reasons.len ? ", " : "", p->reason, p->n);
+        }
+    }
+    pair_counts_release(&pairs);
     suf_run_count(pl->run, "plan.recipients", total);
     suf_run_count(pl->run, "plan.new_fallbacks", pl->new_fallbacks);
     if (!rc)

@@ -45,6 +45,18 @@ int suf_render_session_json(const struct suf_render_inputs *in, int64_t id, json
     return SUF_OK;
 }
 
+/* The builders themselves, told to make no JSON (scenario.h): one path, so
+ * the check and the build cannot disagree.  The session parts first, then
+ * the utility body, the order plan builds them in, so that the first
+ * refusal named is the same. */
+int suf_render_check(const struct suf_render_inputs *in, int64_t id, char *why, size_t size)
+{
+    size_t n = 0;
+    int rc = suf_render_session_json(in, id, NULL, &n, why, size);
+
+    return rc ? rc : suf_render_utility_json(in, id, 1, NULL, why, size);
+}
+
 char *suf_render_text(const json_t *body)
 {
     return json_dumps(body, JSON_COMPACT);

@@ -7,8 +7,8 @@
  * version, the permission template's settings, the attempt's values).  The
  * bytes are built from those, by this one piece of code, wherever they are
  * needed:
- *  - plan builds them once to refuse what the builders refuse (a hole in
- *    the content excludes the recipient), and drops them;
+ *  - plan runs the builders in their check mode (no JSON made) to refuse
+ *    what they refuse (a hole in the content excludes the recipient);
  *  - the send stage builds the utility body when it claims the row, and
  *    stores it with the in_flight mark;
  *  - reconcile builds the session parts when a consent is applied, and
@@ -53,13 +53,18 @@ struct suf_render_inputs {
 
 /* The utility body of fallback `id`, callback "suf:<id>:u<n>", into *body
  * (a new reference).  SUF_ERR_INPUT or SUF_ERR_CONFIG when the builder
- * refuses, with `why` (at most `size` bytes) saying so. */
+ * refuses, with `why` (at most `size` bytes) saying so.  With body NULL,
+ * and parts NULL below, the builder only checks (scenario.h). */
 int suf_render_utility_json(const struct suf_render_inputs *in, int64_t id, int n, json_t **body,
                             char *why, size_t size);
 /* The session parts of fallback `id` in send order (one or two new
  * references); SUF_ERR_INPUT with `why` when the content has a hole. */
 int suf_render_session_json(const struct suf_render_inputs *in, int64_t id, json_t *parts[2],
                             size_t *nparts, char *why, size_t size);
+/* Whether the builders of fallback `id`'s messages would refuse, by the
+ * same code run without making JSON: SUF_OK, or what the refusing build
+ * returns, with the same `why`. */
+int suf_render_check(const struct suf_render_inputs *in, int64_t id, char *why, size_t size);
 /* The bytes of `body`: compact JSON, malloc'd (the caller frees); NULL only
  * when jansson cannot write it. */
 char *suf_render_text(const json_t *body);

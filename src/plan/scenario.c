@@ -653,7 +653,9 @@ static json_t *list_action(const struct replies *r, const struct suf_session_opt
 
 /* ---- the scenarios ----------------------------------------------------- */
 
-/* One build: its inputs, and the bodies made so far. */
+/* One build: its inputs, and the bodies made so far.  parts is NULL for a
+ * check: every rule that can refuse runs, but no JSON is made (see
+ * suf_session_build). */
 struct build {
     const struct suf_template *t;
     const struct suf_content *c;
@@ -663,6 +665,11 @@ struct build {
     json_t **parts;
     size_t n;
 };
+
+static bool building(const struct build *b)
+{
+    return b->parts != NULL;
+}
 
 static void emit(struct build *b, json_t *body)
 {
@@ -678,7 +685,7 @@ static int build_text(struct build *b, const char **why)
     if (suf_utf8_chars(text) > LIM_TEXT) {
         *why = "message text longer than 4096 characters";
         rc = SUF_ERR_INPUT;
-    } else {
+    } else if (building(b)) {
         emit(b, text_message(b->c->to, text, b->id, 1));
     }
     free(text);
@@ -713,7 +720,7 @@ static int build_media(struct build *b, const char **why)
     char *text = flatten(&b->p), *caption = NULL, *rest = NULL;
     int rc = fit(text, LIM_CAPTION, &caption, &rest, why);
 
-    if (!rc) {
+    if (!rc && building(b)) {
         emit(b, media_message(b->t, b->c, caption, b->id, 1));
         if (rest)
             emit(b, text_message(b->c->to, rest, b->id, 2));
@@ -725,7 +732,8 @@ static int build_media(struct build *b, const char **why)
 }
 
 /* S2, S3, S6, S7: one interactive message whose body holds at most 1024
- * characters (and the rest of a long body after it). */
+ * characters (and the rest of a long body after it); `action` is NULL for a
+ * check. */
 static int build_interactive(struct build *b, const char *itype, json_t *action,
                              const char **why)
 {
@@ -736,10 +744,12 @@ static int build_interactive(struct build *b, const char *itype, json_t *action,
         json_decref(action);
         return rc;
     }
-    emit(b, interactive_message(b->c->to, itype, interactive_header(b->t, &b->p), body,
-                                b->p.footer, action, b->id, 1));
-    if (rest)
-        emit(b, text_message(b->c->to, rest, b->id, 2));
+    if (building(b)) {
+        emit(b, interactive_message(b->c->to, itype, interactive_header(b->t, &b->p), body,
+                                    b->p.footer, action, b->id, 1));
+        if (rest)
+            emit(b, text_message(b->c->to, rest, b->id, 2));
+    }
     free(body);
     free(rest);
     return SUF_OK;
@@ -749,7 +759,7 @@ static int build_cta(struct build *b, const char **why)
 {
     const struct suf_button *url = NULL;
     char *link, *label;
-    json_t *action;
+    json_t *action = NULL;
 
     for (size_t i = 0; i < b->t->nbuttons && !url; i++)
         if (b->t->buttons[i].kind == SUF_BUTTON_URL)
@@ -762,8 +772,9 @@ static int build_cta(struct build *b, const char **why)
     if (!link)
         return SUF_ERR_INPUT;
     label = suf_utf8_cut(url->text, LIM_DISPLAY_TEXT);
-    action = json_pack("{s:s, s:{s:s, s:s}}", "name", "cta_url", "parameters",
-                       "display_text", label, "url", link);
+    if (building(b))
+        action = json_pack("{s:s, s:{s:s, s:s}}", "name", "cta_url", "parameters",
+                           "display_text", label, "url", link);
     free(link);
     free(label);
     return build_interactive(b, "cta_url", action, why);
@@ -775,7 +786,7 @@ static int build_buttons(struct build *b, const char **why)
     int rc = collect_replies(b->t, b->c, LIM_REPLY_TITLE, LIM_REPLY_ID, &r, why);
 
     if (!rc)
-        rc = build_interactive(b, "button", button_action(&r), why);
+        rc = build_interactive(b, "button", building(b) ? button_action(&r) : NULL, why);
     replies_release(&r);
     return rc;
 }
@@ -792,7 +803,7 @@ static int build_list(struct build *b, int n, const char **why)
         *why = "list body longer than 4096 characters";
         return SUF_ERR_INPUT;
     }
-    if ((rc = collect_replies(b->t, b->c, LIM_ROW_TITLE, LIM_ROW_ID, &r, why)))
+    if ((rc = collect_replies(b->t, b->c, LIM_ROW_TITLE, LIM_ROW_ID, &r, why)) || !building(b))
         goto out;
     if (b->p.header) {
         header = text_object(b->p.header, LIM_HEADER);
@@ -811,7 +822,8 @@ static int build_media_list(struct build *b, const char **why)
     char *caption = b->p.header ? suf_utf8_cut(b->p.header, LIM_CAPTION) : NULL;
     int rc;
 
-    emit(b, media_message(b->t, b->c, caption, b->id, 1));
+    if (building(b))
+        emit(b, media_message(b->t, b->c, caption, b->id, 1));
     free(caption);
     free(b->p.header);
     b->p.header = NULL; /* lists take only text headers; it went in the caption */
@@ -833,7 +845,8 @@ int suf_session_build(const struct suf_template *t, int scenario, const struct s
     b.opts = opts;
     b.id = fallback_id;
     b.parts = parts;
-    parts[0] = parts[1] = NULL;
+    if (parts)
+        parts[0] = parts[1] = NULL;
     *nparts = 0;
     *why = NULL;
     if (suf_scenario_classify(t, &cwhy) != scenario || scenario < 1 || scenario > 8) {
@@ -866,7 +879,7 @@ int suf_session_build(const struct suf_template *t, int scenario, const struct s
     }
 out:
     parts_release(&b.p);
-    if (rc) {
+    if (rc && parts) {
         for (size_t i = 0; i < b.n; i++)
             json_decref(parts[i]);
         parts[0] = parts[1] = NULL;
@@ -879,7 +892,8 @@ out:
 /* ---- the utility permission template -------------------------------------- */
 
 /* Appends one body parameter: white space runs folded to one space (Meta
- * refuses newlines, tabs and long space runs in text parameters). */
+ * refuses newlines, tabs and long space runs in text parameters).  `params`
+ * is NULL for a check. */
 static int add_param(json_t *params, const char *value, const char **why)
 {
     struct suf_buf b = SUF_BUF_INIT;
@@ -901,7 +915,7 @@ static int add_param(json_t *params, const char *value, const char **why)
     } else if (!suf_utf8_valid(b.buf, b.len)) {
         *why = "utility template parameter is not valid UTF-8";
         rc = SUF_ERR_INPUT;
-    } else {
+    } else if (params) {
         json_array_append_new(params, json_pack("{s:s, s:s}", "type", "text", "text", b.buf));
     }
     suf_buf_release(&b);
@@ -952,25 +966,37 @@ int suf_utility_build(const struct suf_utility_opts *u, const char *to,
                       const char *campaign_name, const char *customer_name, int64_t fallback_id,
                       int n, json_t **body, const char **why)
 {
-    json_t *params = json_array(), *comps = json_array(), *o;
+    json_t *params = NULL, *comps = NULL, *o;
     int rc;
 
-    *body = NULL;
+    if (body)
+        *body = NULL;
     *why = NULL;
     if (!u->template_name || !*u->template_name || !u->language || !*u->language) {
         *why = "no utility template name or language";
         rc = SUF_ERR_CONFIG;
-        goto fail;
+        goto out;
     }
     if (!phone_ok(to)) {
         *why = "missing or malformed recipient phone";
         rc = SUF_ERR_INPUT;
-        goto fail;
+        goto out;
+    }
+    /* What jansson would refuse to pack, refused before packing. */
+    if (!suf_utf8_valid(u->template_name, strlen(u->template_name)) ||
+        !suf_utf8_valid(u->language, strlen(u->language))) {
+        *why = "utility template name or language is not valid UTF-8";
+        rc = SUF_ERR_INPUT;
+        goto out;
+    }
+    if (body) {
+        params = json_array();
+        comps = json_array();
     }
     rc = utility_params(u->params ? u->params : "campaign_name", campaign_name, customer_name,
                         params, why);
-    if (rc)
-        goto fail;
+    if (rc || !body)
+        goto out;
     if (json_array_size(params))
         json_array_append_new(comps, json_pack("{s:s, s:O}", "type", "body", "parameters",
                                                params));
@@ -990,7 +1016,7 @@ int suf_utility_build(const struct suf_utility_opts *u, const char *to,
     }
     *body = o;
     return SUF_OK;
-fail:
+out:
     json_decref(params);
     json_decref(comps);
     return rc;

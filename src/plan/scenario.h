@@ -126,6 +126,9 @@ struct suf_session_opts {
  * value and no rendered text, a media header without a link, a dynamic URL
  * without its suffix) returns SUF_ERR_INPUT with *why saying which; nothing
  * is built.  Anything that cannot be made valid is SUF_ERR_INPUT too.
+ * With parts NULL it only checks: the same rules run on the same path and
+ * give the same result and *why, but no JSON is made (*nparts is 0); plan
+ * uses it to know whether the builders would refuse.
  */
 int suf_session_build(const struct suf_template *t, int scenario, const struct suf_content *c,
                       int64_t fallback_id, const struct suf_session_opts *opts,
@@ -148,6 +151,7 @@ struct suf_utility_opts {
  * unknown source in `params`, or no template name or language, is
  * SUF_ERR_CONFIG.  White-space runs in a parameter become one space (Meta
  * refuses newlines and tabs in text parameters).  *why is static text.
+ * With body NULL it only checks, as suf_session_build does.
  */
 int suf_utility_build(const struct suf_utility_opts *u, const char *to,
                       const char *campaign_name, const char *customer_name, int64_t fallback_id,

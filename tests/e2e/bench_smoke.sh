@@ -55,6 +55,10 @@ for st in import plan send reconcile report receive run; do
   grep -Eq "^  $st +\|.*\| (MET|NOT MET|MISSED)\$" "$S/targets.out" ||
     { fail "bench-run --targets-from: no target of stage $st"; cat "$S/targets.out"; }
 done
+# One line per target: plan's comes from its TARGET line alone, not from
+# every line of its output that starts with a ratio.
+n=$(grep -Ec '^  plan +\|' "$S/targets.out" || true)
+[ "$n" = 1 ] || { fail "bench-run --targets-from: $n lines for plan, want 1"; cat "$S/targets.out"; }
 # The checks a bench makes of its own results (rows lost, bodies altered).
 if grep -E 'rows lost|not a body sent|FAILED' "$S/bench.out" | grep -v -E '^bench [a-z]+: FAILED$'; then
   fail "a bench reported a broken result"

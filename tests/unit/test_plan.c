@@ -637,6 +637,49 @@ static void test_plan__many_new_fallbacks_keep_scan_order(void)
     fx_close(&fx);
 }
 
+/* Sums the sorts made by every statement that reads `recipients`. */
+static int count_recipient_sorts(unsigned type, void *ctx, void *p, void *x)
+{
+    const char *text = sqlite3_sql(p);
+    (void)x;
+    if (type == SQLITE_TRACE_PROFILE && text && strstr(text, "FROM recipients"))
+        *(int *)ctx += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_SORT, 0);
+    return 0;
+}
+
+/* The summary counts stream the campaign's recipients rows: no sort, so no
+ * temporary B-tree holding a row per recipient (plan's memory stays flat
+ * however many recipients a campaign has). */
+static void test_plan__counts_stream_without_sorting(void)
+{
+    enum { N = 300 };
+    struct fx fx;
+    char phone[32];
+    int sorts = 0;
+
+    fx_open(&fx, "countsort.db", NULL);
+    load_rules(&fx);
+    sql(&fx, "BEGIN");
+    for (int i = 0; i < N; i++) {
+        snprintf(phone, sizeof(phone), "4477012%05d", i);
+        add_attempts(&fx, "c", phone, one_failure, NULL);
+    }
+    sql(&fx, "COMMIT");
+    sqlite3_trace_v2(fx.st.db, SQLITE_TRACE_PROFILE, count_recipient_sorts, &sorts);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    sqlite3_trace_v2(fx.st.db, 0, NULL, NULL);
+    CU_ASSERT_EQUAL(sorts, 0);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.recipients"),
+                    scalar(&fx, "SELECT count(*) FROM recipients", NULL));
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.fallback"),
+                    scalar(&fx, "SELECT count(*) FROM recipients WHERE outcome = 'fallback'",
+                           NULL));
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.excluded.opted_out"),
+                    scalar(&fx, "SELECT count(*) FROM recipients WHERE reason = 'opted_out'",
+                           NULL));
+    fx_close(&fx);
+}
+
 static void test_plan__fallback_gets_its_messages(void)
 {
     struct fx fx;
@@ -1232,6 +1275,7 @@ int main(void)
         {"test_plan__fallback_gets_its_messages", test_plan__fallback_gets_its_messages},
         {"test_plan__many_new_fallbacks_keep_scan_order",
          test_plan__many_new_fallbacks_keep_scan_order},
+        {"test_plan__counts_stream_without_sorting", test_plan__counts_stream_without_sorting},
         {"test_plan__campaign_utility_template_overrides_config",
          test_plan__campaign_utility_template_overrides_config},
         {"test_plan__eligible_codes_are_configurable",

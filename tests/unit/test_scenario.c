@@ -74,6 +74,42 @@ static int load_template(const char *file, const char *name, struct suf_template
     return rc;
 }
 
+/* Both results of a builder are the same: the same status and the same
+ * reason (both static text, or both none). */
+static void same_verdict(int rc, const char *why, int check_rc, const char *check_why)
+{
+    CU_ASSERT_EQUAL(check_rc, rc);
+    CU_ASSERT_TRUE((!why && !check_why) || (why && check_why && !strcmp(why, check_why)));
+}
+
+/* The session builder for scenario `scenario`, checked first: the check
+ * (parts NULL) must give the build's verdict and make nothing. */
+static int session_build(const struct suf_template *t, int scenario, const struct suf_content *c,
+                         int64_t id, const struct suf_session_opts *opts, json_t *parts[2],
+                         size_t *n, const char **why)
+{
+    const char *check_why = NULL;
+    size_t check_n = 7;
+    int check_rc = suf_session_build(t, scenario, c, id, opts, NULL, &check_n, &check_why);
+    int rc = suf_session_build(t, scenario, c, id, opts, parts, n, why);
+
+    same_verdict(rc, *why, check_rc, check_why);
+    CU_ASSERT_EQUAL(check_n, 0);
+    return rc;
+}
+
+/* The utility builder, checked first in the same way. */
+static int utility_build(const struct suf_utility_opts *u, const char *to, const char *campaign,
+                         const char *customer, int64_t id, int n, json_t **body, const char **why)
+{
+    const char *check_why = NULL;
+    int check_rc = suf_utility_build(u, to, campaign, customer, id, n, NULL, &check_why);
+    int rc = suf_utility_build(u, to, campaign, customer, id, n, body, why);
+
+    same_verdict(rc, *why, check_rc, check_why);
+    return rc;
+}
+
 /* Classifies `t`, builds its session message(s) and dumps them. */
 static int build(const struct suf_template *t, const struct suf_content *c, int64_t id,
                  json_t *parts[2], size_t *n, const char **why)
@@ -81,7 +117,7 @@ static int build(const struct suf_template *t, const struct suf_content *c, int6
     static const struct suf_session_opts opts = {"See options"};
     const char *cwhy = NULL;
     int scenario = suf_scenario_classify(t, &cwhy);
-    int rc = suf_session_build(t, scenario, c, id, &opts, parts, n, why);
+    int rc = session_build(t, scenario, c, id, &opts, parts, n, why);
 
     for (size_t i = 0; !rc && i < *n; i++)
         dump_body(parts[i]);
@@ -185,7 +221,7 @@ static void test_scenario__utility_body_matches_the_permission_example(void)
     const char *why = NULL;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(expected);
-    CU_ASSERT_EQUAL(suf_utility_build(&u, "447700900023", "Winter sale wave 1", "Asha", 42, 1,
+    CU_ASSERT_EQUAL(utility_build(&u, "447700900023", "Winter sale wave 1", "Asha", 42, 1,
                                       &body, &why),
                     SUF_OK);
     CU_ASSERT_TRUE(json_equal(body, expected));
@@ -226,7 +262,7 @@ static void test_utility__parameters_come_from_the_configured_sources(void)
         const struct suf_utility_opts u = {"fallback_permission", "en_US", rows[i].params, 0};
         json_t *body = NULL;
         const char *why = NULL;
-        int rc = suf_utility_build(&u, "447700900023", "Winter sale wave 1", rows[i].customer,
+        int rc = utility_build(&u, "447700900023", "Winter sale wave 1", rows[i].customer,
                                    7, 2, &body, &why);
 
         CU_ASSERT_EQUAL(rc, rows[i].rc);
@@ -250,17 +286,31 @@ static void test_utility__parameters_come_from_the_configured_sources(void)
     }
 }
 
+/* Each refusal of the utility builder, the check agreeing (utility_build). */
 static void test_utility__empty_campaign_name_is_refused(void)
 {
-    const struct suf_utility_opts u = {"fallback_permission", "en_US", NULL, 1};
-    json_t *body = NULL;
-    const char *why = NULL;
+    static const struct {
+        struct suf_utility_opts u;
+        const char *to, *campaign;
+        int rc;
+    } rows[] = {
+        {{"fallback_permission", "en_US", NULL, 1}, "447700900023", "", SUF_ERR_INPUT},
+        {{"fallback_permission", "en_US", NULL, 1}, "+44 7700", "Wave", SUF_ERR_INPUT},
+        {{"fallback_\xff", "en_US", NULL, 1}, "447700900023", "Wave", SUF_ERR_INPUT},
+        {{"fallback_permission", "", NULL, 1}, "447700900023", "Wave", SUF_ERR_CONFIG},
+        {{"fallback_permission", "en_US", "shoe_size", 1}, "447700900023", "Wave",
+         SUF_ERR_CONFIG},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        json_t *body = NULL;
+        const char *why = NULL;
 
-    CU_ASSERT_EQUAL(suf_utility_build(&u, "447700900023", "", NULL, 7, 1, &body, &why),
-                    SUF_ERR_INPUT);
-    CU_ASSERT_PTR_NULL(body);
-    CU_ASSERT_EQUAL(suf_utility_build(&u, "+44 7700", "Wave", NULL, 7, 1, &body, &why),
-                    SUF_ERR_INPUT);
+        CU_ASSERT_EQUAL(utility_build(&rows[i].u, rows[i].to, rows[i].campaign, NULL, 7, 1, &body,
+                                      &why),
+                        rows[i].rc);
+        CU_ASSERT_PTR_NULL(body);
+        CU_ASSERT_PTR_NOT_NULL(why);
+    }
 }
 
 static void test_utility__check_wants_an_approved_utility_template(void)
@@ -828,15 +878,15 @@ static void test_scenario__wrong_scenario_or_bad_phone_is_refused(void)
     size_t n = 5;
 
     CU_ASSERT_EQUAL_FATAL(load_template("fixtures/templates.json", "winter_sale", &t), 0);
-    CU_ASSERT_EQUAL(suf_session_build(&t, 4, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(session_build(&t, 4, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
     CU_ASSERT_EQUAL(n, 0);
     c.to = "+44 7700";
-    CU_ASSERT_EQUAL(suf_session_build(&t, 3, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(session_build(&t, 3, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
     c.to = "919800000001";
     c.text = "bad \xff byte";
     json_decref(vars);
     c.vars = NULL;
-    CU_ASSERT_EQUAL(suf_session_build(&t, 3, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
+    CU_ASSERT_EQUAL(session_build(&t, 3, &c, 1, NULL, parts, &n, &why), SUF_ERR_INPUT);
     suf_template_release(&t);
 }
 
@@ -850,7 +900,7 @@ static void test_scenario__list_button_label_is_configurable(void)
     size_t n = 0;
 
     CU_ASSERT_EQUAL_FATAL(load_template("fixtures/templates.json", "promo_s4_list", &t), 0);
-    CU_ASSERT_EQUAL_FATAL(suf_session_build(&t, 4, &c, 1, &opts, parts, &n, &why), SUF_OK);
+    CU_ASSERT_EQUAL_FATAL(session_build(&t, 4, &c, 1, &opts, parts, &n, &why), SUF_OK);
     label = json_string_value(json_object_get(
         json_object_get(json_object_get(parts[0], "interactive"), "action"), "button"));
     CU_ASSERT_STRING_EQUAL(label, "Choose one of the o" ELLIPSIS);
@@ -926,11 +976,88 @@ static void test_callback__set_then_parse_round_trips(void)
     json_decref(body);
 }
 
+/* The check (the builders run making no JSON) and the builders agree on
+ * every template of the fixture catalogs, with full content and with each
+ * hole (session_build compares them): plan excludes for a hole by the
+ * check alone. */
+static void test_scenario__check_agrees_with_the_builders(void)
+{
+    static const char *const files[] = {"fixtures/templates.json",
+                                        "fixtures/templates-page2.json"};
+    static const struct suf_session_opts opts = {"See options"};
+    json_t *vars = json_pack("[s,s,s,s,s]", "Ann", "X1", "20%", "Friday", "shop"),
+           *suffixes = json_pack("[s,s]", "a1", "b2"), *payloads = json_pack("[s,s,s]", "p", "q", "r"),
+           *same = json_pack("[s,s,s]", "p", "p", "p"), *one_var = json_pack("[s]", "Ann");
+    size_t checked = 0, refused = 0;
+
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        json_t *root = json_load_file(suf_test_source(files[f]), 0, NULL), *e;
+        size_t i;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+        json_array_foreach(json_object_get(root, "data"), i, e) {
+            char *text = json_dumps(e, JSON_COMPACT);
+            struct suf_template t;
+            struct suf_err err = SUF_ERR_INIT;
+            const char *cwhy = NULL;
+            int scenario;
+
+            memset(&t, 0, sizeof(t));
+            if (suf_template_parse(text, &t, &err)) {
+                free(text);
+                continue;
+            }
+            scenario = suf_scenario_classify(&t, &cwhy);
+            for (int hole = 0; hole < 7; hole++) {
+                struct suf_content c = {"919800000001", vars, NULL, "https://example.com/a.jpg",
+                                        suffixes, payloads, "Ann"};
+                json_t *parts[2] = {NULL, NULL};
+                const char *why = NULL;
+                size_t n = 0;
+                int rc;
+
+                if (hole == 1)
+                    c.vars = NULL;
+                else if (hole == 2)
+                    c.header_media_url = NULL;
+                else if (hole == 3)
+                    c.url_suffixes = NULL;
+                else if (hole == 4)
+                    c.button_payloads = same;
+                else if (hole == 5)
+                    c.vars = one_var;
+                else if (hole == 6)
+                    c.to = "12";
+                /* The classified scenario, and one it does not fit. */
+                for (int k = 0; k < 2; k++) {
+                    rc = session_build(&t, k ? scenario % 8 + 1 : scenario, &c, 9, &opts, parts,
+                                       &n, &why);
+                    checked++;
+                    refused += rc != SUF_OK;
+                    free_parts(parts, n);
+                }
+            }
+            suf_template_release(&t);
+            free(text);
+        }
+        json_decref(root);
+    }
+    /* Every fixture template went through, and both verdicts were seen. */
+    CU_ASSERT_TRUE(checked >= 2 * 7 * 14);
+    CU_ASSERT_TRUE(refused > 0 && refused < checked);
+    json_decref(vars);
+    json_decref(suffixes);
+    json_decref(payloads);
+    json_decref(same);
+    json_decref(one_var);
+}
+
 static const struct suf_test tests[] = {
     {"golden bodies", test_scenario__each_scenario_matches_its_golden_body},
     {"utility golden", test_scenario__utility_body_matches_the_permission_example},
     {"utility params", test_utility__parameters_come_from_the_configured_sources},
     {"utility refusals", test_utility__empty_campaign_name_is_refused},
+    {"check agrees with the builders", test_scenario__check_agrees_with_the_builders},
     {"utility check", test_utility__check_wants_an_approved_utility_template},
     {"classification", test_scenario__classification_table},
     {"shapes build", test_scenario__every_shape_builds_a_body_of_its_kind},
