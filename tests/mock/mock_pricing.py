@@ -6,8 +6,10 @@ accepted messages of its request log (`mock.accepted`), each
 
   - delivered at the time its "delivered" webhook says (clock + seq + 1:
     so the mock needs --clock, else it answers Graph error 1);
-  - in the country of its recipient, from a small prefix table (COUNTRIES
-    below; a prefix not in it is country "XX");
+  - in the country of its recipient, by the longest calling-code prefix of
+    fixtures/countries.csv, the table suf reads Meta's countries with
+    (+1 809 is DO, not US; COUNTRIES below settles a shared code); a phone
+    no code matches is "XX";
   - of the category the webhooks give it (cloudapi.message_category: a
     template is UTILITY, anything else SERVICE);
   - priced from the rate cards given with --pricing-rates (the same CSV
@@ -31,6 +33,11 @@ dimensions([...]) and metric_types([...]), brackets optional.  A missing
 start, end or granularity, a bad number, start not before end, an unknown
 modifier, dimension, metric or granularity is HTTP 400, Graph error 100.
 
+A mock restarted with another --clock (the demo's second night) has lost
+what it delivered before; --pricing-earlier CLOCK LOG gives it back: the
+accepted messages of LOG, the request log of an earlier run alone, delivered
+at CLOCK + seq + 1 as that run's webhooks said.
+
 Switches:
   --credit-line              every data point comes without cost (an account
                              billed through a partner's credit line)
@@ -50,16 +57,24 @@ import cloudapi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Calling-code prefix -> ISO 3166 alpha-2, longest prefix first.
-COUNTRIES = {
-    "1": "US", "7": "RU", "77": "KZ", "20": "EG", "27": "ZA", "31": "NL", "33": "FR",
-    "34": "ES", "36": "HU", "39": "IT", "40": "RO", "44": "GB", "48": "PL", "49": "DE",
-    "51": "PE", "52": "MX", "54": "AR", "55": "BR", "56": "CL", "57": "CO", "60": "MY",
-    "61": "AU", "62": "ID", "65": "SG", "90": "TR", "91": "IN", "92": "PK", "94": "LK",
-    "212": "MA", "234": "NG", "380": "UA", "852": "HK", "880": "BD", "964": "IQ",
-    "965": "KW", "966": "SA", "968": "OM", "971": "AE", "972": "IL", "974": "QA",
-    "977": "NP",
-}
+# The country of a calling code several countries share, where the first of
+# fixtures/countries.csv is not the one Meta would name (+1 is Canada's
+# there, +212 Western Sahara's); every other code is its one country there
+# (+1 809 is DO, not US).
+COUNTRIES = {"1": "US", "212": "MA"}
+
+
+def load_countries(path=os.path.join(HERE, "..", "..", "fixtures", "countries.csv")):
+    """{calling code: ISO 3166 alpha-2}: the file's, COUNTRIES winning."""
+    table = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            table.setdefault(row["code"], row["country"])
+    table.update(COUNTRIES)
+    return table
+
+
+CALLING_CODES = load_countries()
 DIMENSIONS = {"COUNTRY": "country", "PHONE": "phone_number", "PRICING_CATEGORY":
               "pricing_category", "PRICING_TYPE": "pricing_type", "TIER": "tier"}
 METRICS = {"COST", "VOLUME"}
@@ -76,6 +91,10 @@ def add_arguments(p):
                    help="the market of each calling-code prefix (prefix,market,since)")
     p.add_argument("--pricing-utc-offset", type=int, default=0, metavar="HOURS",
                    help="the account's days start at this offset from UTC")
+    p.add_argument("--pricing-earlier", nargs=2, action="append", default=[],
+                   metavar=("CLOCK", "LOG"),
+                   help="also bill the accepted messages of an earlier run of the mock: its "
+                        "--clock and its request log (repeatable)")
     p.add_argument("--credit-line", action="store_true",
                    help="pricing analytics without cost (a partner's credit line)")
     p.add_argument("--pricing-token-error", action="store_true",
@@ -133,9 +152,24 @@ def market_of(mock, phone, day):
     return found
 
 
+def load_earlier(runs):
+    """[(delivered, record)] of the accepted messages of earlier runs."""
+    out = []
+    for clock, path in runs:
+        if not clock.isdigit():
+            raise SystemExit("--pricing-earlier %s: the clock is not epoch seconds" % clock)
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                if rec.get("accepted") and rec.get("fault") is None:
+                    out.append((int(clock) + rec["seq"] + 1, rec))
+    return out
+
+
 def routes(mock):
     mock.pricing_cards = load_cards(mock.args.pricing_rates)
     mock.pricing_markets = load_markets(mock.args.pricing_markets)
+    mock.pricing_earlier = load_earlier(mock.args.pricing_earlier)
     return [("GET", r"/v[0-9.]+/(?P<waba>[0-9]+)", analytics)]
 
 
@@ -263,10 +297,9 @@ def analytics(mock, req, match):
 def points(mock, start, end, size, dims, metrics):
     offset = mock.args.pricing_utc_offset * 3600
     with mock.lock:
-        accepted = [r for r in mock.accepted if r.get("fault") is None]
+        accepted = [(mock.now(r["seq"]) + 1, r) for r in mock.accepted if r.get("fault") is None]
     groups = {}
-    for rec in accepted:
-        delivered = mock.now(rec["seq"]) + 1
+    for delivered, rec in mock.pricing_earlier + accepted:
         if not start <= delivered < end:
             continue
         bucket = (delivered + offset) // size * size - offset
@@ -279,7 +312,7 @@ def points(mock, start, end, size, dims, metrics):
             continue
         category = cloudapi.message_category(body).upper()
         kind, cost, _ = price(mock, to, day, category)
-        point = {"country": longest(COUNTRIES, to) or "XX",
+        point = {"country": longest(CALLING_CODES, to) or "XX",
                  "phone_number": cloudapi.DISPLAY_PHONE, "pricing_category": category,
                  "pricing_type": kind, "tier": "0:MAX" if kind == "REGULAR" else None}
         key = (bucket,) + tuple((DIMENSIONS[d], point[DIMENSIONS[d]]) for d in dims

@@ -10,6 +10,11 @@ carries `cursors.after`.  The `next` URL points at graph.facebook.com, as
 Meta's does: a client that followed it instead of building its own request
 would leave the mock.
 
+A mock restarted (the demo's second night) would forget the templates
+other modules created; with --catalog-state FILE the catalog outlives it:
+read from FILE when FILE exists (instead of --catalog), and written to FILE,
+whole, each time a page is served.
+
 Strict like Meta: a query parameter other than fields, limit, after,
 before and name, a field it does not know, a limit out of range or a
 cursor it never gave is HTTP 400, Graph error 100.
@@ -25,6 +30,7 @@ Faults, by page number (1 = the first page):
 
 import base64
 import json
+import os
 
 FIELDS = {"id", "name", "language", "status", "category", "parameter_format", "components",
           "rejected_reason", "quality_score", "previous_category", "correct_category",
@@ -35,6 +41,9 @@ DEFAULT_FIELDS = ["category", "components", "id", "language", "name", "status"]
 def add_arguments(p):
     p.add_argument("--catalog", action="append", metavar="FILE", default=[],
                    help="serve the templates of this catalog page file (repeatable)")
+    p.add_argument("--catalog-state", metavar="FILE",
+                   help="keep the catalog in FILE across restarts: read at start when it "
+                        "exists, written each time a page is served")
     p.add_argument("--templates-loop", action="store_true",
                    help="catalog page 2 repeats page 1's cursor")
     p.add_argument("--templates-429-at", type=int, default=0, metavar="N",
@@ -61,7 +70,8 @@ def index_of(text):
 
 def routes(mock):
     mock.catalog = []
-    for path in mock.args.catalog:
+    state = mock.args.catalog_state
+    for path in [state] if state and os.path.exists(state) else mock.args.catalog:
         with open(path, encoding="utf-8") as f:
             mock.catalog.extend(json.load(f)["data"])
     mock.catalog_requests = {}
@@ -116,6 +126,12 @@ def catalog_page(mock, req, match):
     if end < len(entries):
         paging["next"] = ("https://graph.facebook.com/%s/%s/message_templates?limit=%d&after=%s"
                           % (req.path.split("/")[1], a.waba_id, limit, after))
+    if a.catalog_state:
+        with mock.lock:
+            text = json.dumps({"data": mock.catalog})
+        with open(a.catalog_state + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(a.catalog_state + ".tmp", a.catalog_state)
     if page == a.templates_malformed_at:
         return 200, {"X-Mock-Fault": "malformed"}, {"data": "not a list", "paging": paging}
     return 200, {}, {"data": data, "paging": paging}
