@@ -459,21 +459,25 @@ enum {
     C_READ_AT, C_SENT_AT, C_RESEND_OF, C_BILLABLE, C_CATEGORY
 };
 
-#define FB_COLUMNS                                                                          \
+#define FB_SELECT                                                                           \
     "SELECT f.id, f.phone, f.template_name, f.scenario, f.state, f.created_at, f.state_at, " \
     "f.utility_sent_at, f.utility_delivered_at, f.consented_at, f.declined_at, "           \
     "f.session_sent_at, f.converted_at, s.kind, s.delivery, s.delivered_at, s.read_at, "    \
-    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "                       \
-    "FROM fallbacks f LEFT JOIN sends s ON s.fallback_id = f.id "
+    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "
+#define FB_JOIN "LEFT JOIN sends s ON s.fallback_id = f.id "
+#define FB_COLUMNS FB_SELECT "FROM fallbacks f " FB_JOIN
 
 /*
- * Two plans for one result, chosen by size: a campaign holding most of the
- * fallbacks reads the table in rowid order (no sort at all, so a million
- * rows cost no memory); a small one seeks its rows through the campaign
- * index and sorts the few it finds.
+ * Two plans for one result, chosen by size, neither of which sorts: a
+ * campaign holding most of the fallbacks reads the table in rowid order;
+ * any other walks the campaign index, whose entries of one campaign are in
+ * rowid order too, and seeks its rows in that order.  A sort here would
+ * hold a campaign's rows in memory, and the planner prefers one (through
+ * the unique (campaign_id, phone) index) when left to choose.
  */
 static const char fb_sql_scan[] = FB_COLUMNS "WHERE +f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
-static const char fb_sql_seek[] = FB_COLUMNS "WHERE f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
+static const char fb_sql_seek[] = FB_SELECT "FROM fallbacks f INDEXED BY fallbacks_campaign "
+                                  FB_JOIN "WHERE f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
 
 static int64_t col_time(sqlite3_stmt *s, int i)
 {
