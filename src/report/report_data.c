@@ -331,13 +331,15 @@ static int scan_name(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err
 /* A delivered broadcast attempt: its phone, its time and its template's
  * category (marketing when the catalog does not know it).  The campaign's
  * scan and the Meta billed scan read the same columns. */
-#define BROADCAST_COLUMNS                                                                  \
-    "SELECT a.phone, a.sent_at, COALESCE("                                                 \
+#define DELIVERED "a.status IN ('delivered', 'read')"
+#define BROADCAST_CATEGORY                                                                 \
+    "COALESCE("                                                                            \
     " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
     "  AND t.language = a.template_language),"                                             \
     " (SELECT category FROM templates t WHERE t.name = a.template_name"                    \
-    "  ORDER BY t.language LIMIT 1))"                                                      \
-    " FROM attempts a WHERE a.status IN ('delivered', 'read') "
+    "  ORDER BY t.language LIMIT 1))"
+#define BROADCAST_COLUMNS                                                                  \
+    "SELECT a.phone, a.sent_at, " BROADCAST_CATEGORY " FROM attempts a WHERE " DELIVERED " "
 
 /* The message of a BROADCAST_COLUMNS row, costed.  An attempt has no
  * delivery time of its own: the export's time stands for it. */
@@ -355,14 +357,93 @@ static void broadcast_charge(const struct rep_ctx *ctx, sqlite3_stmt *s, struct 
     suf_money_cost(ctx->money, &ctx->bill, msg, ch);
 }
 
-/* The broadcast itself: every delivered attempt is a billed template, at its
- * template's category. */
-static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+/* The files a campaign's attempts came from: few, sorted, distinct. */
+struct file_set {
+    int64_t *ids;
+    int n, alloc;
+};
+
+/* Whether `id` is in the set; *at is where it is, or would go. */
+static bool file_set_find(const struct file_set *fs, int64_t id, int *at)
 {
-    sqlite3_stmt *s =
-        suf_store_prepare(ctx->run->store, BROADCAST_COLUMNS "AND a.campaign_id = ?1", err);
+    int lo = 0, hi = fs->n;
+
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (fs->ids[mid] == id) {
+            lo = mid;
+            break;
+        }
+        if (fs->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return lo < fs->n && fs->ids[lo] == id;
+}
+
+static void file_set_add(struct file_set *fs, int64_t id)
+{
+    int at;
+
+    if (file_set_find(fs, id, &at))
+        return;
+    if (fs->n == fs->alloc) {
+        fs->alloc = fs->alloc ? fs->alloc * 2 : 8;
+        fs->ids = suf_xrealloc(fs->ids, (size_t)fs->alloc * sizeof(*fs->ids));
+    }
+    memmove(fs->ids + at + 1, fs->ids + at, (size_t)(fs->n - at) * sizeof(*fs->ids));
+    fs->ids[at] = id;
+    fs->n++;
+}
+
+/*
+ * Every attempt of a campaign, once: BROADCAST_COLUMNS's three for the
+ * delivered ones, then whether it was delivered, and its file.  Two plans,
+ * chosen by size.  The campaign index orders attempts by phone, so a seek
+ * per attempt lands anywhere in the table; a campaign holding a fair share
+ * of the attempts has a row on nearly every page of it, and reads them
+ * for less in one pass in rowid order, whose cost grows with the table
+ * and no faster.  A small one seeks.
+ */
+#define ATTEMPT_COLUMNS                                                                    \
+    "SELECT a.phone, a.sent_at, CASE WHEN " DELIVERED " THEN " BROADCAST_CATEGORY " END, " \
+    DELIVERED ", a.file_id FROM attempts a "
+static const char attempts_sql_scan[] = ATTEMPT_COLUMNS "WHERE +a.campaign_id = ?1";
+static const char attempts_sql_seek[] = ATTEMPT_COLUMNS "WHERE a.campaign_id = ?1";
+
+/* A campaign's rows of `table` (one with an integer key `id` and an index
+ * on campaign_id) into *mine, and the table's largest id into *all. */
+static int campaign_share(struct rep_ctx *ctx, const struct rep_campaign *c, const char *table,
+                          int64_t *mine, int64_t *all, struct suf_err *err)
+{
+    char *count_sql = suf_xasprintf("SELECT count(*) FROM %s WHERE campaign_id = ?1", table);
+    char *max_sql = suf_xasprintf("SELECT max(id) FROM %s", table);
     int rc;
 
+    if (!(rc = suf_store_scalar(ctx->run->store, count_sql, c->id, mine, err)))
+        rc = suf_store_scalar(ctx->run->store, max_sql, NULL, all, err);
+    free(count_sql);
+    free(max_sql);
+    return rc;
+}
+
+/* The broadcast itself: every delivered attempt is a billed template, at its
+ * template's category.  And the files that hold the campaign's attempts,
+ * into `files`. */
+static int scan_attempts(struct rep_ctx *ctx, struct rep_campaign *c, struct file_set *files,
+                         struct suf_err *err)
+{
+    sqlite3_stmt *s;
+    int64_t mine, all;
+    int rc;
+
+    if ((rc = campaign_share(ctx, c, "attempts", &mine, &all, err)))
+        return rc;
+    s = suf_store_prepare(ctx->run->store, mine * 32 > all ? attempts_sql_scan : attempts_sql_seek,
+                          err);
     if (!s)
         return SUF_ERR_DB;
     suf_bind_text(s, 1, c->id);
@@ -370,6 +451,10 @@ static int scan_broadcast(struct rep_ctx *ctx, struct rep_campaign *c, struct su
         struct suf_msg msg;
         struct suf_charge ch;
 
+        if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+            file_set_add(files, sqlite3_column_int64(s, 4));
+        if (!sqlite3_column_int(s, 3))
+            continue;
         broadcast_charge(ctx, s, &msg, &ch);
         count_charge(ctx, c, &msg, &ch);
         market_of(ctx, c, ch.market)->broadcast_delivered++;
@@ -411,13 +496,17 @@ static int cmp_reason(const void *a, const void *b)
 /* Recipients: the funnel's first two steps and the exclusions.  An outcome
  * is "fallback", or "excluded" with its reason in `reason` (or written
  * "excluded:<reason>").  A recipient's market is its phone's on the day of
- * its last broadcast attempt (the as-of day when that is unknown). */
+ * its last broadcast attempt (the as-of day when that is unknown).  Plan
+ * keeps that attempt's time beside its id, so the attempts table, in
+ * which a seek per recipient lands anywhere, is read only for a store
+ * planned before it did. */
 static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
         ctx->run->store,
-        "SELECT r.phone, r.outcome, r.reason, a.sent_at FROM recipients r "
-        "LEFT JOIN attempts a ON a.id = r.last_attempt_id WHERE r.campaign_id = ?1",
+        "SELECT r.phone, r.outcome, r.reason, COALESCE(r.last_attempt_at, "
+        "(SELECT a.sent_at FROM attempts a WHERE a.id = r.last_attempt_id)) "
+        "FROM recipients r WHERE r.campaign_id = ?1",
         err);
     int rc;
 
@@ -459,21 +548,25 @@ enum {
     C_READ_AT, C_SENT_AT, C_RESEND_OF, C_BILLABLE, C_CATEGORY
 };
 
-#define FB_COLUMNS                                                                          \
+#define FB_SELECT                                                                           \
     "SELECT f.id, f.phone, f.template_name, f.scenario, f.state, f.created_at, f.state_at, " \
     "f.utility_sent_at, f.utility_delivered_at, f.consented_at, f.declined_at, "           \
     "f.session_sent_at, f.converted_at, s.kind, s.delivery, s.delivered_at, s.read_at, "    \
-    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "                       \
-    "FROM fallbacks f LEFT JOIN sends s ON s.fallback_id = f.id "
+    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "
+#define FB_JOIN "LEFT JOIN sends s ON s.fallback_id = f.id "
+#define FB_COLUMNS FB_SELECT "FROM fallbacks f " FB_JOIN
 
 /*
- * Two plans for one result, chosen by size: a campaign holding most of the
- * fallbacks reads the table in rowid order (no sort at all, so a million
- * rows cost no memory); a small one seeks its rows through the campaign
- * index and sorts the few it finds.
+ * Two plans for one result, chosen by size, neither of which sorts: a
+ * campaign holding most of the fallbacks reads the table in rowid order;
+ * any other walks the campaign index, whose entries of one campaign are in
+ * rowid order too, and seeks its rows in that order.  A sort here would
+ * hold a campaign's rows in memory, and the planner prefers one (through
+ * the unique (campaign_id, phone) index) when left to choose.
  */
 static const char fb_sql_scan[] = FB_COLUMNS "WHERE +f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
-static const char fb_sql_seek[] = FB_COLUMNS "WHERE f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
+static const char fb_sql_seek[] = FB_SELECT "FROM fallbacks f INDEXED BY fallbacks_campaign "
+                                  FB_JOIN "WHERE f.campaign_id = ?1 ORDER BY f.id, s.kind, s.n";
 
 static int64_t col_time(sqlite3_stmt *s, int i)
 {
@@ -822,22 +915,22 @@ int rep_scan_no_market(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_e
 
 /* The input files behind the campaign: the delivery exports that hold its
  * attempts, and every file of the other kinds, in import order. */
-static int scan_files(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
+static int scan_files(struct rep_ctx *ctx, struct rep_campaign *c, const struct file_set *fs,
+                      struct suf_err *err)
 {
     sqlite3_stmt *s = suf_store_prepare(
         ctx->run->store,
-        "SELECT kind, path, sha256, rows, rejects, imported_at FROM files "
-        "WHERE kind <> 'deliveries' OR id IN "
-        "(SELECT DISTINCT file_id FROM attempts WHERE campaign_id = ?1) ORDER BY id",
-        err);
-    int rc;
+        "SELECT kind, path, sha256, rows, rejects, imported_at, id FROM files ORDER BY id", err);
+    int rc, at;
 
     if (!s)
         return SUF_ERR_DB;
-    suf_bind_text(s, 1, c->id);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct rep_file *f;
 
+        if (!strcmp(col_text(s, 0), "deliveries") &&
+            !file_set_find(fs, sqlite3_column_int64(s, 6), &at))
+            continue;
         c->files = suf_xrealloc(c->files, (size_t)(c->nfiles + 1) * sizeof(*c->files));
         f = &c->files[c->nfiles++];
         f->kind = suf_xstrdup(col_text(s, 0));
@@ -853,13 +946,14 @@ static int scan_files(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_er
 
 int rep_scan_campaign(struct rep_ctx *ctx, struct rep_campaign *c, struct suf_err *err)
 {
+    struct file_set files = {0};
     int rc;
 
-    if ((rc = scan_name(ctx, c, err)) || (rc = scan_broadcast(ctx, c, err)) ||
-        (rc = scan_recipients(ctx, c, err)) || (rc = rep_scan_no_market(ctx, c, err)) ||
-        (rc = scan_files(ctx, c, err)))
-        return rc;
-    return SUF_OK;
+    if (!(rc = scan_name(ctx, c, err)) && !(rc = scan_attempts(ctx, c, &files, err)) &&
+        !(rc = scan_recipients(ctx, c, err)) && !(rc = rep_scan_no_market(ctx, c, err)))
+        rc = scan_files(ctx, c, &files, err);
+    free(files.ids);
+    return rc;
 }
 
 /* --- Meta billed vs estimate ------------------------------------------------ */

@@ -32,7 +32,7 @@
 
 #include "base/status.h"
 
-#define SUF_SCHEMA_VERSION 7
+#define SUF_SCHEMA_VERSION 8
 
 enum suf_store_flags {
     SUF_STORE_CREATE = 1,   /* create the file and schema when missing */

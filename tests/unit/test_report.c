@@ -775,6 +775,42 @@ static void test_report__left_out_lists_continue_on_a_new_sheet(void)
 }
 
 /* Every reason plan has is in words; a reason it does not have says so. */
+/* Counts the fallbacks handed over, and the sorts of every statement live
+ * meanwhile: the report's scan among them. */
+struct sort_probe {
+    sqlite3 *db;
+    int fallbacks, sorts;
+};
+
+static int probe_sorts(void *user, const struct rep_fallback *fb, struct suf_err *err)
+{
+    struct sort_probe *p = user;
+
+    (void)fb;
+    (void)err;
+    p->fallbacks++;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(p->db, NULL); s; s = sqlite3_next_stmt(p->db, s))
+        p->sorts += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_SORT, 0);
+    return 0;
+}
+
+/* A campaign among others is read in id order without a sort, which would
+ * hold all its rows in memory before the first came out. */
+static void test_report__fallbacks_are_read_without_a_sort(void)
+{
+    struct sort_probe probe = {0};
+    struct rep_campaign c;
+    struct suf_err err = SUF_ERR_INIT;
+
+    fixture();
+    probe.db = st.db;
+    rep_campaign_init(&c, &ctx, "camp_a");
+    CU_ASSERT_EQUAL(rep_scan_fallbacks(&ctx, &c, probe_sorts, &probe, &err), SUF_OK);
+    CU_ASSERT(probe.fallbacks > 1);
+    CU_ASSERT_EQUAL(probe.sorts, 0);
+    rep_campaign_release(&c);
+}
+
 static void test_report__every_reason_has_words(void)
 {
     const char *unknown = rep_reason_words("no_such_reason");
@@ -1293,6 +1329,7 @@ int main(void)
         {"left out lists continue on a new sheet",
          test_report__left_out_lists_continue_on_a_new_sheet},
         {"every reason has words", test_report__every_reason_has_words},
+        {"fallbacks are read without a sort", test_report__fallbacks_are_read_without_a_sort},
         {"portfolio sheets match golden", test_report__portfolio_sheets_match_golden},
         {"formats match golden", test_report__formats_match_golden},
         {"unpriced charges are blank, never zero",
