@@ -545,14 +545,14 @@ static int scan_recipients(struct rep_ctx *ctx, struct rep_campaign *c, struct s
 enum {
     C_ID, C_PHONE, C_TEMPLATE, C_SCENARIO, C_STATE, C_CREATED, C_STATE_AT, C_USENT, C_UDELIV,
     C_CONSENTED, C_DECLINED, C_SSENT, C_CONVERTED, C_KIND, C_DELIVERY, C_DELIVERED_AT,
-    C_READ_AT, C_SENT_AT, C_RESEND_OF, C_BILLABLE, C_CATEGORY
+    C_READ_AT, C_SENT_AT, C_RESEND_OF, C_BILLABLE, C_CATEGORY, C_HELD
 };
 
 #define FB_SELECT                                                                           \
     "SELECT f.id, f.phone, f.template_name, f.scenario, f.state, f.created_at, f.state_at, " \
     "f.utility_sent_at, f.utility_delivered_at, f.consented_at, f.declined_at, "           \
     "f.session_sent_at, f.converted_at, s.kind, s.delivery, s.delivered_at, s.read_at, "    \
-    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category "
+    "s.sent_at, s.resend_of, s.pricing_billable, s.pricing_category, f.reason_detail "
 #define FB_JOIN "LEFT JOIN sends s ON s.fallback_id = f.id "
 #define FB_COLUMNS FB_SELECT "FROM fallbacks f " FB_JOIN
 
@@ -582,7 +582,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 /* The fallback being assembled from its joined rows. */
 struct fb_acc {
     struct rep_fallback fb;
-    struct suf_buf phone, tmpl, scen, state;
+    struct suf_buf phone, tmpl, scen, state, held;
     int64_t first_at; /* the delivery time of its first charge */
 };
 
@@ -603,6 +603,7 @@ static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *
     suf_buf_reset(&a->tmpl);
     suf_buf_reset(&a->scen);
     suf_buf_reset(&a->state);
+    suf_buf_reset(&a->held);
     suf_buf_addstr(&a->phone, col_text(s, C_PHONE));
     suf_buf_addstr(&a->tmpl, col_text(s, C_TEMPLATE));
     suf_buf_addstr(&a->scen, col_text(s, C_SCENARIO));
@@ -612,6 +613,10 @@ static void fb_start(struct fb_acc *a, const struct rep_ctx *ctx, sqlite3_stmt *
     fb->template_name = suf_buf_str(&a->tmpl);
     fb->scenario = suf_buf_str(&a->scen);
     fb->state = suf_buf_str(&a->state);
+    if (sqlite3_column_type(s, C_HELD) != SQLITE_NULL) {
+        suf_buf_addstr(&a->held, col_text(s, C_HELD));
+        fb->held_why = suf_buf_str(&a->held);
+    }
     fb->created_at = col_time(s, C_CREATED);
     fb->market = suf_money_market(ctx->money, fb->phone,
                                   fb->created_at ? suf_day_of(fb->created_at) : ctx->as_of_day);
@@ -802,6 +807,7 @@ out:
     suf_buf_release(&a.tmpl);
     suf_buf_release(&a.scen);
     suf_buf_release(&a.state);
+    suf_buf_release(&a.held);
     return rc;
 }
 

@@ -161,6 +161,7 @@ struct rep_campaign {
 struct rep_fallback {
     int64_t id;
     const char *phone, *template_name, *scenario, *state;
+    const char *held_why; /* blocked or cancelled: why, in words; NULL otherwise */
     int market; /* of its first charge; of its creation day when none */
     int64_t created_at, state_at, utility_sent_at, utility_delivered_at, consented_at,
         declined_at, session_sent_at, converted_at; /* 0: none */

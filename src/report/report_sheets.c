@@ -589,7 +589,7 @@ static const char *shown_phone(const struct suf_config *cfg, const char *digits,
 
 enum {
     FB_COST = 15, /* the first amount column */
-    FB_NCOLS = 22
+    FB_NCOLS = 23
 };
 
 static const struct rep_col fb_cols[FB_NCOLS] = {
@@ -615,6 +615,7 @@ static const struct rep_col fb_cols[FB_NCOLS] = {
     {"Priced from", NULL, 15},
     {"Unpriced charges", NULL, 10},
     {"Resends", NULL, 9},
+    {"Held back because", NULL, 48}, /* blocked or cancelled: why */
 };
 #define NCOLS(cols) ((int)(sizeof(cols) / sizeof(cols[0])))
 
@@ -667,6 +668,8 @@ int rep_book_fallback(void *book, const struct rep_fallback *fb, struct suf_err 
     if (unpriced)
         write_unpriced(ws, r, FB_COST + 5, unpriced);
     put_number(ws, r, FB_COST + 6, (double)fb->resends, REP_FMT_COUNT);
+    if (fb->held_why)
+        rep_write_text(ws, r, FB_COST + 7, fb->held_why, REP_FMT_NONE);
     return SUF_OK;
 }
 

@@ -138,6 +138,21 @@ INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_atte
 INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
                        scenario, state, state_at, created_at) VALUES
   (7, 'b/x', '919800000022', 22, 'winter_sale', 'en_US', 'S1', 'pending', 1795226400, 1795226400);
+-- Two held back, each with its words in the Fallbacks sheet: one blocked
+-- by its permission template, one cancelled by the operator.
+INSERT INTO attempts (id, campaign_id, message_id, phone, campaign_name, template_name,
+                      template_language, status, error_code, attempt, sent_at, file_id) VALUES
+  (23, 'b/x', 'w.b3', '919800000023', 'Spring', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 6),
+  (24, 'b/x', 'w.b4', '919800000024', 'Spring', 'winter_sale', 'en_US', 'failed', 131049, 1, 1795140000, 6);
+INSERT INTO recipients (campaign_id, phone, outcome, reason, attempts, last_attempt_id) VALUES
+  ('b/x', '919800000023', 'fallback', NULL, 1, 23),
+  ('b/x', '919800000024', 'fallback', NULL, 1, 24);
+INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, template_language,
+                       scenario, state, state_at, created_at, reason, reason_detail) VALUES
+  (10, 'b/x', '919800000023', 23, 'winter_sale', 'en_US', 'S1', 'blocked', 1795230000, 1795226400,
+   'template_unusable', 'permission template ''fallback_permission'' (en_US) is PAUSED, not APPROVED'),
+  (11, 'b/x', '919800000024', 24, 'winter_sale', 'en_US', 'S1', 'cancelled', 1795230000, 1795226400,
+   'cancelled', 'cancelled by the operator');
 
 -- The recipients left out (the Excluded recipients and Waiting recipients
 -- sheets): what plan wrote of them, and camp_a's own retry settings (2
