@@ -73,18 +73,14 @@ static int settings(struct suf_run *run, const char *id, json_t *c, struct suf_e
     struct suf_plan_policy p;
     const char *stopped;
     char why[192], when[32];
-    int64_t cancelled_at = 0;
     int rc = suf_plan_policy_load(run, id, run->clock.base, &p, err);
 
-    if (rc || (rc = suf_store_scalar(run->store,
-                                     "SELECT coalesce(max(at), 0) FROM campaign_cancels"
-                                     " WHERE campaign_id = ?1",
-                                     id, &cancelled_at, err)))
+    if (rc)
         return rc;
     stopped = suf_plan_policy_stopped(&p, why, sizeof(why));
-    if (cancelled_at)
+    if (p.cancelled_at)
         snprintf(why, sizeof(why), "cancelled by the operator at %s",
-                 suf_time_format(cancelled_at, when, sizeof(when)));
+                 suf_time_format(p.cancelled_at, when, sizeof(when)));
     json_object_set_new(c, "fallback", json_boolean(p.fallback));
     json_object_set_new(c, "valid_until",
                         p.has_valid_until ? time_json(p.valid_until) : json_null());

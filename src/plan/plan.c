@@ -222,22 +222,12 @@ static char *col_dup(sqlite3_stmt *s, int i)
 }
 
 /* Whether the operator cancelled the campaign (`suf cancel`). */
-static int campaign_cancelled(struct suf_run *run, const char *campaign, bool *out,
+static int campaign_cancelled(struct suf_run *run, const char *campaign, int64_t *at,
                               struct suf_err *err)
 {
-    sqlite3_stmt *s = suf_store_prepare(
-        run->store, "SELECT 1 FROM campaign_cancels WHERE campaign_id = ?1", err);
-    int rc;
-
-    *out = false;
-    if (!s)
-        return SUF_ERR_DB;
-    suf_bind_text(s, 1, campaign);
-    rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SUF_OK
-                                                 : suf_store_fail(run->store, err, "campaign_cancels");
+    return suf_store_scalar(run->store,
+                            "SELECT coalesce(max(at), 0) FROM campaign_cancels WHERE campaign_id = ?1",
+                            campaign, at, err);
 }
 
 int suf_plan_policy_load(struct suf_run *run, const char *campaign, int64_t now,
@@ -276,7 +266,7 @@ int suf_plan_policy_load(struct suf_run *run, const char *campaign, int64_t now,
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return suf_store_fail(run->store, err, "campaigns");
-    return campaign_cancelled(run, campaign, &p->cancelled, err);
+    return campaign_cancelled(run, campaign, &p->cancelled_at, err);
 }
 
 static int campaign_load(struct suf_run *run, const char *id, int64_t now, struct campaign *c,

@@ -112,7 +112,7 @@ struct suf_plan_policy {
     int64_t grace_s;
     bool has_valid_until;
     int64_t valid_until;
-    bool cancelled; /* the operator cancelled the campaign (`suf cancel`) */
+    int64_t cancelled_at; /* when the operator cancelled it (`suf cancel`); 0: never */
     const struct suf_config *cfg; /* eligible codes, treat_131026_as_capping */
 };
 

@@ -67,7 +67,7 @@ const char *suf_plan_policy_stopped(const struct suf_plan_policy *p, char *buf, 
 
     if (size > 0)
         buf[0] = '\0';
-    if (p->cancelled) {
+    if (p->cancelled_at) {
         suf_strlcpy(buf, "cancelled by the operator", size);
         return "cancelled";
     }
@@ -104,7 +104,7 @@ static enum suf_reason first_failing_rule(const struct suf_plan_facts *f,
 {
     int64_t code = effective_code(f, p);
 
-    if (p->cancelled)
+    if (p->cancelled_at)
         return SUF_REASON_CAMPAIGN_CANCELLED;
     /* Smart Utility Fallback applies when it is enabled: a campaign whose
      * settings do not say is off by the config's default, and says so
