@@ -17,6 +17,7 @@
 #include "meta/graph.h"
 #include "meta/meta_templates.h"
 #include "send/transport.h"
+#include "play.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1795485600) /* 2026-11-24T02:00:00Z */
@@ -44,27 +45,6 @@ static const char *const three_pages[] = {
     PAGE("t_five", "t_six", LAST("QVFIUz3")),
 };
 
-/* What the responder plays: `replies[i]` for request i (status, body,
- * Retry-After); past the end, the last one. */
-struct play {
-    struct suf_transport *t;
-    int status[8];
-    const char *body[8];
-    const char *retry_after[8];
-    size_t n;
-};
-
-static void respond(void *ctx, const char *body, size_t seq, struct suf_reply *reply)
-{
-    struct play *p = ctx;
-    size_t i = seq < p->n ? seq : p->n - 1;
-
-    (void)body;
-    reply->net = SUF_NET_OK;
-    reply->http_status = p->status[i];
-    reply->body = p->body[i];
-    reply->retry_after = p->retry_after[i];
-}
 
 /* Page 1 of three_pages, then `second` as page 2, both HTTP 200. */
 static void play_page_two(struct play *p, const char *second)
@@ -132,7 +112,7 @@ static int fetch(struct play *p, int *pages, struct suf_err *err, const char *lo
     struct suf_graph g;
     int saved = -1, rc;
 
-    p->t = suf_transport_record_new(NULL, respond, p);
+    p->t = suf_transport_record_new(NULL, play_respond, p);
     suf_graph_init(&g, &run, p->t);
     g.sleep = count_sleep;
     suf_ratelimit_init(&g.rl, cfg.graph_rate, fake_ns, NULL);

@@ -17,6 +17,7 @@
 #include "meta/graph.h"
 #include "meta/meta_billing.h"
 #include "send/transport.h"
+#include "play.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1795485600)  /* 2026-11-24T02:00:00Z */
@@ -38,23 +39,6 @@ static struct suf_run run;
 static char inbox[512];
 static int64_t slept;
 
-struct play {
-    struct suf_transport *t;
-    int status[4];
-    const char *body[4];
-    size_t n;
-};
-
-static void respond(void *ctx, const char *body, size_t seq, struct suf_reply *reply)
-{
-    struct play *p = ctx;
-    size_t i = seq < p->n ? seq : p->n - 1;
-
-    (void)body;
-    reply->net = SUF_NET_OK;
-    reply->http_status = p->status[i];
-    reply->body = p->body[i];
-}
 
 static void count_sleep(void *ctx, int64_t ms)
 {
@@ -103,7 +87,7 @@ static int fetch(struct play *p, int64_t since, int64_t until, int *windows,
     struct suf_graph g;
     int rc;
 
-    p->t = suf_transport_record_new(NULL, respond, p);
+    p->t = suf_transport_record_new(NULL, play_respond, p);
     suf_graph_init(&g, &run, p->t);
     g.sleep = count_sleep;
     rc = suf_meta_billing_fetch(&run, &g, since, until, windows, err);

@@ -16,6 +16,7 @@
 #include "meta/meta_permission.h"
 #include "meta/meta_templates.h"
 #include "send/transport.h"
+#include "play.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1795485600) /* 2026-11-24T02:00:00Z */
@@ -82,23 +83,6 @@ static void test_permission__the_request_is_built_from_the_config(void)
 
 /* --- ensure over the recording transport ---------------------------------------- */
 
-/* What the responder plays, request by request. */
-struct play {
-    int status[6];
-    const char *body[6];
-    size_t n;
-};
-
-static void respond(void *ctx, const char *body, size_t seq, struct suf_reply *reply)
-{
-    struct play *p = ctx;
-    size_t i = seq < p->n ? seq : p->n - 1;
-
-    (void)body;
-    reply->net = SUF_NET_OK;
-    reply->http_status = p->status[i];
-    reply->body = p->body[i];
-}
 
 static void count_sleep(void *ctx, int64_t ms)
 {
@@ -147,7 +131,7 @@ static int ensure(struct play *p, bool dry, struct suf_err *err)
     CU_ASSERT_EQUAL_FATAL(suf_meta_permission_targets(&run, none, 0, &list, err), SUF_OK);
     CU_ASSERT_EQUAL_FATAL(list.n, 1);
     CU_ASSERT_EQUAL_FATAL(suf_meta_templates_setup(&cfg, err), SUF_OK);
-    t = suf_transport_record_new(NULL, respond, p);
+    t = suf_transport_record_new(NULL, play_respond, p);
     suf_graph_init(&g, &run, t);
     g.sleep = count_sleep;
     rc = suf_meta_permission_ensure(&run, &g, &list, err);
@@ -181,7 +165,7 @@ static int64_t q_int(const char *sql)
 
 static void test_permission__missing_is_looked_up_then_created_once(void)
 {
-    struct play p = {{200, 200}, {NONE, CREATED}, 2};
+    struct play p = {.status = {200, 200}, .body = {NONE, CREATED}, .n = 2};
     struct suf_err err = SUF_ERR_INIT;
 
     CU_ASSERT_EQUAL(ensure(&p, false, &err), SUF_OK);
@@ -204,12 +188,12 @@ static void test_permission__missing_is_looked_up_then_created_once(void)
 
 static void test_permission__a_lost_reply_is_looked_up_not_posted_again(void)
 {
-    struct play p = {{200, 503, 200},
-                     {NONE,
+    struct play p = {.status = {200, 503, 200},
+                     .body = {NONE,
                       "{\"error\":{\"message\":\"(#2) Service temporarily unavailable\","
                       "\"code\":2,\"is_transient\":true}}",
                       FOUND},
-                     3};
+                     .n = 3};
     struct suf_err err = SUF_ERR_INIT;
 
     CU_ASSERT_EQUAL(ensure(&p, false, &err), SUF_OK);
@@ -226,12 +210,12 @@ static void test_permission__a_lost_reply_is_looked_up_not_posted_again(void)
 
 static void test_permission__a_refusal_is_reported_with_metas_words(void)
 {
-    struct play p = {{200, 400, 200},
-                     {NONE,
+    struct play p = {.status = {200, 400, 200},
+                     .body = {NONE,
                       "{\"error\":{\"message\":\"(#100) Invalid parameter\",\"code\":100,"
                       "\"error_user_msg\":\"The body has too many variables\"}}",
                       NONE},
-                     3};
+                     .n = 3};
     struct suf_err err = SUF_ERR_INIT;
 
     CU_ASSERT_EQUAL(ensure(&p, false, &err), SUF_ERR_TEMPLATE);
@@ -246,7 +230,7 @@ static void test_permission__a_refusal_is_reported_with_metas_words(void)
 
 static void test_permission__a_dry_run_only_looks(void)
 {
-    struct play p = {{200}, {NONE}, 1};
+    struct play p = {.status = {200}, .body = {NONE}, .n = 1};
     struct suf_err err = SUF_ERR_INIT;
 
     CU_ASSERT_EQUAL(ensure(&p, true, &err), SUF_OK);
