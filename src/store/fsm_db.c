@@ -54,28 +54,23 @@ void suf_fsm_db_close(struct suf_fsm_db *w)
     w->load = w->store = w->cancel = NULL;
 }
 
-static int64_t col_i64(sqlite3_stmt *s, int i)
-{
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, i);
-}
-
 bool suf_fsm_db_read(sqlite3_stmt *s, int base, struct suf_fsm_row *row)
 {
     bool known = suf_fsm_state_parse((const char *)sqlite3_column_text(s, base), &row->state);
 
     if (!known)
         row->state = SUF_FB_STATE_COUNT;
-    row->state_at = col_i64(s, base + 1);
-    row->utility_sent_at = col_i64(s, base + 2);
-    row->utility_delivered_at = col_i64(s, base + 3);
-    row->consented_at = col_i64(s, base + 4);
-    row->late_consent_at = col_i64(s, base + 5);
-    row->declined_at = col_i64(s, base + 6);
-    row->session_sent_at = col_i64(s, base + 7);
-    row->converted_at = col_i64(s, base + 8);
-    row->closed_at = col_i64(s, base + 9);
-    row->error_code = col_i64(s, base + 10);
-    row->valid_until = col_i64(s, base + 11);
+    row->state_at = sqlite3_column_int64(s, base + 1);
+    row->utility_sent_at = sqlite3_column_int64(s, base + 2);
+    row->utility_delivered_at = sqlite3_column_int64(s, base + 3);
+    row->consented_at = sqlite3_column_int64(s, base + 4);
+    row->late_consent_at = sqlite3_column_int64(s, base + 5);
+    row->declined_at = sqlite3_column_int64(s, base + 6);
+    row->session_sent_at = sqlite3_column_int64(s, base + 7);
+    row->converted_at = sqlite3_column_int64(s, base + 8);
+    row->closed_at = sqlite3_column_int64(s, base + 9);
+    row->error_code = sqlite3_column_int64(s, base + 10);
+    row->valid_until = sqlite3_column_int64(s, base + 11);
     if (!suf_fsm_reason_parse((const char *)sqlite3_column_text(s, base + 12), &row->reason))
         row->reason = SUF_FB_REASON_NONE;
     row->detail = NULL;
