@@ -29,33 +29,11 @@
     "{\"start\":1795478400,\"end\":1795564800,\"country\":\"US\",\"pricing_category\":"   \
     "\"UTILITY\",\"pricing_type\":\"REGULAR\",\"volume\":3" rest "}"
 
-struct fixture {
-    struct suf_config cfg;
-    struct suf_store st;
-    struct suf_run run;
-};
-
-static void setup(struct fixture *fx, const char *db)
-{
-    memset(fx, 0, sizeof(*fx));
-    suf_config_init(&fx->cfg);
-    suf_test_store(&fx->st, db);
-    fx->run.cfg = &fx->cfg;
-    fx->run.store = &fx->st;
-    fx->run.counts = json_object();
-    suf_clock_init(&fx->run.clock, 1795485600); /* 2026-11-24T02:00:00Z */
-}
-
-static void teardown(struct fixture *fx)
-{
-    json_decref(fx->run.counts);
-    suf_store_close(&fx->st);
-    suf_config_release(&fx->cfg);
-}
+#define NOW 1795485600 /* 2026-11-24T02:00:00Z */
 
 /* The first column of the first row of `sql`; -1 when there is none, -2
  * when it is NULL. */
-static int64_t scalar(struct fixture *fx, const char *sql)
+static int64_t scalar(struct suf_test_run *fx, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int64_t n = -1;
@@ -68,7 +46,7 @@ static int64_t scalar(struct fixture *fx, const char *sql)
 }
 
 /* Writes `text` to the scratch file `name` and imports it as billing. */
-static int import_text(struct fixture *fx, const char *name, const char *text,
+static int import_text(struct suf_test_run *fx, const char *name, const char *text,
                        struct suf_err *err)
 {
     char path[1024];
@@ -78,7 +56,7 @@ static int import_text(struct fixture *fx, const char *name, const char *text,
 }
 
 /* The reasons of the rejects, in order, joined by " | ". */
-static void reject_reasons(struct fixture *fx, char *buf, size_t size)
+static void reject_reasons(struct suf_test_run *fx, char *buf, size_t size)
 {
     sqlite3_stmt *s = NULL;
     size_t len = 0;
@@ -94,10 +72,10 @@ static void reject_reasons(struct fixture *fx, char *buf, size_t size)
 
 static void test_billing__meta_example_response_is_stored_point_by_point(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
 
-    setup(&fx, "example.db");
+    suf_test_run_open(&fx, "example.db", NOW);
     CU_ASSERT_EQUAL_FATAL(import_text(&fx, "example.json", META_EXAMPLE, &err), SUF_OK);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing"), 2);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT cost FROM meta_billing WHERE bucket_start = 1749106800"
@@ -123,15 +101,15 @@ static void test_billing__meta_example_response_is_stored_point_by_point(void)
     CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "billing.skipped_files"), 1);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM files"), 1);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing"), 2);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 static void test_billing__cost_absent_or_null_is_not_given_never_zero(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
 
-    setup(&fx, "nocost.db");
+    suf_test_run_open(&fx, "nocost.db", NOW);
     CU_ASSERT_EQUAL_FATAL(
         import_text(&fx, "credit-line.json",
                     "{\"currency\":\"USD\",\"pricing_analytics\":{\"data\":[{\"data_points\":["
@@ -149,7 +127,7 @@ static void test_billing__cost_absent_or_null_is_not_given_never_zero(void)
                                 " WHERE phone_number = '15550001111'"),
                     1);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT cost_given FROM meta_billing_periods"), 0);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 /* suf_billing_cost, from the number's JSON text. */
@@ -219,11 +197,11 @@ static void test_billing__cost_is_exact_micros_or_refused(void)
  * the same file, in both groups, are stored. */
 static void test_billing__bad_points_are_rejected_with_their_position(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
     char reasons[2048];
 
-    setup(&fx, "bad.db");
+    suf_test_run_open(&fx, "bad.db", NOW);
     CU_ASSERT_EQUAL_FATAL(
         import_text(&fx, "bad.json",
                     "{\"data\":[{\"data_points\":["
@@ -265,16 +243,16 @@ static void test_billing__bad_points_are_rejected_with_their_position(void)
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE"
                                 " since = 1795478400 AND until = 1795651200"),
                     1);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 /* The pricing_analytics object alone, and two groups of points. */
 static void test_billing__top_level_object_and_two_groups(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
 
-    setup(&fx, "groups.db");
+    suf_test_run_open(&fx, "groups.db", NOW);
     CU_ASSERT_EQUAL_FATAL(
         import_text(&fx, "groups.json",
                     "{\"data\":[{\"data_points\":[" POINT(",\"cost\":0.03") "]},"
@@ -286,17 +264,17 @@ static void test_billing__top_level_object_and_two_groups(void)
                                 " AND currency IS NULL"),
                     2);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT sum(cost) FROM meta_billing"), 70000);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 /* A later file of the same span replaces it: changed rows change, rows Meta
  * no longer reports go, rows outside the span stay. */
 static void test_billing__a_refetch_replaces_its_span(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
 
-    setup(&fx, "refetch.db");
+    suf_test_run_open(&fx, "refetch.db", NOW);
     CU_ASSERT_EQUAL_FATAL(
         import_text(&fx, "first.json",
                     "{\"data\":[{\"data_points\":["
@@ -316,7 +294,7 @@ static void test_billing__a_refetch_replaces_its_span(void)
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT cost FROM meta_billing WHERE bucket_start = 1795564800"),
                     1500000);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods"), 2);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 /* A reply kept by the API fetch says the span asked: that span is recorded
@@ -324,10 +302,10 @@ static void test_billing__a_refetch_replaces_its_span(void)
  * day that starts before it widens it. */
 static void test_billing__the_span_asked_is_recorded_and_replaced(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
 
-    setup(&fx, "asked.db");
+    suf_test_run_open(&fx, "asked.db", NOW);
     CU_ASSERT_EQUAL_FATAL(
         import_text(&fx, "before.json",
                     "{\"data\":[{\"data_points\":[" POINT(",\"cost\":0.03") ","
@@ -372,7 +350,7 @@ static void test_billing__the_span_asked_is_recorded_and_replaced(void)
         SUF_OK);
     CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods WHERE waba_id = '8'"),
                     0);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 /* A file that is no response: an error naming the file, nothing stored. */
@@ -406,12 +384,12 @@ static void test_billing__a_malformed_file_stores_nothing(void)
          "\"asked\" is not a span"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct fixture fx;
+        struct suf_test_run fx;
         struct suf_err err = SUF_ERR_INIT;
         char db[64];
 
         snprintf(db, sizeof(db), "malformed%zu.db", i);
-        setup(&fx, db);
+        suf_test_run_open(&fx, db, NOW);
         CU_ASSERT_EQUAL(import_text(&fx, rows[i].name, rows[i].text, &err), SUF_ERR_INPUT);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
         if (!strstr(err.msg, rows[i].msg))
@@ -419,7 +397,7 @@ static void test_billing__a_malformed_file_stores_nothing(void)
         CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing"), 0);
         CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM meta_billing_periods"), 0);
         CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM files"), 0);
-        teardown(&fx);
+        suf_test_run_close(&fx);
     }
 }
 

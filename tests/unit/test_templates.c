@@ -14,31 +14,9 @@
 #include "plan/scenario.h"
 #include "testutil.h"
 
-struct fixture {
-    struct suf_config cfg;
-    struct suf_store st;
-    struct suf_run run;
-};
+#define NOW 1795485600 /* 2026-11-24T02:00:00Z */
 
-static void setup(struct fixture *fx, const char *db)
-{
-    memset(fx, 0, sizeof(*fx));
-    suf_config_init(&fx->cfg);
-    suf_test_store(&fx->st, db);
-    fx->run.cfg = &fx->cfg;
-    fx->run.store = &fx->st;
-    fx->run.counts = json_object();
-    suf_clock_init(&fx->run.clock, 1795485600); /* 2026-11-24T02:00:00Z */
-}
-
-static void teardown(struct fixture *fx)
-{
-    json_decref(fx->run.counts);
-    suf_store_close(&fx->st);
-    suf_config_release(&fx->cfg);
-}
-
-static int64_t count(struct fixture *fx, const char *sql)
+static int64_t count(struct suf_test_run *fx, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int64_t n = -1;
@@ -51,7 +29,7 @@ static int64_t count(struct fixture *fx, const char *sql)
 }
 
 /* The stored JSON of one template, or NULL; the caller frees it. */
-static char *stored_json(struct fixture *fx, const char *name)
+static char *stored_json(struct suf_test_run *fx, const char *name)
 {
     sqlite3_stmt *s = NULL;
     char *json = NULL;
@@ -66,7 +44,7 @@ static char *stored_json(struct fixture *fx, const char *name)
     return json;
 }
 
-static int import(struct fixture *fx, const char *path, struct suf_err *err)
+static int import(struct suf_test_run *fx, const char *path, struct suf_err *err)
 {
     return suf_import_path(&fx->run, "templates", suf_import_templates, path, NULL, err);
 }
@@ -83,14 +61,14 @@ static size_t entries_in(const char *rel)
 
 static void test_templates__both_pages_import_every_entry(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
     size_t n1 = entries_in("fixtures/templates.json");
     size_t n2 = entries_in("fixtures/templates-page2.json");
     struct suf_template t;
     char *json;
 
-    setup(&fx, "pages.db");
+    suf_test_run_open(&fx, "pages.db", NOW);
     CU_ASSERT_TRUE_FATAL(n1 >= 14 && n2 > 0);
     CU_ASSERT_EQUAL(import(&fx, suf_test_source("fixtures/templates.json"), &err), SUF_OK);
     CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM templates"), (int64_t)n1);
@@ -115,16 +93,16 @@ static void test_templates__both_pages_import_every_entry(void)
     /* the same file again is a no-op */
     CU_ASSERT_EQUAL(import(&fx, suf_test_source("fixtures/templates.json"), &err), SUF_OK);
     CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "templates.skipped_files"), 1);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 static void test_templates__a_newer_page_updates_a_template(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
     char older[1024], newer[1024];
 
-    setup(&fx, "update.db");
+    suf_test_run_open(&fx, "update.db", NOW);
     snprintf(older, sizeof(older), "%s", suf_test_write(
         "older.json", "{\"data\":[{\"name\":\"fallback_permission\",\"language\":\"en_US\","
                       "\"status\":\"APPROVED\",\"category\":\"UTILITY\",\"id\":\"1\","
@@ -138,16 +116,16 @@ static void test_templates__a_newer_page_updates_a_template(void)
     CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM templates"), 1);
     CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM templates WHERE category = 'MARKETING'"),
                     1);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 static void test_templates__bad_entries_are_rejected_and_the_rest_imported(void)
 {
-    struct fixture fx;
+    struct suf_test_run fx;
     struct suf_err err = SUF_ERR_INIT;
     char path[1024];
 
-    setup(&fx, "bad.db");
+    suf_test_run_open(&fx, "bad.db", NOW);
     snprintf(path, sizeof(path), "%s", suf_test_write(
         "bad-entries.json",
         "{\"data\":[{\"name\":\"ok_one\",\"language\":\"en_US\",\"components\":[]},"
@@ -163,7 +141,7 @@ static void test_templates__bad_entries_are_rejected_and_the_rest_imported(void)
     CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM rejects WHERE reason LIKE '%data[3]%'"), 1);
     CU_ASSERT_EQUAL(count(&fx, "SELECT rows FROM files"), 5);
     CU_ASSERT_EQUAL(count(&fx, "SELECT rejects FROM files"), 3);
-    teardown(&fx);
+    suf_test_run_close(&fx);
 }
 
 static void test_templates__a_file_that_is_not_a_catalog_is_an_input_error(void)
@@ -178,13 +156,13 @@ static void test_templates__a_file_that_is_not_a_catalog_is_an_input_error(void)
         {"array.json", "[]", "no \"data\" array"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct fixture fx;
+        struct suf_test_run fx;
         struct suf_err err = SUF_ERR_INIT;
         const char *path;
         char db[64];
 
         snprintf(db, sizeof(db), "notjson%zu.db", i);
-        setup(&fx, db);
+        suf_test_run_open(&fx, db, NOW);
         path = suf_test_write(rows[i].name, rows[i].text);
         CU_ASSERT_EQUAL(import(&fx, path, &err), SUF_ERR_INPUT);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, rows[i].msg));
@@ -192,7 +170,7 @@ static void test_templates__a_file_that_is_not_a_catalog_is_an_input_error(void)
             fprintf(stderr, "\nmessage: %s\n", err.msg);
         CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM templates"), 0);
         CU_ASSERT_EQUAL(count(&fx, "SELECT count(*) FROM files"), 0);
-        teardown(&fx);
+        suf_test_run_close(&fx);
     }
 }
 

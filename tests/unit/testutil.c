@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
 
 #include "base/util.h"
 #include "testutil.h"
@@ -95,6 +96,24 @@ int suf_test_dir_files(const char *dir, const char *needle, bool *found)
     if (d)
         closedir(d);
     return n;
+}
+
+void suf_test_run_open(struct suf_test_run *fx, const char *db, int64_t now)
+{
+    memset(fx, 0, sizeof(*fx));
+    suf_config_init(&fx->cfg);
+    suf_test_store(&fx->st, db);
+    fx->run.cfg = &fx->cfg;
+    fx->run.store = &fx->st;
+    fx->run.counts = json_object();
+    suf_clock_init(&fx->run.clock, now);
+}
+
+void suf_test_run_close(struct suf_test_run *fx)
+{
+    json_decref(fx->run.counts);
+    suf_store_close(&fx->st);
+    suf_config_release(&fx->cfg);
 }
 
 void suf_test_store(struct suf_store *st, const char *name)

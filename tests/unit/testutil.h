@@ -15,6 +15,8 @@
 
 #include <CUnit/CUnit.h>
 
+#include "base/config.h"
+#include "base/context.h"
 #include "store/store.h"
 
 struct suf_test {
@@ -39,5 +41,15 @@ const char *suf_test_write(const char *name, const char *text);
 int suf_test_dir_files(const char *dir, const char *needle, bool *found);
 /* Opens a new, migrated, locked store in the scratch folder. */
 void suf_test_store(struct suf_store *st, const char *name);
+
+/* A default config, a new store and a run over them whose clock starts at
+ * `now`, with its counts: what an import test needs. */
+struct suf_test_run {
+    struct suf_config cfg;
+    struct suf_store st;
+    struct suf_run run;
+};
+void suf_test_run_open(struct suf_test_run *fx, const char *db, int64_t now);
+void suf_test_run_close(struct suf_test_run *fx);
 
 #endif /* SUF_TESTUTIL_H */
