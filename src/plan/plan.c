@@ -57,6 +57,7 @@
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
 #include "plan/render.h"
+#include "plan/rowbatch.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
 #include "store/purge.h"
@@ -330,17 +331,25 @@ struct planner {
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
     int64_t pending;      /* new fallbacks handed to the builder thread, not finished */
-    sqlite3_stmt *upsert, *find_fb, *content, *names, *ins_fb, *ins_send, *ins_inputs;
+    sqlite3_stmt *find_fb, *content, *names;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
+    /* The rows written, by batches (rowbatch.h): flushed before anything
+     * reads their tables, and before the campaign commits. */
+    struct suf_rowbatch *w_recipients, *w_fallbacks, *w_inputs, *w_sends;
+    bool has_fallbacks; /* the campaign had fallbacks before this plan */
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
     struct suf_handoff *builder;   /* the builder thread; NULL for --explain */
     struct batch *filling;         /* the batch not handed over yet, or NULL */
     struct suf_progress bar;       /* by recipients; all zero (silent) for explain */
 };
 
-static const char upsert_sql[] =
+/* The recipient's row, written only when something changed; a stored
+ * fallback stays.  By batches: head, a tuple per row, tail. */
+static const char upsert_head[] =
     "INSERT INTO recipients (campaign_id, phone, outcome, reason, detail, attempts, "
-    "last_attempt_id, last_attempt_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "last_attempt_id, last_attempt_at, decided_at) VALUES ";
+static const char upsert_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char upsert_tail[] =
     "ON CONFLICT (campaign_id, phone) DO UPDATE SET outcome = excluded.outcome, "
     "reason = excluded.reason, detail = excluded.detail, attempts = excluded.attempts, "
     "last_attempt_id = excluded.last_attempt_id, last_attempt_at = excluded.last_attempt_at, "
@@ -362,21 +371,22 @@ static const char content_sql[] =
 static const char names_sql[] = "SELECT template_name, template_language FROM attempts "
                                 "WHERE id = ?1";
 
-/* ?9 is the state: a new fallback starts in the state machine's first. */
-static const char ins_fb_sql[] =
+/* A new fallback starts in the state machine's first state. */
+static const char ins_fb_head[] =
     "INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, "
-    "template_language, scenario, state, state_at, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
+    "template_language, scenario, state, state_at, created_at) VALUES ";
+static const char ins_fb_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* run_id stays NULL: the send stage sets it when it tries the row. */
-static const char ins_send_sql[] =
+static const char ins_send_head[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
-    "updated_at) VALUES (?1, 'u', 1, 1, ?2, '', 'queued', ?3, ?3)";
+    "updated_at) VALUES ";
+static const char ins_send_tuple[] = "(?, 'u', 1, 1, ?, '', 'queued', ?, ?)";
 
-static const char ins_inputs_sql[] =
+static const char ins_inputs_head[] =
     "INSERT INTO fallback_inputs (fallback_id, template_version, settings, campaign_name, "
-    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) VALUES ";
+static const char ins_inputs_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char find_version_sql[] = "SELECT id FROM template_versions WHERE sha256 = ?1";
 static const char ins_version_sql[] = "INSERT INTO template_versions (sha256, json) VALUES (?1, ?2)";
@@ -398,19 +408,20 @@ static void decision_clear(struct suf_plan_decision *d)
 
 static void planner_release(struct planner *pl)
 {
-    sqlite3_finalize(pl->upsert);
     sqlite3_finalize(pl->find_fb);
     sqlite3_finalize(pl->content);
     sqlite3_finalize(pl->names);
-    sqlite3_finalize(pl->ins_fb);
-    sqlite3_finalize(pl->ins_send);
-    sqlite3_finalize(pl->ins_inputs);
     sqlite3_finalize(pl->find_version);
     sqlite3_finalize(pl->ins_version);
     sqlite3_finalize(pl->find_settings);
     sqlite3_finalize(pl->ins_settings);
-    pl->upsert = pl->find_fb = pl->content = pl->names = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
+    pl->find_fb = pl->content = pl->names = NULL;
     pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
+    suf_rowbatch_free(pl->w_recipients);
+    suf_rowbatch_free(pl->w_fallbacks);
+    suf_rowbatch_free(pl->w_inputs);
+    suf_rowbatch_free(pl->w_sends);
+    pl->w_recipients = pl->w_fallbacks = pl->w_inputs = pl->w_sends = NULL;
     if (pl->builder) {
         void *b;
         suf_handoff_stop(pl->builder, SUF_HANDOFF_DROP);
@@ -425,8 +436,24 @@ static void planner_release(struct planner *pl)
     decision_clear(&pl->last);
 }
 
+/* Whether the campaign has a fallback already: when it has none, no
+ * recipient needs the look-up for one. */
+static int campaign_has_fallbacks(struct planner *pl, struct suf_err *err)
+{
+    int64_t found = 1;
+    int rc = suf_store_scalar(pl->st,
+                              "SELECT EXISTS (SELECT 1 FROM fallbacks WHERE campaign_id = ?1)",
+                              pl->camp->id, &found, err);
+    pl->has_fallbacks = found != 0;
+    return rc;
+}
+
 static int planner_prepare(struct planner *pl, struct suf_err *err)
 {
+    int rc = campaign_has_fallbacks(pl, err);
+
+    if (rc)
+        return rc;
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
     pl->content = pl->find_fb ? suf_store_prepare(pl->st, content_sql, err) : NULL;
     pl->names = pl->content ? suf_store_prepare(pl->st, names_sql, err) : NULL;
@@ -434,11 +461,18 @@ static int planner_prepare(struct planner *pl, struct suf_err *err)
         return SUF_ERR_DB;
     if (!pl->write)
         return SUF_OK;
-    pl->upsert = suf_store_prepare(pl->st, upsert_sql, err);
-    pl->ins_fb = pl->upsert ? suf_store_prepare(pl->st, ins_fb_sql, err) : NULL;
-    pl->ins_send = pl->ins_fb ? suf_store_prepare(pl->st, ins_send_sql, err) : NULL;
-    pl->ins_inputs = pl->ins_send ? suf_store_prepare(pl->st, ins_inputs_sql, err) : NULL;
-    pl->find_version = pl->ins_inputs ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
+    pl->w_recipients =
+        suf_rowbatch_new(pl->st, upsert_head, upsert_tuple, upsert_tail, "recipients", err);
+    pl->w_fallbacks = pl->w_recipients ? suf_rowbatch_new(pl->st, ins_fb_head, ins_fb_tuple, "",
+                                                           "fallbacks", err)
+                                       : NULL;
+    pl->w_inputs = pl->w_fallbacks ? suf_rowbatch_new(pl->st, ins_inputs_head, ins_inputs_tuple,
+                                                      "", "fallback_inputs", err)
+                                   : NULL;
+    pl->w_sends = pl->w_inputs ? suf_rowbatch_new(pl->st, ins_send_head, ins_send_tuple, "",
+                                                  "sends", err)
+                               : NULL;
+    pl->find_version = pl->w_sends ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
     pl->ins_version = pl->find_version ? suf_store_prepare(pl->st, ins_version_sql, err) : NULL;
     pl->find_settings = pl->ins_version ? suf_store_prepare(pl->st, find_settings_sql, err) : NULL;
     pl->ins_settings = pl->find_settings ? suf_store_prepare(pl->st, ins_settings_sql, err) : NULL;
@@ -663,21 +697,19 @@ static int message_settings(struct planner *pl, struct suf_err *err)
 static int insert_inputs(struct planner *pl, const struct content *c, struct suf_plan_decision *d,
                          struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->ins_inputs;
+    struct suf_rowbatch *w = pl->w_inputs;
     int rc;
 
     if ((rc = template_version(pl, d->tpl, err)) ||
         (rc = message_settings(pl, err)))
         return rc;
-    sqlite3_bind_int64(s, 1, d->fallback_id);
-    sqlite3_bind_int64(s, 2, d->tpl->version_id);
-    sqlite3_bind_int64(s, 3, pl->camp->settings_id);
-    suf_bind_text(s, 4, campaign_name(pl->camp, c));
+    suf_rowbatch_int(w, d->fallback_id);
+    suf_rowbatch_int(w, d->tpl->version_id);
+    suf_rowbatch_int(w, pl->camp->settings_id);
+    suf_rowbatch_text(w, campaign_name(pl->camp, c));
     for (int i = K_TEXT; i <= K_CUSTOMER; i++)
-        sqlite3_bind_value(s, 5 + i, c->raw[i]);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
-    sqlite3_reset(s);
-    return rc;
+        suf_rowbatch_value(w, c->raw[i]);
+    return suf_rowbatch_end(w, err);
 }
 
 /* The utility row, queued with an empty body: its bytes are built and
@@ -686,37 +718,35 @@ static int insert_utility_send(struct planner *pl, int64_t id, struct suf_err *e
 {
     char callback[64];
     int64_t now = pl->camp->policy.now;
-    sqlite3_stmt *s = pl->ins_send;
-    int rc;
+    struct suf_rowbatch *w = pl->w_sends;
 
     snprintf(callback, sizeof(callback), "suf:%" PRId64 ":u1", id);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, callback, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, now);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "sends");
-    sqlite3_reset(s);
-    return rc;
+    suf_rowbatch_int(w, id);
+    suf_rowbatch_text(w, callback);
+    suf_rowbatch_int(w, now);
+    suf_rowbatch_int(w, now);
+    return suf_rowbatch_end(w, err);
 }
 
 static int insert_fallback(struct planner *pl, const struct acc *a, const struct content *c,
                            struct suf_plan_decision *d, struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->ins_fb;
+    struct suf_rowbatch *w = pl->w_fallbacks;
     char scenario[4];
     int rc;
 
     snprintf(scenario, sizeof(scenario), "S%d", d->tpl->scenario);
-    sqlite3_bind_int64(s, 1, d->fallback_id);
-    suf_bind_text(s, 2, pl->camp->id);
-    suf_bind_text(s, 3, suf_buf_str(&a->phone));
-    sqlite3_bind_int64(s, 4, a->last_id);
-    suf_bind_text(s, 5, d->tpl->t.name ? d->tpl->t.name : d->tpl->name);
-    suf_bind_text(s, 6, d->tpl->t.language);
-    suf_bind_text(s, 7, scenario);
-    sqlite3_bind_int64(s, 8, pl->camp->policy.now);
-    sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
-    sqlite3_reset(s);
+    suf_rowbatch_int(w, d->fallback_id);
+    suf_rowbatch_text(w, pl->camp->id);
+    suf_rowbatch_text(w, suf_buf_str(&a->phone));
+    suf_rowbatch_int(w, a->last_id);
+    suf_rowbatch_text(w, d->tpl->t.name ? d->tpl->t.name : d->tpl->name);
+    suf_rowbatch_text(w, d->tpl->t.language);
+    suf_rowbatch_text(w, scenario);
+    suf_rowbatch_text(w, suf_fsm_state_name(SUF_FB_PENDING));
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    rc = suf_rowbatch_end(w, err);
     if (!rc)
         rc = insert_inputs(pl, c, d, err);
     if (!rc)
@@ -867,6 +897,8 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
     int rc, src;
 
     *deferred = false;
+    if (!pl->has_fallbacks)
+        goto build;
     sqlite3_reset(pl->find_fb);
     suf_bind_text(pl->find_fb, 1, pl->camp->id);
     suf_bind_text(pl->find_fb, 2, suf_buf_str(&a->phone));
@@ -878,6 +910,7 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         return suf_store_fail(pl->st, err, "fallbacks");
     if (src == SQLITE_ROW)
         return SUF_OK;
+build:
     if ((rc = content_load(pl, a->last_id, &c, err)))
         goto out;
     if (pl->builder) {
@@ -906,25 +939,18 @@ out:
 static int upsert_recipient(struct planner *pl, const struct acc *a,
                             const struct suf_plan_decision *d, struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->upsert;
-    int rc;
+    struct suf_rowbatch *w = pl->w_recipients;
 
-    sqlite3_reset(s);
-    suf_bind_text(s, 1, pl->camp->id);
-    suf_bind_text(s, 2, suf_buf_str(&a->phone));
-    sqlite3_bind_text(s, 3, suf_plan_outcome_name(d->outcome), -1, SQLITE_STATIC);
-    if (d->reason)
-        sqlite3_bind_text(s, 4, suf_plan_reason_name(d->reason), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 4);
-    suf_bind_text(s, 5, d->detail[0] ? d->detail : NULL);
-    sqlite3_bind_int64(s, 6, a->f.attempts);
-    sqlite3_bind_int64(s, 7, a->last_id);
-    sqlite3_bind_int64(s, 8, a->f.last_at);
-    sqlite3_bind_int64(s, 9, pl->camp->policy.now);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "recipients");
-    sqlite3_reset(s);
-    return rc;
+    suf_rowbatch_text(w, pl->camp->id);
+    suf_rowbatch_text(w, suf_buf_str(&a->phone));
+    suf_rowbatch_text(w, suf_plan_outcome_name(d->outcome));
+    suf_rowbatch_text(w, d->reason ? suf_plan_reason_name(d->reason) : NULL);
+    suf_rowbatch_text(w, d->detail[0] ? d->detail : NULL);
+    suf_rowbatch_int(w, a->f.attempts);
+    suf_rowbatch_int(w, a->last_id);
+    suf_rowbatch_int(w, a->f.last_at);
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    return suf_rowbatch_end(w, err);
 }
 
 /* The template the latest attempt names, from the campaign's cache. */
@@ -1190,6 +1216,19 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
     return rc;
 }
 
+/* Writes the rows the batches hold: fallbacks before the rows that name
+ * them, each table in the order its rows were added. */
+static int writes_flush(struct planner *pl, struct suf_err *err)
+{
+    int rc;
+
+    if ((rc = suf_rowbatch_flush(pl->w_fallbacks, err)) ||
+        (rc = suf_rowbatch_flush(pl->w_inputs, err)) ||
+        (rc = suf_rowbatch_flush(pl->w_sends, err)))
+        return rc;
+    return suf_rowbatch_flush(pl->w_recipients, err);
+}
+
 static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struct suf_err *err)
 {
     struct campaign camp;
@@ -1215,7 +1254,7 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
     pl.builder = suf_handoff_start(1, BUILD_QUEUE, batch_run, &pl);
     if ((rc = planner_prepare(&pl, err)) || (rc = next_fallback_id(pl.st, &pl.next_id, err)) ||
         (rc = scan(&pl, NULL, &n, err)) || (rc = batches_finish(&pl, true, err)) ||
-        (rc = count_outcomes(&pl, err))) {
+        (rc = writes_flush(&pl, err)) || (rc = count_outcomes(&pl, err))) {
         suf_store_rollback(run->store);
         goto out;
     }

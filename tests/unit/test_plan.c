@@ -516,6 +516,24 @@ static void test_plan__rerun_changes_nothing(void)
     fx_close(&fx);
 }
 
+/* A rerun with the same inputs and time writes no row at all: plan writes
+ * a recipient only when something changed, and keeps every fallback. */
+static void test_plan__rerun_writes_no_row(void)
+{
+    struct fx fx;
+    int64_t before;
+
+    fx_open(&fx, "rerun_rows.db", NULL);
+    load_rules(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    CU_ASSERT(scalar(&fx, "SELECT count(*) FROM recipients", NULL) > 0);
+    before = sqlite3_total_changes64(fx.st.db);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    CU_ASSERT_EQUAL(sqlite3_total_changes64(fx.st.db) - before, 0);
+    CU_ASSERT(suf_run_get_count(&fx.run, "plan.fallback") > 0);
+    fx_close(&fx);
+}
+
 static const struct att one_failure[] = {{1, 0, "failed", 131049}, {0}};
 
 static void test_plan__later_now_moves_waiting_to_fallback(void)
@@ -1313,6 +1331,7 @@ int main(void)
         {"test_plan__outcome_counts_add_up_to_recipients",
          test_plan__outcome_counts_add_up_to_recipients},
         {"test_plan__rerun_changes_nothing", test_plan__rerun_changes_nothing},
+        {"test_plan__rerun_writes_no_row", test_plan__rerun_writes_no_row},
         {"test_plan__later_now_moves_waiting_to_fallback",
          test_plan__later_now_moves_waiting_to_fallback},
         {"test_plan__new_export_moves_waiting_forward",
