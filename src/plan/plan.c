@@ -331,7 +331,13 @@ struct planner {
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
     int64_t pending;      /* new fallbacks handed to the builder thread, not finished */
-    sqlite3_stmt *find_fb, *content, *names;
+    sqlite3_stmt *find_fb;
+    /* The latest attempt of a recipient the exclusion rules decide: its
+     * template's name, then its content.  One seek serves both: it stays
+     * on the row of attempt latest_id (0: reset) until the recipient is
+     * finished. */
+    sqlite3_stmt *latest;
+    int64_t latest_id;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     /* The rows written, by batches (rowbatch.h): flushed before anything
      * reads their tables, and before the campaign commits. */
@@ -362,14 +368,11 @@ static const char upsert_tail[] =
 static const char find_fb_sql[] =
     "SELECT id FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2";
 
-static const char content_sql[] =
-    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name, "
-    "campaign_name FROM attempts WHERE id = ?1";
-
-/* The template the latest attempt names: read only for the recipients the
- * exclusion rules decide, so that the scan reads the index alone. */
-static const char names_sql[] = "SELECT template_name, template_language FROM attempts "
-                                "WHERE id = ?1";
+/* Read only for the recipients the exclusion rules decide, so that the
+ * scan reads the index alone. */
+static const char latest_sql[] =
+    "SELECT template_name, template_language, text, vars, header_media_url, url_suffixes, "
+    "button_payloads, customer_name, campaign_name FROM attempts WHERE id = ?1";
 
 /* A new fallback starts in the state machine's first state. */
 static const char ins_fb_head[] =
@@ -409,13 +412,13 @@ static void decision_clear(struct suf_plan_decision *d)
 static void planner_release(struct planner *pl)
 {
     sqlite3_finalize(pl->find_fb);
-    sqlite3_finalize(pl->content);
-    sqlite3_finalize(pl->names);
+    sqlite3_finalize(pl->latest);
     sqlite3_finalize(pl->find_version);
     sqlite3_finalize(pl->ins_version);
     sqlite3_finalize(pl->find_settings);
     sqlite3_finalize(pl->ins_settings);
-    pl->find_fb = pl->content = pl->names = NULL;
+    pl->find_fb = pl->latest = NULL;
+    pl->latest_id = 0;
     pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
     suf_rowbatch_free(pl->w_recipients);
     suf_rowbatch_free(pl->w_fallbacks);
@@ -455,9 +458,8 @@ static int planner_prepare(struct planner *pl, struct suf_err *err)
     if (rc)
         return rc;
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
-    pl->content = pl->find_fb ? suf_store_prepare(pl->st, content_sql, err) : NULL;
-    pl->names = pl->content ? suf_store_prepare(pl->st, names_sql, err) : NULL;
-    if (!pl->names)
+    pl->latest = pl->find_fb ? suf_store_prepare(pl->st, latest_sql, err) : NULL;
+    if (!pl->latest)
         return SUF_ERR_DB;
     if (!pl->write)
         return SUF_OK;
@@ -521,10 +523,35 @@ static const char *opt_text(sqlite3_stmt *s, int i)
     return v && *v ? v : NULL;
 }
 
-/* The columns of content_sql. */
+/* The columns of latest_sql: the template's name and language, then the
+ * content, K_* counted from K_FIRST. */
+enum { L_NAME, L_LANG, K_FIRST };
 enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME, K_COUNT };
 
-/* The latest attempt's content, copied off pl->content: the builders may
+/* Puts pl->latest on the row of attempt `id`, unless it is there. */
+static int latest_seek(struct planner *pl, int64_t id, const char *what, struct suf_err *err)
+{
+    if (pl->latest_id == id)
+        return SUF_OK;
+    sqlite3_reset(pl->latest);
+    pl->latest_id = 0;
+    sqlite3_bind_int64(pl->latest, 1, id);
+    if (sqlite3_step(pl->latest) != SQLITE_ROW) {
+        int rc = suf_store_fail(pl->st, err, what);
+        sqlite3_reset(pl->latest);
+        return rc;
+    }
+    pl->latest_id = id;
+    return SUF_OK;
+}
+
+static void latest_done(struct planner *pl)
+{
+    sqlite3_reset(pl->latest);
+    pl->latest_id = 0;
+}
+
+/* The latest attempt's content, copied off pl->latest: the builders may
  * run on the builder thread after the statement has moved on. */
 struct content {
     char *text[K_COUNT];         /* each column as opt_text reads it */
@@ -546,22 +573,16 @@ static int content_load(struct planner *pl, int64_t attempt_id, struct content *
     int rc = SUF_OK;
 
     memset(c, 0, sizeof(*c));
-    sqlite3_reset(pl->content);
-    sqlite3_bind_int64(pl->content, 1, attempt_id);
-    if (sqlite3_step(pl->content) != SQLITE_ROW) {
-        rc = suf_store_fail(pl->st, err, "attempt content");
-    } else {
-        for (int i = 0; i < K_COUNT; i++) {
-            const char *v = opt_text(pl->content, i);
-            c->text[i] = v ? suf_xstrdup(v) : NULL;
-            c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->content, i));
-            if (!c->raw[i] && !rc)
-                rc = suf_err_set(err, SUF_ERR_INTERNAL,
-                                 "out of memory copying the content of attempt %" PRId64,
-                                 attempt_id);
-        }
+    if ((rc = latest_seek(pl, attempt_id, "attempt content", err)))
+        return rc;
+    for (int i = 0; i < K_COUNT; i++) {
+        const char *v = opt_text(pl->latest, K_FIRST + i);
+        c->text[i] = v ? suf_xstrdup(v) : NULL;
+        c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->latest, K_FIRST + i));
+        if (!c->raw[i] && !rc)
+            rc = suf_err_set(err, SUF_ERR_INTERNAL,
+                             "out of memory copying the content of attempt %" PRId64, attempt_id);
     }
-    sqlite3_reset(pl->content);
     return rc;
 }
 
@@ -957,17 +978,13 @@ static int upsert_recipient(struct planner *pl, const struct acc *a,
 static int latest_template(struct planner *pl, const struct acc *a, struct suf_plan_tpl **tpl,
                            struct suf_err *err)
 {
-    int rc;
+    const char *name;
+    int rc = latest_seek(pl, a->last_id, "attempts", err);
 
-    sqlite3_bind_int64(pl->names, 1, a->last_id);
-    if (sqlite3_step(pl->names) != SQLITE_ROW) {
-        rc = suf_store_fail(pl->st, err, "attempts");
-    } else {
-        const char *name = (const char *)sqlite3_column_text(pl->names, 0);
-        rc = tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->names, 1), tpl, err);
-    }
-    sqlite3_reset(pl->names);
-    return rc;
+    if (rc)
+        return rc;
+    name = (const char *)sqlite3_column_text(pl->latest, L_NAME);
+    return tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->latest, L_LANG), tpl, err);
 }
 
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
@@ -989,8 +1006,10 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
         /* The exclusion rules decide: they read the template's class. */
         rc = latest_template(pl, a, &tpl, err);
-        if (rc)
+        if (rc) {
+            latest_done(pl);
             return rc;
+        }
         f->template_known = tpl->known;
         f->template_marketing = tpl->marketing;
         f->scenario = tpl->scenario;
@@ -999,7 +1018,9 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
     }
     suf_plan_detail(f, policy, d->outcome, d->reason, d->detail, sizeof(d->detail));
-    if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, &deferred, err)))
+    rc = d->outcome == SUF_OUTCOME_FALLBACK ? settle_fallback(pl, a, d, &deferred, err) : SUF_OK;
+    latest_done(pl);
+    if (rc)
         return rc;
     if (!pl->write || deferred)
         return SUF_OK;
