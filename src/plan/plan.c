@@ -8,10 +8,15 @@
  * index carries every column the scan reads, so the table is not read.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
  * and the pure rules (plan_rules.c) name its outcome.  No query runs per
- * attempt; per recipient there is one upsert into `recipients` that writes
- * only when something changed, and for a new fallback the few statements
- * that create it.  Everything that is the same for the whole campaign (its
- * settings, its templates, parsed and classified once) is loaded once.
+ * attempt.  The campaign's stored recipients rows are read beside the scan,
+ * in the same phone order, so each recipient's stored row comes without a
+ * look-up: an unchanged recipient is not written at all, and one with a
+ * fallback is neither decided nor written (it keeps its fallback).  What is
+ * written (a recipient's row through an upsert that writes only when
+ * something changed, and a new fallback's rows) goes by batches of rows,
+ * one multi-row INSERT per batch (rowbatch.h), not one statement step per
+ * row.  Everything that is the same for the whole campaign (its settings,
+ * its templates, parsed and classified once) is loaded once.
  *
  * The rules decide in two steps (plan.h): the attempts alone settle most
  * recipients; only for the others is the template looked up in the
@@ -20,9 +25,11 @@
  * (plan_explain.c) runs the same scan for one recipient, writing nothing,
  * through the preview of plan_priv.h.
  *
- * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
- * look-up before building), and once created its recipient's outcome stays
- * `fallback`: the upsert never overwrites it.
+ * A fallback is created at most once (UNIQUE (campaign_id, phone), and a
+ * look-up before building when the campaign has any fallback), and once
+ * created its recipient's outcome stays `fallback`: it is created in the
+ * same transaction as that outcome, a stored `fallback` is skipped, and the
+ * upsert never overwrites it.
  *
  * Plan stores decisions, not requests.  A new fallback's messages go
  * through the builders once, in their check mode (render.h): every rule
@@ -308,10 +315,102 @@ static int campaign_load(struct suf_run *run, const char *id, int64_t now, struc
 /* One recipient's attempts, folded as they stream past. */
 struct acc {
     struct suf_buf phone;
+    /* Its stored row, from the merge beside the scan: none (or not read),
+     * one to compare with, or a fallback, which stays. */
+    enum { STORED_NONE, STORED_ROW, STORED_FALLBACK } stored;
     struct suf_plan_facts f;
     int64_t last_id;
     bool last_any_131050;
 };
+
+/*
+ * The campaign's stored recipients rows, read in phone order beside the
+ * scan (both in BINARY order of the phone: the recipients key and the
+ * attempts index), so each recipient's row is known without a look-up: an
+ * unchanged one is not written, and a stored fallback stays as it is with
+ * nothing read for it.  The row under the cursor is copied, because plan
+ * writes the table while the cursor is open: every row it writes is for a
+ * phone at or before the cursor's, so the cursor never meets one of them.
+ */
+struct stored {
+    sqlite3_stmt *s; /* NULL: not read (--explain) */
+    bool on;         /* the fields below are a row's */
+    struct suf_buf phone, outcome, reason, detail;
+    bool reason_null, detail_null, last_null;
+    int64_t attempts, last_attempt_id;
+};
+
+static const char stored_sql[] =
+    "SELECT phone, outcome, reason, detail, attempts, last_attempt_id FROM recipients "
+    "WHERE campaign_id = ?1 ORDER BY phone";
+
+static void stored_release(struct stored *r)
+{
+    sqlite3_finalize(r->s);
+    suf_buf_release(&r->phone);
+    suf_buf_release(&r->outcome);
+    suf_buf_release(&r->reason);
+    suf_buf_release(&r->detail);
+    memset(r, 0, sizeof(*r));
+}
+
+static void copy_col(sqlite3_stmt *s, int i, struct suf_buf *b, bool *null)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    suf_buf_reset(b);
+    if (null)
+        *null = v == NULL;
+    if (v)
+        suf_buf_add(b, v, (size_t)sqlite3_column_bytes(s, i));
+}
+
+/* Moves to the next stored row. */
+static int stored_step(struct suf_store *st, struct stored *r, struct suf_err *err)
+{
+    int src = sqlite3_step(r->s);
+
+    r->on = src == SQLITE_ROW;
+    if (src == SQLITE_DONE)
+        return SUF_OK;
+    if (src != SQLITE_ROW)
+        return suf_store_fail(st, err, "recipients");
+    copy_col(r->s, 0, &r->phone, NULL);
+    copy_col(r->s, 1, &r->outcome, NULL);
+    copy_col(r->s, 2, &r->reason, &r->reason_null);
+    copy_col(r->s, 3, &r->detail, &r->detail_null);
+    r->attempts = sqlite3_column_int64(r->s, 4);
+    r->last_null = sqlite3_column_type(r->s, 5) == SQLITE_NULL;
+    r->last_attempt_id = sqlite3_column_int64(r->s, 5);
+    return SUF_OK;
+}
+
+static int stored_open(struct suf_store *st, struct stored *r, const char *campaign,
+                       struct suf_err *err)
+{
+    r->s = suf_store_prepare(st, stored_sql, err);
+    if (!r->s)
+        return SUF_ERR_DB;
+    suf_bind_text(r->s, 1, campaign);
+    return stored_step(st, r, err);
+}
+
+/* Moves to the stored row of `phone`, the phones coming in ascending
+ * order; true when there is one. */
+static int stored_find(struct suf_store *st, struct stored *r, const char *phone, bool *found,
+                       struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    while (!rc && r->on && strcmp(suf_buf_str(&r->phone), phone) < 0)
+        rc = stored_step(st, r, err);
+    *found = !rc && r->on && !strcmp(suf_buf_str(&r->phone), phone);
+    return rc;
+}
+
+static bool same_text(const struct suf_buf *b, bool null, const char *v)
+{
+    return v ? !null && !strcmp(suf_buf_str(b), v) : null;
+}
 
 /* The builder thread takes new fallbacks by batches (one hand-over per
  * batch, not per fallback), and holds a few batches at most: their
@@ -343,6 +442,7 @@ struct planner {
      * reads their tables, and before the campaign commits. */
     struct suf_rowbatch *w_recipients, *w_fallbacks, *w_inputs, *w_sends;
     bool has_fallbacks; /* the campaign had fallbacks before this plan */
+    struct stored stored; /* the campaign's recipients rows, beside the scan */
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
     struct suf_handoff *builder;   /* the builder thread; NULL for --explain */
     struct batch *filling;         /* the batch not handed over yet, or NULL */
@@ -435,6 +535,7 @@ static void planner_release(struct planner *pl)
     }
     batch_free(pl->filling);
     pl->filling = NULL;
+    stored_release(&pl->stored);
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
 }
@@ -987,6 +1088,36 @@ static int latest_template(struct planner *pl, const struct acc *a, struct suf_p
     return tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->latest, L_LANG), tpl, err);
 }
 
+/* Sets a->stored from the campaign's stored rows (none when they are not
+ * read). */
+static int stored_match(struct planner *pl, struct acc *a, struct suf_err *err)
+{
+    bool found = false;
+    int rc;
+
+    a->stored = STORED_NONE;
+    if (!pl->stored.s)
+        return SUF_OK;
+    if ((rc = stored_find(pl->st, &pl->stored, suf_buf_str(&a->phone), &found, err)))
+        return rc;
+    if (found)
+        a->stored = strcmp(suf_buf_str(&pl->stored.outcome), "fallback") ? STORED_ROW
+                                                                          : STORED_FALLBACK;
+    return SUF_OK;
+}
+
+/* Whether the stored row (the recipient's) says what `d` says: the test of
+ * the upsert's WHERE, so that a row it would not change is not sent to it. */
+static bool stored_unchanged(const struct stored *r, const struct acc *a,
+                             const struct suf_plan_decision *d)
+{
+    return !strcmp(suf_buf_str(&r->outcome), suf_plan_outcome_name(d->outcome)) &&
+           same_text(&r->reason, r->reason_null,
+                     d->reason ? suf_plan_reason_name(d->reason) : NULL) &&
+           same_text(&r->detail, r->detail_null, d->detail[0] ? d->detail : NULL) &&
+           r->attempts == a->f.attempts && !r->last_null && r->last_attempt_id == a->last_id;
+}
+
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
 static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *err)
 {
@@ -1002,6 +1133,12 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
      * content and its phone are gone, so a new decision could only be a
      * wrong one. */
     if (suf_purge_is_pseudonym(suf_buf_str(&a->phone)))
+        return SUF_OK;
+    if ((rc = stored_match(pl, a, err)))
+        return rc;
+    /* A recipient with a fallback keeps it, and its outcome: nothing to
+     * decide, read or write. */
+    if (a->stored == STORED_FALLBACK)
         return SUF_OK;
     if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
         /* The exclusion rules decide: they read the template's class. */
@@ -1029,6 +1166,8 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     for (size_t i = 0; i < d->nbodies; i++)
         json_decref(d->bodies[i]);
     d->nbodies = 0;
+    if (a->stored == STORED_ROW && stored_unchanged(&pl->stored, a, d))
+        return SUF_OK;
     return upsert_recipient(pl, a, d, err);
 }
 
@@ -1066,6 +1205,8 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
     suf_bind_text(s, 1, pl->camp->id);
     if (phone)
         suf_bind_text(s, 2, phone);
+    if (pl->write && !phone && (rc = stored_open(pl->st, &pl->stored, pl->camp->id, err)))
+        goto out;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(s, C_PHONE);
         if (!p)
@@ -1086,6 +1227,7 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
         rc = finish_recipient(pl, &a, err);
 out:
     sqlite3_finalize(s);
+    stored_release(&pl->stored);
     suf_buf_release(&a.phone);
     *recipients = n;
     return rc;

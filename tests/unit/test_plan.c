@@ -534,6 +534,90 @@ static void test_plan__rerun_writes_no_row(void)
     fx_close(&fx);
 }
 
+/* What a plan asked SQLite to run: recipients writes, and reads of an
+ * attempt row by id (the latest attempt of a recipient the exclusion rules
+ * decide). */
+struct stmt_counts {
+    int recipient_writes, attempt_reads;
+};
+
+static int count_stmts(unsigned type, void *ctx, void *p, void *x)
+{
+    struct stmt_counts *c = ctx;
+    const char *text = sqlite3_sql(p);
+    (void)x;
+    if (type != SQLITE_TRACE_PROFILE || !text)
+        return 0;
+    if (!strncmp(text, "INSERT INTO recipients", 22))
+        c->recipient_writes++;
+    if (strstr(text, "FROM attempts WHERE id = ?1"))
+        c->attempt_reads++;
+    return 0;
+}
+
+static struct stmt_counts plan_counting(struct fx *fx, int64_t now)
+{
+    struct stmt_counts c = {0, 0};
+    sqlite3_trace_v2(fx->st.db, SQLITE_TRACE_PROFILE, count_stmts, &c);
+    CU_ASSERT_EQUAL(plan_at(fx, now), SUF_OK);
+    sqlite3_trace_v2(fx->st.db, 0, NULL, NULL);
+    return c;
+}
+
+/* Plan reads the campaign's stored rows beside its scan: a rerun sends no
+ * unchanged recipient to the store, and reads nothing for a recipient that
+ * has a fallback (it keeps it); a recipient whose attempts changed is
+ * written, and only it. */
+static void test_plan__rerun_skips_unchanged_and_stored_fallbacks(void)
+{
+    struct fx fx;
+    struct stmt_counts c;
+    struct att_opts unknown = {"nope", NULL, NULL, 0};
+    static const struct att delivered[] = {{1, 0, "delivered", 0}, {0}};
+    static const struct att failed_later[] = {{2, 2 * H, "failed", 131049}, {0}};
+    static const struct att failed[] = {{1, 0, "failed", 131049}, {0}};
+    char got[128], *before, *after;
+
+    fx_open(&fx, "merge.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", failed, NULL);     /* fallback */
+    add_attempts(&fx, "c", "447700900002", delivered, NULL);  /* delivered */
+    add_attempts(&fx, "c", "447700900003", failed, &unknown); /* excluded by the rules */
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900003", got, sizeof(got)),
+                           "excluded:unknown_template");
+    CU_ASSERT(c.recipient_writes > 0);
+    before = dump(&fx);
+    c = plan_counting(&fx, t0() + 100 * H);
+    after = dump(&fx);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(c.recipient_writes, 0);
+    CU_ASSERT_EQUAL(c.attempt_reads, 1); /* the excluded one's; not the fallback's */
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.fallback"), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.delivered"), 1);
+    free(before);
+    free(after);
+    /* A new attempt changes one recipient (its attempts, not its outcome):
+     * it alone is written. */
+    add_attempts(&fx, "c", "447700900002", failed_later, NULL);
+    add_attempts(&fx, "c", "447700900001", delivered, NULL);
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_EQUAL(c.recipient_writes, 1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT attempts FROM recipients WHERE phone = ?1",
+                           "447700900002"),
+                    2);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900002", got, sizeof(got)),
+                           "delivered");
+    /* The stored fallback stays, whatever its attempts say now. */
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT attempts FROM recipients WHERE phone = ?1",
+                           "447700900001"),
+                    1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 1);
+    fx_close(&fx);
+}
+
 static const struct att one_failure[] = {{1, 0, "failed", 131049}, {0}};
 
 static void test_plan__later_now_moves_waiting_to_fallback(void)
@@ -1332,6 +1416,8 @@ int main(void)
          test_plan__outcome_counts_add_up_to_recipients},
         {"test_plan__rerun_changes_nothing", test_plan__rerun_changes_nothing},
         {"test_plan__rerun_writes_no_row", test_plan__rerun_writes_no_row},
+        {"test_plan__rerun_skips_unchanged_and_stored_fallbacks",
+         test_plan__rerun_skips_unchanged_and_stored_fallbacks},
         {"test_plan__later_now_moves_waiting_to_fallback",
          test_plan__later_now_moves_waiting_to_fallback},
         {"test_plan__new_export_moves_waiting_forward",
