@@ -442,6 +442,10 @@ struct planner {
      * reads their tables, and before the campaign commits. */
     struct suf_rowbatch *w_recipients, *w_fallbacks, *w_inputs, *w_sends;
     bool has_fallbacks; /* the campaign had fallbacks before this plan */
+    /* The campaign's settings stop its fallbacks (suf_plan_policy_stopped):
+     * the first rules decide every recipient they reach, whatever its
+     * template, so a writing plan does not read it. */
+    bool stopped;
     struct stored stored; /* the campaign's recipients rows, beside the scan */
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
     struct suf_handoff *builder;   /* the builder thread; NULL for --explain */
@@ -554,10 +558,12 @@ static int campaign_has_fallbacks(struct planner *pl, struct suf_err *err)
 
 static int planner_prepare(struct planner *pl, struct suf_err *err)
 {
+    char why[512];
     int rc = campaign_has_fallbacks(pl, err);
 
     if (rc)
         return rc;
+    pl->stopped = suf_plan_policy_stopped(&pl->camp->policy, why, sizeof(why)) != NULL;
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
     pl->latest = pl->find_fb ? suf_store_prepare(pl->st, latest_sql, err) : NULL;
     if (!pl->latest)
@@ -1125,7 +1131,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
     struct suf_plan_tpl *tpl = NULL;
-    bool deferred = false;
+    bool deferred = false, settled;
     int rc;
 
     decision_clear(d);
@@ -1140,7 +1146,12 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
      * decide, read or write. */
     if (a->stored == STORED_FALLBACK)
         return SUF_OK;
-    if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
+    settled = suf_plan_decide_attempts(f, policy, &d->outcome);
+    if (!settled && pl->write && pl->stopped) {
+        /* The campaign's settings decide, before any rule reads the
+         * template (--explain still reads it, to show it). */
+        d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
+    } else if (!settled) {
         /* The exclusion rules decide: they read the template's class. */
         rc = latest_template(pl, a, &tpl, err);
         if (rc) {

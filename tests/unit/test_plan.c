@@ -618,6 +618,43 @@ static void test_plan__rerun_skips_unchanged_and_stored_fallbacks(void)
     fx_close(&fx);
 }
 
+/* When a campaign's settings stop its fallbacks (off, not enabled,
+ * expired, cancelled), those rules come before any that reads the
+ * template: a writing plan decides its recipients without reading their
+ * latest attempt, with the reasons and details it always gave. */
+static void test_plan__stopped_campaign_reads_no_attempt(void)
+{
+    struct fx fx;
+    struct stmt_counts c;
+    char got[128];
+    static const struct att failed[] = {{1, 0, "failed", 131049}, {0}};
+
+    fx_open(&fx, "stopped.db", "[plan]\nfallback = off\n");
+    add_catalog(&fx);
+    add_attempts(&fx, "off", "447700900001", failed, NULL);
+    add_campaign(&fx, "off", 0, -1, -1, INT64_MIN, NULL);
+    add_attempts(&fx, "unset", "447700900002", failed, NULL);
+    add_attempts(&fx, "expired", "447700900003", failed, NULL);
+    add_campaign(&fx, "expired", 1, -1, -1, 50 * H, NULL);
+    add_attempts(&fx, "on", "447700900004", failed, NULL);
+    add_campaign(&fx, "on", 1, -1, -1, INT64_MIN, NULL);
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "off", "447700900001", got, sizeof(got)),
+                           "excluded:fallback_off");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "unset", "447700900002", got, sizeof(got)),
+                           "excluded:fallback_not_enabled");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "expired", "447700900003", got, sizeof(got)),
+                           "excluded:campaign_expired");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "on", "447700900004", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients WHERE phone = ?1 AND detail "
+                                "LIKE 'the campaign''s settings do not enable fallback%'",
+                           "447700900002"),
+                    1);
+    /* Only the campaign that lets fallbacks through read its recipient's. */
+    CU_ASSERT_EQUAL(c.attempt_reads, 1);
+    fx_close(&fx);
+}
+
 static const struct att one_failure[] = {{1, 0, "failed", 131049}, {0}};
 
 static void test_plan__later_now_moves_waiting_to_fallback(void)
@@ -1418,6 +1455,8 @@ int main(void)
         {"test_plan__rerun_writes_no_row", test_plan__rerun_writes_no_row},
         {"test_plan__rerun_skips_unchanged_and_stored_fallbacks",
          test_plan__rerun_skips_unchanged_and_stored_fallbacks},
+        {"test_plan__stopped_campaign_reads_no_attempt",
+         test_plan__stopped_campaign_reads_no_attempt},
         {"test_plan__later_now_moves_waiting_to_fallback",
          test_plan__later_now_moves_waiting_to_fallback},
         {"test_plan__new_export_moves_waiting_forward",
