@@ -1140,6 +1140,8 @@ static const char *const scan_sql[2][2] = {
  * does not need (a purged recipient's).  The read-ahead's snapshot is the
  * store before the campaign's transaction: it reads attempts and optouts
  * only, which plan does not write, so it reads what the main thread would.
+ * Its page cache is small: the scan needs the index's path, and the reads
+ * of attempts find a page once.
  */
 #define RA_CHUNK 64
 #define RA_AHEAD 4
@@ -1283,6 +1285,7 @@ static struct readahead *ra_start(struct suf_store *st, const char *id, const ch
     r->st = (struct suf_store)SUF_STORE_INIT;
     r->policy = policy;
     if (suf_store_open(&r->st, st->path, SUF_STORE_READONLY, &ignored) ||
+        suf_store_exec(&r->st, "PRAGMA cache_size = -256", &ignored) ||
         !(r->scan = suf_store_prepare(&r->st, scan_text, &ignored)) ||
         !(r->latest = suf_store_prepare(&r->st, latest_sql, &ignored))) {
         ra_stop(r);
