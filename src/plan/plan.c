@@ -21,10 +21,7 @@
  * The rules decide in two steps (plan.h): the attempts alone settle most
  * recipients; only for the others is the template looked up in the
  * campaign's cache (a catalog read the first time a template is named) and
- * its classification handed to the exclusion rules.  The latest attempt
- * those need (the template's name, and a new fallback's content) is a page
- * read each; for a campaign planned the first time a read-ahead thread
- * reads them on a connection of its own (see "the read-ahead").  --explain
+ * its classification handed to the exclusion rules.  --explain
  * (plan_explain.c) runs the same scan for one recipient, writing nothing,
  * through the preview of plan_priv.h.
  *
@@ -440,10 +437,6 @@ struct planner {
      * finished. */
     sqlite3_stmt *latest;
     int64_t latest_id;
-    /* The read-ahead (NULL when the main thread reads the latest attempts
-     * itself), and its item for the recipient being finished. */
-    struct readahead *ra;
-    struct ra_item *ra_item;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
     /* The rows written, by batches (rowbatch.h): flushed before anything
      * reads their tables, and before the campaign commits. */
@@ -663,7 +656,6 @@ static void latest_done(struct planner *pl)
 {
     sqlite3_reset(pl->latest);
     pl->latest_id = 0;
-    pl->ra_item = NULL;
 }
 
 /* The latest attempt's content, copied off pl->latest: the builders may
@@ -671,13 +663,6 @@ static void latest_done(struct planner *pl)
 struct content {
     char *text[K_COUNT];         /* each column as opt_text reads it */
     sqlite3_value *raw[K_COUNT]; /* each column as stored, for fallback_inputs */
-};
-
-/* A recipient's latest attempt as the read-ahead (see there) read it. */
-struct ra_item {
-    int64_t last_id;
-    char *name, *lang; /* the template as the attempt names it; lang NULL when none */
-    struct content c;  /* moved out when the recipient gets a fallback */
 };
 
 static void content_release(struct content *c)
@@ -689,32 +674,23 @@ static void content_release(struct content *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* Copies the content of attempt `id` off `s`, a latest_sql statement on
- * its row. */
-static int content_copy(sqlite3_stmt *s, int64_t id, struct content *c, struct suf_err *err)
-{
-    int rc = SUF_OK;
-
-    for (int i = 0; i < K_COUNT; i++) {
-        const char *v = opt_text(s, K_FIRST + i);
-        c->text[i] = v ? suf_xstrdup(v) : NULL;
-        c->raw[i] = sqlite3_value_dup(sqlite3_column_value(s, K_FIRST + i));
-        if (!c->raw[i] && !rc)
-            rc = suf_err_set(err, SUF_ERR_INTERNAL,
-                             "out of memory copying the content of attempt %" PRId64, id);
-    }
-    return rc;
-}
-
 static int content_load(struct planner *pl, int64_t attempt_id, struct content *c,
                         struct suf_err *err)
 {
-    int rc;
+    int rc = SUF_OK;
 
     memset(c, 0, sizeof(*c));
     if ((rc = latest_seek(pl, attempt_id, "attempt content", err)))
         return rc;
-    return content_copy(pl->latest, attempt_id, c, err);
+    for (int i = 0; i < K_COUNT; i++) {
+        const char *v = opt_text(pl->latest, K_FIRST + i);
+        c->text[i] = v ? suf_xstrdup(v) : NULL;
+        c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->latest, K_FIRST + i));
+        if (!c->raw[i] && !rc)
+            rc = suf_err_set(err, SUF_ERR_INTERNAL,
+                             "out of memory copying the content of attempt %" PRId64, attempt_id);
+    }
+    return rc;
 }
 
 /* The name the permission message gives the campaign: its settings', the
@@ -1063,13 +1039,8 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
     if (src == SQLITE_ROW)
         return SUF_OK;
 build:
-    if (pl->ra_item && pl->ra_item->last_id == a->last_id) {
-        /* Read ahead: taken over. */
-        c = pl->ra_item->c;
-        memset(&pl->ra_item->c, 0, sizeof(pl->ra_item->c));
-    } else if ((rc = content_load(pl, a->last_id, &c, err))) {
+    if ((rc = content_load(pl, a->last_id, &c, err)))
         goto out;
-    }
     if (pl->builder) {
         *deferred = true;
         rc = job_put(pl, a, d, &c, err);
@@ -1110,243 +1081,14 @@ static int upsert_recipient(struct planner *pl, const struct acc *a,
     return suf_rowbatch_end(w, err);
 }
 
-/* The scan, for the whole campaign or one phone; the optouts look-up is
- * left out when nobody has opted out (the usual case), which saves a seek
- * per attempt. */
-#define SCAN_COLS(optout)                                                                  \
-    "SELECT a.phone, a.id, a.status, a.error_code, a.sent_at, a.phone_valid, "             \
-    optout " FROM attempts a "
-#define OPTOUT_SEEK "EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)"
-#define SCAN_ALL "WHERE a.campaign_id = ?1 ORDER BY a.phone, a.attempt, a.sent_at, a.id"
-#define SCAN_ONE "WHERE a.campaign_id = ?1 AND a.phone = ?2 ORDER BY a.attempt, a.sent_at, a.id"
-
-static const char *const scan_sql[2][2] = {
-    {SCAN_COLS("0") SCAN_ALL, SCAN_COLS("0") SCAN_ONE},
-    {SCAN_COLS(OPTOUT_SEEK) SCAN_ALL, SCAN_COLS(OPTOUT_SEEK) SCAN_ONE},
-};
-
-/* --- the read-ahead ---------------------------------------------------------- */
-
-/*
- * For a campaign planned the first time (no stored recipient) whose
- * settings let fallbacks through, a thread with a read-only connection of
- * its own runs the same scan ahead of the main thread, and reads the
- * latest attempt (its template's name and its content) of each recipient
- * that the exclusion rules will decide.  Those reads are a page each, in no
- * useful order, and were the largest share of the main thread's time; here
- * they run on the second CPU.  The items come back in scan order, by
- * chunks, through a handoff (base/handoff.h) of one worker and room for
- * RA_AHEAD chunks; the main thread takes them in order and skips any it
- * does not need (a purged recipient's).  The read-ahead's snapshot is the
- * store before the campaign's transaction: it reads attempts and optouts
- * only, which plan does not write, so it reads what the main thread would.
- * Its page cache is small: the scan needs the index's path, and the reads
- * of attempts find a page once.
- */
-#define RA_CHUNK 64
-#define RA_AHEAD 4
-
-struct ra_chunk {
-    struct ra_item v[RA_CHUNK];
-    size_t n, pos; /* filled; the next the main thread looks at */
-    bool end;      /* the scan is over: no item comes after these */
-    int rc;        /* after the n items, the read failed */
-    struct suf_err err;
-};
-
-struct readahead {
-    struct suf_store st;
-    sqlite3_stmt *scan, *latest;
-    const struct suf_plan_policy *policy;
-    struct acc a;          /* the worker's recipient in progress */
-    bool has_acc, over;    /* a holds one; the scan returned its last row */
-    struct suf_handoff *h; /* holds RA_AHEAD chunks, but for `cur` */
-    struct ra_chunk *cur;  /* the main thread's */
-};
-
-static void ra_chunk_clear(struct ra_chunk *ch)
-{
-    for (size_t i = 0; i < ch->n; i++) {
-        free(ch->v[i].name);
-        free(ch->v[i].lang);
-        content_release(&ch->v[i].c);
-    }
-    ch->n = ch->pos = 0;
-    ch->end = false;
-    ch->rc = SUF_OK;
-    suf_err_clear(&ch->err);
-}
-
-/* The worker's recipient is complete: reads its latest attempt when the
- * exclusion rules will decide it. */
-static int ra_finish(struct readahead *r, struct ra_chunk *ch)
-{
-    enum suf_outcome o;
-    struct ra_item *it = &ch->v[ch->n];
-    const char *name, *lang;
-    int rc;
-
-    if (suf_plan_decide_attempts(&r->a.f, r->policy, &o))
-        return SUF_OK;
-    sqlite3_bind_int64(r->latest, 1, r->a.last_id);
-    if (sqlite3_step(r->latest) != SQLITE_ROW) {
-        rc = suf_store_fail(&r->st, &ch->err, "attempts");
-        sqlite3_reset(r->latest);
-        return rc;
-    }
-    memset(it, 0, sizeof(*it));
-    it->last_id = r->a.last_id;
-    name = (const char *)sqlite3_column_text(r->latest, L_NAME);
-    lang = opt_text(r->latest, L_LANG);
-    it->name = suf_xstrdup(name ? name : "");
-    it->lang = lang ? suf_xstrdup(lang) : NULL;
-    rc = content_copy(r->latest, it->last_id, &it->c, &ch->err);
-    sqlite3_reset(r->latest);
-    /* An item is handed over whole or not at all. */
-    ch->n++;
-    if (rc) {
-        ch->n--;
-        free(it->name);
-        free(it->lang);
-        content_release(&it->c);
-    }
-    return rc;
-}
-
-/* The worker: fills a chunk from where the scan stands. */
-static void ra_run(void *ctx, void *item)
-{
-    struct readahead *r = ctx;
-    struct ra_chunk *ch = item;
-
-    while (!ch->rc && ch->n < RA_CHUNK && !r->over) {
-        int src = sqlite3_step(r->scan);
-        if (src == SQLITE_ROW) {
-            const char *p = (const char *)sqlite3_column_text(r->scan, C_PHONE);
-            if (!p)
-                p = "";
-            if (r->has_acc && strcmp(p, suf_buf_str(&r->a.phone))) {
-                r->has_acc = false;
-                ch->rc = ra_finish(r, ch);
-            }
-            if (!r->has_acc) {
-                acc_start(&r->a, p);
-                r->has_acc = true;
-            }
-            acc_add(&r->a, r->scan);
-            continue;
-        }
-        r->over = true;
-        if (src != SQLITE_DONE) {
-            ch->rc = suf_store_fail(&r->st, &ch->err, "attempts");
-        } else if (r->has_acc) {
-            r->has_acc = false;
-            ch->rc = ra_finish(r, ch);
-        }
-    }
-    ch->end = r->over || ch->rc;
-}
-
-static void ra_stop(struct readahead *r)
-{
-    void *ch;
-
-    if (!r)
-        return;
-    suf_handoff_stop(r->h, SUF_HANDOFF_DROP);
-    while ((ch = suf_handoff_take(r->h))) {
-        ra_chunk_clear(ch);
-        free(ch);
-    }
-    suf_handoff_free(r->h);
-    if (r->cur) {
-        ra_chunk_clear(r->cur);
-        free(r->cur);
-    }
-    sqlite3_finalize(r->scan);
-    sqlite3_finalize(r->latest);
-    suf_store_close(&r->st);
-    suf_buf_release(&r->a.phone);
-    free(r);
-}
-
-/* Starts the read-ahead of campaign `id` with the scan `scan_text`; NULL
- * when no thread or connection can be had (the main thread then reads
- * each latest attempt itself). */
-static struct readahead *ra_start(struct suf_store *st, const char *id, const char *scan_text,
-                                  const struct suf_plan_policy *policy)
-{
-    struct suf_err ignored = SUF_ERR_INIT;
-    struct readahead *r;
-
-    if (!suf_store_is_wal(st))
-        return NULL;
-    r = suf_xcalloc(1, sizeof(*r));
-    r->st = (struct suf_store)SUF_STORE_INIT;
-    r->policy = policy;
-    if (suf_store_open(&r->st, st->path, SUF_STORE_READONLY, &ignored) ||
-        suf_store_exec(&r->st, "PRAGMA cache_size = -256", &ignored) ||
-        !(r->scan = suf_store_prepare(&r->st, scan_text, &ignored)) ||
-        !(r->latest = suf_store_prepare(&r->st, latest_sql, &ignored))) {
-        ra_stop(r);
-        return NULL;
-    }
-    suf_bind_text(r->scan, 1, id);
-    r->h = suf_handoff_start(1, RA_AHEAD, ra_run, r);
-    if (!suf_handoff_workers(r->h)) {
-        ra_stop(r);
-        return NULL;
-    }
-    for (int i = 0; i < RA_AHEAD; i++)
-        suf_handoff_put(r->h, suf_xcalloc(1, sizeof(struct ra_chunk)));
-    return r;
-}
-
-/* The item of the recipient whose latest attempt is `id`, the recipients
- * coming in scan order; the items before it (recipients the main thread
- * skips) are passed over.  The item stays the read-ahead's. */
-static int ra_get(struct readahead *r, int64_t id, struct ra_item **out, struct suf_err *err)
-{
-    for (;;) {
-        struct ra_chunk *ch = r->cur;
-        while (ch && ch->pos < ch->n) {
-            struct ra_item *it = &ch->v[ch->pos++];
-            if (it->last_id == id) {
-                *out = it;
-                return SUF_OK;
-            }
-        }
-        if (ch && ch->rc) {
-            *err = ch->err;
-            return ch->rc;
-        }
-        if (ch && ch->end)
-            return suf_err_set(err, SUF_ERR_INTERNAL,
-                               "plan: the read-ahead has no attempt %" PRId64, id);
-        if (ch) {
-            /* Room for it again: the main thread took it. */
-            ra_chunk_clear(ch);
-            suf_handoff_put(r->h, ch);
-        }
-        r->cur = suf_handoff_take(r->h);
-        if (!r->cur)
-            return suf_err_set(err, SUF_ERR_INTERNAL, "plan: the read-ahead stopped");
-    }
-}
-
 /* The template the latest attempt names, from the campaign's cache. */
 static int latest_template(struct planner *pl, const struct acc *a, struct suf_plan_tpl **tpl,
                            struct suf_err *err)
 {
     const char *name;
-    int rc;
+    int rc = latest_seek(pl, a->last_id, "attempts", err);
 
-    if (pl->ra) {
-        if ((rc = ra_get(pl->ra, a->last_id, &pl->ra_item, err)))
-            return rc;
-        return tpl_get(pl->st, &pl->tpls, pl->ra_item->name, pl->ra_item->lang, tpl, err);
-    }
-    if ((rc = latest_seek(pl, a->last_id, "attempts", err)))
+    if (rc)
         return rc;
     name = (const char *)sqlite3_column_text(pl->latest, L_NAME);
     return tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->latest, L_LANG), tpl, err);
@@ -1440,6 +1182,21 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     return upsert_recipient(pl, a, d, err);
 }
 
+/* The scan, for the whole campaign or one phone; the optouts look-up is
+ * left out when nobody has opted out (the usual case), which saves a seek
+ * per attempt. */
+#define SCAN_COLS(optout)                                                                  \
+    "SELECT a.phone, a.id, a.status, a.error_code, a.sent_at, a.phone_valid, "             \
+    optout " FROM attempts a "
+#define OPTOUT_SEEK "EXISTS (SELECT 1 FROM optouts o WHERE o.phone = a.phone)"
+#define SCAN_ALL "WHERE a.campaign_id = ?1 ORDER BY a.phone, a.attempt, a.sent_at, a.id"
+#define SCAN_ONE "WHERE a.campaign_id = ?1 AND a.phone = ?2 ORDER BY a.attempt, a.sent_at, a.id"
+
+static const char *const scan_sql[2][2] = {
+    {SCAN_COLS("0") SCAN_ALL, SCAN_COLS("0") SCAN_ONE},
+    {SCAN_COLS(OPTOUT_SEEK) SCAN_ALL, SCAN_COLS(OPTOUT_SEEK) SCAN_ONE},
+};
+
 /* Streams the campaign's attempts (or one phone's) and decides each
  * recipient.  *recipients gets how many. */
 static int scan(struct planner *pl, const char *phone, int64_t *recipients, struct suf_err *err)
@@ -1461,9 +1218,6 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
         suf_bind_text(s, 2, phone);
     if (pl->write && !phone && (rc = stored_open(pl->st, &pl->stored, pl->camp->id, err)))
         goto out;
-    /* A campaign planned the first time reads its latest attempts ahead. */
-    if (pl->write && !phone && !pl->stored.on && !pl->stopped)
-        pl->ra = ra_start(pl->st, pl->camp->id, scan_sql[optouts != 0][0], &pl->camp->policy);
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(s, C_PHONE);
         if (!p)
@@ -1484,9 +1238,6 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
         rc = finish_recipient(pl, &a, err);
 out:
     sqlite3_finalize(s);
-    ra_stop(pl->ra);
-    pl->ra = NULL;
-    pl->ra_item = NULL;
     stored_release(&pl->stored);
     suf_buf_release(&a.phone);
     *recipients = n;
