@@ -732,6 +732,47 @@ static void test_plan__fallback_is_never_created_twice_nor_changed(void)
     fx_close(&fx);
 }
 
+/* Rows are written by batches: a row the store refuses, in a full batch or
+ * in the last one, still fails the plan with the table's name, and the
+ * campaign is rolled back whole. */
+static void test_plan__refused_row_fails_the_campaign(void)
+{
+    static const int at[] = {5, 259};
+    struct att_opts hole = {NULL, NULL, "-", 0};
+    char phone[32];
+
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+        struct fx fx;
+        char trigger[256];
+
+        fx_open(&fx, "refused.db", NULL);
+        add_catalog(&fx);
+        sql(&fx, "BEGIN");
+        for (int i = 0; i < 260; i++) {
+            snprintf(phone, sizeof(phone), "4477013%05d", i);
+            add_attempts(&fx, "c", phone, one_failure, i % 3 ? NULL : &hole);
+        }
+        sql(&fx, "COMMIT");
+        snprintf(trigger, sizeof(trigger),
+                 "CREATE TEMP TRIGGER refuse BEFORE INSERT ON recipients "
+                 "WHEN new.phone = '4477013%05d' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                 at[k]);
+        sql(&fx, trigger);
+        CU_ASSERT_EQUAL(plan_at(&fx, t0() + 100 * H), SUF_ERR_DB);
+        CU_ASSERT_PTR_NOT_NULL(strstr(fx.err.msg, "recipients"));
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), 0);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 0);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM sends", NULL), 0);
+        sql(&fx, "DROP TRIGGER refuse");
+        CU_ASSERT_EQUAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), 260);
+        fx_close(&fx);
+        remove(suf_test_path("refused.db"));
+        remove(suf_test_path("refused.db-wal"));
+        remove(suf_test_path("refused.db-shm"));
+    }
+}
+
 /* Plan builds new fallbacks' messages on a thread of its own, by batches,
  * and finishes them in scan order: over many batches, with holes in the
  * content between them, every eligible recipient gets its fallback, the ids
@@ -1466,6 +1507,7 @@ int main(void)
         {"test_plan__fallback_gets_its_messages", test_plan__fallback_gets_its_messages},
         {"test_plan__many_new_fallbacks_keep_scan_order",
          test_plan__many_new_fallbacks_keep_scan_order},
+        {"test_plan__refused_row_fails_the_campaign", test_plan__refused_row_fails_the_campaign},
         {"test_plan__counts_stream_without_sorting", test_plan__counts_stream_without_sorting},
         {"test_plan__campaign_utility_template_overrides_config",
          test_plan__campaign_utility_template_overrides_config},
