@@ -8,10 +8,15 @@
  * index carries every column the scan reads, so the table is not read.  Each
  * recipient's attempts are folded into a struct suf_plan_facts as they pass,
  * and the pure rules (plan_rules.c) name its outcome.  No query runs per
- * attempt; per recipient there is one upsert into `recipients` that writes
- * only when something changed, and for a new fallback the few statements
- * that create it.  Everything that is the same for the whole campaign (its
- * settings, its templates, parsed and classified once) is loaded once.
+ * attempt.  The campaign's stored recipients rows are read beside the scan,
+ * in the same phone order, so each recipient's stored row comes without a
+ * look-up: an unchanged recipient is not written at all, and one with a
+ * fallback is neither decided nor written (it keeps its fallback).  What is
+ * written (a recipient's row through an upsert that writes only when
+ * something changed, and a new fallback's rows) goes by batches of rows,
+ * one multi-row INSERT per batch (rowbatch.h), not one statement step per
+ * row.  Everything that is the same for the whole campaign (its settings,
+ * its templates, parsed and classified once) is loaded once.
  *
  * The rules decide in two steps (plan.h): the attempts alone settle most
  * recipients; only for the others is the template looked up in the
@@ -20,9 +25,11 @@
  * (plan_explain.c) runs the same scan for one recipient, writing nothing,
  * through the preview of plan_priv.h.
  *
- * A fallback is created at most once (UNIQUE (campaign_id, phone) and a
- * look-up before building), and once created its recipient's outcome stays
- * `fallback`: the upsert never overwrites it.
+ * A fallback is created at most once (UNIQUE (campaign_id, phone), and a
+ * look-up before building when the campaign has any fallback), and once
+ * created its recipient's outcome stays `fallback`: it is created in the
+ * same transaction as that outcome, a stored `fallback` is skipped, and the
+ * upsert never overwrites it.
  *
  * Plan stores decisions, not requests.  A new fallback's messages go
  * through the builders once, in their check mode (render.h): every rule
@@ -57,6 +64,7 @@
 #include "plan/plan.h"
 #include "plan/plan_priv.h"
 #include "plan/render.h"
+#include "plan/rowbatch.h"
 #include "plan/scenario.h"
 #include "store/ckpt.h"
 #include "store/purge.h"
@@ -307,10 +315,102 @@ static int campaign_load(struct suf_run *run, const char *id, int64_t now, struc
 /* One recipient's attempts, folded as they stream past. */
 struct acc {
     struct suf_buf phone;
+    /* Its stored row, from the merge beside the scan: none (or not read),
+     * one to compare with, or a fallback, which stays. */
+    enum { STORED_NONE, STORED_ROW, STORED_FALLBACK } stored;
     struct suf_plan_facts f;
     int64_t last_id;
     bool last_any_131050;
 };
+
+/*
+ * The campaign's stored recipients rows, read in phone order beside the
+ * scan (both in BINARY order of the phone: the recipients key and the
+ * attempts index), so each recipient's row is known without a look-up: an
+ * unchanged one is not written, and a stored fallback stays as it is with
+ * nothing read for it.  The row under the cursor is copied, because plan
+ * writes the table while the cursor is open: every row it writes is for a
+ * phone at or before the cursor's, so the cursor never meets one of them.
+ */
+struct stored {
+    sqlite3_stmt *s; /* NULL: not read (--explain) */
+    bool on;         /* the fields below are a row's */
+    struct suf_buf phone, outcome, reason, detail;
+    bool reason_null, detail_null, last_null;
+    int64_t attempts, last_attempt_id;
+};
+
+static const char stored_sql[] =
+    "SELECT phone, outcome, reason, detail, attempts, last_attempt_id FROM recipients "
+    "WHERE campaign_id = ?1 ORDER BY phone";
+
+static void stored_release(struct stored *r)
+{
+    sqlite3_finalize(r->s);
+    suf_buf_release(&r->phone);
+    suf_buf_release(&r->outcome);
+    suf_buf_release(&r->reason);
+    suf_buf_release(&r->detail);
+    memset(r, 0, sizeof(*r));
+}
+
+static void copy_col(sqlite3_stmt *s, int i, struct suf_buf *b, bool *null)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    suf_buf_reset(b);
+    if (null)
+        *null = v == NULL;
+    if (v)
+        suf_buf_add(b, v, (size_t)sqlite3_column_bytes(s, i));
+}
+
+/* Moves to the next stored row. */
+static int stored_step(struct suf_store *st, struct stored *r, struct suf_err *err)
+{
+    int src = sqlite3_step(r->s);
+
+    r->on = src == SQLITE_ROW;
+    if (src == SQLITE_DONE)
+        return SUF_OK;
+    if (src != SQLITE_ROW)
+        return suf_store_fail(st, err, "recipients");
+    copy_col(r->s, 0, &r->phone, NULL);
+    copy_col(r->s, 1, &r->outcome, NULL);
+    copy_col(r->s, 2, &r->reason, &r->reason_null);
+    copy_col(r->s, 3, &r->detail, &r->detail_null);
+    r->attempts = sqlite3_column_int64(r->s, 4);
+    r->last_null = sqlite3_column_type(r->s, 5) == SQLITE_NULL;
+    r->last_attempt_id = sqlite3_column_int64(r->s, 5);
+    return SUF_OK;
+}
+
+static int stored_open(struct suf_store *st, struct stored *r, const char *campaign,
+                       struct suf_err *err)
+{
+    r->s = suf_store_prepare(st, stored_sql, err);
+    if (!r->s)
+        return SUF_ERR_DB;
+    suf_bind_text(r->s, 1, campaign);
+    return stored_step(st, r, err);
+}
+
+/* Moves to the stored row of `phone`, the phones coming in ascending
+ * order; true when there is one. */
+static int stored_find(struct suf_store *st, struct stored *r, const char *phone, bool *found,
+                       struct suf_err *err)
+{
+    int rc = SUF_OK;
+
+    while (!rc && r->on && strcmp(suf_buf_str(&r->phone), phone) < 0)
+        rc = stored_step(st, r, err);
+    *found = !rc && r->on && !strcmp(suf_buf_str(&r->phone), phone);
+    return rc;
+}
+
+static bool same_text(const struct suf_buf *b, bool null, const char *v)
+{
+    return v ? !null && !strcmp(suf_buf_str(b), v) : null;
+}
 
 /* The builder thread takes new fallbacks by batches (one hand-over per
  * batch, not per fallback), and holds a few batches at most: their
@@ -330,17 +430,36 @@ struct planner {
     int64_t next_id;      /* the id the next new fallback gets */
     int64_t new_fallbacks;
     int64_t pending;      /* new fallbacks handed to the builder thread, not finished */
-    sqlite3_stmt *upsert, *find_fb, *content, *names, *ins_fb, *ins_send, *ins_inputs;
+    sqlite3_stmt *find_fb;
+    /* The latest attempt of a recipient the exclusion rules decide: its
+     * template's name, then its content.  One seek serves both: it stays
+     * on the row of attempt latest_id (0: reset) until the recipient is
+     * finished. */
+    sqlite3_stmt *latest;
+    int64_t latest_id;
     sqlite3_stmt *find_version, *ins_version, *find_settings, *ins_settings;
+    /* The rows written, by batches (rowbatch.h): flushed before anything
+     * reads their tables, and before the campaign commits. */
+    struct suf_rowbatch *w_recipients, *w_fallbacks, *w_inputs, *w_sends;
+    bool has_fallbacks; /* the campaign had fallbacks before this plan */
+    /* The campaign's settings stop its fallbacks (suf_plan_policy_stopped):
+     * the first rules decide every recipient they reach, whatever its
+     * template, so a writing plan does not read it. */
+    bool stopped;
+    struct stored stored; /* the campaign's recipients rows, beside the scan */
     struct suf_plan_decision last; /* the latest recipient's decision (explain) */
     struct suf_handoff *builder;   /* the builder thread; NULL for --explain */
     struct batch *filling;         /* the batch not handed over yet, or NULL */
     struct suf_progress bar;       /* by recipients; all zero (silent) for explain */
 };
 
-static const char upsert_sql[] =
+/* The recipient's row, written only when something changed; a stored
+ * fallback stays.  By batches: head, a tuple per row, tail. */
+static const char upsert_head[] =
     "INSERT INTO recipients (campaign_id, phone, outcome, reason, detail, attempts, "
-    "last_attempt_id, last_attempt_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "last_attempt_id, last_attempt_at, decided_at) VALUES ";
+static const char upsert_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char upsert_tail[] =
     "ON CONFLICT (campaign_id, phone) DO UPDATE SET outcome = excluded.outcome, "
     "reason = excluded.reason, detail = excluded.detail, attempts = excluded.attempts, "
     "last_attempt_id = excluded.last_attempt_id, last_attempt_at = excluded.last_attempt_at, "
@@ -353,30 +472,28 @@ static const char upsert_sql[] =
 static const char find_fb_sql[] =
     "SELECT id FROM fallbacks WHERE campaign_id = ?1 AND phone = ?2";
 
-static const char content_sql[] =
-    "SELECT text, vars, header_media_url, url_suffixes, button_payloads, customer_name, "
-    "campaign_name FROM attempts WHERE id = ?1";
+/* Read only for the recipients the exclusion rules decide, so that the
+ * scan reads the index alone. */
+static const char latest_sql[] =
+    "SELECT template_name, template_language, text, vars, header_media_url, url_suffixes, "
+    "button_payloads, customer_name, campaign_name FROM attempts WHERE id = ?1";
 
-/* The template the latest attempt names: read only for the recipients the
- * exclusion rules decide, so that the scan reads the index alone. */
-static const char names_sql[] = "SELECT template_name, template_language FROM attempts "
-                                "WHERE id = ?1";
-
-/* ?9 is the state: a new fallback starts in the state machine's first. */
-static const char ins_fb_sql[] =
+/* A new fallback starts in the state machine's first state. */
+static const char ins_fb_head[] =
     "INSERT INTO fallbacks (id, campaign_id, phone, attempt_id, template_name, "
-    "template_language, scenario, state, state_at, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)";
+    "template_language, scenario, state, state_at, created_at) VALUES ";
+static const char ins_fb_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* run_id stays NULL: the send stage sets it when it tries the row. */
-static const char ins_send_sql[] =
+static const char ins_send_head[] =
     "INSERT INTO sends (fallback_id, kind, part, n, callback, body, state, queued_at, "
-    "updated_at) VALUES (?1, 'u', 1, 1, ?2, '', 'queued', ?3, ?3)";
+    "updated_at) VALUES ";
+static const char ins_send_tuple[] = "(?, 'u', 1, 1, ?, '', 'queued', ?, ?)";
 
-static const char ins_inputs_sql[] =
+static const char ins_inputs_head[] =
     "INSERT INTO fallback_inputs (fallback_id, template_version, settings, campaign_name, "
-    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "text, vars, header_media_url, url_suffixes, button_payloads, customer_name) VALUES ";
+static const char ins_inputs_tuple[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char find_version_sql[] = "SELECT id FROM template_versions WHERE sha256 = ?1";
 static const char ins_version_sql[] = "INSERT INTO template_versions (sha256, json) VALUES (?1, ?2)";
@@ -398,19 +515,20 @@ static void decision_clear(struct suf_plan_decision *d)
 
 static void planner_release(struct planner *pl)
 {
-    sqlite3_finalize(pl->upsert);
     sqlite3_finalize(pl->find_fb);
-    sqlite3_finalize(pl->content);
-    sqlite3_finalize(pl->names);
-    sqlite3_finalize(pl->ins_fb);
-    sqlite3_finalize(pl->ins_send);
-    sqlite3_finalize(pl->ins_inputs);
+    sqlite3_finalize(pl->latest);
     sqlite3_finalize(pl->find_version);
     sqlite3_finalize(pl->ins_version);
     sqlite3_finalize(pl->find_settings);
     sqlite3_finalize(pl->ins_settings);
-    pl->upsert = pl->find_fb = pl->content = pl->names = pl->ins_fb = pl->ins_send = pl->ins_inputs = NULL;
+    pl->find_fb = pl->latest = NULL;
+    pl->latest_id = 0;
     pl->find_version = pl->ins_version = pl->find_settings = pl->ins_settings = NULL;
+    suf_rowbatch_free(pl->w_recipients);
+    suf_rowbatch_free(pl->w_fallbacks);
+    suf_rowbatch_free(pl->w_inputs);
+    suf_rowbatch_free(pl->w_sends);
+    pl->w_recipients = pl->w_fallbacks = pl->w_inputs = pl->w_sends = NULL;
     if (pl->builder) {
         void *b;
         suf_handoff_stop(pl->builder, SUF_HANDOFF_DROP);
@@ -421,24 +539,49 @@ static void planner_release(struct planner *pl)
     }
     batch_free(pl->filling);
     pl->filling = NULL;
+    stored_release(&pl->stored);
     tpl_cache_release(&pl->tpls);
     decision_clear(&pl->last);
 }
 
+/* Whether the campaign has a fallback already: when it has none, no
+ * recipient needs the look-up for one. */
+static int campaign_has_fallbacks(struct planner *pl, struct suf_err *err)
+{
+    int64_t found = 1;
+    int rc = suf_store_scalar(pl->st,
+                              "SELECT EXISTS (SELECT 1 FROM fallbacks WHERE campaign_id = ?1)",
+                              pl->camp->id, &found, err);
+    pl->has_fallbacks = found != 0;
+    return rc;
+}
+
 static int planner_prepare(struct planner *pl, struct suf_err *err)
 {
+    char why[512];
+    int rc = campaign_has_fallbacks(pl, err);
+
+    if (rc)
+        return rc;
+    pl->stopped = suf_plan_policy_stopped(&pl->camp->policy, why, sizeof(why)) != NULL;
     pl->find_fb = suf_store_prepare(pl->st, find_fb_sql, err);
-    pl->content = pl->find_fb ? suf_store_prepare(pl->st, content_sql, err) : NULL;
-    pl->names = pl->content ? suf_store_prepare(pl->st, names_sql, err) : NULL;
-    if (!pl->names)
+    pl->latest = pl->find_fb ? suf_store_prepare(pl->st, latest_sql, err) : NULL;
+    if (!pl->latest)
         return SUF_ERR_DB;
     if (!pl->write)
         return SUF_OK;
-    pl->upsert = suf_store_prepare(pl->st, upsert_sql, err);
-    pl->ins_fb = pl->upsert ? suf_store_prepare(pl->st, ins_fb_sql, err) : NULL;
-    pl->ins_send = pl->ins_fb ? suf_store_prepare(pl->st, ins_send_sql, err) : NULL;
-    pl->ins_inputs = pl->ins_send ? suf_store_prepare(pl->st, ins_inputs_sql, err) : NULL;
-    pl->find_version = pl->ins_inputs ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
+    pl->w_recipients =
+        suf_rowbatch_new(pl->st, upsert_head, upsert_tuple, upsert_tail, "recipients", err);
+    pl->w_fallbacks = pl->w_recipients ? suf_rowbatch_new(pl->st, ins_fb_head, ins_fb_tuple, "",
+                                                           "fallbacks", err)
+                                       : NULL;
+    pl->w_inputs = pl->w_fallbacks ? suf_rowbatch_new(pl->st, ins_inputs_head, ins_inputs_tuple,
+                                                      "", "fallback_inputs", err)
+                                   : NULL;
+    pl->w_sends = pl->w_inputs ? suf_rowbatch_new(pl->st, ins_send_head, ins_send_tuple, "",
+                                                  "sends", err)
+                               : NULL;
+    pl->find_version = pl->w_sends ? suf_store_prepare(pl->st, find_version_sql, err) : NULL;
     pl->ins_version = pl->find_version ? suf_store_prepare(pl->st, ins_version_sql, err) : NULL;
     pl->find_settings = pl->ins_version ? suf_store_prepare(pl->st, find_settings_sql, err) : NULL;
     pl->ins_settings = pl->find_settings ? suf_store_prepare(pl->st, ins_settings_sql, err) : NULL;
@@ -487,10 +630,35 @@ static const char *opt_text(sqlite3_stmt *s, int i)
     return v && *v ? v : NULL;
 }
 
-/* The columns of content_sql. */
+/* The columns of latest_sql: the template's name and language, then the
+ * content, K_* counted from K_FIRST. */
+enum { L_NAME, L_LANG, K_FIRST };
 enum { K_TEXT, K_VARS, K_MEDIA, K_SUFFIXES, K_PAYLOADS, K_CUSTOMER, K_CNAME, K_COUNT };
 
-/* The latest attempt's content, copied off pl->content: the builders may
+/* Puts pl->latest on the row of attempt `id`, unless it is there. */
+static int latest_seek(struct planner *pl, int64_t id, const char *what, struct suf_err *err)
+{
+    if (pl->latest_id == id)
+        return SUF_OK;
+    sqlite3_reset(pl->latest);
+    pl->latest_id = 0;
+    sqlite3_bind_int64(pl->latest, 1, id);
+    if (sqlite3_step(pl->latest) != SQLITE_ROW) {
+        int rc = suf_store_fail(pl->st, err, what);
+        sqlite3_reset(pl->latest);
+        return rc;
+    }
+    pl->latest_id = id;
+    return SUF_OK;
+}
+
+static void latest_done(struct planner *pl)
+{
+    sqlite3_reset(pl->latest);
+    pl->latest_id = 0;
+}
+
+/* The latest attempt's content, copied off pl->latest: the builders may
  * run on the builder thread after the statement has moved on. */
 struct content {
     char *text[K_COUNT];         /* each column as opt_text reads it */
@@ -512,22 +680,16 @@ static int content_load(struct planner *pl, int64_t attempt_id, struct content *
     int rc = SUF_OK;
 
     memset(c, 0, sizeof(*c));
-    sqlite3_reset(pl->content);
-    sqlite3_bind_int64(pl->content, 1, attempt_id);
-    if (sqlite3_step(pl->content) != SQLITE_ROW) {
-        rc = suf_store_fail(pl->st, err, "attempt content");
-    } else {
-        for (int i = 0; i < K_COUNT; i++) {
-            const char *v = opt_text(pl->content, i);
-            c->text[i] = v ? suf_xstrdup(v) : NULL;
-            c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->content, i));
-            if (!c->raw[i] && !rc)
-                rc = suf_err_set(err, SUF_ERR_INTERNAL,
-                                 "out of memory copying the content of attempt %" PRId64,
-                                 attempt_id);
-        }
+    if ((rc = latest_seek(pl, attempt_id, "attempt content", err)))
+        return rc;
+    for (int i = 0; i < K_COUNT; i++) {
+        const char *v = opt_text(pl->latest, K_FIRST + i);
+        c->text[i] = v ? suf_xstrdup(v) : NULL;
+        c->raw[i] = sqlite3_value_dup(sqlite3_column_value(pl->latest, K_FIRST + i));
+        if (!c->raw[i] && !rc)
+            rc = suf_err_set(err, SUF_ERR_INTERNAL,
+                             "out of memory copying the content of attempt %" PRId64, attempt_id);
     }
-    sqlite3_reset(pl->content);
     return rc;
 }
 
@@ -663,21 +825,19 @@ static int message_settings(struct planner *pl, struct suf_err *err)
 static int insert_inputs(struct planner *pl, const struct content *c, struct suf_plan_decision *d,
                          struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->ins_inputs;
+    struct suf_rowbatch *w = pl->w_inputs;
     int rc;
 
     if ((rc = template_version(pl, d->tpl, err)) ||
         (rc = message_settings(pl, err)))
         return rc;
-    sqlite3_bind_int64(s, 1, d->fallback_id);
-    sqlite3_bind_int64(s, 2, d->tpl->version_id);
-    sqlite3_bind_int64(s, 3, pl->camp->settings_id);
-    suf_bind_text(s, 4, campaign_name(pl->camp, c));
+    suf_rowbatch_int(w, d->fallback_id);
+    suf_rowbatch_int(w, d->tpl->version_id);
+    suf_rowbatch_int(w, pl->camp->settings_id);
+    suf_rowbatch_text(w, campaign_name(pl->camp, c));
     for (int i = K_TEXT; i <= K_CUSTOMER; i++)
-        sqlite3_bind_value(s, 5 + i, c->raw[i]);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallback_inputs");
-    sqlite3_reset(s);
-    return rc;
+        suf_rowbatch_value(w, c->raw[i]);
+    return suf_rowbatch_end(w, err);
 }
 
 /* The utility row, queued with an empty body: its bytes are built and
@@ -686,37 +846,35 @@ static int insert_utility_send(struct planner *pl, int64_t id, struct suf_err *e
 {
     char callback[64];
     int64_t now = pl->camp->policy.now;
-    sqlite3_stmt *s = pl->ins_send;
-    int rc;
+    struct suf_rowbatch *w = pl->w_sends;
 
     snprintf(callback, sizeof(callback), "suf:%" PRId64 ":u1", id);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, callback, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, now);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "sends");
-    sqlite3_reset(s);
-    return rc;
+    suf_rowbatch_int(w, id);
+    suf_rowbatch_text(w, callback);
+    suf_rowbatch_int(w, now);
+    suf_rowbatch_int(w, now);
+    return suf_rowbatch_end(w, err);
 }
 
 static int insert_fallback(struct planner *pl, const struct acc *a, const struct content *c,
                            struct suf_plan_decision *d, struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->ins_fb;
+    struct suf_rowbatch *w = pl->w_fallbacks;
     char scenario[4];
     int rc;
 
     snprintf(scenario, sizeof(scenario), "S%d", d->tpl->scenario);
-    sqlite3_bind_int64(s, 1, d->fallback_id);
-    suf_bind_text(s, 2, pl->camp->id);
-    suf_bind_text(s, 3, suf_buf_str(&a->phone));
-    sqlite3_bind_int64(s, 4, a->last_id);
-    suf_bind_text(s, 5, d->tpl->t.name ? d->tpl->t.name : d->tpl->name);
-    suf_bind_text(s, 6, d->tpl->t.language);
-    suf_bind_text(s, 7, scenario);
-    sqlite3_bind_int64(s, 8, pl->camp->policy.now);
-    sqlite3_bind_text(s, 9, suf_fsm_state_name(SUF_FB_PENDING), -1, SQLITE_STATIC);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "fallbacks");
-    sqlite3_reset(s);
+    suf_rowbatch_int(w, d->fallback_id);
+    suf_rowbatch_text(w, pl->camp->id);
+    suf_rowbatch_text(w, suf_buf_str(&a->phone));
+    suf_rowbatch_int(w, a->last_id);
+    suf_rowbatch_text(w, d->tpl->t.name ? d->tpl->t.name : d->tpl->name);
+    suf_rowbatch_text(w, d->tpl->t.language);
+    suf_rowbatch_text(w, scenario);
+    suf_rowbatch_text(w, suf_fsm_state_name(SUF_FB_PENDING));
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    rc = suf_rowbatch_end(w, err);
     if (!rc)
         rc = insert_inputs(pl, c, d, err);
     if (!rc)
@@ -867,6 +1025,8 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
     int rc, src;
 
     *deferred = false;
+    if (!pl->has_fallbacks)
+        goto build;
     sqlite3_reset(pl->find_fb);
     suf_bind_text(pl->find_fb, 1, pl->camp->id);
     suf_bind_text(pl->find_fb, 2, suf_buf_str(&a->phone));
@@ -878,6 +1038,7 @@ static int settle_fallback(struct planner *pl, const struct acc *a, struct suf_p
         return suf_store_fail(pl->st, err, "fallbacks");
     if (src == SQLITE_ROW)
         return SUF_OK;
+build:
     if ((rc = content_load(pl, a->last_id, &c, err)))
         goto out;
     if (pl->builder) {
@@ -906,42 +1067,61 @@ out:
 static int upsert_recipient(struct planner *pl, const struct acc *a,
                             const struct suf_plan_decision *d, struct suf_err *err)
 {
-    sqlite3_stmt *s = pl->upsert;
-    int rc;
+    struct suf_rowbatch *w = pl->w_recipients;
 
-    sqlite3_reset(s);
-    suf_bind_text(s, 1, pl->camp->id);
-    suf_bind_text(s, 2, suf_buf_str(&a->phone));
-    sqlite3_bind_text(s, 3, suf_plan_outcome_name(d->outcome), -1, SQLITE_STATIC);
-    if (d->reason)
-        sqlite3_bind_text(s, 4, suf_plan_reason_name(d->reason), -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 4);
-    suf_bind_text(s, 5, d->detail[0] ? d->detail : NULL);
-    sqlite3_bind_int64(s, 6, a->f.attempts);
-    sqlite3_bind_int64(s, 7, a->last_id);
-    sqlite3_bind_int64(s, 8, a->f.last_at);
-    sqlite3_bind_int64(s, 9, pl->camp->policy.now);
-    rc = sqlite3_step(s) == SQLITE_DONE ? SUF_OK : suf_store_fail(pl->st, err, "recipients");
-    sqlite3_reset(s);
-    return rc;
+    suf_rowbatch_text(w, pl->camp->id);
+    suf_rowbatch_text(w, suf_buf_str(&a->phone));
+    suf_rowbatch_text(w, suf_plan_outcome_name(d->outcome));
+    suf_rowbatch_text(w, d->reason ? suf_plan_reason_name(d->reason) : NULL);
+    suf_rowbatch_text(w, d->detail[0] ? d->detail : NULL);
+    suf_rowbatch_int(w, a->f.attempts);
+    suf_rowbatch_int(w, a->last_id);
+    suf_rowbatch_int(w, a->f.last_at);
+    suf_rowbatch_int(w, pl->camp->policy.now);
+    return suf_rowbatch_end(w, err);
 }
 
 /* The template the latest attempt names, from the campaign's cache. */
 static int latest_template(struct planner *pl, const struct acc *a, struct suf_plan_tpl **tpl,
                            struct suf_err *err)
 {
+    const char *name;
+    int rc = latest_seek(pl, a->last_id, "attempts", err);
+
+    if (rc)
+        return rc;
+    name = (const char *)sqlite3_column_text(pl->latest, L_NAME);
+    return tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->latest, L_LANG), tpl, err);
+}
+
+/* Sets a->stored from the campaign's stored rows (none when they are not
+ * read). */
+static int stored_match(struct planner *pl, struct acc *a, struct suf_err *err)
+{
+    bool found = false;
     int rc;
 
-    sqlite3_bind_int64(pl->names, 1, a->last_id);
-    if (sqlite3_step(pl->names) != SQLITE_ROW) {
-        rc = suf_store_fail(pl->st, err, "attempts");
-    } else {
-        const char *name = (const char *)sqlite3_column_text(pl->names, 0);
-        rc = tpl_get(pl->st, &pl->tpls, name ? name : "", opt_text(pl->names, 1), tpl, err);
-    }
-    sqlite3_reset(pl->names);
-    return rc;
+    a->stored = STORED_NONE;
+    if (!pl->stored.s)
+        return SUF_OK;
+    if ((rc = stored_find(pl->st, &pl->stored, suf_buf_str(&a->phone), &found, err)))
+        return rc;
+    if (found)
+        a->stored = strcmp(suf_buf_str(&pl->stored.outcome), "fallback") ? STORED_ROW
+                                                                          : STORED_FALLBACK;
+    return SUF_OK;
+}
+
+/* Whether the stored row (the recipient's) says what `d` says: the test of
+ * the upsert's WHERE, so that a row it would not change is not sent to it. */
+static bool stored_unchanged(const struct stored *r, const struct acc *a,
+                             const struct suf_plan_decision *d)
+{
+    return !strcmp(suf_buf_str(&r->outcome), suf_plan_outcome_name(d->outcome)) &&
+           same_text(&r->reason, r->reason_null,
+                     d->reason ? suf_plan_reason_name(d->reason) : NULL) &&
+           same_text(&r->detail, r->detail_null, d->detail[0] ? d->detail : NULL) &&
+           r->attempts == a->f.attempts && !r->last_null && r->last_attempt_id == a->last_id;
 }
 
 /* Decides one recipient whose attempts are all in `a`, and writes it. */
@@ -951,7 +1131,7 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     struct suf_plan_decision *d = &pl->last;
     struct suf_plan_facts *f = &a->f;
     struct suf_plan_tpl *tpl = NULL;
-    bool deferred = false;
+    bool deferred = false, settled;
     int rc;
 
     decision_clear(d);
@@ -960,11 +1140,24 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
      * wrong one. */
     if (suf_purge_is_pseudonym(suf_buf_str(&a->phone)))
         return SUF_OK;
-    if (!suf_plan_decide_attempts(f, policy, &d->outcome)) {
+    if ((rc = stored_match(pl, a, err)))
+        return rc;
+    /* A recipient with a fallback keeps it, and its outcome: nothing to
+     * decide, read or write. */
+    if (a->stored == STORED_FALLBACK)
+        return SUF_OK;
+    settled = suf_plan_decide_attempts(f, policy, &d->outcome);
+    if (!settled && pl->write && pl->stopped) {
+        /* The campaign's settings decide, before any rule reads the
+         * template (--explain still reads it, to show it). */
+        d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
+    } else if (!settled) {
         /* The exclusion rules decide: they read the template's class. */
         rc = latest_template(pl, a, &tpl, err);
-        if (rc)
+        if (rc) {
+            latest_done(pl);
             return rc;
+        }
         f->template_known = tpl->known;
         f->template_marketing = tpl->marketing;
         f->scenario = tpl->scenario;
@@ -973,7 +1166,9 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
         d->outcome = suf_plan_decide_rules(f, policy, &d->reason);
     }
     suf_plan_detail(f, policy, d->outcome, d->reason, d->detail, sizeof(d->detail));
-    if (d->outcome == SUF_OUTCOME_FALLBACK && (rc = settle_fallback(pl, a, d, &deferred, err)))
+    rc = d->outcome == SUF_OUTCOME_FALLBACK ? settle_fallback(pl, a, d, &deferred, err) : SUF_OK;
+    latest_done(pl);
+    if (rc)
         return rc;
     if (!pl->write || deferred)
         return SUF_OK;
@@ -982,6 +1177,8 @@ static int finish_recipient(struct planner *pl, struct acc *a, struct suf_err *e
     for (size_t i = 0; i < d->nbodies; i++)
         json_decref(d->bodies[i]);
     d->nbodies = 0;
+    if (a->stored == STORED_ROW && stored_unchanged(&pl->stored, a, d))
+        return SUF_OK;
     return upsert_recipient(pl, a, d, err);
 }
 
@@ -1019,6 +1216,8 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
     suf_bind_text(s, 1, pl->camp->id);
     if (phone)
         suf_bind_text(s, 2, phone);
+    if (pl->write && !phone && (rc = stored_open(pl->st, &pl->stored, pl->camp->id, err)))
+        goto out;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(s, C_PHONE);
         if (!p)
@@ -1039,6 +1238,7 @@ static int scan(struct planner *pl, const char *phone, int64_t *recipients, stru
         rc = finish_recipient(pl, &a, err);
 out:
     sqlite3_finalize(s);
+    stored_release(&pl->stored);
     suf_buf_release(&a.phone);
     *recipients = n;
     return rc;
@@ -1190,6 +1390,19 @@ static int count_outcomes(struct planner *pl, struct suf_err *err)
     return rc;
 }
 
+/* Writes the rows the batches hold: fallbacks before the rows that name
+ * them, each table in the order its rows were added. */
+static int writes_flush(struct planner *pl, struct suf_err *err)
+{
+    int rc;
+
+    if ((rc = suf_rowbatch_flush(pl->w_fallbacks, err)) ||
+        (rc = suf_rowbatch_flush(pl->w_inputs, err)) ||
+        (rc = suf_rowbatch_flush(pl->w_sends, err)))
+        return rc;
+    return suf_rowbatch_flush(pl->w_recipients, err);
+}
+
 static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struct suf_err *err)
 {
     struct campaign camp;
@@ -1215,7 +1428,7 @@ static int plan_campaign(struct suf_run *run, const char *id, int64_t now, struc
     pl.builder = suf_handoff_start(1, BUILD_QUEUE, batch_run, &pl);
     if ((rc = planner_prepare(&pl, err)) || (rc = next_fallback_id(pl.st, &pl.next_id, err)) ||
         (rc = scan(&pl, NULL, &n, err)) || (rc = batches_finish(&pl, true, err)) ||
-        (rc = count_outcomes(&pl, err))) {
+        (rc = writes_flush(&pl, err)) || (rc = count_outcomes(&pl, err))) {
         suf_store_rollback(run->store);
         goto out;
     }

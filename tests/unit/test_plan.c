@@ -516,6 +516,145 @@ static void test_plan__rerun_changes_nothing(void)
     fx_close(&fx);
 }
 
+/* A rerun with the same inputs and time writes no row at all: plan writes
+ * a recipient only when something changed, and keeps every fallback. */
+static void test_plan__rerun_writes_no_row(void)
+{
+    struct fx fx;
+    int64_t before;
+
+    fx_open(&fx, "rerun_rows.db", NULL);
+    load_rules(&fx);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    CU_ASSERT(scalar(&fx, "SELECT count(*) FROM recipients", NULL) > 0);
+    before = sqlite3_total_changes64(fx.st.db);
+    CU_ASSERT_EQUAL_FATAL(plan_at(&fx, t0() + NOW), SUF_OK);
+    CU_ASSERT_EQUAL(sqlite3_total_changes64(fx.st.db) - before, 0);
+    CU_ASSERT(suf_run_get_count(&fx.run, "plan.fallback") > 0);
+    fx_close(&fx);
+}
+
+/* What a plan asked SQLite to run: recipients writes, and reads of an
+ * attempt row by id (the latest attempt of a recipient the exclusion rules
+ * decide). */
+struct stmt_counts {
+    int recipient_writes, attempt_reads;
+};
+
+static int count_stmts(unsigned type, void *ctx, void *p, void *x)
+{
+    struct stmt_counts *c = ctx;
+    const char *text = sqlite3_sql(p);
+    (void)x;
+    if (type != SQLITE_TRACE_PROFILE || !text)
+        return 0;
+    if (!strncmp(text, "INSERT INTO recipients", 22))
+        c->recipient_writes++;
+    if (strstr(text, "FROM attempts WHERE id = ?1"))
+        c->attempt_reads++;
+    return 0;
+}
+
+static struct stmt_counts plan_counting(struct fx *fx, int64_t now)
+{
+    struct stmt_counts c = {0, 0};
+    sqlite3_trace_v2(fx->st.db, SQLITE_TRACE_PROFILE, count_stmts, &c);
+    CU_ASSERT_EQUAL(plan_at(fx, now), SUF_OK);
+    sqlite3_trace_v2(fx->st.db, 0, NULL, NULL);
+    return c;
+}
+
+/* Plan reads the campaign's stored rows beside its scan: a rerun sends no
+ * unchanged recipient to the store, and reads nothing for a recipient that
+ * has a fallback (it keeps it); a recipient whose attempts changed is
+ * written, and only it. */
+static void test_plan__rerun_skips_unchanged_and_stored_fallbacks(void)
+{
+    struct fx fx;
+    struct stmt_counts c;
+    struct att_opts unknown = {"nope", NULL, NULL, 0};
+    static const struct att delivered[] = {{1, 0, "delivered", 0}, {0}};
+    static const struct att failed_later[] = {{2, 2 * H, "failed", 131049}, {0}};
+    static const struct att failed[] = {{1, 0, "failed", 131049}, {0}};
+    char got[128], *before, *after;
+
+    fx_open(&fx, "merge.db", NULL);
+    add_catalog(&fx);
+    add_attempts(&fx, "c", "447700900001", failed, NULL);     /* fallback */
+    add_attempts(&fx, "c", "447700900002", delivered, NULL);  /* delivered */
+    add_attempts(&fx, "c", "447700900003", failed, &unknown); /* excluded by the rules */
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900003", got, sizeof(got)),
+                           "excluded:unknown_template");
+    CU_ASSERT(c.recipient_writes > 0);
+    before = dump(&fx);
+    c = plan_counting(&fx, t0() + 100 * H);
+    after = dump(&fx);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(c.recipient_writes, 0);
+    CU_ASSERT_EQUAL(c.attempt_reads, 1); /* the excluded one's; not the fallback's */
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.fallback"), 1);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "plan.delivered"), 1);
+    free(before);
+    free(after);
+    /* A new attempt changes one recipient (its attempts, not its outcome):
+     * it alone is written. */
+    add_attempts(&fx, "c", "447700900002", failed_later, NULL);
+    add_attempts(&fx, "c", "447700900001", delivered, NULL);
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_EQUAL(c.recipient_writes, 1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT attempts FROM recipients WHERE phone = ?1",
+                           "447700900002"),
+                    2);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900002", got, sizeof(got)),
+                           "delivered");
+    /* The stored fallback stays, whatever its attempts say now. */
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "c", "447700900001", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT attempts FROM recipients WHERE phone = ?1",
+                           "447700900001"),
+                    1);
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 1);
+    fx_close(&fx);
+}
+
+/* When a campaign's settings stop its fallbacks (off, not enabled,
+ * expired, cancelled), those rules come before any that reads the
+ * template: a writing plan decides its recipients without reading their
+ * latest attempt, with the reasons and details it always gave. */
+static void test_plan__stopped_campaign_reads_no_attempt(void)
+{
+    struct fx fx;
+    struct stmt_counts c;
+    char got[128];
+    static const struct att failed[] = {{1, 0, "failed", 131049}, {0}};
+
+    fx_open(&fx, "stopped.db", "[plan]\nfallback = off\n");
+    add_catalog(&fx);
+    add_attempts(&fx, "off", "447700900001", failed, NULL);
+    add_campaign(&fx, "off", 0, -1, -1, INT64_MIN, NULL);
+    add_attempts(&fx, "unset", "447700900002", failed, NULL);
+    add_attempts(&fx, "expired", "447700900003", failed, NULL);
+    add_campaign(&fx, "expired", 1, -1, -1, 50 * H, NULL);
+    add_attempts(&fx, "on", "447700900004", failed, NULL);
+    add_campaign(&fx, "on", 1, -1, -1, INT64_MIN, NULL);
+    c = plan_counting(&fx, t0() + 100 * H);
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "off", "447700900001", got, sizeof(got)),
+                           "excluded:fallback_off");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "unset", "447700900002", got, sizeof(got)),
+                           "excluded:fallback_not_enabled");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "expired", "447700900003", got, sizeof(got)),
+                           "excluded:campaign_expired");
+    CU_ASSERT_STRING_EQUAL(outcome_of(&fx, "on", "447700900004", got, sizeof(got)), "fallback");
+    CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients WHERE phone = ?1 AND detail "
+                                "LIKE 'the campaign''s settings do not enable fallback%'",
+                           "447700900002"),
+                    1);
+    /* Only the campaign that lets fallbacks through read its recipient's. */
+    CU_ASSERT_EQUAL(c.attempt_reads, 1);
+    fx_close(&fx);
+}
+
 static const struct att one_failure[] = {{1, 0, "failed", 131049}, {0}};
 
 static void test_plan__later_now_moves_waiting_to_fallback(void)
@@ -591,6 +730,47 @@ static void test_plan__fallback_is_never_created_twice_nor_changed(void)
     free(before);
     free(after);
     fx_close(&fx);
+}
+
+/* Rows are written by batches: a row the store refuses, in a full batch or
+ * in the last one, still fails the plan with the table's name, and the
+ * campaign is rolled back whole. */
+static void test_plan__refused_row_fails_the_campaign(void)
+{
+    static const int at[] = {5, 259};
+    struct att_opts hole = {NULL, NULL, "-", 0};
+    char phone[32];
+
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+        struct fx fx;
+        char trigger[256];
+
+        fx_open(&fx, "refused.db", NULL);
+        add_catalog(&fx);
+        sql(&fx, "BEGIN");
+        for (int i = 0; i < 260; i++) {
+            snprintf(phone, sizeof(phone), "4477013%05d", i);
+            add_attempts(&fx, "c", phone, one_failure, i % 3 ? NULL : &hole);
+        }
+        sql(&fx, "COMMIT");
+        snprintf(trigger, sizeof(trigger),
+                 "CREATE TEMP TRIGGER refuse BEFORE INSERT ON recipients "
+                 "WHEN new.phone = '4477013%05d' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                 at[k]);
+        sql(&fx, trigger);
+        CU_ASSERT_EQUAL(plan_at(&fx, t0() + 100 * H), SUF_ERR_DB);
+        CU_ASSERT_PTR_NOT_NULL(strstr(fx.err.msg, "recipients"));
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), 0);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM fallbacks", NULL), 0);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM sends", NULL), 0);
+        sql(&fx, "DROP TRIGGER refuse");
+        CU_ASSERT_EQUAL(plan_at(&fx, t0() + 100 * H), SUF_OK);
+        CU_ASSERT_EQUAL(scalar(&fx, "SELECT count(*) FROM recipients", NULL), 260);
+        fx_close(&fx);
+        remove(suf_test_path("refused.db"));
+        remove(suf_test_path("refused.db-wal"));
+        remove(suf_test_path("refused.db-shm"));
+    }
 }
 
 /* Plan builds new fallbacks' messages on a thread of its own, by batches,
@@ -1313,6 +1493,11 @@ int main(void)
         {"test_plan__outcome_counts_add_up_to_recipients",
          test_plan__outcome_counts_add_up_to_recipients},
         {"test_plan__rerun_changes_nothing", test_plan__rerun_changes_nothing},
+        {"test_plan__rerun_writes_no_row", test_plan__rerun_writes_no_row},
+        {"test_plan__rerun_skips_unchanged_and_stored_fallbacks",
+         test_plan__rerun_skips_unchanged_and_stored_fallbacks},
+        {"test_plan__stopped_campaign_reads_no_attempt",
+         test_plan__stopped_campaign_reads_no_attempt},
         {"test_plan__later_now_moves_waiting_to_fallback",
          test_plan__later_now_moves_waiting_to_fallback},
         {"test_plan__new_export_moves_waiting_forward",
@@ -1322,6 +1507,7 @@ int main(void)
         {"test_plan__fallback_gets_its_messages", test_plan__fallback_gets_its_messages},
         {"test_plan__many_new_fallbacks_keep_scan_order",
          test_plan__many_new_fallbacks_keep_scan_order},
+        {"test_plan__refused_row_fails_the_campaign", test_plan__refused_row_fails_the_campaign},
         {"test_plan__counts_stream_without_sorting", test_plan__counts_stream_without_sorting},
         {"test_plan__campaign_utility_template_overrides_config",
          test_plan__campaign_utility_template_overrides_config},
