@@ -38,7 +38,7 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_ARGS) -LE 'slow|bench'
 
 test-fuzz:
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DSUF_FUZZ=ON -DSUF_WERROR=OFF >/dev/null
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DSUF_FUZZ=ON -DSUF_WERROR=$(WERROR) >/dev/null
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	cd $(FUZZ_BUILD) && ctest $(CTEST_ARGS) -L fuzz
 

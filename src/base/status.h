@@ -84,7 +84,7 @@ int suf_err_at(struct suf_err *err, int status, const char *file, long line,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 int suf_err_vset(struct suf_err *err, int status, const char *file, long line,
-                 const char *fmt, va_list ap);
+                 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* Resets `err` to SUF_ERR_INIT. */
 void suf_err_clear(struct suf_err *err);

@@ -28,6 +28,8 @@ static void fail(const char *what)
     abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct suf_err err = SUF_ERR_INIT;

@@ -716,8 +716,8 @@ static void test_import__campaigns_with_another_header_are_refused(void)
 {
     static const char *const files[] = {
         "campaign_id,name,fallback\nc1,A,on\n",
-        "campaign,name,fallback,max_auto_retries,retry_interval_hours,valid_until,"
-        "utility_template,utility_language\n",
+        ("campaign,name,fallback,max_auto_retries,retry_interval_hours,valid_until,"
+         "utility_template,utility_language\n"),
         "",
     };
     struct suf_err err = SUF_ERR_INIT;

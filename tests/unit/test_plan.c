@@ -258,8 +258,8 @@ static int64_t scalar(struct fx *fx, const char *q, const char *param)
 static char *dump(struct fx *fx)
 {
     static const char *const queries[] = {
-        "SELECT campaign_id, phone, outcome, reason, detail, attempts, last_attempt_id, "
-        "last_attempt_at, decided_at FROM recipients ORDER BY campaign_id, phone",
+        ("SELECT campaign_id, phone, outcome, reason, detail, attempts, last_attempt_id, "
+         "last_attempt_at, decided_at FROM recipients ORDER BY campaign_id, phone"),
         "SELECT * FROM fallbacks ORDER BY id",
         "SELECT * FROM sends ORDER BY id",
     };
