@@ -1158,6 +1158,51 @@ static void test_send__departures_are_recorded_in_the_store(void)
     teardown();
 }
 
+/* Row writes to sends, counted by SQLite's update hook (it runs on the
+ * writer's thread; read once the stage is over). */
+static int sends_updates;
+
+static void count_sends_update(void *ctx, int op, const char *db, const char *table,
+                               sqlite3_int64 rowid)
+{
+    (void)ctx;
+    (void)db;
+    (void)rowid;
+    if (op == SQLITE_UPDATE && strcmp(table, "sends") == 0)
+        sends_updates++;
+}
+
+/* A reply back before the next job: that job's outcome records the
+ * departure too, so the row is written twice (its mark, its outcome), not
+ * three times; a retried row's outcome records the departure of its try. */
+static void test_send__a_sent_row_is_written_twice_mark_then_outcome(void)
+{
+    struct suf_transport *t;
+    int64_t id[3];
+
+    setup("APPROVED");
+    ncanned = 0;
+    can("441000000412", 503, ERR(2), 1); /* once, then the default 200 */
+    for (int i = 0; i < 3; i++) {
+        char phone[32];
+
+        snprintf(phone, sizeof(phone), "44100000041%d", i);
+        id[i] = add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "queued");
+    }
+    sends_updates = 0;
+    sqlite3_update_hook(st.db, count_sends_update, NULL);
+    t = send_with(NULL, SUF_OK);
+    sqlite3_update_hook(st.db, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(SEND_STATE(id[i]), "sent");
+        CU_ASSERT(q_int("SELECT left_at FROM sends WHERE id = ?1", id[i]) >= NOW);
+    }
+    /* two rows twice; the retried one four times (mark, retry, mark, sent) */
+    CU_ASSERT_EQUAL(sends_updates, 2 * 2 + 4);
+    t->close(t);
+    teardown();
+}
+
 /* An in_flight row of dead run 7, its mark's try `tries`, left_at as given
  * (0: none). */
 static int64_t add_dead(int i, int tries, int64_t left_at)
@@ -1261,6 +1306,8 @@ int main(void)
          test_send__after_a_crash_only_what_may_have_left_waits},
         {"the claim batch is a quarter second of work",
          test_send__the_claim_batch_is_a_quarter_second_of_work},
+        {"a sent row is written twice: mark, then outcome",
+         test_send__a_sent_row_is_written_twice_mark_then_outcome},
         {"departures are recorded in the store",
          test_send__departures_are_recorded_in_the_store},
         {"recovery trusts the departure log only as far as it goes",
