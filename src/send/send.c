@@ -20,15 +20,15 @@
  * written by a later job, so the exactly-once order is that of a single
  * thread.  Claiming ahead keeps commits rare and the wire busy.  Right
  * before a request's first byte is written, the transport calls
- * on_leaving, which notes the departure in the departure log (one
- * write(2): it survives a crash) and for the next job, which records it in
- * the store (left_at), with the request's outcome when that is back by then
- * (one UPDATE of the row, not two).  A crash thus leaves 'unknown' only rows whose
- * request may have reached the API; rows claimed ahead, or still waiting
- * for a connection, provably never left, and the next run queues them
- * again.  The claim batch is about a quarter second of work at the rate
- * the run goes (its throughput, or the rate measured without one), so few
- * rows wait claimed at any time.  Session parts are claimed only as slots
+ * on_leaving, which notes the departure in the departure log (a line
+ * copied into its shared mapping: it survives a crash) and for the next
+ * job, which records it in the store (left_at), with the request's outcome
+ * when that is back by then (one UPDATE of the row, not two).  A crash
+ * thus leaves 'unknown' only rows whose request may have reached the API;
+ * rows claimed ahead, or still waiting for a connection, provably never
+ * left, and the next run queues them again.  The claim batch is about a
+ * quarter second of work at the rate the run goes (its throughput, or the
+ * rate measured without one), so few rows wait claimed at any time.  Session parts are claimed only as slots
  * free up.  A clean stop puts unsent claims back to 'queued'.  Retries
  * within the run are kept in memory with their due time; the database says
  * 'queued' with next_try_at meanwhile, so a crash loses nothing.  Rows this

@@ -92,14 +92,16 @@ static const struct {
      "UPDATE sends SET left_at = ?2 WHERE id = ?1 AND state = 'in_flight'"},
     {offsetof(struct send_db, sent),
      "UPDATE sends SET state = 'sent', wamid = ?2, http_status = ?3, sent_at = ?4,"
-     " updated_at = ?4, next_try_at = NULL, api_code = NULL, api_error = NULL," OUTCOME_LEFT
-     " WHERE id = ?1 AND state = 'in_flight'"},
+     " updated_at = ?4, next_try_at = NULL, api_code = NULL, api_error = NULL,"
+     OUTCOME_LEFT " WHERE id = ?1 AND state = 'in_flight'"},
     {offsetof(struct send_db, failed),
      "UPDATE sends SET state = 'failed', http_status = ?2, api_code = ?3, api_error = ?4,"
-     " updated_at = ?5, next_try_at = NULL," OUTCOME_LEFT " WHERE id = ?1 AND state = 'in_flight'"},
+     " updated_at = ?5, next_try_at = NULL," OUTCOME_LEFT
+     " WHERE id = ?1 AND state = 'in_flight'"},
     {offsetof(struct send_db, retry),
      "UPDATE sends SET state = 'queued', http_status = ?2, api_code = ?3, api_error = ?4,"
-     " updated_at = ?5, next_try_at = ?6," OUTCOME_LEFT " WHERE id = ?1 AND state = 'in_flight'"},
+     " updated_at = ?5, next_try_at = ?6," OUTCOME_LEFT
+     " WHERE id = ?1 AND state = 'in_flight'"},
     {offsetof(struct send_db, last_part),
      "SELECT MAX(part) FROM sends WHERE fallback_id = ?1 AND kind = 's'"},
     {offsetof(struct send_db, opt_ins),

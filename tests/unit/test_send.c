@@ -1187,7 +1187,8 @@ static void test_send__a_sent_row_is_written_twice_mark_then_outcome(void)
         char phone[32];
 
         snprintf(phone, sizeof(phone), "44100000041%d", i);
-        id[i] = add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "queued");
+        id[i] = add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone,
+                         "queued");
     }
     sends_updates = 0;
     sqlite3_update_hook(st.db, count_sends_update, NULL);
