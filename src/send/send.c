@@ -20,14 +20,15 @@
  * written by a later job, so the exactly-once order is that of a single
  * thread.  Claiming ahead keeps commits rare and the wire busy.  Right
  * before a request's first byte is written, the transport calls
- * on_leaving, which notes the departure in the departure log (one
- * write(2): it survives a crash) and for the next job, which records it in
- * the store (left_at).  A crash thus leaves 'unknown' only rows whose
- * request may have reached the API; rows claimed ahead, or still waiting
- * for a connection, provably never left, and the next run queues them
- * again.  The claim batch is about a quarter second of work at the rate
- * the run goes (its throughput, or the rate measured without one), so few
- * rows wait claimed at any time.  Session parts are claimed only as slots
+ * on_leaving, which notes the departure in the departure log (a line
+ * copied into its shared mapping: it survives a crash) and for the next
+ * job, which records it in the store (left_at), with the request's outcome
+ * when that is back by then (one UPDATE of the row, not two).  A crash
+ * thus leaves 'unknown' only rows whose request may have reached the API;
+ * rows claimed ahead, or still waiting for a connection, provably never
+ * left, and the next run queues them again.  The claim batch is about a
+ * quarter second of work at the rate the run goes (its throughput, or the
+ * rate measured without one), so few rows wait claimed at any time.  Session parts are claimed only as slots
  * free up.  A clean stop puts unsent claims back to 'queued'.  Retries
  * within the run are kept in memory with their due time; the database says
  * 'queued' with next_try_at meanwhile, so a crash loses nothing.  Rows this
@@ -157,7 +158,8 @@ static bool on_leaving(void *ctx, void *tag)
         s->adeparted = s->adeparted ? 2 * s->adeparted : 64;
         s->departed = suf_xrealloc(s->departed, s->adeparted * sizeof(*s->departed));
     }
-    s->departed[s->ndeparted++] = (struct send_departure){it->id, suf_run_now(s->run)};
+    it->left_at = suf_run_now(s->run);
+    s->departed[s->ndeparted++] = (struct send_departure){it->id, it->left_at, it};
     return true;
 }
 
@@ -178,6 +180,7 @@ static void on_reply(void *ctx, const struct suf_reply *r)
     s->inflight--;
     if (it->kind == 's')
         s->inflight_session--;
+    it->replied = true;
     push(&s->done, &s->ndone, &s->adone, it);
 }
 
@@ -532,6 +535,8 @@ static int submit_claimed(struct sender *s, struct suf_err *err)
 
         it->tries_run++;
         it->left = false;
+        it->left_at = 0;
+        it->replied = false;
         memset(&req, 0, sizeof(req));
         req.body = it->body;
         req.len = it->len;
@@ -610,12 +615,19 @@ static int collect(struct sender *s, struct suf_err *err)
     return SUF_OK;
 }
 
-/* Gives the job the departures noted so far (those of its outcomes among
- * them), trading arrays with it: the job's, recorded already, are empty. */
+/* Gives the job the departures noted so far, trading arrays with it: the
+ * job's, recorded already, are empty.  A departure whose request came back
+ * is left out: its outcome, in the same job (every reply back goes to the
+ * next job), records it (left_at). */
 static void hand_departures(struct sender *s, struct send_job *job)
 {
     struct send_departure *v = job->departed;
-    size_t alloc = job->adeparted;
+    size_t alloc = job->adeparted, keep = 0;
+
+    for (size_t i = 0; i < s->ndeparted; i++)
+        if (!s->departed[i].it->replied)
+            s->departed[keep++] = s->departed[i];
+    s->ndeparted = keep;
 
     job->departed = s->departed;
     job->adeparted = s->adeparted;

@@ -40,11 +40,16 @@ struct send_item {
     bool marked;       /* set by a job: its in_flight mark is committed */
     int tries;         /* the row's tries, as its last in_flight mark set them */
     bool left;         /* its request of this try started to go out */
+    int64_t left_at;   /* when it did (0: not yet); its outcome records it */
+    bool replied;      /* this try came back (the sending thread's) */
 };
 
-/* A request that started to go out, for a job to record (left_at). */
+/* A request that started to go out, for a job to record (left_at), unless
+ * its outcome goes to the same job and records it (`it`: the sending
+ * thread's, to tell). */
 struct send_departure {
     int64_t id, at;
+    struct send_item *it;
 };
 
 /*
@@ -121,7 +126,7 @@ int suf_send_db_skip(struct send_db *db, const struct send_item *it, struct suf_
 int suf_send_db_count_left(struct send_db *db, int64_t *n, struct suf_err *err);
 /* in_flight -> queued for a claimed row that never left (a clean stop). */
 int suf_send_db_unmark(struct send_db *db, struct send_item *it, struct suf_err *err);
-/* Commits what happened to `it` (verdict, res, delay_ms), and feeds its
+/* Commits what happened to `it` (verdict, res, delay_ms, left_at), and feeds its
  * fallback the state machine's event for it: utility accepted
  * (SUF_EV_UTILITY_SENT) or refused (SUF_EV_UTILITY_FAILED, with its code),
  * last session part accepted (SUF_EV_SESSION_SENT), a part refused

@@ -1158,6 +1158,52 @@ static void test_send__departures_are_recorded_in_the_store(void)
     teardown();
 }
 
+/* Row writes to sends, counted by SQLite's update hook (it runs on the
+ * writer's thread; read once the stage is over). */
+static int sends_updates;
+
+static void count_sends_update(void *ctx, int op, const char *db, const char *table,
+                               sqlite3_int64 rowid)
+{
+    (void)ctx;
+    (void)db;
+    (void)rowid;
+    if (op == SQLITE_UPDATE && strcmp(table, "sends") == 0)
+        sends_updates++;
+}
+
+/* A reply back before the next job: that job's outcome records the
+ * departure too, so the row is written twice (its mark, its outcome), not
+ * three times; a retried row's outcome records the departure of its try. */
+static void test_send__a_sent_row_is_written_twice_mark_then_outcome(void)
+{
+    struct suf_transport *t;
+    int64_t id[3];
+
+    setup("APPROVED");
+    ncanned = 0;
+    can("441000000412", 503, ERR(2), 1); /* once, then the default 200 */
+    for (int i = 0; i < 3; i++) {
+        char phone[32];
+
+        snprintf(phone, sizeof(phone), "44100000041%d", i);
+        id[i] = add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone,
+                         "queued");
+    }
+    sends_updates = 0;
+    sqlite3_update_hook(st.db, count_sends_update, NULL);
+    t = send_with(NULL, SUF_OK);
+    sqlite3_update_hook(st.db, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(SEND_STATE(id[i]), "sent");
+        CU_ASSERT(q_int("SELECT left_at FROM sends WHERE id = ?1", id[i]) >= NOW);
+    }
+    /* two rows twice; the retried one four times (mark, retry, mark, sent) */
+    CU_ASSERT_EQUAL(sends_updates, 2 * 2 + 4);
+    t->close(t);
+    teardown();
+}
+
 /* An in_flight row of dead run 7, its mark's try `tries`, left_at as given
  * (0: none). */
 static int64_t add_dead(int i, int tries, int64_t left_at)
@@ -1178,6 +1224,38 @@ static int64_t add_dead(int i, int tries, int64_t left_at)
     return id;
 }
 
+/* Writes the departure log as a run that died leaves it: `text`, then
+ * `zeros` zero bytes (the rest of its mapped space), then `after`. */
+static void write_log(const char *text, size_t zeros, const char *after)
+{
+    FILE *f = fopen(suf_test_path("send.db-departures"), "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    for (size_t i = 0; i < zeros; i++)
+        fputc('\0', f);
+    fputs(after, f);
+    fclose(f);
+}
+
+/* A dead run's in_flight row that nothing names stays 'unknown' under a
+ * log (write_log's arguments) that cannot be trusted: nothing is sent. */
+static void log_not_trusted(const char *text, size_t zeros, const char *after)
+{
+    struct suf_transport *t;
+    int64_t quiet;
+
+    setup("APPROVED");
+    ncanned = 0;
+    quiet = add_dead(3, 1, 0);
+    write_log(text, zeros, after);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(quiet), "unknown");
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    t->close(t);
+    teardown();
+}
+
 static void test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes(void)
 {
     struct suf_transport *t;
@@ -1195,7 +1273,7 @@ static void test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes(
     CU_ASSERT_EQUAL(other_run, 5);
     snprintf(log, sizeof(log), "suf departures run 7\n%lld 1\n%lld 1\n", (long long)named,
              (long long)other_try);
-    suf_test_write("send.db-departures", log);
+    write_log(log, 4096, ""); /* the zero bytes a dead run's log ends in */
     t = send_with(NULL, SUF_OK);
     CU_ASSERT_STRING_EQUAL(SEND_STATE(named), "unknown");
     CU_ASSERT_STRING_EQUAL(SEND_STATE(in_store), "unknown");
@@ -1210,15 +1288,9 @@ static void test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes(
     teardown();
 
     /* a log with a line it cannot vouch for is not trusted at all */
-    setup("APPROVED");
-    ncanned = 0;
-    quiet = add_dead(3, 1, 0);
-    suf_test_write("send.db-departures", "suf departures run 7\n12 1\n13 1");
-    t = send_with(NULL, SUF_OK);
-    CU_ASSERT_STRING_EQUAL(SEND_STATE(quiet), "unknown");
-    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
-    t->close(t);
-    teardown();
+    log_not_trusted("suf departures run 7\n12 1\n13 1", 0, "");
+    /* nor is one with anything but zero bytes after its first zero byte */
+    log_not_trusted("suf departures run 7\n12 1\n", 100, "13 1\n");
 }
 
 int main(void)
@@ -1261,6 +1333,8 @@ int main(void)
          test_send__after_a_crash_only_what_may_have_left_waits},
         {"the claim batch is a quarter second of work",
          test_send__the_claim_batch_is_a_quarter_second_of_work},
+        {"a sent row is written twice: mark, then outcome",
+         test_send__a_sent_row_is_written_twice_mark_then_outcome},
         {"departures are recorded in the store",
          test_send__departures_are_recorded_in_the_store},
         {"recovery trusts the departure log only as far as it goes",
