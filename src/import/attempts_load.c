@@ -40,8 +40,9 @@
  * WAL mode every page it writes has an entry in the WAL index (the -shm
  * file, mapped and touched): 8 bytes a page, about 0.8 MB per million
  * export rows.  The sorter adds a 4 KiB read buffer per sorted run, about
- * 0.2 MB per million rows.  Measured at 1M and 10M rows, peak RSS: with
- * 8 MiB, 24.8 and 33.5 MB (1.35x); with 24 MiB, 40.8 and 48.5 MB (1.19x).
+ * 0.2 MB per million rows.  Peak RSS at 1M and 10M rows (BENCH_BIG in
+ * bench/bench-import): with 8 MiB, 24.3 and 32.8 MB (1.35x); with 24 MiB,
+ * 39.9 and 47.5 MB (1.19x).
  * The index builds shrink the cache (BUILD_CACHE), but the allocator keeps
  * the heap it leaves, so the peak is this budget plus what grows, at every
  * size. */
