@@ -933,7 +933,7 @@ static void test_report__by_market_rows_are_messages_times_rate(void)
         for (int r = 2;; r++) {
             char ref[4][16];
             const char *a;
-            double n, rate, cost;
+            double n = 0, rate = 0, cost = 0; /* set by cell_number, or the test stops */
 
             snprintf(ref[0], sizeof(ref[0]), "A%d", r);
             a = cell_of(&book, "By market", ref[0]);
