@@ -766,8 +766,6 @@ static int loop(struct sender *s, struct suf_err *err)
             wait = suf_ratelimit_wait_ms(&s->rl);
         if (!ready_count(s) && !claimed_count(s) && next_retry >= 0)
             wait = min_pos(next_retry, wait);
-        if (s->job_busy && wait > 1)
-            wait = 1; /* notice the writer's commit soon: its rows may go */
         if (s->inflight)
             s->t->poll(s->t, (int)(wait > 0 ? wait : 0), on_reply, s);
         else if (s->job_busy)
@@ -906,6 +904,17 @@ static void release(struct sender *s)
         s->t->close(s->t);
 }
 
+/* The writer's news that a job has run, on its thread: the poll that
+ * waits for the wire ends at once.  s->t was set before the job was handed
+ * over (launch), and is closed only after the writer has stopped. */
+static void wake(void *ctx)
+{
+    struct sender *s = ctx;
+
+    if (s->t)
+        s->t->wakeup(s->t);
+}
+
 static int stage(struct sender *s, struct suf_err *err)
 {
     int rc;
@@ -916,7 +925,7 @@ static int stage(struct sender *s, struct suf_err *err)
     if (!rc && s->cost_cap > 0 && (s->o->what & SUF_SEND_UTILITY))
         rc = suf_money_load(&s->money, s->run->store, s->cfg->currency, err);
     if (!rc) {
-        s->writer = suf_send_writer_start(&s->db, !s->db.dry);
+        s->writer = suf_send_writer_start(&s->db, !s->db.dry, wake, s);
         suf_progress_start(&s->bar, s->o->what == SUF_SEND_SESSION ? "session" : "send",
                            queued_total(s));
         rc = loop(s, err);

@@ -144,16 +144,20 @@ void suf_send_db_job(struct send_db *db, struct send_job *job);
  * while a job runs, by the sending thread otherwise (it calls
  * suf_send_writer_idle before any other database work).
  *
- * Steps: w = suf_send_writer_start(db, threaded); ..._submit(w, job);
- * ..._idle(w, wait) until it says the job is done; ..._stop(w) (waits for a
- * running job, joins, frees).  Without `threaded` (a dry run, whose one
- * outer transaction must stay on one thread of control anyway) submit runs
- * the job at once.
+ * Steps: w = suf_send_writer_start(db, threaded, done, ctx); ..._submit(w,
+ * job); ..._idle(w, wait) until it says the job is done; ..._stop(w) (waits
+ * for a running job, joins, frees).  Without `threaded` (a dry run, whose
+ * one outer transaction must stay on one thread of control anyway) submit
+ * runs the job at once.
  */
 struct send_writer;
 /* Never fails: without a thread (none asked for, or none to be had) the
- * jobs run inline, in submit. */
-struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded);
+ * jobs run inline, in submit.  With a thread, done(ctx) (may be NULL) runs
+ * on it each time a job has run, so that the sending thread, told at once,
+ * need not look for the news: it must be safe from that thread (the
+ * transport's wakeup is). */
+struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded,
+                                          void (*done)(void *ctx), void *ctx);
 /* Only when idle: ..._idle has said the job before is done. */
 void suf_send_writer_submit(struct send_writer *w, struct send_job *job);
 /* True when no job is running; with `wait`, first waits for the running one. */
