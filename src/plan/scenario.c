@@ -1017,15 +1017,36 @@ static int utility_params(const char *spec, const char *campaign_name,
     return rc;
 }
 
+/* Appends `v` in decimal (what "%" PRId64 writes): the body is built per
+ * message sent, and a printf per number cost more than the rest of it. */
+static void add_int(struct suf_buf *b, int64_t v)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[--i] = '-';
+    suf_buf_add(b, digits + i, sizeof(digits) - i);
+}
+
 /* Appends the quick reply component of button `index`, payload
  * "suf:<id>:<answer>", after `sep`. */
 static void quick_reply(struct suf_buf *b, const char *sep, int index, int64_t id,
                         const char *answer)
 {
-    suf_buf_addf(b,
-                 "%s{\"type\":\"button\",\"sub_type\":\"quick_reply\",\"index\":\"%d\","
-                 "\"parameters\":[{\"type\":\"payload\",\"payload\":\"suf:%" PRId64 ":%s\"}]}",
-                 sep, index, id, answer);
+    suf_buf_addstr(b, sep);
+    suf_buf_addstr(b, "{\"type\":\"button\",\"sub_type\":\"quick_reply\",\"index\":\"");
+    add_int(b, index);
+    suf_buf_addstr(b, "\",\"parameters\":[{\"type\":\"payload\",\"payload\":\"suf:");
+    add_int(b, id);
+    suf_buf_addch(b, ':');
+    suf_buf_addstr(b, answer);
+    suf_buf_addstr(b, "\"}]}");
 }
 
 int suf_utility_text(const struct suf_utility_opts *u, const char *to, const char *campaign_name,
@@ -1062,10 +1083,11 @@ int suf_utility_text(const struct suf_utility_opts *u, const char *to, const cha
     suf_buf_addstr(&b, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\","
                        "\"to\":\"");
     suf_buf_addstr(&b, to); /* digits only (phone_ok) */
-    suf_buf_addf(&b,
-                 "\",\"type\":\"template\",\"biz_opaque_callback_data\":\"suf:%" PRId64
-                 ":u%d\",\"template\":{\"name\":",
-                 fallback_id, n);
+    suf_buf_addstr(&b, "\",\"type\":\"template\",\"biz_opaque_callback_data\":\"suf:");
+    add_int(&b, fallback_id);
+    suf_buf_addstr(&b, ":u");
+    add_int(&b, n);
+    suf_buf_addstr(&b, "\",\"template\":{\"name\":");
     json_str(&b, u->template_name);
     suf_buf_addstr(&b, ",\"language\":{\"policy\":\"deterministic\",\"code\":");
     json_str(&b, u->language);

@@ -87,6 +87,13 @@ static void test_utility_bytes__odd_inputs_give_the_old_bytes(void)
                 u.language = strings[a];
                 agree(&u, "919812345678", "Sale", NULL, 7, 3);
             }
+    {
+        struct suf_utility_opts u = {"permission_ask", "en", "campaign_name", 1};
+        agree(&u, "919812345678", "Sale", "Asha", 0, 0);
+        agree(&u, "919812345678", "Sale", "Asha", -5, -1);
+        agree(&u, "919812345678", "Sale", "Asha", INT64_MIN, INT32_MIN);
+        agree(&u, "919812345678", "Sale", "Asha", INT64_MAX, INT32_MAX);
+    }
     for (size_t p = 0; p < sizeof(phones) / sizeof(phones[0]); p++) {
         struct suf_utility_opts u = {"permission_ask", "en_US", "campaign_name", 1};
         agree(&u, phones[p], "Sale", "Asha", 9, 1);
