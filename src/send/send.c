@@ -456,7 +456,7 @@ static bool utility_price(const struct sender *s, const struct send_item *it, in
  * a message whose price is unknown cannot be shown to fit: it is set aside
  * for this run (it stays queued) and counted, and the others go on.
  */
-static int utility_admit(struct sender *s, const struct send_item *it, bool *admit,
+static int utility_admit(struct sender *s, struct send_item *it, bool *admit,
                          struct suf_err *err)
 {
     int64_t price = 0;
@@ -482,6 +482,7 @@ static int utility_admit(struct sender *s, const struct send_item *it, bool *adm
             return SUF_OK;
         }
         s->cost_taken += price;
+        it->price = price;
     }
     s->utility_taken++;
     *admit = true;
@@ -602,10 +603,18 @@ static int collect(struct sender *s, struct suf_err *err)
     if (s->chead == s->nclaimed)
         s->chead = s->nclaimed = 0;
     for (size_t i = 0; i < job->nmarks; i++) {
-        if (job->marks[i]->marked)
-            push(&s->claimed, &s->nclaimed, &s->aclaimed, job->marks[i]);
-        else
-            suf_send_item_free(job->marks[i]);
+        struct send_item *it = job->marks[i];
+
+        if (it->marked) {
+            push(&s->claimed, &s->nclaimed, &s->aclaimed, it);
+            continue;
+        }
+        if (it->unbuildable) { /* set aside by its mark: it takes no share of the caps */
+            suf_run_count(s->run, "send.unbuildable", 1);
+            s->utility_taken--;
+            s->cost_taken -= it->price;
+        }
+        suf_send_item_free(it);
     }
     job->nmarks = 0;
     job->ndeparted = 0;
