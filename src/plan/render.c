@@ -17,6 +17,24 @@
 #include "plan/render.h"
 #include "base/banned.h"
 
+/* The refusal of a utility build, as plan stores it. */
+static int utility_refused(int rc, const char *w, char *why, size_t size)
+{
+    if (rc)
+        snprintf(why, size, "utility message: %s", w ? w : "cannot be built");
+    return rc;
+}
+
+int suf_render_utility_bytes(const struct suf_render_inputs *in, int64_t id, int n, char **text,
+                             char *why, size_t size)
+{
+    const char *w = NULL;
+    int rc = suf_utility_text(&in->utility, in->content.to, in->campaign_name,
+                              in->content.customer_name, id, n, text, &w);
+
+    return utility_refused(rc, w, why, size);
+}
+
 int suf_render_utility_json(const struct suf_render_inputs *in, int64_t id, int n, json_t **body,
                             char *why, size_t size)
 {
@@ -24,9 +42,7 @@ int suf_render_utility_json(const struct suf_render_inputs *in, int64_t id, int 
     int rc = suf_utility_build(&in->utility, in->content.to, in->campaign_name,
                                in->content.customer_name, id, n, body, &w);
 
-    if (rc)
-        snprintf(why, size, "utility message: %s", w ? w : "cannot be built");
-    return rc;
+    return utility_refused(rc, w, why, size);
 }
 
 int suf_render_session_json(const struct suf_render_inputs *in, int64_t id, json_t *parts[2],
@@ -54,7 +70,7 @@ int suf_render_check(const struct suf_render_inputs *in, int64_t id, char *why, 
     size_t n = 0;
     int rc = suf_render_session_json(in, id, NULL, &n, why, size);
 
-    return rc ? rc : suf_render_utility_json(in, id, 1, NULL, why, size);
+    return rc ? rc : suf_render_utility_bytes(in, id, 1, NULL, why, size);
 }
 
 char *suf_render_text(const json_t *body)
@@ -143,7 +159,8 @@ static void loaded_release(struct loaded *l)
 /*
  * Reads fallback `id`'s inputs into *l (the strings borrowed from r->load,
  * which stays stepped until the caller resets it); parses the template's
- * version when `with_template`.
+ * version and the content's arrays when `with_template` (the session
+ * parts'; the utility body needs neither).
  */
 static int load(struct suf_render *r, int64_t id, bool with_template, struct loaded *l,
                 struct suf_err *err)
@@ -165,15 +182,9 @@ static int load(struct suf_render *r, int64_t id, bool with_template, struct loa
                            id);
     if (src != SQLITE_ROW)
         return suf_store_fail(r->st, err, "fallback_inputs");
-    l->vars = suf_render_array(col(s, I_VARS));
-    l->suffixes = suf_render_array(col(s, I_SUFFIXES));
-    l->payloads = suf_render_array(col(s, I_PAYLOADS));
     l->in.content.to = col(s, I_PHONE);
-    l->in.content.vars = l->vars;
     l->in.content.text = col(s, I_TEXT);
     l->in.content.header_media_url = col(s, I_MEDIA);
-    l->in.content.url_suffixes = l->suffixes;
-    l->in.content.button_payloads = l->payloads;
     l->in.content.customer_name = col(s, I_CUSTOMER);
     l->in.campaign_name = col(s, I_CNAME);
     l->in.utility.template_name = col(s, I_UTEMPLATE);
@@ -186,6 +197,13 @@ static int load(struct suf_render *r, int64_t id, bool with_template, struct loa
         l->in.scenario = (int)sc;
     if (!with_template)
         return SUF_OK;
+    /* the session parts' own inputs: the utility body reads none of them */
+    l->vars = suf_render_array(col(s, I_VARS));
+    l->suffixes = suf_render_array(col(s, I_SUFFIXES));
+    l->payloads = suf_render_array(col(s, I_PAYLOADS));
+    l->in.content.vars = l->vars;
+    l->in.content.url_suffixes = l->suffixes;
+    l->in.content.button_payloads = l->payloads;
     if (suf_template_parse(col(s, I_JSON), &l->t, &perr))
         return suf_err_set(err, SUF_ERR_INPUT,
                            "fallback %" PRId64 ": its template version cannot be read: %s", id,
@@ -197,17 +215,12 @@ static int load(struct suf_render *r, int64_t id, bool with_template, struct loa
 int suf_render_utility(struct suf_render *r, int64_t id, int n, char **text, struct suf_err *err)
 {
     struct loaded l;
-    json_t *body = NULL;
     char why[256];
     int rc = load(r, id, false, &l, err);
 
     *text = NULL;
-    if (!rc && (rc = suf_render_utility_json(&l.in, id, n, &body, why, sizeof(why))))
+    if (!rc && (rc = suf_render_utility_bytes(&l.in, id, n, text, why, sizeof(why))))
         suf_err_set(err, rc, "fallback %" PRId64 ": %s", id, why);
-    if (!rc && !(*text = suf_render_text(body)))
-        rc = suf_err_set(err, SUF_ERR_INTERNAL, "fallback %" PRId64 ": body cannot be written",
-                         id);
-    json_decref(body);
     loaded_release(&l);
     sqlite3_reset(r->load);
     return rc;

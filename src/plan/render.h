@@ -19,7 +19,8 @@
  *
  * Invariants:
  *  - a body's text is json_dumps(body, JSON_COMPACT) (suf_render_text):
- *    the bytes stored, posted and printed;
+ *    the bytes stored, posted and printed; the utility body's are written
+ *    directly by its builder (suf_utility_text), the same bytes;
  *  - a fallback planned by an earlier release has no inputs (its requests
  *    were stored whole when planned): SUF_ERR_NOTFOUND.
  *
@@ -51,8 +52,14 @@ struct suf_render_inputs {
     const char *campaign_name; /* as the permission message names it */
 };
 
-/* The utility body of fallback `id`, callback "suf:<id>:u<n>", into *body
- * (a new reference).  SUF_ERR_INPUT or SUF_ERR_CONFIG when the builder
+/* The utility body of fallback `id`, callback "suf:<id>:u<n>": its bytes
+ * into *text (malloc'd; the caller frees).  SUF_ERR_INPUT or
+ * SUF_ERR_CONFIG when the builder refuses, with `why` (at most `size`
+ * bytes) saying so.  With text NULL it only checks. */
+int suf_render_utility_bytes(const struct suf_render_inputs *in, int64_t id, int n, char **text,
+                             char *why, size_t size);
+/* The same body as a tree, into *body (a new reference: the bytes parsed
+ * back).  SUF_ERR_INPUT or SUF_ERR_CONFIG when the builder
  * refuses, with `why` (at most `size` bytes) saying so.  With body NULL,
  * and parts NULL below, the builder only checks (scenario.h). */
 int suf_render_utility_json(const struct suf_render_inputs *in, int64_t id, int n, json_t **body,

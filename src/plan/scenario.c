@@ -891,42 +891,107 @@ out:
 
 /* ---- the utility permission template -------------------------------------- */
 
-/* Appends one body parameter: white space runs folded to one space (Meta
- * refuses newlines, tabs and long space runs in text parameters).  `params`
- * is NULL for a check. */
-static int add_param(json_t *params, const char *value, const char **why)
+/*
+ * The utility body is the one message built for every fallback sent, at the
+ * moment its row is claimed, so its bytes are written directly instead of
+ * through a jansson tree (whose pack, dump and free cost the sending thread
+ * more than the request itself).  The bytes are those json_dumps(...,
+ * JSON_COMPACT) gives for the tree the builder used to make: keys in the
+ * same order, strings escaped as jansson escapes them.  Every string
+ * written is valid UTF-8 (checked before), so only the quote, the backslash
+ * and the control characters need escaping.
+ */
+static void json_str(struct suf_buf *b, const char *s)
 {
-    struct suf_buf b = SUF_BUF_INIT;
-    int space = 0, rc = SUF_OK;
+    static const char hex[] = "0123456789ABCDEF";
+    const char *run = s;
 
+    suf_buf_addch(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        suf_buf_add(b, run, (size_t)(s - run));
+        run = s + 1;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xF];
+            n = 6;
+            break;
+        }
+        suf_buf_add(b, esc, n);
+    }
+    suf_buf_add(b, run, (size_t)(s - run));
+    suf_buf_addch(b, '"');
+}
+
+/* Appends one body parameter, {"type":"text","text":...}, to `params`
+ * (NULL for a check), comma-separated: white space runs folded to one
+ * space (Meta refuses newlines, tabs and long space runs in text
+ * parameters).  `fold` is scratch space. */
+static int add_param(struct suf_buf *params, struct suf_buf *fold, const char *value,
+                     const char **why)
+{
+    int space = 0;
+
+    suf_buf_reset(fold);
     for (const char *s = value ? value : ""; *s; s++) {
         if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') {
-            space = b.len > 0;
+            space = fold->len > 0;
             continue;
         }
         if (space)
-            suf_buf_addch(&b, ' ');
+            suf_buf_addch(fold, ' ');
         space = 0;
-        suf_buf_addch(&b, *s);
+        suf_buf_addch(fold, *s);
     }
-    if (!b.len) {
+    if (!fold->len) {
         *why = "empty body parameter for the utility template";
-        rc = SUF_ERR_INPUT;
-    } else if (!suf_utf8_valid(b.buf, b.len)) {
-        *why = "utility template parameter is not valid UTF-8";
-        rc = SUF_ERR_INPUT;
-    } else if (params) {
-        json_array_append_new(params, json_pack("{s:s, s:s}", "type", "text", "text", b.buf));
+        return SUF_ERR_INPUT;
     }
-    suf_buf_release(&b);
-    return rc;
+    if (!suf_utf8_valid(fold->buf, fold->len)) {
+        *why = "utility template parameter is not valid UTF-8";
+        return SUF_ERR_INPUT;
+    }
+    if (params) {
+        suf_buf_addstr(params, params->len ? ",{\"type\":\"text\",\"text\":"
+                                           : "{\"type\":\"text\",\"text\":");
+        json_str(params, fold->buf);
+        suf_buf_addch(params, '}');
+    }
+    return SUF_OK;
 }
 
 /* Body parameters from the comma-separated list of sources. */
 static int utility_params(const char *spec, const char *campaign_name,
-                          const char *customer_name, json_t *params, const char **why)
+                          const char *customer_name, struct suf_buf *params, const char **why)
 {
     char *copy = suf_xstrdup(spec), *save = NULL;
+    struct suf_buf fold = SUF_BUF_INIT;
     int rc = SUF_OK;
 
     for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
@@ -935,91 +1000,130 @@ static int utility_params(const char *spec, const char *campaign_name,
         if (!*src)
             continue;
         if (!strcmp(src, "campaign_name")) {
-            rc = add_param(params, campaign_name, why);
+            rc = add_param(params, &fold, campaign_name, why);
         } else if (!strcmp(src, "customer_name")) {
-            rc = add_param(params, customer_name && *customer_name ? customer_name
-                                                                   : campaign_name,
+            rc = add_param(params, &fold,
+                           customer_name && *customer_name ? customer_name : campaign_name,
                            why);
         } else if (!strncmp(src, "text:", 5)) {
-            rc = add_param(params, src + 5, why);
+            rc = add_param(params, &fold, src + 5, why);
         } else {
             *why = "unknown utility parameter source (campaign_name, customer_name, text:...)";
             rc = SUF_ERR_CONFIG;
         }
     }
+    suf_buf_release(&fold);
     free(copy);
     return rc;
 }
 
-static json_t *quick_reply(int index, int64_t id, const char *answer)
+/* Appends `v` in decimal (what "%" PRId64 writes): the body is built per
+ * message sent, and a printf per number cost more than the rest of it. */
+static void add_int(struct suf_buf *b, int64_t v)
 {
-    char idx[8], payload[64];
+    char digits[24];
+    size_t i = sizeof(digits);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-    snprintf(idx, sizeof(idx), "%d", index);
-    snprintf(payload, sizeof(payload), "suf:%" PRId64 ":%s", id, answer);
-    return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "type", "button", "sub_type",
-                     "quick_reply", "index", idx, "parameters", "type", "payload", "payload",
-                     payload);
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[--i] = '-';
+    suf_buf_add(b, digits + i, sizeof(digits) - i);
+}
+
+/* Appends the quick reply component of button `index`, payload
+ * "suf:<id>:<answer>", after `sep`. */
+static void quick_reply(struct suf_buf *b, const char *sep, int index, int64_t id,
+                        const char *answer)
+{
+    suf_buf_addstr(b, sep);
+    suf_buf_addstr(b, "{\"type\":\"button\",\"sub_type\":\"quick_reply\",\"index\":\"");
+    add_int(b, index);
+    suf_buf_addstr(b, "\",\"parameters\":[{\"type\":\"payload\",\"payload\":\"suf:");
+    add_int(b, id);
+    suf_buf_addch(b, ':');
+    suf_buf_addstr(b, answer);
+    suf_buf_addstr(b, "\"}]}");
+}
+
+int suf_utility_text(const struct suf_utility_opts *u, const char *to, const char *campaign_name,
+                     const char *customer_name, int64_t fallback_id, int n, char **text,
+                     const char **why)
+{
+    struct suf_buf params = SUF_BUF_INIT, b = SUF_BUF_INIT;
+    int rc;
+
+    if (text)
+        *text = NULL;
+    *why = NULL;
+    if (!u->template_name || !*u->template_name || !u->language || !*u->language) {
+        *why = "no utility template name or language";
+        return SUF_ERR_CONFIG;
+    }
+    if (!phone_ok(to)) {
+        *why = "missing or malformed recipient phone";
+        return SUF_ERR_INPUT;
+    }
+    /* what jansson refuses to hold (a parse back, for a caller that wants
+     * the tree) is refused here */
+    if (!suf_utf8_valid(u->template_name, strlen(u->template_name)) ||
+        !suf_utf8_valid(u->language, strlen(u->language))) {
+        *why = "utility template name or language is not valid UTF-8";
+        return SUF_ERR_INPUT;
+    }
+    rc = utility_params(u->params ? u->params : "campaign_name", campaign_name, customer_name,
+                        text ? &params : NULL, why);
+    if (rc || !text)
+        goto out;
+    /* the keys in the order the envelope and the template always had */
+    suf_buf_grow(&b, 320 + params.len);
+    suf_buf_addstr(&b, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\","
+                       "\"to\":\"");
+    suf_buf_addstr(&b, to); /* digits only (phone_ok) */
+    suf_buf_addstr(&b, "\",\"type\":\"template\",\"biz_opaque_callback_data\":\"suf:");
+    add_int(&b, fallback_id);
+    suf_buf_addstr(&b, ":u");
+    add_int(&b, n);
+    suf_buf_addstr(&b, "\",\"template\":{\"name\":");
+    json_str(&b, u->template_name);
+    suf_buf_addstr(&b, ",\"language\":{\"policy\":\"deterministic\",\"code\":");
+    json_str(&b, u->language);
+    suf_buf_addstr(&b, "},\"components\":[");
+    if (params.len) {
+        suf_buf_addstr(&b, "{\"type\":\"body\",\"parameters\":[");
+        suf_buf_add(&b, params.buf, params.len);
+        suf_buf_addstr(&b, "]}");
+    }
+    quick_reply(&b, params.len ? "," : "", 0, fallback_id, "yes");
+    if (u->no_button)
+        quick_reply(&b, ",", 1, fallback_id, "no");
+    suf_buf_addstr(&b, "]}}");
+    *text = suf_buf_detach(&b);
+out:
+    suf_buf_release(&params);
+    return rc;
 }
 
 int suf_utility_build(const struct suf_utility_opts *u, const char *to,
                       const char *campaign_name, const char *customer_name, int64_t fallback_id,
                       int n, json_t **body, const char **why)
 {
-    json_t *params = NULL, *comps = NULL, *o;
-    int rc;
+    char *text = NULL;
+    int rc = suf_utility_text(u, to, campaign_name, customer_name, fallback_id, n,
+                              body ? &text : NULL, why);
 
-    if (body)
-        *body = NULL;
-    *why = NULL;
-    if (!u->template_name || !*u->template_name || !u->language || !*u->language) {
-        *why = "no utility template name or language";
-        rc = SUF_ERR_CONFIG;
-        goto out;
-    }
-    if (!phone_ok(to)) {
-        *why = "missing or malformed recipient phone";
-        rc = SUF_ERR_INPUT;
-        goto out;
-    }
-    /* What jansson would refuse to pack, refused before packing. */
-    if (!suf_utf8_valid(u->template_name, strlen(u->template_name)) ||
-        !suf_utf8_valid(u->language, strlen(u->language))) {
-        *why = "utility template name or language is not valid UTF-8";
-        rc = SUF_ERR_INPUT;
-        goto out;
-    }
-    if (body) {
-        params = json_array();
-        comps = json_array();
-    }
-    rc = utility_params(u->params ? u->params : "campaign_name", campaign_name, customer_name,
-                        params, why);
     if (rc || !body)
-        goto out;
-    if (json_array_size(params))
-        json_array_append_new(comps, json_pack("{s:s, s:O}", "type", "body", "parameters",
-                                               params));
-    json_array_append_new(comps, quick_reply(0, fallback_id, "yes"));
-    if (u->no_button)
-        json_array_append_new(comps, quick_reply(1, fallback_id, "no"));
-    o = envelope(to, "template", fallback_id, 'u', n);
-    json_object_set_new(o, "template",
-                        json_pack("{s:s, s:{s:s, s:s}, s:o}", "name", u->template_name,
-                                  "language", "policy", "deterministic", "code", u->language,
-                                  "components", comps));
-    json_decref(params);
-    if (!json_object_get(o, "template")) {
-        json_decref(o);
-        *why = "utility template name or language is not valid UTF-8";
-        return SUF_ERR_INPUT;
+        return rc;
+    *body = json_loads(text, 0, NULL);
+    free(text);
+    if (!*body) {
+        *why = "utility body cannot be read back";
+        return SUF_ERR_INTERNAL;
     }
-    *body = o;
     return SUF_OK;
-out:
-    json_decref(params);
-    json_decref(comps);
-    return rc;
 }
 
 int suf_utility_check(const struct suf_template *t, int no_button, const char **why)

@@ -151,8 +151,20 @@ struct suf_utility_opts {
  * unknown source in `params`, or no template name or language, is
  * SUF_ERR_CONFIG.  White-space runs in a parameter become one space (Meta
  * refuses newlines and tabs in text parameters).  *why is static text.
- * With body NULL it only checks, as suf_session_build does.
+ * With text NULL it only checks, as suf_session_build does.
+ *
+ * Writes the body's bytes into *text (malloc'd, NUL-terminated; the caller
+ * frees): the compact JSON that json_dumps(JSON_COMPACT) writes for the
+ * same body, byte for byte, made without a jansson tree.  This is the one
+ * utility builder: the send stores and posts these bytes, plan's check and
+ * --explain run the same code.
  */
+int suf_utility_text(const struct suf_utility_opts *u, const char *to, const char *campaign_name,
+                     const char *customer_name, int64_t fallback_id, int n, char **text,
+                     const char **why);
+
+/* suf_utility_text's body as a new jansson reference (its bytes parsed
+ * back), for a caller that reads the tree; body NULL only checks. */
 int suf_utility_build(const struct suf_utility_opts *u, const char *to,
                       const char *campaign_name, const char *customer_name, int64_t fallback_id,
                       int n, json_t **body, const char **why);

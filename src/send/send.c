@@ -456,7 +456,7 @@ static bool utility_price(const struct sender *s, const struct send_item *it, in
  * a message whose price is unknown cannot be shown to fit: it is set aside
  * for this run (it stays queued) and counted, and the others go on.
  */
-static int utility_admit(struct sender *s, const struct send_item *it, bool *admit,
+static int utility_admit(struct sender *s, struct send_item *it, bool *admit,
                          struct suf_err *err)
 {
     int64_t price = 0;
@@ -482,6 +482,7 @@ static int utility_admit(struct sender *s, const struct send_item *it, bool *adm
             return SUF_OK;
         }
         s->cost_taken += price;
+        it->price = price;
     }
     s->utility_taken++;
     *admit = true;
@@ -602,10 +603,18 @@ static int collect(struct sender *s, struct suf_err *err)
     if (s->chead == s->nclaimed)
         s->chead = s->nclaimed = 0;
     for (size_t i = 0; i < job->nmarks; i++) {
-        if (job->marks[i]->marked)
-            push(&s->claimed, &s->nclaimed, &s->aclaimed, job->marks[i]);
-        else
-            suf_send_item_free(job->marks[i]);
+        struct send_item *it = job->marks[i];
+
+        if (it->marked) {
+            push(&s->claimed, &s->nclaimed, &s->aclaimed, it);
+            continue;
+        }
+        if (it->unbuildable) { /* set aside by its mark: it takes no share of the caps */
+            suf_run_count(s->run, "send.unbuildable", 1);
+            s->utility_taken--;
+            s->cost_taken -= it->price;
+        }
+        suf_send_item_free(it);
     }
     job->nmarks = 0;
     job->ndeparted = 0;
@@ -766,8 +775,6 @@ static int loop(struct sender *s, struct suf_err *err)
             wait = suf_ratelimit_wait_ms(&s->rl);
         if (!ready_count(s) && !claimed_count(s) && next_retry >= 0)
             wait = min_pos(next_retry, wait);
-        if (s->job_busy && wait > 1)
-            wait = 1; /* notice the writer's commit soon: its rows may go */
         if (s->inflight)
             s->t->poll(s->t, (int)(wait > 0 ? wait : 0), on_reply, s);
         else if (s->job_busy)
@@ -906,6 +913,17 @@ static void release(struct sender *s)
         s->t->close(s->t);
 }
 
+/* The writer's news that a job has run, on its thread: the poll that
+ * waits for the wire ends at once.  s->t was set before the job was handed
+ * over (launch), and is closed only after the writer has stopped. */
+static void wake(void *ctx)
+{
+    struct sender *s = ctx;
+
+    if (s->t)
+        s->t->wakeup(s->t);
+}
+
 static int stage(struct sender *s, struct suf_err *err)
 {
     int rc;
@@ -916,7 +934,7 @@ static int stage(struct sender *s, struct suf_err *err)
     if (!rc && s->cost_cap > 0 && (s->o->what & SUF_SEND_UTILITY))
         rc = suf_money_load(&s->money, s->run->store, s->cfg->currency, err);
     if (!rc) {
-        s->writer = suf_send_writer_start(&s->db, !s->db.dry);
+        s->writer = suf_send_writer_start(&s->db, !s->db.dry, wake, s);
         suf_progress_start(&s->bar, s->o->what == SUF_SEND_SESSION ? "session" : "send",
                            queued_total(s));
         rc = loop(s, err);

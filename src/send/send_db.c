@@ -639,7 +639,8 @@ static char *col_dup(sqlite3_stmt *s, int i)
  * A utility row plan queued without its bytes: builds them from the
  * fallback's frozen inputs (render.h), to be stored by its in_flight mark.
  * A row whose message cannot be built is set aside for the rest of the
- * stage and said so (*ok false); it stays queued.
+ * stage and said so (*ok false); it stays queued.  Runs in a job, maybe on
+ * the writer's thread: the sending thread counts the refusal.
  */
 static int build_body(struct send_db *db, struct send_item *it, bool *ok, struct suf_err *err)
 {
@@ -654,7 +655,6 @@ static int build_body(struct send_db *db, struct send_item *it, bool *ok, struct
     if (rc) {
         suf_error("send %lld: its utility message cannot be built: %s; not sent",
                   (long long)it->id, berr.msg);
-        suf_run_count(db->run, "send.unbuildable", 1);
         return suf_send_db_skip(db, it, err);
     }
     it->len = strlen(it->body);
@@ -693,19 +693,12 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         it->res.retry_after_ms = -1;
         if (kind == 'u')
             db->u_after = it->id; /* rows come in id order */
-        if (!it->body) {
-            bool ok = false;
-
-            if (kind == 'u')
-                rc = build_body(db, it, &ok, err);
-            else
-                suf_error("send %lld: session part without a body; not sent", (long long)it->id);
-            if (rc || !ok) {
-                suf_send_item_free(it);
-                if (rc)
-                    break;
-                continue;
-            }
+        if (!it->body && kind == 'u') {
+            it->unbuilt = true; /* its mark builds the bytes */
+        } else if (!it->body) {
+            suf_error("send %lld: session part without a body; not sent", (long long)it->id);
+            suf_send_item_free(it);
+            continue;
         }
         if (*n == *alloc) {
             *alloc = *alloc ? 2 * *alloc : 64;
@@ -727,6 +720,18 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
 {
     int n;
 
+    *marked = false;
+    if (it->unbuilt) {
+        bool ok = false;
+        int rc = build_body(db, it, &ok, err);
+
+        if (rc)
+            return rc;
+        it->unbuildable = !ok;
+        if (!ok)
+            return SUF_OK;
+        it->unbuilt = false;
+    }
     sqlite3_bind_int64(db->mark, 1, it->id);
     sqlite3_bind_int64(db->mark, 2, now(db));
     sqlite3_bind_int64(db->mark, 3, db->run->id);

@@ -27,8 +27,11 @@ struct send_item {
     int part, n;
     char *body; /* exactly as stored, or built at this claim (`built`) */
     size_t len;
+    bool unbuilt; /* queued by plan without its bytes: its mark builds them */
     bool built; /* body was built from the frozen inputs and is not stored
                  * yet: its in_flight mark stores it */
+    bool unbuildable; /* its mark could not build it: set aside, unmarked */
+    int64_t price;    /* the cost cap's estimate taken at its claim (micros) */
     char *phone, *campaign;
     int64_t consented_at; /* 0 when none */
     int tries_run;        /* tries in this run */
@@ -110,12 +113,17 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err);
  * rows: in id order, after the last one fetched before, of pending
  * fallbacks only), into new items appended to *items (grown as needed; the
  * caller frees each with suf_send_item_free and the array with free).  A
- * utility row queued by plan without its bytes gets them built here from
- * the fallback's frozen inputs (item->built); its mark stores them. */
+ * utility row queued by plan without its bytes comes without them
+ * (item->unbuilt): its mark builds them. */
 int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
                       size_t *n, size_t *alloc, struct suf_err *err);
 /* queued -> in_flight, storing the bytes built at the claim in the same
- * statement; *marked is false when the row was no longer queued. */
+ * statement; *marked is false when the row was no longer queued.  An
+ * `unbuilt` item gets its bytes built first, from the fallback's frozen
+ * inputs (render.h), here on the writer's thread, off the sending
+ * thread's path; when its message cannot be built, the row is set aside
+ * for the rest of the stage and said so, and the item comes back
+ * `unbuildable`, unmarked: the row stays queued. */
 int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
                      struct suf_err *err);
 /* Sets a queued row aside for the rest of the stage (no price under a cost
@@ -144,16 +152,20 @@ void suf_send_db_job(struct send_db *db, struct send_job *job);
  * while a job runs, by the sending thread otherwise (it calls
  * suf_send_writer_idle before any other database work).
  *
- * Steps: w = suf_send_writer_start(db, threaded); ..._submit(w, job);
- * ..._idle(w, wait) until it says the job is done; ..._stop(w) (waits for a
- * running job, joins, frees).  Without `threaded` (a dry run, whose one
- * outer transaction must stay on one thread of control anyway) submit runs
- * the job at once.
+ * Steps: w = suf_send_writer_start(db, threaded, done, ctx); ..._submit(w,
+ * job); ..._idle(w, wait) until it says the job is done; ..._stop(w) (waits
+ * for a running job, joins, frees).  Without `threaded` (a dry run, whose
+ * one outer transaction must stay on one thread of control anyway) submit
+ * runs the job at once.
  */
 struct send_writer;
 /* Never fails: without a thread (none asked for, or none to be had) the
- * jobs run inline, in submit. */
-struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded);
+ * jobs run inline, in submit.  With a thread, done(ctx) (may be NULL) runs
+ * on it each time a job has run, so that the sending thread, told at once,
+ * need not look for the news: it must be safe from that thread (the
+ * transport's wakeup is). */
+struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded,
+                                          void (*done)(void *ctx), void *ctx);
 /* Only when idle: ..._idle has said the job before is done. */
 void suf_send_writer_submit(struct send_writer *w, struct send_job *job);
 /* True when no job is running; with `wait`, first waits for the running one. */

@@ -22,7 +22,8 @@
  *    for which it never ran provably never left the process;
  *  - the request body and `tag` belong to the caller and must stay valid
  *    until that report;
- *  - the reply passed to the callback lives only during the callback.
+ *  - the reply passed to the callback lives only during the callback;
+ *  - poll() waits at most its timeout, and less after a wakeup().
  *
  * The caller's steps:
  *  1. t = suf_transport_..._new(...);
@@ -92,6 +93,12 @@ struct suf_transport {
      * request through `done`; returns how many requests are still pending. */
     size_t (*poll)(struct suf_transport *t, int timeout_ms, suf_transport_done_fn done,
                    void *ctx);
+    /* Makes the poll() that is waiting return at once, or else the next
+     * one (a wake-up is kept until a poll takes it).  The one member that
+     * any thread may call, between new and close: a thread that has work
+     * for the polling one (the send stage's writer) wakes it instead of
+     * letting it sleep out its timeout. */
+    void (*wakeup)(struct suf_transport *t);
     /* Frees the transport; pending requests are abandoned unreported. */
     void (*close)(struct suf_transport *t);
     const char *name; /* "curl", "record": for log lines */

@@ -291,6 +291,13 @@ static size_t curl_poll(struct suf_transport *t, int timeout_ms, suf_transport_d
     return c->pending;
 }
 
+/* libcurl's own wake-up: curl_multi_wakeup may be called from any thread,
+ * and a wake-up made while no curl_multi_poll waits ends the next one. */
+static void curl_wakeup(struct suf_transport *t)
+{
+    curl_multi_wakeup(((struct curlt *)t)->multi);
+}
+
 static void wipe_headers(struct curl_slist *h)
 {
     for (; h; h = h->next)
@@ -362,6 +369,7 @@ struct suf_transport *suf_transport_curl_new_capped(const struct suf_config *cfg
     c = suf_xcalloc(1, sizeof(*c));
     c->plain = plain;
     c->t.submit = curl_submit;
+    c->t.wakeup = curl_wakeup;
     c->t.poll = curl_poll;
     c->t.close = curl_close_t;
     c->t.name = "curl";

@@ -122,6 +122,12 @@ static size_t record_poll(struct suf_transport *t, int timeout_ms, suf_transport
     return r->npending;
 }
 
+/* record_poll never waits: nothing to end. */
+static void record_wakeup(struct suf_transport *t)
+{
+    (void)t;
+}
+
 static void record_close(struct suf_transport *t)
 {
     struct record *r = (struct record *)t;
@@ -145,6 +151,7 @@ struct suf_transport *suf_transport_record_new(FILE *outbox, suf_record_respond_
 
     r->t.submit = record_submit;
     r->t.poll = record_poll;
+    r->t.wakeup = record_wakeup;
     r->t.close = record_close;
     r->t.name = "record";
     r->outbox = outbox;

@@ -10,6 +10,7 @@
  * waits as 'unknown', the rest are queued again, and the claim batch is a
  * quarter second of work.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1158,6 +1159,73 @@ static void test_send__departures_are_recorded_in_the_store(void)
     teardown();
 }
 
+/* The recording transport, with its wakeups counted (they come from the
+ * writer's thread). */
+struct counting {
+    struct suf_transport t;
+    struct suf_transport *inner;
+    atomic_int wakeups;
+};
+
+static int counting_submit(struct suf_transport *t, const struct suf_request *req,
+                           struct suf_err *err)
+{
+    struct suf_transport *in = ((struct counting *)t)->inner;
+    return in->submit(in, req, err);
+}
+
+static size_t counting_poll(struct suf_transport *t, int timeout_ms, suf_transport_done_fn done,
+                            void *ctx)
+{
+    struct suf_transport *in = ((struct counting *)t)->inner;
+    return in->poll(in, timeout_ms, done, ctx);
+}
+
+static void counting_wakeup(struct suf_transport *t)
+{
+    atomic_fetch_add(&((struct counting *)t)->wakeups, 1);
+}
+
+static void counting_close(struct suf_transport *t)
+{
+    struct counting *c = (struct counting *)t;
+
+    c->inner->close(c->inner);
+}
+
+/* The writer tells the sending thread at once that a job is done (the
+ * rows it marked may go), through the transport's wakeup, instead of the
+ * sending thread looking for it every millisecond. */
+static void test_send__the_writer_wakes_the_sending_thread_when_a_job_is_done(void)
+{
+    struct counting c;
+    struct suf_send_opts o;
+    struct suf_err err = SUF_ERR_INIT;
+    char phone[32];
+
+    setup("APPROVED");
+    for (int i = 0; i < 20; i++) {
+        snprintf(phone, sizeof(phone), "4410000005%02d", i);
+        add_send(add_fallback("c1", phone, "pending", 0), 'u', 1, phone, "queued");
+    }
+    memset(&c, 0, sizeof(c));
+    c.inner = suf_transport_record_new(NULL, respond, NULL);
+    c.t.submit = counting_submit;
+    c.t.poll = counting_poll;
+    c.t.wakeup = counting_wakeup;
+    c.t.close = counting_close;
+    c.t.name = "counting";
+    atomic_init(&c.wakeups, 0);
+    suf_send_opts_init(&o);
+    CU_ASSERT_EQUAL(suf_send_with(&run, &c.t, &o, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(c.inner), 20);
+    CU_ASSERT_EQUAL(q_int("SELECT COUNT(*) FROM sends WHERE state = 'sent' AND ?1", 1), 20);
+    /* a job marks the rows, a later one writes their outcomes */
+    CU_ASSERT(atomic_load(&c.wakeups) >= 2);
+    c.t.close(&c.t);
+    teardown();
+}
+
 /* Row writes to sends, counted by SQLite's update hook (it runs on the
  * writer's thread; read once the stage is over). */
 static int sends_updates;
@@ -1335,6 +1403,8 @@ int main(void)
          test_send__the_claim_batch_is_a_quarter_second_of_work},
         {"a sent row is written twice: mark, then outcome",
          test_send__a_sent_row_is_written_twice_mark_then_outcome},
+        {"the writer wakes the sending thread when a job is done",
+         test_send__the_writer_wakes_the_sending_thread_when_a_job_is_done},
         {"departures are recorded in the store",
          test_send__departures_are_recorded_in_the_store},
         {"recovery trusts the departure log only as far as it goes",

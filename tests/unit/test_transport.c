@@ -13,13 +13,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/timeutil.h"
 #include "send/transport.h"
 #include "testutil.h"
 
@@ -435,6 +438,67 @@ static void test_transport__only_https_and_plain_http_urls(void)
     suf_config_release(&cfg);
 }
 
+static void *wake_later(void *arg)
+{
+    struct suf_transport *t = arg;
+    struct timespec ts = {0, 30 * 1000000L};
+
+    nanosleep(&ts, NULL);
+    t->wakeup(t);
+    return NULL;
+}
+
+/* Waits in poll for at most 2 s; returns how long it took, in ms. */
+static int64_t timed_poll(struct suf_transport *t, struct seen *s)
+{
+    int64_t t0 = suf_monotonic_ms();
+
+    t->poll(t, 2000, done, s);
+    return suf_monotonic_ms() - t0;
+}
+
+/* The send stage's writer wakes the sending thread when a job is done: a
+ * wakeup from another thread ends a poll waiting for a reply that does not
+ * come, and one made while no poll waits ends the next poll.  The request
+ * gets long timeouts, and libcurl's first timers after a connection are
+ * let run out first, so that nothing but the wakeup ends the polls early;
+ * each poll waits 2 s at most. */
+static void test_transport__a_wakeup_ends_a_waiting_poll(void)
+{
+    struct server sv;
+    struct seen s;
+    struct suf_transport *t;
+    struct suf_request req = {BODY, strlen(BODY), &s, leaving, &s, NULL, NULL};
+    struct suf_err err = SUF_ERR_INIT;
+    pthread_t th;
+    int64_t t0, took;
+
+    server_start(&sv, NULL); /* takes the request, never replies */
+    memset(&s, 0, sizeof(s));
+    s.sv = &sv;
+    suf_config_init(&cfg);
+    cfg.concurrency = 1;
+    cfg.connect_timeout_ms = 30000;
+    cfg.request_timeout_ms = 30000;
+    t = suf_transport_curl_new(&cfg, url_of("127.0.0.1", sv.port), "transport-test-token", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(t->submit(t, &req, &err), SUF_OK);
+    t0 = suf_monotonic_ms();
+    while (suf_monotonic_ms() - t0 < 500)
+        t->poll(t, 10, done, &s);
+    CU_ASSERT_EQUAL_FATAL(s.leaving_calls, 1);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, wake_later, t), 0);
+    took = timed_poll(t, &s);
+    pthread_join(th, NULL);
+    CU_ASSERT(took < 1000);
+    t->wakeup(t);
+    took = timed_poll(t, &s);
+    CU_ASSERT(took < 1000);
+    CU_ASSERT_FALSE(s.done);
+    t->close(t);
+    server_stop(&sv);
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -451,6 +515,7 @@ int main(void)
         {"the reply cap is the transport's", test_transport__the_reply_cap_is_the_transports},
         {"only https and plain http URLs",
          test_transport__only_https_and_plain_http_urls},
+        {"a wakeup ends a waiting poll", test_transport__a_wakeup_ends_a_waiting_poll},
         {NULL, NULL},
     };
     return suf_test_main("transport", tests);
