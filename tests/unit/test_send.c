@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1159,6 +1161,39 @@ static void test_send__departures_are_recorded_in_the_store(void)
     teardown();
 }
 
+/* A departure log whose blocks cannot be had (here a file size limit below
+ * its first chunk, refused as a full disk refuses it): the blocks are
+ * reserved before they are mapped, so this is an I/O error of the stage,
+ * never a SIGBUS in a copy; nothing is sent and nothing is marked as
+ * having left. */
+static void test_send__a_log_that_cannot_grow_holds_requests_back(void)
+{
+    struct suf_transport *t;
+    struct rlimit saved, small;
+    void (*saved_xfsz)(int);
+    int64_t a, b;
+
+    setup("APPROVED");
+    a = add_send(add_fallback("c1", "441000000410", "pending", 0), 'u', 1, "441000000410",
+                 "queued");
+    b = add_send(add_fallback("c1", "441000000411", "pending", 0), 'u', 1, "441000000411",
+                 "queued");
+    CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    small = saved;
+    small.rlim_cur = 128 * 1024; /* the store's files stay below it; the log's chunk does not */
+    saved_xfsz = signal(SIGXFSZ, SIG_IGN);
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    t = send_with(NULL, SUF_ERR_IO);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    signal(SIGXFSZ, saved_xfsz);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 0);
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(a), "queued");
+    CU_ASSERT_STRING_EQUAL(SEND_STATE(b), "queued");
+    CU_ASSERT_EQUAL(q_int("SELECT count(*) FROM sends WHERE left_at IS NOT NULL", 0), 0);
+    t->close(t);
+    teardown();
+}
+
 /* The recording transport, with its wakeups counted (they come from the
  * writer's thread). */
 struct counting {
@@ -1407,6 +1442,8 @@ int main(void)
          test_send__the_writer_wakes_the_sending_thread_when_a_job_is_done},
         {"departures are recorded in the store",
          test_send__departures_are_recorded_in_the_store},
+        {"a departure log whose blocks cannot be had stops the stage, nothing sent",
+         test_send__a_log_that_cannot_grow_holds_requests_back},
         {"recovery trusts the departure log only as far as it goes",
          test_send__recovery_trusts_the_departure_log_only_as_far_as_it_goes},
         {NULL, NULL},
