@@ -28,8 +28,8 @@
  * rows claimed ahead, or still waiting for a connection, provably never
  * left, and the next run queues them again.  The claim batch is about a
  * quarter second of work at the rate the run goes (its throughput, or the
- * rate measured without one), so few rows wait claimed at any time.  Session parts are claimed only as slots
- * free up.  A clean stop puts unsent claims back to 'queued'.  Retries
+ * rate measured without one), so few rows wait claimed at any time.
+ * Session parts are claimed only as slots free up.  A clean stop puts unsent claims back to 'queued'.  Retries
  * within the run are kept in memory with their due time; the database says
  * 'queued' with next_try_at meanwhile, so a crash loses nothing.  Rows this
  * run already tried are never fetched again (run_id).
@@ -609,7 +609,7 @@ static int collect(struct sender *s, struct suf_err *err)
             push(&s->claimed, &s->nclaimed, &s->aclaimed, it);
             continue;
         }
-        if (it->unbuildable) { /* set aside by its mark: it takes no share of the caps */
+        if (it->bytes == SEND_BYTES_UNBUILDABLE) { /* set aside by its mark: no share of the caps */
             suf_run_count(s->run, "send.unbuildable", 1);
             s->utility_taken--;
             s->cost_taken -= it->price;

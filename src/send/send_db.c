@@ -658,7 +658,7 @@ static int build_body(struct send_db *db, struct send_item *it, bool *ok, struct
         return suf_send_db_skip(db, it, err);
     }
     it->len = strlen(it->body);
-    it->built = true;
+    it->bytes = SEND_BYTES_BUILT;
     return SUF_OK;
 }
 
@@ -666,7 +666,7 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
                       size_t *n, size_t *alloc, struct suf_err *err)
 {
     sqlite3_stmt *s = kind == 's' ? db->fetch_s : db->fetch_u;
-    int step, rc = SUF_OK;
+    int step;
 
     sqlite3_bind_int64(s, 1, now(db));
     sqlite3_bind_int64(s, 2, db->run->id);
@@ -694,7 +694,7 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
         if (kind == 'u')
             db->u_after = it->id; /* rows come in id order */
         if (!it->body && kind == 'u') {
-            it->unbuilt = true; /* its mark builds the bytes */
+            it->bytes = SEND_BYTES_TO_BUILD; /* its mark builds them */
         } else if (!it->body) {
             suf_error("send %lld: session part without a body; not sent", (long long)it->id);
             suf_send_item_free(it);
@@ -708,8 +708,6 @@ int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item *
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    if (rc)
-        return rc;
     if (step != SQLITE_DONE)
         return suf_store_fail(db->st, err, "sends");
     return SUF_OK;
@@ -721,21 +719,21 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
     int n;
 
     *marked = false;
-    if (it->unbuilt) {
+    if (it->bytes == SEND_BYTES_TO_BUILD) {
         bool ok = false;
         int rc = build_body(db, it, &ok, err);
 
         if (rc)
             return rc;
-        it->unbuildable = !ok;
-        if (!ok)
+        if (!ok) {
+            it->bytes = SEND_BYTES_UNBUILDABLE;
             return SUF_OK;
-        it->unbuilt = false;
+        }
     }
     sqlite3_bind_int64(db->mark, 1, it->id);
     sqlite3_bind_int64(db->mark, 2, now(db));
     sqlite3_bind_int64(db->mark, 3, db->run->id);
-    if (it->built)
+    if (it->bytes == SEND_BYTES_BUILT)
         sqlite3_bind_text(db->mark, 4, it->body, (int)it->len, SQLITE_STATIC);
     else
         sqlite3_bind_null(db->mark, 4);
@@ -745,7 +743,7 @@ int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
     *marked = n == 1;
     if (*marked) {
         it->tries++; /* as the row now says: the departure log names tries */
-        it->built = false; /* its bytes are the row's now */
+        it->bytes = SEND_BYTES_STORED; /* its bytes are the row's now */
     }
     return SUF_OK;
 }

@@ -25,12 +25,13 @@ struct send_item {
     int64_t id, fallback_id;
     char kind; /* 'u' or 's' */
     int part, n;
-    char *body; /* exactly as stored, or built at this claim (`built`) */
+    char *body; /* exactly as stored, or built by its mark (`bytes`) */
     size_t len;
-    bool unbuilt; /* queued by plan without its bytes: its mark builds them */
-    bool built; /* body was built from the frozen inputs and is not stored
-                 * yet: its in_flight mark stores it */
-    bool unbuildable; /* its mark could not build it: set aside, unmarked */
+    /* Where the body's bytes stand: the row's own; none yet (queued by plan
+     * without them: its mark builds them); built and not stored yet (its
+     * in_flight mark stores them); or not buildable (set aside, unmarked). */
+    enum { SEND_BYTES_STORED, SEND_BYTES_TO_BUILD, SEND_BYTES_BUILT, SEND_BYTES_UNBUILDABLE }
+        bytes;
     int64_t price;    /* the cost cap's estimate taken at its claim (micros) */
     char *phone, *campaign;
     int64_t consented_at; /* 0 when none */
@@ -114,16 +115,16 @@ int suf_send_db_gate(struct send_db *db, int64_t *blocked, struct suf_err *err);
  * fallbacks only), into new items appended to *items (grown as needed; the
  * caller frees each with suf_send_item_free and the array with free).  A
  * utility row queued by plan without its bytes comes without them
- * (item->unbuilt): its mark builds them. */
+ * (item->bytes SEND_BYTES_TO_BUILD): its mark builds them. */
 int suf_send_db_fetch(struct send_db *db, char kind, int max, struct send_item ***items,
                       size_t *n, size_t *alloc, struct suf_err *err);
 /* queued -> in_flight, storing the bytes built at the claim in the same
  * statement; *marked is false when the row was no longer queued.  An
- * `unbuilt` item gets its bytes built first, from the fallback's frozen
+ * item without its bytes gets them built first, from the fallback's frozen
  * inputs (render.h), here on the writer's thread, off the sending
  * thread's path; when its message cannot be built, the row is set aside
  * for the rest of the stage and said so, and the item comes back
- * `unbuildable`, unmarked: the row stays queued. */
+ * SEND_BYTES_UNBUILDABLE, unmarked: the row stays queued. */
 int suf_send_db_mark(struct send_db *db, struct send_item *it, bool *marked,
                      struct suf_err *err);
 /* Sets a queued row aside for the rest of the stage (no price under a cost
