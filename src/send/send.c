@@ -28,11 +28,12 @@
  * rows claimed ahead, or still waiting for a connection, provably never
  * left, and the next run queues them again.  The claim batch is about a
  * quarter second of work at the rate the run goes (its throughput, or the
- * rate measured without one), so few rows wait claimed at any time.
- * Session parts are claimed only as slots free up.  A clean stop puts
- * unsent claims back to 'queued'.  Retries within the run are kept in memory with their due time; the database says
- * 'queued' with next_try_at meanwhile, so a crash loses nothing.  Rows this
- * run already tried are never fetched again (run_id).
+ * rate measured without one), so few rows wait claimed at any time.  Session
+ * parts are claimed only as slots free up.  A clean stop puts unsent claims
+ * back to 'queued'.  Retries within the run are kept in memory with their
+ * due time; the database says 'queued' with next_try_at meanwhile, so a
+ * crash loses nothing.  Rows this run already tried are never fetched again
+ * (run_id).
  */
 #include <errno.h>
 #include <stdio.h>
