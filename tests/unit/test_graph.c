@@ -23,9 +23,7 @@
 #define NOW INT64_C(1795485600) /* 2026-11-24T02:00:00Z */
 #define TOKEN "EAAGtokenSECRET42"
 
-static struct suf_config cfg;
-static struct suf_store st;
-static struct suf_run run;
+static struct suf_test_run fx; /* the config, store and run of a test */
 static int run_no;
 static char inbox[512];
 
@@ -74,23 +72,18 @@ static void setup(void)
     static int n;
     char name[64];
 
-    suf_config_init(&cfg);
-    snprintf(name, sizeof(name), "inbox%d", ++n);
+    snprintf(name, sizeof(name), "graph%d.db", ++n);
+    suf_test_run_open(&fx, name, NOW);
+    snprintf(name, sizeof(name), "inbox%d", n);
     snprintf(inbox, sizeof(inbox), "%s", suf_test_path(name));
-    free(cfg.inbox_templates);
-    cfg.inbox_templates = strdup(inbox);
-    free(cfg.waba_id);
-    cfg.waba_id = strdup("2000000002");
-    cfg.page_size = 2;
-    cfg.graph_rate = 0;
-    cfg.backoff_base_ms = 10;
-    snprintf(name, sizeof(name), "graph%d.db", n);
-    suf_test_store(&st, name);
-    memset(&run, 0, sizeof(run));
-    run.cfg = &cfg;
-    run.store = &st;
-    run.id = ++run_no;
-    suf_clock_init(&run.clock, NOW);
+    free(fx.cfg.inbox_templates);
+    fx.cfg.inbox_templates = strdup(inbox);
+    free(fx.cfg.waba_id);
+    fx.cfg.waba_id = strdup("2000000002");
+    fx.cfg.page_size = 2;
+    fx.cfg.graph_rate = 0;
+    fx.cfg.backoff_base_ms = 10;
+    fx.run.id = ++run_no;
     slept = 0;
 }
 
@@ -99,9 +92,7 @@ static void teardown(struct play *p)
     if (p->t)
         p->t->close(p->t);
     p->t = NULL;
-    json_decref(run.counts);
-    suf_store_close(&st);
-    suf_config_release(&cfg);
+    suf_test_run_close(&fx);
     suf_log_secrets_clear();
 }
 
@@ -113,9 +104,9 @@ static int fetch(struct play *p, int *pages, struct suf_err *err, const char *lo
     int saved = -1, rc;
 
     p->t = suf_transport_record_new(NULL, play_respond, p);
-    suf_graph_init(&g, &run, p->t);
+    suf_graph_init(&g, &fx.run, p->t);
     g.sleep = count_sleep;
-    suf_ratelimit_init(&g.rl, cfg.graph_rate, fake_ns, NULL);
+    suf_ratelimit_init(&g.rl, fx.cfg.graph_rate, fake_ns, NULL);
     if (log) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         fflush(stderr);
@@ -123,7 +114,7 @@ static int fetch(struct play *p, int *pages, struct suf_err *err, const char *lo
         dup2(fd, 2);
         close(fd);
     }
-    rc = suf_meta_templates_fetch(&run, &g, pages, err);
+    rc = suf_meta_templates_fetch(&fx.run, &g, pages, err);
     if (log) {
         fflush(stderr);
         dup2(saved, 2);
@@ -138,7 +129,7 @@ static int64_t q_int(const char *sql)
     int64_t v = -1;
     struct suf_err err = SUF_ERR_INIT;
 
-    CU_ASSERT_EQUAL(suf_store_scalar(&st, sql, NULL, &v, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_store_scalar(&fx.st, sql, NULL, &v, &err), SUF_OK);
     return v;
 }
 
@@ -207,7 +198,7 @@ static void test_graph__three_pages_are_fetched_kept_and_imported(void)
                     6);
     CU_ASSERT_EQUAL(q_int("SELECT count(*) FROM files WHERE kind = 'templates'"), 3);
     CU_ASSERT_EQUAL(inbox_files(NULL, &found), 3);
-    CU_ASSERT_EQUAL(suf_run_get_count(&run, "catalog.pages"), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "catalog.pages"), 3);
     CU_ASSERT_TRUE(file_has(suf_test_path("inbox1/api-2000000002-20261124T020000Z-run1-p002.json"),
                             "t_three"));
     teardown(&p);
@@ -220,7 +211,7 @@ static void test_graph__pages_go_at_graph_rate(void)
     int pages = 0;
 
     setup();
-    cfg.graph_rate = 2; /* a burst of two, then one every 500 ms */
+    fx.cfg.graph_rate = 2; /* a burst of two, then one every 500 ms */
     for (size_t i = 0; i < 3; i++) {
         p.status[i] = 200;
         p.body[i] = three_pages[i];
@@ -273,7 +264,7 @@ static void test_graph__a_429_mid_paging_waits_and_asks_the_same_cursor(void)
     /* a 429 that never ends: max_tries, then an error naming the path */
     setup();
     p.n = 2;
-    cfg.max_tries = 3;
+    fx.cfg.max_tries = 3;
     p.retry_after[1] = NULL;
     CU_ASSERT_EQUAL(fetch(&p, &pages, &err, NULL), SUF_ERR_NETWORK);
     CU_ASSERT_EQUAL(suf_transport_record_count(p.t), 4); /* page 1, then 3 tries */
@@ -287,11 +278,12 @@ static void test_graph__a_token_error_stops_and_the_token_is_nowhere(void)
 {
     struct play p = {.n = 2};
     struct suf_err err = SUF_ERR_INIT;
-    const char *log = suf_test_path("graph-token.log");
+    char log[1024]; /* a copy: suf_test_path's buffer is the next call's */
     int pages = 0;
     bool found;
 
     setup();
+    snprintf(log, sizeof(log), "%s", suf_test_path("graph-token.log"));
     suf_log_secret(TOKEN);
     play_page_two(&p, NULL);
     p.status[1] = 401;
@@ -365,7 +357,7 @@ static void test_graph__a_malformed_page_stores_nothing_of_it(void)
         int pages = 0;
 
         setup();
-        cfg.max_tries = 2;
+        fx.cfg.max_tries = 2;
         play_page_two(&p, "{\"data\":[{\"name\":");
         CU_ASSERT_EQUAL(fetch(&p, &pages, &err, NULL), SUF_ERR_NETWORK);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a JSON object"));
@@ -381,8 +373,8 @@ static void test_graph__setup_is_checked_before_any_request(void)
     struct suf_err err = SUF_ERR_INIT;
 
     setup();
-    free(cfg.waba_id);
-    cfg.waba_id = strdup("");
+    free(fx.cfg.waba_id);
+    fx.cfg.waba_id = strdup("");
     CU_ASSERT_EQUAL(fetch(&p, NULL, &err, NULL), SUF_ERR_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no waba_id"));
     CU_ASSERT_EQUAL(suf_transport_record_count(p.t), 0);

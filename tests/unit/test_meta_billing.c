@@ -33,9 +33,7 @@
     "\"volume\":3,\"cost\":0.0342}]}]" extra "},\"id\":\"2000000002\"}"
 #define EMPTY "{\"currency\":\"USD\",\"pricing_analytics\":{\"data\":[{\"data_points\":[]}]},\"id\":\"2000000002\"}"
 
-static struct suf_config cfg;
-static struct suf_store st;
-static struct suf_run run;
+static struct suf_test_run fx; /* the config, store and run of a test */
 static char inbox[512];
 static int64_t slept;
 
@@ -51,22 +49,17 @@ static void setup(void)
     static int n;
     char name[64];
 
-    suf_config_init(&cfg);
-    snprintf(name, sizeof(name), "billing-inbox%d", ++n);
+    snprintf(name, sizeof(name), "meta-billing%d.db", ++n);
+    suf_test_run_open(&fx, name, NOW);
+    snprintf(name, sizeof(name), "billing-inbox%d", n);
     snprintf(inbox, sizeof(inbox), "%s", suf_test_path(name));
-    free(cfg.inbox_billing);
-    cfg.inbox_billing = strdup(inbox);
-    free(cfg.waba_id);
-    cfg.waba_id = strdup("2000000002");
-    cfg.graph_rate = 0;
-    cfg.backoff_base_ms = 10;
-    snprintf(name, sizeof(name), "meta-billing%d.db", n);
-    suf_test_store(&st, name);
-    memset(&run, 0, sizeof(run));
-    run.cfg = &cfg;
-    run.store = &st;
-    run.id = n;
-    suf_clock_init(&run.clock, NOW);
+    free(fx.cfg.inbox_billing);
+    fx.cfg.inbox_billing = strdup(inbox);
+    free(fx.cfg.waba_id);
+    fx.cfg.waba_id = strdup("2000000002");
+    fx.cfg.graph_rate = 0;
+    fx.cfg.backoff_base_ms = 10;
+    fx.run.id = n;
     slept = 0;
 }
 
@@ -75,9 +68,7 @@ static void teardown(struct play *p)
     if (p->t)
         p->t->close(p->t);
     p->t = NULL;
-    json_decref(run.counts);
-    suf_store_close(&st);
-    suf_config_release(&cfg);
+    suf_test_run_close(&fx);
     suf_log_secrets_clear();
 }
 
@@ -88,9 +79,9 @@ static int fetch(struct play *p, int64_t since, int64_t until, int *windows,
     int rc;
 
     p->t = suf_transport_record_new(NULL, play_respond, p);
-    suf_graph_init(&g, &run, p->t);
+    suf_graph_init(&g, &fx.run, p->t);
     g.sleep = count_sleep;
-    rc = suf_meta_billing_fetch(&run, &g, since, until, windows, err);
+    rc = suf_meta_billing_fetch(&fx.run, &g, since, until, windows, err);
     suf_graph_close(&g);
     return rc;
 }
@@ -100,7 +91,7 @@ static int64_t q_int(const char *sql)
     int64_t v = -1;
     struct suf_err err = SUF_ERR_INIT;
 
-    CU_ASSERT_EQUAL(suf_store_scalar(&st, sql, NULL, &v, &err), SUF_OK);
+    CU_ASSERT_EQUAL(suf_store_scalar(&fx.st, sql, NULL, &v, &err), SUF_OK);
     return v;
 }
 
@@ -131,7 +122,7 @@ static void test_meta_billing__the_request_asks_the_documented_expression(void)
     bool found;
 
     setup();
-    path = suf_meta_billing_path(&cfg, D24 - DAY, D24);
+    path = suf_meta_billing_path(&fx.cfg, D24 - DAY, D24);
     /* every bracket, parenthesis and comma URL-encoded */
     CU_ASSERT_STRING_EQUAL(path,
                            "/v23.0/2000000002?fields=currency%2Cpricing_analytics.start%28"
@@ -195,7 +186,7 @@ static void test_meta_billing__a_long_span_is_split_into_windows(void)
                           " OR (since = 1795478400 - 20 * 86400 AND until = 1795478400)"),
                     3);
     CU_ASSERT_EQUAL(q_int("SELECT count(*) FROM meta_billing"), 1);
-    CU_ASSERT_EQUAL(suf_run_get_count(&run, "billing.windows"), 3);
+    CU_ASSERT_EQUAL(suf_run_get_count(&fx.run, "billing.windows"), 3);
     teardown(&p);
 }
 
@@ -274,8 +265,8 @@ static void test_meta_billing__setup_is_checked_before_any_request(void)
     struct suf_err err = SUF_ERR_INIT;
 
     setup();
-    free(cfg.inbox_billing);
-    cfg.inbox_billing = strdup("");
+    free(fx.cfg.inbox_billing);
+    fx.cfg.inbox_billing = strdup("");
     CU_ASSERT_EQUAL(fetch(&p, D24 - DAY, D24, NULL, &err), SUF_ERR_CONFIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no inbox_billing"));
     CU_ASSERT_EQUAL(suf_transport_record_count(p.t), 0);
@@ -313,7 +304,7 @@ static void test_meta_billing__spans_are_read_or_refused(void)
         int rc;
 
         setup();
-        rc = suf_meta_billing_span(&run, rows[i].since, rows[i].until, &from, &to, &err);
+        rc = suf_meta_billing_span(&fx.run, rows[i].since, rows[i].until, &from, &to, &err);
         CU_ASSERT_EQUAL(rc, rows[i].rc);
         if (rows[i].rc == SUF_OK) {
             CU_ASSERT_EQUAL(from, rows[i].from);
