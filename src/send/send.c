@@ -28,7 +28,8 @@
  * rows claimed ahead, or still waiting for a connection, provably never
  * left, and the next run queues them again.  The claim batch is about a
  * quarter second of work at the rate the run goes (its throughput, or the
- * rate measured without one), so few rows wait claimed at any time.  Session
+ * rate measured without one), so few rows wait claimed at any time; it
+ * doubles, within that bound, whenever the wire waits on a job.  Session
  * parts are claimed only as slots free up.  A clean stop puts unsent claims
  * back to 'queued'.  Retries within the run are kept in memory with their
  * due time; the database says 'queued' with next_try_at meanwhile, so a
@@ -89,6 +90,7 @@ struct sender {
     bool job_busy;             /* handed to the writer, not collected yet */
     struct send_writer *writer;
     size_t claim_batch;     /* rows marked in_flight per transaction */
+    bool job_grew;          /* the batch grew while this job ran */
     int64_t rate_since_ms;  /* the rate measured: submits since then */
     int64_t rate_sent;
     struct send_departures *departures; /* the log; NULL in a dry run */
@@ -588,6 +590,26 @@ static void tune_claim_batch(struct sender *s)
 }
 
 /*
+ * The wire waits on the writer: request slots are free, no row is left
+ * claimed, and the job running is marking the next ones.  The claim batch
+ * was smaller than the work a job takes to commit, so the batch doubles,
+ * once per job, up to a quarter second at the throughput (or MAX_CLAIM).
+ * The rate measured every quarter second (tune_claim_batch) would find the
+ * same size, but only after a quarter second of a starved wire: on a short
+ * run, that is most of it.
+ */
+static void grow_claim_batch(struct sender *s)
+{
+    size_t cap = s->throughput > 0 ? claim_batch_for(s->throughput) : MAX_CLAIM;
+
+    s->job_grew = true;
+    if (s->claim_batch >= cap)
+        return;
+    s->claim_batch = 2 * s->claim_batch < cap ? 2 * s->claim_batch : cap;
+    suf_run_count(s->run, "send.claim_grown", 1);
+}
+
+/*
  * Takes back a job the writer finished: its marked rows may now leave (in
  * claim order), rows no longer queued (cancelled meanwhile by an opt-out)
  * are dropped, and its outcomes are counted.
@@ -672,6 +694,7 @@ static int launch(struct sender *s, size_t room, struct suf_err *err)
     }
     s->ndone = 0;
     s->job_busy = true;
+    s->job_grew = false;
     suf_send_writer_submit(s->writer, job);
     return suf_send_writer_idle(s->writer, false) ? collect(s, err) : SUF_OK;
 }
@@ -771,6 +794,9 @@ static int loop(struct sender *s, struct suf_err *err)
         if (!s->inflight && !s->ndone && !claimed_count(s) && !s->job_busy &&
             (stopping || (!ready_count(s) && next_retry < 0 && !s->nretry)))
             return SUF_OK;
+        if (s->job_busy && s->job.nmarks && !s->job_grew && !claimed_count(s) &&
+            s->inflight < conc && !stopping)
+            grow_claim_batch(s);
         wait = COMMIT_EVERY_MS;
         if (claimed_count(s) && s->inflight < conc)
             wait = suf_ratelimit_wait_ms(&s->rl);
