@@ -166,6 +166,11 @@ static bool on_leaving(void *ctx, void *tag)
     return true;
 }
 
+/*
+ * The transport's news that a request came back.  The wire's thread only
+ * keeps what the transport will not keep (the body, a redirect's target);
+ * the parse and the verdict are the job's (judge), on the writer's thread.
+ */
 static void on_reply(void *ctx, const struct suf_reply *r)
 {
     struct sender *s = ctx;
@@ -177,9 +182,18 @@ static void on_reply(void *ctx, const struct suf_reply *r)
     if (r->net != SUF_NET_OK)
         snprintf(it->res.api_error, sizeof(it->res.api_error), "%s",
                  r->net_error ? r->net_error : "transport error");
-    suf_cloudapi_parse(&it->res, r->net, r->http_status, r->body, r->len);
-    suf_cloudapi_redirect(&it->res, r->location);
-    it->verdict = suf_cloudapi_classify(&it->res);
+    it->res.net = r->net;
+    it->res.http_status = r->http_status;
+    free(it->reply);
+    free(it->location);
+    it->reply = NULL;
+    if (r->len) { /* bytes, not a string: a NUL inside stays for the parse to refuse */
+        it->reply = suf_xmalloc(r->len);
+        memcpy(it->reply, r->body, r->len);
+    }
+    it->reply_len = r->len;
+    it->location = r->location ? suf_xstrdup(r->location) : NULL;
+    it->judged = false;
     s->inflight--;
     if (it->kind == 's')
         s->inflight_session--;
@@ -202,6 +216,27 @@ static void plan_retry(struct sender *s, struct send_item *it)
         s->retries_used++;
         it->due_ms = suf_monotonic_ms() + it->delay_ms;
     }
+}
+
+/*
+ * A job's judge (struct send_job), run by the job before it writes the
+ * outcome: the reply's verdict, and for a transient failure whether and
+ * when to retry.  It reads the sender's settings and, for retries, its
+ * budget (retries_used), which nothing else touches while a job runs.
+ */
+static void judge(void *ctx, struct send_item *it)
+{
+    struct sender *s = ctx;
+
+    suf_cloudapi_parse(&it->res, it->res.net, it->res.http_status, it->reply, it->reply_len);
+    suf_cloudapi_redirect(&it->res, it->location);
+    it->verdict = suf_cloudapi_classify(&it->res);
+    free(it->reply);
+    free(it->location);
+    it->reply = it->location = NULL;
+    it->judged = true;
+    if (it->verdict == SUF_API_RETRY)
+        plan_retry(s, it);
 }
 
 static void count_outcome(struct sender *s, struct send_item *it)
@@ -687,12 +722,11 @@ static int launch(struct sender *s, size_t room, struct suf_err *err)
     if (!job->nmarks && !s->ndone)
         return SUF_OK;
     hand_departures(s, job);
-    for (size_t i = 0; i < s->ndone; i++) {
-        if (s->done[i]->verdict == SUF_API_RETRY)
-            plan_retry(s, s->done[i]);
+    for (size_t i = 0; i < s->ndone; i++)
         push(&job->outcomes, &job->noutcomes, &job->aoutcomes, s->done[i]);
-    }
     s->ndone = 0;
+    job->judge = judge;
+    job->judge_ctx = s;
     s->job_busy = true;
     s->job_grew = false;
     suf_send_writer_submit(s->writer, job);
