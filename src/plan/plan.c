@@ -1550,7 +1550,7 @@ int suf_plan_run_at(struct suf_run *run, int64_t now, struct suf_err *err)
     int rc;
 
     tune(run->store, &saved_cache);
-    ckpt = suf_ckpt_start(run->store);
+    ckpt = suf_ckpt_start(run->store, 0);
     rc = plan_all(run, now, err);
     suf_ckpt_stop(ckpt);
     untune(run->store, saved_cache);

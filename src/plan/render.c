@@ -96,7 +96,8 @@ json_t *suf_render_array(const char *text)
 
 struct suf_render {
     struct suf_store *st;
-    sqlite3_stmt *load;
+    sqlite3_stmt *load;    /* every input (session parts) */
+    sqlite3_stmt *load_u;  /* the utility body's inputs only */
 };
 
 /* The columns of one fallback's inputs; the template's JSON comes last. */
@@ -113,13 +114,25 @@ static const char load_sql[] =
     "JOIN message_settings m ON m.id = i.settings "
     "JOIN template_versions v ON v.id = i.template_version WHERE i.fallback_id = ?1";
 
+/* The same columns for the utility body, which reads neither the template
+ * version nor the content's arrays: NULL in their places, and no seek into
+ * template_versions (its rows are never deleted, so the join drops none). */
+static const char load_u_sql[] =
+    "SELECT f.phone, f.scenario, i.campaign_name, NULL, NULL, NULL, NULL, NULL, "
+    "i.customer_name, m.utility_template, m.utility_language, m.utility_params, "
+    "m.utility_no_button, m.list_button_label, NULL "
+    "FROM fallback_inputs i JOIN fallbacks f ON f.id = i.fallback_id "
+    "JOIN message_settings m ON m.id = i.settings WHERE i.fallback_id = ?1";
+
 int suf_render_open(struct suf_store *st, struct suf_render **out, struct suf_err *err)
 {
     struct suf_render *r = suf_xcalloc(1, sizeof(*r));
 
     r->st = st;
     r->load = suf_store_prepare(st, load_sql, err);
-    if (!r->load) {
+    if (r->load)
+        r->load_u = suf_store_prepare(st, load_u_sql, err);
+    if (!r->load_u) {
         suf_render_free(r);
         r = NULL;
     }
@@ -132,6 +145,7 @@ void suf_render_free(struct suf_render *r)
     if (!r)
         return;
     sqlite3_finalize(r->load);
+    sqlite3_finalize(r->load_u);
     free(r);
 }
 
@@ -158,14 +172,15 @@ static void loaded_release(struct loaded *l)
 
 /*
  * Reads fallback `id`'s inputs into *l (the strings borrowed from r->load,
- * which stays stepped until the caller resets it); parses the template's
+ * or r->load_u without the template, which stays stepped until the caller
+ * resets it); parses the template's
  * version and the content's arrays when `with_template` (the session
  * parts'; the utility body needs neither).
  */
 static int load(struct suf_render *r, int64_t id, bool with_template, struct loaded *l,
                 struct suf_err *err)
 {
-    sqlite3_stmt *s = r->load;
+    sqlite3_stmt *s = with_template ? r->load : r->load_u;
     struct suf_err perr = SUF_ERR_INIT;
     const char *scenario;
     int64_t sc = 0;
@@ -222,7 +237,7 @@ int suf_render_utility(struct suf_render *r, int64_t id, int n, char **text, str
     if (!rc && (rc = suf_render_utility_bytes(&l.in, id, n, text, why, sizeof(why))))
         suf_err_set(err, rc, "fallback %" PRId64 ": %s", id, why);
     loaded_release(&l);
-    sqlite3_reset(r->load);
+    sqlite3_reset(r->load_u);
     return rc;
 }
 

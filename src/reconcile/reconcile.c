@@ -1356,7 +1356,7 @@ int suf_reconcile(struct suf_run *run, struct suf_err *err)
         rc = suf_render_open(r.st, &r.render, err);
     if (!rc)
         rc = suf_fsm_db_open(&r.fsm, r.st, &r.p, err);
-    ckpt = rc ? NULL : suf_ckpt_start(r.st);
+    ckpt = rc ? NULL : suf_ckpt_start(r.st, 0);
     if (!rc)
         rc = process_events(&r, err);
     if (!rc)

@@ -79,6 +79,45 @@ static void parse_error(struct suf_api_result *r, json_t *error)
     free(text);
 }
 
+/* Past the literal `lit` at p, or NULL. */
+static const char *skip_lit(const char *p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return p && (size_t)(end - p) >= n && !memcmp(p, lit, n) ? p + n : NULL;
+}
+
+/* Past a run of one or more plain characters at p (printable ASCII but for
+ * the quote and the backslash: a JSON string's own bytes), or NULL. */
+static const char *skip_plain(const char *p, const char *end)
+{
+    const char *q = p;
+
+    while (q && q < end && *q >= 0x20 && *q <= 0x7e && *q != '"' && *q != '\\')
+        q++;
+    return q && q > p ? q : NULL;
+}
+
+bool suf_cloudapi_accepted(const char *body, size_t len, char *wamid, size_t size)
+{
+    const char *end = body + len, *id, *id_end, *p;
+
+    if (!body)
+        return false;
+    p = skip_lit(body, end, "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"");
+    p = skip_lit(skip_plain(p, end), end, "\",\"wa_id\":\"");
+    id = skip_lit(skip_plain(p, end), end, "\"}],\"messages\":[{\"id\":\"");
+    id_end = skip_plain(id, end);
+    p = skip_lit(id_end, end, "\"");
+    if (skip_lit(p, end, ",\"message_status\":\""))
+        p = skip_lit(skip_plain(skip_lit(p, end, ",\"message_status\":\""), end), end, "\"");
+    if (skip_lit(p, end, "}]}") != end || (size_t)(id_end - id) >= size)
+        return false;
+    memcpy(wamid, id, (size_t)(id_end - id));
+    wamid[id_end - id] = '\0';
+    return true;
+}
+
 /* The parse of both kinds of call: `graph` expects no wamid. */
 static void parse(struct suf_api_result *r, enum suf_net_outcome net, int http_status,
                   const char *body, size_t len, bool graph)
@@ -96,6 +135,10 @@ static void parse(struct suf_api_result *r, enum suf_net_outcome net, int http_s
         return;
     }
     r->api_error[0] = '\0';
+    if (!graph && suf_cloudapi_accepted(body, len, r->wamid, sizeof(r->wamid))) {
+        suf_redact(r->wamid, sizeof(r->wamid)); /* stored, like the error text */
+        return;
+    }
     root = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     if (!json_is_object(root)) {
         snprintf(r->api_error, sizeof(r->api_error), "HTTP %d with %s", http_status,

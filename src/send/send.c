@@ -28,7 +28,8 @@
  * rows claimed ahead, or still waiting for a connection, provably never
  * left, and the next run queues them again.  The claim batch is about a
  * quarter second of work at the rate the run goes (its throughput, or the
- * rate measured without one), so few rows wait claimed at any time.  Session
+ * rate measured without one), so few rows wait claimed at any time; it
+ * doubles, within that bound, whenever the wire waits on a job.  Session
  * parts are claimed only as slots free up.  A clean stop puts unsent claims
  * back to 'queued'.  Retries within the run are kept in memory with their
  * due time; the database says 'queued' with next_try_at meanwhile, so a
@@ -55,7 +56,12 @@
 #define DEFAULT_BATCH 512
 #define BETWEEN_MS 60000
 #define COMMIT_EVERY_MS 50 /* outcomes wait at most this long for company */
-#define MAX_CLAIM 256
+/* The most rows a claim marks: it binds only without a throughput (or
+ * above 4,096/s), where the rate measured decides.  Each job is one
+ * commit, and a commit's cost goes with the pages it touches more than
+ * with its rows: batches of 256 left 20,000 sends to loopback 8% slower
+ * than batches of 1,024 (bench/bench-send). */
+#define MAX_CLAIM 1024
 #define CLAIM_MS 250         /* the work a claim batch holds, at the run's rate */
 #define RATE_EVERY_MS 250    /* how often the claim batch follows the rate measured */
 #define SESSION_EVERY_MS 100 /* new session parts wait at most this long for a fetch */
@@ -89,6 +95,7 @@ struct sender {
     bool job_busy;             /* handed to the writer, not collected yet */
     struct send_writer *writer;
     size_t claim_batch;     /* rows marked in_flight per transaction */
+    bool job_grew;          /* the batch grew while this job ran */
     int64_t rate_since_ms;  /* the rate measured: submits since then */
     int64_t rate_sent;
     struct send_departures *departures; /* the log; NULL in a dry run */
@@ -164,6 +171,11 @@ static bool on_leaving(void *ctx, void *tag)
     return true;
 }
 
+/*
+ * The transport's news that a request came back.  The wire's thread only
+ * keeps what the transport will not keep (the body, a redirect's target);
+ * the parse and the verdict are the job's (judge), on the writer's thread.
+ */
 static void on_reply(void *ctx, const struct suf_reply *r)
 {
     struct sender *s = ctx;
@@ -175,9 +187,18 @@ static void on_reply(void *ctx, const struct suf_reply *r)
     if (r->net != SUF_NET_OK)
         snprintf(it->res.api_error, sizeof(it->res.api_error), "%s",
                  r->net_error ? r->net_error : "transport error");
-    suf_cloudapi_parse(&it->res, r->net, r->http_status, r->body, r->len);
-    suf_cloudapi_redirect(&it->res, r->location);
-    it->verdict = suf_cloudapi_classify(&it->res);
+    it->res.net = r->net;
+    it->res.http_status = r->http_status;
+    free(it->reply);
+    free(it->location);
+    it->reply = NULL;
+    if (r->len) { /* bytes, not a string: a NUL inside stays for the parse to refuse */
+        it->reply = suf_xmalloc(r->len);
+        memcpy(it->reply, r->body, r->len);
+    }
+    it->reply_len = r->len;
+    it->location = r->location ? suf_xstrdup(r->location) : NULL;
+    it->judged = false;
     s->inflight--;
     if (it->kind == 's')
         s->inflight_session--;
@@ -200,6 +221,27 @@ static void plan_retry(struct sender *s, struct send_item *it)
         s->retries_used++;
         it->due_ms = suf_monotonic_ms() + it->delay_ms;
     }
+}
+
+/*
+ * A job's judge (struct send_job), run by the job before it writes the
+ * outcome: the reply's verdict, and for a transient failure whether and
+ * when to retry.  It reads the sender's settings and, for retries, its
+ * budget (retries_used), which nothing else touches while a job runs.
+ */
+static void judge(void *ctx, struct send_item *it)
+{
+    struct sender *s = ctx;
+
+    suf_cloudapi_parse(&it->res, it->res.net, it->res.http_status, it->reply, it->reply_len);
+    suf_cloudapi_redirect(&it->res, it->location);
+    it->verdict = suf_cloudapi_classify(&it->res);
+    free(it->reply);
+    free(it->location);
+    it->reply = it->location = NULL;
+    it->judged = true;
+    if (it->verdict == SUF_API_RETRY)
+        plan_retry(s, it);
 }
 
 static void count_outcome(struct sender *s, struct send_item *it)
@@ -588,6 +630,26 @@ static void tune_claim_batch(struct sender *s)
 }
 
 /*
+ * The wire waits on the writer: request slots are free, no row is left
+ * claimed, and the job running is marking the next ones.  The claim batch
+ * was smaller than the work a job takes to commit, so the batch doubles,
+ * once per job, up to a quarter second at the throughput (or MAX_CLAIM).
+ * The rate measured every quarter second (tune_claim_batch) would find the
+ * same size, but only after a quarter second of a starved wire: on a short
+ * run, that is most of it.
+ */
+static void grow_claim_batch(struct sender *s)
+{
+    size_t cap = s->throughput > 0 ? claim_batch_for(s->throughput) : MAX_CLAIM;
+
+    s->job_grew = true;
+    if (s->claim_batch >= cap)
+        return;
+    s->claim_batch = 2 * s->claim_batch < cap ? 2 * s->claim_batch : cap;
+    suf_run_count(s->run, "send.claim_grown", 1);
+}
+
+/*
  * Takes back a job the writer finished: its marked rows may now leave (in
  * claim order), rows no longer queued (cancelled meanwhile by an opt-out)
  * are dropped, and its outcomes are counted.
@@ -665,13 +727,13 @@ static int launch(struct sender *s, size_t room, struct suf_err *err)
     if (!job->nmarks && !s->ndone)
         return SUF_OK;
     hand_departures(s, job);
-    for (size_t i = 0; i < s->ndone; i++) {
-        if (s->done[i]->verdict == SUF_API_RETRY)
-            plan_retry(s, s->done[i]);
+    for (size_t i = 0; i < s->ndone; i++)
         push(&job->outcomes, &job->noutcomes, &job->aoutcomes, s->done[i]);
-    }
     s->ndone = 0;
+    job->judge = judge;
+    job->judge_ctx = s;
     s->job_busy = true;
+    s->job_grew = false;
     suf_send_writer_submit(s->writer, job);
     return suf_send_writer_idle(s->writer, false) ? collect(s, err) : SUF_OK;
 }
@@ -771,6 +833,9 @@ static int loop(struct sender *s, struct suf_err *err)
         if (!s->inflight && !s->ndone && !claimed_count(s) && !s->job_busy &&
             (stopping || (!ready_count(s) && next_retry < 0 && !s->nretry)))
             return SUF_OK;
+        if (s->job_busy && s->job.nmarks && !s->job_grew && !claimed_count(s) &&
+            s->inflight < conc && !stopping)
+            grow_claim_batch(s);
         wait = COMMIT_EVERY_MS;
         if (claimed_count(s) && s->inflight < conc)
             wait = suf_ratelimit_wait_ms(&s->rl);

@@ -896,9 +896,12 @@ void suf_send_db_job(struct send_db *db, struct send_job *job)
         if (step_done(db, db->departed, err, "sends") < 0)
             goto fail;
     }
-    for (size_t i = 0; i < job->noutcomes; i++)
+    for (size_t i = 0; i < job->noutcomes; i++) {
+        if (!job->outcomes[i]->judged)
+            job->judge(job->judge_ctx, job->outcomes[i]);
         if (suf_send_db_outcome(db, job->outcomes[i], err))
             goto fail;
+    }
     for (size_t i = 0; i < job->nmarks; i++)
         if (suf_send_db_mark(db, job->marks[i], &job->marks[i]->marked, err))
             goto fail;
@@ -921,6 +924,8 @@ void suf_send_item_free(struct send_item *it)
     if (!it)
         return;
     free(it->body);
+    free(it->reply);
+    free(it->location);
     free(it->phone);
     free(it->campaign);
     free(it);

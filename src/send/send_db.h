@@ -37,6 +37,12 @@ struct send_item {
     int64_t consented_at; /* 0 when none */
     int tries_run;        /* tries in this run */
     int64_t due_ms;       /* monotonic ms when a retry may go */
+    /* The reply as the transport gave it (res.net and res.http_status say
+     * the rest), until the job that takes its outcome judges it: the parse
+     * is the writer's work, not the wire's. */
+    char *reply, *location;
+    size_t reply_len;
+    bool judged;       /* res and verdict hold the reply's verdict */
     struct suf_api_result res;
     enum suf_api_verdict verdict;
     int64_t delay_ms;  /* backoff for a retry */
@@ -71,6 +77,10 @@ struct send_job {
     size_t noutcomes, aoutcomes;
     struct send_item **marks;
     size_t nmarks, amarks;
+    /* Judges each outcome's reply before it is written (its verdict, and
+     * for a retry its delay), on the thread that runs the job. */
+    void (*judge)(void *ctx, struct send_item *it);
+    void *judge_ctx;
     int rc;              /* SUF_OK, or the failure; the transaction was rolled back */
     struct suf_err err;
 };

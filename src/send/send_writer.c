@@ -35,6 +35,12 @@
 #include "store/ckpt.h"
 #include "base/banned.h"
 
+/* A pass every 4 MiB of WAL, not 16: the stage ends with the store's own
+ * checkpoint of what the last pass left, and the WAL file's removal, on
+ * the one thread left; with this size they took 11-15 ms instead of 18-33
+ * at the end of 20,000 sends to loopback, and the run no more. */
+#define SEND_CKPT_FRAMES 1024
+
 struct send_writer {
     struct suf_handoff *jobs; /* holds the job running or done, until idle */
     struct suf_ckpt *ckpt;    /* the checkpointer, when it could be had */
@@ -67,7 +73,7 @@ struct send_writer *suf_send_writer_start(struct send_db *db, bool threaded,
     if (suf_handoff_workers(w->jobs)) {
         w->done = done;
         w->done_ctx = ctx;
-        w->ckpt = suf_ckpt_start(db->st);
+        w->ckpt = suf_ckpt_start(db->st, SEND_CKPT_FRAMES);
     }
     return w;
 }

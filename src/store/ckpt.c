@@ -22,6 +22,7 @@ struct suf_ckpt {
     struct suf_store own;       /* the checkpointer's connection */
     struct suf_handoff *passes; /* each item is this struct: one pass */
     int64_t saved;              /* the store's wal_autocheckpoint, restored at stop */
+    int frames, max_frames;     /* a pass starts at the first; the commit waits past the second */
 };
 
 /* One pass, on the worker. */
@@ -41,13 +42,13 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int frames)
 
     (void)db;
     (void)name;
-    if (frames < SUF_CKPT_FRAMES)
+    if (frames < c->frames)
         return SQLITE_OK;
     while (suf_handoff_poll(c->passes))
         ; /* passes done: nothing to read back */
     if (!suf_handoff_queued(c->passes))
         suf_handoff_put(c->passes, c);
-    if (frames >= SUF_CKPT_MAX_FRAMES) {
+    if (frames >= c->max_frames) {
         /* a pass that starts after this commit (the last one held), then
          * the next write transaction starts the WAL again */
         while (suf_handoff_take(c->passes))
@@ -56,7 +57,7 @@ static int on_wal(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
+struct suf_ckpt *suf_ckpt_start(struct suf_store *st, int frames)
 {
     struct suf_err ignored = SUF_ERR_INIT;
     struct suf_ckpt *c;
@@ -72,6 +73,8 @@ struct suf_ckpt *suf_ckpt_start(struct suf_store *st)
     c->st = st;
     c->saved = saved;
     c->own = own;
+    c->frames = frames > 0 ? frames : SUF_CKPT_FRAMES;
+    c->max_frames = c->frames * SUF_CKPT_MAX_FACTOR;
     /* one running, one waiting */
     c->passes = suf_handoff_start(1, 2, run_pass, c);
     if (!suf_handoff_workers(c->passes)) {

@@ -414,6 +414,74 @@ static void test_cloudapi__a_redirect_says_so_and_is_permanent(void)
     suf_log_secrets_clear();
 }
 
+/* The accepted-message reply is read without a tree only in Meta's exact
+ * layout; every other layout goes to jansson, and both give the same. */
+#define ACCEPTED(id, tail) "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":" \
+                           "\"+16505551234\",\"wa_id\":\"16505551234\"}],\"messages\":[{\"id\":\"" \
+                           id "\"" tail "}]}"
+
+static void test_cloudapi__accepted_reply_without_a_tree(void)
+{
+    static const struct {
+        const char *what, *body;
+        bool fast;         /* taken without jansson */
+        const char *wamid; /* what the parse stores ("" for none) */
+    } rows[] = {
+#define META_ID "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJCMTE4RTUA"
+        {"Meta's layout", ACCEPTED(META_ID, ""), true, META_ID},
+        {"with message_status", ACCEPTED("wamid.a+b/c=", ",\"message_status\":\"accepted\""),
+         true, "wamid.a+b/c="},
+        {"an escaped slash in the id", ACCEPTED("wamid.a\\/b", ""), false, "wamid.a/b"},
+        {"a space after a colon",
+         "{\"messaging_product\": \"whatsapp\",\"contacts\":[{\"input\":\"1\",\"wa_id\":\"1\"}],"
+         "\"messages\":[{\"id\":\"wamid.x\"}]}",
+         false, "wamid.x"},
+        {"a newline at the end", ACCEPTED("wamid.x", "") "\n", false, "wamid.x"},
+        {"another member after the id", ACCEPTED("wamid.x", ",\"x\":1"), false, "wamid.x"},
+        {"an empty message_status", ACCEPTED("wamid.x", ",\"message_status\":\"\""), false,
+         "wamid.x"},
+        {"an empty id", ACCEPTED("", ""), false, ""},
+        {"a control byte in the id", ACCEPTED("wamid.\001", ""), false, ""},
+        {"a byte above ASCII in the id", ACCEPTED("wamid.\303\251", ""), false,
+         "wamid.\303\251"},
+        {"cut short", "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"1\"", false,
+         ""},
+        {"a second message id", ACCEPTED("wamid.x", "},{\"id\":\"wamid.y\""), false, "wamid.x"},
+    };
+    char id[160], longest[sizeof(id) + 1], body[512];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct suf_api_result r;
+        size_t len = strlen(rows[i].body);
+
+        memset(id, 0, sizeof(id));
+        CU_ASSERT_EQUAL(suf_cloudapi_accepted(rows[i].body, len, id, sizeof(id)), rows[i].fast);
+        if (rows[i].fast)
+            CU_ASSERT_STRING_EQUAL(id, rows[i].wamid);
+        memset(&r, 0, sizeof(r));
+        suf_cloudapi_parse(&r, SUF_NET_OK, 200, rows[i].body, len);
+        if (strcmp(r.wamid, rows[i].wamid))
+            fprintf(stderr, "\n%s: wamid '%s'\n", rows[i].what, r.wamid);
+        CU_ASSERT_STRING_EQUAL(r.wamid, rows[i].wamid);
+        CU_ASSERT_EQUAL(suf_cloudapi_classify(&r), rows[i].wamid[0] ? SUF_API_SENT : SUF_API_RETRY);
+        if (rows[i].wamid[0])
+            CU_ASSERT_STRING_EQUAL(r.api_error, "");
+    }
+    /* the id must fit, as through jansson: 159 bytes do, 160 do not */
+    memset(longest, 'w', sizeof(longest) - 1);
+    longest[sizeof(id) - 1] = '\0';
+    snprintf(body, sizeof(body), ACCEPTED("%s", ""), longest);
+    CU_ASSERT_TRUE(suf_cloudapi_accepted(body, strlen(body), id, sizeof(id)));
+    CU_ASSERT_STRING_EQUAL(id, longest);
+    longest[sizeof(id) - 1] = 'w';
+    longest[sizeof(id)] = '\0';
+    snprintf(body, sizeof(body), ACCEPTED("%s", ""), longest);
+    CU_ASSERT_FALSE(suf_cloudapi_accepted(body, strlen(body), id, sizeof(id)));
+    /* not NUL-terminated: only `len` bytes are read */
+    CU_ASSERT_FALSE(suf_cloudapi_accepted(rows[0].body, strlen(rows[0].body) - 1, id, sizeof(id)));
+    CU_ASSERT_FALSE(suf_cloudapi_accepted(NULL, 0, id, sizeof(id)));
+}
+
 int main(void)
 {
     static const struct suf_test tests[] = {
@@ -432,6 +500,7 @@ int main(void)
          test_cloudapi__replies_lose_every_known_secret},
         {"a redirect says so and is permanent",
          test_cloudapi__a_redirect_says_so_and_is_permanent},
+        {"the accepted reply is read without a tree", test_cloudapi__accepted_reply_without_a_tree},
         {NULL, NULL},
     };
     return suf_test_main("cloudapi", tests);

@@ -1135,6 +1135,46 @@ static void test_send__the_claim_batch_is_a_quarter_second_of_work(void)
     teardown();
 }
 
+/* The transport answers at once and the claim batch starts at the two
+ * request slots: the wire runs dry while each job commits the next two
+ * marks, and the batch grows (never past its bound); every row still goes
+ * exactly once. */
+static void test_send__the_claim_batch_grows_while_the_wire_waits(void)
+{
+    struct suf_transport *t;
+    const int rows = 600;
+
+    setup("APPROVED");
+    ncanned = 0;
+    cfg.throughput = 0;
+    cfg.concurrency = 2;
+    for (int i = 0; i < rows; i++)
+        add_utility(i);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), (size_t)rows);
+    CU_ASSERT_EQUAL(q_int("SELECT COUNT(*) FROM sends WHERE state = 'sent' AND tries = 1", 0),
+                    rows);
+    /* 2, 4, ... 1,024: nine doublings at most */
+    CU_ASSERT(suf_run_get_count(&run, "send.claim_grown") >= 1);
+    CU_ASSERT(suf_run_get_count(&run, "send.claim_grown") <= 9);
+    t->close(t);
+    teardown();
+
+    /* at a throughput the bound is its quarter second: 40/s claims 10,
+     * which it starts at, so it never grows */
+    setup("APPROVED");
+    ncanned = 0;
+    cfg.throughput = 40;
+    cfg.concurrency = 2;
+    for (int i = 0; i < 12; i++)
+        add_utility(i);
+    t = send_with(NULL, SUF_OK);
+    CU_ASSERT_EQUAL(suf_transport_record_count(t), 12);
+    CU_ASSERT_EQUAL(suf_run_get_count(&run, "send.claim_grown"), 0);
+    t->close(t);
+    teardown();
+}
+
 static void test_send__departures_are_recorded_in_the_store(void)
 {
     struct suf_transport *t;
@@ -1436,6 +1476,8 @@ int main(void)
          test_send__after_a_crash_only_what_may_have_left_waits},
         {"the claim batch is a quarter second of work",
          test_send__the_claim_batch_is_a_quarter_second_of_work},
+        {"the claim batch grows while the wire waits",
+         test_send__the_claim_batch_grows_while_the_wire_waits},
         {"a sent row is written twice: mark, then outcome",
          test_send__a_sent_row_is_written_twice_mark_then_outcome},
         {"the writer wakes the sending thread when a job is done",

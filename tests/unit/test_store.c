@@ -191,7 +191,7 @@ static void test_store__checkpointer_copies_the_wal_and_stops_mid_pass(void)
     suf_test_store(&st, "ckpt.db");
     snprintf(path, sizeof(path), "%s", suf_test_path("ckpt.db"));
     CU_ASSERT_EQUAL(suf_store_exec(&st, "CREATE TABLE ballast (b BLOB)", NULL), SUF_OK);
-    c = suf_ckpt_start(&st);
+    c = suf_ckpt_start(&st, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     /* past SUF_CKPT_FRAMES: a pass copies the WAL into the file */
     write_pages(&st, SUF_CKPT_FRAMES + 64);
@@ -204,6 +204,37 @@ static void test_store__checkpointer_copies_the_wal_and_stops_mid_pass(void)
     suf_store_close(&st);
 }
 
+/* A caller's smaller pass size bounds the WAL file: a commit past
+ * SUF_CKPT_MAX_FACTOR times it waits for a complete pass, and the next
+ * one starts the WAL again from its beginning.  480 pages in commits of 8
+ * would otherwise leave a WAL of 480 frames. */
+static void test_store__checkpointer_bounds_the_wal_by_its_pass_size(void)
+{
+    const int frames = 32;
+    const off_t frame = 4096 + 24, bound = 32 + (off_t)(frames * SUF_CKPT_MAX_FACTOR + 16) * frame;
+    struct suf_store st = SUF_STORE_INIT;
+    struct suf_ckpt *c;
+    struct stat sb;
+    char wal[1024];
+    off_t largest = 0;
+
+    suf_test_store(&st, "ckpt-small.db");
+    snprintf(wal, sizeof(wal), "%s-wal", suf_test_path("ckpt-small.db"));
+    CU_ASSERT_EQUAL(suf_store_exec(&st, "CREATE TABLE ballast (b BLOB)", NULL), SUF_OK);
+    c = suf_ckpt_start(&st, frames);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    for (int i = 0; i < 60; i++) {
+        write_pages(&st, 8);
+        if (stat(wal, &sb) == 0 && sb.st_size > largest)
+            largest = sb.st_size;
+    }
+    suf_ckpt_stop(c);
+    CU_ASSERT(largest > 0);
+    CU_ASSERT(largest <= bound);
+    CU_ASSERT_EQUAL(scalar(&st, "SELECT count(*) FROM ballast"), 60);
+    suf_store_close(&st);
+}
+
 static const struct suf_test tests[] = {
     {"store: version 1 migrates with its data", test_store__version_1_migrates_with_its_data},
     {"store: migrates and records runs", test_store__migrates_and_records_runs},
@@ -211,6 +242,8 @@ static const struct suf_test tests[] = {
     {"store: newer schema is refused", test_store__newer_schema_is_refused},
     {"store: checkpointer copies the WAL and stops mid-pass",
      test_store__checkpointer_copies_the_wal_and_stops_mid_pass},
+    {"store: checkpointer bounds the WAL by its pass size",
+     test_store__checkpointer_bounds_the_wal_by_its_pass_size},
     {NULL, NULL},
 };
 
