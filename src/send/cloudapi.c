@@ -100,17 +100,18 @@ static const char *skip_plain(const char *p, const char *end)
 
 bool suf_cloudapi_accepted(const char *body, size_t len, char *wamid, size_t size)
 {
-    const char *end = body + len, *id, *id_end, *p;
+    const char *end, *id, *id_end, *p, *status;
 
     if (!body)
         return false;
+    end = body + len;
     p = skip_lit(body, end, "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"");
     p = skip_lit(skip_plain(p, end), end, "\",\"wa_id\":\"");
     id = skip_lit(skip_plain(p, end), end, "\"}],\"messages\":[{\"id\":\"");
     id_end = skip_plain(id, end);
     p = skip_lit(id_end, end, "\"");
-    if (skip_lit(p, end, ",\"message_status\":\""))
-        p = skip_lit(skip_plain(skip_lit(p, end, ",\"message_status\":\""), end), end, "\"");
+    if ((status = skip_lit(p, end, ",\"message_status\":\"")))
+        p = skip_lit(skip_plain(status, end), end, "\"");
     if (skip_lit(p, end, "}]}") != end || (size_t)(id_end - id) >= size)
         return false;
     memcpy(wamid, id, (size_t)(id_end - id));

@@ -189,16 +189,13 @@ static void on_reply(void *ctx, const struct suf_reply *r)
                  r->net_error ? r->net_error : "transport error");
     it->res.net = r->net;
     it->res.http_status = r->http_status;
-    free(it->reply);
-    free(it->location);
-    it->reply = NULL;
+    it->reply = NULL; /* the last try's was judged, and freed, by its job */
     if (r->len) { /* bytes, not a string: a NUL inside stays for the parse to refuse */
         it->reply = suf_xmalloc(r->len);
         memcpy(it->reply, r->body, r->len);
     }
     it->reply_len = r->len;
     it->location = r->location ? suf_xstrdup(r->location) : NULL;
-    it->judged = false;
     s->inflight--;
     if (it->kind == 's')
         s->inflight_session--;
@@ -239,7 +236,6 @@ static void judge(void *ctx, struct send_item *it)
     free(it->reply);
     free(it->location);
     it->reply = it->location = NULL;
-    it->judged = true;
     if (it->verdict == SUF_API_RETRY)
         plan_retry(s, it);
 }

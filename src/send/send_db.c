@@ -897,8 +897,7 @@ void suf_send_db_job(struct send_db *db, struct send_job *job)
             goto fail;
     }
     for (size_t i = 0; i < job->noutcomes; i++) {
-        if (!job->outcomes[i]->judged)
-            job->judge(job->judge_ctx, job->outcomes[i]);
+        job->judge(job->judge_ctx, job->outcomes[i]);
         if (suf_send_db_outcome(db, job->outcomes[i], err))
             goto fail;
     }

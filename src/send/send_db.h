@@ -42,7 +42,6 @@ struct send_item {
      * is the writer's work, not the wire's. */
     char *reply, *location;
     size_t reply_len;
-    bool judged;       /* res and verdict hold the reply's verdict */
     struct suf_api_result res;
     enum suf_api_verdict verdict;
     int64_t delay_ms;  /* backoff for a retry */
