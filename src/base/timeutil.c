@@ -279,7 +279,10 @@ int64_t suf_clock_now(const struct suf_clock *clk)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return clk->base + (int64_t)(ts.tv_sec - clk->started.tv_sec);
+    /* whole seconds elapsed, not second boundaries crossed: a run that
+     * starts at x.9 s is not a second older 0.1 s later */
+    return clk->base + (int64_t)(ts.tv_sec - clk->started.tv_sec) -
+           (ts.tv_nsec < clk->started.tv_nsec ? 1 : 0);
 }
 
 int64_t suf_monotonic_us(void)

@@ -634,7 +634,31 @@ static void test_config__secret_file_modes(void)
     suf_log_secrets_clear();
 }
 
+/* The run's clock is --now plus the whole seconds elapsed: a clock started
+ * a nanosecond before a second's end still reads --now until a full second
+ * has passed, and one started 2.5 s ago reads --now + 2. */
+static void test_clock__counts_whole_seconds_elapsed(void)
+{
+    struct suf_clock clk;
+    struct timespec now;
+
+    suf_clock_init(&clk, 1795485600);
+    CU_ASSERT_EQUAL(suf_clock_now(&clk), 1795485600);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    clk.started.tv_sec = now.tv_sec - 1;
+    clk.started.tv_nsec = 999999999; /* now.tv_nsec + 1 ns ago */
+    CU_ASSERT_EQUAL(suf_clock_now(&clk), 1795485600);
+    clk.started.tv_sec = now.tv_sec - 3;
+    clk.started.tv_nsec = now.tv_nsec + 500000000L;
+    if (clk.started.tv_nsec >= 1000000000L) {
+        clk.started.tv_sec++;
+        clk.started.tv_nsec -= 1000000000L;
+    }
+    CU_ASSERT_EQUAL(suf_clock_now(&clk), 1795485602);
+}
+
 static const struct suf_test tests[] = {
+    {"clock: counts whole seconds elapsed", test_clock__counts_whole_seconds_elapsed},
     {"status: every status has a message and exit code",
      test_status__every_status_has_a_message_and_exit_code},
     {"status: err_at prefixes file and line", test_status__err_at_prefixes_file_and_line},
